@@ -1,0 +1,60 @@
+"""The ``keepwise`` command line.
+
+Each command lives in its own module under :mod:`keepwise.commands` and defines ``register(app)``; this file
+only lists them and turns errors into exit codes: 2 with one line on stderr for a user mistake, 1 for an
+internal failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from keepwise.exceptions import KeepwiseInputError
+
+#: Command modules under keepwise.commands, in the order ``keepwise --help`` lists them.
+COMMAND_MODULES: list[str] = [
+    "schema",
+    "load",
+    "status",
+    "simulate",
+    "review",
+]
+
+app = typer.Typer(
+    name="keepwise",
+    help="keepwise: keep your customers. Load your records, review them monthly, act on what you find.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"keepwise.commands.{_name}").register(app)
+
+
+def main() -> None:
+    """Entry point of the ``keepwise`` script."""
+    try:
+        app(standalone_mode=False)
+    except KeepwiseInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the only place a traceback-free internal failure is reported
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        print(f"internal error: {type(exc).__name__}: {exc} (please report it)", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""One module per ``keepwise`` command; each defines ``register(app)``."""

@@ -1,0 +1,44 @@
+"""Options and output helpers shared by every command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from keepwise.store.connection import DEFAULT_URL, ENV_VAR
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar=ENV_VAR,
+        help=f"Store URL (default {DEFAULT_URL}; or set {ENV_VAR}).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+
+#: Human-readable output and progress go to stderr so that stdout stays clean for --json.
+err = Console(stderr=True)
+out = Console()
+
+
+def print_json(document: Any) -> None:
+    """Print ``document`` as JSON on stdout (decimals and timestamps as strings)."""
+    sys.stdout.write(json.dumps(document, indent=2, default=_default, ensure_ascii=False) + "\n")
+
+
+def _default(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

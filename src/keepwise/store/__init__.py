@@ -1,0 +1,6 @@
+"""The store: one URL, an Ibis backend, the data contract and validated loads."""
+
+from keepwise.store.connection import DEFAULT_URL, connect, default_url
+from keepwise.store.schema import SCHEMA, TABLES
+
+__all__ = ["DEFAULT_URL", "SCHEMA", "TABLES", "connect", "default_url"]
