@@ -1,0 +1,183 @@
+"""Stream CSV, Parquet and DataFrames into a staging table, batch by batch, numbering the rows.
+
+Nothing here interprets values: CSV columns arrive as text, Parquet and DataFrame columns in their own types.
+Validation happens afterwards, in the engine (see :mod:`keepwise.store.validate`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from keepwise.exceptions import LoadError
+
+#: Bytes read per CSV block: bounds memory whatever the file size.
+CSV_BLOCK_BYTES = 8 << 20
+PARQUET_BATCH_ROWS = 256_000
+
+Progress = Callable[[int], None]
+
+
+class _CountingFile(io.RawIOBase):
+    """A read-only file that reports how many bytes were read (for the progress bar)."""
+
+    def __init__(self, path: Path, on_read: Progress | None):
+        self._f = path.open("rb")
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._f.readinto(buffer)
+        if n and self._on_read:
+            self._on_read(n)
+        return n or 0
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's first line (an empty file raises ``LoadError``)."""
+    source = path.name
+    if path.stat().st_size == 0:
+        raise LoadError(source, "file is empty (expected a header line and at least one row)")
+    with path.open("rb") as f:
+        first = f.readline()
+    try:
+        line = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(source, f"not valid UTF-8 (byte 0x{first[exc.start]:02x} in the header)", row=None) from None
+    header = next(csv.reader([line]), [])
+    names = [h.strip() for h in header]
+    if not any(names):
+        raise LoadError(source, "file is empty (expected a header line and at least one row)")
+    return names
+
+
+def csv_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of a CSV file as record batches of text columns."""
+    names = csv_header(path)
+    bad_rows: list[Any] = []
+
+    def invalid_row(row: Any) -> str:
+        bad_rows.append(row)
+        return "skip"
+
+    reader = pacsv.open_csv(
+        _CountingFile(path, on_read),
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row, newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    try:
+        for batch in reader:
+            if bad_rows:
+                break
+            yield batch
+    except pa.ArrowInvalid as exc:
+        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+            raise find_bad_utf8(path) from None
+        raise LoadError(path.name, f"cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+    finally:
+        reader.close()
+    if bad_rows:
+        bad = bad_rows[0]
+        row = bad.number - 1 if bad.number is not None else None
+        raise LoadError(
+            path.name,
+            f"has {bad.actual_columns} fields where the header has {bad.expected_columns}",
+            row=row,
+        )
+
+
+def find_bad_utf8(path: Path) -> LoadError:
+    """Locate the first byte that is not UTF-8 and describe it by row and column."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    newlines = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad_at = exc.start
+                newlines += chunk.count(b"\n", 0, max(bad_at, 0))
+                line_start = chunk.rfind(b"\n", 0, max(bad_at, 0)) + 1
+                line_end = chunk.find(b"\n", bad_at)
+                line = chunk[line_start : line_end if line_end >= 0 else len(chunk)]
+                byte = chunk[bad_at]
+                column = _column_of_bad_byte(path, line)
+                return LoadError(
+                    path.name, f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8", row=newlines, column=column
+                )
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    return LoadError(path.name, "not valid UTF-8; save the file as UTF-8")
+
+
+def _column_of_bad_byte(path: Path, line: bytes) -> str | None:
+    fields = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    header = csv_header(path)
+    for i, value in enumerate(fields):
+        if "\ufffd" in value and i < len(header):
+            return header[i]
+    return None
+
+
+def parquet_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of a Parquet file batch by batch."""
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise LoadError(path.name, f"cannot be read as Parquet: {str(exc).splitlines()[0]}") from None
+    if pf.metadata.num_rows == 0:
+        raise LoadError(path.name, "file is empty (no rows)")
+    total = path.stat().st_size
+    done = 0
+    for i in range(pf.num_row_groups):
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[i]):
+            yield batch
+        if on_read:
+            step = pf.metadata.row_group(i).total_compressed_size
+            step = min(step, total - done)
+            done += step
+            on_read(step)
+
+
+def frame_batches(frame: Any) -> Iterator[pa.RecordBatch]:
+    """Yield a pandas (or any Arrow-convertible) DataFrame as record batches."""
+    if isinstance(frame, pa.Table):
+        table = frame
+    else:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    yield from table.to_batches(max_chunksize=PARQUET_BATCH_ROWS)
+
+
+def frame_columns(frame: Any) -> list[str]:
+    """Column names of a DataFrame or Arrow table."""
+    if isinstance(frame, pa.Table):
+        return list(frame.column_names)
+    return [str(c) for c in frame.columns]
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """Column names of a Parquet file."""
+    try:
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise LoadError(path.name, f"cannot be read as Parquet: {str(exc).splitlines()[0]}") from None
