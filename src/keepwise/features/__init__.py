@@ -1,0 +1,28 @@
+"""Features: Ibis expressions from the raw tables to one row per customer (or per customer and month).
+
+Written once as Ibis expressions so that the same code runs on DuckDB and on Spark; the heavy group-bys stay in
+the engine and only per-customer summaries come back to Python.
+"""
+
+from keepwise.features.customer import (
+    aov_windows,
+    cadence,
+    category_mix,
+    category_runs,
+    monthly_aov,
+    purchase_days,
+    rfm,
+)
+from keepwise.features.orders import order_lines, orders
+
+__all__ = [
+    "aov_windows",
+    "cadence",
+    "category_mix",
+    "category_runs",
+    "monthly_aov",
+    "order_lines",
+    "orders",
+    "purchase_days",
+    "rfm",
+]

@@ -1,0 +1,218 @@
+"""Per-customer and per-customer-month features as Ibis expressions.
+
+Each function takes lazy expressions (from :mod:`keepwise.features.orders`) and returns a lazy expression with
+one row per customer (or per customer and month, or per customer and category). Only "purchase" orders, those
+with a positive net value, count as purchases; pure returns change revenue and margin but not the rhythm.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+
+from keepwise.features.orders import SECONDS_PER_DAY
+
+__all__ = [
+    "aov_windows",
+    "cadence",
+    "category_mix",
+    "category_runs",
+    "monthly_aov",
+    "purchase_days",
+    "rfm",
+]
+
+
+def _purchases(ords: ir.Table) -> ir.Table:
+    return ords.filter(ords.value > 0)
+
+
+def rfm(ords: ir.Table, as_of: datetime) -> ir.Table:
+    """Recency, frequency and monetary value per customer at ``as_of``.
+
+    Parameters
+    ----------
+    ords:
+        One row per order (:func:`keepwise.features.orders.orders`), already restricted to before ``as_of``.
+    as_of:
+        The moment the features describe (exclusive end of the review period, UTC).
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``n_orders`` (purchase orders), ``first_order_at``, ``last_order_at``, ``revenue``
+        and ``margin`` (net of returns, all orders), ``recency_days`` (days from the last purchase to
+        ``as_of``) and ``tenure_days`` (first purchase to ``as_of``).
+    """
+    as_of_s = ibis.literal(as_of).epoch_seconds()
+    is_purchase = ords.value > 0
+    agg = ords.group_by("customer_id").aggregate(
+        n_orders=is_purchase.cast("int64").sum(),
+        first_order_at=ords.ordered_at.min(where=is_purchase),
+        last_order_at=ords.ordered_at.max(where=is_purchase),
+        revenue=ords.value.sum(),
+        margin=ords.margin.sum(),
+    )
+    return agg.mutate(
+        recency_days=(as_of_s - agg.last_order_at.epoch_seconds()) / SECONDS_PER_DAY,
+        tenure_days=(as_of_s - agg.first_order_at.epoch_seconds()) / SECONDS_PER_DAY,
+    )
+
+
+def purchase_days(ords: ir.Table) -> ir.Table:
+    """Distinct purchase days per customer (orders on the same UTC day are one purchase occasion).
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``day`` (midnight UTC of the day, a timestamp) and ``value`` (the day's purchases).
+    """
+    p = _purchases(ords)
+    return p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate(value=p.value.sum())
+
+
+def cadence(ords: ir.Table, as_of: datetime) -> ir.Table:
+    """The buying rhythm: inter-purchase gaps (in days) between distinct purchase days, per customer.
+
+    Parameters
+    ----------
+    ords:
+        One row per order, restricted to before ``as_of``.
+    as_of:
+        The moment the features describe.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``n_days`` (purchase days), ``n_gaps``, ``mean_gap_days``, ``mean_log_gap`` and
+        ``var_log_gap`` (sample variance of the natural log of the gaps; null with fewer than two gaps),
+        ``max_gap_days``, ``last_order_at`` and ``current_gap_days`` (days since the last purchase day).
+    """
+    days = purchase_days(ords)
+    w = ibis.window(group_by=days.customer_id, order_by=days.day)
+    prev = days.day.lag().over(w)
+    gaps = days.mutate(gap=(days.day.epoch_seconds() - prev.epoch_seconds()) / SECONDS_PER_DAY)
+    log_gap = gaps.gap.ln()
+    agg = gaps.group_by("customer_id").aggregate(
+        n_days=gaps.day.count(),
+        n_gaps=gaps.gap.count(),
+        mean_gap_days=gaps.gap.mean(),
+        mean_log_gap=log_gap.mean(),
+        var_log_gap=log_gap.var(how="sample"),
+        max_gap_days=gaps.gap.max(),
+        last_order_at=gaps.day.max(),
+    )
+    as_of_s = ibis.literal(as_of).epoch_seconds()
+    return agg.mutate(current_gap_days=(as_of_s - agg.last_order_at.epoch_seconds()) / SECONDS_PER_DAY)
+
+
+def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
+    """Order-value statistics before and after ``split_at``, per customer (for the order-value test).
+
+    Parameters
+    ----------
+    ords:
+        One row per order, restricted to before the end of the review period.
+    split_at:
+        Start of the recent window (e.g. three calendar months before the end of the review month).
+
+    Returns
+    -------
+    ibis.Table
+        For the history (``_h``, before ``split_at``) and the recent window (``_r``): number of purchase
+        orders ``n``, mean and sample variance of log order value ``mean_log``/``var_log``, mean order value
+        ``aov``; plus ``margin_rate_h`` (margin / revenue of past purchases) and ``first_order_at``.
+    """
+    p = _purchases(ords)
+    split = ibis.literal(split_at)
+    hist = p.ordered_at < split
+    recent = p.ordered_at >= split
+    lv = p.value.cast("float64").ln()
+    val = p.value.cast("float64")
+    return p.group_by("customer_id").aggregate(
+        n_h=hist.cast("int64").sum(),
+        mean_log_h=lv.mean(where=hist),
+        var_log_h=lv.var(how="sample", where=hist),
+        aov_h=val.mean(where=hist),
+        n_r=recent.cast("int64").sum(),
+        mean_log_r=lv.mean(where=recent),
+        var_log_r=lv.var(how="sample", where=recent),
+        aov_r=val.mean(where=recent),
+        revenue_h=val.sum(where=hist),
+        margin_h=p.margin.cast("float64").sum(where=hist),
+        first_order_at=p.ordered_at.min(),
+    )
+
+
+def monthly_aov(ords: ir.Table) -> ir.Table:
+    """Average order value by customer and calendar month (UTC).
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``month`` (first instant of the month), ``n_orders`` (purchase orders), ``revenue``
+        (net, all orders) and ``aov`` (mean value of the month's purchase orders).
+    """
+    m = ords.mutate(month=ords.ordered_at.truncate("M"))
+    is_purchase = m.value > 0
+    return m.group_by(["customer_id", "month"]).aggregate(
+        n_orders=is_purchase.cast("int64").sum(),
+        revenue=m.value.sum(),
+        aov=m.value.cast("float64").mean(where=is_purchase),
+    )
+
+
+def category_mix(lines: ir.Table) -> ir.Table:
+    """Revenue and lines by customer, calendar month and category (the product-range mix per month).
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``month``, ``category``, ``revenue``, ``margin``, ``n_orders`` (distinct orders that
+        contained the category).
+    """
+    m = lines.mutate(month=lines.ordered_at.truncate("M"))
+    return m.group_by(["customer_id", "month", "category"]).aggregate(
+        revenue=m.revenue.sum(),
+        margin=m.margin.sum(),
+        n_orders=m.order_id.nunique(),
+    )
+
+
+def category_runs(lines: ir.Table, ords: ir.Table) -> ir.Table:
+    """For each customer and category: how many of their orders contained it and how many came after the last.
+
+    Purchase orders are numbered ``1..N`` per customer in time order; for each category the customer ever
+    bought, ``last_idx`` is the number of the last order containing it, ``n_with`` how many orders contained it
+    and ``orders_after = N - last_idx`` how many orders since did not.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``category``, ``n_with``, ``last_idx``, ``n_total``, ``orders_after``,
+        ``last_at`` (time of the last order containing the category), ``first_at``, ``margin`` (margin of the
+        category's lines).
+    """
+    p = _purchases(ords)
+    w = ibis.window(group_by=p.customer_id, order_by=[p.ordered_at, p.order_id])
+    numbered = p.select(
+        customer_id=p.customer_id,
+        order_id=p.order_id,
+        idx=ibis.row_number().over(w) + 1,
+        n_total=p.order_id.count().over(ibis.window(group_by=p.customer_id)),
+    )
+    cat = lines.group_by(["customer_id", "order_id", "category"]).aggregate(
+        at=lines.ordered_at.min(), margin=lines.margin.sum()
+    )
+    j = cat.join(numbered, ["customer_id", "order_id"])
+    agg = j.group_by(["customer_id", "category"]).aggregate(
+        n_with=j.order_id.count(),
+        last_idx=j.idx.max(),
+        n_total=j.n_total.max(),
+        last_at=j.at.max(),
+        first_at=j.at.min(),
+        margin=j.margin.sum(),
+    )
+    return agg.mutate(orders_after=agg.n_total - agg.last_idx)

@@ -1,0 +1,74 @@
+"""Order lines and orders as Ibis expressions: the base every other feature is built on.
+
+Everything here is a lazy Ibis expression over the store's ``orders`` (and ``products``) tables, so it runs in
+the engine (DuckDB today, Spark later) and nothing is materialised until a caller asks for a per-customer
+summary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["SECONDS_PER_DAY", "order_lines", "orders"]
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def order_lines(backend: Any, before: datetime | None = None) -> ir.Table:
+    """Order lines with their revenue and margin, optionally only those ordered before ``before``.
+
+    Parameters
+    ----------
+    backend:
+        An Ibis backend holding the contract's tables (see :func:`keepwise.store.connect`).
+    before:
+        Exclusive upper bound on ``ordered_at`` (a timezone-aware UTC timestamp), or ``None`` for all lines.
+
+    Returns
+    -------
+    ibis.Table
+        Columns ``customer_id``, ``order_id``, ``ordered_at``, ``category``, ``revenue`` (quantity x unit
+        price) and ``margin`` (quantity x (unit price - unit cost)). A line without its own unit cost takes
+        the product's standard cost; without either, its cost is taken as zero (its whole revenue counts as
+        margin).
+    """
+    lines = backend.table("orders")
+    products = backend.table("products")
+    if before is not None:
+        lines = lines.filter(lines.ordered_at < ibis.literal(before))
+    std_cost = products.select(product_id=products.product_id, std_cost=products.unit_cost)
+    joined = lines.left_join(std_cost, lines.product_id == std_cost.product_id)
+    unit_cost = ibis.coalesce(joined.unit_cost, joined.std_cost, ibis.literal(0).cast("decimal(18,4)"))
+    return joined.select(
+        customer_id=joined.customer_id,
+        order_id=joined.order_id,
+        ordered_at=joined.ordered_at,
+        category=ibis.coalesce(joined.category, ibis.literal("(none)")),
+        revenue=joined.quantity * joined.unit_price,
+        margin=joined.quantity * (joined.unit_price - unit_cost),
+    )
+
+
+def orders(lines: ir.Table) -> ir.Table:
+    """One row per order: its customer, time, value and margin.
+
+    Parameters
+    ----------
+    lines:
+        The expression returned by :func:`order_lines`.
+
+    Returns
+    -------
+    ibis.Table
+        Columns ``customer_id``, ``order_id``, ``ordered_at`` (the earliest line's time), ``value`` (net
+        revenue of the order, negative for a pure return) and ``margin``.
+    """
+    return lines.group_by(["customer_id", "order_id"]).aggregate(
+        ordered_at=lines.ordered_at.min(),
+        value=lines.revenue.sum(),
+        margin=lines.margin.sum(),
+    )
