@@ -1,7 +1,7 @@
 """Every error and warning keepwise raises, in one place.
 
-User mistakes (bad files, unknown tables, bad options) raise :class:`KeepwiseInputError`; the CLI turns it into
-one line on stderr and exit code 2. Anything else is an internal failure (exit code 1).
+User mistakes (bad files, unknown tables, bad options) raise :class:`KeepwiseInputError`; the CLI turns it
+into one line on stderr and exit code 2. Anything else is an internal failure (exit code 1).
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+]
 
 #: Human-readable output and progress go to stderr so that stdout stays clean for --json.
 err = Console(stderr=True)

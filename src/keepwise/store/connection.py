@@ -1,7 +1,7 @@
 """Where data lives: one URL, one Ibis backend.
 
-URLs follow the SQLAlchemy convention for file paths: ``duckdb:///keepwise.duckdb`` is ``keepwise.duckdb`` in the
-working directory, ``duckdb:////var/data/kw.duckdb`` is an absolute path, ``duckdb://:memory:`` keeps
+URLs follow the SQLAlchemy convention for file paths: ``duckdb:///keepwise.duckdb`` is ``keepwise.duckdb``
+in the working directory, ``duckdb:////var/data/kw.duckdb`` is an absolute path, ``duckdb://:memory:`` keeps
 everything in memory. ``postgres://user:pass@host/db`` is passed to Ibis' Postgres backend.
 """
 

@@ -24,7 +24,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from keepwise.exceptions import KeepwiseInputError, LoadError
 from keepwise.store import readers
 from keepwise.store.connection import duckdb_connection
-from keepwise.store.schema import SCHEMA, Table, load_order, table as table_named
+from keepwise.store.schema import SCHEMA, Table, load_order
+from keepwise.store.schema import table as table_named
 from keepwise.store.validate import first_problem, missing_reference, q, typed_expr
 
 SUFFIXES = (".csv", ".parquet")
@@ -119,7 +120,9 @@ def _loadable() -> str:
 def _table_of(path: Path) -> str:
     name = path.stem
     if name not in SCHEMA or not SCHEMA[name].loadable:
-        raise KeepwiseInputError(f"{path}: cannot tell the table from the file name; use keepwise load TABLE FILE")
+        raise KeepwiseInputError(
+            f"{path}: cannot tell the table from the file name; use keepwise load TABLE FILE"
+        )
     return name
 
 
@@ -136,7 +139,9 @@ def _table_files(folder: Path) -> dict[str, Path]:
 def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[LoadResult]:
     for s in sources:
         if not s.table.loadable:
-            raise KeepwiseInputError(f"table '{s.table.name}' is written by keepwise itself and cannot be loaded")
+            raise KeepwiseInputError(
+                f"table '{s.table.name}' is written by keepwise itself and cannot be loaded"
+            )
         _check_header(s)
     con = duckdb_connection(backend)
     total = sum(s.size for s in sources)

@@ -57,7 +57,9 @@ def csv_header(path: Path) -> list[str]:
     try:
         line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(source, f"not valid UTF-8 (byte 0x{first[exc.start]:02x} in the header)", row=None) from None
+        raise LoadError(
+            source, f"not valid UTF-8 (byte 0x{first[exc.start]:02x} in the header)", row=None
+        ) from None
     header = next(csv.reader([line]), [])
     names = [h.strip() for h in header]
     if not any(names):
@@ -74,27 +76,28 @@ def csv_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.Reco
         bad_rows.append(row)
         return "skip"
 
-    reader = pacsv.open_csv(
-        _CountingFile(path, on_read),
-        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row, newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.string() for n in names},
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
     try:
-        for batch in reader:
-            if bad_rows:
-                break
-            yield batch
+        reader = pacsv.open_csv(
+            _CountingFile(path, on_read),
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row, newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        try:
+            for batch in reader:
+                if bad_rows:
+                    break
+                yield batch
+        finally:
+            reader.close()
     except pa.ArrowInvalid as exc:
-        if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+        if "utf8" in str(exc).lower():
             raise find_bad_utf8(path) from None
         raise LoadError(path.name, f"cannot be read as CSV: {str(exc).splitlines()[0]}") from None
-    finally:
-        reader.close()
     if bad_rows:
         bad = bad_rows[0]
         row = bad.number - 1 if bad.number is not None else None
@@ -123,7 +126,10 @@ def find_bad_utf8(path: Path) -> LoadError:
                 byte = chunk[bad_at]
                 column = _column_of_bad_byte(path, line)
                 return LoadError(
-                    path.name, f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8", row=newlines, column=column
+                    path.name,
+                    f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8",
+                    row=newlines,
+                    column=column,
                 )
             newlines += chunk.count(b"\n")
             offset += len(chunk)
@@ -148,15 +154,12 @@ def parquet_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.
     if pf.metadata.num_rows == 0:
         raise LoadError(path.name, "file is empty (no rows)")
     total = path.stat().st_size
-    done = 0
+    rows = pf.metadata.num_rows
     for i in range(pf.num_row_groups):
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[i]):
             yield batch
-        if on_read:
-            step = pf.metadata.row_group(i).total_compressed_size
-            step = min(step, total - done)
-            done += step
-            on_read(step)
+            if on_read:  # progress in bytes, pro rata to rows
+                on_read(total * batch.num_rows // rows)
 
 
 def frame_batches(frame: Any) -> Iterator[pa.RecordBatch]:

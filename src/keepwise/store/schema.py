@@ -42,8 +42,8 @@ TYPE_WORDS: dict[ColumnType, str] = {
 class Column:
     """One column of the contract.
 
-    ``min_value`` rejects values below it (e.g. a negative price); ``allowed`` restricts a text column to a set
-    of values; ``references`` names ``(table, column)`` that every non-empty value must exist in.
+    ``min_value`` rejects values below it (e.g. a negative price); ``allowed`` restricts a text column to a
+    set of values; ``references`` names ``(table, column)`` that every non-empty value must exist in.
     """
 
     name: str
@@ -107,9 +107,7 @@ TABLES: tuple[Table, ...] = (
             Column("email", "text", "E-mail address for messages.", example="ada@example.com"),
             Column("language", "text", "Language for messages (ISO 639-1, e.g. en, pl).", example="en"),
             Column("acquired_at", "timestamp", "When they became a customer.", example="2024-01-15"),
-            Column(
-                "acquisition_cost", "money", "What it cost to win them.", min_value=0, example="120.00"
-            ),
+            Column("acquisition_cost", "money", "What it cost to win them.", min_value=0, example="120.00"),
             Column("currency", "currency", "Currency of acquisition_cost and their orders.", example="USD"),
             Column("channel", "text", "Acquisition channel (a covariate for the models).", example="web"),
             Column("segment", "text", "Segment (a covariate for the models).", example="retail"),
@@ -141,9 +139,7 @@ TABLES: tuple[Table, ...] = (
             Column("product_id", "text", "What.", example="P10"),
             Column("category", "text", "Product range of the line.", example="coffee"),
             Column("quantity", "quantity", "Units; negative for a return.", required=True, example="2"),
-            Column(
-                "unit_price", "money", "Price of one unit.", required=True, min_value=0, example="18.50"
-            ),
+            Column("unit_price", "money", "Price of one unit.", required=True, min_value=0, example="18.50"),
             Column("unit_cost", "money", "Cost of one unit (margin).", min_value=0, example="9.40"),
             Column("currency", "currency", "Currency of the prices.", required=True, example="USD"),
         ),
@@ -154,11 +150,21 @@ TABLES: tuple[Table, ...] = (
         "Staff time spent on a customer: the cost to serve.",
         (
             Column(
-                "customer_id", "text", "Who was served.", required=True, references=_CUSTOMER_REF,
+                "customer_id",
+                "text",
+                "Who was served.",
+                required=True,
+                references=_CUSTOMER_REF,
                 example="C001",
             ),
             Column("staff_id", "text", "Who served them.", required=True, example="S1"),
-            Column("started_at", "timestamp", "When the work started.", required=True, example="2024-02-05T09:00Z"),
+            Column(
+                "started_at",
+                "timestamp",
+                "When the work started.",
+                required=True,
+                example="2024-02-05T09:00Z",
+            ),
             Column("minutes", "minutes", "How long.", required=True, min_value=0, example="25"),
             Column("activity", "text", "What was done (call, visit, quote, ...).", example="call"),
         ),
@@ -170,15 +176,25 @@ TABLES: tuple[Table, ...] = (
         (
             Column("staff_id", "text", "Staff member.", required=True, example="S1"),
             Column("role", "text", "Role (for reports).", example="account manager"),
-            Column("hourly_cost", "money", "Cost of one hour of capacity.", required=True, min_value=0,
-                   example="48.00"),
-            Column("currency", "currency", "Currency of hourly_cost.", required=True, example="USD"),
-            Column("valid_from", "timestamp", "From when the rate applies.", required=True, example="2024-01-01"),
             Column(
-                "practical_minutes_per_month", "minutes",
+                "hourly_cost",
+                "money",
+                "Cost of one hour of capacity.",
+                required=True,
+                min_value=0,
+                example="48.00",
+            ),
+            Column("currency", "currency", "Currency of hourly_cost.", required=True, example="USD"),
+            Column(
+                "valid_from", "timestamp", "From when the rate applies.", required=True, example="2024-01-01"
+            ),
+            Column(
+                "practical_minutes_per_month",
+                "minutes",
                 "Practical capacity (minutes a month available for customer work); unused capacity is "
                 "reported, never spread onto customers.",
-                min_value=0, example="7200",
+                min_value=0,
+                example="7200",
             ),
         ),
         key=("staff_id", "valid_from"),
@@ -189,14 +205,22 @@ TABLES: tuple[Table, ...] = (
         (
             Column("incident_id", "text", "Incident id.", required=True, example="I77"),
             Column(
-                "customer_id", "text", "Who complained.", required=True, references=_CUSTOMER_REF,
+                "customer_id",
+                "text",
+                "Who complained.",
+                required=True,
+                references=_CUSTOMER_REF,
                 example="C001",
             ),
             Column("opened_at", "timestamp", "When it was opened.", required=True, example="2024-03-01"),
             Column("category", "text", "Kind of problem (late, damaged, billing, ...).", example="late"),
             Column("description", "text", "What happened.", example="Delivery a week late"),
             Column(
-                "status", "text", "Where it stands.", allowed=("open", "resolved", "closed"), example="resolved"
+                "status",
+                "text",
+                "Where it stands.",
+                allowed=("open", "resolved", "closed"),
+                example="resolved",
             ),
             Column("concession_amount", "money", "Money granted to fix it.", min_value=0, example="200.00"),
             Column("currency", "currency", "Currency of concession_amount.", example="USD"),
@@ -212,8 +236,12 @@ TABLES: tuple[Table, ...] = (
                 "customer_id", "text", "Who left.", required=True, references=_CUSTOMER_REF, example="C002"
             ),
             Column("lost_at", "timestamp", "When.", required=True, example="2024-06-30"),
-            Column("reason_code", "text", "Reason (price, service, moved, closed, competitor, ...).",
-                   example="price"),
+            Column(
+                "reason_code",
+                "text",
+                "Reason (price, service, moved, closed, competitor, ...).",
+                example="price",
+            ),
             Column("reason_text", "text", "In their words.", example="Found it cheaper"),
             Column("competitor", "text", "Competitor they went to, if known.", example="BeanCo"),
             Column("wanted_back", "boolean", "Do we want them back?", example="true"),
@@ -225,10 +253,21 @@ TABLES: tuple[Table, ...] = (
         "Value beyond sales: referrals, case studies, reviews.",
         (
             Column(
-                "customer_id", "text", "The advocate.", required=True, references=_CUSTOMER_REF, example="C001"
+                "customer_id",
+                "text",
+                "The advocate.",
+                required=True,
+                references=_CUSTOMER_REF,
+                example="C001",
             ),
-            Column("kind", "text", "What they did.", required=True, allowed=("referral", "case_study", "review"),
-                   example="referral"),
+            Column(
+                "kind",
+                "text",
+                "What they did.",
+                required=True,
+                allowed=("referral", "case_study", "review"),
+                example="referral",
+            ),
             Column("at", "timestamp", "When.", required=True, example="2024-04-02"),
             Column("referred_customer_id", "text", "The customer they brought (referrals).", example="C003"),
             Column("value", "money", "A fixed value, if you assign one.", min_value=0, example=""),
@@ -241,16 +280,35 @@ TABLES: tuple[Table, ...] = (
         "Permission to contact: the only source of it.",
         (
             Column(
-                "customer_id", "text", "Who consented.", required=True, references=_CUSTOMER_REF, example="C001"
+                "customer_id",
+                "text",
+                "Who consented.",
+                required=True,
+                references=_CUSTOMER_REF,
+                example="C001",
             ),
-            Column("channel", "text", "Channel.", required=True, allowed=("email", "sms", "phone", "post"),
-                   example="email"),
-            Column("purpose", "text", "What for.", required=True, allowed=("marketing", "service"),
-                   example="marketing"),
+            Column(
+                "channel",
+                "text",
+                "Channel.",
+                required=True,
+                allowed=("email", "sms", "phone", "post"),
+                example="email",
+            ),
+            Column(
+                "purpose",
+                "text",
+                "What for.",
+                required=True,
+                allowed=("marketing", "service"),
+                example="marketing",
+            ),
             Column("granted_at", "timestamp", "When it was granted.", required=True, example="2024-01-15"),
             Column("revoked_at", "timestamp", "When it was revoked, if it was.", example=""),
             Column("source", "text", "Where it was given (web form, call, ...).", example="web form"),
-            Column("proof", "text", "Evidence (form id, recording, double opt-in token).", example="form-8812"),
+            Column(
+                "proof", "text", "Evidence (form id, recording, double opt-in token).", example="form-8812"
+            ),
         ),
         key=("customer_id", "channel", "purpose", "granted_at"),
     ),
@@ -259,7 +317,9 @@ TABLES: tuple[Table, ...] = (
         "Who got which treatment in an experiment (written by keepwise).",
         (
             Column("experiment_id", "text", "Experiment.", required=True, example="vip-2024"),
-            Column("customer_id", "text", "Customer.", required=True, references=_CUSTOMER_REF, example="C001"),
+            Column(
+                "customer_id", "text", "Customer.", required=True, references=_CUSTOMER_REF, example="C001"
+            ),
             Column("arm", "text", "Arm.", required=True, example="treatment"),
             Column("assigned_at", "timestamp", "When.", required=True, example="2024-05-01"),
         ),
@@ -271,10 +331,20 @@ TABLES: tuple[Table, ...] = (
         "Messages, each sent once (written by keepwise).",
         (
             Column("message_id", "text", "Message id.", required=True, example="m-1"),
-            Column("idempotency_key", "text", "Customer, kind and cause.", required=True, example="C001:winback:2024-06"),
-            Column("customer_id", "text", "Recipient.", required=True, references=_CUSTOMER_REF, example="C001"),
+            Column(
+                "idempotency_key",
+                "text",
+                "Customer, kind and cause.",
+                required=True,
+                example="C001:winback:2024-06",
+            ),
+            Column(
+                "customer_id", "text", "Recipient.", required=True, references=_CUSTOMER_REF, example="C001"
+            ),
             Column("template", "text", "Template used.", required=True, example="winback"),
-            Column("status", "text", "queued, sent, failed, suppressed, held_out.", required=True, example="sent"),
+            Column(
+                "status", "text", "queued, sent, failed, suppressed, held_out.", required=True, example="sent"
+            ),
             Column("attempts", "quantity", "Send attempts.", example="1"),
             Column("sent_at", "timestamp", "When it was sent.", example="2024-06-02T08:00Z"),
         ),

@@ -77,7 +77,9 @@ def _checks(table: Table, present: set[str]) -> list[_Check]:
                 )
             )
         elif col.type == "boolean":
-            checks.append(_Check(col.name, f"NOT {is_blank} AND {typed} IS NULL", "not true or false: {value}"))
+            checks.append(
+                _Check(col.name, f"NOT {is_blank} AND {typed} IS NULL", "not true or false: {value}")
+            )
         elif col.type == "currency":
             codes = ", ".join(lit(c) for c in sorted(ISO_4217))
             checks.append(
@@ -121,7 +123,9 @@ def first_problem(con: Any, stage: str, table: Table, present: set[str], source:
             (value,) = con.execute(
                 f"SELECT CAST({q(check.column)} AS VARCHAR) FROM {q(stage)} WHERE _row = ?", [row]
             ).fetchone()
-            return LoadError(source, check.problem.format(value=lit(str(value))), row=row, column=check.column)
+            return LoadError(
+                source, check.problem.format(value=lit(str(value))), row=row, column=check.column
+            )
     return _duplicate_key(con, stage, table, source)
 
 
