@@ -1,7 +1,7 @@
 """Features: Ibis expressions from the raw tables to one row per customer (or per customer and month).
 
-Written once as Ibis expressions so that the same code runs on DuckDB and on Spark; the heavy group-bys stay in
-the engine and only per-customer summaries come back to Python.
+Written once as Ibis expressions so that the same code runs on DuckDB and on Spark; the heavy group-bys stay
+in the engine and only per-customer summaries come back to Python.
 """
 
 from keepwise.features.customer import (

@@ -185,8 +185,8 @@ def category_runs(lines: ir.Table, ords: ir.Table) -> ir.Table:
     """For each customer and category: how many of their orders contained it and how many came after the last.
 
     Purchase orders are numbered ``1..N`` per customer in time order; for each category the customer ever
-    bought, ``last_idx`` is the number of the last order containing it, ``n_with`` how many orders contained it
-    and ``orders_after = N - last_idx`` how many orders since did not.
+    bought, ``last_idx`` is the number of the last order containing it, ``n_with`` how many orders contained
+    it and ``orders_after = N - last_idx`` how many orders since did not.
 
     Returns
     -------

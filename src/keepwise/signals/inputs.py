@@ -1,0 +1,82 @@
+"""What every warning rule reads: the order expressions and one per-customer summary, computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from keepwise import features
+from keepwise.signals.period import ReviewPeriod
+
+__all__ = ["MIN_TENURE_DAYS", "SignalInputs", "money", "prepare"]
+
+#: Margins are annualised over at least this many days, so a brand-new customer's first order is not
+#: extrapolated into a huge yearly figure.
+MIN_TENURE_DAYS = 90.0
+
+CENT = Decimal("0.01")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as plain dicts (typed loosely, for building evidence strings)."""
+    return [dict(zip(frame.columns, row, strict=True)) for row in frame.itertuples(index=False, name=None)]
+
+
+def money(value: Any) -> Decimal:
+    """An amount as a ``Decimal`` rounded half-even to cents (non-finite or missing values become 0.00)."""
+    if isinstance(value, Decimal):
+        return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return Decimal("0.00")
+    return Decimal(repr(float(value))).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+@dataclass
+class SignalInputs:
+    """Inputs shared by the warning rules for one review period.
+
+    Attributes
+    ----------
+    period:
+        The review month.
+    lines, orders:
+        Ibis expressions of order lines and orders before the end of the period (cached in the engine by the
+        review).
+    summary:
+        One row per customer with a purchase before the end of the period: the columns of
+        :func:`keepwise.features.rfm` and :func:`keepwise.features.cadence`, plus ``annual_margin`` (margin
+        per year since the first purchase, over at least :data:`MIN_TENURE_DAYS`), ``orders_per_year`` and
+        ``lost`` (already in the lost-customer ledger at the end of the period: warnings skip them).
+    p_alive:
+        ``customer_id``, ``p_alive`` (at the end of the period) and ``p_alive_prev`` (at the end of the month
+        before), or ``None`` when no purchase model is available.
+    notes:
+        Remarks for the report (e.g. why a rule was not evaluated).
+    """
+
+    period: ReviewPeriod
+    lines: ir.Table
+    orders: ir.Table
+    summary: pd.DataFrame
+    p_alive: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare(
+    lines: ir.Table, ords: ir.Table, period: ReviewPeriod, lost_ids: set[str] | None = None
+) -> SignalInputs:
+    """Compute the shared per-customer summary for ``period`` (one engine query, one row per customer)."""
+    rfm = features.rfm(ords, period.end)
+    cad = features.cadence(ords, period.end).drop("last_order_at")
+    summary = rfm.left_join(cad, "customer_id").drop("customer_id_right").to_pandas()
+    summary = summary[summary["n_orders"] > 0].reset_index(drop=True)
+    tenure = np.maximum(summary["tenure_days"].astype(float), MIN_TENURE_DAYS)
+    summary["annual_margin"] = summary["margin"].astype(float) * 365.25 / tenure
+    summary["orders_per_year"] = summary["n_orders"].astype(float) * 365.25 / tenure
+    summary["lost"] = summary["customer_id"].isin(lost_ids or set())
+    return SignalInputs(period=period, lines=lines, orders=ords, summary=summary)

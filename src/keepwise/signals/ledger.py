@@ -1,0 +1,298 @@
+"""The lost-customer ledger: who was lost in the twelve months to the review month, why, and the cost.
+
+The rules
+---------
+A customer is **lost explicitly** when ``exits`` records a ``lost_at`` on or after their last purchase; they
+are lost at ``lost_at`` with the recorded reason (``"unknown"`` when none was recorded) and competitor.
+
+Any other customer is **judged lost by inactivity** when they have not bought for
+``max(180 days, 3 x their mean gap between purchase days)``; they are lost on the day that threshold was
+crossed (last purchase + threshold) and their reason is ``"unknown"``.
+
+The ledger lists those lost in the twelve calendar months ending with the review month. The **rate** is that
+count over the customers at risk: every customer with a purchase before the end of the month who was not
+already lost before the twelve months began.
+
+The cost, per lost customer
+---------------------------
+* monthly margin = their lifetime margin / the calendar months from their first to their last purchase,
+  both included (margin is revenue less cost of goods, net of returns, summed exactly in the engine);
+* margin they used to bring = 12 x monthly margin (a year);
+* simple lifetime value lost = monthly margin x 12 x :data:`HORIZON_YEARS` (20), undiscounted: $1,000 a
+  month for 20 years is $240,000;
+* discounted lifetime value lost = the same monthly margin as an annuity over the same months at
+  :data:`DISCOUNT_RATE` a year (monthly rate ``(1 + r)^(1/12) - 1``), or the purchase model's figure when a
+  model supplies one;
+* replacement cost = the average acquisition cost of customers acquired in the same twelve months (of all
+  customers when none were), per lost customer.
+
+All money is computed in ``Decimal`` and rounded half-even to cents once, at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from keepwise.signals.inputs import _records, money
+from keepwise.signals.period import ReviewPeriod
+
+__all__ = [
+    "DISCOUNT_RATE",
+    "HORIZON_YEARS",
+    "INACTIVITY_DAYS",
+    "INACTIVITY_GAPS",
+    "Ledger",
+    "annuity_factor",
+    "build_ledger",
+    "lost_status",
+]
+
+HORIZON_YEARS = 20
+DISCOUNT_RATE = Decimal("0.10")
+INACTIVITY_DAYS = 180.0
+INACTIVITY_GAPS = 3.0
+RULE = (
+    "lost = an exit recorded on or after the last purchase, or no purchase for max(180 days, 3 x the "
+    "customer's mean gap between purchases)"
+)
+
+
+def annuity_factor(months: int, annual_rate: Decimal) -> Decimal:
+    """Present value of 1 a month for ``months`` months, paid at each month's end, ``annual_rate`` a year."""
+    if annual_rate == 0:
+        return Decimal(months)
+    i = Decimal(float(1 + annual_rate) ** (1 / 12)) - 1
+    return (1 - (1 + i) ** -months) / i
+
+
+@dataclass
+class Ledger:
+    """The lost-customer ledger of one review month (see the module docstring for the rules)."""
+
+    month: str
+    count: int
+    at_risk: int
+    by_reason: dict[str, int]
+    competitors: dict[str, int]
+    customers: pd.DataFrame
+    annual_margin_lost: Decimal
+    simple_value_lost: Decimal
+    discounted_value_lost: Decimal
+    discounted_method: str
+    replacement_cost_each: Decimal
+    replacement_cost: Decimal
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Lost customers over customers at risk (0 when none were at risk)."""
+        return self.count / self.at_risk if self.at_risk else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ledger as JSON-able data, money as strings with two decimals."""
+        rows = [
+            {
+                "customer_id": r["customer_id"],
+                "lost_at": r["lost_at"].isoformat(),
+                "how": r["how"],
+                "reason": r["reason"],
+                "competitor": r["competitor"],
+                "monthly_margin": str(r["monthly_margin"]),
+                "annual_margin": str(r["annual_margin"]),
+                "simple_value": str(r["simple_value"]),
+                "discounted_value": str(r["discounted_value"]),
+            }
+            for r in _records(self.customers)
+        ]
+        return {
+            "month": self.month,
+            "rule": RULE,
+            "count": self.count,
+            "at_risk": self.at_risk,
+            "rate": round(self.rate, 4),
+            "by_reason": self.by_reason,
+            "competitors": self.competitors,
+            "annual_margin_lost": str(self.annual_margin_lost),
+            "lifetime_value_lost": {
+                "simple": str(self.simple_value_lost),
+                "simple_rule": f"monthly margin x 12 x {HORIZON_YEARS} years, undiscounted",
+                "discounted": str(self.discounted_value_lost),
+                "discounted_method": self.discounted_method,
+            },
+            "replacement_cost": {
+                "per_customer": str(self.replacement_cost_each),
+                "total": str(self.replacement_cost),
+            },
+            "customers": rows,
+            "notes": self.notes,
+        }
+
+
+def _months_spanned(first: pd.Timestamp, last: pd.Timestamp) -> int:
+    return (last.year * 12 + last.month) - (first.year * 12 + first.month) + 1
+
+
+def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
+    """Every customer's lost status at the end of ``period``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``first_order_at``, ``last_order_at``, ``margin`` (Decimal), ``lost`` (bool),
+        ``lost_at``, ``how`` ("exit" or "inactivity"), ``reason``, ``competitor``.
+    """
+    end = ibis.literal(period.end)
+    p = ords.filter(ords.value > 0)
+    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    per = days.group_by("customer_id").aggregate(
+        first_day=days.day.min(), last_day=days.day.max(), n_days=days.day.count()
+    )
+    margin = ords.group_by("customer_id").aggregate(
+        margin=ords.margin.sum(), first_order_at=ords.ordered_at.min(), last_order_at=ords.ordered_at.max()
+    )
+    summary = margin.left_join(per, "customer_id").drop("customer_id_right").to_pyarrow().to_pandas()
+    ex = backend.table("exits")
+    ex = ex.filter(ex.lost_at < end)
+    w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
+    ex = ex.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0)
+    exits = ex.select("customer_id", "lost_at", "reason_code", "competitor").to_pandas()
+    d = summary.merge(exits, on="customer_id", how="outer")
+    n_gaps = d["n_days"].fillna(0).astype(float) - 1
+    span = (pd.to_datetime(d["last_day"]) - pd.to_datetime(d["first_day"])).dt.total_seconds() / 86_400
+    mean_gap = np.where(n_gaps > 0, span / np.maximum(n_gaps, 1), 0.0)
+    threshold = np.maximum(INACTIVITY_DAYS, INACTIVITY_GAPS * mean_gap)
+    judged_at = pd.to_datetime(d["last_day"]) + pd.to_timedelta(threshold, unit="D")
+    last_purchase = pd.to_datetime(d["last_day"])
+    explicit = d["lost_at"].notna() & (last_purchase.isna() | (pd.to_datetime(d["lost_at"]) >= last_purchase))
+    end_ts = pd.Timestamp(period.end)
+    inactive = ~explicit & judged_at.notna() & (judged_at < end_ts)
+    d["lost"] = explicit | inactive
+    d["how"] = np.where(explicit, "exit", np.where(inactive, "inactivity", ""))
+    d["lost_at"] = pd.to_datetime(d["lost_at"]).where(explicit, judged_at.where(inactive))
+    reason = d["reason_code"].where(
+        d["reason_code"].notna() & (d["reason_code"].astype(str) != ""), "unknown"
+    )
+    d["reason"] = np.where(explicit, reason, "unknown")
+    d["competitor"] = d["competitor"].where(explicit & d["competitor"].notna(), None)
+    return d[
+        [
+            "customer_id",
+            "first_order_at",
+            "last_order_at",
+            "margin",
+            "lost",
+            "lost_at",
+            "how",
+            "reason",
+            "competitor",
+        ]
+    ]
+
+
+def _replacement_cost(backend: Any, start: datetime, end: datetime) -> tuple[Decimal, str]:
+    c = backend.table("customers")
+    c = c.filter(c.acquisition_cost.notnull())
+    recent = c.filter((c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end)))
+    for expr, where in ((recent, "acquired in the same twelve months"), (c, "on record")):
+        stats = expr.aggregate(total=expr.acquisition_cost.sum(), n=expr.count()).to_pyarrow().to_pylist()[0]
+        if stats["n"]:
+            return Decimal(stats["total"]) / stats[
+                "n"
+            ], f"average acquisition cost of the {stats['n']} customers {where}"
+    return Decimal(0), "no acquisition costs are recorded, so replacement cost is taken as zero"
+
+
+def build_ledger(
+    backend: Any,
+    ords: Any,
+    period: ReviewPeriod,
+    status: pd.DataFrame | None = None,
+    model_values: pd.DataFrame | None = None,
+) -> Ledger:
+    """Build the ledger for ``period`` from orders (``ords``, before the end of the period) and ``exits``.
+
+    Parameters
+    ----------
+    backend:
+        The store.
+    ords:
+        Orders before the end of the period (:func:`keepwise.features.orders`).
+    period:
+        The review month.
+    status:
+        The result of :func:`lost_status`, if already computed.
+    model_values:
+        Optional ``customer_id``, ``value`` (Decimal): a model's discounted lifetime value per customer; when
+        given, it replaces the annuity figure for the customers it covers.
+    """
+    d = lost_status(backend, ords, period) if status is None else status
+    start, end = pd.Timestamp(period.year_start), pd.Timestamp(period.end)
+    before = d["lost"] & (d["lost_at"] < start)
+    at_risk = int((d["first_order_at"].notna() & ~before).sum())
+    lost = d[d["lost"] & (d["lost_at"] >= start) & (d["lost_at"] < end)].copy()
+    lost = lost.sort_values(["lost_at", "customer_id"]).reset_index(drop=True)
+    factor = annuity_factor(12 * HORIZON_YEARS, DISCOUNT_RATE)
+    monthly, simple, disc = [], [], []
+    model = (
+        {}
+        if model_values is None
+        else dict(zip(model_values["customer_id"], model_values["value"], strict=True))
+    )
+    for r in _records(lost):
+        if pd.isna(r["first_order_at"]) or r["margin"] is None or pd.isna(r["margin"]):
+            m = Decimal(0)
+        else:
+            m = Decimal(r["margin"]) / _months_spanned(
+                pd.Timestamp(r["first_order_at"]), pd.Timestamp(r["last_order_at"])
+            )
+        monthly.append(m)
+        simple.append(m * 12 * HORIZON_YEARS)
+        disc.append(Decimal(model[r["customer_id"]]) if r["customer_id"] in model else m * factor)
+    lost["monthly_margin"] = pd.Series([money(v) for v in monthly], index=lost.index, dtype=object)
+    lost["annual_margin"] = pd.Series([money(v * 12) for v in monthly], index=lost.index, dtype=object)
+    lost["simple_value"] = pd.Series([money(v) for v in simple], index=lost.index, dtype=object)
+    lost["discounted_value"] = pd.Series([money(v) for v in disc], index=lost.index, dtype=object)
+    each, how = _replacement_cost(backend, period.year_start, period.end)
+    reasons = lost["reason"].value_counts()
+    by_reason = {str(k): int(v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+    comp = lost["competitor"].dropna().value_counts()
+    competitors = {str(k): int(v) for k, v in sorted(comp.items(), key=lambda kv: (-kv[1], str(kv[0])))}
+    method = (
+        "purchase-model lifetime value"
+        if model
+        else f"annuity of the monthly margin over {HORIZON_YEARS} years at {DISCOUNT_RATE * 100:.0f}% a year"
+    )
+    return Ledger(
+        month=period.month,
+        count=len(lost),
+        at_risk=at_risk,
+        by_reason=by_reason,
+        competitors=competitors,
+        customers=lost[
+            [
+                "customer_id",
+                "lost_at",
+                "how",
+                "reason",
+                "competitor",
+                "monthly_margin",
+                "annual_margin",
+                "simple_value",
+                "discounted_value",
+            ]
+        ],
+        annual_margin_lost=money(sum((v * 12 for v in monthly), Decimal(0))),
+        simple_value_lost=money(sum(simple, Decimal(0))),
+        discounted_value_lost=money(sum(disc, Decimal(0))),
+        discounted_method=method,
+        replacement_cost_each=money(each),
+        replacement_cost=money(each * len(lost)),
+        notes=[RULE, f"replacement cost: {how}"],
+    )

@@ -1,0 +1,176 @@
+"""Retention metrics: monthly retention and churn by acquisition cohort, revenue retention, reactivations.
+
+Definitions
+-----------
+* A customer's **cohort** is the calendar month of their first purchase.
+* A customer is **active** in a month when they made a purchase in it.
+* **Retention** of a cohort ``k`` months after acquisition = active customers of the cohort in that month /
+  the cohort's size (the cohort heat map).
+* **Churn rate** of a cohort in a month = the share of its customers active in the month before who made no
+  purchase this month; the overall churn rate does the same over all customers.
+* **Revenue retention** (net) over the twelve months ending with the review month = revenue in those months
+  from the customers who bought in the twelve months before / the revenue those customers brought then.
+* A **reactivation** is a purchase after at least 180 days without one (the ledger's inactivity floor).
+
+Everything is aggregated in the engine; only counts per cohort and month come back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from keepwise.features.orders import SECONDS_PER_DAY
+from keepwise.signals.period import ReviewPeriod, add_months
+
+__all__ = ["REACTIVATION_DAYS", "cohort_activity", "compute_metrics"]
+
+REACTIVATION_DAYS = 180.0
+
+
+def _active_months(ords: ir.Table) -> ir.Table:
+    p = ords.filter(ords.value > 0)
+    m = p.group_by(["customer_id", p.ordered_at.truncate("M").name("month")]).aggregate()
+    cohort = m.group_by("customer_id").aggregate(cohort=m.month.min())
+    m = m.join(cohort, "customer_id")
+    w = ibis.window(group_by=m.customer_id, order_by=m.month)
+    prev = m.month.lag().over(w)
+    # previous active month exactly one calendar month earlier (month starts are 28-31 days apart)
+    gap_days = (m.month.epoch_seconds() - prev.epoch_seconds()) / SECONDS_PER_DAY
+    return m.mutate(retained=ibis.coalesce(gap_days <= 31, False))
+
+
+def cohort_activity(ords: ir.Table) -> pd.DataFrame:
+    """Active and retained customers per cohort and month.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cohort``, ``month``, ``active`` (customers with a purchase in the month), ``retained`` (of those,
+        customers also active the month before).
+    """
+    m = _active_months(ords)
+    agg = m.group_by(["cohort", "month"]).aggregate(active=m.customer_id.count(), retained=m.retained.sum())
+    return agg.to_pandas().sort_values(["cohort", "month"]).reset_index(drop=True)
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    return (b.year * 12 + b.month) - (a.year * 12 + a.month)
+
+
+def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> dict[str, Any]:
+    """All retention metrics for the review, as JSON-able data.
+
+    Parameters
+    ----------
+    ords:
+        Orders before the end of the review month.
+    period:
+        The review month.
+    cohorts:
+        How many of the latest cohorts the heat map shows.
+
+    Returns
+    -------
+    dict
+        ``cohorts`` (rows of cohort, months_since, size, active, retention, churn_rate), ``monthly`` (month,
+        active, new, retained, churn_rate, reactivated, revenue), ``revenue_retention`` and
+        ``reactivations`` (in the review month), ``churn_rate`` (the review month's).
+    """
+    act = cohort_activity(ords)
+    act["cohort"] = pd.to_datetime(act["cohort"])
+    act["month"] = pd.to_datetime(act["month"])
+    size = act[act["cohort"] == act["month"]].set_index("cohort")["active"]
+    prev_active = act.assign(month=act["month"].map(lambda m: m + pd.DateOffset(months=1)))
+    prev_active = prev_active.rename(columns={"active": "active_prev"})[["cohort", "month", "active_prev"]]
+    act = act.merge(prev_active, on=["cohort", "month"], how="left")
+    act["size"] = act["cohort"].map(size)
+    act["months_since"] = [_months_between(c, m) for c, m in zip(act["cohort"], act["month"], strict=True)]
+    act["retention"] = act["active"] / act["size"]
+    act["churn_rate"] = 1 - act["retained"] / act["active_prev"]
+    first = pd.Timestamp(add_months(period.start, -(cohorts - 1)))
+    heat = act[act["cohort"] >= first]
+    cohort_rows = [
+        {
+            "cohort": c.strftime("%Y-%m"),
+            "months_since": int(k),
+            "size": int(s),
+            "active": int(a),
+            "retention": round(float(r), 4),
+            "churn_rate": None if pd.isna(ch) else round(float(ch), 4),
+        }
+        for c, k, s, a, r, ch in zip(
+            heat["cohort"],
+            heat["months_since"],
+            heat["size"],
+            heat["active"],
+            heat["retention"],
+            heat["churn_rate"],
+            strict=True,
+        )
+    ]
+    # overall by month
+    by_month = act.groupby("month").agg(active=("active", "sum"), retained=("retained", "sum")).sort_index()
+    new = act[act["months_since"] == 0].set_index("month")["active"]
+    by_month["new"] = new.reindex(by_month.index).fillna(0).astype(int)
+    by_month["active_prev"] = by_month["active"].shift(1)
+    by_month["churn_rate"] = 1 - by_month["retained"] / by_month["active_prev"]
+
+    p = ords.filter(ords.value > 0)
+    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    w = ibis.window(group_by=days.customer_id, order_by=days.day)
+    gap = (days.day.epoch_seconds() - days.day.lag().over(w).epoch_seconds()) / SECONDS_PER_DAY
+    re = days.filter(gap >= REACTIVATION_DAYS)
+    react = (
+        re.group_by(re.day.truncate("M").name("month"))
+        .aggregate(reactivated=re.customer_id.nunique())
+        .to_pandas()
+    )
+    react["month"] = pd.to_datetime(react["month"])
+    rev = ords.group_by(ords.ordered_at.truncate("M").name("month")).aggregate(revenue=ords.value.sum())
+    rev_df = rev.to_pandas()
+    rev_df["month"] = pd.to_datetime(rev_df["month"])
+    by_month = by_month.join(react.set_index("month"), how="left").join(rev_df.set_index("month"), how="left")
+    by_month["reactivated"] = by_month["reactivated"].fillna(0).astype(int)
+    monthly = [
+        {
+            "month": m.strftime("%Y-%m"),
+            "active": int(r["active"]),
+            "new": int(r["new"]),
+            "retained": int(r["retained"]),
+            "churn_rate": None if pd.isna(r["churn_rate"]) else round(float(r["churn_rate"]), 4),
+            "reactivated": int(r["reactivated"]),
+            "revenue": f"{r['revenue']:.2f}" if pd.notna(r["revenue"]) else "0.00",
+        }
+        for m, r in by_month.iterrows()
+        if isinstance(m, pd.Timestamp)
+    ]
+    key = pd.Timestamp(period.start)
+    churn_this = by_month["churn_rate"].get(key)
+    react_this: Any = by_month["reactivated"].get(key, 0)
+    return {
+        "cohorts": cohort_rows,
+        "monthly": monthly,
+        "churn_rate": None if churn_this is None or pd.isna(churn_this) else round(float(churn_this), 4),
+        "reactivations": int(react_this),
+        "revenue_retention": _revenue_retention(ords, period),
+    }
+
+
+def _revenue_retention(ords: ir.Table, period: ReviewPeriod) -> float | None:
+    y0, y1, end = (
+        ibis.literal(t) for t in (add_months(period.year_start, -12), period.year_start, period.end)
+    )
+    before = (ords.ordered_at >= y0) & (ords.ordered_at < y1)
+    after = (ords.ordered_at >= y1) & (ords.ordered_at < end)
+    per = ords.group_by("customer_id").aggregate(
+        rev0=ords.value.sum(where=before), rev1=ords.value.sum(where=after), n0=before.cast("int64").sum()
+    )
+    per = per.filter(per.n0 > 0)
+    tot = per.aggregate(r0=per.rev0.sum(), r1=per.rev1.sum()).to_pyarrow().to_pylist()[0]
+    if not tot["r0"]:
+        return None
+    return round(float((tot["r1"] or 0) / tot["r0"]), 4)

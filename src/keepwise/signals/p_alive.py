@@ -1,0 +1,130 @@
+"""Warning ``p_alive_drop`` and the P(alive) scores the other rules use, from the BG/NBD purchase model.
+
+The rule
+--------
+Fit the BG/NBD model (Fader, Hardie and Lee 2005; :mod:`keepwise.models`) on every customer's repeat
+purchases (distinct purchase days, time in weeks) up to the end of the review month, and score P(alive) at
+the end of the review month and at the end of the month before with the same parameters. The warning fires
+when P(alive) fell below :data:`THRESHOLD` (0.5) this month, having been at or above it a month earlier,
+for a customer with at least :data:`MIN_REPEAT` repeat purchases (for one-time buyers P(alive) under BG/NBD
+is always 1).
+
+False-alarm rate: the model is what defines "alive", so the rule inherits its calibration; measured on the
+simulator (``tests/signals/test_accuracy.py``), the share of customers who had not dropped out but were
+flagged in a month is reported by the test and asserted below 2%.
+
+When :mod:`keepwise.models` is not installed or the fit fails, the rule is skipped and the review says so.
+
+Value at risk: the margin the customer brings in a year times 1 - P(alive).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from keepwise import features
+from keepwise.features.orders import SECONDS_PER_DAY
+from keepwise.signals.inputs import SignalInputs
+
+__all__ = ["KIND", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
+
+KIND = "p_alive_drop"
+THRESHOLD = 0.5
+MIN_REPEAT = 1
+_WEEK = 7.0
+
+
+def _model_class() -> Any | None:
+    try:
+        from keepwise.models.bgnbd import BetaGeoModel
+    except Exception:  # the models issue has not landed, or is broken: the review goes on without it
+        return None
+    return BetaGeoModel
+
+
+def _rft(days: Any, as_of: Any) -> pd.DataFrame:
+    d = days.filter(days.day < ibis.literal(as_of))
+    agg = d.group_by("customer_id").aggregate(
+        n=d.day.count(), first=d.day.min().epoch_seconds(), last=d.day.max().epoch_seconds()
+    )
+    df = agg.to_pandas()
+    end = pd.Timestamp(as_of).timestamp()
+    df["frequency"] = df["n"].astype(float) - 1
+    df["recency"] = (df["last"].astype(float) - df["first"].astype(float)) / SECONDS_PER_DAY / _WEEK
+    df["T"] = (end - df["first"].astype(float)) / SECONDS_PER_DAY / _WEEK
+    return df[["customer_id", "frequency", "recency", "T"]]
+
+
+def score(inputs: SignalInputs) -> pd.DataFrame | None:
+    """P(alive) at the end of the review month and of the month before, or ``None`` without a model.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``customer_id``, ``frequency``, ``p_alive``, ``p_alive_prev`` (NaN for customers whose first purchase
+        falls in the review month).
+    """
+    cls = _model_class()
+    if cls is None:
+        inputs.notes.append(
+            "P(alive) was not computed: the purchase models (keepwise.models) are not available"
+        )
+        return None
+    days = features.purchase_days(inputs.orders)
+    now = _rft(days, inputs.period.end)
+    before = _rft(days, inputs.period.start)
+    try:
+        model = cls().fit(now["frequency"], now["recency"], now["T"])
+        now["p_alive"] = np.asarray(
+            model.conditional_probability_alive(now["frequency"], now["recency"], now["T"])
+        )
+        prev = np.asarray(
+            model.conditional_probability_alive(before["frequency"], before["recency"], before["T"])
+        )
+    except Exception as exc:  # a model failure must not stop the monthly review
+        inputs.notes.append(f"P(alive) was not computed: the BG/NBD fit failed ({type(exc).__name__}: {exc})")
+        return None
+    before = before.assign(p_alive_prev=prev)[["customer_id", "p_alive_prev"]]
+    return now.merge(before, on="customer_id", how="left")[
+        ["customer_id", "frequency", "p_alive", "p_alive_prev"]
+    ]
+
+
+def detect(inputs: SignalInputs) -> pd.DataFrame:
+    """Customers whose P(alive) crossed below the threshold this month.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value`` (the P(alive)).
+    """
+    cols = ["customer_id", "kind", "evidence", "value_at_risk", "p_value"]
+    if inputs.p_alive is None:
+        return pd.DataFrame(columns=cols)
+    d = inputs.p_alive.merge(
+        inputs.summary[["customer_id", "annual_margin", "lost", "recency_days"]], on="customer_id"
+    )
+    d = d[
+        (~d["lost"])
+        & (d["frequency"] >= MIN_REPEAT)
+        & (d["p_alive"] < THRESHOLD)
+        & (d["p_alive_prev"] >= THRESHOLD)
+    ]
+    evidence = [
+        f"the chance they are still a customer fell from {100 * b:.0f}% to {100 * a:.0f}% this month "
+        f"(last order {r:.0f} days ago)"
+        for a, b, r in zip(d["p_alive"], d["p_alive_prev"], d["recency_days"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "customer_id": d["customer_id"].to_numpy(),
+            "kind": KIND,
+            "evidence": evidence,
+            "value_at_risk": (d["annual_margin"] * (1 - d["p_alive"])).to_numpy(dtype=float),
+            "p_value": d["p_alive"].to_numpy(dtype=float),
+        }
+    )[cols]

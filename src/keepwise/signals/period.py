@@ -1,0 +1,95 @@
+"""The review period: which calendar month a review describes and the windows derived from it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from keepwise.exceptions import KeepwiseInputError
+
+__all__ = ["ReviewPeriod", "add_months", "last_complete_month", "parse_month"]
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The first instant of the month ``months`` after the month of ``moment`` (a month start)."""
+    index = moment.year * 12 + (moment.month - 1) + months
+    return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+def parse_month(text: str) -> datetime:
+    """The first instant (UTC) of the month written ``YYYY-MM``; anything else is a user mistake."""
+    match = _MONTH.match(text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise KeepwiseInputError(f"month '{text}' is not understood; write it as YYYY-MM, e.g. 2024-06")
+    return datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ReviewPeriod:
+    """One review month and the windows the signals use.
+
+    Attributes
+    ----------
+    start, end:
+        First instant of the month and of the next month (UTC); data at or after ``end`` is ignored.
+    recent_start:
+        Start of the recent window of the order-value test (the last three calendar months).
+    year_start:
+        Start of the ledger's twelve-month window (twelve calendar months ending with the review month).
+    """
+
+    start: datetime
+
+    @classmethod
+    def of(cls, month: str) -> ReviewPeriod:
+        """The period of ``YYYY-MM``."""
+        return cls(parse_month(month))
+
+    @property
+    def month(self) -> str:
+        """``YYYY-MM``."""
+        return f"{self.start.year:04d}-{self.start.month:02d}"
+
+    @property
+    def end(self) -> datetime:
+        """First instant of the next month."""
+        return add_months(self.start, 1)
+
+    @property
+    def previous(self) -> ReviewPeriod:
+        """The month before."""
+        return ReviewPeriod(add_months(self.start, -1))
+
+    @property
+    def recent_start(self) -> datetime:
+        """First instant of the three-month recent window ending with this month."""
+        return add_months(self.start, -2)
+
+    @property
+    def year_start(self) -> datetime:
+        """First instant of the twelve-month window ending with this month."""
+        return add_months(self.start, -11)
+
+
+def last_complete_month(backend: Any) -> ReviewPeriod:
+    """The last calendar month the orders cover completely.
+
+    A month counts as complete when the latest order falls on its last day or later; so with orders up to
+    2024-06-17 the last complete month is 2024-05, and with orders up to 2024-06-30 it is 2024-06.
+    """
+    orders = backend.table("orders")
+    latest = orders.ordered_at.max().to_pyarrow().as_py()
+    if latest is None:
+        raise KeepwiseInputError("the store holds no orders; load some first (keepwise load DIR)")
+    if latest.tzinfo is None:
+        latest = latest.replace(tzinfo=UTC)
+    latest = latest.astimezone(UTC)
+    month_start = datetime(latest.year, latest.month, 1, tzinfo=UTC)
+    last_day = add_months(month_start, 1) - timedelta(days=1)
+    if latest >= last_day:
+        return ReviewPeriod(month_start)
+    return ReviewPeriod(add_months(month_start, -1))
