@@ -233,7 +233,7 @@ TABLES: tuple[Table, ...] = (
         "Why a customer left.",
         (
             Column(
-                "customer_id", "text", "Who left.", required=True, references=_CUSTOMER_REF, example="C002"
+                "customer_id", "text", "Who left.", required=True, references=_CUSTOMER_REF, example="C001"
             ),
             Column("lost_at", "timestamp", "When.", required=True, example="2024-06-30"),
             Column(
@@ -409,3 +409,31 @@ def as_dict() -> dict[str, object]:
         }
         for t in TABLES
     }
+
+
+def markdown() -> str:
+    """The contract as Markdown, one section per loadable table with a small CSV example (for the README)."""
+    parts: list[str] = []
+    for t in TABLES:
+        if not t.loadable:
+            continue
+        parts.append(f"### {t.name}\n\n{t.description} Key: `{', '.join(t.key)}`.\n")
+        parts.append("| column | type | required | meaning |\n|---|---|---|---|")
+        for c in t.columns:
+            rule = []
+            if c.min_value is not None:
+                rule.append(f">= {c.min_value:g}")
+            if c.allowed:
+                rule.append("one of " + ", ".join(c.allowed))
+            if c.references:
+                rule.append("must exist in " + ".".join(c.references))
+            meaning = c.description + (f" ({'; '.join(rule)})" if rule else "")
+            parts.append(f"| `{c.name}` | {c.sql_type} | {'yes' if c.required else ''} | {meaning} |")
+        header = ",".join(c.name for c in t.columns)
+        example = ",".join(_csv_cell(c.example) for c in t.columns)
+        parts.append(f"\n```csv\n{header}\n{example}\n```\n")
+    return "\n".join(parts)
+
+
+def _csv_cell(value: str) -> str:
+    return f'"{value}"' if "," in value else value

@@ -36,7 +36,11 @@ def typed_expr(col: Column, present: bool, qualifier: str = "") -> str:
     if col.type == "currency":
         return f"UPPER({text})"
     if col.type == "timestamp":
-        return f"TRY_CAST({raw} AS TIMESTAMPTZ)"
+        # ISO 8601 allows hours and minutes before a zone (09:00Z, 09:00+02:00); DuckDB wants seconds there
+        minutes_only = (
+            f"REGEXP_REPLACE(CAST({raw} AS VARCHAR), '([T ]\\d{{2}}:\\d{{2}})([Zz+-])', '\\1:00\\2')"
+        )
+        return f"COALESCE(TRY_CAST({raw} AS TIMESTAMPTZ), TRY_CAST({minutes_only} AS TIMESTAMPTZ))"
     if col.type == "boolean":
         return f"TRY_CAST({raw} AS BOOLEAN)"
     return f"TRY_CAST({raw} AS {col.sql_type})"
@@ -64,7 +68,7 @@ def _checks(table: Table, present: set[str]) -> list[_Check]:
             checks.append(
                 _Check(
                     col.name,
-                    f"NOT {is_blank} AND TRY_CAST({raw} AS DECIMAL(38,10)) <> {typed}",
+                    f"NOT {is_blank} AND TRY_CAST({raw} AS DECIMAL(18,8)) <> {typed}",
                     "more than 4 decimal places: {value}",
                 )
             )

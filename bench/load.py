@@ -1,0 +1,121 @@
+"""Loading 10 million order lines: keepwise's validated load against a bare DuckDB read of the same file.
+
+Run: ``.venv/bin/python bench/load.py [--lines 10000000] [--customers 1000000]``
+
+Generates ``bench/data/load/{customers,orders}.csv`` with DuckDB (seeded), then, each in a fresh process
+(so peak memory is that process's own): ``keepwise load DIR`` (validation, key and reference checks, upsert,
+one transaction) and the reference ``CREATE TABLE orders AS SELECT * FROM read_csv(...)`` in plain duckdb.
+Prints a Markdown table with wall time, peak RSS and the ratio; paste it into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).parent
+DATA = HERE / "data" / "load"
+
+
+def generate(lines: int, customers: int) -> None:
+    DATA.mkdir(parents=True, exist_ok=True)
+    orders = DATA / "orders.csv"
+    if orders.exists() and (DATA / f".{lines}-{customers}").exists():
+        return
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    con.execute(
+        f"""COPY (SELECT 'C' || lpad(i::VARCHAR, 7, '0') AS customer_id, 'Customer ' || i AS name,
+                 TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_days(CAST(i % 365 AS INTEGER)) AS acquired_at,
+                 'USD' AS currency
+           FROM range({customers}) t(i)) TO '{DATA / "customers.csv"}' (HEADER)"""
+    )
+    con.execute(
+        f"""COPY (SELECT 'O' || (i // 3)::VARCHAR AS order_id, (i % 3 + 1)::VARCHAR AS line_no,
+                 'C' || lpad(((i // 3) % {customers})::VARCHAR, 7, '0') AS customer_id,
+                 strftime(TIMESTAMP '2022-01-01' + to_seconds(CAST((i // 3) * 7 % 63072000 AS BIGINT)),
+                          '%Y-%m-%dT%H:%M:%SZ') AS ordered_at,
+                 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 5)::VARCHAR AS category,
+                 CASE WHEN random() < 0.03 THEN -1 ELSE 1 + (i % 3) END AS quantity,
+                 round(5 + random() * 95, 2)::DECIMAL(10,2) AS unit_price,
+                 round(2 + random() * 40, 2)::DECIMAL(10,2) AS unit_cost, 'USD' AS currency
+           FROM range({lines}) t(i)) TO '{orders}' (HEADER)"""
+    )
+    (DATA / f".{lines}-{customers}").touch()
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    """Run a command in a child process; return (seconds, peak RSS of the children in MiB)."""
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return seconds, peak
+
+
+BARE = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE customers AS SELECT * FROM read_csv(?)", [sys.argv[2] + '/customers.csv'])
+con.execute("CREATE TABLE orders AS SELECT * FROM read_csv(?)", [sys.argv[2] + '/orders.csv'])
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    args = parser.parse_args()
+    generate(args.lines, args.customers)
+    size = (DATA / "orders.csv").stat().st_size / 2**20
+    for f in DATA.glob("*.duckdb*"):
+        f.unlink()
+    # each measurement in its own child; RUSAGE_CHILDREN is the max over children so far, so run the
+    # smaller one (bare duckdb) first and the load second, and report each from a fresh interpreter
+    bare = subprocess.run(
+        [sys.executable, "-c", _timed(BARE), str(DATA / "bare.duckdb"), str(DATA)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    load = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _timed(
+                "from keepwise.cli import main; import sys; sys.argv=['keepwise','load',"
+                "sys.argv[2],'--db','duckdb:///'+sys.argv[1]]; main()"
+            ),
+            str(DATA / "keepwise.duckdb"),
+            str(DATA),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    bare_s, bare_mb = float(bare[-2]), float(bare[-1])
+    load_s, load_mb = float(load[-2]), float(load[-1])
+    print(f"orders.csv: {args.lines:,} lines, {size:,.0f} MiB; customers.csv: {args.customers:,} rows")
+    print("| run | wall time (s) | peak RSS (MiB) |")
+    print("|---|---:|---:|")
+    print(f"| bare duckdb `CREATE TABLE AS SELECT * FROM read_csv` | {bare_s:.1f} | {bare_mb:,.0f} |")
+    print(f"| `keepwise load DIR` (validated, keyed, one transaction) | {load_s:.1f} | {load_mb:,.0f} |")
+    print(f"| ratio keepwise / bare | {load_s / bare_s:.1f}x | {load_mb / bare_mb:.1f}x |")
+
+
+def _timed(code: str) -> str:
+    return (
+        "import time, resource, sys\n_t0 = time.perf_counter()\n"
+        + code
+        + "\nprint(time.perf_counter() - _t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
