@@ -16,7 +16,7 @@ def store_status(backend: Any) -> dict[str, Any]:
             continue
         expr = backend.table(t.name)
         metrics: dict[str, Any] = {"rows": expr.count()}
-        time_cols = [c.name for c in t.columns if c.type == "timestamp" and c.required]
+        time_cols = [c.name for c in t.columns if c.type == "timestamp"]
         if time_cols:
             metrics["first"] = expr[time_cols[0]].min()
             metrics["last"] = expr[time_cols[0]].max()

@@ -1,0 +1,73 @@
+"""The command line: every command registered, --json output is one document, errors are one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from keepwise import cli
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "keepwise.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_every_listed_command_module_exists_and_registers():
+    assert cli.REGISTERED == cli.COMMAND_MODULES
+
+
+def test_schema_json_is_the_contract():
+    result = run("schema", "--json")
+    assert result.returncode == 0
+    doc = json.loads(result.stdout)
+    assert doc["orders"]["key"] == ["order_id", "line_no"]
+    unit_price = next(c for c in doc["orders"]["columns"] if c["name"] == "unit_price")
+    assert unit_price == {
+        "name": "unit_price",
+        "type": "DECIMAL(18,4)",
+        "required": True,
+        "description": "Price of one unit.",
+        "min_value": 0,
+    }
+
+
+def test_status_json_counts_rows_and_customers(db_url, tmp_path):
+    (tmp_path / "customers.csv").write_text("customer_id,acquired_at\nA,2024-01-01\nB,2024-03-01\n")
+    assert run("load", str(tmp_path / "customers.csv"), "--db", db_url).returncode == 0
+    result = run("status", "--json", "--db", db_url)
+    assert result.returncode == 0, result.stderr
+    customers = json.loads(result.stdout)["tables"]["customers"]
+    assert customers == {
+        "rows": 2,
+        "customers": 2,
+        "first": "2024-01-01T00:00:00+00:00",
+        "last": "2024-03-01T00:00:00+00:00",
+    }
+
+
+def test_keepwise_db_environment_variable_names_the_store(tmp_path):
+    import os
+
+    env = {**os.environ, "KEEPWISE_DB": f"duckdb:///{tmp_path}/env.duckdb"}
+    assert run("status", env=env).returncode == 0
+    assert (tmp_path / "env.duckdb").exists()
+
+
+def test_unknown_table_is_a_one_line_error(db_url, tmp_path):
+    (tmp_path / "x.csv").write_text("a\n1\n")
+    result = run("load", "nope", str(tmp_path / "x.csv"), "--db", db_url)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: unknown table 'nope'")
+
+
+def test_bad_store_url_is_a_one_line_error():
+    result = run("status", "--db", "mysql://nowhere")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: store URL 'mysql://nowhere' is not supported; use duckdb:///file.duckdb, "
+        "duckdb://:memory: or postgres://...\n"
+    )
