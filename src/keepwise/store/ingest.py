@@ -10,23 +10,23 @@ value differs (columns absent from the file keep their stored values) and is cou
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-from contextlib import nullcontext
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from keepwise.exceptions import KeepwiseInputError, LoadError
 from keepwise.store import readers
 from keepwise.store.connection import duckdb_connection
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.schema import table as table_named
-from keepwise.store.validate import first_problem, missing_reference, q, typed_expr
+from keepwise.store.validate import first_problem, lit, missing_reference, q, typed_expr
 
 SUFFIXES = (".csv", ".parquet")
 #: Files at least this large get a progress bar on stderr.
@@ -62,7 +62,8 @@ class _Source:
     table: Table
     name: str
     columns: list[str]
-    batches: Any  # callable(progress) -> Iterator[pa.RecordBatch]
+    kind: str  # csv, parquet or frame
+    data: Any  # the path, or the DataFrame / Arrow table
     size: int
 
 
@@ -71,21 +72,18 @@ def _file_source(table: Table, path: Path) -> _Source:
         raise KeepwiseInputError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        columns = readers.csv_header(path)
-        return _Source(table, path.name, columns, lambda p: readers.csv_batches(path, p), path.stat().st_size)
+        return _Source(table, path.name, readers.csv_header(path), "csv", path, path.stat().st_size)
     if suffix == ".parquet":
-        columns = readers.parquet_columns(path)
-        return _Source(
-            table, path.name, columns, lambda p: readers.parquet_batches(path, p), path.stat().st_size
-        )
+        return _Source(table, path.name, readers.parquet_columns(path), "parquet", path, path.stat().st_size)
     raise KeepwiseInputError(f"{path}: unsupported file type '{path.suffix}' (use .csv or .parquet)")
 
 
 def _frame_source(table: Table, frame: Any, name: str) -> _Source:
-    columns = readers.frame_columns(frame)
     if len(frame) == 0:
         raise LoadError(name, "is empty (no rows)")
-    return _Source(table, name, columns, lambda p: readers.frame_batches(frame), 0)
+    if not isinstance(frame, pa.Table):
+        frame = pa.Table.from_pandas(frame, preserve_index=False)
+    return _Source(table, name, readers.frame_columns(frame), "frame", frame, 0)
 
 
 def load_frame(backend: Any, table: str, frame: Any, source: str = "<dataframe>") -> LoadResult:
@@ -144,24 +142,15 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
             )
         _check_header(s)
     con = duckdb_connection(backend)
-    total = sum(s.size for s in sources)
-    progress = _progress(show_progress and total >= PROGRESS_MIN_BYTES)
+    big = show_progress and sum(s.size for s in sources) >= PROGRESS_MIN_BYTES
     results: list[LoadResult] = []
     (old_limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
     con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
     con.execute("BEGIN TRANSACTION")
     try:
-        with progress or nullcontext():
-            task = progress.add_task("loading", total=total) if progress else None
+        with _Steps(con, big) as steps:
             for i, s in enumerate(sources):
-                if progress is not None and task is not None:
-                    progress.update(task, description=f"loading {s.name}")
-
-                def advance(n: int, _task: Any = task) -> None:
-                    if progress is not None and _task is not None:
-                        progress.advance(_task, n)
-
-                results.append(_load_one(con, s, f"_kw_stage_{i}", advance))
+                results.append(_load_one(steps, s, f"_kw_stage_{i}"))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -171,17 +160,47 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
     return results
 
 
-def _progress(enabled: bool) -> Progress | None:
-    if not enabled:
-        return None
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+class _Steps:
+    """Runs the statements of a load, showing DuckDB's own progress of each on stderr when asked to."""
+
+    def __init__(self, con: Any, show: bool):
+        self.con = con
+        self.progress = (
+            Progress(
+                TextColumn("{task.description:<36}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            if show
+            else None
+        )
+
+    def __enter__(self) -> _Steps:
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(None, None, None)
+
+    def execute(self, description: str, sql: str, params: list[Any] | None = None) -> Any:
+        """Execute ``sql``; with a progress bar, in a worker thread while this one polls its progress."""
+        if self.progress is None:
+            return self.con.execute(sql, params or [])
+        task = self.progress.add_task(description, total=100)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(self.con.execute, sql, params or [])
+            while not future.done():
+                time.sleep(0.2)
+                done = self.con.query_progress()
+                if done >= 0:
+                    self.progress.update(task, completed=done)
+            self.progress.update(task, completed=100)
+            return future.result()
 
 
 def _check_header(s: _Source) -> None:
@@ -197,48 +216,66 @@ def _check_header(s: _Source) -> None:
             )
 
 
-def _stage(con: Any, s: _Source, stage: str, advance: readers.Progress) -> int:
-    """Stream the source into ``stage`` with a ``_row`` column; return the number of rows."""
-    wanted = [c for c in s.columns if c in {col.name for col in s.table.columns}]
-    batches: Iterator[pa.RecordBatch] = iter(s.batches(advance))
-    first = next(batches, None)
-    if first is None:
-        raise LoadError(s.name, "has a header but no rows")
-    rows = 0
-    created = False
-    for batch in itertools.chain([first], batches):
-        n = batch.num_rows
-        if n == 0:
-            continue
-        numbered = pa.Table.from_batches([batch]).select(wanted)
-        numbered = numbered.append_column("_row", pa.array(range(rows + 1, rows + n + 1), pa.int64()))
-        con.register("_kw_batch", numbered)
-        if not created:
-            con.execute(f"CREATE TEMP TABLE {q(stage)} AS SELECT * FROM _kw_batch")
-            created = True
-        else:
-            con.execute(f"INSERT INTO {q(stage)} SELECT * FROM _kw_batch")
-        con.unregister("_kw_batch")
-        rows += n
+def _stage(steps: _Steps, s: _Source, stage: str) -> int:
+    """Read the source into a temporary table, exposed as the view ``stage`` with a 1-based ``_row``.
+
+    DuckDB reads the file itself (in parallel, spilling to disk when memory runs short) and keeps the rows
+    in file order, so a row's position in the table is its row in the file.
+    """
+    con = steps.con
+    known = {col.name for col in s.table.columns}
+    wanted = ", ".join(q(c) for c in s.columns if c in known)
+    raw = f"{stage}_raw"
+    if s.kind == "csv":
+        types = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in s.columns) + "}"
+        source = (
+            f"read_csv(?, header = true, auto_detect = false, columns = {types}, delim = ',', quote = '\"', "
+            "escape = '\"', strict_mode = true, null_padding = false)"
+        )
+        params: list[Any] = [str(s.data)]
+    elif s.kind == "parquet":
+        source, params = "read_parquet(?)", [str(s.data)]
+    else:
+        con.register("_kw_frame", s.data)
+        source, params = "_kw_frame", []
+    try:
+        steps.execute(
+            f"{s.name}: reading", f"CREATE TEMP TABLE {q(raw)} AS SELECT {wanted} FROM {source}", params
+        )
+    except duckdb.Error as exc:
+        if s.kind == "csv":  # locate the problem precisely: row, column, what
+            for _ in readers.csv_batches(s.data):
+                pass
+        raise LoadError(s.name, f"cannot be read: {str(exc).splitlines()[0]}") from None
+    finally:
+        if s.kind == "frame":
+            con.unregister("_kw_frame")
+    base, rows = con.execute(f"SELECT MIN(rowid), COUNT(*) FROM {q(raw)}").fetchone()
     if rows == 0:
         raise LoadError(s.name, "has a header but no rows")
-    return rows
+    con.execute(
+        f"CREATE TEMP VIEW {q(stage)} AS SELECT *, CAST(rowid - {base} + 1 AS BIGINT) AS _row FROM {q(raw)}"
+    )
+    return int(rows)
 
 
-def _load_one(con: Any, s: _Source, stage: str, advance: readers.Progress) -> LoadResult:
-    rows = _stage(con, s, stage, advance)
+def _load_one(steps: _Steps, s: _Source, stage: str) -> LoadResult:
+    con = steps.con
+    rows = _stage(steps, s, stage)
     present = set(s.columns)
     problem = first_problem(con, stage, s.table, present, s.name) or missing_reference(
         con, stage, s.table, present, s.name
     )
     if problem is not None:
         raise problem
-    new, updated, unchanged = _upsert(con, stage, s.table, present)
-    con.execute(f"DROP TABLE {q(stage)}")
+    new, updated, unchanged = _upsert(steps, stage, s.table, present)
+    con.execute(f"DROP VIEW {q(stage)}")
+    con.execute(f"DROP TABLE {q(stage + '_raw')}")
     return LoadResult(s.table.name, s.name, rows, new, updated, unchanged)
 
 
-def _upsert(con: Any, stage: str, table: Table, present: set[str]) -> tuple[int, int, int]:
+def _upsert(steps: _Steps, stage: str, table: Table, present: set[str]) -> tuple[int, int, int]:
+    con = steps.con
     target = q(table.name)
     key_match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
     values = []
@@ -252,7 +289,8 @@ def _upsert(con: Any, stage: str, table: Table, present: set[str]) -> tuple[int,
     same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in other) or "TRUE"
     found = " AND ".join(f"t.{q(k)} IS NOT NULL" for k in table.key)
     status = f"_kw_status_{stage}"
-    con.execute(
+    steps.execute(
+        f"saving {table.name}",
         f"""
         CREATE TEMP TABLE {q(status)} AS
         WITH s AS (SELECT * REPLACE ({typed_keys}) FROM {q(stage)}),
@@ -260,7 +298,7 @@ def _upsert(con: Any, stage: str, table: Table, present: set[str]) -> tuple[int,
                    FROM s LEFT JOIN {target} t ON {key_match})
         SELECT n.*, CASE WHEN NOT n._known THEN 'new' WHEN {same} THEN 'same' ELSE 'updated' END AS _status
         FROM n LEFT JOIN {target} t ON {" AND ".join(f"t.{q(k)} = n.{q(k)}" for k in table.key)}
-        """
+        """,
     )
     counts = dict(con.execute(f"SELECT _status, COUNT(*) FROM {q(status)} GROUP BY _status").fetchall())
     if counts.get("updated"):
@@ -268,6 +306,9 @@ def _upsert(con: Any, stage: str, table: Table, present: set[str]) -> tuple[int,
         con.execute(f"DELETE FROM {target} USING {q(status)} u WHERE u._status = 'updated' AND {match}")
     if counts.get("new") or counts.get("updated"):
         cols = ", ".join(q(c) for c in table.column_names)
-        con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(status)} WHERE _status <> 'same'")
+        steps.execute(
+            f"saving {table.name}",
+            f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(status)} WHERE _status <> 'same'",
+        )
     con.execute(f"DROP TABLE {q(status)}")
     return counts.get("new", 0), counts.get("updated", 0), counts.get("same", 0)

@@ -1,15 +1,10 @@
-"""Stream CSV, Parquet and DataFrames into a staging table, batch by batch, numbering the rows.
-
-Nothing here interprets values: CSV columns arrive as text, Parquet and DataFrame columns in their own types.
-Validation happens afterwards, in the engine (see :mod:`keepwise.store.validate`).
-"""
+"""Reading the headers of files, and locating the row and column of a file that cannot be parsed."""
 
 from __future__ import annotations
 
 import codecs
 import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +14,8 @@ import pyarrow.parquet as pq
 
 from keepwise.exceptions import LoadError
 
-#: Bytes read per CSV block: bounds memory whatever the file size.
+#: Bytes read per CSV block by the locating reader.
 CSV_BLOCK_BYTES = 8 << 20
-PARQUET_BATCH_ROWS = 256_000
-
-Progress = Callable[[int], None]
-
-
-class _CountingFile(io.RawIOBase):
-    """A read-only file that reports how many bytes were read (for the progress bar)."""
-
-    def __init__(self, path: Path, on_read: Progress | None):
-        self._f = path.open("rb")
-        self._on_read = on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._f.readinto(buffer)
-        if n and self._on_read:
-            self._on_read(n)
-        return n or 0
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
 
 
 def csv_header(path: Path) -> list[str]:
@@ -67,8 +38,12 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
-def csv_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of a CSV file as record batches of text columns."""
+def csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """Yield the rows of a CSV file as record batches of text columns, locating any unreadable row.
+
+    The loader reads files with DuckDB; this slower reader runs only when DuckDB refuses a file, to say
+    exactly which row and column is at fault.
+    """
     names = csv_header(path)
     bad_rows: list[Any] = []
 
@@ -78,7 +53,7 @@ def csv_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.Reco
 
     try:
         reader = pacsv.open_csv(
-            _CountingFile(path, on_read),
+            str(path),
             read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
             parse_options=pacsv.ParseOptions(invalid_row_handler=invalid_row, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
@@ -143,32 +118,6 @@ def _column_of_bad_byte(path: Path, line: bytes) -> str | None:
         if "\ufffd" in value and i < len(header):
             return header[i]
     return None
-
-
-def parquet_batches(path: Path, on_read: Progress | None = None) -> Iterator[pa.RecordBatch]:
-    """Yield the rows of a Parquet file batch by batch."""
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise LoadError(path.name, f"cannot be read as Parquet: {str(exc).splitlines()[0]}") from None
-    if pf.metadata.num_rows == 0:
-        raise LoadError(path.name, "file is empty (no rows)")
-    total = path.stat().st_size
-    rows = pf.metadata.num_rows
-    for i in range(pf.num_row_groups):
-        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[i]):
-            yield batch
-            if on_read:  # progress in bytes, pro rata to rows
-                on_read(total * batch.num_rows // rows)
-
-
-def frame_batches(frame: Any) -> Iterator[pa.RecordBatch]:
-    """Yield a pandas (or any Arrow-convertible) DataFrame as record batches."""
-    if isinstance(frame, pa.Table):
-        table = frame
-    else:
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-    yield from table.to_batches(max_chunksize=PARQUET_BATCH_ROWS)
 
 
 def frame_columns(frame: Any) -> list[str]:
