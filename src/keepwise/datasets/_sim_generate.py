@@ -36,8 +36,18 @@ from keepwise.datasets._sim_world import (
 )
 
 _STREAMS = (
-    "catalogue", "customers", "cohorts", "purchases", "incidents", "spend", "lines", "returns",
-    "service", "exits", "advocacy", "consent",
+    "catalogue",
+    "customers",
+    "cohorts",
+    "purchases",
+    "incidents",
+    "spend",
+    "lines",
+    "returns",
+    "service",
+    "exits",
+    "advocacy",
+    "consent",
 )
 _DAY_SECONDS = 86400.0
 #: Number of first and last names in :mod:`keepwise.datasets.simulate` (kept in step with the lists there).
@@ -164,9 +174,7 @@ def _cohorts(w: World, rng: np.random.Generator) -> None:
     w.mu[w.cohort != 0] = np.nan
 
 
-def _purchase_times(
-    w: World, rng: np.random.Generator
-) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
+def _purchase_times(w: World, rng: np.random.Generator) -> tuple[IntArray, FloatArray, IntArray, FloatArray]:
     """Order times: the first order at acquisition, then each cohort's process. Kind 1/2 = dc streams."""
     end, n = w.end, w.n
     base = np.flatnonzero(w.cohort == 0)
@@ -272,7 +280,11 @@ def _incidents(w: World, rng: np.random.Generator, o_c: IntArray, o_t: FloatArra
 
 
 def _lines(
-    w: World, rng_spend: np.random.Generator, rng: np.random.Generator, o_c: IntArray, o_t: FloatArray,
+    w: World,
+    rng_spend: np.random.Generator,
+    rng: np.random.Generator,
+    o_c: IntArray,
+    o_t: FloatArray,
     o_kind: IntArray,
 ) -> None:
     """Order values from the gamma-gamma process, split into 1-4 lines over products."""
@@ -352,18 +364,18 @@ def _returns(w: World, rng: np.random.Generator) -> None:
 
 
 def _service(w: World, rng: np.random.Generator) -> None:
-    """Staff rates (two change mid-month) and time logs: calls, e-mails, visits, quotes, complaint handling."""
+    """Staff rates (two change mid-month) and time logs: calls, e-mails, visits, quotes, complaints."""
     months = len(w.month_edges) - 1
     staff, cents, froms = [], [], []
-    for s, (_, _, hourly, _) in enumerate(STAFF):
-        staff.append(s)
+    for who_, (_, _, hourly, _) in enumerate(STAFF):
+        staff.append(who_)
         cents.append(round(hourly * 100))
         froms.append(0.0)
-    for s, m, rise in ((2, months // 2, 300), (0, months // 3, 400)):
+    for who_, m, rise in ((2, months // 2, 300), (0, months // 3, 400)):
         at = w.month_edges[m] + 14.0
         if at < w.end:
-            staff.append(s)
-            cents.append(cents[s] + rise)
+            staff.append(who_)
+            cents.append(cents[who_] + rise)
             froms.append(at)
     w.rate_staff, w.rate_cents, w.rate_from = np.array(staff), np.array(cents), np.array(froms)
     p = w.params
@@ -495,9 +507,9 @@ def _consent(w: World, rng: np.random.Generator) -> None:
         cust.append(m)
         kind.append(np.full(len(m), k))
         granted.append(w.acq[m] + np.where(later, rng.random(len(m)) * span[m] * 0.5, 0.0))
-    c, k, g = np.concatenate(cust), np.concatenate(kind), _seconds(np.concatenate(granted))
-    revoke = (k > 0) & (rng.random(len(c)) < 0.12)
-    rev = np.where(revoke, _seconds(g + (0.05 + 0.9 * rng.random(len(c))) * (w.end - g)), np.nan)
-    order = np.lexsort((k, c))
-    w.con_cust, w.con_kind, w.con_granted, w.con_revoked = c[order], k[order], g[order], rev[order]
-    w.con_source = rng.integers(0, 4, len(c))
+    cc, kk, g = np.concatenate(cust), np.concatenate(kind), _seconds(np.concatenate(granted))
+    revoke = (kk > 0) & (rng.random(len(cc)) < 0.12)
+    rev = np.where(revoke, _seconds(g + (0.05 + 0.9 * rng.random(len(cc))) * (w.end - g)), np.nan)
+    order = np.lexsort((kk, cc))
+    w.con_cust, w.con_kind, w.con_granted, w.con_revoked = cc[order], kk[order], g[order], rev[order]
+    w.con_source = rng.integers(0, 4, len(cc))

@@ -49,7 +49,8 @@ STAFF = (
     ("S5", "sales engineer", 70.00, 6000),
 )
 #: Activities: name, staff ids that do it (with weights), mean minutes, gamma shape, rate a month by segment.
-ACTIVITIES: tuple[tuple[str, tuple[int, ...], tuple[float, ...], float, float, tuple[float, float, float]], ...] = (
+Activity = tuple[str, tuple[int, ...], tuple[float, ...], float, float, tuple[float, float, float]]
+ACTIVITIES: tuple[Activity, ...] = (
     ("call", (2, 3, 0, 1), (0.4, 0.3, 0.15, 0.15), 12.0, 2.0, (0.15, 0.5, 1.0)),
     ("email", (2, 3), (0.5, 0.5), 6.0, 2.0, (0.20, 0.5, 0.8)),
     ("visit", (0, 1), (0.5, 0.5), 75.0, 4.0, (0.0, 0.06, 0.25)),
@@ -117,7 +118,8 @@ class World:
     nu: FloatArray = field(default_factory=lambda: np.empty(0))
     prefs: FloatArray = field(default_factory=lambda: np.empty((0, 0)))
     drop: FloatArray = field(default_factory=lambda: np.empty(0))  # np.inf if never
-    drop_cause: IntArray = field(default_factory=lambda: np.empty(0, np.int64))  # 0 none 1 natural 2 incident 3 stop
+    #: 0 none, 1 natural, 2 incident, 3 stopped (regular)
+    drop_cause: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     heavy: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     interval: FloatArray = field(default_factory=lambda: np.empty(0))  # regular interval (days) or nan
     pattern_at: FloatArray = field(default_factory=lambda: np.empty(0))  # pattern start or nan
@@ -174,12 +176,14 @@ class World:
     p_winback: FloatArray = field(default_factory=lambda: np.empty(0))
     # advocacy
     adv_cust: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
-    adv_kind: IntArray = field(default_factory=lambda: np.empty(0, np.int64))  # 0 referral 1 case study 2 review
+    #: 0 referral, 1 case study, 2 review
+    adv_kind: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     adv_t: FloatArray = field(default_factory=lambda: np.empty(0))
     adv_referred: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     # consent
     con_cust: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
-    con_kind: IntArray = field(default_factory=lambda: np.empty(0, np.int64))  # 0 email/service 1 email/mkt 2 sms/mkt
+    #: 0 email/service, 1 email/marketing, 2 sms/marketing
+    con_kind: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     con_granted: FloatArray = field(default_factory=lambda: np.empty(0))
     con_revoked: FloatArray = field(default_factory=lambda: np.empty(0))
     con_source: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
@@ -203,9 +207,14 @@ def poisson_times(
 
 
 def regular_times(
-    rng: np.random.Generator, who: IntArray, t0: FloatArray, t1: FloatArray, interval: FloatArray, jitter: float
+    rng: np.random.Generator,
+    who: IntArray,
+    t0: FloatArray,
+    t1: FloatArray,
+    interval: FloatArray,
+    jitter: float,
 ) -> tuple[IntArray, FloatArray]:
-    """A first event at ``t0`` and then one every ``interval`` days (normal jitter, clipped at 3 sd) until ``t1``."""
+    """A first event at ``t0``, then one every ``interval`` days (jitter clipped at 3 sd) until ``t1``."""
     if len(who) == 0:
         return np.empty(0, np.int64), np.empty(0)
     short = np.maximum(interval - 3 * jitter, 1.0)

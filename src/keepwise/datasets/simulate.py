@@ -139,16 +139,88 @@ TABLE_NAMES: tuple[str, ...] = tuple(t.name for t in TABLES if t.loadable)
 MONTHLY_TRUTH_LIMIT = 200_000
 
 _FIRST = (
-    "Ada", "Adam", "Agnieszka", "Alan", "Alice", "Anna", "Ben", "Bartek", "Clara", "Dan", "Diana", "Ewa",
-    "Emma", "Frank", "Grace", "Henry", "Irena", "Jack", "Jan", "Julia", "Kasia", "Leo", "Lena", "Marek",
-    "Maria", "Nina", "Oliver", "Olga", "Paul", "Piotr", "Rosa", "Sam", "Sofia", "Tom", "Tomasz", "Uma",
-    "Victor", "Wanda", "Zoe", "Zofia",
+    "Ada",
+    "Adam",
+    "Agnieszka",
+    "Alan",
+    "Alice",
+    "Anna",
+    "Ben",
+    "Bartek",
+    "Clara",
+    "Dan",
+    "Diana",
+    "Ewa",
+    "Emma",
+    "Frank",
+    "Grace",
+    "Henry",
+    "Irena",
+    "Jack",
+    "Jan",
+    "Julia",
+    "Kasia",
+    "Leo",
+    "Lena",
+    "Marek",
+    "Maria",
+    "Nina",
+    "Oliver",
+    "Olga",
+    "Paul",
+    "Piotr",
+    "Rosa",
+    "Sam",
+    "Sofia",
+    "Tom",
+    "Tomasz",
+    "Uma",
+    "Victor",
+    "Wanda",
+    "Zoe",
+    "Zofia",
 )
 _LAST = (
-    "Adams", "Baker", "Brown", "Clark", "Davies", "Evans", "Fisher", "Green", "Hall", "Hughes", "Jones",
-    "King", "Kowalski", "Lewis", "Lis", "Mazur", "Miller", "Moore", "Nowak", "Parker", "Price", "Reed",
-    "Roberts", "Scott", "Smith", "Stone", "Taylor", "Turner", "Walker", "Ward", "White", "Wilson",
-    "Wojcik", "Wood", "Wright", "Young", "Zielinski", "Kaminski", "Lewandowski", "Dabrowski",
+    "Adams",
+    "Baker",
+    "Brown",
+    "Clark",
+    "Davies",
+    "Evans",
+    "Fisher",
+    "Green",
+    "Hall",
+    "Hughes",
+    "Jones",
+    "King",
+    "Kowalski",
+    "Lewis",
+    "Lis",
+    "Mazur",
+    "Miller",
+    "Moore",
+    "Nowak",
+    "Parker",
+    "Price",
+    "Reed",
+    "Roberts",
+    "Scott",
+    "Smith",
+    "Stone",
+    "Taylor",
+    "Turner",
+    "Walker",
+    "Ward",
+    "White",
+    "Wilson",
+    "Wojcik",
+    "Wood",
+    "Wright",
+    "Young",
+    "Zielinski",
+    "Kaminski",
+    "Lewandowski",
+    "Dabrowski",
 )
 _PRODUCT_NOUNS = {
     "coffee": ("Espresso beans", "House blend", "Decaf", "Single origin", "Cold brew pack", "Ground filter"),
@@ -336,62 +408,80 @@ def _assemble(w: World, start: np.datetime64, seed: int, monthly: bool) -> Simul
         prod_names += [f"{nouns[j % len(nouns)]}{_SIZES[j // len(nouns)]}" for j in range(count)]
         assert c < len(cat_names)
     pid = _ids("P", n_prod, 3)
-    products = _frame("products", {
-        "product_id": pid, "name": prod_names, "category": _take(cat_names, w.prod_cat),
-        "unit_cost": _money(w.prod_cost), "currency": usd_n(n_prod),
-    })
+    products = _frame(
+        "products",
+        {
+            "product_id": pid,
+            "name": prod_names,
+            "category": _take(cat_names, w.prod_cat),
+            "unit_cost": _money(w.prod_cost),
+            "currency": usd_n(n_prod),
+        },
+    )
 
     # orders
     n_lines = len(w.line_t)
     n_orders = int(w.line_order.max()) + 1 if n_lines else 0
     oid = _ids("O", n_orders, max(6, len(str(n_orders))))
     line_cat = w.prod_cat[w.line_prod]
-    orders = _frame("orders", {
-        "order_id": oid.take(pa.array(w.line_order)),
-        "line_no": pc.cast(pa.array(w.line_no), pa.string()),
-        "customer_id": cid.take(pa.array(w.line_cust)),
-        "ordered_at": _ts(start, w.line_t),
-        "product_id": pid.take(pa.array(w.line_prod)),
-        "category": _take(cat_names, line_cat),
-        "quantity": w.line_qty,
-        "unit_price": _money(w.line_price),
-        "unit_cost": _money(w.prod_cost[w.line_prod]),
-        "currency": usd_n(n_lines),
-    })
+    orders = _frame(
+        "orders",
+        {
+            "order_id": oid.take(pa.array(w.line_order)),
+            "line_no": pc.cast(pa.array(w.line_no), pa.string()),
+            "customer_id": cid.take(pa.array(w.line_cust)),
+            "ordered_at": _ts(start, w.line_t),
+            "product_id": pid.take(pa.array(w.line_prod)),
+            "category": _take(cat_names, line_cat),
+            "quantity": w.line_qty,
+            "unit_price": _money(w.line_price),
+            "unit_cost": _money(w.prod_cost[w.line_prod]),
+            "currency": usd_n(n_lines),
+        },
+    )
 
     # time logs and staff rates
     staff_ids = tuple(s[0] for s in STAFF)
-    time_logs = _frame("time_logs", {
-        "customer_id": cid.take(pa.array(w.log_cust)),
-        "staff_id": _take(staff_ids, w.log_staff),
-        "started_at": _ts(start, w.log_t),
-        "minutes": w.log_minutes,
-        "activity": _take(_ACTIVITY_NAMES, w.log_activity),
-    })
-    staff_rates = _frame("staff_rates", {
-        "staff_id": _take(staff_ids, w.rate_staff),
-        "role": _take(tuple(s[1] for s in STAFF), w.rate_staff),
-        "hourly_cost": _money(w.rate_cents),
-        "currency": usd_n(len(w.rate_staff)),
-        "valid_from": _ts(start, w.rate_from),
-        "practical_minutes_per_month": np.array([STAFF[s][3] for s in w.rate_staff], np.int64),
-    })
+    time_logs = _frame(
+        "time_logs",
+        {
+            "customer_id": cid.take(pa.array(w.log_cust)),
+            "staff_id": _take(staff_ids, w.log_staff),
+            "started_at": _ts(start, w.log_t),
+            "minutes": w.log_minutes,
+            "activity": _take(_ACTIVITY_NAMES, w.log_activity),
+        },
+    )
+    staff_rates = _frame(
+        "staff_rates",
+        {
+            "staff_id": _take(staff_ids, w.rate_staff),
+            "role": _take(tuple(s[1] for s in STAFF), w.rate_staff),
+            "hourly_cost": _money(w.rate_cents),
+            "currency": usd_n(len(w.rate_staff)),
+            "valid_from": _ts(start, w.rate_from),
+            "practical_minutes_per_month": np.array([STAFF[s][3] for s in w.rate_staff], np.int64),
+        },
+    )
 
     # incidents
     n_inc = len(w.inc_cust)
     iid = _ids("I", n_inc, max(5, len(str(n_inc))))
     inc_text = np.array([_INCIDENT_TEXT[c][v] for c in INCIDENT_CATEGORIES for v in range(3)], dtype=object)
-    incidents = _frame("incidents", {
-        "incident_id": iid,
-        "customer_id": cid.take(pa.array(w.inc_cust)),
-        "opened_at": _ts(start, w.inc_opened),
-        "category": _take(INCIDENT_CATEGORIES, w.inc_cat),
-        "description": pa.array(inc_text[w.inc_cat * 3 + w.inc_variant], pa.string()),
-        "status": _take(("open", "resolved", "closed"), w.inc_status),
-        "concession_amount": _money(w.inc_amount, mask=~w.inc_granted),
-        "currency": usd_n(n_inc),
-        "resolved_at": _ts(start, w.inc_resolved),
-    })
+    incidents = _frame(
+        "incidents",
+        {
+            "incident_id": iid,
+            "customer_id": cid.take(pa.array(w.inc_cust)),
+            "opened_at": _ts(start, w.inc_opened),
+            "category": _take(INCIDENT_CATEGORIES, w.inc_cat),
+            "description": pa.array(inc_text[w.inc_cat * 3 + w.inc_variant], pa.string()),
+            "status": _take(("open", "resolved", "closed"), w.inc_status),
+            "concession_amount": _money(w.inc_amount, mask=~w.inc_granted),
+            "currency": usd_n(n_inc),
+            "resolved_at": _ts(start, w.inc_resolved),
+        },
+    )
 
     # money truth (needed for wanted_back)
     totals = _totals(w, start)
@@ -400,31 +490,40 @@ def _assemble(w: World, start: np.datetime64, seed: int, monthly: bool) -> Simul
     ex = np.flatnonzero(w.exit_recorded)
     code = np.where(w.exit_unknown[ex], len(REASONS), w.reason[ex])
     reason_text = np.array([_REASON_TEXT[r][v] for r in REASONS for v in range(3)] + [None] * 3, dtype=object)
-    wanted = (totals["operating_profit"][ex] > 0) & ~np.isin(code, [REASONS.index("moved"), REASONS.index("closed")])
+    gone = [REASONS.index("moved"), REASONS.index("closed")]
+    wanted = (totals["operating_profit"][ex] > 0) & ~np.isin(code, gone)
     comp = w.exit_competitor[ex]
-    exits = _frame("exits", {
-        "customer_id": cid.take(pa.array(ex)),
-        "lost_at": _ts(start, w.exit_lost_at[ex]),
-        "reason_code": _take((*REASONS, "unknown"), code),
-        "reason_text": pa.array(reason_text[code * 3 + w.exit_variant[ex]], pa.string()),
-        "competitor": pa.array(np.array(_COMPETITORS, dtype=object)[np.maximum(comp, 0)], pa.string(),
-                               mask=comp < 0),
-        "wanted_back": wanted,
-    })
+    exits = _frame(
+        "exits",
+        {
+            "customer_id": cid.take(pa.array(ex)),
+            "lost_at": _ts(start, w.exit_lost_at[ex]),
+            "reason_code": _take((*REASONS, "unknown"), code),
+            "reason_text": pa.array(reason_text[code * 3 + w.exit_variant[ex]], pa.string()),
+            "competitor": pa.array(
+                np.array(_COMPETITORS, dtype=object)[np.maximum(comp, 0)], pa.string(), mask=comp < 0
+            ),
+            "wanted_back": wanted,
+        },
+    )
 
     # advocacy
     kind_names = ("referral", "case_study", "review")
     adv_value = np.array([0, round(w.params.case_study_value * 100), round(w.params.review_value * 100)])
     n_adv = len(w.adv_cust)
-    advocacy = _frame("advocacy", {
-        "customer_id": cid.take(pa.array(w.adv_cust)),
-        "kind": _take(kind_names, w.adv_kind),
-        "at": _ts(start, w.adv_t),
-        "referred_customer_id": cid.take(pa.array(np.maximum(w.adv_referred, 0)))
-        if n_adv else pa.array([], pa.string()),
-        "value": _money(adv_value[w.adv_kind], mask=w.adv_kind == 0),
-        "currency": usd_n(n_adv),
-    })
+    advocacy = _frame(
+        "advocacy",
+        {
+            "customer_id": cid.take(pa.array(w.adv_cust)),
+            "kind": _take(kind_names, w.adv_kind),
+            "at": _ts(start, w.adv_t),
+            "referred_customer_id": cid.take(pa.array(np.maximum(w.adv_referred, 0)))
+            if n_adv
+            else pa.array([], pa.string()),
+            "value": _money(adv_value[w.adv_kind], mask=w.adv_kind == 0),
+            "currency": usd_n(n_adv),
+        },
+    )
     if n_adv:
         advocacy.loc[w.adv_referred < 0, "referred_customer_id"] = None
 
@@ -433,37 +532,50 @@ def _assemble(w: World, start: np.datetime64, seed: int, monthly: bool) -> Simul
     proof = pc.binary_join_element_wise(
         _take(tuple(s[1] for s in _SOURCES), w.con_source), _ids("", n_con, 7), "-"
     )
-    consent = _frame("consent", {
-        "customer_id": cid.take(pa.array(w.con_cust)),
-        "channel": _take(tuple(c[0] for c in _CONSENT), w.con_kind),
-        "purpose": _take(tuple(c[1] for c in _CONSENT), w.con_kind),
-        "granted_at": _ts(start, w.con_granted),
-        "revoked_at": _ts(start, w.con_revoked),
-        "source": _take(tuple(s[0] for s in _SOURCES), w.con_source),
-        "proof": proof,
-    })
+    consent = _frame(
+        "consent",
+        {
+            "customer_id": cid.take(pa.array(w.con_cust)),
+            "channel": _take(tuple(c[0] for c in _CONSENT), w.con_kind),
+            "purpose": _take(tuple(c[1] for c in _CONSENT), w.con_kind),
+            "granted_at": _ts(start, w.con_granted),
+            "revoked_at": _ts(start, w.con_revoked),
+            "source": _take(tuple(s[0] for s in _SOURCES), w.con_source),
+            "proof": proof,
+        },
+    )
 
     # customers
     first = _take(_FIRST, w.first_name)
     last = _take(_LAST, w.last_name)
     number = pc.cast(pa.array(np.arange(1, n + 1)), pa.string())
     email = pc.utf8_lower(pc.binary_join_element_wise(first, ".", last, ".", number, "@example.com", ""))
-    customers_df = _frame("customers", {
-        "customer_id": cid,
-        "name": pc.binary_join_element_wise(first, last, " "),
-        "email": email,
-        "language": _take(("en", "pl"), w.language_pl.astype(np.int64)),
-        "acquired_at": _ts(start, w.acq),
-        "acquisition_cost": _money(w.acq_cost),
-        "currency": usd_n(n),
-        "channel": _take(CHANNELS, w.channel),
-        "segment": _take(SEGMENTS, w.segment),
-    })
+    customers_df = _frame(
+        "customers",
+        {
+            "customer_id": cid,
+            "name": pc.binary_join_element_wise(first, last, " "),
+            "email": email,
+            "language": _take(("en", "pl"), w.language_pl.astype(np.int64)),
+            "acquired_at": _ts(start, w.acq),
+            "acquisition_cost": _money(w.acq_cost),
+            "currency": usd_n(n),
+            "channel": _take(CHANNELS, w.channel),
+            "segment": _take(SEGMENTS, w.segment),
+        },
+    )
 
     truth = _truth(w, start, seed, cid, iid, totals, monthly)
     return SimulatedBusiness(
-        customers=customers_df, products=products, orders=orders, time_logs=time_logs,
-        staff_rates=staff_rates, incidents=incidents, exits=exits, advocacy=advocacy, consent=consent,
+        customers=customers_df,
+        products=products,
+        orders=orders,
+        time_logs=time_logs,
+        staff_rates=staff_rates,
+        incidents=incidents,
+        exits=exits,
+        advocacy=advocacy,
+        consent=consent,
         truth=truth,
     )
 
@@ -498,16 +610,25 @@ def _totals(w: World, start: np.datetime64) -> dict[str, np.ndarray]:
     adv = np.zeros(n)
     ref = w.adv_kind == 0
     np.add.at(adv, w.adv_cust[ref], margin_first_year[w.adv_referred[ref]])
-    fixed = np.where(w.adv_kind == 1, w.params.case_study_value, np.where(w.adv_kind == 2, w.params.review_value, 0))
+    fixed = np.where(
+        w.adv_kind == 1, w.params.case_study_value, np.where(w.adv_kind == 2, w.params.review_value, 0)
+    )
     np.add.at(adv, w.adv_cust, fixed)
     operating = revenue - cogs - cts - conc
     return {
-        "revenue": revenue, "cogs": cogs, "cost_to_serve": cts, "concessions": conc,
-        "advocacy_value": adv, "operating_profit": operating, "lifetime_profit": operating + adv,
+        "revenue": revenue,
+        "cogs": cogs,
+        "cost_to_serve": cts,
+        "concessions": conc,
+        "advocacy_value": adv,
+        "operating_profit": operating,
+        "lifetime_profit": operating + adv,
         "minutes": np.bincount(w.log_cust, w.log_minutes.astype(float), n),
         "orders": np.bincount(w.line_cust[(w.line_no == 1) & (w.line_qty > 0)], minlength=n),
         "returns": np.bincount(w.line_cust[w.line_qty < 0], minlength=n),
-        "rev_line": rev_line, "cogs_line": cogs_line, "log_cost": cost,
+        "rev_line": rev_line,
+        "cogs_line": cogs_line,
+        "log_cost": cost,
     }
 
 
@@ -535,15 +656,27 @@ def _monthly(w: World, start: np.datetime64, t: dict[str, np.ndarray]) -> list[d
 
 
 def _opt(values: np.ndarray, digits: int) -> list[float | None]:
+    """Floats rounded to ``digits`` decimals; NaN and inf become None."""
     return [None if not np.isfinite(v) else round(v, digits) for v in np.asarray(values, float).tolist()]
 
 
+def _sig(values: np.ndarray, digits: int) -> list[float | None]:
+    """Floats rounded to ``digits`` significant digits; NaN and inf become None."""
+    return [
+        None if not np.isfinite(v) else float(f"{v:.{digits}g}") for v in np.asarray(values, float).tolist()
+    ]
+
+
 def _truth(
-    w: World, start: np.datetime64, seed: int, cid: pa.Array, iid: pa.Array, t: dict[str, np.ndarray],
+    w: World,
+    start: np.datetime64,
+    seed: int,
+    cid: pa.Array,
+    iid: pa.Array,
+    t: dict[str, np.ndarray],
     monthly: bool,
 ) -> dict[str, Any]:
     p = w.params
-    n = w.n
     ids = cid.to_pylist()
     cat_names = [c[0] for c in CATEGORIES]
     cause_names = [None, "natural", "incident", "stopped_regular"]
@@ -558,14 +691,16 @@ def _truth(
         "acquired_at": _iso(start, w.acq),
         "channel": [CHANNELS[c] for c in w.channel.tolist()],
         "segment": [SEGMENTS[s] for s in w.segment.tolist()],
-        "lambda_per_week": _opt(w.lam, 6),
-        "mu_per_week": _opt(w.mu, 6),
+        "lambda_per_week": _sig(w.lam, 6),
+        "mu_per_week": _sig(w.mu, 6),
         "dropped_out": lost.tolist(),
         "dropped_out_at": _iso(start, dropped_at),
-        "dropout_cause": [cause_names[c] if lost_ else None for c, lost_ in zip(w.drop_cause.tolist(),
-                                                                                lost.tolist(), strict=True)],
+        "dropout_cause": [
+            cause_names[c] if lost_ else None
+            for c, lost_ in zip(w.drop_cause.tolist(), lost.tolist(), strict=True)
+        ],
         "regular_interval_days": _opt(w.interval, 3),
-        "nu": _opt(w.nu, 6),
+        "nu": _sig(w.nu, 6),
         "mean_spend": _opt(p.p / w.nu, 2),
         "heavy_cost": w.heavy.tolist(),
         "referred_by": referred_by,
@@ -587,7 +722,8 @@ def _truth(
         columns["monthly"] = list(_monthly(w, start, t))
     names = list(columns)
     customers = {
-        ids[i]: dict(zip(names, row, strict=True)) for i, row in enumerate(zip(*columns.values(), strict=True))
+        ids[i]: dict(zip(names, row, strict=True))
+        for i, row in enumerate(zip(*columns.values(), strict=True))
     }
 
     inc_ids = iid.to_pylist()
@@ -637,7 +773,9 @@ def _truth(
         **p.as_dict(),
         "pareto_nbd": {"r": p.r, "alpha": p.alpha, "s": p.s, "beta": p.beta, "unit": "week"},
         "gamma_gamma": {"p": p.p, "q": p.q, "v": p.v},
-        "categories": [{"name": c[0], "products": c[1], "min_price": c[2], "max_price": c[3]} for c in CATEGORIES],
+        "categories": [
+            {"name": c[0], "products": c[1], "min_price": c[2], "max_price": c[3]} for c in CATEGORIES
+        ],
         "channels": list(CHANNELS),
         "channel_mean_acquisition_cost": list(CHANNEL_COST),
         "incident_logit": dict(zip(INCIDENT_CATEGORIES, INCIDENT_LOGIT, strict=True)),
@@ -645,8 +783,10 @@ def _truth(
         "reason_p_retail": dict(zip(REASONS, REASON_P_RETAIL, strict=True)),
         "reason_p_business": dict(zip(REASONS, REASON_P_BUSINESS, strict=True)),
         "winback_base": WINBACK_BASE,
-        "staff": [{"staff_id": s[0], "role": s[1], "hourly_cost": s[2], "practical_minutes_per_month": s[3]}
-                  for s in STAFF],
+        "staff": [
+            {"staff_id": s[0], "role": s[1], "hourly_cost": s[2], "practical_minutes_per_month": s[3]}
+            for s in STAFF
+        ],
         "cost_to_serve": "sum over time_logs of minutes * hourly_cost(staff, valid at started_at) / 60",
         "monthly_fields": ["revenue", "cogs", "cost_to_serve", "concessions"],
         "months": len(w.month_edges) - 1,
