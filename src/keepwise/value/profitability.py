@@ -17,8 +17,8 @@ For each customer and month, all in the engine (Ibis over the store, nothing per
 - ``concessions``: ``incidents.concession_amount``, in the month the incident was resolved (opened, if it is
   not resolved yet);
 - ``advocacy_value``: for a referral, its own ``value`` if given, else the configured referral value, else the
-  gross margin of the referred customer's first year (from their ``acquired_at``, or first order, for twelve
-  months; as much of it as the store knows at the end of the period); case studies and reviews: their own
+  gross margin of the referred customer's first year (the 365 days from their ``acquired_at``, or first
+  order; as much of it as the store knows at the end of the period); case studies and reviews: their own
   ``value``, else the configured value. Counted in the month of the advocacy;
 - ``profit`` = gross_margin - cost_to_serve - concessions + advocacy_value.
 
@@ -28,8 +28,9 @@ advocacy value) sums to what the books show.
 
 Money stays exact: ``DECIMAL`` in the engine (products widened to ``DECIMAL(38, 8)``; the one division,
 minutes x hourly cost / 60, is done in integer arithmetic with half-up rounding) and
-:class:`decimal.Decimal` in Python. Every figure is rounded once, to 4 decimal places, per customer, period
-and source currency.
+:class:`decimal.Decimal` in Python. Every amount is rounded once, to 4 decimal places, per customer, calendar
+month and source currency, as a monthly statement books it; a trailing-twelve-month or lifetime figure is the
+sum of those monthly amounts, so the months always add up to it.
 
 Currencies: every amount carries its currency. Amounts are converted to the reporting currency (or to each
 customer's own currency) with the fixed rates in ``keepwise.toml`` (``[value.fx]``, 1 unit = rate reporting
@@ -200,11 +201,14 @@ def _div60(total: ir.NumericValue) -> ir.DecimalValue:
     """``total / 60`` rounded half up to 4 places, exactly (``total`` >= 0 has 8 decimal places).
 
     DuckDB divides decimals in floating point; here the division is in integers: with ``n = total x 10^8``
-    the result in units of 10^-4 is ``floor((2n + d) / 2d)`` for ``d = 60 x 10^4``.
+    (``total`` < 9.2 x 10^10) the result in units of 10^-4 is ``floor((2n + d) / 2d)`` for ``d = 60 x 10^4``,
+    taken as ``(m - m mod 2d) / 2d``: an exact multiple, so the quotient is a whole number and rounding it to
+    the nearest integer undoes any floating-point error of the division.
     """
     n = (total.cast(_WIDE) * 100_000_000).cast("int64")
     d = 60 * 10_000
-    units = (n * 2 + d) // (2 * d)
+    m = n * 2 + d
+    units = ((m - m % (2 * d)) / (2 * d)).round().cast("int64")
     return (units.cast("decimal(38, 0)") * ibis.literal(Decimal("0.0001"), type="decimal(38, 4)")).cast(MONEY)
 
 
@@ -370,7 +374,7 @@ def _referral_margin(store: Any, per: Period, adv: ir.Table, cust: ir.Table) -> 
         rid=first_order.customer_id, year_start=ibis.coalesce(cust.acquired_at, first_order.first_at)
     )
     j = lines.inner_join(starts, lines.customer_id == starts.rid)
-    j = j.filter((j.ordered_at >= j.year_start) & (j.ordered_at < j.year_start + ibis.interval(months=12)))
+    j = j.filter((j.ordered_at >= j.year_start) & (j.ordered_at < j.year_start + ibis.interval(days=365)))
     margin = j.group_by(["customer_id", "cur"]).aggregate(margin=(j.revenue - j.cogs).sum())
     k = refs.inner_join(margin, refs.referred == margin.customer_id)
     k = k.select(customer_id=k.referrer, m=k.ref_m, cur=k.cur, margin=k.margin)
