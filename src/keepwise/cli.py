@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "status",
     "simulate",
     "review",
+    "profit",
 ]
 
 app = typer.Typer(

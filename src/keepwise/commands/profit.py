@@ -1,0 +1,108 @@
+"""``keepwise profit``: each customer's real profit, the tiers and the whale curve for a month."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+from rich.table import Table
+
+from keepwise.commands.common import DbOption, JsonOption, _default, err, out, print_json
+from keepwise.config import load_config
+from keepwise.exceptions import KeepwiseInputError
+from keepwise.store.connection import DEFAULT_URL, connect
+from keepwise.value.profitability import View
+from keepwise.value.review_section import profit_document
+
+MonthOption = Annotated[
+    str | None,
+    typer.Option(
+        "--month", help="Month to report, YYYY-MM (default: the latest month with data).", show_default=False
+    ),
+]
+ViewOption = Annotated[
+    str,
+    typer.Option("--view", help="month, ttm (trailing twelve months ending with --month) or lifetime."),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Also write the JSON document to FILE.", show_default=False),
+]
+
+
+def profit(
+    month: MonthOption = None,
+    view: ViewOption = "month",
+    json_: JsonOption = False,
+    out_file: OutOption = None,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Each customer's profit after cost of goods, staff time and concessions; tiers and the whale curve.
+
+    Assumptions (reporting currency, exchange rates, referral/review/case-study values, tier shares) come from
+    keepwise.toml in the working directory; the output lists the ones used.
+    """
+    if view not in ("month", "ttm", "lifetime"):
+        raise KeepwiseInputError(f"--view '{view}' is not one of: month, ttm, lifetime")
+    config = load_config()
+    backend = connect(
+        db, read_only=Path(db.removeprefix("duckdb:///")).exists() and db.startswith("duckdb:///")
+    )
+    try:
+        doc = profit_document(backend, month, view=cast(View, view), config=config)
+    finally:
+        backend.disconnect()
+    if out_file is not None:
+        out_file.write_text(
+            json.dumps(doc, indent=2, default=_default, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        err.print(f"wrote {out_file}")
+    if json_:
+        print_json(doc)
+        return
+    _print(doc)
+
+
+def _print(doc: dict[str, Any]) -> None:
+    cur = doc["currency"]
+    t = doc["totals"]
+    grid = Table(
+        title=f"Customer profitability, {doc['view']} to {doc['month']} ({cur})", title_justify="left"
+    )
+    grid.add_column("line")
+    grid.add_column(cur, justify="right")
+    for label, key in (
+        ("Revenue (net of returns)", "revenue"),
+        ("Cost of goods", "cogs"),
+        ("Gross margin", "gross_margin"),
+        ("Cost to serve (staff time)", "cost_to_serve"),
+        ("Concessions", "concessions"),
+        ("Operating profit", "operating_profit"),
+        ("Advocacy value", "advocacy_value"),
+        ("Profit incl. advocacy", "profit"),
+    ):
+        grid.add_row(label, t[key])
+    grid.add_row("Unused staff capacity (not on customers)", doc["unused_capacity"]["cost"])
+    out.print(grid)
+    out.print(doc["whale"]["sentence"])
+    tiers = Table(title="Tiers", title_justify="left")
+    for heading in ("tier", "customers", "% of customers", f"profit ({cur})"):
+        tiers.add_column(heading, justify="left" if heading == "tier" else "right")
+    for row in doc["tiers"]:
+        tiers.add_row(row["tier"], f"{row['customers']:,}", f"{row['customer_share']:.1f}", row["profit"])
+    out.print(tiers)
+    if "movement" in doc:
+        m = doc["movement"]
+        out.print(
+            f"Since {m['compared_with']}: {m['up']} up, {m['down']} down, {m['new']} new, {m['gone']} gone."
+        )
+    out.print(
+        "Assumptions: " + "; ".join(f"{a['name']} = {a['value']} ({a['from']})" for a in doc["assumptions"])
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the CLI."""
+    app.command("profit")(profit)

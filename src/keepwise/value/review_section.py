@@ -1,0 +1,187 @@
+"""Profitability as a document: the JSON of ``keepwise profit`` and the monthly review's section.
+
+Money in these documents is a string with 2 decimal places (rounded half up from the exact 4-place amounts),
+never a float; percentages are numbers.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pandas as pd
+
+from keepwise.config import Config, load_config, used
+from keepwise.value.profitability import (
+    FIELDS,
+    View,
+    customer_ledger,
+    latest_month,
+    month_label,
+    parse_month,
+    period,
+    profitability,
+    totals,
+    unused_capacity,
+)
+from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
+from keepwise.value.whale import whale_curve, whale_figure
+
+__all__ = ["money", "profit_document", "profitability_section"]
+
+_CENT = Decimal("0.01")
+
+
+def money(amount: Decimal | None) -> str:
+    """An exact amount as a string with 2 decimal places, half up (``None`` is ``"0.00"``)."""
+    return str((amount if amount is not None else Decimal(0)).quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def profit_document(
+    store: Any,
+    month: str | None = None,
+    *,
+    view: View = "month",
+    config: Config | None = None,
+    customers: bool = True,
+    movement: bool = True,
+) -> dict[str, Any]:
+    """Everything ``keepwise profit --json`` prints.
+
+    Parameters
+    ----------
+    store:
+        Ibis backend of the store.
+    month:
+        ``YYYY-MM``; ``None``: the latest month with data.
+    view:
+        ``"month"``, ``"ttm"`` or ``"lifetime"``.
+    config:
+        Assumptions; ``None`` reads ``keepwise.toml``.
+    customers:
+        Include the per-customer list.
+    movement:
+        Include tier movement against the same view one month earlier.
+
+    Returns
+    -------
+    dict
+        ``month``, ``view``, ``period`` {start, end}, ``currency``, ``totals`` {revenue, cogs, gross_margin,
+        cost_to_serve, concessions, advocacy_value, profit, operating_profit}, ``unused_capacity``,
+        ``whale`` (headline figures), ``tiers``, ``movement`` and ``customers`` (each with ``customer_id``,
+        ``tier``, ``quintile``, ``rank`` and the same money fields), and ``assumptions``.
+    """
+    cfg = config or load_config()
+    month = month or latest_month(store)
+    per = period(month, view)
+    ledger = customer_ledger(store, month, view=view, config=cfg)
+    sums = totals(ledger)
+    df = profitability(store, month, view=view, config=cfg)
+    _, headline = whale_curve(ledger)
+    cap = unused_capacity(store, month, view=view, config=cfg)
+    doc: dict[str, Any] = {
+        "month": per.month,
+        "view": view,
+        "period": {"start": per.start.isoformat() if per.start else None, "end": per.end.isoformat()},
+        "currency": cfg.value.reporting_currency,
+        "totals": {f: money(sums[f]) for f in (*FIELDS, "operating_profit")},
+        "unused_capacity": {
+            "minutes": money(sum(cap["unused_minutes"], start=Decimal(0))),
+            "cost": money(sum(cap["unused_cost"], start=Decimal(0))),
+            "staff": [
+                {
+                    "staff_id": r.staff_id,
+                    **{
+                        k: money(getattr(r, k))
+                        for k in ("supplied_minutes", "used_minutes", "unused_minutes", "unused_cost")
+                    },
+                }
+                for r in cap.itertuples()
+            ],
+            "note": "capacity paid for and not used on customers; not included in any customer's cost",
+        },
+        "whale": headline.as_dict(),
+        "tiers": [{**t, "profit": money(t["profit"])} for t in tier_summary(df)],
+    }
+    if movement:
+        previous = month_label(parse_month(per.month) - 1)
+        before = profitability(store, previous, view=view, config=cfg)
+        moves = tier_movement(before, df)
+        doc["movement"] = {"compared_with": previous, **movement_summary(moves)}
+    if customers:
+        doc["customers"] = _customer_rows(df)
+    doc["assumptions"] = used(cfg, "value")
+    return doc
+
+
+def _customer_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = ["customer_id", "tier", "quintile", "rank", "currency", *FIELDS]
+    rows: list[dict[str, Any]] = []
+    for d in df[cols].to_dict("records"):
+        for f in FIELDS:
+            d[f] = money(d[f])
+        d["quintile"] = int(d["quintile"])
+        d["rank"] = int(d["rank"])
+        rows.append({str(k): v for k, v in d.items()})
+    return rows
+
+
+def profitability_section(
+    store: Any, month: str | None = None, config: Config | None = None
+) -> dict[str, Any]:
+    """The monthly review's profitability section.
+
+    Parameters
+    ----------
+    store:
+        Ibis backend of the store.
+    month:
+        ``YYYY-MM``; ``None``: the latest month with data.
+    config:
+        Assumptions; ``None`` reads ``keepwise.toml``.
+
+    Returns
+    -------
+    dict
+        ``title``; ``sentences`` (plain-words findings); ``figure`` (the whale curve, a Plotly figure, of the
+        trailing twelve months: one month is too noisy to rank customers on); ``month`` and ``ttm`` (the
+        :func:`profit_document` of the month and of the trailing twelve months, without the customer lists);
+        ``least_profitable`` (the 10 customers with the lowest twelve-month profit, lowest first, with their
+        figures); and
+        ``assumptions``.
+    """
+    cfg = config or load_config()
+    month = month or latest_month(store)
+    this = profit_document(store, month, view="month", config=cfg, customers=False)
+    ttm = profit_document(store, month, view="ttm", config=cfg, customers=False)
+    ledger = customer_ledger(store, month, view="ttm", config=cfg)
+    curve, headline = whale_curve(ledger)
+    figure = whale_figure(curve, headline, currency=cfg.value.reporting_currency)
+    worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
+    cur = cfg.value.reporting_currency
+    t = this["totals"]
+    sentences = [
+        f"In {this['month']} customers brought {t['revenue']} {cur} of revenue and {t['gross_margin']} {cur} "
+        f"of gross margin; serving them took {t['cost_to_serve']} {cur} of staff time and "
+        f"{t['concessions']} {cur} of concessions, leaving {t['operating_profit']} {cur} of operating profit "
+        f"(plus {t['advocacy_value']} {cur} of advocacy value).",
+        f"Over the last twelve months: {headline.sentence}",
+        f"Staff capacity paid for but not used on customers in {this['month']}: "
+        f"{this['unused_capacity']['cost']} {cur} ({this['unused_capacity']['minutes']} minutes); it is "
+        "not charged to any customer.",
+    ]
+    mv = ttm.get("movement")
+    if mv:
+        sentences.append(
+            f"Tiers on twelve-month profit, against {mv['compared_with']}: {mv['up']} customers moved up, "
+            f"{mv['down']} moved down, {mv['new']} are new and {mv['gone']} dropped out."
+        )
+    return {
+        "title": "Customer profitability",
+        "sentences": sentences,
+        "figure": figure,
+        "month": this,
+        "ttm": ttm,
+        "least_profitable": _customer_rows(worst) if len(worst) else [],
+        "assumptions": this["assumptions"],
+    }
