@@ -22,6 +22,8 @@ COMMAND_MODULES: list[str] = [
     "simulate",
     "review",
     "profit",
+    "fit",
+    "clv",
 ]
 
 app = typer.Typer(

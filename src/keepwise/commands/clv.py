@@ -1,0 +1,172 @@
+"""``keepwise clv``: customer lifetime value over a horizon, from the store.
+
+Fits the purchase model (BG/NBD by default) and the Gamma-Gamma spend model on the compressed histograms
+computed in the engine, scores the unique tuples, and joins the scores back to customers in the engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import typer
+
+from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
+from keepwise.commands.fit import (
+    TimeUnitName,
+    customer_summary,
+    parse_date,
+    purchase_days_until,
+    rft_histogram,
+    spend_histogram,
+)
+from keepwise.exceptions import KeepwiseInputError
+from keepwise.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from keepwise.store.connection import DEFAULT_URL, connect
+from keepwise.value.clv import customer_lifetime_value
+
+PURCHASE_MODELS: dict[str, type[Any]] = {
+    "bgnbd": BetaGeoModel,
+    "mbgnbd": ModifiedBetaGeoModel,
+    "pareto-nbd": ParetoNBDModel,
+}
+
+
+def _margin_rate(backend: Any, end: Any) -> tuple[float, str]:
+    """Share of revenue that is margin, and the currency, over the orders up to ``end`` (in the engine)."""
+    from datetime import UTC, datetime, timedelta
+
+    from keepwise.features import order_lines
+
+    before = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    lines = order_lines(backend, before=before)
+    raw = backend.table("orders")
+    currencies = raw.select("currency").distinct().to_pandas()["currency"].dropna().tolist()
+    if len(currencies) > 1:
+        raise KeepwiseInputError(
+            f"orders are in several currencies ({', '.join(sorted(currencies))}): CLV needs one; load one "
+            "currency per store"
+        )
+    tot = lines.aggregate(rev=lines.revenue.sum(), mar=lines.margin.sum()).to_pandas().iloc[0]
+    rev = float(tot["rev"] or 0)
+    rate = float(tot["mar"] or 0) / rev if rev > 0 else 1.0
+    return rate, (currencies[0] if currencies else "")
+
+
+def clv(
+    horizon_months: Annotated[
+        int, typer.Option("--horizon-months", help="Months ahead to value.", min=1)
+    ] = 12,
+    discount_rate: Annotated[
+        float, typer.Option("--discount-rate", help="Annual discount rate, e.g. 0.1 for 10% a year.")
+    ] = 0.1,
+    model: Annotated[
+        str, typer.Option("--model", help="Purchase model: bgnbd, mbgnbd or pareto-nbd.")
+    ] = "bgnbd",
+    margin: Annotated[
+        float | None,
+        typer.Option("--margin", help="Share of revenue that is margin; default: measured from the orders."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Last day (YYYY-MM-DD) of history to use; default: all.")
+    ] = None,
+    time_unit: Annotated[
+        TimeUnitName, typer.Option("--time-unit", help="Model time unit.")
+    ] = TimeUnitName.week,
+    draws: Annotated[
+        int, typer.Option("--draws", help="Parameter draws for the 95% intervals (0: none).", min=0)
+    ] = 100,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write one row per customer to this CSV or Parquet file.")
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    json_: JsonOption = False,
+) -> None:
+    """Customer lifetime value: discounted expected purchases x expected spend x margin, per customer."""
+    if model not in PURCHASE_MODELS:
+        raise KeepwiseInputError(f"--model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    if not np.isfinite(discount_rate) or discount_rate <= -1:
+        raise KeepwiseInputError("--discount-rate must be above -1 (e.g. 0.1 for 10% a year)")
+    if margin is not None and not 0 <= margin <= 1:
+        raise KeepwiseInputError("--margin must be a share between 0 and 1")
+    if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
+        raise KeepwiseInputError("--out must name a .csv or .parquet file")
+    end = parse_date(as_of, "--as-of")
+    backend = connect(db)
+    try:
+        days, end = purchase_days_until(backend, end)
+        summary = customer_summary(days, end, time_unit.value)
+        rft = rft_histogram(summary)
+        spend_h = spend_histogram(summary)
+        purchase = PURCHASE_MODELS[model]().fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
+        spend = GammaGammaModel().fit(spend_h["x"], spend_h["zbar"], weights=spend_h["count"])
+        measured, currency = _margin_rate(backend, end)
+        rate = measured if margin is None else margin
+        # score each unique (x, t_x, T, zbar) once, then join back to customers in the engine
+        keys = summary.group_by(["x", "t_x", "T", "zbar"]).aggregate(count=summary.count()).to_pandas()
+        scored = customer_lifetime_value(
+            purchase,
+            spend,
+            keys["x"],
+            keys["t_x"],
+            keys["T"],
+            keys["zbar"],
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
+            time_unit=time_unit.value,
+            margin=rate,
+            n_draws=draws,
+        )
+        scored = pd.concat([keys[["x", "t_x", "T", "zbar"]].reset_index(drop=True), scored], axis=1)
+        weights = keys["count"].to_numpy(dtype=float)
+        total = float(np.dot(weights, scored["clv"]))
+        if out_file is not None:
+            scores = ibis.memtable(scored)
+            joined = summary.inner_join(scores, ["x", "t_x", "T", "zbar"])
+            cols = ["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases", "expected_spend", "clv"]
+            cols += ["clv_lower", "clv_upper"] if draws > 0 else []
+            table = joined.select(cols).order_by(ibis.desc("clv"))
+            if out_file.suffix.lower() == ".csv":
+                table.to_csv(out_file)
+            else:
+                table.to_parquet(out_file)
+    finally:
+        backend.disconnect()
+    doc = {
+        "model": model,
+        "spend_model": "gamma-gamma",
+        "as_of": end.isoformat(),
+        "time_unit": time_unit.value,
+        "horizon_months": horizon_months,
+        "discount_rate": discount_rate,
+        "margin_rate": rate,
+        "margin_rate_source": "measured from orders" if margin is None else "--margin",
+        "currency": currency,
+        "n_customers": int(weights.sum()),
+        "total_clv": total,
+        "mean_clv": total / float(weights.sum()),
+        "params": purchase.params_,
+        "spend_params": spend.params_,
+        "out": str(out_file) if out_file is not None else None,
+    }
+    if json_:
+        print_json(doc)
+        return
+    err.print(
+        f"{model} + gamma-gamma on {doc['n_customers']:,} customers, history to {doc['as_of']}, "
+        f"margin {rate:.1%}"
+    )
+    out.print(
+        f"CLV over {horizon_months} months at {discount_rate:.1%} a year: total {total:,.2f} {currency}, "
+        f"mean {doc['mean_clv']:,.2f} {currency} per customer"
+    )
+    if out_file is not None:
+        err.print(f"per-customer values written to {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the CLI."""
+    app.command("clv")(clv)
