@@ -86,7 +86,6 @@ class Params:
     incident_per_order: float = 0.035
     exit_recorded_share: float = 0.75
     exit_unknown_share: float = 0.08
-    referral_value: None = None
     case_study_value: float = 500.0
     review_value: float = 20.0
     no_consent_share: float = 0.04
