@@ -82,7 +82,7 @@ class BaseModel:
     fit_seconds_: float
     _cov: FloatArray
     _theta: FloatArray
-    _links: tuple[CovariateLink, ...]
+    _links: tuple[CovariateLink, ...] = ()
 
     # ---- helpers ---------------------------------------------------------------------------------------
     @property

@@ -115,6 +115,7 @@ class BetaGeoModel(BaseModel):
     def _score(
         self, fn: Any, frequency: Any, recency: Any, T: Any, covariates: Any = None, **kw: Any
     ) -> FloatArray:
+        self._require_fitted()
         x, tx, t = check_rft(frequency, recency, T)
         if self._links:
             p = self._params_for(covariates, len(x))

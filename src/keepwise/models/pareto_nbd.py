@@ -170,6 +170,7 @@ class ParetoNBDModel(BaseModel):
     def _score(
         self, fn: Any, frequency: Any, recency: Any, T: Any, covariates: Any = None, **kw: Any
     ) -> FloatArray:
+        self._require_fitted()
         x, tx, t = check_rft(frequency, recency, T)
         if self._links:
             return np.asarray(fn(self._params_for(covariates, len(x)), x, tx, t, **kw), dtype=float)
