@@ -26,11 +26,12 @@ Totals over customers are therefore the customers' *value*: a referred customer'
 once in their own gross margin and once in the referrer's advocacy value. ``operating_profit`` (profit without
 advocacy value) sums to what the books show.
 
-Money stays exact: ``DECIMAL`` in the engine (products widened to ``DECIMAL(38, 8)``; the one division,
-minutes x hourly cost / 60, is done in integer arithmetic with half-up rounding) and
-:class:`decimal.Decimal` in Python. Every amount is rounded once, to 4 decimal places, per customer, calendar
-month and source currency, as a monthly statement books it; a trailing-twelve-month or lifetime figure is the
-sum of those monthly amounts, so the months always add up to it.
+Money stays exact: ``DECIMAL`` in the engine and :class:`decimal.Decimal` in Python. Line amounts are exact
+8-place products in 64-bit decimals (an overflow is an error, never a wrong figure), summed unrounded, and
+each figure of a result row (a customer, or a customer and month) is rounded once to 4 places at the end,
+half away from zero. The one division, minute-cost / 60, is exact with half-up rounding (see ``_div60``).
+So a lifetime figure is the exact total rounded once; the monthly figures add up to it to within 0.0001
+per month (cost to serve and converted amounts only: sums of prices x quantities need no rounding).
 
 Currencies: every amount carries its currency. Amounts are converted to the reporting currency (or to each
 customer's own currency) with the fixed rates in ``keepwise.toml`` (``[value.fx]``, 1 unit = rate reporting
@@ -85,8 +86,11 @@ FIELDS: tuple[str, ...] = (
     "profit",
 )
 
-MONEY = "decimal(38, 4)"
-_WIDE = "decimal(38, 8)"
+#: A customer's amount for a period: ``DECIMAL(18, 4)`` like the store's money, so the engine works on 64-bit
+#: integers (an amount of 10^14 or more is an overflow error, never a silent wrong figure).
+MONEY = "decimal(18, 4)"
+#: Sums before rounding: exact products of two 4-place decimals.
+_RAW = "decimal(18, 8)"
 _FX = "decimal(38, 12)"
 _ZERO = Decimal("0.0000")
 _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -188,28 +192,33 @@ def _in_window(ts: ir.TimestampValue, per: Period) -> ir.BooleanValue:
 
 
 def _round4(x: ir.NumericValue) -> ir.DecimalValue:
-    """Round half away from zero to 4 places, typed ``DECIMAL(38, 4)``."""
-    return x.round(4).cast(MONEY)
+    """Round an 8-place sum half away from zero to 4 places, typed ``DECIMAL(18, 4)``.
+
+    The sum (``DECIMAL(38, 8)`` in DuckDB, 128-bit) is first narrowed to ``DECIMAL(18, 8)``: 128-bit decimal
+    rounding is ~40x slower, and a customer's amount for a period is far below 10^10.
+    """
+    return x.cast(_RAW).round(4).cast(MONEY)
 
 
 def _times(a: ir.NumericValue, b: ir.NumericValue) -> ir.DecimalValue:
-    """Exact product of two ``DECIMAL(18, 4)`` columns (widened so it cannot overflow)."""
-    return (a.cast("decimal(38, 4)") * b).cast(_WIDE)
+    """Exact product of two ``DECIMAL(18, 4)`` values, ``DECIMAL(18, 8)`` (overflow is an error)."""
+    return (a * b).cast(_RAW)
 
 
 def _div60(total: ir.NumericValue) -> ir.DecimalValue:
-    """``total / 60`` rounded half up to 4 places, exactly (``total`` >= 0 has 8 decimal places).
+    """``total / 60`` rounded half up to 4 places, exactly, in 64-bit decimal arithmetic.
 
-    DuckDB divides decimals in floating point; here the division is in integers: with ``n = total x 10^8``
-    (``total`` < 9.2 x 10^10) the result in units of 10^-4 is ``floor((2n + d) / 2d)`` for ``d = 60 x 10^4``,
-    taken as ``(m - m mod 2d) / 2d``: an exact multiple, so the quotient is a whole number and rounding it to
-    the nearest integer undoes any floating-point error of the division.
+    DuckDB divides decimals in floating point, so the quotient is only a candidate ``c``; the exact remainder
+    ``d = total - 60c`` corrects it: the answer is ``c + 0.0001`` if ``d >= 0.003``, ``c - 0.0001`` if
+    ``d < -0.003``, else ``c`` (the floating-point candidate is never more than one unit off for totals
+    below 10^10).
     """
-    n = (total.cast(_WIDE) * 100_000_000).cast("int64")
-    d = 60 * 10_000
-    m = n * 2 + d
-    units = ((m - m % (2 * d)) / (2 * d)).round().cast("int64")
-    return (units.cast("decimal(38, 0)") * ibis.literal(Decimal("0.0001"), type="decimal(38, 4)")).cast(MONEY)
+    x = total.cast(_RAW)
+    c = (x.cast("float64") / 60).round(4).cast(MONEY)
+    d = (x - (c * 60).cast(MONEY)).cast(_RAW)
+    unit = ibis.literal(Decimal("0.0001"), type=MONEY)
+    half = ibis.literal(Decimal("0.003"), type=MONEY)
+    return ibis.cases((d >= half, c + unit), (d < -half, c - unit), else_=c).cast(MONEY)
 
 
 def _customers(store: Any, reporting: str) -> ir.Table:
@@ -221,11 +230,21 @@ def _customers(store: Any, reporting: str) -> ir.Table:
     )
 
 
+def _month_key(ts: ir.TimestampValue, by_month: bool) -> ir.IntegerValue:
+    """The month index when results are wanted per month, else a constant (no per-row date arithmetic)."""
+    return _month_of(ts) if by_month else ibis.literal(0, type="int64")
+
+
+#: Columns of every stream: raw (unrounded, 8-place) amounts in the source currency. ``cts_minute_cost`` is
+#: minutes x hourly cost, i.e. 60 x the cost to serve; it is divided by 60 once, after summing.
+_RAW_COLUMNS = ("revenue", "cogs", "cts_minute_cost", "concessions", "advocacy_value")
+
+
 def _stream(t: ir.Table, **amounts: ir.Value) -> ir.Table:
-    """One source of amounts in the common shape: customer, month, source currency and every component."""
+    """One source of amounts in the common shape: customer, month key, source currency, every raw amount."""
     cols: dict[str, Any] = {"customer_id": t.customer_id, "m": t.m.cast("int64"), "cur": t.cur}
-    for name in COMPONENTS:
-        cols[name] = amounts[name].cast(MONEY) if name in amounts else ibis.literal(_ZERO, type=MONEY)
+    for name in _RAW_COLUMNS:
+        cols[name] = amounts[name].cast(_RAW) if name in amounts else ibis.literal(_ZERO, type=_RAW)
     return t.select(**cols)
 
 
@@ -244,13 +263,13 @@ def _order_lines(store: Any) -> ir.Table:
     )
 
 
-def _sales(store: Any, per: Period) -> ir.Table:
+def _sales(store: Any, per: Period, by_month: bool) -> ir.Table:
     lines = _order_lines(store)
-    lines = lines.filter(_in_window(lines.ordered_at, per)).mutate(m=_month_of(lines.ordered_at))
+    lines = lines.filter(_in_window(lines.ordered_at, per)).mutate(m=_month_key(lines.ordered_at, by_month))
     agg = lines.group_by(["customer_id", "m", "cur"]).aggregate(
         revenue=lines.revenue.sum(), cogs=lines.cogs.sum()
     )
-    return _stream(agg, revenue=_round4(agg.revenue), cogs=_round4(agg.cogs))
+    return _stream(agg, revenue=agg.revenue, cogs=agg.cogs)
 
 
 def _rate_periods(store: Any) -> ir.Table:
@@ -284,7 +303,7 @@ def _priced_logs(store: Any, per: Period) -> ir.Table:
         customer_id=j.customer_id,
         staff_id=j.staff_id,
         valid_from=j.valid_from,
-        m=_month_of(j.started_at),
+        started_at=j.started_at,
         cur=j.cur,
         minutes=j.minutes,
         raw_cost=_times(j.minutes, j.hourly_cost),
@@ -307,13 +326,14 @@ def _check_rates(store: Any, per: Period) -> None:
         )
 
 
-def _cost_to_serve(store: Any, per: Period) -> ir.Table:
+def _cost_to_serve(store: Any, per: Period, by_month: bool) -> ir.Table:
     logs = _priced_logs(store, per)
+    logs = logs.mutate(m=_month_key(logs.started_at, by_month))
     agg = logs.group_by(["customer_id", "m", "cur"]).aggregate(raw=logs.raw_cost.sum())
-    return _stream(agg, cost_to_serve=_div60(agg.raw))
+    return _stream(agg, cts_minute_cost=agg.raw)
 
 
-def _concessions(store: Any, per: Period, cust: ir.Table) -> ir.Table:
+def _concessions(store: Any, per: Period, cust: ir.Table, by_month: bool) -> ir.Table:
     i = store.table("incidents")
     i = i.filter(i.concession_amount.notnull())
     when = ibis.coalesce(i.resolved_at, i.opened_at)
@@ -321,7 +341,7 @@ def _concessions(store: Any, per: Period, cust: ir.Table) -> ir.Table:
     j = i.left_join(cust, i.customer_id == cust.customer_id)
     j = j.select(
         customer_id=j.customer_id,
-        m=_month_of(j.when),
+        m=_month_key(j.when, by_month),
         cur=ibis.coalesce(j.currency, j.ccy),
         amount=j.concession_amount,
     )
@@ -329,13 +349,15 @@ def _concessions(store: Any, per: Period, cust: ir.Table) -> ir.Table:
     return _stream(agg, concessions=agg.amount)
 
 
-def _advocacy(store: Any, per: Period, cust: ir.Table, cfg: ValueAssumptions) -> list[ir.Table]:
+def _advocacy(
+    store: Any, per: Period, cust: ir.Table, cfg: ValueAssumptions, by_month: bool
+) -> list[ir.Table]:
     a = store.table("advocacy")
     a = a.filter(_in_window(a["at"], per))
     a = a.left_join(cust, a.customer_id == cust.customer_id).select(
         customer_id=a.customer_id,
         kind=a.kind,
-        m=_month_of(a["at"]),
+        m=_month_key(a["at"], by_month),
         referred=a.referred_customer_id,
         value=a.value,
         cur=ibis.coalesce(a.currency, cust.ccy),
@@ -355,7 +377,7 @@ def _advocacy(store: Any, per: Period, cust: ir.Table, cfg: ValueAssumptions) ->
         rows = a.filter(a.value.isnull() & (a.kind == kind))
         rows = rows.group_by(["customer_id", "m"]).aggregate(n=rows.count())
         rows = rows.mutate(cur=ibis.literal(cfg.reporting_currency))
-        value = rows.n.cast("decimal(38, 0)") * ibis.literal(amount, type=MONEY)
+        value = rows.n.cast("decimal(18, 0)") * ibis.literal(amount, type=MONEY)
         streams.append(_stream(rows, advocacy_value=value))
 
     if cfg.referral_value is None:
@@ -379,7 +401,7 @@ def _referral_margin(store: Any, per: Period, adv: ir.Table, cust: ir.Table) -> 
     k = refs.inner_join(margin, refs.referred == margin.customer_id)
     k = k.select(customer_id=k.referrer, m=k.ref_m, cur=k.cur, margin=k.margin)
     agg = k.group_by(["customer_id", "m", "cur"]).aggregate(margin=k.margin.sum())
-    return _stream(agg, advocacy_value=_round4(agg.margin))
+    return _stream(agg, advocacy_value=agg.margin)
 
 
 def _currencies(store: Any, per: Period, reporting: str) -> set[str]:
@@ -451,10 +473,10 @@ def customer_ledger(
     _check_rates(store, per)
     cust = _customers(store, cfg.reporting_currency)
     streams = [
-        _sales(store, per),
-        _cost_to_serve(store, per),
-        _concessions(store, per, cust),
-        *_advocacy(store, per, cust, cfg),
+        _sales(store, per, by_month),
+        _cost_to_serve(store, per, by_month),
+        _concessions(store, per, cust, by_month),
+        *_advocacy(store, per, cust, cfg, by_month),
     ]
     amounts = ibis.union(*streams, distinct=False)
     keys = ["customer_id", "m"] if by_month else ["customer_id"]
@@ -475,10 +497,15 @@ def customer_ledger(
             customer_id=j.customer_id,
             m=j.m,
             currency=j.dst,
-            **{c: (j[c] * j.factor).cast("decimal(38, 16)") for c in COMPONENTS},
+            **{c: (j[c].cast("decimal(38, 8)") * j.factor).cast("decimal(38, 20)") for c in _RAW_COLUMNS},
         )
-    agg = converted.group_by([*keys, "currency"]).aggregate(
-        **{c: _round4(converted[c].sum()) for c in COMPONENTS}
+    agg = converted.group_by([*keys, "currency"]).aggregate(**{c: converted[c].sum() for c in _RAW_COLUMNS})
+    agg = agg.mutate(
+        revenue=_round4(agg.revenue),
+        cogs=_round4(agg.cogs),
+        cost_to_serve=_div60(agg.cts_minute_cost),
+        concessions=_round4(agg.concessions),
+        advocacy_value=_round4(agg.advocacy_value),
     )
     gm = (agg.revenue - agg.cogs).cast(MONEY)
     operating = (gm - agg.cost_to_serve - agg.concessions).cast(MONEY)
