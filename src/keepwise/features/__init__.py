@@ -7,6 +7,7 @@ in the engine and only per-customer summaries come back to Python.
 from keepwise.features.customer import (
     aov_windows,
     cadence,
+    category_cadence,
     category_mix,
     category_runs,
     monthly_aov,
@@ -18,6 +19,7 @@ from keepwise.features.orders import order_lines, orders
 __all__ = [
     "aov_windows",
     "cadence",
+    "category_cadence",
     "category_mix",
     "category_runs",
     "monthly_aov",

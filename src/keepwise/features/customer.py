@@ -17,6 +17,7 @@ from keepwise.features.orders import SECONDS_PER_DAY
 __all__ = [
     "aov_windows",
     "cadence",
+    "category_cadence",
     "category_mix",
     "category_runs",
     "monthly_aov",
@@ -111,38 +112,48 @@ def cadence(ords: ir.Table, as_of: datetime) -> ir.Table:
 def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
     """Order-value statistics before and after ``split_at``, per customer (for the order-value test).
 
+    Each purchase order gets a month number ``k``: 0 before ``split_at``, and 1, 2, 3, ... for the first,
+    second, third calendar month from ``split_at`` on. The sums of ``k``, ``k^2``, ``y``, ``y^2`` and ``k y``
+    (``y`` = natural log of the order value) are the sufficient statistics of a per-customer regression of log
+    order value on ``k``.
+
     Parameters
     ----------
     ords:
         One row per order, restricted to before the end of the review period.
     split_at:
-        Start of the recent window (e.g. three calendar months before the end of the review month).
+        Start of the recent window (the first instant of a calendar month).
 
     Returns
     -------
     ibis.Table
-        For the history (``_h``, before ``split_at``) and the recent window (``_r``): number of purchase
-        orders ``n``, mean and sample variance of log order value ``mean_log``/``var_log``, mean order value
-        ``aov``; plus ``margin_rate_h`` (margin / revenue of past purchases) and ``first_order_at``.
+        ``n``, ``sk``, ``skk``, ``sy``, ``syy``, ``sky`` (the sums above over all purchase orders); for the
+        history (``_h``) and the recent window (``_r``): number of purchase orders ``n``, mean log order value
+        ``mean_log`` and mean order value ``aov``; ``revenue_h``, ``margin_h`` (past purchases).
     """
     p = _purchases(ords)
     split = ibis.literal(split_at)
     hist = p.ordered_at < split
     recent = p.ordered_at >= split
-    lv = p.value.cast("float64").ln()
+    month_no = p.ordered_at.year() * 12 + p.ordered_at.month() - (split_at.year * 12 + split_at.month) + 1
+    k = ibis.greatest(month_no, 0).cast("float64")
+    y = p.value.cast("float64").ln()
     val = p.value.cast("float64")
     return p.group_by("customer_id").aggregate(
+        n=p.count(),
+        sk=k.sum(),
+        skk=(k * k).sum(),
+        sy=y.sum(),
+        syy=(y * y).sum(),
+        sky=(k * y).sum(),
         n_h=hist.cast("int64").sum(),
-        mean_log_h=lv.mean(where=hist),
-        var_log_h=lv.var(how="sample", where=hist),
+        mean_log_h=y.mean(where=hist),
         aov_h=val.mean(where=hist),
         n_r=recent.cast("int64").sum(),
-        mean_log_r=lv.mean(where=recent),
-        var_log_r=lv.var(how="sample", where=recent),
+        mean_log_r=y.mean(where=recent),
         aov_r=val.mean(where=recent),
         revenue_h=val.sum(where=hist),
         margin_h=p.margin.cast("float64").sum(where=hist),
-        first_order_at=p.ordered_at.min(),
     )
 
 
@@ -216,3 +227,42 @@ def category_runs(lines: ir.Table, ords: ir.Table) -> ir.Table:
         margin=j.margin.sum(),
     )
     return agg.mutate(orders_after=agg.n_total - agg.last_idx)
+
+
+def category_cadence(lines: ir.Table, as_of: datetime) -> ir.Table:
+    """The buying rhythm of each product range per customer: gaps between distinct days the range was bought.
+
+    Parameters
+    ----------
+    lines:
+        Order lines (:func:`keepwise.features.orders.order_lines`) before ``as_of``.
+    as_of:
+        The moment the features describe.
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``, ``category``, ``n_days``, ``n_gaps``, ``mean_gap_days``, ``mean_log_gap``,
+        ``var_log_gap``, ``first_at``, ``last_at``, ``margin`` (of the range's lines),
+        ``current_gap_days``.
+    """
+    pos = lines.filter(lines.revenue > 0)
+    days = pos.group_by(["customer_id", "category", pos.ordered_at.truncate("D").name("day")]).aggregate(
+        margin=pos.margin.sum()
+    )
+    w = ibis.window(group_by=[days.customer_id, days.category], order_by=days.day)
+    gap = (days.day.epoch_seconds() - days.day.lag().over(w).epoch_seconds()) / SECONDS_PER_DAY
+    g = days.mutate(gap=gap)
+    log_gap = g.gap.ln()
+    agg = g.group_by(["customer_id", "category"]).aggregate(
+        n_days=g.day.count(),
+        n_gaps=g.gap.count(),
+        mean_gap_days=g.gap.mean(),
+        mean_log_gap=log_gap.mean(),
+        var_log_gap=log_gap.var(how="sample"),
+        first_at=g.day.min(),
+        last_at=g.day.max(),
+        margin=g.margin.sum(),
+    )
+    as_of_s = ibis.literal(as_of).epoch_seconds()
+    return agg.mutate(current_gap_days=(as_of_s - agg.last_at.epoch_seconds()) / SECONDS_PER_DAY)

@@ -1,30 +1,38 @@
-"""Warning ``aov_decline``: the customer's order value has fallen over the last three months.
+"""Warning ``aov_decline``: the customer's order value has been falling over the last three months.
 
 The rule
 --------
-For each customer, take the natural log of the value of every purchase order. Split them into the history
-(before the three calendar months ending with the review month) and the recent window (those three months).
-Under the null hypothesis "nothing changed", the log values are independent draws from one normal
-distribution with the customer's own mean and variance. The one-sided two-sample t statistic with pooled
-variance::
+For each customer, regress the natural log of every purchase order's value on a month number ``k``: 0 for
+orders before the last three calendar months, and 1, 2, 3 for orders in the third-last, second-last and last
+month. The slope ``b`` is the change in log order value per month of the recent window (``exp(b) - 1`` is the
+monthly change), judged against the customer's own history, which fixes the intercept. Under the null
+hypothesis "nothing changed" the log values scatter around one level with the customer's own variance.
 
-    t = (mean_r - mean_h) / (s_p * sqrt(1/n_r + 1/n_h)),
-    s_p^2 = ((n_h - 1) s_h^2 + (n_r - 1) s_r^2) / (n_h + n_r - 2)
+The customer's residual variance ``s^2`` (``n - 2`` degrees of freedom) is moderated towards the variance
+``s0^2`` pooled over all customers, with :data:`PRIOR_DF` prior degrees of freedom, as in the moderated
+t-statistic of Smyth (2004)::
 
-then follows Student's t with ``n_h + n_r - 2`` degrees of freedom, so ``P(T <= t)`` is an exact p-value.
-The warning fires when
+    s~^2 = ((n - 2) s^2 + d0 s0^2) / (n - 2 + d0),    t = b / (s~ / sqrt(S_kk)),    t ~ t(n - 2 + d0)
+
+so a customer with few orders is judged with a sensible noise level. The warning fires when
 
 * the customer has at least :data:`MIN_HISTORY` past and :data:`MIN_RECENT` recent purchase orders,
-* the p-value is below :data:`ALPHA` (0.01), and
-* the recent geometric mean order value is at least :data:`MIN_DROP` (15%) below the historical one, so a
-  statistically clear but commercially trivial dip is not reported.
+* the one-sided p-value ``P(T <= t)`` is below :data:`ALPHA` (0.03), and
+* the recent geometric mean order value is at least :data:`MIN_DROP` (15%) below the historical one.
 
-False-alarm rate: under the null the test alone fires with probability exactly ``ALPHA`` = 1% per eligible
-customer; the 15% floor lowers it further. Measured on the simulator (``tests/signals/test_accuracy.py``) the
-rule fires on 0.2-0.5% of untouched eligible customers, and the test asserts it stays below 1%.
+False-alarm rate: under the null the t-test fires on a fraction ``ALPHA`` (3%) of eligible customers (a
+little more when order values are skewed on the log scale, as gamma spend is); measured on the simulator
+(``tests/signals/test_accuracy.py``) the rule fires on about 0.6% of all untouched customers (about 3% of
+the eligible ones), and the test asserts the rate stays below 1%. The level is chosen at the edge of what the
+data allow: see the test for the precision and recall it buys.
 
 Value at risk: the margin lost in a year if the lower order value persists,
 ``orders per year x (historical AOV - recent AOV) x historical margin rate``.
+
+References
+----------
+Smyth, G. K. (2004). Linear models and empirical Bayes methods for assessing differential expression in
+microarray experiments. Statistical Applications in Genetics and Molecular Biology 3(1), article 3.
 """
 
 from __future__ import annotations
@@ -36,17 +44,18 @@ from scipy import stats
 from keepwise import features
 from keepwise.signals.inputs import SignalInputs
 
-__all__ = ["ALPHA", "KIND", "MIN_DROP", "MIN_HISTORY", "MIN_RECENT", "detect"]
+__all__ = ["ALPHA", "KIND", "MIN_DROP", "MIN_HISTORY", "MIN_RECENT", "PRIOR_DF", "decline_test", "detect"]
 
 KIND = "aov_decline"
-ALPHA = 0.01
+ALPHA = 0.03
+PRIOR_DF = 10.0
 MIN_DROP = 0.15
 MIN_HISTORY = 4
 MIN_RECENT = 2
 
 
 def decline_test(stats_frame: pd.DataFrame) -> pd.DataFrame:
-    """Run the one-sided pooled t-test on per-customer log-value statistics.
+    """Run the moderated one-sided trend test on per-customer sufficient statistics.
 
     Parameters
     ----------
@@ -56,27 +65,32 @@ def decline_test(stats_frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The input with ``t``, ``df``, ``p_value``, ``ratio`` (recent / historical geometric mean),
-        ``fires``.
+        The input with ``slope`` (per month, log scale), ``t``, ``p_value``, ``ratio`` (recent / historical
+        geometric mean order value) and ``fires``.
     """
     d = stats_frame.copy()
-    n_h = d["n_h"].astype(float).to_numpy()
-    n_r = d["n_r"].astype(float).to_numpy()
-    ss_h = np.nan_to_num(d["var_log_h"].astype(float).to_numpy()) * np.maximum(n_h - 1, 0)
-    ss_r = np.nan_to_num(d["var_log_r"].astype(float).to_numpy()) * np.maximum(n_r - 1, 0)
-    dof = n_h + n_r - 2
-    eligible = (n_h >= MIN_HISTORY) & (n_r >= MIN_RECENT)
+    n = d["n"].astype(float).to_numpy()
+    sk, skk = d["sk"].astype(float).to_numpy(), d["skk"].astype(float).to_numpy()
+    sy, syy, sky = (d[c].astype(float).to_numpy() for c in ("sy", "syy", "sky"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        sp = np.sqrt((ss_h + ss_r) / dof)
-        diff = d["mean_log_r"].astype(float).to_numpy() - d["mean_log_h"].astype(float).to_numpy()
-        t = diff / (sp * np.sqrt(1 / n_r + 1 / n_h))
-        t = np.where(sp > 0, t, np.where(diff < 0, -np.inf, 0.0))
-        p = np.where(eligible, stats.t.cdf(t, np.maximum(dof, 1)), np.nan)
+        s_kk = skk - sk**2 / n
+        s_ky = sky - sk * sy / n
+        s_yy = syy - sy**2 / n
+        slope = s_ky / s_kk
+        dof = n - 2
+        s2 = np.maximum(s_yy - slope * s_ky, 0.0) / dof
+        usable = (dof >= 1) & (s_kk > 0) & np.isfinite(s2)
+        s0 = float(np.average(s2[usable], weights=dof[usable])) if usable.any() else 1.0
+        s2m = (np.where(usable, s2 * dof, 0.0) + PRIOR_DF * s0) / (np.maximum(dof, 0) + PRIOR_DF)
+        t = slope / np.sqrt(s2m / s_kk)
+        eligible = (d["n_h"].to_numpy() >= MIN_HISTORY) & (d["n_r"].to_numpy() >= MIN_RECENT) & usable
+        p = np.where(eligible, stats.t.cdf(t, np.maximum(dof, 0) + PRIOR_DF), np.nan)
+        ratio = np.exp(d["mean_log_r"].astype(float).to_numpy() - d["mean_log_h"].astype(float).to_numpy())
+    d["slope"] = slope
     d["t"] = t
-    d["df"] = dof
     d["p_value"] = p
-    d["ratio"] = np.exp(diff)
-    d["fires"] = eligible & (p < ALPHA) & (d["ratio"] <= 1 - MIN_DROP)
+    d["ratio"] = ratio
+    d["fires"] = eligible & (p < ALPHA) & (ratio <= 1 - MIN_DROP)
     return d
 
 
@@ -96,8 +110,8 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     var = d["orders_per_year"] * (d["aov_h"] - d["aov_r"]).clip(lower=0) * margin_rate
     evidence = [
         f"average order fell from ${h:,.2f} ({int(nh)} orders before) to ${r:,.2f} ({int(nr)} orders in the "
-        f"last 3 months), {100 * (1 - q):.0f}% lower; a fall this large happens by chance with probability "
-        f"{p:.2g}"
+        f"last 3 months), {100 * (1 - q):.0f}% lower and falling month by month; a fall like this happens by "
+        f"chance with probability {p:.2g}"
         for h, nh, r, nr, q, p in zip(
             d["aov_h"], d["n_h"], d["aov_r"], d["n_r"], d["ratio"], d["p_value"], strict=True
         )

@@ -2,28 +2,30 @@
 
 The rule
 --------
-Number a customer's purchase orders ``1..N`` in time order. For a category ``c`` they bought, let
-``L`` be the number of the last order containing ``c``, ``k = n_with`` how many orders contained it, and
-``m = N - L`` the orders since then (all without ``c``: the customer kept buying other ranges). If the
-customer still bought ``c`` as before, each order would contain it independently with probability
-``q = k / L`` (its share of their orders up to the last one with it), so a run of ``m`` orders without it
-has probability::
+For each customer and product range, take the gaps between the distinct days they bought the range. If they
+still bought it as before, the next gap would follow their own rhythm for that range, modelled as log-normal
+with the mean ``m`` and standard deviation ``s`` of their ``n`` log gaps (the predictive t distribution of
+:func:`keepwise.signals.overdue.predictive_tail`). The probability that the range's current gap (from its
+last purchase to the end of the review month) would be at least this long is::
 
-    p = (1 - q) ** m
+    p = 1 - F_t(n-1)((log(current gap) - m) / (s sqrt(1 + 1/n)))
 
-The warning fires when the category was *regular* (at least :data:`MIN_ORDERS_WITH` orders and a share
-``q >= MIN_SHARE``), ``p`` is below :data:`THRESHOLD` (0.01), and the customer has ordered in the last
-:data:`RECENT_DAYS` days (otherwise they are slipping away altogether, which ``overdue`` and the ledger
-cover).
+The warning fires when
 
-False-alarm rate: for one category of an unchanged customer the run test fires with probability at most
-``THRESHOLD`` (the run at a fixed moment is at most geometric); a customer is tested once per regular
-category, so the per-customer rate is at most ``THRESHOLD x`` their number of regular categories (typically
-1-3). Measured on the simulator (``tests/signals/test_accuracy.py``) it is below 2% of untouched customers,
-which the test asserts.
+* the range was bought on at least :data:`MIN_DAYS` separate days (a habit, not a one-off),
+* ``p`` is below :data:`THRESHOLD` (0.01) and the gap is at least :data:`MIN_EXCESS` times the range's mean
+  gap,
+* the customer kept buying other ranges: at least :data:`MIN_ORDERS_AFTER` orders since the range's last
+  purchase, the latest within :data:`RECENT_DAYS` days (otherwise they are slipping away altogether, which
+  ``overdue`` and the ledger cover).
 
-Value at risk: the margin the category brought per year while the customer bought it (its margin over the
-time from its first to its last purchase, at least 90 days).
+False-alarm rate: for one range of an unchanged customer the test fires with probability at most about
+``THRESHOLD`` (for irregular, Poisson-like buying the log-normal tail is heavier than the true one, so the
+rule is conservative); a customer is tested once per habitual range (typically 1-3). Measured on the simulator
+(``tests/signals/test_accuracy.py``) it fires on under 1% of untouched customers, which the test asserts.
+
+Value at risk: the margin the range brought per year while the customer bought it (its margin over the time
+from its first to its last purchase, at least 90 days).
 """
 
 from __future__ import annotations
@@ -33,47 +35,64 @@ import pandas as pd
 
 from keepwise import features
 from keepwise.signals.inputs import MIN_TENURE_DAYS, SignalInputs, _records
+from keepwise.signals.overdue import predictive_tail
 
-__all__ = ["KIND", "MIN_ORDERS_WITH", "MIN_SHARE", "RECENT_DAYS", "THRESHOLD", "detect", "run_test"]
+__all__ = [
+    "KIND",
+    "MIN_DAYS",
+    "MIN_EXCESS",
+    "MIN_ORDERS_AFTER",
+    "RECENT_DAYS",
+    "THRESHOLD",
+    "category_test",
+    "detect",
+]
 
 KIND = "dropped_category"
-MIN_ORDERS_WITH = 3
-MIN_SHARE = 0.3
+MIN_DAYS = 4
 THRESHOLD = 0.01
-RECENT_DAYS = 120
+MIN_EXCESS = 2.0
+MIN_ORDERS_AFTER = 2
+RECENT_DAYS = 90
 
 
-def run_test(runs: pd.DataFrame) -> pd.DataFrame:
-    """The run-length test on :func:`keepwise.features.category_runs` rows.
+def category_test(cad: pd.DataFrame) -> pd.DataFrame:
+    """The gap test on :func:`keepwise.features.category_cadence` rows (with ``orders_after`` joined).
 
     Returns
     -------
     pandas.DataFrame
-        The input with ``share``, ``p_run`` and ``regular`` (the category qualified for the test).
+        The input with ``p_gap`` and ``fires`` (before the customer-level conditions).
     """
-    d = runs.copy()
-    k = d["n_with"].astype(float)
-    last = d["last_idx"].astype(float)
-    m = d["orders_after"].astype(float)
-    d["share"] = k / last
-    d["p_run"] = np.power(1 - d["share"], m)
-    d["regular"] = (k >= MIN_ORDERS_WITH) & (d["share"] >= MIN_SHARE)
+    d = cad.copy()
+    p = predictive_tail(d["n_gaps"], d["mean_log_gap"], d["var_log_gap"], d["current_gap_days"])
+    d["p_gap"] = p
+    long_enough = d["current_gap_days"].astype(float) >= MIN_EXCESS * d["mean_gap_days"].astype(float)
+    d["fires"] = (
+        (d["n_days"] >= MIN_DAYS)
+        & (d["p_gap"] < THRESHOLD)
+        & long_enough
+        & (d["orders_after"].fillna(0) >= MIN_ORDERS_AFTER)
+    )
     return d
 
 
 def detect(inputs: SignalInputs) -> pd.DataFrame:
-    """Customers who dropped a regular product range, one row per customer (ranges combined).
+    """Customers who dropped a habitual product range, one row per customer (ranges combined).
 
     Returns
     -------
     pandas.DataFrame
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``, ``categories``.
     """
-    runs = features.category_runs(inputs.lines, inputs.orders)
-    # only candidates come back: regular ranges followed by at least one order without them
-    runs = runs.filter((runs.n_with >= MIN_ORDERS_WITH) & (runs.orders_after > 0)).to_pandas()
-    d = run_test(runs)
-    d = d[d["regular"] & (d["p_run"] < THRESHOLD)]
+    cad = features.category_cadence(inputs.lines, inputs.period.end)
+    cad = cad.filter(cad.n_days >= MIN_DAYS)
+    runs = features.category_runs(inputs.lines, inputs.orders).select(
+        "customer_id", "category", "orders_after"
+    )
+    joined = cad.left_join(runs, ["customer_id", "category"]).drop("customer_id_right", "category_right")
+    d = category_test(joined.to_pandas())
+    d = d[d["fires"]]
     s = inputs.summary[["customer_id", "recency_days", "lost"]]
     d = d.merge(s, on="customer_id")
     d = d[(~d["lost"]) & (d["recency_days"] <= RECENT_DAYS)]
@@ -82,18 +101,18 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     rows = []
     for cid, g in d.groupby("customer_id", sort=False):
         parts = [
-            f"bought {r['category']} in {int(r['n_with'])} of their first {int(r['last_idx'])} orders "
-            f"but in none of the "
-            f"{int(r['orders_after'])} since {pd.Timestamp(r['last_at']).date()} (chance if nothing changed: "
-            f"{r['p_run']:.2g})"
+            f"bought {r['category']} about every {r['mean_gap_days']:.0f} days ({int(r['n_days'])} times) "
+            f"but not for {r['current_gap_days']:.0f} days, since {pd.Timestamp(r['last_at']).date()} "
+            f"(chance if nothing changed: {r['p_gap']:.2g}), "
+            f"while ordering {int(r['orders_after'])} times since"
             for r in _records(g)
         ]
         rows.append(
             (
                 cid,
-                "; ".join(parts) + "; still buying other ranges",
+                "; ".join(parts),
                 float(g["cat_annual"].sum()),
-                float(g["p_run"].min()),
+                float(g["p_gap"].min()),
                 list(g["category"]),
             )
         )

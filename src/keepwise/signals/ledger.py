@@ -135,6 +135,11 @@ class Ledger:
         }
 
 
+def _utc(values: Any) -> pd.Series:
+    """Timestamps as UTC-aware pandas values (a value without a zone is read as UTC)."""
+    return pd.Series(pd.to_datetime(values, utc=True))
+
+
 def _months_spanned(first: pd.Timestamp, last: pd.Timestamp) -> int:
     return (last.year * 12 + last.month) - (first.year * 12 + first.month) + 1
 
@@ -165,17 +170,17 @@ def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
     exits = ex.select("customer_id", "lost_at", "reason_code", "competitor").to_pandas()
     d = summary.merge(exits, on="customer_id", how="outer")
     n_gaps = d["n_days"].fillna(0).astype(float) - 1
-    span = (pd.to_datetime(d["last_day"]) - pd.to_datetime(d["first_day"])).dt.total_seconds() / 86_400
+    span = (_utc(d["last_day"]) - _utc(d["first_day"])).dt.total_seconds() / 86_400
     mean_gap = np.where(n_gaps > 0, span / np.maximum(n_gaps, 1), 0.0)
     threshold = np.maximum(INACTIVITY_DAYS, INACTIVITY_GAPS * mean_gap)
-    judged_at = pd.to_datetime(d["last_day"]) + pd.to_timedelta(threshold, unit="D")
-    last_purchase = pd.to_datetime(d["last_day"])
-    explicit = d["lost_at"].notna() & (last_purchase.isna() | (pd.to_datetime(d["lost_at"]) >= last_purchase))
+    judged_at = _utc(d["last_day"]) + pd.to_timedelta(threshold, unit="D")
+    last_purchase = _utc(d["last_day"])
+    explicit = d["lost_at"].notna() & (last_purchase.isna() | (_utc(d["lost_at"]) >= last_purchase))
     end_ts = pd.Timestamp(period.end)
     inactive = ~explicit & judged_at.notna() & (judged_at < end_ts)
     d["lost"] = explicit | inactive
     d["how"] = np.where(explicit, "exit", np.where(inactive, "inactivity", ""))
-    d["lost_at"] = pd.to_datetime(d["lost_at"]).where(explicit, judged_at.where(inactive))
+    d["lost_at"] = _utc(d["lost_at"]).where(explicit, judged_at.where(inactive))
     reason = d["reason_code"].where(
         d["reason_code"].notna() & (d["reason_code"].astype(str) != ""), "unknown"
     )

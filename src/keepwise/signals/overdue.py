@@ -31,7 +31,10 @@ multiplied by 1 - P(alive) when the model is available.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -48,12 +51,31 @@ __all__ = [
     "gap_test",
 ]
 
+FloatArray = npt.NDArray[np.float64]
+
 KIND = "overdue"
 MIN_GAPS = 4
 MAX_LOG_SD = 0.5
 THRESHOLD = 0.01
 MIN_EXCESS = 1.5
 P_ALIVE_THRESHOLD = 0.3
+
+
+def predictive_tail(n_gaps: Any, mean_log: Any, var_log: Any, current: Any) -> FloatArray:
+    """P(next gap >= current) under a log-normal rhythm with estimated mean and variance (predictive t).
+
+    ``log G = m + s sqrt(1 + 1/n) T_(n-1)`` with ``m``, ``s`` the mean and standard deviation of the ``n``
+    observed log gaps; the standard deviation is floored at 0.05 (a 5% spread) so that a perfectly regular
+    history does not make any delay look impossible.
+    """
+    n = np.asarray(n_gaps, dtype=float)
+    sd = np.sqrt(np.nan_to_num(np.asarray(var_log, dtype=float), nan=0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.maximum(sd, 0.05) * np.sqrt(1 + 1 / n)
+        z = (
+            np.log(np.maximum(np.asarray(current, dtype=float), 1e-9)) - np.asarray(mean_log, dtype=float)
+        ) / scale
+        return np.asarray(stats.t.sf(z, np.maximum(n - 1, 1)), dtype=float)
 
 
 def gap_test(summary: pd.DataFrame) -> pd.DataFrame:
@@ -75,16 +97,11 @@ def gap_test(summary: pd.DataFrame) -> pd.DataFrame:
     sd = np.sqrt(np.nan_to_num(d["var_log_gap"].astype(float).to_numpy(), nan=np.inf))
     regular = (n >= MIN_GAPS) & (sd <= MAX_LOG_SD)
     current = d["current_gap_days"].astype(float).to_numpy()
-    mean_log = d["mean_log_gap"].astype(float).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.maximum(sd, 0.05) * np.sqrt(1 + 1 / n)
-        z = (np.log(np.maximum(current, 1e-9)) - mean_log) / scale
-        p = np.where(regular, stats.t.sf(z, np.maximum(n - 1, 1)), np.nan)
+    p = predictive_tail(n, d["mean_log_gap"], d["var_log_gap"], current)
     d["regular"] = regular
-    d["p_gap"] = p
-    d["fires"] = (
-        regular & (p < THRESHOLD) & (current >= MIN_EXCESS * d["mean_gap_days"].astype(float).to_numpy())
-    )
+    d["p_gap"] = np.where(regular, p, np.nan)
+    long_enough = current >= MIN_EXCESS * d["mean_gap_days"].astype(float).to_numpy()
+    d["fires"] = regular & (d["p_gap"] < THRESHOLD) & long_enough
     return d
 
 
