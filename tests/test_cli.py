@@ -71,3 +71,10 @@ def test_bad_store_url_is_a_one_line_error():
         "error: store URL 'mysql://nowhere' is not supported; use duckdb:///file.duckdb, "
         "duckdb://:memory: or postgres://...\n"
     )
+
+
+def test_a_usage_mistake_exits_2_without_a_traceback():
+    result = run("status", "--bogus")
+    assert result.returncode == 2
+    assert "No such option: --bogus" in result.stderr
+    assert "Traceback" not in result.stderr

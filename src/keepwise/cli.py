@@ -51,26 +51,20 @@ REGISTERED = [name for name in COMMAND_MODULES if _register(name)]
 
 
 def main() -> None:
-    """Entry point of the ``keepwise`` script."""
+    """Entry point of the ``keepwise`` script.
+
+    Typer handles usage mistakes itself (exit code 2); keepwise's own input errors become one line on
+    stderr and exit code 2; anything else is an internal failure, reported in one line with exit code 1.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except KeepwiseInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        print("aborted", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as exc:  # the only place a traceback-free internal failure is reported
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
         print(f"internal error: {type(exc).__name__}: {exc} (please report it)", file=sys.stderr)
         sys.exit(1)
 
