@@ -57,6 +57,16 @@ def cohort_activity(ords: ir.Table) -> pd.DataFrame:
     return agg.to_pandas().sort_values(["cohort", "month"]).reset_index(drop=True)
 
 
+def _naive(values: Any) -> pd.Series:
+    """Month starts as naive UTC timestamps (engines differ in whether truncation keeps the zone)."""
+    return pd.Series(pd.to_datetime(values, utc=True)).dt.tz_convert(None)
+
+
+def _naive_ts(moment: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(moment)
+    return ts.tz_convert(None) if ts.tzinfo is not None else ts
+
+
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year * 12 + b.month) - (a.year * 12 + a.month)
 
@@ -81,8 +91,8 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
         ``reactivations`` (in the review month), ``churn_rate`` (the review month's).
     """
     act = cohort_activity(ords)
-    act["cohort"] = pd.to_datetime(act["cohort"])
-    act["month"] = pd.to_datetime(act["month"])
+    act["cohort"] = _naive(act["cohort"])
+    act["month"] = _naive(act["month"])
     size = act[act["cohort"] == act["month"]].set_index("cohort")["active"]
     prev_active = act.assign(month=act["month"].map(lambda m: m + pd.DateOffset(months=1)))
     prev_active = prev_active.rename(columns={"active": "active_prev"})[["cohort", "month", "active_prev"]]
@@ -91,7 +101,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     act["months_since"] = [_months_between(c, m) for c, m in zip(act["cohort"], act["month"], strict=True)]
     act["retention"] = act["active"] / act["size"]
     act["churn_rate"] = 1 - act["retained"] / act["active_prev"]
-    first = pd.Timestamp(add_months(period.start, -(cohorts - 1)))
+    first = _naive_ts(add_months(period.start, -(cohorts - 1)))
     heat = act[act["cohort"] >= first]
     cohort_rows = [
         {
@@ -129,10 +139,10 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
         .aggregate(reactivated=re.customer_id.nunique())
         .to_pandas()
     )
-    react["month"] = pd.to_datetime(react["month"])
+    react["month"] = _naive(react["month"])
     rev = ords.group_by(ords.ordered_at.truncate("M").name("month")).aggregate(revenue=ords.value.sum())
     rev_df = rev.to_pandas()
-    rev_df["month"] = pd.to_datetime(rev_df["month"])
+    rev_df["month"] = _naive(rev_df["month"])
     by_month = by_month.join(react.set_index("month"), how="left").join(rev_df.set_index("month"), how="left")
     by_month["reactivated"] = by_month["reactivated"].fillna(0).astype(int)
     monthly = [
@@ -148,7 +158,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
         for m, r in by_month.iterrows()
         if isinstance(m, pd.Timestamp)
     ]
-    key = pd.Timestamp(period.start)
+    key = _naive_ts(period.start)
     churn_this = by_month["churn_rate"].get(key)
     react_this: Any = by_month["reactivated"].get(key, 0)
     return {

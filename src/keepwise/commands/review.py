@@ -1,0 +1,53 @@
+"""``keepwise review``: the monthly retention review, as headlines, JSON and a self-contained HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
+from keepwise.store.connection import DEFAULT_URL, connect
+
+MonthOption = Annotated[
+    str | None,
+    typer.Option(
+        "--month", help="Month to review, YYYY-MM (default: the last complete month in the orders)."
+    ),
+]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option("--html", help="Write the report to this HTML file (default: review-YYYY-MM.html)."),
+]
+
+
+def review(
+    month: MonthOption = None, json_: JsonOption = False, html: HtmlOption = None, db: DbOption = DEFAULT_URL
+) -> None:
+    """Review one month: warning signs, customers lost and what it cost, retention; write the HTML report."""
+    from keepwise.report import write_report
+    from keepwise.review import run_review
+
+    backend = connect(db)
+    try:
+        result = run_review(backend, month)
+    finally:
+        backend.disconnect()
+    path = write_report(result, html or Path(f"review-{result.period.month}.html"))
+    if json_:
+        doc = result.to_json()
+        doc["report"] = str(path)
+        print_json(doc)
+        return
+    out.print(f"[bold]Retention review {result.period.month}[/bold]")
+    for line in result.headlines:
+        out.print(f"  • {line}", highlight=False)
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
+    out.print(f"Report: {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the CLI."""
+    app.command("review")(review)

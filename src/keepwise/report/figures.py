@@ -1,0 +1,154 @@
+"""Plotly figures and small HTML tables for the review report (the page embeds plotly.js once)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from markupsafe import escape
+
+__all__ = [
+    "cohort_heatmap",
+    "fragment",
+    "html_table",
+    "money_text",
+    "reasons_pareto",
+    "trend_chart",
+    "warnings_bar",
+]
+
+
+def money_text(amount: Any) -> str:
+    """``$38,200`` for whole amounts of 100 or more, ``$12.50`` below."""
+    value = float(amount)
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+
+
+def fragment(fig: go.Figure, div_id: str) -> str:
+    """The figure as an HTML ``div`` that uses the page's embedded plotly.js."""
+    return str(
+        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
+    )
+
+
+def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
+    """A plain HTML table; cells are escaped, columns listed in ``numeric`` are right-aligned."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{escape(v)}</td>' if i in numeric else f"<td>{escape(v)}</td>"
+            for i, v in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def warnings_bar(by_kind: dict[str, dict[str, Any]]) -> go.Figure:
+    """Warnings per kind: customers (bars) with the value at risk in the hover text."""
+    kinds = list(by_kind)
+    fig = go.Figure(
+        go.Bar(
+            x=kinds,
+            y=[by_kind[k]["count"] for k in kinds],
+            text=[money_text(by_kind[k]["value_at_risk"]) for k in kinds],
+            hovertemplate="%{x}: %{y} customers, %{text} a year at risk<extra></extra>",
+            marker_color="#c0504d",
+        )
+    )
+    fig.update_layout(
+        title="Warning signs by kind",
+        xaxis_title="warning",
+        yaxis_title="customers",
+        height=360,
+        margin={"t": 50},
+    )
+    return fig
+
+
+def reasons_pareto(by_reason: dict[str, int]) -> go.Figure:
+    """Pareto chart of exit reasons: counts (bars, largest first) and the cumulative share (line)."""
+    reasons = list(by_reason)
+    counts = [by_reason[r] for r in reasons]
+    total = sum(counts) or 1
+    cum, run = [], 0
+    for c in counts:
+        run += c
+        cum.append(100 * run / total)
+    fig = go.Figure()
+    fig.add_bar(x=reasons, y=counts, name="customers lost", marker_color="#4f81bd")
+    fig.add_scatter(
+        x=reasons, y=cum, name="cumulative %", yaxis="y2", mode="lines+markers", marker_color="#c0504d"
+    )
+    fig.update_layout(
+        title="Why customers left (Pareto)",
+        xaxis_title="reason",
+        yaxis={"title": "customers lost"},
+        yaxis2={"title": "cumulative %", "overlaying": "y", "side": "right", "range": [0, 105]},
+        height=380,
+        margin={"t": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+def cohort_heatmap(rows: list[dict[str, Any]]) -> go.Figure:
+    """Cohort heat map: share of each acquisition cohort buying k months after their first month."""
+    cohorts = sorted({r["cohort"] for r in rows})
+    ks = sorted({r["months_since"] for r in rows})
+    grid: list[list[float | None]] = [[None] * len(ks) for _ in cohorts]
+    ci = {c: i for i, c in enumerate(cohorts)}
+    ki = {k: i for i, k in enumerate(ks)}
+    for r in rows:
+        grid[ci[r["cohort"]]][ki[r["months_since"]]] = round(100 * r["retention"], 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            x=ks,
+            y=cohorts,
+            colorscale="Blues",
+            zmin=0,
+            zmax=100,
+            colorbar={"title": "% active"},
+            hovertemplate="cohort %{y}, month %{x}: %{z}% bought<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Retention by acquisition cohort (% of the cohort buying in the month)",
+        xaxis_title="months since first purchase",
+        yaxis_title="cohort (month of first purchase)",
+        yaxis={"autorange": "reversed"},
+        height=440,
+        margin={"t": 50},
+    )
+    return fig
+
+
+def trend_chart(monthly: list[dict[str, Any]]) -> go.Figure:
+    """Monthly churn rate (line) and reactivations (bars)."""
+    months = [m["month"] for m in monthly]
+    fig = go.Figure()
+    fig.add_bar(
+        x=months, y=[m["reactivated"] for m in monthly], name="reactivated customers", marker_color="#9bbb59"
+    )
+    fig.add_scatter(
+        x=months,
+        y=[None if m["churn_rate"] is None else 100 * m["churn_rate"] for m in monthly],
+        name="churn rate %",
+        yaxis="y2",
+        mode="lines+markers",
+        marker_color="#c0504d",
+    )
+    fig.update_layout(
+        title="Monthly churn rate and reactivations",
+        xaxis_title="month",
+        yaxis={"title": "reactivated customers"},
+        yaxis2={"title": "churn rate %", "overlaying": "y", "side": "right"},
+        height=380,
+        margin={"t": 50},
+        legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
