@@ -1,10 +1,11 @@
-"""``keepwise.load``: the Python face of ``keepwise load``."""
+"""The Python face of the commands: ``keepwise.load``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import connect
 from keepwise.store.ingest import LoadResult, load_file, load_frame, load_path
 
@@ -34,7 +35,7 @@ def load(table: str | None, data: Any, *, db: str | Any | None = None) -> list[L
                 return load_path(backend, data, show_progress=False)
             return [load_file(backend, table, data, show_progress=False)]
         if table is None:
-            raise TypeError("keepwise.load: name the table when loading a DataFrame")
+            raise KeepwiseInputError("keepwise.load: name the table when loading a DataFrame")
         return [load_frame(backend, table, data)]
     finally:
         if own:
