@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from keepwise import load
 from keepwise.cli import app
 from keepwise.datasets import cdnow_tables
-from keepwise.load import load
 
 runner = CliRunner()
 

@@ -63,17 +63,39 @@ class BetaGeoModel(BaseModel):
         x, tx, T = d["x"], d["t_x"], d["T"]
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         k = self._shift
-        t1, t2, has2, bx2 = self._terms(p, x, tx, T)
+        # the special functions depend on a customer only through x: evaluate them once per distinct x
+        xs, xi = x, None
+        if all(np.ndim(v) == 0 for v in (r, a, b)):
+            if "_ux" not in d:
+                ux, inv = np.unique(x, return_inverse=True)
+                d["_ux"], d["_xi"] = ux, inv.reshape(-1)
+            xs, xi = d["_ux"], d["_xi"]
+        has2 = (xs > 0) if k == 0 else np.ones_like(xs, dtype=bool)
+        bx2 = np.where(has2, b + xs - 1 + k, 1.0)
+        lb = betaln(a, b)
+        dab, dx = digamma(a + b), digamma(a + b + xs + k)
+        parts = {
+            "c1": betaln(a, b + xs + k) - lb,
+            "c2": np.where(has2, betaln(a + 1, bx2) - lb, -np.inf),
+            "g": gammaln(r + xs) - gammaln(r),
+            "dg": digamma(r + xs) - digamma(r),
+            "da1": dab - dx,
+            "db1": digamma(b + xs + k) - digamma(b) + dab - dx,
+            "db2": np.where(has2, digamma(bx2) - digamma(b) + dab - dx, 0.0),
+        }
+        if xi is not None:
+            parts = {key: v[xi] for key, v in parts.items()}
+        rx = r + x
+        log_at, log_atx = np.log(alpha + T), np.log(alpha + tx)
+        t1 = parts["c1"] - rx * log_at
+        t2 = parts["c2"] - rx * log_atx
         lse = np.logaddexp(t1, t2)
         w1, w2 = np.exp(t1 - lse), np.exp(t2 - lse)
-        ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + lse
-        dab, dx = digamma(a + b), digamma(a + b + x + k)
-        g_r = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + tx)
-        g_alpha = r / alpha - w1 * (r + x) / (alpha + T) - w2 * np.where(has2, (r + x) / (alpha + tx), 0.0)
-        g_a = w1 * (dab - dx) + w2 * (digamma(a + 1) - digamma(a) + dab - dx)
-        g_b = w1 * (digamma(b + x + k) - digamma(b) + dab - dx) + w2 * np.where(
-            has2, digamma(bx2) - digamma(b) + dab - dx, 0.0
-        )
+        ll = parts["g"] + r * np.log(alpha) + lse
+        g_r = parts["dg"] + np.log(alpha) - w1 * log_at - w2 * log_atx
+        g_alpha = r / alpha - w1 * rx / (alpha + T) - w2 * rx / (alpha + tx)
+        g_a = parts["da1"] + w2 / a
+        g_b = w1 * parts["db1"] + w2 * parts["db2"]
         return ll, {"r": r * g_r, "alpha": alpha * g_alpha, "a": a * g_a, "b": b * g_b}
 
     def _initial_params(self, d: dict[str, FloatArray], w: FloatArray) -> dict[str, float]:

@@ -42,13 +42,17 @@ def compress_rft(
     ``return_inverse`` also the index that maps each input row to its unique row.
     """
     cols = [x, tx, T] + ([covariates[c] for c in covariates] if covariates else [])
-    key = np.column_stack(cols)
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    names = [f"c{j}" for j in range(len(cols))]
+    # a hash group-by (pandas) is ~20x faster than np.unique(axis=0) on a million rows
+    inverse = pd.DataFrame(dict(zip(names, cols, strict=True))).groupby(names, sort=False).ngroup().to_numpy()
+    n_groups = int(inverse.max()) + 1 if len(inverse) else 0
+    first = np.empty(n_groups, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    uniq = np.column_stack(cols)[first] if n_groups else np.empty((0, len(cols)))
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float).reshape(-1)
     if w.shape != x.shape:
         raise KeepwiseInputError("weights must have one value per row")
-    wu = np.bincount(inverse, weights=w, minlength=len(uniq))
+    wu = np.bincount(inverse, weights=w, minlength=n_groups)
     data = {"x": uniq[:, 0].copy(), "t_x": uniq[:, 1].copy(), "T": uniq[:, 2].copy()}
     cov = {c: uniq[:, 3 + j].copy() for j, c in enumerate(covariates)} if covariates else None
     if return_inverse:
