@@ -64,12 +64,14 @@ class BetaGeoModel(BaseModel):
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         k = self._shift
         # the special functions depend on a customer only through x: evaluate them once per distinct x
-        xs, xi = x, None
+        xs: FloatArray = x
+        xi: Any = None
         if all(np.ndim(v) == 0 for v in (r, a, b)):
-            if "_ux" not in d:
+            cache: dict[str, Any] = d  # unique x and the index back, computed once per fit
+            if "_ux" not in cache:
                 ux, inv = np.unique(x, return_inverse=True)
-                d["_ux"], d["_xi"] = ux, inv.reshape(-1)
-            xs, xi = d["_ux"], d["_xi"]
+                cache["_ux"], cache["_xi"] = ux, inv.reshape(-1)
+            xs, xi = cache["_ux"], cache["_xi"]
         has2 = (xs > 0) if k == 0 else np.ones_like(xs, dtype=bool)
         bx2 = np.where(has2, b + xs - 1 + k, 1.0)
         lb = betaln(a, b)
