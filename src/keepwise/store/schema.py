@@ -369,6 +369,72 @@ TABLES: tuple[Table, ...] = (
         loadable=False,
     ),
     Table(
+        "wins",
+        "Why customers chose the business (set against why they leave).",
+        (
+            Column(
+                "customer_id", "text", "Who was won.", required=True, references=_CUSTOMER_REF, example="C001"
+            ),
+            Column("won_at", "timestamp", "When they chose you.", required=True, example="2024-01-15"),
+            Column(
+                "reason_code",
+                "text",
+                "Main reason (price, service, quality, range, recommendation, ...).",
+                required=True,
+                example="service",
+            ),
+            Column("reason_text", "text", "In their words.", example="Friendly and quick"),
+        ),
+        key=("customer_id", "won_at"),
+    ),
+    Table(
+        "winback_attempts",
+        "Past win-back attempts and whether the customer came back.",
+        (
+            Column(
+                "customer_id",
+                "text",
+                "Who was approached.",
+                required=True,
+                references=_CUSTOMER_REF,
+                example="C001",
+            ),
+            Column("attempted_at", "timestamp", "When.", required=True, example="2024-08-01"),
+            Column("reason_code", "text", "Their exit reason at the time.", example="price"),
+            Column("offer", "text", "What was offered.", example="10% off the next three orders"),
+            Column("cost", "money", "What the offer cost.", min_value=0, example="30.00"),
+            Column("currency", "currency", "Currency of cost.", example="USD"),
+            Column("won_back", "boolean", "Did they buy again?", required=True, example="true"),
+        ),
+        key=("customer_id", "attempted_at"),
+    ),
+    Table(
+        "decision_log",
+        "Every recommendation keepwise made, what the representative did and what followed (written by "
+        "keepwise).",
+        (
+            Column("decision_id", "text", "Decision id.", required=True, example="d-20240301-C001"),
+            Column("kind", "text", "What was decided.", required=True, example="concession"),
+            Column("customer_id", "text", "Customer.", required=True, example="C001"),
+            Column("incident_id", "text", "Incident, if any.", example="I77"),
+            Column("decided_at", "timestamp", "When.", required=True, example="2024-03-01T10:00Z"),
+            Column("recommendation", "text", "approve, refuse or counter.", required=True, example="approve"),
+            Column("asked", "money", "Amount asked for.", example="200.00"),
+            Column("recommended", "money", "Amount recommended.", example="200.00"),
+            Column(
+                "expected_benefit", "money", "Margin the concession was expected to keep.", example="310.00"
+            ),
+            Column("currency", "currency", "Currency of the amounts.", example="USD"),
+            Column("action", "text", "granted, refused or pending.", example="granted"),
+            Column("granted", "money", "Amount actually granted.", example="200.00"),
+            Column("outcome", "text", "stayed, left or pending.", example="stayed"),
+            Column("outcome_at", "timestamp", "When the outcome was recorded.", example="2024-05-01"),
+            Column("reasons", "text", "The reasons given, one per line.", example="..."),
+        ),
+        key=("decision_id",),
+        loadable=False,
+    ),
+    Table(
         "assignments",
         "Who got which treatment in an experiment (written by keepwise).",
         (
