@@ -370,7 +370,8 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "wins",
-        "Why customers chose the business (set against why they leave).",
+        "Why customers chose the business, set against why they leave (written by keepwise until the simulator "
+        "emits it; then loadable).",
         (
             Column(
                 "customer_id", "text", "Who was won.", required=True, references=_CUSTOMER_REF, example="C001"
@@ -386,10 +387,12 @@ TABLES: tuple[Table, ...] = (
             Column("reason_text", "text", "In their words.", example="Friendly and quick"),
         ),
         key=("customer_id", "won_at"),
+        loadable=False,
     ),
     Table(
         "winback_attempts",
-        "Past win-back attempts and whether the customer came back.",
+        "Past win-back attempts and whether the customer came back (written by keepwise until the simulator "
+        "emits it; then loadable).",
         (
             Column(
                 "customer_id",
@@ -407,6 +410,7 @@ TABLES: tuple[Table, ...] = (
             Column("won_back", "boolean", "Did they buy again?", required=True, example="true"),
         ),
         key=("customer_id", "attempted_at"),
+        loadable=False,
     ),
     Table(
         "decision_log",
