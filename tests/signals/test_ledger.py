@@ -1,0 +1,122 @@
+"""The lost-customer ledger against figures computed by hand on a small fixture.
+
+Review month 2024-12: the ledger's window is 2024-01-01 .. 2025-01-01.
+
+A: 2023-06-10 1x100 (cost 60) m=40; 2023-08-20 1x100 (60) m=40; exit 2024-03-01 price, BeanCo -> lost (exit)
+B: 2024-01-15, 02-15, 03-15: 2x25 (10) m=30 each; no exit -> lost (inactivity)
+C: 2024-05-01 3x20 (10) m=30; 2024-05-10 return -1x20 m=-10; 2024-10-01 1x40 (10) m=30;
+   exit 2024-11-20 without a reason -> lost (exit), reason unknown
+D: monthly 2024-09-05 .. 2024-12-05 -> active
+E: 2023-01-10 only -> lost before the window
+F: 2024-06-01, 2024-11-01; exit 2024-04-01 (bought after it) -> active, came back
+G: 2024-10-01; exit 2025-01-15 (after the review month) -> active
+
+B: mean gap = 60 days / 2 gaps = 30, threshold max(180, 3 x 30) = 180 days -> judged lost
+   2024-03-15 + 180 days = 2024-09-11 (in the window).
+E: judged lost 2023-07-09, before the window: not counted, not at risk.
+At risk: A, B, C, D, F, G = 6. Lost: A, B, C = 3. Rate 3 / 6 = 0.5.
+Reasons: unknown 2 (B by inactivity, C recorded without a reason), price 1. Competitors: BeanCo 1.
+Monthly margin = lifetime margin / calendar months from first to last order, both included:
+   A 80 / 3 (Jun..Aug 2023) = 26.666..; B 90 / 3 (Jan..Mar) = 30;
+   C (30 - 10 + 30) = 50 / 6 (May..Oct) = 8.333..
+Margin a year: A 320.00, B 360.00, C 100.00; total 780.00.
+Simple lifetime value (x 12 x 20): A 6,400.00, B 7,200.00, C 2,000.00; total 15,600.00.
+Discounted: monthly margins (65.00 in total) x annuity factor (1 - 1.1^-20) / (1.1^(1/12) - 1) = 106.76...
+Replacement: customers acquired in 2024 with a recorded cost: B 100, C 60, G 80 (D has none) -> average 80.00;
+   3 x 80.00 = 240.00.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from keepwise import features
+from keepwise.signals import ReviewPeriod, build_ledger
+
+CUSTOMERS = [
+    ("A", "2023-06-01", 70.0),
+    ("B", "2024-01-10", 100.0),
+    ("C", "2024-04-20", 60.0),
+    ("D", "2024-08-01", None),
+    ("E", "2023-01-01", 30.0),
+    ("F", "2023-12-01", 500.0),
+    ("G", "2024-09-15", 80.0),
+]
+ORDERS = [
+    ("A1", "A", "2023-06-10", "coffee", 1, 100, 60),
+    ("A2", "A", "2023-08-20", "coffee", 1, 100, 60),
+    ("B1", "B", "2024-01-15", "tea", 2, 25, 10),
+    ("B2", "B", "2024-02-15", "tea", 2, 25, 10),
+    ("B3", "B", "2024-03-15", "tea", 2, 25, 10),
+    ("C1", "C", "2024-05-01", "coffee", 3, 20, 10),
+    ("C2", "C", "2024-05-10", "coffee", -1, 20, 10),
+    ("C3", "C", "2024-10-01", "coffee", 1, 40, 10),
+    ("D1", "D", "2024-09-05", "tea", 1, 10, 5),
+    ("D2", "D", "2024-10-05", "tea", 1, 10, 5),
+    ("D3", "D", "2024-11-05", "tea", 1, 10, 5),
+    ("D4", "D", "2024-12-05", "tea", 1, 10, 5),
+    ("E1", "E", "2023-01-10", "tea", 1, 10, 5),
+    ("F1", "F", "2024-06-01", "tea", 1, 10, 5),
+    ("F2", "F", "2024-11-01", "tea", 1, 10, 5),
+    ("G1", "G", "2024-10-01", "tea", 1, 10, 5),
+]
+EXITS = [
+    ("A", "2024-03-01", "price", "BeanCo"),
+    ("C", "2024-11-20", None, None),
+    ("F", "2024-04-01", "service", None),
+    ("G", "2025-01-15", "moved", None),
+]
+
+
+@pytest.fixture
+def ledger(store):
+    b = store(CUSTOMERS, ORDERS, EXITS)
+    period = ReviewPeriod.of("2024-12")
+    ords = features.orders(features.order_lines(b, period.end))
+    return build_ledger(b, ords, period)
+
+
+def test_counts_and_rate(ledger):
+    assert ledger.count == 3
+    assert ledger.at_risk == 6
+    assert ledger.rate == 0.5
+    assert list(ledger.customers["customer_id"]) == ["A", "B", "C"]
+    assert list(ledger.customers["how"]) == ["exit", "inactivity", "exit"]
+    assert str(ledger.customers.loc[1, "lost_at"].date()) == "2024-09-11"
+
+
+def test_reasons_and_competitors(ledger):
+    assert ledger.by_reason == {"unknown": 2, "price": 1}
+    assert ledger.competitors == {"BeanCo": 1}
+
+
+def test_costs(ledger):
+    rows = ledger.customers.set_index("customer_id")
+    assert list(rows["annual_margin"]) == [Decimal("320.00"), Decimal("360.00"), Decimal("100.00")]
+    assert list(rows["simple_value"]) == [Decimal("6400.00"), Decimal("7200.00"), Decimal("2000.00")]
+    assert ledger.annual_margin_lost == Decimal("780.00")
+    assert ledger.simple_value_lost == Decimal("15600.00")
+    factor = (1 - 1.1**-20) / (1.1 ** (1 / 12) - 1)
+    assert abs(float(ledger.discounted_value_lost) - 65 * factor) < 0.01
+    assert ledger.replacement_cost_each == Decimal("80.00")
+    assert ledger.replacement_cost == Decimal("240.00")
+
+
+def test_json_money_is_strings_with_two_decimals(ledger):
+    doc = ledger.to_json()
+    assert doc["lifetime_value_lost"]["simple"] == "15600.00"
+    assert doc["replacement_cost"] == {"per_customer": "80.00", "total": "240.00"}
+    assert doc["count"] == 3 and doc["by_reason"]["unknown"] == 2
+    assert doc["customers"][0]["simple_value"] == "6400.00"
+
+
+def test_thousand_a_month_for_twenty_years_is_240000(store):
+    # one customer with $1,000 of margin in each of 12 months, then an exit: 1,000 x 12 x 20 = 240,000
+    orders = [(f"O{m}", "X", f"2023-{m:02d}-15", "coffee", 1, 1500, 500) for m in range(1, 13)]
+    b = store([("X", "2023-01-01", None)], orders, [("X", "2024-02-01", "price", None)])
+    period = ReviewPeriod.of("2024-06")
+    ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period)
+    assert ledger.simple_value_lost == Decimal("240000.00")
+    assert ledger.annual_margin_lost == Decimal("12000.00")
