@@ -62,6 +62,7 @@ __all__ = [
     "FIELDS",
     "Period",
     "customer_ledger",
+    "frame",
     "latest_month",
     "month_label",
     "period",
@@ -563,8 +564,7 @@ def profitability(
     cfg = config or load_config()
     month = month or latest_month(store)
     ledger = customer_ledger(store, month, view=view, currency=currency, config=cfg)
-    ranked = assign_tiers(ledger, cfg.value).order_by("rank")
-    df = ranked.to_pandas()
+    df = frame(assign_tiers(ledger, cfg.value), sort_by="rank")
     per = period(month, view)
     df.attrs.update(
         month=per.month,
@@ -573,6 +573,19 @@ def profitability(
         end=per.end.isoformat(),
     )
     return df
+
+
+def frame(expr: ir.Table, *, sort_by: str | None = None) -> pd.DataFrame:
+    """Execute ``expr`` into pandas through Arrow, money as :class:`decimal.Decimal`.
+
+    Ibis' own ``to_pandas`` converts decimals value by value (50 s for a million customers); Arrow's
+    conversion takes about 2 s. Sorting, if asked, is done on the Arrow table: ``ORDER BY`` after the ranking
+    window costs the engine more than the window itself.
+    """
+    table = expr.to_pyarrow()
+    if sort_by is not None:
+        table = table.sort_by(sort_by)
+    return table.to_pandas()
 
 
 def totals(ledger: ir.Table) -> dict[str, Decimal]:

@@ -84,12 +84,14 @@ def tiers_of(frame: pd.DataFrame, config: Config | None = None, *, by: str = "pr
     pandas.DataFrame
         ``frame`` with ``rank``, ``quintile`` and ``tier``, most profitable first.
     """
+    from keepwise.value.profitability import frame as to_frame
+
     cfg = (config or load_config()).value
     data = frame[["customer_id", by]].copy()
     data[by] = data[by].map(str)
     t = ibis.memtable(data)
     t = t.mutate(**{by: t[by].cast("decimal(38, 4)")})
-    return assign_tiers(t, cfg, by=by).order_by("rank").to_pandas()
+    return to_frame(assign_tiers(t, cfg, by=by), sort_by="rank")
 
 
 def tier_summary(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -149,7 +149,11 @@ def whale_curve(ledger: ir.Table | pd.DataFrame, *, points: int = 400) -> tuple[
     wanted = {r for r in wanted if 1 <= r <= n}
     cum = ranked.mutate(cumulative=ranked.profit.cumsum(order_by=order))
     rows = (
-        cum.filter(cum["rank"].isin(sorted(wanted))).select("rank", "cumulative").order_by("rank").to_pandas()
+        cum.filter(cum["rank"].isin(sorted(wanted)))
+        .select("rank", "cumulative")
+        .to_pyarrow()
+        .sort_by("rank")
+        .to_pandas()
     )
     curve = pd.concat([pd.DataFrame({"rank": [0], "cumulative": [zero]}), rows], ignore_index=True).rename(
         columns={"cumulative": "cumulative_profit"}
