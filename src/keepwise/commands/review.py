@@ -26,9 +26,11 @@ def review(
     month: MonthOption = None, json_: JsonOption = False, html: HtmlOption = None, db: DbOption = DEFAULT_URL
 ) -> None:
     """Review one month: warning signs, customers lost and what it cost, retention; write the HTML report."""
-    from keepwise.report import write_report
+    from keepwise.report import check_report_path, write_report
     from keepwise.review import run_review
 
+    if html is not None:
+        check_report_path(html)  # before the work, so a typo costs nothing
     backend = connect(db)
     try:
         result = run_review(backend, month)

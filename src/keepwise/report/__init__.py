@@ -14,7 +14,7 @@ from keepwise.exceptions import KeepwiseInputError
 if TYPE_CHECKING:
     from keepwise.review import Review
 
-__all__ = ["render_html", "write_report"]
+__all__ = ["check_report_path", "render_html", "write_report"]
 
 
 def _plotly_js() -> str:
@@ -43,12 +43,18 @@ def render_html(review: Review) -> str:
     )
 
 
-def write_report(review: Review, path: str | Path) -> Path:
-    """Write the report to ``path`` (its folder must exist) and return the path."""
+def check_report_path(path: str | Path) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if a report can be written there; a user error otherwise."""
     out = Path(path)
     if not out.parent.exists():
         raise KeepwiseInputError(f"cannot write the report to '{out}': folder '{out.parent}' does not exist")
     if out.is_dir():
         raise KeepwiseInputError(f"cannot write the report to '{out}': it is a folder; give a file name")
+    return out
+
+
+def write_report(review: Review, path: str | Path) -> Path:
+    """Write the report to ``path`` (its folder must exist) and return the path."""
+    out = check_report_path(path)
     out.write_text(render_html(review), encoding="utf-8")
     return out

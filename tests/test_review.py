@@ -1,0 +1,154 @@
+"""The monthly review end to end on a simulated business: JSON shape, store write-back, sections, CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from keepwise.datasets.simulate import simulate
+from keepwise.exceptions import KeepwiseInputError
+from keepwise.report import render_html
+from keepwise.review import SECTIONS, Section, register_section, run_review
+from keepwise.store import connect
+from keepwise.store.ingest import load_frame
+from keepwise.store.schema import load_order
+
+MONEY = re.compile(r"^-?\d+\.\d{2}$")
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("review") / "kw.duckdb"
+    url = f"duckdb:///{path}"
+    biz = simulate(customers=1500, months=24, seed=3)
+    b = connect(url)
+    for name in load_order(list(biz.tables)):
+        load_frame(b, name, biz.tables[name])
+    b.disconnect()
+    return url
+
+
+@pytest.fixture(scope="module")
+def review(db):
+    b = connect(db)
+    try:
+        return run_review(b, "2025-12")
+    finally:
+        b.disconnect()
+
+
+def test_json_document(review):
+    doc = json.loads(json.dumps(review.to_json()))
+    assert doc["month"] == "2025-12"
+    assert {"warnings", "lost", "metrics"} <= set(doc)
+    kinds = {"aov_decline", "overdue", "dropped_category", "p_alive_drop"}
+    assert doc["warnings"], "the simulated business has planted warning patterns"
+    for w in doc["warnings"]:
+        assert set(w) == {"customer_id", "kind", "evidence", "value_at_risk"}
+        assert w["kind"] in kinds and MONEY.match(w["value_at_risk"]) and w["evidence"]
+    values = [float(w["value_at_risk"]) for w in doc["warnings"]]
+    assert values == sorted(values, reverse=True)
+    pairs = [(w["customer_id"], w["kind"]) for w in doc["warnings"]]
+    assert len(pairs) == len(set(pairs))  # one entry per customer and kind
+    lost = doc["lost"]
+    assert {"count", "by_reason", "lifetime_value_lost", "customers"} <= set(lost)
+    assert lost["count"] == len(lost["customers"]) == sum(lost["by_reason"].values())
+    assert MONEY.match(lost["lifetime_value_lost"]["simple"]) and MONEY.match(
+        lost["lifetime_value_lost"]["discounted"]
+    )
+    assert {"cohorts", "monthly", "revenue_retention", "reactivations", "churn_rate"} <= set(doc["metrics"])
+
+
+def test_headline_in_plain_words(review):
+    assert re.match(
+        r"^[\d,]+ customers worth \$[\d,]+ a year in margin show warning signs", review.headlines[0]
+    )
+
+
+def test_results_are_written_back_and_rerun_replaces_them(db, review):
+    b = connect(db)
+    try:
+        n = b.table("review_warnings").count().execute()
+        assert n == len(review.to_json()["warnings"])
+        run_review(b, "2025-12")
+        assert b.table("review_warnings").count().execute() == n
+        assert b.table("review_lost").count().execute() == review.to_json()["lost"]["count"]
+        assert set(b.table("review_metrics").columns) >= {"review_month", "month", "churn_rate"}
+    finally:
+        b.disconnect()
+
+
+def test_a_registered_section_joins_the_review(db):
+    def extra(ctx):
+        return Section(
+            key="extra",
+            title="Extra",
+            headline="An extra finding",
+            data={"n": len(ctx.sections)},
+            html="<p id='extra-p'>hello</p>",
+        )
+
+    register_section("extra", extra)
+    try:
+        b = connect(db)
+        try:
+            r = run_review(b, "2025-12", write=False)
+        finally:
+            b.disconnect()
+        assert r.to_json()["extra"] == {"n": len([s for s in r.sections if s.key != "extra"]) - 0}
+        assert "id='extra-p'" in render_html(r)
+    finally:
+        SECTIONS[:] = [(k, p) for k, p in SECTIONS if k != "extra"]
+
+
+def test_month_before_the_data_is_a_user_error(db):
+    b = connect(db)
+    try:
+        with pytest.raises(KeepwiseInputError, match="before the first order"):
+            run_review(b, "2020-01")
+    finally:
+        b.disconnect()
+
+
+def _cli(*args):
+    code = "from keepwise.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+
+
+def test_cli_json(db, tmp_path):
+    html = tmp_path / "r.html"
+    res = _cli("review", "--db", db, "--month", "2025-12", "--json", "--html", str(html))
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["report"] == str(html) and html.exists()
+    assert {"warnings", "lost", "metrics"} <= set(doc)
+
+
+def test_cli_headlines(db, tmp_path):
+    res = _cli("review", "--db", db, "--html", str(tmp_path / "r.html"))
+    assert res.returncode == 0, res.stderr
+    assert "show warning signs" in res.stdout and "Report:" in res.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--month", "2025-13"], "write it as YYYY-MM"),
+        (["--month", "2025-12", "--html", "/no/such/folder/r.html"], "does not exist"),
+    ],
+)
+def test_cli_user_mistakes_exit_2_with_one_line(db, args, message):
+    res = _cli("review", "--db", db, *args)
+    assert res.returncode == 2
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in res.stderr
+
+
+def test_cli_empty_store(tmp_path):
+    res = _cli("review", "--db", f"duckdb:///{tmp_path / 'empty.duckdb'}")
+    assert res.returncode == 2
+    assert "no orders" in res.stderr
