@@ -147,7 +147,6 @@ def to_mime(
     mail["Date"] = format_datetime(at or datetime.now(UTC))
     mail["Message-ID"] = f"<{message.message_id}@{domain}>"
     mail["X-Keepwise-Kind"] = message.kind
-    mail["Content-Language"] = message.language
     if unsubscribe_url is not None:
         if not unsubscribe_url.startswith("https://"):
             raise KeepwiseInputError("messages.unsubscribe_url must be an https:// address (RFC 8058)")
@@ -155,6 +154,7 @@ def to_mime(
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(message.text, charset="utf-8", cte="quoted-printable")
     mail.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    mail["Content-Language"] = message.language  # after the parts: set_content clears Content-* headers
     return mail.as_string()
 
 

@@ -1,0 +1,138 @@
+"""From the store to a composed, queued message: the customer's record, the facts of the case, the links.
+
+:func:`prepare` reads the customer (name, address, language), adds the signed one-click unsubscribe link to
+marketing messages and composes; :func:`queue` fixes the MIME text and puts it in the outbox once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from keepwise.config import MessagesAssumptions
+from keepwise.exceptions import KeepwiseInputError
+from keepwise.messages.compose import MARKETING_KINDS, Composed, Grant, compose
+from keepwise.messages.outbox import enqueue
+from keepwise.messages.send import to_mime
+from keepwise.messages.tokens import issue
+from keepwise.store.connection import duckdb_connection
+
+__all__ = ["customer_record", "incident_facts", "prepare", "queue"]
+
+
+def customer_record(backend: Any, customer_id: str) -> dict[str, Any]:
+    """Name, e-mail, language and acquisition date of one customer; an unknown id is an input error."""
+    row = (
+        duckdb_connection(backend)
+        .execute(
+            "SELECT customer_id, name, email, language, acquired_at FROM customers WHERE customer_id = ?",
+            [customer_id],
+        )
+        .fetchone()
+    )
+    if row is None:
+        raise KeepwiseInputError(f"no customer '{customer_id}' in the store")
+    return dict(zip(("customer_id", "name", "email", "language", "acquired_at"), row, strict=True))
+
+
+def incident_facts(
+    backend: Any, incident_id: str, *, remedy: Grant | None = None, gesture: Grant | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The customer and the facts of an adjustment letter about ``incident_id``.
+
+    Without a ``remedy`` the incident's own ``concession_amount`` is worded as a credit; an incident with
+    neither has nothing to grant and is an input error (an adjustment letter opens with what is granted).
+    """
+    row = (
+        duckdb_connection(backend)
+        .execute(
+            "SELECT customer_id, category, opened_at, status, concession_amount, currency FROM incidents "
+            "WHERE incident_id = ?",
+            [incident_id],
+        )
+        .fetchone()
+    )
+    if row is None:
+        raise KeepwiseInputError(f"no incident '{incident_id}' in the store")
+    customer_id, category, opened_at, status, amount, currency = row
+    if remedy is None:
+        if amount is None or Decimal(amount) <= 0 or not currency:
+            raise KeepwiseInputError(
+                f"incident '{incident_id}' has no concession_amount and currency; record the remedy first"
+            )
+        remedy = Grant("credit", Decimal(amount), str(currency))
+    facts = {
+        "incident": {"id": incident_id, "category": category, "opened_at": opened_at, "status": status},
+        "remedy": remedy,
+        "gesture": gesture,
+    }
+    return str(customer_id), facts
+
+
+def prepare(
+    backend: Any,
+    cfg: MessagesAssumptions,
+    kind: str,
+    customer_id: str,
+    cause: str,
+    facts: dict[str, Any],
+    *,
+    secret: str | None,
+    at: datetime | None = None,
+) -> tuple[Composed, str | None]:
+    """Compose ``kind`` for ``customer_id``; returns the message and its unsubscribe link (marketing only).
+
+    Parameters
+    ----------
+    backend:
+        The store.
+    cfg:
+        The ``[messages]`` settings.
+    kind, customer_id, cause, facts:
+        What to write, to whom, about what, from which facts.
+    secret:
+        Signing secret for the unsubscribe link; ``None`` writes a placeholder link (previews only).
+    at:
+        When the link is issued (default: now).
+    """
+    customer = customer_record(backend, customer_id)
+    if not customer["email"]:
+        raise KeepwiseInputError(f"customer '{customer_id}' has no e-mail address")
+    link: str | None = None
+    if kind in MARKETING_KINDS:
+        token = issue(secret, customer_id, "unsubscribe", at=at) if secret else "PREVIEW-NOT-SIGNED"
+        link = f"{cfg.unsubscribe_url}?token={token}"
+    message = compose(
+        kind,
+        customer_id=customer_id,
+        recipient=str(customer["email"]),
+        customer_name=str(customer["name"] or customer["email"]),
+        language=customer["language"],
+        cause=cause,
+        facts=facts,
+        business_name=cfg.business_name,
+        unsubscribe_url=link,
+        templates_dir=cfg.templates_dir or None,
+    )
+    return message, link
+
+
+def queue(
+    backend: Any, cfg: MessagesAssumptions, message: Composed, link: str | None, *, at: datetime | None = None
+) -> bool:
+    """Fix the MIME text of ``message`` and queue it once; False if its idempotency key was already queued."""
+    at = at or datetime.now(UTC)
+    mime = to_mime(
+        message, from_address=cfg.from_address, from_name=cfg.business_name, unsubscribe_url=link, at=at
+    )
+    return enqueue(backend, message, mime, at=at)
+
+
+def confirm_facts(cfg: MessagesAssumptions, secret: str, customer_id: str, at: datetime) -> dict[str, Any]:
+    """Facts of a double opt-in confirmation: the signed link and the day it expires."""
+    token = issue(secret, customer_id, "confirm", at=at)
+    return {
+        "confirm_url": f"{cfg.confirm_url}?token={token}",
+        "expires_at": at + timedelta(days=int(cfg.confirm_days)),
+    }
