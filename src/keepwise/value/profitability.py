@@ -466,7 +466,7 @@ def customer_ledger(
     Returns
     -------
     ibis.Table
-        ``customer_id``, ``currency``, the :data:`FIELDS` as ``DECIMAL(38, 4)`` and ``operating_profit``;
+        ``customer_id``, ``currency``, the :data:`FIELDS` as ``DECIMAL(18, 4)`` and ``operating_profit``;
         one row per customer with any order line, time log, concession or advocacy in the period.
     """
     cfg = (config or load_config()).value

@@ -56,7 +56,7 @@ def assign_tiers(ledger: ir.Table, cfg: ValueAssumptions, *, by: str = "profit")
     )
     platinum_cut = (t._n * cfg.platinum_share).round(6).ceil()
     gold_cut = (t._n * (cfg.platinum_share + cfg.gold_share)).round(6).ceil()
-    lead_below = ibis.literal(cfg.lead_below_profit, type="decimal(38, 4)")
+    lead_below = ibis.literal(cfg.lead_below_profit, type="decimal(18, 4)")
     tier = ibis.cases(
         (t[by] < lead_below, "lead"),
         (t["rank"] <= platinum_cut, "platinum"),
@@ -90,7 +90,7 @@ def tiers_of(frame: pd.DataFrame, config: Config | None = None, *, by: str = "pr
     data = frame[["customer_id", by]].copy()
     data[by] = data[by].map(str)
     t = ibis.memtable(data)
-    t = t.mutate(**{by: t[by].cast("decimal(38, 4)")})
+    t = t.mutate(**{by: t[by].cast("decimal(18, 4)")})
     return to_frame(assign_tiers(t, cfg, by=by), sort_by="rank")
 
 

@@ -87,7 +87,7 @@ def whale_curve(ledger: ir.Table | pd.DataFrame, *, points: int = 400) -> tuple[
     if isinstance(ledger, pd.DataFrame):
         data = ledger[["customer_id", "profit"]].assign(profit=lambda d: d["profit"].map(str))
         t = ibis.memtable(data)
-        t = t.mutate(profit=t.profit.cast("decimal(38, 4)"))
+        t = t.mutate(profit=t.profit.cast("decimal(18, 4)"))
     else:
         t = ledger.select("customer_id", "profit")
     order = [ibis.desc(t.profit), ibis.asc(t.customer_id)]
