@@ -24,6 +24,8 @@ COMMAND_MODULES: list[str] = [
     "profit",
     "fit",
     "clv",
+    "messages",
+    "flows",
 ]
 
 app = typer.Typer(

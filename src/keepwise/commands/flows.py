@@ -1,0 +1,54 @@
+"""``keepwise flows run [--dry-run]``: the automated message flows, safe to run from cron."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from keepwise.commands.common import DbOption, JsonOption, err, print_json
+from keepwise.config import load_config
+from keepwise.store.connection import DEFAULT_URL, connect
+
+
+def run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be queued; change nothing.")
+    ] = False,
+    smtp: Annotated[
+        str | None, typer.Option("--smtp", help="HOST:PORT of the SMTP server (overrides config).")
+    ] = None,
+    json_: JsonOption = False,
+    db: DbOption = DEFAULT_URL,
+) -> None:
+    """Queue each flow's due messages once (holdouts kept out and recorded) and send them."""
+    from keepwise.messages.flows import run_flows
+    from keepwise.messages.outbox import LockBusy
+
+    config = load_config()
+    backend = connect(db)
+    try:
+        result = run_flows(backend, config, dry_run=dry_run, smtp=smtp, log=None if json_ else err.print)
+    except LockBusy as exc:
+        if json_:
+            print_json({"skipped": str(exc)})
+        else:
+            err.print(f"skipped: {exc}")
+        return
+    finally:
+        backend.disconnect()
+    if json_:
+        print_json(result.as_dict())
+        return
+    err.print(
+        f"due {sum(result.due.values())} ({', '.join(f'{k} {v}' for k, v in result.due.items()) or 'none'}); "
+        f"queued {result.queued}, held out {result.held_out}, already handled {result.already_known}"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``keepwise flows`` to the app."""
+    sub = typer.Typer(help="Automated message flows (win-back, at-risk, incident follow-up, thanks).")
+    sub.command("run")(run)
+    app.add_typer(sub, name="flows")
