@@ -13,7 +13,8 @@ False-alarm rate: the model is what defines "alive", so the rule inherits its ca
 simulator (``tests/signals/test_accuracy.py``), the share of customers who had not dropped out but were
 flagged in a month is reported by the test and asserted below 2%.
 
-When :mod:`keepwise.models` is not installed or the fit fails, the rule is skipped and the review says so.
+When :mod:`keepwise.models` is not installed or the fit fails (also with a small penalizer), the rule is
+skipped and the review says so.
 
 Value at risk: the margin the customer brings in a year times 1 - P(alive).
 """
@@ -78,7 +79,10 @@ def score(inputs: SignalInputs) -> pd.DataFrame | None:
     now = _rft(days, inputs.period.end)
     before = _rft(days, inputs.period.start)
     try:
-        model = cls().fit(now["frequency"], now["recency"], now["T"])
+        try:
+            model = cls().fit(now["frequency"], now["recency"], now["T"])
+        except Exception:  # the model's own advice: retry once with a small penalizer
+            model = cls(penalizer=0.001).fit(now["frequency"], now["recency"], now["T"])
         now["p_alive"] = np.asarray(
             model.conditional_probability_alive(now["frequency"], now["recency"], now["T"])
         )

@@ -1,0 +1,156 @@
+"""The monthly review of 1 million customers and 10 million order lines, beside a bare DuckDB scan.
+
+Run: ``.venv/bin/python bench/review.py [--customers 1000000] [--orders 4000000]``
+
+Generates a store ``bench/data/review/kw.duckdb`` with DuckDB SQL (deterministic: every value is a hash of
+its row number): ``--customers`` customers acquired over 2024, ``--orders`` orders spread over 2024-2025 with
+1-4 lines each (2.5 on average, so 4,000,000 orders are 10,000,000 lines) over 6 product ranges, 3% returns,
+and exits for 2% of customers. Then, each in a fresh process so that its peak memory is its own:
+
+* bare: one DuckDB query that scans every order line and aggregates it per customer (count, revenue, margin,
+  last order), the least any per-customer review has to do;
+* review: ``keepwise.review.run_review`` for 2025-12 (every section, incl. any registered by other parts of
+  keepwise, and writing the results back to the store) plus the HTML report.
+
+Prints a Markdown table (wall time, peak RSS) to paste into bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DATA = HERE / "data" / "review"
+
+GENERATE = """
+INSERT INTO customers (customer_id, acquired_at, acquisition_cost, currency)
+SELECT 'C' || lpad(i::VARCHAR, 7, '0'),
+       TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds((hash(i) % 31536000)::BIGINT),
+       (20 + hash(i * 3) % 8000 / 100)::DECIMAL(18, 4), 'USD'
+FROM range({customers}) t(i);
+
+INSERT INTO orders (order_id, line_no, customer_id, ordered_at, product_id, category, quantity, unit_price,
+                    unit_cost, currency)
+SELECT 'O' || n::VARCHAR, (j + 1)::VARCHAR,
+       'C' || lpad((hash(n * 7919) % {customers})::VARCHAR, 7, '0'),
+       TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds((hash(n) % 63072000)::BIGINT),
+       'P' || ((hash(n * 31 + j) % 60))::VARCHAR,
+       'range' || ((hash(n * 31 + j) % 60) // 10)::VARCHAR,
+       CASE WHEN hash(n * 17 + j) % 100 < 3 THEN -1 ELSE 1 + hash(n * 13 + j) % 3 END,
+       (5 + (hash(n * 31 + j) % 9500) / 100)::DECIMAL(18, 4),
+       (2 + (hash(n * 37 + j) % 3000) / 100)::DECIMAL(18, 4),
+       'USD'
+FROM (SELECT n, unnest(range(1 + n % 4)) AS j FROM range({orders}) t(n));
+
+INSERT INTO exits (customer_id, lost_at, reason_code, competitor)
+SELECT 'C' || lpad(i::VARCHAR, 7, '0'),
+       TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_seconds((hash(i * 5) % 31536000)::BIGINT),
+       CASE WHEN hash(i) % 5 = 0 THEN NULL
+            ELSE ['price', 'service', 'moved', 'competitor'][(1 + hash(i) % 4)::BIGINT] END,
+       CASE WHEN hash(i) % 4 = 3 THEN 'BeanCo' END
+FROM range(0, {customers}, 50) t(i);
+"""
+
+BARE = """
+import json, resource, sys, time, duckdb
+start = time.perf_counter()
+con = duckdb.connect(sys.argv[1], read_only=True)
+rows = con.execute('''SELECT customer_id, count(*) AS lines, sum(quantity * unit_price) AS revenue,
+                             sum(quantity * (unit_price - unit_cost)) AS margin, max(ordered_at) AS last
+                      FROM orders GROUP BY customer_id''').fetchall()
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": len(rows),
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+REVIEW = """
+import json, resource, sys, time
+start = time.perf_counter()
+import keepwise.review as R
+from keepwise.report import write_report
+from keepwise.store import connect
+timings = {}
+def timed(key, provider):
+    def run(ctx):
+        t = time.perf_counter()
+        try:
+            return provider(ctx)
+        finally:
+            timings[key] = round(time.perf_counter() - t, 1)
+    return run
+R._load_plugins([])
+b = connect(sys.argv[1])
+review = R.run_review(b, "2025-12", sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
+t = time.perf_counter()
+write_report(review, sys.argv[2])
+timings["html report"] = round(time.perf_counter() - t, 1)
+doc = review.to_json()
+print(json.dumps({"seconds": time.perf_counter() - start,
+                  "warnings": len(doc["warnings"]), "lost": doc["lost"]["count"],
+                  "sections": [s.key for s in review.sections], "notes": review.notes,
+                  "headlines": review.headlines, "timings": timings,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def generate(customers: int, orders: int) -> Path:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / "kw.duckdb"
+    stamp = DATA / f".{customers}-{orders}"
+    if path.exists() and stamp.exists():
+        return path
+    for f in DATA.glob("kw.duckdb*"):
+        f.unlink()
+    from keepwise.store import connect
+
+    b = connect(f"duckdb:///{path}")
+    for statement in GENERATE.format(customers=customers, orders=orders).split(";"):
+        if statement.strip():
+            b.raw_sql(statement)
+    b.disconnect()
+    stamp.touch()
+    return path
+
+
+def child(code: str, *args: str) -> dict[str, object]:
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=4_000_000)
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    path = generate(args.customers, args.orders)
+    print(f"data ready in {time.perf_counter() - t0:.1f} s: {path}", file=sys.stderr)
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    lines = con.execute("SELECT count(*) FROM orders").fetchone()[0]  # type: ignore[index]
+    con.close()
+    bare = child(BARE, str(path))
+    review = child(REVIEW, f"duckdb:///{path}", str(DATA / "review.html"))
+    print(f"{args.customers:,} customers, {lines:,} order lines\n")
+    print("| run | wall time (s) | peak RSS (MiB) |\n|---|---:|---:|")
+    print(
+        f"| bare DuckDB scan: per-customer count, revenue, margin, last order | {bare['seconds']:.1f} | "
+        f"{bare['peak_mib']:,.0f} |"
+    )
+    print(f"| `run_review` 2025-12 + HTML report | {review['seconds']:.1f} | {review['peak_mib']:,.0f} |")
+    print(
+        f"| ratio review / bare | {review['seconds'] / bare['seconds']:.1f}x | "  # type: ignore[operator]
+        f"{review['peak_mib'] / bare['peak_mib']:.1f}x |"
+    )  # type: ignore[operator]
+    print(f"\nreview: {json.dumps({k: review[k] for k in ('warnings', 'lost', 'timings', 'notes')})}")
+    for h in review["headlines"]:  # type: ignore[attr-defined]
+        print(f"- {h}")
+
+
+if __name__ == "__main__":
+    main()
