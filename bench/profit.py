@@ -9,7 +9,8 @@ costs for lines without their own cost), order lines over 24 months with 3% retu
 by 50 staff whose rates change on 2025-01-01 (priced by the rate valid at each log), 100,000 incidents
 (30% with a concession), 100,000 advocacy rows (half referrals valued by the referred customer's first-year
 margin). Each measurement runs in a fresh Python process, so its peak resident memory (ru_maxrss) is its
-own; the best of ``--repeat`` runs is reported:
+own; the measurements are interleaved ``--repeat`` times (so all sides see the same background load) and
+the best and median times and the largest peak memory are reported:
 
 - ``bare``: ``SELECT customer_id, SUM(quantity * unit_price), SUM(quantity * unit_cost) FROM orders
   GROUP BY customer_id``, fetched as Arrow (revenue and cogs only: the floor for any per-customer figure);
@@ -139,10 +140,10 @@ def main() -> None:
     path = DATA / f"profit_{args.customers}_{args.lines}.duckdb"
     if not path.exists():
         generate(path, args.customers, args.lines)
-    results: dict[str, dict[str, float]] = {}
-    for name in ("bare", "ledger", "profitability"):
-        runs = []
-        for _ in range(args.repeat):
+    names = ("bare", "ledger", "profitability")
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for _ in range(args.repeat):  # interleaved, so every side sees the same background load
+        for name in names:
             proc = subprocess.run(
                 [sys.executable, __file__, "--measure", name, "--db", str(path)],
                 capture_output=True,
@@ -150,13 +151,17 @@ def main() -> None:
                 check=True,
                 env={**os.environ},
             )
-            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        best = min(runs, key=lambda r: r["seconds"])
-        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+            runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    results: dict[str, dict[str, float]] = {}
+    for name in names:
+        best = dict(min(runs[name], key=lambda r: r["seconds"]))
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs[name])
+        best["median_seconds"] = sorted(r["seconds"] for r in runs[name])[len(runs[name]) // 2]
         results[name] = best
         print(
-            f"{name:14s} {best['seconds']:7.2f} s  peak RSS {best['peak_rss_mb']:7.0f} MB "
-            f"(before {best['rss_before_mb']:.0f} MB)  rows {best['rows']:,}",
+            f"{name:14s} best {best['seconds']:6.2f} s, median {best['median_seconds']:6.2f} s; "
+            f"peak RSS {best['peak_rss_mb']:6.0f} MB (after imports {best['rss_before_mb']:.0f} MB); "
+            f"rows {best['rows']:,}",
             file=sys.stderr,
         )
     bare = results["bare"]["seconds"]
