@@ -138,3 +138,24 @@ def business(store):
     ]:
         load_frame(store, name, frame.astype(object).where(frame.notna(), None))
     return store
+
+
+@pytest.fixture(scope="module")
+def cfg_plain():
+    """Settings and an SMTP server that live across hypothesis examples (module scope)."""
+    from decimal import Decimal
+
+    handler = Recorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    cfg = replace(
+        MessagesAssumptions(),
+        business_name="Kawa & Co",
+        from_address="hello@kawa.example",
+        send_interval_seconds=Decimal("0"),
+        backoff_seconds=Decimal("0.01"),
+    )
+    try:
+        yield cfg, handler, controller.port
+    finally:
+        controller.stop()

@@ -1,0 +1,85 @@
+"""Property: over random consent histories, no marketing message goes out without consent at send time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from keepwise.messages.prepare import prepare, queue
+from keepwise.messages.send import SmtpSettings, send_outbox
+from keepwise.store import connect
+from keepwise.store.connection import duckdb_connection
+
+from .conftest import NOW, SECRET
+
+PURPOSES = st.sampled_from(["marketing", "service"])
+ROW = st.tuples(
+    PURPOSES,
+    st.integers(-60, 10),  # granted, days from the moment of sending (0 = exactly then)
+    st.one_of(st.none(), st.integers(0, 70)),  # revoked this many days after it was granted
+)
+HISTORY = st.lists(ROW, max_size=4)
+CUSTOMERS = st.lists(
+    st.tuples(HISTORY, st.sampled_from(["winback", "reengagement", "thanks"])), min_size=1, max_size=5
+)
+
+
+def valid_at_send_time(history) -> bool:
+    return any(
+        purpose == "marketing" and granted <= 0 and (revoked is None or granted + revoked > 0)
+        for purpose, granted, revoked in history
+    )
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(customers=CUSTOMERS, unsubscribe_before_send=st.booleans())
+def test_no_marketing_message_without_valid_consent_at_send_time(
+    customers, unsubscribe_before_send, cfg_plain
+):
+    cfg, handler, port = cfg_plain
+    handler.messages.clear()
+    store = connect("duckdb://:memory:")
+    con = duckdb_connection(store)
+    try:
+        for i, (history, _kind) in enumerate(customers):
+            con.execute(
+                "INSERT INTO customers (customer_id, name, email, language) VALUES (?, ?, ?, 'en')",
+                [f"C{i}", f"C{i}", f"c{i}@example.com"],
+            )
+            for purpose, granted, revoked in history:
+                g = NOW + timedelta(days=granted)
+                r = None if revoked is None else g + timedelta(days=revoked)
+                con.execute(
+                    "INSERT INTO consent VALUES (?, 'email', ?, ?, ?, 'test', 'p')", [f"C{i}", purpose, g, r]
+                )
+        for i, (_history, kind) in enumerate(customers):
+            facts = {
+                "winback": {"reason": "price", "offer": None},
+                "thanks": {"customer_since": NOW, "offer": None},
+                "reengagement": {"last_order_at": NOW, "offer": None},
+            }[kind]
+            message, link = prepare(store, cfg, kind, f"C{i}", "t", facts, secret=SECRET, at=NOW)
+            queue(store, cfg, message, link, at=NOW - timedelta(days=1))
+        if unsubscribe_before_send:  # the first customer unsubscribes between queueing and sending
+            con.execute(
+                "UPDATE consent SET revoked_at = ? WHERE customer_id = 'C0' AND revoked_at IS NULL",
+                [NOW - timedelta(hours=1)],
+            )
+            customers = [
+                ([(p, g, r if r is not None else -g - 1 / 24) for p, g, r in customers[0][0]], "x"),
+                *customers[1:],
+            ]
+        result = send_outbox(
+            store, replace(SmtpSettings.from_config(cfg, f"127.0.0.1:{port}")), clock=lambda: NOW
+        )
+    finally:
+        store.disconnect()
+    received = {str(m["To"]) for m in handler.messages}
+    allowed = {
+        f"c{i}@example.com" for i, (history, _k) in enumerate(customers) if valid_at_send_time(history)
+    }
+    assert received == allowed
+    assert result.sent == len(allowed) and result.suppressed == len(customers) - len(allowed)
