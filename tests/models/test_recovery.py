@@ -174,6 +174,7 @@ def test_bgnbd_covariate_on_purchase_rate():
     ],
     ids=["bgnbd", "bgbb", "sbg"],
 )
+@pytest.mark.slow
 def test_interval_coverage(fit, truth):
     reps = 40
     hits = sum(_covered(fit(1000 + i), truth) for i in range(reps))

@@ -25,6 +25,7 @@ from keepwise.commands.fit import (
 )
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
+from keepwise.models.data import days_per_unit
 from keepwise.store.connection import DEFAULT_URL, connect
 from keepwise.value.clv import customer_lifetime_value
 
@@ -121,12 +122,22 @@ def clv(
             n_draws=draws,
         )
         scored = pd.concat([keys[["x", "t_x", "T", "zbar"]].reset_index(drop=True), scored], axis=1)
+        # expected date of the next purchase if the customer stays alive (NaT: infinite mean wait)
+        wait = purchase._time_to_next(
+            purchase.params_,
+            keys["x"].to_numpy(float),
+            keys["t_x"].to_numpy(float),
+            keys["T"].to_numpy(float),
+        )
+        wait_days = np.where(np.isfinite(wait), wait * days_per_unit(time_unit.value), np.nan)
+        scored["next_purchase_date"] = pd.Timestamp(end) + pd.to_timedelta(np.round(wait_days), unit="D")
         weights = keys["count"].to_numpy(dtype=float)
         total = float(np.dot(weights, scored["clv"]))
         if out_file is not None:
             scores = ibis.memtable(scored)
             joined = summary.inner_join(scores, ["x", "t_x", "T", "zbar"])
-            cols = ["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases", "expected_spend", "clv"]
+            cols = ["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases", "next_purchase_date"]
+            cols += ["expected_spend", "clv"]
             cols += ["clv_lower", "clv_upper"] if draws > 0 else []
             table = joined.select(cols).order_by(ibis.desc("clv"))
             if out_file.suffix.lower() == ".csv":

@@ -13,12 +13,13 @@ evaluation overflows or loses all digits for customers with many purchases. Here
 space by quadrature instead. With ``u = -log(min(alpha, beta) + tau)`` the integrand is ``exp(phi(u))``,
 ``phi(u) = m u - c log(1 + |alpha - beta| e^u)`` (``m = r + s + x``, ``c`` the exponent of the
 larger of ``alpha``, ``beta``), which is concave in ``u`` with its maximum in closed form. The range where
-``phi`` is within 50 of its maximum is found by bisection and integrated with two 12-point
-Gauss-Legendre panels either side of the maximum, in log space: log I to about 1e-9 over x = 0..1000, T up
-to 520 weeks and parameters spanning five orders of magnitude (tests/models/test_pareto_nbd.py checks this
-against adaptive quadrature). Because the limits of the integral do not depend on the parameters, the gradient
-is the same quadrature of the analytic derivatives of the integrand (``-log(alpha + tau)``,
-``-(r + x)/(alpha + tau)``, ...), so fitting uses exact gradients of the same approximation.
+``phi`` is within 50 of its maximum is found by Newton's method and integrated with two 12-point
+Gauss-Legendre panels (split at the maximum when it is inside), in log space: log I to 5e-8 over
+x = 0..1000, T up to 520 weeks and parameters spanning five orders of magnitude
+(tests/models/test_pareto_nbd.py checks this against adaptive quadrature). Because the limits of the
+integral do not depend on the parameters, the gradient is the same quadrature of the analytic derivatives
+of the integrand (``-log(alpha + tau)``, ``-(r + x)/(alpha + tau)``, ...), so fitting uses exact gradients
+of the same approximation.
 
 References
 ----------

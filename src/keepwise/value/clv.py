@@ -31,7 +31,7 @@ import pandas as pd
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.models.base import check_rft
-from keepwise.models.data import days_per_unit
+from keepwise.models.data import compress_rft, days_per_unit
 from keepwise.models.gamma_gamma import GammaGammaModel
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -68,7 +68,8 @@ def discounted_expected_purchases(
     """Discounted expected purchases over the next ``horizon_months`` months (annual ``discount_rate``)."""
     x, tx, t = check_rft(frequency, recency, T)
     month = DAYS_PER_MONTH / days_per_unit(time_unit)
-    uniq, inverse = np.unique(np.column_stack([x, tx, t]), axis=0, return_inverse=True)
+    data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
+    uniq = np.column_stack([data["x"], data["t_x"], data["T"]])
     out = _discounted_purchases(
         model,
         model.params_,
@@ -150,9 +151,9 @@ def customer_lifetime_value(
             )
         z = np.asarray(monetary_value, dtype=float)
         exp_spend = spend_model.conditional_expected_average_profit(x, z)
-    uniq, inverse = np.unique(np.column_stack([x, tx, t]), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    ux, utx, ut = uniq[:, 0], uniq[:, 1], uniq[:, 2]
+    data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
+    ux, utx, ut = data["x"], data["t_x"], data["T"]
+    uniq = np.column_stack([ux, utx, ut])
     p = purchase_model.params_
     disc = _discounted_purchases(purchase_model, p, ux, utx, ut, months, month, d)
     out = pd.DataFrame(
