@@ -42,7 +42,7 @@ def review(db):
 
 
 def test_json_document(review):
-    doc = json.loads(json.dumps(review.to_json()))
+    doc = json.loads(json.dumps(review.to_json(), allow_nan=False))
     assert doc["month"] == "2025-12"
     assert {"warnings", "lost", "metrics"} <= set(doc)
     kinds = {"aov_decline", "overdue", "dropped_category", "p_alive_drop"}
@@ -57,6 +57,9 @@ def test_json_document(review):
     lost = doc["lost"]
     assert {"count", "by_reason", "lifetime_value_lost", "customers"} <= set(lost)
     assert lost["count"] == len(lost["customers"]) == sum(lost["by_reason"].values())
+    assert all(c["competitor"] is None or isinstance(c["competitor"], str) for c in lost["customers"])
+    assert lost["lifetime_value_lost"]["discounted_method"] == "purchase-model lifetime value"
+    assert float(lost["lifetime_value_lost"]["discounted"]) < float(lost["lifetime_value_lost"]["simple"])
     assert MONEY.match(lost["lifetime_value_lost"]["simple"]) and MONEY.match(
         lost["lifetime_value_lost"]["discounted"]
     )

@@ -48,6 +48,7 @@ from keepwise.signals import (
 )
 from keepwise.signals import p_alive as p_alive_rule
 from keepwise.signals.inputs import money
+from keepwise.signals.ledger import model_lifetime_values
 
 __all__ = [
     "SECTIONS",
@@ -204,7 +205,15 @@ def _warnings_section(ctx: ReviewContext) -> Section:
 
 
 def _lost_section(ctx: ReviewContext) -> Section:
-    ledger: Ledger = build_ledger(ctx.backend, ctx.orders, ctx.period, status=ctx.status)
+    model_values = None
+    if ctx.inputs.model is not None and ctx.inputs.rft is not None:
+        try:
+            model_values = model_lifetime_values(ctx.inputs.model, ctx.inputs.rft, ctx.status)
+        except Exception as exc:  # the model-based figure is a bonus; the annuity stands in for it
+            ctx.inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
+    ledger: Ledger = build_ledger(
+        ctx.backend, ctx.orders, ctx.period, status=ctx.status, model_values=model_values
+    )
     if ledger.count:
         headline = (
             f"{ledger.count:,} customers were lost in the last 12 months ({100 * ledger.rate:.1f}% of those "

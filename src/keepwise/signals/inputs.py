@@ -57,6 +57,9 @@ class SignalInputs:
         before), or ``None`` when no purchase model is available.
     notes:
         Remarks for the report (e.g. why a rule was not evaluated).
+    model, rft:
+        The fitted BG/NBD model and every customer's ``frequency``, ``recency``, ``T`` (weeks) at the end of
+        the period, when the model is available.
     """
 
     period: ReviewPeriod
@@ -65,6 +68,8 @@ class SignalInputs:
     summary: pd.DataFrame
     p_alive: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    model: Any = None
+    rft: pd.DataFrame | None = None
 
 
 def prepare(

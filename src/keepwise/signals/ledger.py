@@ -20,9 +20,10 @@ The cost, per lost customer
 * margin they used to bring = 12 x monthly margin (a year);
 * simple lifetime value lost = monthly margin x 12 x :data:`HORIZON_YEARS` (20), undiscounted: $1,000 a
   month for 20 years is $240,000;
-* discounted lifetime value lost = the same monthly margin as an annuity over the same months at
-  :data:`DISCOUNT_RATE` a year (monthly rate ``(1 + r)^(1/12) - 1``), or the purchase model's figure when a
-  model supplies one;
+* discounted lifetime value lost = the purchase model's figure when the model is available
+  (:func:`model_lifetime_values`: discounted expected purchases over the same 20 years at
+  :data:`DISCOUNT_RATE` a year x margin per purchase), otherwise the monthly margin as an annuity over the
+  same months at :data:`DISCOUNT_RATE` a year (monthly rate ``(1 + r)^(1/12) - 1``);
 * replacement cost = the average acquisition cost of customers acquired in the same twelve months (of all
   customers when none were), per lost customer.
 
@@ -52,6 +53,7 @@ __all__ = [
     "annuity_factor",
     "build_ledger",
     "lost_status",
+    "model_lifetime_values",
 ]
 
 HORIZON_YEARS = 20
@@ -103,7 +105,7 @@ class Ledger:
                 "lost_at": r["lost_at"].isoformat(),
                 "how": r["how"],
                 "reason": r["reason"],
-                "competitor": r["competitor"],
+                "competitor": r["competitor"] if isinstance(r["competitor"], str) else None,
                 "monthly_margin": str(r["monthly_margin"]),
                 "annual_margin": str(r["annual_margin"]),
                 "simple_value": str(r["simple_value"]),
@@ -199,6 +201,35 @@ def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
             "competitor",
         ]
     ]
+
+
+def model_lifetime_values(model: Any, rft: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+    """The purchase model's discounted lifetime value of each lost customer, as at their last purchase.
+
+    For a lost customer with ``x`` repeat purchases, the last at ``t_x`` (weeks since the first), the value is
+    what the model expected from them the moment after their last purchase (``T = t_x``): discounted
+    expected purchases over :data:`HORIZON_YEARS` at :data:`DISCOUNT_RATE` a year
+    (:func:`keepwise.value.clv.discounted_expected_purchases`) times their margin per purchase (lifetime
+    margin / purchases).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``value`` (``Decimal``, cents).
+    """
+    from keepwise.value.clv import discounted_expected_purchases
+
+    lost = status[status["lost"] & status["margin"].notna()][["customer_id", "margin"]]
+    d = lost.merge(rft, on="customer_id")
+    if d.empty:
+        return pd.DataFrame({"customer_id": [], "value": []})
+    purchases = discounted_expected_purchases(
+        model, d["frequency"], d["recency"], d["recency"], 12 * HORIZON_YEARS, float(DISCOUNT_RATE), "week"
+    )
+    per_purchase = d["margin"].astype(float).to_numpy() / (d["frequency"].to_numpy() + 1)
+    return pd.DataFrame(
+        {"customer_id": d["customer_id"], "value": [money(v) for v in purchases * per_purchase]}
+    )
 
 
 def _replacement_cost(backend: Any, start: datetime, end: datetime) -> tuple[Decimal, str]:

@@ -92,6 +92,8 @@ def score(inputs: SignalInputs) -> pd.DataFrame | None:
     except Exception as exc:  # a model failure must not stop the monthly review
         inputs.notes.append(f"P(alive) was not computed: the BG/NBD fit failed ({type(exc).__name__}: {exc})")
         return None
+    inputs.model = model
+    inputs.rft = now[["customer_id", "frequency", "recency", "T"]]
     before = before.assign(p_alive_prev=prev)[["customer_id", "p_alive_prev"]]
     return now.merge(before, on="customer_id", how="left")[
         ["customer_id", "frequency", "p_alive", "p_alive_prev"]
