@@ -60,6 +60,7 @@ BARE = """
 import json, resource, sys, time, duckdb
 start = time.perf_counter()
 con = duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")
 rows = con.execute('''SELECT customer_id, count(*) AS lines, sum(quantity * unit_price) AS revenue,
                              sum(quantity * (unit_price - unit_cost)) AS margin, max(ordered_at) AS last
                       FROM orders GROUP BY customer_id''').fetchall()
@@ -118,7 +119,7 @@ def generate(customers: int, orders: int) -> Path:
 
 def child(code: str, *args: str) -> dict[str, object]:
     out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def main() -> None:
