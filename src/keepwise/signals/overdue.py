@@ -23,7 +23,9 @@ Customers already in the lost-customer ledger are not warned about (they are los
 False-alarm rate: the probability is evaluated at one moment (the end of the review month) on the customer's
 *current* gap; for an active customer observed at a random moment that gap is shorter than a full gap, so the
 rate of firing on active regular customers is at most ``THRESHOLD``. Measured on the simulator
-(``tests/signals/test_accuracy.py``) it is below 1% of untouched regular customers, which the test asserts.
+(``tests/signals/test_accuracy.py``, 10,000 customers, seed 11) it fires on none of the untouched customers
+who were still buying (0.09% of all untouched customers: those few had in fact dropped out), and the test
+asserts the rate stays below 1%.
 
 Value at risk: the margin the customer brings in a year (all of it is at stake if they have stopped),
 multiplied by 1 - P(alive) when the model is available.
