@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "clv",
     "messages",
     "flows",
+    "experiment",
 ]
 
 app = typer.Typer(

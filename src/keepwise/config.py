@@ -39,6 +39,7 @@ __all__ = [
     "CONFIG_FILE",
     "Config",
     "DecisionAssumptions",
+    "ExperimentAssumptions",
     "MessagesAssumptions",
     "ValueAssumptions",
     "about",
@@ -489,12 +490,14 @@ class Config:
     value: ValueAssumptions = field(default_factory=ValueAssumptions)
     messages: MessagesAssumptions = field(default_factory=MessagesAssumptions)
     decisions: DecisionAssumptions = field(default_factory=DecisionAssumptions)
+    experiments: ExperimentAssumptions = field(default_factory=ExperimentAssumptions)
     path: Path | None = None
     set_in_file: frozenset[str] = frozenset()
 
 
 _SECTIONS: dict[str, type] = {
     "decisions": DecisionAssumptions,
+    "experiments": ExperimentAssumptions,
     "messages": MessagesAssumptions,
     "value": ValueAssumptions,
 }

@@ -439,6 +439,21 @@ TABLES: tuple[Table, ...] = (
         loadable=False,
     ),
     Table(
+        "experiments",
+        "Experiment designs: how each experiment's assignment was drawn (written by keepwise).",
+        (
+            Column("experiment_id", "text", "Experiment.", required=True, example="vip-2024"),
+            Column("arms", "text", "Arms with ratios.", required=True, example="control:1,treatment:1"),
+            Column("control", "text", "The control arm.", required=True, example="control"),
+            Column("seed", "text", "Seed of the random assignment.", required=True, example="20240501"),
+            Column("strata", "text", "Columns assignment was stratified by.", example="profit_decile"),
+            Column("population", "text", "Who was in it, in words.", example="top 1200 by trailing profit"),
+            Column("created_at", "timestamp", "When it was designed.", required=True, example="2024-05-01"),
+        ),
+        key=("experiment_id",),
+        loadable=False,
+    ),
+    Table(
         "assignments",
         "Who got which treatment in an experiment (written by keepwise).",
         (
