@@ -35,8 +35,8 @@ import pandas as pd
 from keepwise.config import Config, DecisionAssumptions, load_config, used
 from keepwise.decisions.effect import EffectEstimate, estimate_effect, incident_history
 from keepwise.decisions.facts import (
+    CostShares,
     ValueModel,
-    cost_to_serve_share,
     history_at,
     order_table,
     replacement_cost,
@@ -281,8 +281,7 @@ class ConcessionAdvisor:
         customers = backend.table("customers").select("customer_id").to_pandas()["customer_id"]
         self.known = set(customers.astype(str))
         self.replacement, self.replacement_source = replacement_cost(backend, self.cfg)
-        month = (self.as_of - pd.Timedelta(seconds=1)).strftime("%Y-%m")
-        self.cts = cost_to_serve_share(backend, month, config=self.config).set_index("customer_id")
+        self.cts = CostShares(backend, None, config=self.config)
         self.currency = self.config.value.reporting_currency
         wom = self.cfg.people_told * self.cfg.trust_in_friend * self.cfg.told_conversion
         self.word_of_mouth = Decimal(str(round(wom * max(self.value.typical_margin_, 0.0), 2))).quantize(CENT)
@@ -332,6 +331,7 @@ class ConcessionAdvisor:
         h = history_at(self.all_orders[self.all_orders["ordered_at"] < q["at"].max()], q)
         fm = self.value.future_margin(h)
         fm = np.where(h["has_orders"].to_numpy(bool), fm, self.value.typical_margin_)
+        shares = self.cts.at(q["customer_id"], q["at"])
         out: list[ConcessionFigures] = []
         rows: list[dict[Any, Any]] = q.to_dict("records")
         for i, row in enumerate(rows):
@@ -339,7 +339,7 @@ class ConcessionAdvisor:
             notes: list[str] = []
             if not h["has_orders"].iat[i]:
                 notes.append("no orders before the question: future margin is that of a typical customer")
-            share = float(self.cts["cts_share"].get(cid, 0.0)) if cid in self.cts.index else 0.0
+            share = float(shares[i])
             category = None if _missing(row["category"]) else str(row["category"])
             pred = self.effect.predict(category, float(h["log_weekly_value"].to_numpy(float)[i]))
             incident = None if _missing(row["incident_id"]) else str(row["incident_id"])

@@ -30,7 +30,15 @@ from keepwise.config import Config, DecisionAssumptions
 from keepwise.models import BetaGeoModel, GammaGammaModel
 from keepwise.value.clv import customer_lifetime_value
 
-__all__ = ["ValueModel", "cost_to_serve_share", "history_at", "order_table", "replacement_cost", "summaries"]
+__all__ = [
+    "CostShares",
+    "ValueModel",
+    "cost_to_serve_share",
+    "history_at",
+    "order_table",
+    "replacement_cost",
+    "summaries",
+]
 
 WEEK_SECONDS = 7 * 86_400.0
 
@@ -234,6 +242,51 @@ def cost_to_serve_share(backend: Any, month: str | None = None, config: Config |
             "tier": df["tier"],
         }
     )
+
+
+class CostShares:
+    """Each customer's cost to serve over gross margin up to a given month, from the monthly ledger.
+
+    Parameters
+    ----------
+    backend:
+        The store.
+    month:
+        Last month of the ledger (``YYYY-MM``; ``None``: the latest).
+    config:
+        Assumptions (currency and rates).
+    """
+
+    def __init__(self, backend: Any, month: str | None = None, config: Config | None = None):
+        from keepwise.value.profitability import customer_ledger
+
+        led = customer_ledger(backend, month, view="lifetime", by_month=True, config=config)
+        df = led.select("customer_id", "month_index", "gross_margin", "cost_to_serve").to_pandas()
+        df["gross_margin"] = df["gross_margin"].astype(float)
+        df["cost_to_serve"] = df["cost_to_serve"].astype(float)
+        df = df.sort_values(["month_index"], kind="stable")
+        g = df.groupby("customer_id", sort=False)
+        df["gm"] = g["gross_margin"].cumsum()
+        df["cts"] = g["cost_to_serve"].cumsum()
+        self.ledger = df[["customer_id", "month_index", "gm", "cts"]]
+
+    def at(self, customer_ids: Any, ats: Any) -> np.ndarray:
+        """Cost-to-serve share of each customer over the months up to and including that of ``ats``."""
+        ts = pd.to_datetime(pd.Series(ats), utc=True)
+        q = pd.DataFrame(
+            {
+                "customer_id": pd.Series(customer_ids).astype(str).to_numpy(),
+                "month_index": (ts.dt.year * 12 + ts.dt.month - 1).to_numpy(np.int64),
+                "_row": np.arange(len(ts)),
+            }
+        )
+        led = self.ledger.astype({"month_index": np.int64})
+        m = pd.merge_asof(
+            q.sort_values("month_index", kind="stable"), led, on="month_index", by="customer_id"
+        ).sort_values("_row")
+        gm, cts = m["gm"].fillna(0).to_numpy(float), m["cts"].fillna(0).to_numpy(float)
+        share = np.where(gm > 0, cts / np.where(gm > 0, gm, 1.0), np.where(cts > 0, 2.0, 0.0))
+        return np.asarray(np.clip(share, 0.0, 2.0))
 
 
 def replacement_cost(backend: Any, cfg: DecisionAssumptions) -> tuple[Decimal, str]:
