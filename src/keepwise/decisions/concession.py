@@ -129,9 +129,7 @@ class ConcessionAdvice:
             "recommended": money(self.recommended),
             "max_that_pays": money(self.max_that_pays),
             "extra_gesture": self.extra_gesture,
-            "break_even_reduction": (
-                None if self.break_even_reduction is None else round(self.break_even_reduction, 4)
-            ),
+            "break_even_reduction": self.break_even_reduction,
             "figures": {
                 "future_margin": money(f.future_margin),
                 "replacement_cost": money(f.replacement_cost if f.future_margin > 0 else 0),
@@ -176,10 +174,12 @@ def decide(figures: ConcessionFigures, cost: Decimal, cfg: DecisionAssumptions) 
     cost = cost.quantize(CENT)
     f, cur = figures, figures.currency
     loss = f.loss_if_leave
-    reduction = Decimal(str(round(f.reduction, 6)))
+    # the reasons and the JSON quote probabilities rounded to 4 decimals; compute with the same figures
+    p_wo, p_w, red = round(f.p_without, 4), round(f.p_with, 4), round(f.reduction, 4)
+    reduction = Decimal(str(red))
     benefit = (reduction * loss).quantize(CENT) if loss > 0 else Decimal("0.00")
     max_pays = max(_floor(benefit), Decimal("0.00"))
-    break_even = float(cost / loss) if loss > 0 else None
+    break_even = round(float(cost / loss), 4) if loss > 0 else None
     gesture = GESTURES.get(f.category or "", DEFAULT_GESTURE)
     reasons: list[str] = []
     if f.future_margin > 0:
@@ -198,11 +198,11 @@ def decide(figures: ConcessionFigures, cost: Decimal, cfg: DecisionAssumptions) 
         f"{money(f.word_of_mouth_loss)} {cur} of word-of-mouth loss."
     )
     reasons.append(
-        f"Without a concession the chance they leave is {pct(f.p_without)}; with one it is {pct(f.p_with)}, "
-        f"a drop of {pct(f.reduction)} ({f.effect_text})."
+        f"Without a concession the chance they leave is {pct(p_wo)}; with one it is {pct(p_w)}, "
+        f"a drop of {pct(red)} ({f.effect_text})."
     )
     reasons.append(
-        f"So the concession is worth {pct(f.reduction)} x {money(loss)} = {money(benefit)} {cur}; "
+        f"So the concession is worth {pct(red)} x {money(loss)} = {money(benefit)} {cur}; "
         f"the most that still pays is {money(max_pays)} {cur}."
     )
     if break_even is not None:
