@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/review.py [--customers 1000000] [--orders 4000000]``
 
-Generates a store ``bench/data/review/kw.duckdb`` with DuckDB SQL (deterministic: every value is a hash of
+Generates a store ``bench/data/review/CUSTOMERS-ORDERS/kw.duckdb`` with DuckDB SQL (deterministic: every value is a hash of
 its row number): ``--customers`` customers acquired over 2024, ``--orders`` orders spread over 2024-2025 with
 1-4 lines each (2.5 on average, so 4,000,000 orders are 10,000,000 lines) over 6 product ranges, 3% returns,
 and exits for 2% of customers. Then, each in a fresh process so that its peak memory is its own:
@@ -99,12 +99,13 @@ print(json.dumps({"seconds": time.perf_counter() - start,
 
 
 def generate(customers: int, orders: int) -> Path:
-    DATA.mkdir(parents=True, exist_ok=True)
-    path = DATA / "kw.duckdb"
-    stamp = DATA / f".{customers}-{orders}"
+    folder = DATA / f"{customers}-{orders}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "kw.duckdb"
+    stamp = folder / ".complete"
     if path.exists() and stamp.exists():
         return path
-    for f in DATA.glob("kw.duckdb*"):
+    for f in folder.glob("kw.duckdb*"):
         f.unlink()
     from keepwise.store import connect
 
@@ -136,7 +137,7 @@ def main() -> None:
     lines = con.execute("SELECT count(*) FROM orders").fetchone()[0]  # type: ignore[index]
     con.close()
     bare = child(BARE, str(path))
-    review = child(REVIEW, f"duckdb:///{path}", str(DATA / "review.html"))
+    review = child(REVIEW, f"duckdb:///{path}", str(path.parent / "review.html"))
     print(f"{args.customers:,} customers, {lines:,} order lines\n")
     print("| run | wall time (s) | peak RSS (MiB) |\n|---|---:|---:|")
     print(

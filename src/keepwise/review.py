@@ -444,6 +444,9 @@ def run_review(
         raise KeepwiseInputError(
             f"month {period.month} is before the first order ({first:%Y-%m-%d}); pick a later one"
         )
+    if _is_duckdb(backend):
+        # DuckDB draws a progress bar on stdout for long queries; stdout belongs to --json
+        backend.raw_sql("SET enable_progress_bar = false")
     if sections is None:
         _load_plugins(notes)
         sections = list(SECTIONS)

@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from keepwise import features
-from keepwise.signals.inputs import SignalInputs
+from keepwise.signals.inputs import SignalInputs, to_frame
 
 __all__ = ["ALPHA", "KIND", "MIN_DROP", "MIN_HISTORY", "MIN_RECENT", "PRIOR_DF", "decline_test", "detect"]
 
@@ -104,7 +104,7 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     pandas.DataFrame
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``.
     """
-    win = features.aov_windows(inputs.orders, inputs.period.recent_start).to_pandas()
+    win = to_frame(features.aov_windows(inputs.orders, inputs.period.recent_start))
     d = decline_test(win)
     d = d[d["fires"]].merge(inputs.summary[["customer_id", "orders_per_year", "lost"]], on="customer_id")
     d = d[~d["lost"]]

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise import features
-from keepwise.signals.inputs import MIN_TENURE_DAYS, SignalInputs, _records
+from keepwise.signals.inputs import MIN_TENURE_DAYS, SignalInputs, _records, to_frame
 from keepwise.signals.overdue import predictive_tail
 
 __all__ = [
@@ -92,7 +92,7 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
         "customer_id", "category", "orders_after"
     )
     joined = cad.left_join(runs, ["customer_id", "category"]).drop("customer_id_right", "category_right")
-    d = category_test(joined.to_pandas())
+    d = category_test(to_frame(joined))
     d = d[d["fires"]]
     s = inputs.summary[["customer_id", "recency_days", "lost"]]
     d = d.merge(s, on="customer_id")

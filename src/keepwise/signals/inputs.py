@@ -13,13 +13,21 @@ import pandas as pd
 from keepwise import features
 from keepwise.signals.period import ReviewPeriod
 
-__all__ = ["MIN_TENURE_DAYS", "SignalInputs", "money", "prepare"]
+__all__ = ["MIN_TENURE_DAYS", "SignalInputs", "money", "prepare", "to_frame"]
 
 #: Margins are annualised over at least this many days, so a brand-new customer's first order is not
 #: extrapolated into a huge yearly figure.
 MIN_TENURE_DAYS = 90.0
 
 CENT = Decimal("0.01")
+
+
+def to_frame(expr: ir.Table) -> pd.DataFrame:
+    """Run ``expr`` and return a DataFrame through Arrow.
+
+    Decimals arrive as ``Decimal`` in one pass, much faster than Ibis' value-by-value ``to_pandas``.
+    """
+    return expr.to_pyarrow().to_pandas()
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -78,7 +86,7 @@ def prepare(
     """Compute the shared per-customer summary for ``period`` (one engine query, one row per customer)."""
     rfm = features.rfm(ords, period.end)
     cad = features.cadence(ords, period.end).drop("last_order_at")
-    summary = rfm.left_join(cad, "customer_id").drop("customer_id_right").to_pandas()
+    summary = to_frame(rfm.left_join(cad, "customer_id").drop("customer_id_right"))
     summary = summary[summary["n_orders"] > 0].reset_index(drop=True)
     tenure = np.maximum(summary["tenure_days"].astype(float), MIN_TENURE_DAYS)
     summary["annual_margin"] = summary["margin"].astype(float) * 365.25 / tenure

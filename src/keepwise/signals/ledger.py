@@ -41,7 +41,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from keepwise.signals.inputs import _records, money
+from keepwise.signals.inputs import _records, money, to_frame
 from keepwise.signals.period import ReviewPeriod
 
 __all__ = [
@@ -169,7 +169,7 @@ def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
     ex = ex.filter(ex.lost_at < end)
     w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
     ex = ex.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0)
-    exits = ex.select("customer_id", "lost_at", "reason_code", "competitor").to_pandas()
+    exits = to_frame(ex.select("customer_id", "lost_at", "reason_code", "competitor"))
     d = summary.merge(exits, on="customer_id", how="outer")
     n_gaps = d["n_days"].fillna(0).astype(float) - 1
     span = (_utc(d["last_day"]) - _utc(d["first_day"])).dt.total_seconds() / 86_400

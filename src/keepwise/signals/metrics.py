@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from keepwise.features.orders import SECONDS_PER_DAY
+from keepwise.signals.inputs import to_frame
 from keepwise.signals.period import ReviewPeriod, add_months
 
 __all__ = ["REACTIVATION_DAYS", "cohort_activity", "compute_metrics"]
@@ -54,7 +55,7 @@ def cohort_activity(ords: ir.Table) -> pd.DataFrame:
     """
     m = _active_months(ords)
     agg = m.group_by(["cohort", "month"]).aggregate(active=m.customer_id.count(), retained=m.retained.sum())
-    return agg.to_pandas().sort_values(["cohort", "month"]).reset_index(drop=True)
+    return to_frame(agg).sort_values(["cohort", "month"]).reset_index(drop=True)
 
 
 def _naive(values: Any) -> pd.Series:
@@ -141,7 +142,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     )
     react["month"] = _naive(react["month"])
     rev = ords.group_by(ords.ordered_at.truncate("M").name("month")).aggregate(revenue=ords.value.sum())
-    rev_df = rev.to_pandas()
+    rev_df = to_frame(rev)
     rev_df["month"] = _naive(rev_df["month"])
     by_month = by_month.join(react.set_index("month"), how="left").join(rev_df.set_index("month"), how="left")
     by_month["reactivated"] = by_month["reactivated"].fillna(0).astype(int)

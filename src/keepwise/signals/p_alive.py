@@ -31,7 +31,7 @@ import pandas as pd
 
 from keepwise import features
 from keepwise.features.orders import SECONDS_PER_DAY
-from keepwise.signals.inputs import SignalInputs
+from keepwise.signals.inputs import SignalInputs, to_frame
 
 __all__ = ["KIND", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
 
@@ -54,7 +54,7 @@ def _rft(days: Any, as_of: Any) -> pd.DataFrame:
     agg = d.group_by("customer_id").aggregate(
         n=d.day.count(), first=d.day.min().epoch_seconds(), last=d.day.max().epoch_seconds()
     )
-    df = agg.to_pandas()
+    df = to_frame(agg)
     end = pd.Timestamp(as_of).timestamp()
     df["frequency"] = df["n"].astype(float) - 1
     df["recency"] = (df["last"].astype(float) - df["first"].astype(float)) / SECONDS_PER_DAY / _WEEK
