@@ -2,12 +2,12 @@
 
 The rule
 --------
-Fit the BG/NBD model (Fader, Hardie and Lee 2005; :mod:`keepwise.models`) on every customer's repeat
-purchases (distinct purchase days, time in weeks) up to the end of the review month, and score P(alive) at
-the end of the review month and at the end of the month before with the same parameters. The warning fires
-when P(alive) fell below :data:`THRESHOLD` (0.5) this month, having been at or above it a month earlier,
-for a customer with at least :data:`MIN_REPEAT` repeat purchases (for one-time buyers P(alive) under BG/NBD
-is always 1).
+Fit the BG/NBD model (Fader, Hardie and Lee 2005; :mod:`keepwise.models`) on the customers' repeat purchases
+(distinct purchase days, time in weeks; a seeded sample of :data:`MAX_FIT` customers when there are more) up
+to the end of the review month, and score P(alive) at the end of the review month and at the end of the month
+before with the same parameters. The warning fires when P(alive) fell below :data:`THRESHOLD` (0.5) this
+month, having been at or above it a month earlier, for a customer with at least :data:`MIN_REPEAT` repeat
+purchases (for one-time buyers P(alive) under BG/NBD is always 1).
 
 False-alarm rate: the model is what defines "alive", so the rule inherits its calibration. Measured on the
 simulator (``tests/signals/test_accuracy.py``, 10,000 customers, seed 11) it flags 0.31% of the customers who
@@ -33,9 +33,12 @@ from keepwise import features
 from keepwise.features.orders import SECONDS_PER_DAY
 from keepwise.signals.inputs import SignalInputs, to_frame
 
-__all__ = ["KIND", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
+__all__ = ["KIND", "MAX_FIT", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
 
 KIND = "p_alive_drop"
+#: The model's four parameters describe the whole customer base; beyond this many customers they are
+#: fitted on a seeded random sample of this size (every customer is still scored).
+MAX_FIT = 200_000
 THRESHOLD = 0.5
 MIN_REPEAT = 1
 _WEEK = 7.0
@@ -80,11 +83,12 @@ def score(inputs: SignalInputs) -> pd.DataFrame | None:
     days = features.purchase_days(inputs.orders)
     now = _rft(days, inputs.period.end)
     before = _rft(days, inputs.period.start)
+    fit_on = now.sample(MAX_FIT, random_state=0) if len(now) > MAX_FIT else now
     try:
         try:
-            model = cls().fit(now["frequency"], now["recency"], now["T"])
+            model = cls().fit(fit_on["frequency"], fit_on["recency"], fit_on["T"])
         except Exception:  # the model's own advice: retry once with a small penalizer
-            model = cls(penalizer=0.001).fit(now["frequency"], now["recency"], now["T"])
+            model = cls(penalizer=0.001).fit(fit_on["frequency"], fit_on["recency"], fit_on["T"])
         now["p_alive"] = np.asarray(
             model.conditional_probability_alive(now["frequency"], now["recency"], now["T"])
         )
