@@ -80,10 +80,10 @@ def test_review_section_states_the_month_in_words(shop):
     section = profitability_section(shop, "2024-03", config=CONFIG)
     assert section["title"] == "Customer profitability"
     assert section["sentences"][0].startswith(
-        "In 2024-03 customers brought 231.00 USD of revenue and 128.50 USD of gross margin; serving them "
-        "took 104.83 USD of staff time and 10.00 USD of concessions, leaving 13.67 USD of operating profit"
+        "In 2024-03 customers brought $231.00 of revenue and $128.50 of gross margin; serving them "
+        "took $104.83 of staff time and $10.00 of concessions, leaving $13.67 of operating profit"
     )
-    assert "6147.85 USD" in section["sentences"][2]
+    assert "$6,147.85" in section["sentences"][2]
     assert section["figure"].layout.xaxis.title.text.startswith("Customers ranked by profit")
     # twelve months to March 2024 include A's February order (+1000.00), so D (30.00) is second lowest
     assert [c["customer_id"] for c in section["least_profitable"]][:2] == ["B", "D"]

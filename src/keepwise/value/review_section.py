@@ -37,6 +37,14 @@ def money(amount: Decimal | None) -> str:
     return str((amount if amount is not None else Decimal(0)).quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
+def _shown(amount: str | Decimal, currency: str) -> str:
+    """An amount for a sentence: ``$56,410.87`` in dollars, ``56,410.87 EUR`` otherwise."""
+    value = Decimal(str(amount)).quantize(_CENT, rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):,.2f}"
+    return f"{sign}${text}" if currency == "USD" else f"{sign}{text} {currency}"
+
+
 def profit_document(
     store: Any,
     month: str | None = None,
@@ -159,16 +167,16 @@ def profitability_section(
     figure = whale_figure(curve, headline, currency=cfg.value.reporting_currency)
     worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
     cur = cfg.value.reporting_currency
-    t = this["totals"]
+    t = {k: _shown(v, cur) for k, v in this["totals"].items()}
     sentences = [
-        f"In {this['month']} customers brought {t['revenue']} {cur} of revenue and {t['gross_margin']} {cur} "
-        f"of gross margin; serving them took {t['cost_to_serve']} {cur} of staff time and "
-        f"{t['concessions']} {cur} of concessions, leaving {t['operating_profit']} {cur} of operating profit "
-        f"(plus {t['advocacy_value']} {cur} of advocacy value).",
+        f"In {this['month']} customers brought {t['revenue']} of revenue and {t['gross_margin']} "
+        f"of gross margin; serving them took {t['cost_to_serve']} of staff time and "
+        f"{t['concessions']} of concessions, leaving {t['operating_profit']} of operating profit "
+        f"(plus {t['advocacy_value']} of advocacy value).",
         f"Over the last twelve months: {headline.sentence}",
         f"Staff capacity paid for but not used on customers in {this['month']}: "
-        f"{this['unused_capacity']['cost']} {cur} ({this['unused_capacity']['minutes']} minutes); it is "
-        "not charged to any customer.",
+        f"{_shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
+        "is not charged to any customer.",
     ]
     mv = ttm.get("movement")
     if mv:
