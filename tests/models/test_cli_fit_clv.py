@@ -152,6 +152,9 @@ def test_clv_from_the_store(tmp_path, cdnow_store):
     assert per["clv"].sum() == pytest.approx(doc["total_clv"], rel=1e-9)
     assert (per["clv_lower"] <= per["clv"]).all() and (per["clv"] <= per["clv_upper"]).all()
     assert per["clv"].is_monotonic_decreasing
+    # the next purchase of the best customer (if still alive) is due within weeks of the as-of date
+    due = pd.to_datetime(per["next_purchase_date"].iloc[0])
+    assert pd.Timestamp("1997-09-30") < due < pd.Timestamp("1998-03-31")
     # the top customer's value through the Python API: margin x expected spend x discounted purchases
     from keepwise.models import BetaGeoModel
     from keepwise.value.clv import discounted_expected_purchases
