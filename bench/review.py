@@ -1,11 +1,13 @@
 """The monthly review of 1 million customers and 10 million order lines, beside a bare DuckDB scan.
 
-Run: ``.venv/bin/python bench/review.py [--customers 1000000] [--orders 4000000]``
+Run: ``.venv/bin/python bench/review.py [--customers 1000000] [--orders 4200000]``
 
-Generates a store ``bench/data/review/CUSTOMERS-ORDERS/kw.duckdb`` with DuckDB SQL (deterministic: every value is a hash of
-its row number): ``--customers`` customers acquired over 2024, ``--orders`` orders spread over 2024-2025 with
-1-4 lines each (2.5 on average, so 4,000,000 orders are 10,000,000 lines) over 6 product ranges, 3% returns,
-and exits for 2% of customers. Then, each in a fresh process so that its peak memory is its own:
+Generates a store ``bench/data/review/CUSTOMERS-ORDERS/kw.duckdb`` with DuckDB SQL (deterministic: every value
+is a hash of its row number): ``--customers`` customers acquired over 2024, each active for 30-730 days from
+acquisition and then gone (so the purchase model has drop-outs to find); ``--orders`` orders, each placed at a
+uniform moment of its customer's active life, with 1-4 lines (2.5 on average) over 6 product ranges and 3%
+returns; orders that would fall after 2025 are dropped (4,200,000 orders give about 10 million lines); exits
+are recorded for 2% of customers. Then, each in a fresh process so that its peak memory is its own:
 
 * bare: one DuckDB query that scans every order line and aggregates it per customer (count, revenue, margin,
   last order), the least any per-customer review has to do;
@@ -36,16 +38,22 @@ FROM range({customers}) t(i);
 
 INSERT INTO orders (order_id, line_no, customer_id, ordered_at, product_id, category, quantity, unit_price,
                     unit_cost, currency)
-SELECT 'O' || n::VARCHAR, (j + 1)::VARCHAR,
-       'C' || lpad((hash(n * 7919) % {customers})::VARCHAR, 7, '0'),
-       TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds((hash(n) % 63072000)::BIGINT),
+SELECT 'O' || n::VARCHAR, (j + 1)::VARCHAR, 'C' || lpad(c::VARCHAR, 7, '0'), ts,
        'P' || ((hash(n * 31 + j) % 60))::VARCHAR,
        'range' || ((hash(n * 31 + j) % 60) // 10)::VARCHAR,
        CASE WHEN hash(n * 17 + j) % 100 < 3 THEN -1 ELSE 1 + hash(n * 13 + j) % 3 END,
        (5 + (hash(n * 31 + j) % 9500) / 100)::DECIMAL(18, 4),
        (2 + (hash(n * 37 + j) % 3000) / 100)::DECIMAL(18, 4),
        'USD'
-FROM (SELECT n, unnest(range(1 + n % 4)) AS j FROM range({orders}) t(n));
+FROM (
+    SELECT n, j, c,
+           -- an order falls in its customer's active life: from acquisition for 30-730 days, then they stop
+           TIMESTAMPTZ '2024-01-01 00:00:00+00'
+             + to_seconds((hash(c) % 31536000 + hash(n) % ((30 + hash(c * 11) % 700) * 86400))::BIGINT) AS ts
+    FROM (SELECT n, unnest(range(1 + n % 4)) AS j, hash(n * 7919) % {customers} AS c
+          FROM range({orders}) t(n))
+)
+WHERE ts < TIMESTAMPTZ '2026-01-01 00:00:00+00';
 
 INSERT INTO exits (customer_id, lost_at, reason_code, competitor)
 SELECT 'C' || lpad(i::VARCHAR, 7, '0'),
@@ -126,7 +134,7 @@ def child(code: str, *args: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--orders", type=int, default=4_000_000)
+    parser.add_argument("--orders", type=int, default=4_200_000)
     args = parser.parse_args()
     t0 = time.perf_counter()
     path = generate(args.customers, args.orders)
