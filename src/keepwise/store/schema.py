@@ -370,8 +370,8 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "wins",
-        "Why customers chose the business, set against why they leave (written by keepwise until the simulator "
-        "emits it; then loadable).",
+        "Why customers chose the business, set against why they leave (written by keepwise until the "
+        "simulator emits it; then loadable).",
         (
             Column(
                 "customer_id", "text", "Who was won.", required=True, references=_CUSTOMER_REF, example="C001"
