@@ -164,3 +164,17 @@ def test_clv_from_the_store(tmp_path, cdnow_store):
     top = per.iloc[0]
     purchases = discounted_expected_purchases(bg, [top["x"]], [top["t_x"]], [top["T"]], 12, 0.1)[0]
     assert top["clv"] == pytest.approx(0.3 * top["expected_spend"] * purchases, rel=1e-9)
+
+
+def test_fit_bgbb_from_a_summary_in_lifetimes_layout(tmp_path, lifetimes_donations):
+    path = tmp_path / "donations.csv"
+    lifetimes_donations.rename(columns={"weights": "count"}).to_csv(path, index=False)
+    doc = _json(["fit", "bgbb", "--summary", str(path), "--json"])
+    # Fader, Hardie and Shang (2010): alpha 1.204, beta 0.750, gamma 0.657, delta 2.783, LL -33,225.6
+    assert {k: round(v, 3) for k, v in doc["params"].items()} == {
+        "alpha": 1.204,
+        "beta": 0.75,
+        "gamma": 0.657,
+        "delta": 2.783,
+    }
+    assert round(doc["log_likelihood"], 1) == -33225.6 and doc["n_customers"] == 11104

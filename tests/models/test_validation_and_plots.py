@@ -163,3 +163,20 @@ def test_plot_cumulative_transactions(bgnbd, cdnow_sample_transactions):
     np.testing.assert_allclose(model.get_ydata(), tr["predicted"])
     assert list(cut.get_xdata()) == [39, 39]
     assert isinstance(tr, pd.DataFrame)
+
+
+def test_plot_retention_curve_sbg_and_kaplan_meier():
+    from keepwise.models import KaplanMeier, ShiftedBetaGeometricModel, survivors_to_durations
+
+    # Fader and Hardie (2007) table 1, regular customers, years 0-7
+    t, churned, w = survivors_to_durations([1000, 631, 468, 382, 326, 289, 262, 241])
+    sbg = ShiftedBetaGeometricModel().fit(t, churned, w)
+    km = KaplanMeier().fit(t, churned, w)
+    ax = plotting.plot_retention_curve(sbg, km)
+    assert ax.get_title() == "Retention: share of the cohort still active"
+    assert ax.get_ylabel() == "Share still active"
+    model_line, km_line = ax.get_lines()
+    np.testing.assert_allclose(model_line.get_ydata(), sbg.survival_function(np.arange(8.0)))
+    # with no censoring before year 7, Kaplan-Meier is the observed survivor share
+    np.testing.assert_allclose(km_line.get_ydata(), [1, 0.631, 0.468, 0.382, 0.326, 0.289, 0.262, 0.241])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sBG model", "Kaplan-Meier"]

@@ -182,6 +182,10 @@ def fit_model(
         elif name == "sbg":
             _need(df, ["duration", "churned"], src)
             model.fit(df["duration"], df["churned"], weights=w)
+        elif name == "bgbb":
+            periods = next((c for c in ("n_periods", "periods", "T") if c in df.columns), "n_periods")
+            _need(df, ["frequency", "recency", periods], src)
+            model.fit(df["frequency"], df["recency"], df[periods], weights=w)
         else:
             _need(df, ["frequency", "recency", "T"], src)
             model.fit(df["frequency"], df["recency"], df["T"], weights=w)
@@ -219,7 +223,8 @@ def fit(
         typer.Option(
             "--summary",
             help="Fit on a per-customer summary CSV (lifetimes layout: frequency, recency, T; monetary_value "
-            "for gamma-gamma; duration, churned for sbg; an optional count column) instead of the store.",
+            "for gamma-gamma; frequency, recency, n_periods (or periods) for bgbb; duration, churned for "
+            "sbg; an optional count column) instead of the store.",
         ),
     ] = None,
     calibration_end: Annotated[

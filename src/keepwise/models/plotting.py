@@ -150,3 +150,25 @@ def plot_cumulative_transactions(
     ax.set_ylabel("Cumulative repeat purchases")
     ax.legend()
     return ax
+
+
+def plot_retention_curve(
+    model: Any, kaplan_meier: Any | None = None, periods: int | None = None, ax: Axes | None = None
+) -> Axes:
+    """Share of a cohort still subscribed by period: the sBG model's S(t) and, if given, Kaplan-Meier's."""
+    ax = _axes(ax)
+    if periods is None:
+        periods = int(kaplan_meier.survival_function_.index.max()) if kaplan_meier is not None else 12
+    t = np.arange(0, periods + 1, dtype=float)
+    ax.plot(t, model.survival_function(t), marker="o", label="sBG model")
+    if kaplan_meier is not None:
+        sf = kaplan_meier.survival_function_
+        times = np.concatenate([[0.0], sf.index.to_numpy(dtype=float)])
+        surv = np.concatenate([[1.0], sf["survival"].to_numpy()])
+        ax.step(times, surv, where="post", label="Kaplan-Meier")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("Retention: share of the cohort still active")
+    ax.set_xlabel("Periods since start")
+    ax.set_ylabel("Share still active")
+    ax.legend()
+    return ax
