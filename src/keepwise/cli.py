@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "messages",
     "flows",
     "experiment",
+    "uplift",
     "concession",
 ]
 
