@@ -218,3 +218,27 @@ def test_cli_analyze_mistakes_are_one_line(tmp_path):
     )
     assert isinstance(result.exception, KeepwiseInputError)
     assert "does not exist" in str(result.exception)
+
+
+def test_a_flow_holdout_recorded_only_in_assignments_is_analysed_like_a_design(db_file):
+    # a message flow writes its holdout to `assignments` without a design row: the arms and control come
+    # from what was recorded, so the flow is analysed the same way as a designed experiment
+    store = connect(db_file)
+    try:
+        customers = store.table("customers").customer_id.to_pandas().sort_values().tolist()[:200]
+        rows = pd.DataFrame(
+            {
+                "experiment_id": "flow:winback",
+                "customer_id": customers,
+                "arm": ["holdout" if i % 4 == 0 else "treatment" for i in range(len(customers))],
+                "assigned_at": pd.Timestamp("2025-01-01", tz="UTC"),
+            }
+        )
+        store.con.register("_flow_rows", rows)
+        store.con.execute("INSERT INTO assignments SELECT * FROM _flow_rows")
+        frame, design, _ = experiment_metrics(store, "flow:winback")
+    finally:
+        store.disconnect()
+    assert design.control == "holdout"
+    assert design.arms == {"holdout": 50.0, "treatment": 150.0}
+    assert (frame["arm"] == "holdout").sum() == 50 and len(frame) == 200

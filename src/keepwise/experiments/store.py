@@ -228,6 +228,21 @@ def _window_start(assigned_at: pd.Timestamp) -> int:
     return index if at_month_start else index + 1
 
 
+def _recorded_design(store: Any, name: str) -> Design | None:
+    """A design read off the ``assignments`` of an experiment designed elsewhere (a message flow's holdout).
+
+    The arms and their shares are those recorded; the control is ``holdout`` or ``control`` when one of them
+    is an arm, else the first arm in alphabetical order.
+    """
+    a = store.table("assignments")
+    counts = a.filter(a.experiment_id == name).group_by("arm").aggregate(n=a.customer_id.count()).to_pandas()
+    if len(counts) < 2:
+        return None
+    arms = {str(r.arm): float(r.n) for r in counts.itertuples()}
+    control = next((c for c in ("holdout", "control") if c in arms), sorted(arms)[0])
+    return Design(name=name, arms=arms, seed=0, control=control, population="as recorded in assignments")
+
+
 def experiment_metrics(
     store: Any, name: str, *, months: int = 12, config: Config | None = None
 ) -> tuple[pd.DataFrame, Design, dict[str, str]]:
@@ -239,7 +254,7 @@ def experiment_metrics(
         ``frame`` has ``customer_id``, ``arm``, the :data:`METRICS` and their ``pre_`` versions; ``window``
         gives the first and last month of the window (``YYYY-MM``).
     """
-    design = load_design(store, name)
+    design = load_design(store, name) or _recorded_design(store, name)
     if design is None:
         known = store.table("experiments").experiment_id.to_pandas().tolist()
         raise KeepwiseInputError(
