@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "profit",
     "fit",
     "clv",
+    "conjoint",
     "messages",
     "flows",
     "experiment",
