@@ -6,12 +6,14 @@ never a float; percentages are numbers.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from keepwise.config import Config, load_config, used
+from keepwise.money import cents as money
+from keepwise.money import shown
 from keepwise.value.profitability import (
     FIELDS,
     View,
@@ -28,21 +30,6 @@ from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
 from keepwise.value.whale import whale_curve, whale_figure
 
 __all__ = ["money", "profit_document", "profitability_section"]
-
-_CENT = Decimal("0.01")
-
-
-def money(amount: Decimal | None) -> str:
-    """An exact amount as a string with 2 decimal places, half up (``None`` is ``"0.00"``)."""
-    return str((amount if amount is not None else Decimal(0)).quantize(_CENT, rounding=ROUND_HALF_UP))
-
-
-def _shown(amount: str | Decimal, currency: str) -> str:
-    """An amount for a sentence: ``$56,410.87`` in dollars, ``56,410.87 EUR`` otherwise."""
-    value = Decimal(str(amount)).quantize(_CENT, rounding=ROUND_HALF_UP)
-    sign = "-" if value < 0 else ""
-    text = f"{abs(value):,.2f}"
-    return f"{sign}${text}" if currency == "USD" else f"{sign}{text} {currency}"
 
 
 def profit_document(
@@ -167,7 +154,7 @@ def profitability_section(
     figure = whale_figure(curve, headline, currency=cfg.value.reporting_currency)
     worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
     cur = cfg.value.reporting_currency
-    t = {k: _shown(v, cur) for k, v in this["totals"].items()}
+    t = {k: shown(v, cur) for k, v in this["totals"].items()}
     sentences = [
         f"In {this['month']} customers brought {t['revenue']} of revenue and {t['gross_margin']} "
         f"of gross margin; serving them took {t['cost_to_serve']} of staff time and "
@@ -175,7 +162,7 @@ def profitability_section(
         f"(plus {t['advocacy_value']} of advocacy value).",
         f"Over the last twelve months: {headline.sentence}",
         f"Staff capacity paid for but not used on customers in {this['month']}: "
-        f"{_shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
+        f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
         "is not charged to any customer.",
     ]
     mv = ttm.get("movement")
