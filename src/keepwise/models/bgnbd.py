@@ -22,17 +22,16 @@ http://brucehardie.com/notes/021/
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from keepwise.models.base import BaseModel, FloatArray, check_rft, covariate_links
-from keepwise.models.data import compress_rft, expand
+from keepwise.models.base import FloatArray
+from keepwise.models.purchase import PurchaseModel
 
 
-class BetaGeoModel(BaseModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD: Poisson purchases while alive, beta-geometric drop-out after each repeat purchase.
 
     Parameters (``params_``): ``r``, ``alpha`` (gamma heterogeneity of the purchase rate, ``alpha`` a rate in
@@ -104,50 +103,12 @@ class BetaGeoModel(BaseModel):
         rate = max(np.dot(w, d["x"]) / max(np.dot(w, d["T"]), 1e-9), 1e-6)
         return {"r": 1.0, "alpha": 1.0 / rate, "a": 1.0, "b": 3.0}
 
-    # ---- fit -------------------------------------------------------------------------------------------
-    def fit(
-        self,
-        frequency: Any,
-        recency: Any,
-        T: Any,
-        weights: Any = None,
-        covariates: pd.DataFrame | None = None,
-        covariate_columns: dict[str, list[str]] | None = None,
-        initial_params: dict[str, float] | None = None,
-    ) -> Self:
-        """Fit by maximum likelihood on the unique ``(frequency, recency, T)`` tuples weighted by counts.
-
-        Parameters
-        ----------
-        frequency, recency, T:
-            Repeat purchases, time of the last repeat purchase and age since the first purchase, per customer
-            (or per unique tuple, with ``weights`` the number of customers sharing it).
-        weights:
-            Customers per row (default 1).
-        covariates, covariate_columns:
-            A DataFrame of time-invariant numeric covariates (one row per input row) and which columns act on
-            which parameter, e.g. ``{"alpha": ["web"], "a": ["web"], "b": ["web"]}``.
-        initial_params:
-            Starting point of the optimiser (natural scale).
-        """
-        x, tx, t = check_rft(frequency, recency, T)
-        cov, links = covariate_links(type(self), covariates, covariate_columns)
-        data, w, cov_c = compress_rft(x, tx, t, weights, cov)
-        return self._fit(data, w, cov_c, links, initial_params)
-
     # ---- predictions -----------------------------------------------------------------------------------
-    def _score(
-        self, fn: Any, frequency: Any, recency: Any, T: Any, covariates: Any = None, **kw: Any
-    ) -> FloatArray:
-        self._require_fitted()
-        x, tx, t = check_rft(frequency, recency, T)
-        if self._links:
-            p = self._params_for(covariates, len(x))
-            return np.asarray(fn(p, x, tx, t, **kw), dtype=float)
-        data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
-        return expand(fn(self.params_, data["x"], data["t_x"], data["T"], **kw), inverse)
-
     def _p_alive(self, p: dict[str, Any], x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive | x, t_x, T) = 1 / (1 + 1{x>0} a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)).
+
+        The likelihood's first term over the whole likelihood (FHL 2005, note 021).
+        """
         t1, t2, _, _ = self._terms(p, x, tx, T)
         return np.asarray(np.exp(t1 - np.logaddexp(t1, t2)))
 
@@ -165,23 +126,6 @@ class BetaGeoModel(BaseModel):
         bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z)
         return np.asarray(c / (a - 1) * bracket)
 
-    def _conditional_expected(
-        self, p: dict[str, Any], x: FloatArray, tx: FloatArray, T: FloatArray, t: Any = 1.0
-    ) -> FloatArray:
-        return self._p_alive(p, x, tx, T) * self._alive_expected(p, t, x, T)
-
-    def conditional_probability_alive(
-        self, frequency: Any, recency: Any, T: Any, covariates: pd.DataFrame | None = None
-    ) -> FloatArray:
-        """P(alive | x, t_x, T) = 1 / (1 + 1{x>0} a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))."""
-        return self._score(self._p_alive, frequency, recency, T, covariates)
-
-    def conditional_expected_number_of_purchases_up_to_time(
-        self, t: float, frequency: Any, recency: Any, T: Any, covariates: pd.DataFrame | None = None
-    ) -> FloatArray:
-        """E[Y(t) | x, t_x, T]: expected purchases in the next ``t`` periods (FHL 2005, equation 10)."""
-        return self._score(self._conditional_expected, frequency, recency, T, covariates, t=t)
-
     def expected_number_of_purchases_up_to_time(self, t: Any) -> FloatArray:
         """E[X(t)] for a new customer.
 
@@ -192,18 +136,3 @@ class BetaGeoModel(BaseModel):
         zero = np.zeros_like(t)
         p_alive0 = 1.0 if self._shift == 0 else self.params_["b"] / (self.params_["a"] + self.params_["b"])
         return p_alive0 * self._alive_expected(self.params_, t, zero, zero)
-
-    def _time_to_next(self, p: dict[str, Any], x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        shape = p["r"] + x
-        return np.asarray(np.where(shape > 1, (p["alpha"] + T) / np.maximum(shape - 1, 1e-300), np.inf))
-
-    def expected_time_to_next_purchase(
-        self, frequency: Any, recency: Any, T: Any, covariates: pd.DataFrame | None = None
-    ) -> FloatArray:
-        """Expected wait from T to the next purchase of a customer still alive: ``(alpha + T) / (r + x - 1)``.
-
-        Given alive at T the purchase rate is Gamma(r + x, alpha + T), and the mean wait is ``E[1/lambda]``
-        (infinite when ``r + x <= 1``). Combine with :meth:`conditional_probability_alive`: a customer who has
-        dropped out buys no more.
-        """
-        return self._score(self._time_to_next, frequency, recency, T, covariates)

@@ -33,14 +33,13 @@ Analysis. Journal of Marketing Research 42(4), 415-430.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy.special import digamma, gammaln
 
-from keepwise.models.base import BaseModel, FloatArray, check_rft, covariate_links
-from keepwise.models.data import compress_rft, expand
+from keepwise.models.base import FloatArray
+from keepwise.models.purchase import PurchaseModel
 
 _NODES = 12
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(_NODES)
@@ -135,7 +134,7 @@ def _log_integral_chunk(
     return log_i, d_r, d_alpha, d_s, d_beta
 
 
-class ParetoNBDModel(BaseModel):
+class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD: Poisson purchases, exponential lifetimes, gamma heterogeneity in both rates.
 
     Parameters (``params_``): ``r``, ``alpha`` (purchase process) and ``s``, ``beta`` (drop-out process),
@@ -174,38 +173,8 @@ class ParetoNBDModel(BaseModel):
         scale = float(np.dot(w, d["T"]) / w.sum())
         return {"r": 1.0, "alpha": 1.0 / rate, "s": 1.0, "beta": scale}
 
-    def fit(
-        self,
-        frequency: Any,
-        recency: Any,
-        T: Any,
-        weights: Any = None,
-        covariates: pd.DataFrame | None = None,
-        covariate_columns: dict[str, list[str]] | None = None,
-        initial_params: dict[str, float] | None = None,
-    ) -> Self:
-        """Fit by maximum likelihood on the unique ``(frequency, recency, T)`` tuples weighted by counts.
-
-        Arguments as for :meth:`keepwise.models.bgnbd.BetaGeoModel.fit`; covariates may act on ``alpha``
-        and ``beta``, e.g. ``{"alpha": ["web"], "beta": ["web"]}``.
-        """
-        x, tx, t = check_rft(frequency, recency, T)
-        cov, links = covariate_links(type(self), covariates, covariate_columns)
-        data, w, cov_c = compress_rft(x, tx, t, weights, cov)
-        return self._fit(data, w, cov_c, links, initial_params)
-
-    # ---- predictions -----------------------------------------------------------------------------------
-    def _score(
-        self, fn: Any, frequency: Any, recency: Any, T: Any, covariates: Any = None, **kw: Any
-    ) -> FloatArray:
-        self._require_fitted()
-        x, tx, t = check_rft(frequency, recency, T)
-        if self._links:
-            return np.asarray(fn(self._params_for(covariates, len(x)), x, tx, t, **kw), dtype=float)
-        data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
-        return expand(fn(self.params_, data["x"], data["t_x"], data["T"], **kw), inverse)
-
     def _p_alive(self, p: dict[str, Any], x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
+        """P(alive | x, t_x, T): the likelihood's first term over the whole likelihood (note, eq. 11)."""
         with np.errstate(divide="ignore"):
             log_a, _, lse, _ = self._parts(p, x, tx, T)
         return np.asarray(np.exp(log_a - lse))
@@ -225,40 +194,9 @@ class ParetoNBDModel(BaseModel):
         life = np.where(small, lg, -np.expm1(-sm1 * lg) / np.where(small, 1.0, sm1))
         return np.asarray((r + x) / (alpha + T) * (beta + T) * life)
 
-    def _conditional_expected(
-        self, p: dict[str, Any], x: FloatArray, tx: FloatArray, T: FloatArray, t: Any = 1.0
-    ) -> FloatArray:
-        return self._p_alive(p, x, tx, T) * self._alive_expected(p, t, x, T)
-
-    def conditional_probability_alive(
-        self, frequency: Any, recency: Any, T: Any, covariates: pd.DataFrame | None = None
-    ) -> FloatArray:
-        """P(alive | x, t_x, T): the likelihood's first term over the whole likelihood (note, eq. 11)."""
-        return self._score(self._p_alive, frequency, recency, T, covariates)
-
-    def conditional_expected_number_of_purchases_up_to_time(
-        self, t: float, frequency: Any, recency: Any, T: Any, covariates: pd.DataFrame | None = None
-    ) -> FloatArray:
-        """E[Y(t) | x, t_x, T] = P(alive) * E[purchases in the next t | alive] (note, eq. 12)."""
-        return self._score(self._conditional_expected, frequency, recency, T, covariates, t=t)
-
     def expected_number_of_purchases_up_to_time(self, t: Any) -> FloatArray:
         """E[X(t)] = r beta / (alpha (s - 1)) [1 - (beta / (beta + t))^(s - 1)] for a new customer."""
         self._require_fitted()
         t = np.asarray(t, dtype=float)
         zero = np.zeros_like(t)
         return self._alive_expected(self.params_, t, zero, zero)
-
-    def _time_to_next(self, p: dict[str, Any], x: FloatArray, tx: FloatArray, T: FloatArray) -> FloatArray:
-        shape = p["r"] + x
-        return np.asarray(np.where(shape > 1, (p["alpha"] + T) / np.maximum(shape - 1, 1e-300), np.inf))
-
-    def expected_time_to_next_purchase(
-        self, frequency: Any, recency: Any, T: Any, covariates: pd.DataFrame | None = None
-    ) -> FloatArray:
-        """Expected wait to the next purchase if the customer stays alive: ``(alpha + T) / (r + x - 1)``.
-
-        Given alive at T the purchase rate is Gamma(r + x, alpha + T); the mean wait is ``E[1/lambda]``.
-        Combine with :meth:`conditional_probability_alive` (and the lifetime, which may end first).
-        """
-        return self._score(self._time_to_next, frequency, recency, T, covariates)
