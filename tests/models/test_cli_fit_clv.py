@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -147,7 +148,7 @@ def test_clv_from_the_store(tmp_path, cdnow_store):
     )
     assert doc["n_customers"] == 2357 and doc["currency"] == "USD" and doc["margin_rate"] == 0.3
     assert doc["params"]["r"] == pytest.approx(0.2426, abs=1e-4)
-    per = pd.read_csv(out)
+    per = pd.read_csv(out, dtype={"customer_id": str})
     assert len(per) == 2357 and per["customer_id"].is_unique
     assert per["clv"].sum() == pytest.approx(doc["total_clv"], rel=1e-9)
     assert (per["clv_lower"] <= per["clv"]).all() and (per["clv"] <= per["clv_upper"]).all()
@@ -164,6 +165,45 @@ def test_clv_from_the_store(tmp_path, cdnow_store):
     top = per.iloc[0]
     purchases = discounted_expected_purchases(bg, [top["x"]], [top["t_x"]], [top["T"]], 12, 0.1)[0]
     assert top["clv"] == pytest.approx(0.3 * top["expected_spend"] * purchases, rel=1e-9)
+    # the same values are in the store's clv table, amounts as decimals, one row per customer
+    assert doc["table"] == "clv" and doc["rows_saved"] == 2357 and doc["discounting"] == "monthly"
+    stored = _clv_table(cdnow_store)
+    assert len(stored) == 2357 and set(stored["model"]) == {"bgnbd"}
+    both = stored.merge(per, on="customer_id", suffixes=("", "_file"))
+    assert len(both) == 2357
+    assert (both["clv"].map(float) - both["clv_file"]).abs().max() <= 5e-5  # DECIMAL(18, 4)
+    assert both["p_alive"].to_numpy() == pytest.approx(both["p_alive_file"].to_numpy(), rel=1e-12)
+    assert str(stored["as_of"].iloc[0].date()) == "1997-09-30" and set(stored["currency"]) == {"USD"}
+
+
+def _clv_table(url: str) -> pd.DataFrame:
+    import duckdb
+
+    con = duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        return con.execute("SELECT * FROM clv ORDER BY customer_id").fetch_arrow_table().to_pandas()
+    finally:
+        con.close()
+
+
+def test_clv_reruns_replace_their_rows_and_pareto_discounts_with_dert(cdnow_store):
+    args = ["clv", "--db", cdnow_store, "--as-of", "1997-09-30", "--draws", "0", "--margin", "0.3", "--json"]
+    first = _json([*args, "--model", "pareto-nbd", "--horizon-months", "6"])
+    second = _json([*args, "--model", "pareto-nbd", "--horizon-months", "24"])
+    assert first["discounting"] == second["discounting"] == "continuous (DERT)"
+    stored = _clv_table(cdnow_store)
+    pareto = stored[stored["model"] == "pareto-nbd"]
+    # the rerun for the same date and model replaced the first run's rows; other models' rows stay
+    assert len(pareto) == 2357 and set(pareto["horizon_months"].map(float)) == {24.0}
+    assert pareto["clv_lower"].isna().all()
+    assert float(pareto["clv"].map(float).sum()) == pytest.approx(second["total_clv"], abs=2357 * 5e-5)
+    assert second["total_clv"] > first["total_clv"]
+    monthly = _json(
+        [*args, "--model", "pareto-nbd", "--horizon-months", "24", "--discounting", "monthly", "--no-save"]
+    )
+    assert monthly["table"] is None and monthly["discounting"] == "monthly"
+    # the same purchases and rate, discounted mid-month rather than at month end: within one month's discount
+    assert 1 < second["total_clv"] / monthly["total_clv"] < 1.1 ** (1 / 12)
 
 
 def test_fit_bgbb_from_a_summary_in_lifetimes_layout(tmp_path, lifetimes_donations):
@@ -178,3 +218,78 @@ def test_fit_bgbb_from_a_summary_in_lifetimes_layout(tmp_path, lifetimes_donatio
         "delta": 2.783,
     }
     assert round(doc["log_likelihood"], 1) == -33225.6 and doc["n_customers"] == 11104
+
+
+def test_fit_with_a_text_covariate_from_a_summary_file_recovers_its_effect(tmp_path):
+    # BG/NBD with alpha_i = alpha exp(-0.8 web): web customers buy e^0.8 = 2.2 times as often
+    from keepwise.models import BetaGeoModel
+    from keepwise.models.simulate import simulate_bgnbd
+
+    n = 6000
+    web = np.random.default_rng(31).random(n) < 0.4
+    truth = {"r": 0.5, "alpha": 6.0, "a": 0.8, "b": 2.5}
+    d = simulate_bgnbd(
+        **truth, T=np.repeat([26.0, 39.0, 52.0], n // 3), n=n, seed=32, alpha_i=6.0 * np.exp(-0.8 * web)
+    )
+    d["channel"] = np.where(web, "web", "store")
+    path = tmp_path / "summary.csv"
+    d[["frequency", "recency", "T", "channel"]].to_csv(path, index=False)
+    doc = _json(
+        [
+            "fit",
+            "bgnbd",
+            "--summary",
+            str(path),
+            "--covariates",
+            "channel",
+            "--covariates-on",
+            "alpha",
+            "--json",
+        ]
+    )
+    assert doc["reference_levels"] == {"channel": "store"}  # the most common level
+    eff = doc["covariates"]["alpha"]["channel=web"]
+    assert abs(eff["estimate"] - 0.8) < 3 * eff["std_error"] and eff["std_error"] < 0.1
+    assert set(doc["covariates"]) == {"alpha"}
+    # the same fit through the Python API
+    z = pd.DataFrame({"channel=web": web.astype(float)})
+    m = BetaGeoModel().fit(
+        d["frequency"], d["recency"], d["T"], covariates=z, covariate_columns={"alpha": ["channel=web"]}
+    )
+    assert eff["estimate"] == pytest.approx(m.covariate_params_["alpha"]["channel=web"], rel=1e-6)
+    assert doc["log_likelihood"] == pytest.approx(m.log_likelihood_, rel=1e-10)
+
+
+def test_fit_with_covariates_from_the_customers_table(tmp_path, cdnow_store):
+    import shutil
+
+    import duckdb
+
+    # without values in customers.channel: a one-line error
+    bad = _run(
+        "fit", "bgnbd", "--db", cdnow_store, "--calibration-end", "1997-09-30", "--covariates", "channel"
+    )
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip() == (
+        "error: 2,357 customers with purchases have no value of channel in the customers table: fill them in "
+        "or leave the covariates out"
+    )
+    wrong = _run("fit", "gamma-gamma", "--db", cdnow_store, "--covariates", "channel")
+    assert wrong.returncode == 2 and "covariates apply to bgnbd, mbgnbd and pareto-nbd" in wrong.stderr
+    # a channel that has nothing to do with buying: its effect is within noise and the fit barely improves
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(cdnow_store.removeprefix("duckdb:///"), copy)
+    con = duckdb.connect(str(copy))
+    con.execute(
+        "UPDATE customers SET channel = CASE WHEN hash(customer_id) % 3 = 0 THEN 'web' ELSE 'shop' END"
+    )
+    con.close()
+    url = f"duckdb:///{copy}"
+    base = ["fit", "pareto-nbd", "--db", url, "--calibration-end", "1997-09-30", "--json"]
+    plain = _json(base)
+    doc = _json([*base, "--covariates", "channel"])
+    assert doc["n_customers"] == 2357 and doc["reference_levels"] == {"channel": "shop"}
+    for param in ("alpha", "beta"):
+        eff = doc["covariates"][param]["channel=web"]
+        assert abs(eff["estimate"]) < 3 * eff["std_error"]
+    assert 0 <= doc["log_likelihood"] - plain["log_likelihood"] < 6  # 2 dLL ~ chi2(2)

@@ -111,3 +111,57 @@ def test_pareto_nbd_clv_and_flat_spend(cdnow):
     np.testing.assert_allclose(out["clv"], 20.0 * dp)
     with pytest.raises(KeepwiseInputError, match="horizon must be a whole number of months"):
         customer_lifetime_value(pn, None, d["x"], d["t_x"], d["T"], spend=1.0, horizon_months=0)
+
+
+@pytest.fixture(scope="module")
+def pareto(cdnow):
+    d = cdnow
+    return ParetoNBDModel().fit(d["x"], d["t_x"], d["T"])
+
+
+@pytest.mark.parametrize("horizon", [52.0, np.inf])
+def test_pareto_dert_against_numerical_integration(pareto, horizon):
+    # DERT = integral of e^(-delta t) dE[Y(t)]
+    #      = e^(-delta H) E[Y(H)] + delta * integral_0^H e^(-delta t) E[Y(t)] dt (by parts), with
+    # E[Y(t)] = P(alive) E[Y(t) | alive] from the model's conditional expectation (closed form without U)
+    from scipy import integrate
+
+    x = np.array([0.0, 2, 10, 500, 1, 0])
+    tx = np.array([0.0, 30.43, 35, 519, 1, 0])
+    T = np.array([38.86, 38.86, 38.86, 520, 520, 520])
+    delta = np.log(1.15) / 52.18  # 15% a year, compounded continuously, per week
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = pareto.discounted_expected_residual_purchases(delta, x, tx, T, horizon=horizon)
+    alive = pareto.conditional_probability_alive(x, tx, T)
+    p = pareto.params_
+    for i in range(len(x)):
+
+        def ey(t, i=i):
+            return alive[i] * pareto._alive_expected(p, t, x[i], T[i])
+
+        want = (
+            delta
+            * integrate.quad(lambda t: np.exp(-delta * t) * ey(t), 0, horizon, epsrel=1e-11, limit=500)[0]
+        )
+        if np.isfinite(horizon):
+            want += np.exp(-delta * horizon) * ey(horizon)
+        assert got[i] == pytest.approx(want, rel=1e-8), i
+    # someone buying weekly for ten years and still active is worth hundreds of discounted purchases
+    assert got[3] > 40
+
+
+def test_pareto_clv_uses_dert_close_to_the_monthly_sum(cdnow, pareto):
+    d = cdnow
+    kw = {"spend": 30.0, "horizon_months": 24, "discount_rate": 0.2}
+    dert = customer_lifetime_value(pareto, None, d["x"], d["t_x"], d["T"], **kw)
+    monthly = customer_lifetime_value(pareto, None, d["x"], d["t_x"], d["T"], method="monthly", **kw)
+    # the same purchases, discounted at the same annual rate: mid-month instead of month-end timing, so
+    # DERT is higher, by less than one month's discount
+    ratio = dert["clv"] / monthly["clv"]
+    one_month = 1.2 ** (1 / 12)
+    assert np.all(ratio > 1) and np.all(ratio < one_month)
+    assert ratio.mean() == pytest.approx(one_month**0.5, rel=2e-3)
+    bg = BetaGeoModel().fit(d["x"], d["t_x"], d["T"])
+    with pytest.raises(KeepwiseInputError, match="no closed-form DERT"):
+        customer_lifetime_value(bg, None, d["x"], d["t_x"], d["T"], method="dert", **kw)

@@ -13,6 +13,7 @@ import ibis
 import numpy as np
 import pandas as pd
 import typer
+from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
 from keepwise.commands.fit import (
@@ -27,7 +28,7 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 from keepwise.models.data import days_per_unit
 from keepwise.store.connection import DEFAULT_URL, connect
-from keepwise.value.clv import customer_lifetime_value
+from keepwise.value.clv import customer_lifetime_value, uses_dert
 
 PURCHASE_MODELS: dict[str, type[Any]] = {
     "bgnbd": BetaGeoModel,
@@ -83,6 +84,21 @@ def clv(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write one row per customer to this CSV or Parquet file.")
     ] = None,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save/--no-save",
+            help="Store the values in the store's clv table (DuckDB stores), replacing the rows of the same "
+            "--as-of date and model.",
+        ),
+    ] = True,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--discounting",
+            help="auto (Pareto/NBD: closed-form DERT, continuous; others: monthly sum), monthly or dert.",
+        ),
+    ] = "auto",
     db: DbOption = DEFAULT_URL,
     json_: JsonOption = False,
 ) -> None:
@@ -120,6 +136,7 @@ def clv(
             time_unit=time_unit.value,
             margin=rate,
             n_draws=draws,
+            method=method,
         )
         scored = pd.concat([keys[["x", "t_x", "T", "zbar"]].reset_index(drop=True), scored], axis=1)
         # expected date of the next purchase if the customer stays alive (NaT: infinite mean wait)
@@ -133,17 +150,23 @@ def clv(
         scored["next_purchase_date"] = pd.Timestamp(end) + pd.to_timedelta(np.round(wait_days), unit="D")
         weights = keys["count"].to_numpy(dtype=float)
         total = float(np.dot(weights, scored["clv"]))
+        scores = ibis.memtable(scored)
+        joined = summary.inner_join(scores, ["x", "t_x", "T", "zbar"])
+        cols = ["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases", "next_purchase_date"]
+        cols += ["expected_spend", "clv"]
+        cols += ["clv_lower", "clv_upper"] if draws > 0 else []
+        table = joined.select(cols).order_by(ibis.desc("clv"))
         if out_file is not None:
-            scores = ibis.memtable(scored)
-            joined = summary.inner_join(scores, ["x", "t_x", "T", "zbar"])
-            cols = ["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases", "next_purchase_date"]
-            cols += ["expected_spend", "clv"]
-            cols += ["clv_lower", "clv_upper"] if draws > 0 else []
-            table = joined.select(cols).order_by(ibis.desc("clv"))
             if out_file.suffix.lower() == ".csv":
                 table.to_csv(out_file)
             else:
                 table.to_parquet(out_file)
+        saved = 0
+        if save and isinstance(backend, DuckDBBackend):
+            run = {"as_of": end, "model": model, "horizon": horizon_months, "rate": discount_rate}
+            saved = save_clv(backend.con, table.to_pyarrow(), run, currency)
+        elif save:
+            err.print("the clv table is written on DuckDB stores only: values not stored (use --out FILE)")
     finally:
         backend.disconnect()
     doc = {
@@ -161,7 +184,10 @@ def clv(
         "mean_clv": total / float(weights.sum()),
         "params": purchase.params_,
         "spend_params": spend.params_,
+        "discounting": "continuous (DERT)" if uses_dert(purchase, method) else "monthly",
         "out": str(out_file) if out_file is not None else None,
+        "table": "clv" if saved else None,
+        "rows_saved": saved,
     }
     if json_:
         print_json(doc)
@@ -176,6 +202,49 @@ def clv(
     )
     if out_file is not None:
         err.print(f"per-customer values written to {out_file}")
+    if saved:
+        err.print(f"{saved:,} rows stored in the clv table (as of {doc['as_of']}, {model})")
+
+
+def save_clv(con: Any, rows: Any, run: dict[str, Any], currency: str) -> int:
+    """Replace the clv table's rows of this as-of date and model by ``rows`` (one per customer), atomically.
+
+    Amounts are stored as DECIMAL(18, 4) in ``currency``; the expected next purchase date, a day, as
+    midnight UTC.
+    """
+    from datetime import UTC, datetime
+
+    day = run["as_of"].isoformat()
+    has_interval = "clv_lower" in rows.column_names
+    lower = "CAST(clv_lower AS DECIMAL(18,4))" if has_interval else "NULL"
+    upper = "CAST(clv_upper AS DECIMAL(18,4))" if has_interval else "NULL"
+    con.register("_kw_clv_rows", rows)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "DELETE FROM clv WHERE as_of = timezone('UTC', CAST(? AS TIMESTAMP)) AND model = ?",
+            [day, run["model"]],
+        )
+        con.execute(
+            "INSERT INTO clv (customer_id, as_of, model, horizon_months, discount_rate, p_alive, "
+            "expected_purchases, next_purchase_date, expected_spend, clv, clv_lower, clv_upper, currency, "
+            "computed_at) SELECT customer_id, timezone('UTC', CAST(? AS TIMESTAMP)), ?, ?, ?, p_alive, "
+            "expected_purchases, timezone('UTC', CAST(next_purchase_date AS TIMESTAMP)), "
+            f"CAST(expected_spend AS DECIMAL(18,4)), CAST(clv AS DECIMAL(18,4)), {lower}, {upper}, ?, ? "
+            "FROM _kw_clv_rows",
+            [day, run["model"], run["horizon"], run["rate"], currency or None, datetime.now(UTC)],
+        )
+        n = con.execute(
+            "SELECT count(*) FROM clv WHERE as_of = timezone('UTC', CAST(? AS TIMESTAMP)) AND model = ?",
+            [day, run["model"]],
+        ).fetchone()[0]
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_kw_clv_rows")
+    return int(n)
 
 
 def register(app: typer.Typer) -> None:

@@ -101,8 +101,9 @@ def customer_summary(days: Any, end: date, time_unit: str) -> Any:
     return agg.select(
         customer_id=agg.customer_id,
         x=x,
-        t_x=((agg.last_s - agg.first_s) / unit).round(10),
-        T=((end_s - agg.first_s) / unit).round(10),
+        # float64 before dividing: Spark would divide whole seconds by the literal as a DECIMAL (8 places)
+        t_x=((agg.last_s - agg.first_s).cast("float64") / unit).round(10),
+        T=((end_s - agg.first_s).cast("float64") / unit).round(10),
         zbar=ibis.ifelse(x > 0, agg.repeat_value.cast("float64") / x, 0.0),
     )
 
@@ -129,9 +130,10 @@ def bgbb_histogram(days: Any, end: date, time_unit: str) -> pd.DataFrame:
     first = days.day.min().over(group_by=days.customer_id)
     d = days.mutate(first=first)
     end_s = ibis.literal(datetime(end.year, end.month, end.day, tzinfo=UTC)).epoch_seconds()
+    since_first = (d.day.epoch_seconds() - d.first.epoch_seconds()).cast("float64")
     d = d.mutate(
-        period=((d.day.epoch_seconds() - d.first.epoch_seconds()) / unit).floor().cast("int64"),
-        n=((end_s - d.first.epoch_seconds()) / unit).floor().cast("int64"),
+        period=(since_first / unit).floor().cast("int64"),
+        n=((end_s - d.first.epoch_seconds()).cast("float64") / unit).floor().cast("int64"),
     )
     d = d.filter(d.period <= d.n)
     per = d.group_by(["customer_id", "period", "n"]).aggregate()
@@ -162,20 +164,96 @@ def _need(df: pd.DataFrame, cols: list[str], source: str) -> None:
         raise KeepwiseInputError(f"{source} lacks column(s) {', '.join(missing)} (needs {', '.join(cols)})")
 
 
+#: most levels a text covariate may have (each level but the most common becomes a 0/1 column)
+MAX_LEVELS = 20
+
+
+def encode_covariates(df: pd.DataFrame, names: list[str], source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Numeric model columns from covariate columns: numbers as they are, text as 0/1 indicators.
+
+    A text column becomes one indicator per level, named ``column=level``, except its most common level,
+    the reference (coefficients are relative to it). Returns the columns and, per text column, its reference
+    level. Missing values, a single level or too many levels are input errors.
+    """
+    out: dict[str, np.ndarray] = {}
+    reference: dict[str, Any] = {}
+    for name in names:
+        if name not in df.columns:
+            raise KeepwiseInputError(f"covariate {name!r} is not a column of {source}")
+        col = df[name]
+        if col.isna().any():
+            raise KeepwiseInputError(
+                f"covariate {name!r} is empty for {int(col.isna().sum()):,} customers in {source}: fill it "
+                "in or leave the covariate out"
+            )
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            out[name] = col.to_numpy(dtype=float)
+            continue
+        counts = col.astype(str).value_counts(sort=True)
+        if len(counts) < 2 or len(counts) > MAX_LEVELS:
+            raise KeepwiseInputError(
+                f"covariate {name!r} has {len(counts)} distinct values; a text covariate needs 2 to "
+                f"{MAX_LEVELS}"
+            )
+        ref = str(counts.index[0])
+        reference[name] = ref
+        values = col.astype(str).to_numpy()
+        for level in sorted(counts.index[1:]):
+            out[f"{name}={level}"] = (values == level).astype(float)
+    return pd.DataFrame(out, index=df.index), reference
+
+
+def _covariate_spec(model: Any, columns: list[str], on: list[str] | None) -> dict[str, list[str]]:
+    allowed = list(type(model)._covariate_signs)
+    if not allowed:
+        raise KeepwiseInputError(
+            f"covariates apply to bgnbd, mbgnbd and pareto-nbd, not to {type(model).__name__}"
+        )
+    params = on or allowed
+    bad = [p for p in params if p not in allowed]
+    if bad:
+        raise KeepwiseInputError(
+            f"--covariates-on: {', '.join(bad)} cannot take covariates; choose from {', '.join(allowed)}"
+        )
+    return {p: list(columns) for p in params}
+
+
 def fit_model(
     name: str,
     db: str | None = None,
     summary: Path | None = None,
     calibration_end: date | None = None,
     time_unit: str = "week",
+    covariates: list[str] | None = None,
+    covariates_on: list[str] | None = None,
+    covariates_file: Path | None = None,
 ) -> tuple[BaseModel, dict[str, Any]]:
-    """Fit model ``name`` from a summary file or from the store; return the model and facts about the data."""
+    """Fit model ``name`` from a summary file or from the store; return the model and facts about the data.
+
+    ``covariates`` name time-invariant customer columns: of the summary file, or of ``covariates_file``
+    (``customer_id`` and the columns) or else of the store's ``customers`` table; they act on the parameters
+    ``covariates_on`` (default: every parameter of the model that takes covariates).
+    """
     model: Any = MODELS[name]()
     info: dict[str, Any] = {"time_unit": time_unit}
+    if covariates:
+        _covariate_spec(model, covariates, covariates_on)  # fail early on a wrong model or parameter
     if summary is not None:
         df = _read_summary(summary)
         w = _weights(df)
         src = str(summary)
+        if covariates:
+            _need(df, ["frequency", "recency", "T"], src)
+            z, info["reference_levels"] = encode_covariates(df, covariates, src)
+            model.fit(
+                df["frequency"],
+                df["recency"],
+                df["T"],
+                weights=w,
+                covariates=z,
+                covariate_columns=_covariate_spec(model, list(z.columns), covariates_on),
+            )
+            return model, info
         if name == "gamma-gamma":
             _need(df, ["frequency", "monetary_value"], src)
             model.fit(df["frequency"], df["monetary_value"], weights=w)
@@ -205,6 +283,21 @@ def fit_model(
         elif name == "gamma-gamma":
             h = spend_histogram(customer_summary(days, end, time_unit))
             model.fit(h["x"], h["zbar"], weights=h["count"])
+        elif covariates:
+            summ = customer_summary(days, end, time_unit)
+            summ = _with_covariates(backend, summ, covariates, covariates_file)
+            h = summ.group_by(["x", "t_x", "T", *covariates]).aggregate(count=summ.count()).to_pandas()
+            h = h[h["T"] >= 0].reset_index(drop=True)
+            source = str(covariates_file) if covariates_file is not None else "the customers table"
+            z, info["reference_levels"] = encode_covariates(h, covariates, source)
+            model.fit(
+                h["x"],
+                h["t_x"],
+                h["T"],
+                weights=h["count"],
+                covariates=z,
+                covariate_columns=_covariate_spec(model, list(z.columns), covariates_on),
+            )
         else:
             h = rft_histogram(customer_summary(days, end, time_unit))
             h = h[h["T"] >= 0]
@@ -213,6 +306,39 @@ def fit_model(
     finally:
         backend.disconnect()
     return model, info
+
+
+def _with_covariates(backend: Any, summary: Any, names: list[str], path: Path | None) -> Any:
+    """The per-customer summary joined (in the engine) with covariate columns by customer_id."""
+    if path is not None:
+        try:
+            extra = pd.read_csv(path, dtype={"customer_id": str})
+        except (OSError, ValueError) as exc:
+            raise KeepwiseInputError(f"cannot read covariates file {path}: {exc}") from None
+        _need(extra, ["customer_id", *names], str(path))
+        if extra["customer_id"].duplicated().any():
+            raise KeepwiseInputError(f"{path} has more than one row for some customer_id")
+        table = ibis.memtable(extra[["customer_id", *names]])
+        source = str(path)
+    else:
+        table = backend.table("customers")
+        missing = [n for n in names if n not in table.columns]
+        if missing:
+            raise KeepwiseInputError(
+                f"the customers table has no column {', '.join(map(repr, missing))}; name columns of it "
+                "(e.g. channel, segment) or pass --covariates-file FILE with customer_id and the columns"
+            )
+        table = table.select("customer_id", *names)
+        source = "the customers table"
+    joined = summary.left_join(table, summary.customer_id == table.customer_id)
+    joined = joined.select(*[summary[c] for c in summary.columns], *[table[n] for n in names])
+    lacking = int(joined.filter(ibis.or_(*[joined[n].isnull() for n in names])).count().to_pyarrow().as_py())
+    if lacking:
+        raise KeepwiseInputError(
+            f"{lacking:,} customers with purchases have no value of {', '.join(names)} in {source}: fill "
+            "them in or leave the covariates out"
+        )
+    return joined
 
 
 def fit(
@@ -237,36 +363,84 @@ def fit(
     save: Annotated[
         Path | None, typer.Option("--save", help="Write the fitted model to this JSON file.")
     ] = None,
+    covariates: Annotated[
+        str | None,
+        typer.Option(
+            "--covariates",
+            help="Time-invariant customer covariates, comma-separated (e.g. channel,segment): columns of the "
+            "--summary file, of --covariates-file, or of the customers table. Text columns become 0/1 "
+            "indicators against their most common value. bgnbd, mbgnbd and pareto-nbd only.",
+        ),
+    ] = None,
+    covariates_on: Annotated[
+        str | None,
+        typer.Option(
+            "--covariates-on",
+            help="Parameters the covariates act on, comma-separated (bgnbd: alpha,a,b; pareto-nbd: "
+            "alpha,beta); default: all of them.",
+        ),
+    ] = None,
+    covariates_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--covariates-file", help="CSV with customer_id and the covariate columns (instead of customers)."
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Fit a BTYD, spend or retention model and print its parameters with standard errors."""
     end = parse_date(calibration_end, "--calibration-end")
+    names = _split(covariates)
+    if (covariates_on or covariates_file) and not names:
+        raise KeepwiseInputError("--covariates-on and --covariates-file need --covariates COLUMNS")
     started = time.perf_counter()
-    m, info = fit_model(model.value, db, summary, end, time_unit.value)
+    m, info = fit_model(
+        model.value,
+        db,
+        summary,
+        end,
+        time_unit.value,
+        names or None,
+        _split(covariates_on) or None,
+        covariates_file,
+    )
     if save is not None:
         m.save(save)
     if json_:
-        print_json(
-            {
-                "model": model.value,
-                "params": m.params_,
-                "std_errors": {k: v for k, v in m.std_errors_.items() if k in m.params_},
-                "log_likelihood": m.log_likelihood_,
-                "n_customers": m.n_customers_,
-                "fit_seconds": m.fit_seconds_,
+        doc: dict[str, Any] = {
+            "model": model.value,
+            "params": m.params_,
+            "std_errors": {k: v for k, v in m.std_errors_.items() if k in m.params_},
+            "log_likelihood": m.log_likelihood_,
+            "n_customers": m.n_customers_,
+            "fit_seconds": m.fit_seconds_,
+        }
+        if names:
+            se = m.std_errors_
+            doc["covariates"] = {
+                param: {c: {"estimate": v, "std_error": se[f"{param}:{c}"]} for c, v in coefs.items()}
+                for param, coefs in m.covariate_params_.items()
             }
-        )
+            doc["reference_levels"] = info.get("reference_levels", {})
+        print_json(doc)
         return
     err.print(
         f"fitted {model.value} on {m.n_customers_:,} customers in {time.perf_counter() - started:.2f} s"
     )
     if "calibration_end" in info:
         err.print(f"data up to {info['calibration_end']}, time unit {info['time_unit']}")
+    if info.get("reference_levels"):
+        refs = ", ".join(f"{k}={v}" for k, v in info["reference_levels"].items())
+        err.print(f"covariate effects are relative to {refs}")
     table = m.summary
     out.print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     out.print(f"log-likelihood {m.log_likelihood_:.2f}, AIC {m.aic_:.2f}")
     if np.isfinite(m.fit_seconds_):
         err.print(f"optimiser {m.fit_seconds_:.3f} s")
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
 def register(app: typer.Typer) -> None:

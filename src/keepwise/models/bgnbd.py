@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from keepwise.models.base import FloatArray
+from keepwise.models.base import FloatArray, dot
+from keepwise.models.data import distinct
 from keepwise.models.purchase import PurchaseModel
 
 
@@ -68,7 +69,7 @@ class BetaGeoModel(PurchaseModel):
         if all(np.ndim(v) == 0 for v in (r, a, b)):
             cache: dict[str, Any] = d  # unique x and the index back, computed once per fit
             if "_ux" not in cache:
-                ux, inv = np.unique(x, return_inverse=True)
+                ux, inv = distinct(x)
                 cache["_ux"], cache["_xi"] = ux, inv.reshape(-1)
             xs, xi = cache["_ux"], cache["_xi"]
         has2 = (xs > 0) if k == 0 else np.ones_like(xs, dtype=bool)
@@ -99,8 +100,78 @@ class BetaGeoModel(PurchaseModel):
         g_b = w1 * parts["db1"] + w2 * parts["db2"]
         return ll, {"r": r * g_r, "alpha": alpha * g_alpha, "a": a * g_a, "b": b * g_b}
 
+    def _weighted_loglik(
+        self, p: dict[str, float], d: dict[str, Any], w: FloatArray
+    ) -> tuple[float, dict[str, float]]:
+        """``sum_i w_i log L_i`` and its gradient (log-parameters), the formulas of :meth:`_loglik` regrouped.
+
+        ``log L = gammaln(r+x) - gammaln(r) + r log alpha + t1 + softplus(t2 - t1)``: everything but the
+        softplus depends on a customer only through ``x`` or ``T`` and is evaluated once per distinct value
+        (weighted by ``bincount``); the softplus, per row, only for rows that have the second term.
+        """
+        r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
+        k = self._shift
+        # index arrays and weight sums, built once per data set and weights (cached in ``d``)
+        idx = d.get("_idx") if d.get("_idx_w") is w else None
+        if idx is None:
+            x, tx, T = d["x"], d["t_x"], d["T"]
+            ux, ix = distinct(x)
+            uT, iT = distinct(T)
+            ix, iT = ix.reshape(-1), iT.reshape(-1)
+            has2 = (x > 0) if k == 0 else np.ones(len(x), dtype=bool)
+            utx, itx = distinct(tx[has2])
+            idx = (
+                ux,
+                np.bincount(ix, w, len(ux)),
+                uT,
+                np.bincount(iT, w, len(uT)),
+                np.bincount(iT, w * x, len(uT)),
+                utx,
+                ix[has2],
+                iT[has2],
+                itx.reshape(-1),
+                x[has2],
+                w[has2],
+            )
+            d["_idx"], d["_idx_w"] = idx, w
+        ux, wx, uT, wt, wxt, utx, ix2, iT2, itx2, x2, w2 = idx
+        lb = betaln(a, b)
+        has2 = (ux > 0) if k == 0 else np.ones(len(ux), dtype=bool)
+        bx2 = np.where(has2, b + ux - 1 + k, 1.0)
+        dab, dx = digamma(a + b), digamma(a + b + ux + k)
+        c1 = betaln(a, b + ux + k) - lb
+        c2 = np.where(has2, betaln(a + 1, bx2) - lb, -np.inf)
+        db1 = digamma(b + ux + k) - digamma(b) + dab - dx
+        db2 = np.where(has2, digamma(bx2) - digamma(b) + dab - dx, 0.0)
+        la_t, la_tx = np.log(alpha + uT), np.log(alpha + utx)
+        # per row with a second term: d = t2 - t1 = (c2 - c1)[x] + (r + x) (log(alpha+T) - log(alpha+t_x))
+        dd = la_t[iT2] - la_tx[itx2]
+        rx = r + x2
+        diff = np.where(has2, c2 - c1, 0.0)
+        z = diff[ix2] + rx * dd
+        sp = np.logaddexp(0.0, z)
+        ws = w2 * np.exp(z - sp)
+        s_x = np.bincount(ix2, ws, len(ux))
+        wsum = float(w.sum())
+        value = (
+            dot(wx, gammaln(r + ux) + c1)
+            - wsum * gammaln(r)
+            + wsum * r * np.log(alpha)
+            - dot(r * wt + wxt, la_t)
+            + dot(w2, sp)
+        )
+        g_r = (
+            dot(wx, digamma(r + ux)) - wsum * digamma(r) + wsum * np.log(alpha) - dot(wt, la_t) + dot(ws, dd)
+        )
+        inv_t, inv_tx = 1 / (alpha + uT), 1 / (alpha + utx)
+        g_alpha = wsum * r / alpha - dot(r * wt + wxt, inv_t) + dot(ws * rx, inv_t[iT2] - inv_tx[itx2])
+        g_a = dot(wx, dab - dx) + s_x.sum() / a
+        g_b = dot(wx, db1) + dot(s_x, db2 - db1)
+        grad = {"r": r * g_r, "alpha": alpha * g_alpha, "a": a * g_a, "b": b * g_b}
+        return value, {key: float(v) for key, v in grad.items()}
+
     def _initial_params(self, d: dict[str, FloatArray], w: FloatArray) -> dict[str, float]:
-        rate = max(np.dot(w, d["x"]) / max(np.dot(w, d["T"]), 1e-9), 1e-6)
+        rate = max(dot(w, d["x"]) / max(dot(w, d["T"]), 1e-9), 1e-6)
         return {"r": 1.0, "alpha": 1.0 / rate, "a": 1.0, "b": 3.0}
 
     # ---- predictions -----------------------------------------------------------------------------------

@@ -60,6 +60,26 @@ def compress_rft(
     return data, wu, cov
 
 
+def unique_rows(*cols: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Distinct rows of the given columns (a hash group-by).
+
+    Returns the index of each distinct row's first occurrence and the index that maps every input row to its
+    distinct row.
+    """
+    names = [f"c{j}" for j in range(len(cols))]
+    inverse = pd.DataFrame(dict(zip(names, cols, strict=True))).groupby(names, sort=False).ngroup().to_numpy()
+    n_groups = int(inverse.max()) + 1 if len(inverse) else 0
+    first = np.empty(n_groups, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    return first, inverse.astype(np.int64, copy=False)
+
+
+def distinct(values: FloatArray) -> tuple[FloatArray, NDArray[np.int64]]:
+    """Distinct values (in order of appearance) and the index of each input's value: a hash, no sort."""
+    inverse, uniq = pd.factorize(values)
+    return np.asarray(uniq, dtype=float), np.asarray(inverse, dtype=np.int64)
+
+
 def expand(values: Any, inverse: NDArray[np.intp]) -> FloatArray:
     """Map values computed on unique rows back to the original rows."""
     return np.asarray(values, dtype=float)[inverse]

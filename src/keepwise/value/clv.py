@@ -8,9 +8,14 @@ where ``E[Y_i(t)]`` is the expected number of purchases in the next ``t`` given 
 (``conditional_expected_number_of_purchases_up_to_time``), ``mu`` is one month (365.25 / 12 days) in the
 model's time unit, ``M`` the horizon in months and ``d_month = (1 + d_year)^(1/12) - 1`` the monthly rate
 equivalent to the annual discount rate. This is the discrete monthly-sum approximation that lifetimes'
-``customer_lifetime_value`` uses (purchases in month ``m`` discounted as if paid at its end), not the DERT
-closed form of Fader, Hardie and Lee (2005) for Pareto/NBD (which discounts continuously over an infinite
-horizon); for a 12-month horizon the two differ by the within-month timing only.
+``customer_lifetime_value`` uses (purchases in month ``m`` discounted as if paid at its end).
+
+For Pareto/NBD the default is instead the closed form of Fader, Hardie and Lee (2005): discounted expected
+residual transactions (DERT), each purchase discounted continuously at ``delta = log(1 + d_month) / mu``
+per time unit (the same annual rate), truncated at the horizon
+(``ParetoNBDModel._alive_discounted``; tests/value/test_clv.py checks it against numerical integration of
+the conditional expectation). It differs from the monthly sum only by the within-month timing (a purchase
+mid-month is discounted for half a month, not a whole one). ``method="monthly"`` keeps the sum.
 
 Intervals reflect parameter uncertainty: parameter sets are drawn from the normal approximation of each
 fitted model (log-parameters, covariance from the Hessian), CLV is recomputed for each draw, and the
@@ -44,9 +49,34 @@ def monthly_rate(annual_discount_rate: float) -> float:
     return float((1 + annual_discount_rate) ** (1 / 12) - 1)
 
 
+def uses_dert(model: Any, method: str = "auto") -> bool:
+    """Whether CLV discounts continuously with the model's closed form (DERT) rather than month by month."""
+    if method not in ("auto", "dert", "monthly"):
+        raise KeepwiseInputError(f"the discounting method must be auto, dert or monthly, not {method!r}")
+    has = hasattr(model, "_alive_discounted")
+    if method == "dert" and not has:
+        raise KeepwiseInputError(
+            f"{type(model).__name__} has no closed-form DERT; use the monthly sum (method='monthly')"
+        )
+    return has and method != "monthly"
+
+
 def _discounted_purchases(
-    model: Any, params: dict[str, Any], x: Any, tx: Any, T: Any, months: int, month: float, d: float
+    model: Any,
+    params: dict[str, Any],
+    x: Any,
+    tx: Any,
+    T: Any,
+    months: int,
+    month: float,
+    d: float,
+    continuous: bool = False,
 ) -> np.ndarray:
+    if continuous:
+        # the same horizon and the same annual rate, compounded continuously: e^(delta month) = 1 + d
+        delta = float(np.log1p(d)) / month
+        alive = model._alive_discounted(params, delta, months * month, x, T)
+        return np.asarray(model._p_alive(params, x, tx, T) * alive)
     total = np.zeros(len(x))
     prev = np.zeros(len(x))
     for m in range(1, months + 1):
@@ -64,8 +94,13 @@ def discounted_expected_purchases(
     horizon_months: int,
     discount_rate: float,
     time_unit: str | float = "week",
+    method: str = "auto",
 ) -> np.ndarray:
-    """Discounted expected purchases over the next ``horizon_months`` months (annual ``discount_rate``)."""
+    """Discounted expected purchases over the next ``horizon_months`` months (annual ``discount_rate``).
+
+    ``method``: ``"dert"`` discounts continuously with the model's closed form (Pareto/NBD), ``"monthly"``
+    sums month by month, ``"auto"`` (default) uses the closed form where the model has one.
+    """
     x, tx, t = check_rft(frequency, recency, T)
     month = DAYS_PER_MONTH / days_per_unit(time_unit)
     data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
@@ -79,6 +114,7 @@ def discounted_expected_purchases(
         horizon_months,
         month,
         monthly_rate(discount_rate),
+        uses_dert(model, method),
     )
     return np.asarray(out[inverse.reshape(-1)])
 
@@ -100,6 +136,7 @@ def customer_lifetime_value(
     interval: float = 0.95,
     seed: int = 0,
     month_length: float | None = None,
+    method: str = "auto",
 ) -> pd.DataFrame:
     """CLV per customer over ``horizon_months`` with an annual ``discount_rate``, and optional intervals.
 
@@ -122,6 +159,10 @@ def customer_lifetime_value(
         With ``n_draws > 0``, ``clv_lower`` and ``clv_upper`` from that many parameter draws.
     month_length:
         One month in model time units (default 365.25 / 12 days; lifetimes uses 4.345 weeks or 30 days).
+    method:
+        ``"auto"`` (default): Pareto/NBD's closed-form DERT over the horizon, discounted continuously at the
+        same annual rate; the other models: the monthly sum. ``"monthly"`` forces the sum, ``"dert"`` the
+        closed form.
 
     Returns
     -------
@@ -155,7 +196,8 @@ def customer_lifetime_value(
     ux, utx, ut = data["x"], data["t_x"], data["T"]
     uniq = np.column_stack([ux, utx, ut])
     p = purchase_model.params_
-    disc = _discounted_purchases(purchase_model, p, ux, utx, ut, months, month, d)
+    continuous = uses_dert(purchase_model, method)
+    disc = _discounted_purchases(purchase_model, p, ux, utx, ut, months, month, d, continuous)
     out = pd.DataFrame(
         {
             "p_alive": purchase_model._p_alive(p, ux, utx, ut)[inverse],
@@ -183,6 +225,7 @@ def customer_lifetime_value(
             n_draws,
             interval,
             seed,
+            continuous,
         )
         out["clv_lower"], out["clv_upper"] = lo, hi
     return out
@@ -203,6 +246,7 @@ def _intervals(
     n_draws: int,
     interval: float,
     seed: int,
+    continuous: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     pdraws = purchase_model.sample_params(n_draws, rng)
@@ -210,7 +254,7 @@ def _intervals(
     for j in range(n_draws):
         pj = {k: float(v[j]) for k, v in pdraws.items()}
         disc[:, j] = _discounted_purchases(
-            purchase_model, pj, uniq[:, 0], uniq[:, 1], uniq[:, 2], months, month, d
+            purchase_model, pj, uniq[:, 0], uniq[:, 1], uniq[:, 2], months, month, d, continuous
         )
     # spend per (x, zbar) pair and draw
     sp_uniq, sp_inverse = np.unique(np.column_stack([x, z]), axis=0, return_inverse=True)
