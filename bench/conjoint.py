@@ -1,6 +1,13 @@
 """Conditional logit on 1 million choice rows: keepwise (Newton, analytic Hessian) beside statsmodels.
 
 Usage: .venv/bin/python bench/conjoint.py [--rows 1000000] [--statsmodels-rows 1000000]
+       .venv/bin/python bench/conjoint.py --hb-prior [--seeds 3]
+
+``--hb-prior`` compares the hierarchical Bayes prior variance ``s^2`` (and Metropolis steps per iteration) on
+simulated respondents with known part-worths (400 respondents x 12 tasks of the example study, the truth of
+``tests/conjoint/test_hb.py``, one simulated panel per seed): coverage of the 9 population means by their 95%
+intervals, the ratio of estimated to true population sd, the correlation of individual posterior means with
+the truth, the smallest effective sample size of a population mean and ESS per second.
 
 250,000 tasks of 4 alternatives (1,000,000 rows), 9 columns (effects-coded attributes, price and none,
 as in examples/conjoint/winback_study.yaml) with known part-worths; choices drawn with Gumbel errors
@@ -72,11 +79,78 @@ def run_statsmodels(data: ChoiceData) -> tuple[float, np.ndarray, float]:
     return time.perf_counter() - started, np.asarray(res.params), float(res.llf)
 
 
+HB_MEAN = np.array([-0.8, 0.3, -0.6, 0.1, -0.5, 0.2, 0.4, -0.08, 0.5])
+HB_SD = np.array([0.8, 0.6, 0.6, 0.4, 0.6, 0.5, 0.5, 0.03, 1.0])
+
+
+def hb_panel(seed: int, respondents: int = 400, tasks: int = 12) -> tuple[ChoiceData, np.ndarray]:
+    """Simulated answers to the example study by respondents with known, correlated part-worths."""
+    from pathlib import Path
+
+    from keepwise.conjoint.coding import Coding, choice_data
+    from keepwise.conjoint.design import d_efficient
+    from keepwise.conjoint.simulator import simulate_answers
+    from keepwise.conjoint.study import load_study
+
+    study = load_study(Path(__file__).parents[1] / "examples" / "conjoint" / "winback_study.yaml")
+    design = d_efficient(study, tasks, 10, seed=3)
+    coding = Coding.from_study(study)
+    corr = np.eye(9)
+    corr[0, 1] = corr[1, 0] = -0.4
+    corr[7, 8] = corr[8, 7] = 0.3
+    truth = np.random.default_rng(42 + seed).multivariate_normal(
+        HB_MEAN, np.outer(HB_SD, HB_SD) * corr, respondents
+    )
+    long = simulate_answers(design, coding, truth, seed=1 + seed)
+    return choice_data(long, coding, "task", "alternative", "chosen", respondent="respondent"), truth
+
+
+def hb_prior(seeds: int, settings: list[tuple[float, int, int]]) -> None:
+    """One row per (prior variance, Metropolis steps, iterations) setting, averaged over ``seeds`` panels."""
+    from keepwise.conjoint.hb import HierarchicalBayesMNL
+
+    print(
+        "| prior variance s^2 | MH steps | burn + draws | means covered (of 9) | sd ratio (median, range) |"
+        " individual corr | min ESS of a mean | ESS/s | seconds |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    panels = [hb_panel(seed) for seed in range(seeds)]
+    for s2, steps, iterations in settings:
+        covered, ratios, corrs, ess, secs = [], [], [], [], []
+        for data, truth in panels:
+            started = time.perf_counter()
+            model = HierarchicalBayesMNL(
+                burn=iterations, draws=iterations, prior_variance=s2, mh_steps=steps, seed=0, max_rhat=99
+            ).fit(data)
+            secs.append(time.perf_counter() - started)
+            lower, upper = np.percentile(model.mean_draws_, [2.5, 97.5], axis=(0, 1))
+            covered.append(int(((lower <= HB_MEAN) & (HB_MEAN <= upper)).sum()))
+            ratios.append(np.sqrt(np.diag(model.cov_)) / HB_SD)
+            corrs.append(np.corrcoef(model.individual_.ravel(), truth.ravel())[0, 1])
+            ess.append(float(np.min(model.ess_["mean"])))
+        r = np.concatenate(ratios)
+        print(
+            f"| {s2:g} | {steps} | {iterations:,} + {iterations:,} | {np.mean(covered):.1f} "
+            f"({min(covered)}-{max(covered)}) | {np.median(r):.2f} ({r.min():.2f}-{r.max():.2f}) | "
+            f"{np.mean(corrs):.3f} | {np.mean(ess):.0f} | {np.mean(ess) / np.mean(secs):.2f} | "
+            f"{np.mean(secs):.1f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--statsmodels-rows", type=int, default=1_000_000)
+    parser.add_argument("--hb-prior", action="store_true", help="compare HB prior variances instead")
+    parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
+    if args.hb_prior:
+        hb_prior(
+            args.seeds,
+            [(0.05, 1, 10_000), (0.1, 1, 10_000), (0.5, 1, 10_000), (1.0, 1, 10_000), (0.1, 3, 5_000)],
+        )
+        return
     data = make(args.rows)
     print(f"{args.rows:,} rows, {data.n_tasks:,} tasks, 9 coefficients")
     results = {"keepwise Newton": run_keepwise(data), "scipy L-BFGS-B (keepwise gradient)": run_scipy(data)}

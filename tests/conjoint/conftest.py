@@ -38,3 +38,47 @@ def heating_long() -> pd.DataFrame:
     )
     long["chosen"] = (np.repeat(wide["depvar"].to_numpy(), len(alts)) == long["alt"]).astype(int)
     return long
+
+
+EXAMPLE_STUDY = Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml"
+# plan[Basic], plan[Standard], free_months[0], free_months[1], support[Email], support[Phone],
+# contract[Monthly], price, none
+WINBACK_MEAN = np.array([-0.8, 0.3, -0.6, 0.1, -0.5, 0.2, 0.4, -0.08, 0.5])
+WINBACK_SD = np.array([0.8, 0.6, 0.6, 0.4, 0.6, 0.5, 0.5, 0.03, 1.0])
+WINBACK_ATTRIBUTES = ["plan", "free_months", "support", "contract", "price", "none"]
+
+
+def winback_answers(respondents: int, seed: int = 0) -> pd.DataFrame:
+    """Simulated answers to the example win-back study (12 tasks, 3 offers + none) by varied respondents."""
+    from keepwise.conjoint.coding import Coding
+    from keepwise.conjoint.design import d_efficient
+    from keepwise.conjoint.simulator import simulate_answers
+    from keepwise.conjoint.study import load_study
+
+    study = load_study(EXAMPLE_STUDY)
+    design = d_efficient(study, 12, 4, seed=3, iterations=500)
+    truth = np.random.default_rng(seed).normal(WINBACK_MEAN, WINBACK_SD, (respondents, len(WINBACK_MEAN)))
+    return simulate_answers(design, Coding.from_study(study), truth, seed=seed + 1)
+
+
+def fit_winback(frame: pd.DataFrame, model: str = "mnl", **options):
+    from keepwise.conjoint.results import estimate
+
+    result = estimate(
+        frame, WINBACK_ATTRIBUTES, "task", "alternative", "chosen", respondent="respondent",
+        model=model, categorical=["free_months"], price="price", none="none", **options,
+    )  # fmt: skip
+    result.currency = "USD"
+    return result
+
+
+@pytest.fixture(scope="session")
+def winback_mnl():
+    """A conditional logit on 300 simulated respondents of the example study."""
+    return fit_winback(winback_answers(300))
+
+
+@pytest.fixture(scope="session")
+def winback_hb():
+    """A short hierarchical Bayes run on 60 simulated respondents (shape and round trips, not accuracy)."""
+    return fit_winback(winback_answers(60, seed=5), "hb", burn=300, draws=300, seed=1, max_rhat=99)

@@ -155,3 +155,15 @@ def test_simulate_command_ranks_offers(answers, tmp_path):
     doc = json.loads(result.stdout)
     assert doc["best_offer"]["price"] in (29, 49)
     assert doc["expected_margin"] == pytest.approx(doc["take_up"] * doc["margin"])
+
+
+def test_none_rows_are_not_a_price_level(winback_mnl):
+    """The "none" rows carry price 0; counting it as a level would stretch the price range to $0-$49."""
+    assert winback_mnl.coding.attribute("price").values == (19.0, 29.0, 39.0, 49.0)
+    worths = part_worths(winback_mnl)
+    price = worths[worths["attribute"] == "price"]
+    assert price["level"].tolist() == ["19", "29", "39", "49"]
+    beta = winback_mnl.coefficients["price"]
+    assert price["part_worth"].tolist() == pytest.approx([beta * (p - 34) for p in (19, 29, 39, 49)])
+    imp = importance(winback_mnl).set_index("attribute")
+    assert imp.loc["price", "range"] == pytest.approx(abs(beta) * 30)

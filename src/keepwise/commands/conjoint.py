@@ -17,8 +17,9 @@ import pandas as pd
 import typer
 import yaml
 
-from keepwise.commands.common import JsonOption, err, print_json
+from keepwise.commands.common import DbOption, JsonOption, err, print_json
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.store.connection import DEFAULT_URL
 
 conjoint_app = typer.Typer(
     help="Choice-based conjoint: design tasks, estimate what each feature and each dollar is worth, "
@@ -176,6 +177,16 @@ def estimate_command(
     draws: DrawsOption = 3000,
     burn: BurnOption = 3000,
     seed: SeedOption = 0,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            "--save",
+            help="Save the estimate in the store under this study name (the review and dashboard show the "
+            "latest).",
+        ),
+    ] = None,
+    currency: Annotated[str, typer.Option("--currency", help="Currency of the price (e.g. USD).")] = "",
+    db: DbOption = DEFAULT_URL,
     json_output: JsonOption = False,
 ) -> None:
     """Estimate part-worths from long-format choices (conditional logit or hierarchical Bayes)."""
@@ -187,6 +198,7 @@ def estimate_command(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
         categorical, price_column, none_column, draws, burn, seed,
     )  # fmt: skip
+    result.currency = currency.strip().upper()
     fitted = result.model
     doc: dict[str, Any] = {
         "model": model.value,
@@ -213,10 +225,22 @@ def estimate_command(
     doc["importance"] = importance(result).to_dict(orient="records")
     if result.coding.price is not None:
         doc["wtp"] = wtp(result).to_dict(orient="records")
+    if save is not None:
+        from keepwise.conjoint.store import save_result
+        from keepwise.store import connect
+
+        backend = connect(db)
+        try:
+            save_result(backend, result, save, source=str(file))
+        finally:
+            backend.disconnect()
+        doc["saved_as"] = save
     doc["seconds"] = round(time.perf_counter() - started, 3)
     if json_output:
         print_json(doc)
         return
+    if save is not None:
+        err.print(f"saved as conjoint study '{save}'")
     summary = fitted.summary
     err.print(summary.to_string(float_format=lambda x: f"{x:.6g}"))
     err.print(f"log-likelihood {doc['log_likelihood']:.4f} on {doc['n_tasks']} tasks")
@@ -276,6 +300,72 @@ def simulate_command(
     err.print(choice.table.to_string(index=False))
     for reason in choice.reasons:
         err.print(f"- {reason}")
+
+
+@conjoint_app.command("show")
+def show_command(
+    study: Annotated[
+        str | None, typer.Option("--study", help="Saved study to show (default: the one saved last).")
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", help="Write a page with the figures and the what-if simulator (works offline)."
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_URL,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a saved study: importance, willingness to pay with intervals, and a what-if page."""
+    from keepwise.conjoint.report import headline, section_html
+    from keepwise.conjoint.results import importance, part_worths, wtp
+    from keepwise.conjoint.store import load_result
+    from keepwise.report import check_report_path
+    from keepwise.store import connect
+
+    out_path = check_report_path(html) if html is not None else None
+    backend = connect(db)
+    try:
+        result = load_result(backend, study)
+    finally:
+        backend.disconnect()
+    if result is None:
+        raise KeepwiseInputError(
+            "the store holds no conjoint study: fit one with keepwise conjoint estimate ... --save NAME"
+        )
+    doc: dict[str, Any] = {
+        "study": result.study,
+        "model": type(result.model).__name__,
+        "currency": result.currency,
+        "headline": headline(result),
+        "coefficients": result.coefficients,
+        "std_errors": result.std_errors,
+        "part_worths": part_worths(result).to_dict(orient="records"),
+        "importance": importance(result).to_dict(orient="records"),
+    }
+    if result.coding.price is not None:
+        doc["wtp"] = wtp(result).to_dict(orient="records")
+    if out_path is not None:
+        from markupsafe import escape
+        from plotly.offline import get_plotlyjs
+
+        name = escape(result.study or "")
+        out_path.write_text(
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Conjoint study {name}'
+            f"</title><script>{get_plotlyjs()}</script></head><body><h1>Conjoint study {name}</h1>"
+            f"{section_html(result)}</body></html>",
+            encoding="utf-8",
+        )
+        doc["html"] = str(out_path)
+    if json_output:
+        print_json(doc)
+        return
+    err.print(doc["headline"])
+    err.print(importance(result).to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    if "wtp" in doc:
+        err.print(wtp(result).to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    if out_path is not None:
+        err.print(f"page: {out_path}")
 
 
 def _read_offers(path: Path) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 A study (:mod:`~keepwise.conjoint.study`) lists the attributes and levels of an offer; :mod:`design` builds
 the choice tasks; :mod:`coding` turns answers into model columns; :mod:`mnl` and :mod:`hb` estimate
-part-worths; :mod:`results` reports importance and willingness to pay; :mod:`simulator` predicts shares and
-finds the offer with the best expected margin.
+part-worths (:mod:`latent_class` finds segments); :mod:`results` reports importance and willingness to pay;
+:mod:`simulator` predicts shares and finds the offer with the best expected margin; :mod:`store` saves a
+fitted study and loads it back; :mod:`plotting` and :mod:`report` show it (the review's conjoint section and
+the dashboard's conjoint page, with an offline what-if simulator).
 """
 
 from keepwise.conjoint.coding import AttributeCoding, ChoiceData, Coding, choice_data
+from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
 from keepwise.conjoint.study import Attribute, Study, load_study
 
@@ -16,6 +19,7 @@ __all__ = [
     "ChoiceData",
     "Coding",
     "ConditionalLogit",
+    "LatentClassMNL",
     "Study",
     "choice_data",
     "load_study",

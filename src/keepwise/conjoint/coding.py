@@ -119,13 +119,19 @@ class Coding:
         """Infer the coding from a long-format frame: numeric columns are linear, the rest categorical.
 
         Categorical levels are taken in sorted order, so the last (effects) or first (dummy) level is the one
-        without a column of its own.
+        without a column of its own. The levels of numeric attributes are read from the offers only: the
+        "none of these" rows (``none`` = 1), whose price is empty or 0, do not count as a price level (they
+        would otherwise widen the price range, and with it the price's importance).
         """
-        coded = []
         for name in attributes:
             if name not in frame.columns:
                 raise KeepwiseInputError(f"{source}: no column '{name}' (columns: {list(frame.columns)})")
-            column = frame[name]
+        offers = frame
+        if none is not None and none in frame.columns:
+            offers = frame[pd.to_numeric(frame[none], errors="coerce").fillna(0).to_numpy() != 1]
+        coded = []
+        for name in attributes:
+            column = offers[name] if name != none else frame[name]
             if name not in categorical and pd.api.types.is_numeric_dtype(column):
                 if pd.api.types.is_bool_dtype(column):
                     column = column.astype(float)

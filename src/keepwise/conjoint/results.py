@@ -33,10 +33,16 @@ __all__ = ["ConjointResult", "estimate", "importance", "part_worths", "wtp"]
 
 @dataclass
 class ConjointResult:
-    """A fitted choice model together with the coding of its columns (what the simulator needs)."""
+    """A fitted choice model together with the coding of its columns (what the simulator needs).
+
+    ``study`` names it once saved to the store (:mod:`keepwise.conjoint.store`); ``currency`` is the currency
+    of the price attribute, shown with willingness to pay.
+    """
 
     model: ConditionalLogit | HierarchicalBayesMNL
     coding: Coding
+    study: str | None = None
+    currency: str = ""
 
     @property
     def coefficients(self) -> dict[str, float]:

@@ -1,0 +1,280 @@
+"""Fitted conjoint studies in the store: save one, load the latest (or a named) one back.
+
+Two keepwise-written tables hold them (declared in :mod:`keepwise.store.schema`):
+
+* ``conjoint_studies``: one row per study, with the model kind, where it was fitted from, the coding of the
+  attributes (JSON) and the model's state (JSON: covariance, and for hierarchical Bayes the kept draws of the
+  population means, the respondents' part-worths and the convergence diagnostics);
+* ``conjoint_estimates``: one row per coefficient (estimate and standard error), for reading in SQL or on
+  the dashboard without parsing JSON.
+
+Floats go through JSON with their shortest exact representation, so a loaded result gives the same
+part-worths, willingness to pay and shares as the fitted one, to the last bit. Not kept: the draws of the
+hierarchical Bayes population covariance and the thinned individual draws (neither is used by the reports or
+the simulator); a loaded model's ``cov_draws_`` and ``individual_draws_`` hold the posterior means only.
+
+Saving again under the same name replaces the study. :func:`load_result` with no name returns the study
+saved last (what the review and the win-back ranking use), or ``None`` when the store holds none.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from keepwise.conjoint.coding import AttributeCoding, Coding
+from keepwise.conjoint.hb import HierarchicalBayesMNL
+from keepwise.conjoint.mnl import ConditionalLogit
+from keepwise.conjoint.results import ConjointResult
+from keepwise.exceptions import KeepwiseInputError
+
+__all__ = ["ESTIMATES", "STUDIES", "list_studies", "load_result", "save_result"]
+
+STUDIES = "conjoint_studies"
+ESTIMATES = "conjoint_estimates"
+
+_HB_OPTIONS = (
+    "burn",
+    "draws",
+    "chains",
+    "prior_dof",
+    "seed",
+    "max_rhat",
+    "keep_individual",
+    "mh_steps",
+    "prior_variance",
+)
+
+
+def _coding_doc(coding: Coding) -> dict[str, Any]:
+    return {
+        "none": coding.none,
+        "price": coding.price,
+        "attributes": [
+            {
+                "name": a.name,
+                "numeric": a.numeric,
+                "levels": list(a.levels),
+                "values": [float(v) for v in a.values],
+                "kind": a.kind,
+            }
+            for a in coding.attributes
+        ],
+    }
+
+
+def _coding_from(doc: dict[str, Any]) -> Coding:
+    attributes = tuple(
+        AttributeCoding(
+            a["name"], bool(a["numeric"]), tuple(a["levels"]), tuple(float(v) for v in a["values"]), a["kind"]
+        )
+        for a in doc["attributes"]
+    )
+    return Coding(attributes, none=doc.get("none"), price=doc.get("price"))
+
+
+def _arr(value: np.ndarray) -> Any:
+    return np.asarray(value, dtype=float).tolist()
+
+
+def _plain(values: Any) -> list[Any]:
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+def _state(model: ConditionalLogit | HierarchicalBayesMNL) -> dict[str, Any]:
+    if isinstance(model, ConditionalLogit):
+        return {
+            "kind": "mnl",
+            "options": {"max_iter": model.max_iter, "tol": model.tol},
+            "names": list(model.names_),
+            "coef": _arr(model.coef_),
+            "se": _arr(model.se_),
+            "cov": _arr(model.cov_),
+            "log_likelihood": float(model.log_likelihood_),
+            "null_log_likelihood": float(model.null_log_likelihood_),
+            "rho_squared": float(model.rho_squared_),
+            "adjusted_rho_squared": float(model.adjusted_rho_squared_),
+            "n_tasks": int(model.n_tasks_),
+            "n_iter": int(model.n_iter_),
+        }
+    return {
+        "kind": "hb",
+        "options": {name: getattr(model, name) for name in _HB_OPTIONS},
+        "names": list(model.names_),
+        "respondents": _plain(model.respondents_) if model.respondents_ is not None else None,
+        "coef": _arr(model.coef_),
+        "se": _arr(model.se_),
+        "cov": _arr(model.cov_),
+        "mean_draws": _arr(model.mean_draws_),
+        "individual": _arr(model.individual_),
+        "individual_sd": _arr(model.individual_sd_),
+        "rhat": {k: _arr(v) for k, v in model.rhat_.items()},
+        "ess": {k: _arr(v) for k, v in model.ess_.items()},
+        "acceptance": float(model.acceptance_),
+        "log_likelihood": float(model.log_likelihood_),
+        "n_tasks": int(model.n_tasks_),
+        "n_respondents": int(model.n_respondents_),
+    }
+
+
+def _model_from(state: dict[str, Any]) -> ConditionalLogit | HierarchicalBayesMNL:
+    if state["kind"] == "mnl":
+        mnl = ConditionalLogit(**state["options"])
+        mnl.names_ = list(state["names"])
+        mnl.coef_ = np.array(state["coef"], dtype=float)
+        mnl.se_ = np.array(state["se"], dtype=float)
+        mnl.cov_ = np.array(state["cov"], dtype=float)
+        mnl.log_likelihood_ = state["log_likelihood"]
+        mnl.null_log_likelihood_ = state["null_log_likelihood"]
+        mnl.rho_squared_ = state["rho_squared"]
+        mnl.adjusted_rho_squared_ = state["adjusted_rho_squared"]
+        mnl.n_tasks_ = state["n_tasks"]
+        mnl.n_iter_ = state["n_iter"]
+        return mnl
+    hb = HierarchicalBayesMNL(**state["options"])
+    hb.names_ = list(state["names"])
+    respondents = state.get("respondents")
+    hb.respondents_ = np.array(respondents) if respondents is not None else None
+    hb.coef_ = np.array(state["coef"], dtype=float)
+    hb.se_ = np.array(state["se"], dtype=float)
+    hb.cov_ = np.array(state["cov"], dtype=float)
+    hb.mean_draws_ = np.array(state["mean_draws"], dtype=float)
+    hb.cov_draws_ = hb.cov_[None, None]
+    hb.individual_ = np.array(state["individual"], dtype=float)
+    hb.individual_sd_ = np.array(state["individual_sd"], dtype=float)
+    hb.individual_draws_ = hb.individual_[None]
+    hb.rhat_ = {k: np.array(v, dtype=float) for k, v in state["rhat"].items()}
+    hb.ess_ = {k: np.array(v, dtype=float) for k, v in state["ess"].items()}
+    hb.acceptance_ = state["acceptance"]
+    hb.log_likelihood_ = state["log_likelihood"]
+    hb.n_tasks_ = state["n_tasks"]
+    hb.n_respondents_ = state["n_respondents"]
+    return hb
+
+
+def _con(backend: Any) -> Any:
+    if getattr(backend, "name", "") != "duckdb":
+        raise KeepwiseInputError("conjoint studies can be saved in DuckDB stores only for now")
+    return backend.con
+
+
+def save_result(
+    backend: Any,
+    result: ConjointResult,
+    study: str,
+    *,
+    source: str = "",
+    saved_at: datetime | None = None,
+) -> ConjointResult:
+    """Save ``result`` as study ``study`` (replacing a study of that name) and return it named.
+
+    Parameters
+    ----------
+    backend:
+        The store (:func:`keepwise.store.connect`).
+    result:
+        A fitted result (:func:`keepwise.conjoint.results.estimate`).
+    study:
+        Name to save it under (what ``load_result(backend, study)`` finds it by).
+    source:
+        Where the answers came from (shown in reports).
+    saved_at:
+        Time stamp (default: now, UTC); :func:`load_result` without a name takes the latest.
+    """
+    study = study.strip()
+    if not study:
+        raise KeepwiseInputError("give the study a name (--save NAME)")
+    from keepwise.store.connection import ensure_tables
+
+    con = _con(backend)
+    ensure_tables(backend)
+    model = result.model
+    stamp = saved_at or datetime.now(UTC)
+    n_respondents = getattr(model, "n_respondents_", None)
+    row = (
+        study,
+        stamp,
+        "hb" if isinstance(model, HierarchicalBayesMNL) else "mnl",
+        source,
+        result.currency or None,
+        int(model.n_tasks_),
+        None if n_respondents is None else int(n_respondents),
+        float(model.log_likelihood_),
+        json.dumps(_coding_doc(result.coding)),
+        json.dumps(_state(model)),
+    )
+    estimates = [
+        (study, name, i, float(b), float(se))
+        for i, (name, b, se) in enumerate(zip(result.coding.names, model.coef_, model.se_, strict=True))
+    ]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {ESTIMATES} WHERE study = ?", [study])
+        con.execute(f"DELETE FROM {STUDIES} WHERE study = ?", [study])
+        con.execute(
+            f"INSERT INTO {STUDIES} (study, saved_at, model, source, currency, n_tasks, n_respondents, "
+            "log_likelihood, coding, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            list(row),
+        )
+        con.executemany(
+            f"INSERT INTO {ESTIMATES} (study, coefficient, position, estimate, std_error) "
+            "VALUES (?, ?, ?, ?, ?)",
+            estimates,
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return ConjointResult(model, result.coding, study=study, currency=result.currency)
+
+
+def list_studies(backend: Any) -> pd.DataFrame:
+    """The saved studies, latest first: study, saved_at, model, source, currency, n_tasks, n_respondents."""
+    columns = [
+        "study",
+        "saved_at",
+        "model",
+        "source",
+        "currency",
+        "n_tasks",
+        "n_respondents",
+        "log_likelihood",
+    ]
+    if STUDIES not in backend.list_tables():
+        return pd.DataFrame(columns=columns)
+    table = backend.table(STUDIES)
+    frame = table.select(columns).to_pyarrow().to_pandas()
+    return frame.sort_values(["saved_at", "study"], ascending=False, ignore_index=True)
+
+
+def load_result(backend: Any, study: str | None = None) -> ConjointResult | None:
+    """The saved study ``study`` (default: the one saved last) as a :class:`ConjointResult`.
+
+    Returns ``None`` when the store holds no study at all; a name that is not stored is a user error that
+    lists the stored names.
+    """
+    if STUDIES not in backend.list_tables():
+        return None
+    table = backend.table(STUDIES)
+    if study is None:
+        expr = table.order_by([table.saved_at.desc(), table.study.desc()]).limit(1)
+    else:
+        expr = table.filter(table.study == study)
+    rows = expr.select("study", "currency", "coding", "state").to_pyarrow().to_pylist()
+    if not rows:
+        if study is None:
+            return None
+        known = list_studies(backend)["study"].tolist()
+        hint = f"saved: {', '.join(known)}" if known else "none saved yet: keepwise conjoint estimate --save"
+        raise KeepwiseInputError(f"no conjoint study '{study}' in the store ({hint})")
+    row = rows[0]
+    return ConjointResult(
+        _model_from(json.loads(row["state"])),
+        _coding_from(json.loads(row["coding"])),
+        study=row["study"],
+        currency=row["currency"] or "",
+    )
