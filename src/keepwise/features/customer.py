@@ -12,7 +12,7 @@ from datetime import datetime
 import ibis
 import ibis.expr.types as ir
 
-from keepwise.features.orders import SECONDS_PER_DAY
+from keepwise.features.orders import days_between
 
 __all__ = [
     "aov_windows",
@@ -47,7 +47,7 @@ def rfm(ords: ir.Table, as_of: datetime) -> ir.Table:
         and ``margin`` (net of returns, all orders), ``recency_days`` (days from the last purchase to
         ``as_of``) and ``tenure_days`` (first purchase to ``as_of``).
     """
-    as_of_s = ibis.literal(as_of).epoch_seconds()
+    as_of_t = ibis.literal(as_of)
     is_purchase = ords.value > 0
     agg = ords.group_by("customer_id").aggregate(
         n_orders=is_purchase.cast("int64").sum(),
@@ -57,8 +57,8 @@ def rfm(ords: ir.Table, as_of: datetime) -> ir.Table:
         margin=ords.margin.sum(),
     )
     return agg.mutate(
-        recency_days=(as_of_s - agg.last_order_at.epoch_seconds()) / SECONDS_PER_DAY,
-        tenure_days=(as_of_s - agg.first_order_at.epoch_seconds()) / SECONDS_PER_DAY,
+        recency_days=days_between(as_of_t, agg.last_order_at),
+        tenure_days=days_between(as_of_t, agg.first_order_at),
     )
 
 
@@ -94,7 +94,7 @@ def cadence(ords: ir.Table, as_of: datetime) -> ir.Table:
     days = purchase_days(ords)
     w = ibis.window(group_by=days.customer_id, order_by=days.day)
     prev = days.day.lag().over(w)
-    gaps = days.mutate(gap=(days.day.epoch_seconds() - prev.epoch_seconds()) / SECONDS_PER_DAY)
+    gaps = days.mutate(gap=days_between(days.day, prev))
     log_gap = gaps.gap.ln()
     agg = gaps.group_by("customer_id").aggregate(
         n_days=gaps.day.count(),
@@ -105,8 +105,7 @@ def cadence(ords: ir.Table, as_of: datetime) -> ir.Table:
         max_gap_days=gaps.gap.max(),
         last_order_at=gaps.day.max(),
     )
-    as_of_s = ibis.literal(as_of).epoch_seconds()
-    return agg.mutate(current_gap_days=(as_of_s - agg.last_order_at.epoch_seconds()) / SECONDS_PER_DAY)
+    return agg.mutate(current_gap_days=days_between(ibis.literal(as_of), agg.last_order_at))
 
 
 def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
@@ -251,7 +250,7 @@ def category_cadence(lines: ir.Table, as_of: datetime) -> ir.Table:
         margin=pos.margin.sum()
     )
     w = ibis.window(group_by=[days.customer_id, days.category], order_by=days.day)
-    gap = (days.day.epoch_seconds() - days.day.lag().over(w).epoch_seconds()) / SECONDS_PER_DAY
+    gap = days_between(days.day, days.day.lag().over(w))
     g = days.mutate(gap=gap)
     log_gap = g.gap.ln()
     agg = g.group_by(["customer_id", "category"]).aggregate(
@@ -264,5 +263,4 @@ def category_cadence(lines: ir.Table, as_of: datetime) -> ir.Table:
         last_at=g.day.max(),
         margin=g.margin.sum(),
     )
-    as_of_s = ibis.literal(as_of).epoch_seconds()
-    return agg.mutate(current_gap_days=(as_of_s - agg.last_at.epoch_seconds()) / SECONDS_PER_DAY)
+    return agg.mutate(current_gap_days=days_between(ibis.literal(as_of), agg.last_at))

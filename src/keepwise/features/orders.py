@@ -13,9 +13,20 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["SECONDS_PER_DAY", "order_lines", "orders"]
+__all__ = ["SECONDS_PER_DAY", "days_between", "order_lines", "orders"]
 
 SECONDS_PER_DAY = 86_400.0
+
+
+def days_between(later: ir.Value, earlier: ir.Value) -> ir.FloatingValue:
+    """Days from ``earlier`` to ``later`` (timestamps or epoch seconds) as float64, the same on every engine.
+
+    The difference of epoch seconds is cast to float64 before dividing by 86,400: Spark reads the literal
+    ``86400.0`` as a DECIMAL and would return the quotient as a decimal rounded to 6-7 places.
+    """
+    lat = later.epoch_seconds() if isinstance(later, ir.TimestampValue) else later
+    ear = earlier.epoch_seconds() if isinstance(earlier, ir.TimestampValue) else earlier
+    return (lat - ear).cast("float64") / SECONDS_PER_DAY
 
 
 def order_lines(backend: Any, before: datetime | None = None) -> ir.Table:
