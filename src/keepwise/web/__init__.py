@@ -1,0 +1,11 @@
+"""The dashboard and its REST API (FastAPI): pages for the owner, JSON under ``/api``, one-click unsubscribe.
+
+``create_app(db)`` builds the application for one store; ``keepwise serve`` runs it with uvicorn. Everything
+it shows is read from the store (the review's tables and document written by ``keepwise review``, the raw
+records for profitability and customer profiles); the JSON of each route is the JSON of the matching CLI
+command, made by the same functions.
+"""
+
+from keepwise.web.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,284 @@
+"""Dashboard pages, server-rendered for a business owner: the review, profitability, customers, decisions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from keepwise.exceptions import KeepwiseInputError
+from keepwise.money import shown
+from keepwise.web import data
+from keepwise.web.app import NotFound, SignInRequired, render, state_of
+from keepwise.web.auth import COOKIE, same_token
+
+__all__ = ["public", "router"]
+
+#: How many rows a page table shows (the API and the store hold all of them).
+TOP = 25
+
+
+def require_session(request: Request) -> None:
+    """Send a visitor without a valid session to the sign-in form (when the app has a token)."""
+    state = state_of(request)
+    if state.sessions is None or state.sessions.valid(request.cookies.get(COOKIE)):
+        return
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    raise SignInRequired(target)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (never ``//host`` or ``https://...``) is followed after signing in."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+public = APIRouter()
+router = APIRouter(dependencies=[Depends(require_session)])
+
+
+@public.get("/login")
+def login_form(request: Request, next: str = "/") -> Response:
+    """The sign-in form (only the access token)."""
+    if state_of(request).token is None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html.j2", public=True, next=_safe_next(next), error=None)
+
+
+@public.post("/login")
+async def login(request: Request) -> Response:
+    """Check the token; on success set the signed session cookie and go on."""
+    state = state_of(request)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    target = _safe_next((form.get("next") or ["/"])[0])
+    if state.token is None or state.sessions is None:
+        return RedirectResponse(target, status_code=303)
+    given = (form.get("token") or [""])[0].strip()
+    if not same_token(given, state.token):
+        return render(
+            request,
+            "login.html.j2",
+            status_code=401,
+            public=True,
+            next=target,
+            error="That token is not valid.",
+        )
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE,
+        state.sessions.issue(),
+        max_age=state.sessions.max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@public.post("/logout")
+def logout() -> Response:
+    """Sign out: forget the session cookie."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _currency(request: Request) -> str:
+    return state_of(request).config.value.reporting_currency
+
+
+def _fragment(fig: Any, div_id: str) -> str:
+    from keepwise.report.figures import fragment
+
+    return fragment(fig, div_id)
+
+
+@router.get("/")
+def overview(request: Request, month: str | None = None) -> Response:
+    """The latest review (or ``?month=``): warnings by value at risk, lost customers, cohort retention."""
+    from keepwise.report import figures
+    from keepwise.signals import KINDS
+
+    state = state_of(request)
+    with state.store() as backend:
+        months = data.review_months(backend)
+        if not months and month is None:
+            return render(request, "empty.html.j2", title="No review yet", months=[])
+        doc = data.review_document(backend, month)
+    cur = _currency(request)
+    warnings = sorted(doc.get("warnings", []), key=lambda w: Decimal(w["value_at_risk"]), reverse=True)
+    by_kind = {
+        k: {
+            "count": sum(1 for w in warnings if w["kind"] == k),
+            "value_at_risk": sum(
+                (Decimal(w["value_at_risk"]) for w in warnings if w["kind"] == k), Decimal(0)
+            ),
+        }
+        for k in KINDS
+    }
+    lost = doc.get("lost") or {}
+    metrics = doc.get("metrics") or {}
+    charts = [
+        _fragment(figures.warnings_bar(by_kind), "fig-warnings"),
+        _fragment(figures.reasons_pareto(lost.get("by_reason", {})), "fig-reasons"),
+        _fragment(figures.cohort_heatmap(metrics.get("cohorts", [])), "fig-cohorts"),
+        _fragment(figures.trend_chart(metrics.get("monthly", [])[-24:]), "fig-trend"),
+    ]
+    lost_rows = sorted(lost.get("customers", []), key=lambda r: Decimal(r["simple_value"]), reverse=True)
+    return render(
+        request,
+        "overview.html.j2",
+        title=f"Retention review {doc['month']}",
+        doc=doc,
+        months=months,
+        month=doc["month"],
+        warnings=warnings[:TOP],
+        n_warnings=len(warnings),
+        at_risk=shown(sum((Decimal(w["value_at_risk"]) for w in warnings), Decimal(0)), cur),
+        by_kind={k: {**v, "value_at_risk": shown(v["value_at_risk"], cur)} for k, v in by_kind.items()},
+        lost=lost,
+        lost_rows=lost_rows[:TOP],
+        charts=charts,
+        money=lambda v: shown(v, cur),
+    )
+
+
+@router.get("/profit")
+def profit_page(request: Request, month: str | None = None) -> Response:
+    """Profitability over the trailing twelve months: tiers, the whale curve, most and least profitable."""
+    from keepwise.value import customer_ledger, whale_curve, whale_figure
+    from keepwise.value.review_section import profit_document
+
+    state = state_of(request)
+    cur = _currency(request)
+    with state.store() as backend:
+        doc = profit_document(backend, month, view="ttm", config=state.config)
+        ledger = customer_ledger(backend, doc["month"], view="ttm", config=state.config)
+        curve, headline = whale_curve(ledger)
+    fig = whale_figure(curve, headline, currency=cur)
+    rows = [  # most profitable first, as keepwise profit lists them
+        {
+            "customer_id": r["customer_id"],
+            "tier": r["tier"],
+            "rank": r["rank"],
+            "revenue": shown(r["revenue"], cur),
+            "profit": shown(r["profit"], cur),
+        }
+        for r in doc.pop("customers")
+    ]
+    return render(
+        request,
+        "profit.html.j2",
+        title=f"Profitability, twelve months to {doc['month']}",
+        doc=doc,
+        headline=headline.sentence,
+        chart=_fragment(fig, "fig-whale"),
+        top=rows[:10],
+        bottom=rows[-10:][::-1] if len(rows) > 10 else [],
+        money=lambda v: shown(v, cur),
+    )
+
+
+@router.get("/customers")
+def find_customer(request: Request, id: str = "") -> Response:
+    """The search box: go to the customer's page."""
+    from urllib.parse import quote
+
+    if not id.strip():
+        raise KeepwiseInputError("type a customer id, e.g. C001")
+    return RedirectResponse(f"/customers/{quote(id.strip(), safe='')}", status_code=303)
+
+
+@router.get("/customers/{customer_id}")
+def customer_page(request: Request, customer_id: str) -> Response:
+    """One customer: orders, profit and tier, P(alive), warnings, incidents, consent."""
+    state = state_of(request)
+    with state.store() as backend:
+        profile = data.customer_profile(backend, customer_id, state.config)
+    cur = _currency(request)
+    return render(
+        request,
+        "customer.html.j2",
+        title=f"Customer {customer_id}",
+        p=profile,
+        money=lambda v: shown(v, cur),
+    )
+
+
+@router.get("/concession")
+def concession_form(request: Request, customer_id: str = "", incident: str = "") -> Response:
+    """The representative's question: may I give this customer this much? (the form)."""
+    form = {"customer_id": customer_id, "cost": "", "incident": incident}
+    return render(request, "concession.html.j2", title="May I give this?", form=form, advice=None, error=None)
+
+
+@router.post("/concession")
+async def concession_page(request: Request) -> Response:
+    """Approve, refuse or counter, with the reasons (a POST: each answer is logged, as the CLI logs it)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from keepwise.web.api import advise
+
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = {k: (fields.get(k) or [""])[0].strip() for k in ("customer_id", "cost", "incident")}
+    try:
+        advice = await run_in_threadpool(
+            advise, state_of(request), form["customer_id"], form["cost"], form["incident"] or None
+        )
+    except (KeepwiseInputError, NotFound) as exc:
+        return render(
+            request,
+            "concession.html.j2",
+            status_code=404 if isinstance(exc, NotFound) else 400,
+            title="May I give this?",
+            form=form,
+            advice=None,
+            error=str(exc),
+        )
+    cur = advice["currency"]
+    return render(
+        request,
+        "concession.html.j2",
+        title="May I give this?",
+        form=form,
+        advice=advice,
+        error=None,
+        money=lambda v: shown(v, cur),
+    )
+
+
+@router.get("/winback")
+def winback_page(request: Request, month: str | None = None) -> Response:
+    """Which lost customers to win back, with what offer, ranked by expected value, with the reasons."""
+    state = state_of(request)
+    try:
+        with state.store() as backend:
+            doc = data.winback_document(backend, state.config, month, TOP)
+    except NotFound as exc:
+        return render(request, "winback.html.j2", title="Win-back", doc=None, message=str(exc))
+    cur = doc["currency"]
+    return render(
+        request, "winback.html.j2", title="Win-back", doc=doc, message=None, money=lambda v: shown(v, cur)
+    )
+
+
+@router.get("/conjoint")
+def conjoint_page(request: Request, study: str | None = None) -> Response:
+    """A saved conjoint study (default: the latest) as the conjoint report draws it, or "no study yet"."""
+    with state_of(request).store() as backend:
+        result = data.conjoint_result(backend, study)
+    section = None
+    if result is not None:
+        try:
+            from keepwise.conjoint.report import section_html
+        except ImportError:  # a keepwise without the conjoint report: nothing to show yet
+            result = None
+        else:
+            section = section_html(result)
+    return render(
+        request, "conjoint.html.j2", title="What offer wins them back", result=result, section=section
+    )

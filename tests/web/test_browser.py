@@ -1,0 +1,120 @@
+"""The dashboard served by a real uvicorn on a free loopback port, driven by Debian's Chromium (Playwright).
+
+Signs in through the form, opens the overview and checks that every chart drew its SVG with no console
+error and no request leaving the machine (plotly.js comes from the server), then asks the concession form
+and reads the recommendation, which must be the API's.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import TOKEN
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(store_url, reviews, config, monkeypatch):
+    import uvicorn
+
+    from keepwise.web import create_app
+
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(store_url, config), host="127.0.0.1", port=port,
+                                        log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_sign_in_overview_charts_and_concession_form(server):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (bash scripts/ensure_system_deps.sh)")
+    import httpx2 as httpx
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    external: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def route(r):
+                if r.request.url.startswith(server):
+                    r.continue_()
+                else:
+                    external.append(r.request.url)
+                    r.abort()
+
+            page.route("**/*", route)
+            page.goto(server + "/")
+            assert page.url.startswith(server + "/login")
+            page.fill("#token", TOKEN)
+            page.click("button[type=submit]")
+            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+            heading = page.locator("h1").inner_text()
+            n_plots = page.locator(".js-plotly-plot").count()
+            rendered = page.locator(".js-plotly-plot .main-svg").count()
+            titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
+            heatmap = page.locator("#fig-cohorts .heatmaplayer image, #fig-cohorts .hm").count()
+            first_warning = page.locator("#warnings-table tbody tr").first.locator("td").nth(1).inner_text()
+
+            page.click("header a[href='/concession']")
+            page.fill("#customer_id", "C0001")
+            page.fill("#cost", "120")
+            page.click("#concession-form button[type=submit]")
+            page.wait_for_selector("#decision", timeout=60_000)
+            decision = page.locator("#decision").inner_text()
+            recommended = page.locator("#recommended").inner_text()
+            reasons = page.locator("#reasons li").all_inner_texts()
+        finally:
+            browser.close()
+    assert errors == []
+    assert external == []
+    assert heading.startswith("Retention review: ")
+    assert n_plots == 4 and rendered >= n_plots
+    assert "Why customers left (Pareto)" in titles
+    assert any(t.startswith("Retention by acquisition cohort") for t in titles)
+    assert heatmap >= 1
+    assert first_warning
+    advice = httpx.post(
+        server + "/api/concession",
+        json={"customer_id": "C0001", "cost": "120"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    ).json()
+    assert decision == advice["decision"].upper()
+    assert recommended.replace("$", "").replace(",", "") == advice["recommended"]
+    assert reasons == advice["reasons"]
