@@ -355,6 +355,44 @@ def test_exits_for_most_lost_customers(biz: SimulatedBusiness, truth: dict) -> N
     assert t.loc[~t["dropped_out"], "true_reason"].isna().all()
 
 
+def test_winback_attempts_follow_the_truth(biz: SimulatedBusiness, truth: dict) -> None:
+    t = customer_truth(truth)
+    wb = biz.winback_attempts.set_index("customer_id")
+    assert wb.index.is_unique and len(wb) > 50
+    lost = t[t["dropped_out"]]
+    assert set(wb.index) <= set(lost.index)
+    # attempted 30-120 days after leaving, before the end
+    gap = (wb["attempted_at"] - lost.loc[wb.index, "dropped_out_at"]).dt.total_seconds() / 86400
+    assert gap.between(29.9, 126).all()
+    assert (wb["attempted_at"] < pd.Timestamp(truth["end"])).all()
+    # moved or closed customers never come back; the reason is the one the business recorded
+    gone = lost.loc[wb.index, "true_reason"].isin(["moved", "closed"])
+    assert not wb.loc[gone.to_numpy(), "won_back"].any()
+    ex = biz.exits.set_index("customer_id")["reason_code"]
+    expected = ex.reindex(wb.index).fillna("unknown")
+    assert (wb["reason_code"] == expected).all()
+    # truth records the same attempts and outcomes
+    assert (t.loc[wb.index, "won_back"].astype(bool) == wb["won_back"]).all()
+    assert t.drop(index=wb.index)["won_back"].isna().all()
+    # outcomes are draws with p_winback: the count won back is within 4 sd of its expectation
+    p = t.loc[wb.index, "p_winback"].to_numpy(float)
+    assert abs(wb["won_back"].sum() - p.sum()) < 4 * np.sqrt((p * (1 - p)).sum())
+    costs = {r: v["cost"] for r, v in truth["params"]["winback_offers"].items()}
+    assert (wb["cost"] == wb["reason_code"].map(costs)).all()
+
+
+def test_wins_record_why_customers_chose_the_business(biz: SimulatedBusiness, truth: dict) -> None:
+    t = customer_truth(truth)
+    wins = biz.wins.set_index("customer_id")
+    assert 0.5 < len(wins) / len(t) < 0.7
+    assert set(wins["reason_code"]) <= set(truth["params"]["win_reasons"])
+    assert (wins["reason_code"] == t.loc[wins.index, "win_reason"]).all()
+    assert (wins["won_at"] == t.loc[wins.index, "acquired_at"]).all()
+    referral = t.loc[wins.index, "channel"] == "referral"
+    assert (wins.loc[referral.to_numpy(), "reason_code"] == "recommendation").mean() > 0.6
+    assert (wins.loc[~referral.to_numpy(), "reason_code"] == "recommendation").mean() < 0.1
+
+
 def test_base_customers_record_their_pareto_nbd_draws(truth: dict) -> None:
     t = customer_truth(truth)
     base = t[t["cohort"] == "base"]

@@ -15,10 +15,16 @@ from keepwise.store.schema import load_order
 
 
 @pytest.fixture(scope="session")
-def sim_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+def sim_business():
+    """The simulated business behind ``sim_db``, with its truth."""
+    return simulate(customers=3000, months=24, seed=3)
+
+
+@pytest.fixture(scope="session")
+def sim_db(tmp_path_factory: pytest.TempPathFactory, sim_business) -> str:
     path: Path = tmp_path_factory.mktemp("decisions") / "store.duckdb"
     url = f"duckdb:///{path}"
-    biz = simulate(customers=3000, months=24, seed=3)
+    biz = sim_business
     backend = connect(url)
     for name in load_order(set(biz.tables)):
         load_frame(backend, name, biz.tables[name], source=name)

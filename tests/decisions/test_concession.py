@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from keepwise.cli import app
 from keepwise.config import DecisionAssumptions
-from keepwise.decisions.concession import ORDER, ConcessionFigures, decide, money, pct
+from keepwise.decisions.concession import ORDER, ConcessionFigures, decide, pct
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.money import cents, shown
 
 CFG = DecisionAssumptions()
 
@@ -94,19 +95,31 @@ def test_raising_cost_never_turns_refuse_into_approve(value, cost, extra, p, q):
 
 
 def _check_reasons_quote_the_json(doc: dict) -> None:
+    """The reasons show money as people read it (``$1,234.50``), the JSON as ``1234.50``: the same figures."""
     text = " ".join(doc["reasons"])
     f = doc["figures"]
+
+    def said(amount: str) -> str:
+        return shown(amount, doc["currency"])
+
     for key in ("loss_if_they_leave", "replacement_cost", "word_of_mouth_loss", "expected_benefit"):
-        assert f[key] in text, key
-    assert f["future_margin"] in text
-    assert doc["asked"] in text and doc["max_that_pays"] in text
+        assert said(f[key]) in text, key
+    assert said(f["future_margin"]) in text
+    for key in ("gross_margin", "cost_to_serve", "cost_to_serve_per_week"):
+        if f.get(key) is not None:
+            assert said(f[key]) in text, key
+    if f.get("weeks_as_customer") is not None:
+        assert f"about {f['weeks_as_customer']:.0f} more weeks" in text
+        # the parts add up to the future margin
+        assert Decimal(f["gross_margin"]) - Decimal(f["cost_to_serve"]) == Decimal(f["future_margin"])
+    assert said(doc["asked"]) in text and said(doc["max_that_pays"]) in text
     assert pct(f["p_leave_without"]) in text and pct(f["p_leave_with"]) in text
     if doc["break_even_reduction"] is not None:
         assert pct(doc["break_even_reduction"]) in text
     if doc["decision"] == "counter":
-        assert doc["recommended"] in text
+        assert said(doc["recommended"]) in text
     # every money figure in the reasons is one of the JSON's
-    quoted = set(re.findall(r"-?\d+\.\d\d(?= USD)", text))
+    quoted = {m.replace(",", "").replace("$", "") for m in re.findall(r"-?\$[\d,]+\.\d\d", text)}
     allowed = {v for v in f.values() if isinstance(v, str)} | {
         doc["asked"],
         doc["recommended"],
@@ -132,7 +145,7 @@ def test_middle_customer_with_a_fixable_problem_gets_a_yes(advisor):
     approved = [
         adv
         for cid, iid in zip(inc["customer_id"], inc["incident_id"], strict=True)
-        if (adv := advisor.advise(cid, "20.00", iid)).decision == "approve"
+        if (adv := advisor.advise(cid, "20.00", iid, log=False)).decision == "approve"
     ]
     assert len(approved) >= 3, "middle customers with a fixable problem should get a yes"
     for adv in approved:
@@ -143,7 +156,7 @@ def test_middle_customer_with_a_fixable_problem_gets_a_yes(advisor):
 
 def test_advisor_on_the_store_gives_reasons_matching_json(advisor):
     for cid, cost in (("C0002", "40"), ("C0010", "200"), ("C0100", "15")):
-        doc = advisor.advise(cid, cost).to_json()
+        doc = advisor.advise(cid, cost, log=False).to_json()
         assert doc["reasons"] and doc["assumptions"]
         assert doc["effect"]["source"] == "history"
         _check_reasons_quote_the_json(doc)
@@ -151,14 +164,14 @@ def test_advisor_on_the_store_gives_reasons_matching_json(advisor):
 
 def test_unknown_customer_and_incident(advisor):
     with pytest.raises(KeepwiseInputError, match="unknown customer id 'NOPE'"):
-        advisor.advise("NOPE", "10")
+        advisor.advise("NOPE", "10", log=False)
     with pytest.raises(KeepwiseInputError, match="unknown incident id 'I-none'"):
-        advisor.advise("C0002", "10", "I-none")
+        advisor.advise("C0002", "10", "I-none", log=False)
 
 
 def test_cli_json_and_errors(sim_db):
     runner = CliRunner()
-    res = runner.invoke(app, ["concession", "C0002", "--cost", "40", "--json", "--db", sim_db])
+    res = runner.invoke(app, ["concession", "C0002", "--cost", "40", "--json", "--no-log", "--db", sim_db])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["decision"] in ("approve", "counter", "refuse")
@@ -173,5 +186,10 @@ def test_cli_json_and_errors(sim_db):
         assert isinstance(res.exception, KeepwiseInputError) and message in str(res.exception)
 
 
-def test_money_format():
-    assert money(Decimal("3")) == "3.00" and money(-1.005) == "-1.00"
+def test_money_is_keepwise_money_half_up():
+    """The advisor uses keepwise.money: half up (the advisor used to round half-even, -1.005 -> -1.00)."""
+    assert cents(Decimal("3")) == "3.00" and cents(-1.005) == "-1.01" and cents("2.675") == "2.68"
+    adv = decide(figures(future_margin="400.005"), Decimal("80.005"), CFG)
+    doc = adv.to_json()
+    assert doc["asked"] == "80.01" and doc["figures"]["future_margin"] == "400.01"
+    assert "$80.01" in " ".join(doc["reasons"])

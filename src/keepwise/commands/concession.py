@@ -18,10 +18,23 @@ def concession(
     incident: Annotated[
         str | None, typer.Option("--incident", help="The incident it is about (default: their latest).")
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="When the question was asked, e.g. 2024-03-01T10:00Z (default: now)."),
+    ] = None,
+    no_log: Annotated[
+        bool, typer.Option("--no-log", help="Dry run: do not record the recommendation in the decision log.")
+    ] = False,
     db: DbOption = DEFAULT_URL,
     json_: JsonOption = False,
 ) -> None:
-    """Approve, refuse or counter a concession, with the figures and the reasons."""
+    """Approve, refuse or counter a concession, with the figures and the reasons.
+
+    Every recommendation is recorded in the store's decision log (its id is printed); record what you did
+    with `keepwise concessions record`.
+    """
+    import pandas as pd
+
     from keepwise.decisions.concession import ConcessionAdvisor
 
     try:
@@ -30,9 +43,18 @@ def concession(
         raise KeepwiseInputError(f"--cost must be an amount such as 200.00, not {cost!r}") from None
     if not amount.is_finite() or amount < 0:
         raise KeepwiseInputError(f"--cost must be an amount of at least 0, not {cost}")
-    backend = connect(db)
+    when = None
+    if at is not None:
+        try:
+            stamp = pd.Timestamp(at)
+        except ValueError:
+            raise KeepwiseInputError(
+                f"--at must be a date or time such as 2024-03-01T10:00Z, not {at!r}"
+            ) from None
+        when = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
+    backend = connect(db, read_only=no_log)
     try:
-        advice = ConcessionAdvisor(backend).advise(customer_id, amount, incident)
+        advice = ConcessionAdvisor(backend).advise(customer_id, amount, incident, at=when, log=not no_log)
     finally:
         backend.disconnect()
     doc = advice.to_json()
@@ -45,6 +67,11 @@ def concession(
     )
     for reason in doc["reasons"]:
         out.print(f"- {reason}")
+    if doc["decision_id"]:
+        out.print(
+            f"Decision {doc['decision_id']}: record what you did with `keepwise concessions record "
+            f"{doc['decision_id']} --action granted|refused`."
+        )
     err.print(f"effect: {doc['effect']['description']}")
 
 

@@ -21,6 +21,8 @@ from keepwise.datasets._sim_world import (
     REASON_P_RETAIL,
     REASONS,
     STAFF,
+    WIN_REASON_P,
+    WINBACK_ATTEMPT_P,
     WINBACK_BASE,
     FloatArray,
     IntArray,
@@ -48,6 +50,8 @@ _STREAMS = (
     "exits",
     "advocacy",
     "consent",
+    "winback",
+    "wins",
 )
 _DAY_SECONDS = 86400.0
 #: Number of first and last names in :mod:`keepwise.datasets.simulate` (kept in step with the lists there).
@@ -73,6 +77,8 @@ def build_world(n: int, edges: FloatArray, seed: int, params: Params) -> World:
     _exits(w, rng["exits"])
     _advocacy(w, rng["advocacy"])
     _consent(w, rng["consent"])
+    _winback(w, rng["winback"])
+    _wins(w, rng["wins"])
     return w
 
 
@@ -513,3 +519,39 @@ def _consent(w: World, rng: np.random.Generator) -> None:
     order = np.lexsort((kk, cc))
     w.con_cust, w.con_kind, w.con_granted, w.con_revoked = cc[order], kk[order], g[order], rev[order]
     w.con_source = rng.integers(0, 4, len(cc))
+
+
+def _winback(w: World, rng: np.random.Generator) -> None:
+    """Past win-back attempts: some lost customers were approached 30-120 days after leaving.
+
+    The business tries more of those whose reason it knows (except moved and closed, which it mostly leaves
+    alone); the offer answers the reason it knew. Each came back with their true ``p_winback`` (0 for moved
+    and closed). Purchases after a successful win-back are not simulated.
+    """
+    lost = w.drop < w.end
+    n = w.n
+    known = w.exit_recorded & ~w.exit_unknown
+    gone = np.isin(w.reason, [REASONS.index("moved"), REASONS.index("closed")])
+    p_try = np.where(
+        known & ~gone, WINBACK_ATTEMPT_P[0], np.where(known, WINBACK_ATTEMPT_P[1], WINBACK_ATTEMPT_P[2])
+    )
+    lo, hi = w.params.winback_delay_days
+    at = _seconds(np.where(lost, np.nan_to_num(w.exit_lost_at, nan=0.0), 0.0) + rng.uniform(lo, hi, n))
+    tried = lost & (rng.random(n) < p_try) & (at < w.end)
+    won = rng.random(n) < np.nan_to_num(w.p_winback, nan=0.0)
+    idx = np.flatnonzero(tried)
+    order = np.argsort(at[idx], kind="stable")
+    idx = idx[order]
+    w.wb_cust = idx
+    w.wb_t = at[idx]
+    w.wb_reason = np.where(known[idx], w.reason[idx], len(REASONS))
+    w.wb_won = won[idx]
+
+
+def _wins(w: World, rng: np.random.Generator) -> None:
+    """Why each customer chose the business (by acquisition channel); recorded for some at acquisition."""
+    n = w.n
+    cum = np.cumsum(np.asarray(WIN_REASON_P), axis=1)
+    w.win_reason = choice_by_row(rng.random(n), cum, w.channel)
+    w.win_recorded = rng.random(n) < w.params.win_recorded_share
+    w.win_variant = rng.integers(0, 2, n)

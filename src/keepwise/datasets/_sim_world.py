@@ -40,6 +40,29 @@ REASON_P_BUSINESS = (0.20, 0.20, 0.12, 0.10, 0.06, 0.14, 0.18)
 #: Probability that a winnable ex-customer comes back when offered a win-back, by reason (centre of a
 #: logit-normal spread); moved and closed are never winnable.
 WINBACK_BASE = {"price": 0.35, "competitor": 0.25, "service": 0.30, "quality": 0.20, "no_need": 0.10}
+#: Past win-back offer by the exit reason the business knew ("unknown": none recorded), and its cost (USD).
+WINBACK_OFFERS: dict[str, tuple[str, float]] = {
+    "price": ("10% off the next three orders", 30.0),
+    "competitor": ("price match on the next order and a call from the account manager", 25.0),
+    "service": ("a personal apology and free delivery for three months", 20.0),
+    "quality": ("a free replacement of the last product and a quality follow-up call", 35.0),
+    "moved": ("a friendly check-in call and 5% off the next order", 10.0),
+    "closed": ("a friendly check-in call and 5% off the next order", 10.0),
+    "no_need": ("a reminder of new products with 5% off", 10.0),
+    "unknown": ("a friendly check-in call and 5% off the next order", 10.0),
+}
+#: Share of lost customers the business tried to win back: reason recorded, moved/closed recorded, no reason.
+WINBACK_ATTEMPT_P = (0.45, 0.10, 0.15)
+#: Why customers chose the business (the ``wins`` table), and the chance of each by acquisition channel
+#: (rows in the order of CHANNELS: web, ads, store, partner, referral).
+WIN_REASONS = ("price", "service", "quality", "range", "recommendation", "location")
+WIN_REASON_P = (
+    (0.28, 0.14, 0.24, 0.24, 0.05, 0.05),
+    (0.40, 0.10, 0.20, 0.20, 0.05, 0.05),
+    (0.10, 0.20, 0.20, 0.10, 0.05, 0.35),
+    (0.25, 0.30, 0.20, 0.15, 0.05, 0.05),
+    (0.05, 0.05, 0.05, 0.05, 0.75, 0.05),
+)
 #: Staff: id, role, hourly cost at the start, practical minutes a month.
 STAFF = (
     ("S1", "account manager", 52.00, 6600),
@@ -89,6 +112,8 @@ class Params:
     case_study_value: float = 500.0
     review_value: float = 20.0
     no_consent_share: float = 0.04
+    win_recorded_share: float = 0.6
+    winback_delay_days: tuple[float, float] = (30.0, 120.0)
 
     def as_dict(self) -> dict[str, object]:
         """Plain-data form for ``truth.json``."""
@@ -173,6 +198,16 @@ class World:
     exit_competitor: IntArray = field(default_factory=lambda: np.empty(0, np.int64))  # -1 none
     exit_variant: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     p_winback: FloatArray = field(default_factory=lambda: np.empty(0))
+    # past win-back attempts (at most one per lost customer): customer, time, offer reason index (into
+    # REASONS, len(REASONS) = unknown), whether they came back
+    wb_cust: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    wb_t: FloatArray = field(default_factory=lambda: np.empty(0))
+    wb_reason: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    wb_won: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    # wins: why each customer chose the business (recorded for some), index into WIN_REASONS
+    win_reason: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
+    win_recorded: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    win_variant: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     # advocacy
     adv_cust: IntArray = field(default_factory=lambda: np.empty(0, np.int64))
     #: 0 referral, 1 case study, 2 review

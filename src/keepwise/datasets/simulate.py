@@ -44,6 +44,21 @@ Exits
     row (8% of those say ``unknown``), the rest are the lost customers with no recorded reason.
     ``wanted_back`` is true when their operating profit was positive and the recorded reason is not moved
     or closed.
+Win-back attempts (``winback_attempts``)
+    The business tried to win back some lost customers 30-120 days after they left (``lost_at``; attempts
+    after the end are dropped): 45% of those with a recorded reason, 10% of those recorded as moved or closed
+    and 15% of those with no reason (no exits row, or ``unknown``); at most one attempt each. ``reason_code``
+    is the reason the business knew (``unknown`` otherwise), ``offer`` and ``cost`` answer it (price: 10% off
+    the next three orders, 30.00; competitor: price match, 25.00; service: apology and free delivery, 20.00;
+    quality: free replacement, 35.00; no_need: 5% off, 10.00; moved, closed, unknown: check-in call and 5%
+    off, 10.00). ``won_back`` is a draw with the customer's true ``p_winback``, so moved and closed customers
+    are never won back. Purchases after a successful win-back are not simulated: the data still shows them
+    lost, and the attempt is how one knows they came back.
+Wins (``wins``)
+    Every customer has a true reason for choosing the business, one of ``price``, ``service``, ``quality``,
+    ``range``, ``recommendation``, ``location``, drawn by acquisition channel (referral: recommendation 75%;
+    store: location 35%; ads: price 40%; see ``params.win_reason_p``); 60% have a ``wins`` row at
+    acquisition (``won_at`` = ``acquired_at``) with a short ``reason_text``.
 Advocacy and consent
     Referral-channel customers have a referrer who was an active customer before the referral, which is
     1-21 days before the referred customer joins. 0.5% of customers give case studies (value 500.00),
@@ -65,7 +80,8 @@ truth.json
 ----------
 ``seed``, ``start``, ``end`` (ISO 8601 UTC), ``params`` (every global parameter above, incl.
 ``pareto_nbd`` {r, alpha, s, beta, unit: week}, ``gamma_gamma`` {p, q, v}, ``cost_to_serve`` formula,
-``monthly_fields``), and:
+``monthly_fields``, ``winback_base``, ``winback_offers``, ``winback_attempt_p``, ``win_reasons``,
+``win_reason_p``), and:
 
 ``customers`` : {customer_id: {...}}
     ``cohort`` (base, regular, stopped_regular, aov_decline, dropped_category), ``acquired_at``,
@@ -75,7 +91,9 @@ truth.json
     ``regular_interval_days``, ``nu``, ``mean_spend`` (p/nu), ``heavy_cost``, ``referred_by``,
     ``pattern`` and ``pattern_at`` (the planted pattern and its start), ``true_reason``,
     ``exit_recorded``, ``winnable`` (false for moved and closed), ``p_winback`` (chance of coming back if
-    offered a win-back; null while active), ``orders`` (orders with positive lines), ``returns`` (return
+    offered a win-back; null while active), ``winback_attempted_at`` and ``won_back`` (the past attempt, if
+    any, and whether they came back; null without an attempt), ``win_reason`` (why they chose the business)
+    and ``win_recorded`` (it has a ``wins`` row), ``orders`` (orders with positive lines), ``returns`` (return
     lines), ``minutes`` (staff minutes), ``acquisition_cost``, and the true totals over the whole period:
     ``revenue`` (net of returns), ``cogs``, ``cost_to_serve`` (each time log's minutes x the hourly cost
     of that staff member valid at its start / 60), ``concessions``, ``advocacy_value`` (fixed advocacy
@@ -126,7 +144,11 @@ from keepwise.datasets._sim_world import (
     REASONS,
     SEGMENTS,
     STAFF,
+    WIN_REASON_P,
+    WIN_REASONS,
+    WINBACK_ATTEMPT_P,
     WINBACK_BASE,
+    WINBACK_OFFERS,
     Params,
     World,
 )
@@ -248,6 +270,14 @@ _REASON_TEXT = {
     "closed": ("Closed the business", "Our shop shut down", "Stopped trading"),
     "no_need": ("Don't need it any more", "Changed our habits", "Buying less coffee these days"),
 }
+_WIN_TEXT = {
+    "price": ("Best prices we found", "Good value for money"),
+    "service": ("Friendly and quick to answer", "They helped us choose"),
+    "quality": ("The best beans around", "Equipment that lasts"),
+    "range": ("Everything in one place", "They had what others did not"),
+    "recommendation": ("A friend recommended you", "Heard good things from a colleague"),
+    "location": ("Close to us", "Fast local delivery"),
+}
 _COMPETITORS = ("BeanCo", "Brewly", "CupCraft", "GrindHouse")
 _CONSENT = (("email", "service"), ("email", "marketing"), ("sms", "marketing"))
 _SOURCES = (("web form", "form"), ("checkout", "order"), ("phone call", "call"), ("in store", "store"))
@@ -272,6 +302,8 @@ class SimulatedBusiness:
     exits: pd.DataFrame
     advocacy: pd.DataFrame
     consent: pd.DataFrame
+    wins: pd.DataFrame
+    winback_attempts: pd.DataFrame
     truth: dict[str, Any] = field(repr=False)
 
     @property
@@ -566,6 +598,35 @@ def _assemble(w: World, start: np.datetime64, seed: int, monthly: bool) -> Simul
         },
     )
 
+    # wins: why customers chose the business, recorded at acquisition for some
+    won = np.flatnonzero(w.win_recorded)
+    win_text = np.array([_WIN_TEXT[r][v] for r in WIN_REASONS for v in range(2)], dtype=object)
+    wins = _frame(
+        "wins",
+        {
+            "customer_id": cid.take(pa.array(won)),
+            "won_at": _ts(start, w.acq[won]),
+            "reason_code": _take(WIN_REASONS, w.win_reason[won]),
+            "reason_text": pa.array(win_text[w.win_reason[won] * 2 + w.win_variant[won]], pa.string()),
+        },
+    )
+
+    # past win-back attempts
+    wb_codes = (*REASONS, "unknown")
+    wb_cost = np.array([round(WINBACK_OFFERS[r][1] * 100) for r in wb_codes], np.int64)
+    winback_attempts = _frame(
+        "winback_attempts",
+        {
+            "customer_id": cid.take(pa.array(w.wb_cust)),
+            "attempted_at": _ts(start, w.wb_t),
+            "reason_code": _take(wb_codes, w.wb_reason),
+            "offer": _take(tuple(WINBACK_OFFERS[r][0] for r in wb_codes), w.wb_reason),
+            "cost": _money(wb_cost[w.wb_reason]),
+            "currency": usd_n(len(w.wb_cust)),
+            "won_back": w.wb_won,
+        },
+    )
+
     truth = _truth(w, start, seed, cid, iid, totals, monthly)
     return SimulatedBusiness(
         customers=customers_df,
@@ -577,6 +638,8 @@ def _assemble(w: World, start: np.datetime64, seed: int, monthly: bool) -> Simul
         exits=exits,
         advocacy=advocacy,
         consent=consent,
+        wins=wins,
+        winback_attempts=winback_attempts,
         truth=truth,
     )
 
@@ -687,6 +750,11 @@ def _truth(
     reason = [None if r < 0 else REASONS[r] for r in w.reason.tolist()]
     winnable = [None if r < 0 else REASONS[r] not in ("moved", "closed") for r in w.reason.tolist()]
     referred_by = [None if r < 0 else ids[r] for r in w.referred_by.tolist()]
+    attempted_at = np.full(w.n, np.nan)
+    attempted_at[w.wb_cust] = w.wb_t
+    won_back: list[bool | None] = [None] * w.n
+    for c, won in zip(w.wb_cust.tolist(), w.wb_won.tolist(), strict=True):
+        won_back[c] = won
     columns: dict[str, list[Any]] = {
         "cohort": [COHORTS[c] for c in w.cohort.tolist()],
         "acquired_at": _iso(start, w.acq),
@@ -711,6 +779,10 @@ def _truth(
         "exit_recorded": w.exit_recorded.tolist(),
         "winnable": winnable,
         "p_winback": _opt(w.p_winback, 4),
+        "winback_attempted_at": _iso(start, attempted_at),
+        "won_back": won_back,
+        "win_reason": [WIN_REASONS[r] for r in w.win_reason.tolist()],
+        "win_recorded": w.win_recorded.tolist(),
         "orders": t["orders"].tolist(),
         "returns": t["returns"].tolist(),
         "minutes": t["minutes"].astype(np.int64).tolist(),
@@ -784,6 +856,15 @@ def _truth(
         "reason_p_retail": dict(zip(REASONS, REASON_P_RETAIL, strict=True)),
         "reason_p_business": dict(zip(REASONS, REASON_P_BUSINESS, strict=True)),
         "winback_base": WINBACK_BASE,
+        "winback_offers": {r: {"offer": o, "cost": c} for r, (o, c) in WINBACK_OFFERS.items()},
+        "winback_attempt_p": dict(
+            zip(("reason_recorded", "moved_or_closed_recorded", "no_reason"), WINBACK_ATTEMPT_P, strict=True)
+        ),
+        "win_reasons": list(WIN_REASONS),
+        "win_reason_p": {
+            ch: dict(zip(WIN_REASONS, row, strict=True))
+            for ch, row in zip(CHANNELS, WIN_REASON_P, strict=True)
+        },
         "staff": [
             {"staff_id": s[0], "role": s[1], "hourly_cost": s[2], "practical_minutes_per_month": s[3]}
             for s in STAFF

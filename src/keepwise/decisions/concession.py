@@ -8,9 +8,9 @@ It weighs the concession against what losing the customer would cost::
                            become customers x the future margin of a typical customer)
     concession pays    = reduction in the chance of leaving it buys x loss if they leave
 
-The expected future margin comes from :mod:`keepwise.decisions.facts` (CLV if alive, net of the customer's
-cost-to-serve share); the reduction from :mod:`keepwise.decisions.effect` (the business's own incidents, or
-the documented default). The answer:
+The expected future margin comes from :mod:`keepwise.decisions.facts` (gross margin if alive, less the
+customer's cost to serve a week times the weeks they are expected to stay); the reduction from
+:mod:`keepwise.decisions.effect` (the business's own incidents, or the documented default). The answer:
 
 - **approve** when the cost is at most what the concession pays;
 - **counter** with the largest amount that still pays (rounded down to a whole unit) when that is at least
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -35,15 +35,17 @@ import pandas as pd
 from keepwise.config import Config, DecisionAssumptions, load_config, used
 from keepwise.decisions.effect import EffectEstimate, estimate_effect, incident_history
 from keepwise.decisions.facts import (
-    CostShares,
+    PRIOR_WEEKS,
+    CostToServe,
     ValueModel,
     history_at,
     order_table,
     replacement_cost,
 )
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.money import cents, shown
 
-__all__ = ["ConcessionAdvice", "ConcessionAdvisor", "ConcessionFigures", "decide", "money", "pct"]
+__all__ = ["ConcessionAdvice", "ConcessionAdvisor", "ConcessionFigures", "decide", "pct"]
 
 Decision = Literal["approve", "counter", "refuse"]
 #: Decisions from least to most generous (the property tests rely on this order).
@@ -60,9 +62,9 @@ GESTURES: dict[str, str] = {
 DEFAULT_GESTURE = "a personal apology from a manager and a follow-up call a week later"
 
 
-def money(amount: Decimal | float) -> str:
-    """An amount as the JSON and the reasons show it: two decimals, no thousands separator."""
-    return str(Decimal(str(amount)).quantize(CENT))
+def to_cent(amount: Decimal | float | str) -> Decimal:
+    """An amount rounded once, half up, to the cent (as :mod:`keepwise.money` shows it)."""
+    return Decimal(str(amount)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def pct(share: float) -> str:
@@ -88,6 +90,11 @@ class ConcessionFigures:
     effect_text: str = ""
     effect_source: str = "default"
     notes: tuple[str, ...] = ()
+    #: the parts of ``future_margin`` (gross margin - cost to serve a week x weeks), when known
+    gross_margin: Decimal | None = None
+    cost_to_serve: Decimal | None = None
+    cost_per_week: Decimal | None = None
+    active_weeks: float | None = None
 
     @property
     def reduction(self) -> float:
@@ -98,7 +105,7 @@ class ConcessionFigures:
     def loss_if_leave(self) -> Decimal:
         """Future margin + replacement cost (if worth replacing) + word-of-mouth loss."""
         replace = self.replacement_cost if self.future_margin > 0 else Decimal(0)
-        return (self.future_margin + replace + self.word_of_mouth_loss).quantize(CENT)
+        return to_cent(self.future_margin + replace + self.word_of_mouth_loss)
 
 
 @dataclass
@@ -115,31 +122,38 @@ class ConcessionAdvice:
     figures: ConcessionFigures
     reasons: list[str]
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    #: the id in the store's decision log (None when not logged)
+    decision_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The advice as JSON-able data: money as strings with two decimals."""
         f = self.figures
         return {
+            "decision_id": self.decision_id,
             "customer_id": f.customer_id,
             "incident_id": f.incident_id,
             "category": f.category,
             "currency": f.currency,
             "decision": self.decision,
-            "asked": money(self.asked),
-            "recommended": money(self.recommended),
-            "max_that_pays": money(self.max_that_pays),
+            "asked": cents(self.asked),
+            "recommended": cents(self.recommended),
+            "max_that_pays": cents(self.max_that_pays),
             "extra_gesture": self.extra_gesture,
             "break_even_reduction": self.break_even_reduction,
             "figures": {
-                "future_margin": money(f.future_margin),
-                "replacement_cost": money(f.replacement_cost if f.future_margin > 0 else 0),
-                "word_of_mouth_loss": money(f.word_of_mouth_loss),
-                "loss_if_they_leave": money(f.loss_if_leave),
+                "future_margin": cents(f.future_margin),
+                "gross_margin": None if f.gross_margin is None else cents(f.gross_margin),
+                "cost_to_serve": None if f.cost_to_serve is None else cents(f.cost_to_serve),
+                "cost_to_serve_per_week": None if f.cost_per_week is None else cents(f.cost_per_week),
+                "weeks_as_customer": None if f.active_weeks is None else round(f.active_weeks, 1),
+                "replacement_cost": cents(f.replacement_cost if f.future_margin > 0 else 0),
+                "word_of_mouth_loss": cents(f.word_of_mouth_loss),
+                "loss_if_they_leave": cents(f.loss_if_leave),
                 "p_leave_without": round(f.p_without, 4),
                 "p_leave_with": round(f.p_with, 4),
                 "reduction": round(f.reduction, 4),
                 "reduction_interval": [round(f.reduction_low, 4), round(f.reduction_high, 4)],
-                "expected_benefit": money(self.expected_benefit),
+                "expected_benefit": cents(self.expected_benefit),
             },
             "effect": {"source": f.effect_source, "description": f.effect_text},
             "notes": list(f.notes),
@@ -171,64 +185,73 @@ def decide(figures: ConcessionFigures, cost: Decimal, cfg: DecisionAssumptions) 
     cost = Decimal(str(cost))
     if cost < 0:
         raise KeepwiseInputError(f"the cost of a concession cannot be negative, got {cost}")
-    cost = cost.quantize(CENT)
+    cost = to_cent(cost)
     f, cur = figures, figures.currency
     loss = f.loss_if_leave
     # the reasons and the JSON quote probabilities rounded to 4 decimals; compute with the same figures
     p_wo, p_w, red = round(f.p_without, 4), round(f.p_with, 4), round(f.reduction, 4)
     reduction = Decimal(str(red))
-    benefit = (reduction * loss).quantize(CENT) if loss > 0 else Decimal("0.00")
+    benefit = to_cent(reduction * loss) if loss > 0 else Decimal("0.00")
     max_pays = max(_floor(benefit), Decimal("0.00"))
     break_even = round(float(cost / loss), 4) if loss > 0 else None
     gesture = GESTURES.get(f.category or "", DEFAULT_GESTURE)
+
+    def m(amount: Decimal) -> str:
+        return shown(amount, cur)
+
+    replace = f.replacement_cost if f.future_margin > 0 else Decimal(0)
     reasons: list[str] = []
+    parts = ""
+    if f.gross_margin is not None and f.cost_to_serve is not None and f.active_weeks is not None:
+        parts = (
+            f": {m(f.gross_margin)} of gross margin over about {f.active_weeks:.0f} more weeks as a customer"
+            f" (discounted), less {m(f.cost_to_serve)} to serve them"
+            + (f" at {m(f.cost_per_week)} a week" if f.cost_per_week is not None else "")
+        )
     if f.future_margin > 0:
         reasons.append(
-            f"If {f.customer_id} stays, they are expected to bring {money(f.future_margin)} {cur} of margin "
-            f"(after their cost to serve)."
+            f"If {f.customer_id} stays, they are expected to bring {m(f.future_margin)} of margin{parts}."
         )
     else:
         reasons.append(
-            f"{f.customer_id} is expected to bring {money(f.future_margin)} {cur} of margin: they cost more "
+            f"{f.customer_id} is expected to bring {m(f.future_margin)} of margin{parts}: they cost more "
             f"to serve than they bring."
         )
     reasons.append(
-        f"Losing them would cost {money(loss)} {cur}: that margin, "
-        f"{money(f.replacement_cost if f.future_margin > 0 else 0)} {cur} to acquire a replacement and "
-        f"{money(f.word_of_mouth_loss)} {cur} of word-of-mouth loss."
+        f"Losing them would cost {m(loss)}: that margin, {m(replace)} to acquire a replacement"
+        + (" (none: they are not worth replacing)" if f.future_margin <= 0 else "")
+        + f" and {m(f.word_of_mouth_loss)} of word-of-mouth loss."
     )
     reasons.append(
         f"Without a concession the chance they leave is {pct(p_wo)}; with one it is {pct(p_w)}, "
         f"a drop of {pct(red)} ({f.effect_text})."
     )
     reasons.append(
-        f"So the concession is worth {pct(red)} x {money(loss)} = {money(benefit)} {cur}; "
-        f"the most that still pays is {money(max_pays)} {cur}."
+        f"So the concession is worth {pct(red)} x {m(loss)} = {m(benefit)}; "
+        f"the most that still pays is {m(max_pays)}."
     )
     if break_even is not None:
         reasons.append(
-            f"{money(cost)} {cur} pays if it lowers the chance of leaving by at least {pct(break_even)} "
+            f"{m(cost)} pays if it lowers the chance of leaving by at least {pct(break_even)} "
             f"(the break-even effect)."
         )
     if cost <= max_pays:
         decision: Decision = "approve"
         recommended = cost
-        reasons.append(
-            f"Approve {money(cost)} {cur}: it costs less than the {money(benefit)} {cur} it keeps."
-        )
+        reasons.append(f"Approve {m(cost)}: it costs less than the {m(benefit)} it keeps.")
     elif max_pays > 0 and max_pays >= Decimal(str(cfg.counter_min_share)) * cost:
         decision = "counter"
         step = Decimal(1) if max_pays >= 10 else CENT
         recommended = max(_floor(max_pays, step), CENT)
         reasons.append(
-            f"Counter with {money(recommended)} {cur} instead of {money(cost)} {cur}, and add {gesture}: the "
-            f"full amount costs more than the {money(benefit)} {cur} it keeps."
+            f"Counter with {m(recommended)} instead of {m(cost)}, and add {gesture}: the "
+            f"full amount costs more than the {m(benefit)} it keeps."
         )
     else:
         decision = "refuse"
         recommended = Decimal("0.00")
         reasons.append(
-            f"Refuse: {money(cost)} {cur} costs more than the {money(benefit)} {cur} the concession keeps; "
+            f"Refuse: {m(cost)} costs more than the {m(benefit)} the concession keeps; "
             f"offer {gesture} instead."
         )
     return ConcessionAdvice(
@@ -281,10 +304,14 @@ class ConcessionAdvisor:
         customers = backend.table("customers").select("customer_id").to_pandas()["customer_id"]
         self.known = set(customers.astype(str))
         self.replacement, self.replacement_source = replacement_cost(backend, self.cfg)
-        self.cts = CostShares(backend, None, config=self.config)
+        by_customer = self.orders.groupby("customer_id")["ordered_at"]
+        self.cts = CostToServe(backend, self.as_of, by_customer.min(), by_customer.max(), config=self.config)
         self.currency = self.config.value.reporting_currency
+        # a typical new customer: their gross margin if alive, less the average cost to serve a week over
+        # the weeks they are expected to stay
+        self.typical_margin = self.value.typical_margin_ - self.cts.average_ * self.value.typical_weeks_
         wom = self.cfg.people_told * self.cfg.trust_in_friend * self.cfg.told_conversion
-        self.word_of_mouth = Decimal(str(round(wom * max(self.value.typical_margin_, 0.0), 2))).quantize(CENT)
+        self.word_of_mouth = to_cent(wom * max(self.typical_margin, 0.0))
 
     def incident(self, customer_id: str, incident_id: str | None) -> tuple[str | None, str | None]:
         """The incident asked about (id and category): the given one, else the customer's latest."""
@@ -329,25 +356,34 @@ class ConcessionAdvisor:
         q = queries.copy()
         q["at"] = pd.to_datetime(q["at"], utc=True).fillna(self.as_of)
         h = history_at(self.all_orders[self.all_orders["ordered_at"] < q["at"].max()], q)
-        fm = self.value.future_margin(h)
-        fm = np.where(h["has_orders"].to_numpy(bool), fm, self.value.typical_margin_)
-        shares = self.cts.at(q["customer_id"], q["at"])
+        has = h["has_orders"].to_numpy(bool)
+        scored = self.value.score(h)
+        gross = np.where(has, scored["gross_margin"].to_numpy(float), self.value.typical_margin_)
+        weeks = np.where(has, scored["active_weeks"].to_numpy(float), self.value.typical_weeks_)
+        per_week, own_weeks = self.cts.weekly(q["customer_id"], q["at"])
         out: list[ConcessionFigures] = []
         rows: list[dict[Any, Any]] = q.to_dict("records")
         for i, row in enumerate(rows):
             cid = str(row["customer_id"])
             notes: list[str] = []
-            if not h["has_orders"].iat[i]:
-                notes.append("no orders before the question: future margin is that of a typical customer")
-            share = float(shares[i])
+            if not has[i]:
+                notes.append("no orders before the question: margin and weeks are those of a new customer")
             category = None if _missing(row["category"]) else str(row["category"])
             pred = self.effect.predict(category, float(h["log_weekly_value"].to_numpy(float)[i]))
             incident = None if _missing(row["incident_id"]) else str(row["incident_id"])
+            gm = to_cent(float(gross[i]))
+            rate = to_cent(float(per_week[i]))
+            # the cost over the weeks is computed from the rounded rate, so the reasons' figures add up
+            cts = to_cent(rate * Decimal(str(round(float(weeks[i]), 1))))
             out.append(
                 ConcessionFigures(
                     customer_id=cid,
                     currency=self.currency,
-                    future_margin=Decimal(str(round(float(fm[i]) * (1.0 - share), 2))).quantize(CENT),
+                    future_margin=gm - cts,
+                    gross_margin=gm,
+                    cost_to_serve=cts,
+                    cost_per_week=rate,
+                    active_weeks=round(float(weeks[i]), 1),
                     replacement_cost=self.replacement,
                     word_of_mouth_loss=self.word_of_mouth,
                     p_without=pred["p_without"],
@@ -361,16 +397,38 @@ class ConcessionAdvisor:
                     notes=(
                         *notes,
                         f"replacement cost: {self.replacement_source}",
-                        f"cost-to-serve share of margin: {share:.1%}",
+                        f"cost to serve a week from {own_weeks[i]:.0f} weeks of their own record and "
+                        f"{PRIOR_WEEKS:g} weeks of the business's average ({self.cts.average_:.2f} a week)",
                     ),
                 )
             )
         return out
 
     def advise(
-        self, customer_id: str, cost: Decimal | float | str, incident_id: str | None = None
+        self,
+        customer_id: str,
+        cost: Decimal | float | str,
+        incident_id: str | None = None,
+        *,
+        at: datetime | None = None,
+        log: bool = True,
     ) -> ConcessionAdvice:
-        """Approve, counter or refuse a concession of ``cost`` for ``customer_id`` (about ``incident_id``)."""
+        """Approve, counter or refuse a concession of ``cost`` for ``customer_id`` (about ``incident_id``).
+
+        Parameters
+        ----------
+        customer_id:
+            The customer with the problem.
+        cost:
+            The concession asked for.
+        incident_id:
+            The incident it is about (default: the customer's latest).
+        at:
+            When the question is asked (default: now); the customer's own history is taken up to then.
+        log:
+            Record the recommendation in the store's decision log (``decision_log``; see
+            :mod:`keepwise.decisions.concession_log`); ``False`` for a dry run.
+        """
         try:
             amount = Decimal(str(cost))
         except ArithmeticError:
@@ -380,7 +438,7 @@ class ConcessionAdvisor:
         if customer_id not in self.known:
             raise KeepwiseInputError(f"unknown customer id '{customer_id}'")
         inc_id, category = self.incident(customer_id, incident_id)
-        advice = decide(self.figures(customer_id, inc_id, category), amount, self.cfg)
+        advice = decide(self.figures(customer_id, inc_id, category, at=at), amount, self.cfg)
         advice.assumptions = [
             a
             for a in used(self.config, "decisions")
@@ -398,4 +456,8 @@ class ConcessionAdvisor:
                 "counter_min_share",
             }
         ]
+        if log:
+            from keepwise.decisions.concession_log import log_advice
+
+            advice.decision_id = log_advice(self.backend, advice, at)
         return advice

@@ -1,26 +1,35 @@
 """What a customer is worth, from the store: order history, expected future margin and replacement cost.
 
-The expected future margin of a customer who is still buying is
+The expected future margin of a customer who is still buying (they have just complained or asked for
+something, so they are known to be alive) is::
 
-    future margin = CLV / P(alive) x (1 - cost-to-serve share)
+    future margin = gross margin if alive - cost to serve a week x weeks as a customer
 
-where CLV is :func:`keepwise.value.clv.customer_lifetime_value` over ``horizon_months`` (BG/NBD purchases x
-Gamma-Gamma spend x the margin rate measured from the orders, discounted monthly), divided by P(alive)
-because a customer who has just complained or asked for something is known to be alive, and the
-cost-to-serve share is the customer's lifetime cost to serve over their lifetime gross margin (from
-:mod:`keepwise.value.profitability`; clipped to [0, 2], so a customer who costs more to serve than they bring
-has a negative future margin).
+- **gross margin if alive**: :func:`keepwise.value.clv.customer_lifetime_value` over ``horizon_months``
+  (BG/NBD purchases x Gamma-Gamma spend x the margin rate measured from the orders, discounted monthly)
+  divided by P(alive);
+- **weeks as a customer**: the discounted number of weeks they are expected to stay over the horizon, from
+  the same BG/NBD model: discounted purchases if alive / their purchase rate if alive ``(r + x) / (alpha +
+  T)`` (a customer buys at that rate for as long as they stay, so purchases over rate = weeks);
+- **cost to serve a week**: their own cost to serve (staff time, :mod:`keepwise.value.profitability`) over
+  the complete months before the question, per week since their first order, with ``PRIOR_WEEKS`` weeks of
+  the business's average added so that a customer with little history costs about the average.
+
+Cost to serve is spent for every week a customer stays, whether they buy or not, so it scales with the
+weeks they stay, not with their margin: a customer who costs five times what they bring is worth minus
+four times their margin, and one who has just joined is not assumed to stay the whole horizon.
 
 The replacement cost is the configured ``replacement_cost``, else the average ``acquisition_cost`` in the
 store, else ``replacement_cost_fallback``. The value of a would-be customer lost to word of mouth is the
-average future margin of the business's customers (a typical new customer).
+future margin of a typical new customer (one who has just made their first purchase, at the business's
+average cost to serve a week).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -31,9 +40,9 @@ from keepwise.models import BetaGeoModel, GammaGammaModel
 from keepwise.value.clv import customer_lifetime_value
 
 __all__ = [
-    "CostShares",
+    "PRIOR_WEEKS",
+    "CostToServe",
     "ValueModel",
-    "cost_to_serve_share",
     "history_at",
     "order_table",
     "replacement_cost",
@@ -41,6 +50,9 @@ __all__ = [
 ]
 
 WEEK_SECONDS = 7 * 86_400.0
+#: Weeks of the business's average cost to serve added to a customer's own record (one month): a customer
+#: with a month of history is taken half at their own rate and half at the average.
+PRIOR_WEEKS = 4.35
 
 
 def order_table(backend: Any, before: datetime | None = None) -> pd.DataFrame:
@@ -115,7 +127,8 @@ def history_at(orders: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         In the order of ``queries``: ``x`` (repeat purchase days), ``t_x``, ``T`` (weeks from the first
         purchase day to ``at``), ``zbar`` (mean value of the repeat days), ``log_weekly_value`` (log of the
-        value bought a week, over at least four weeks; NaN without orders) and ``has_orders``.
+        value bought a week, over at least four weeks; NaN without orders), ``first`` (first purchase day,
+        NaT without orders) and ``has_orders``.
     """
     o = orders.assign(day=orders["ordered_at"].dt.floor("D").astype(_TS))
     days = o.groupby(["customer_id", "day"], sort=False)["value"].sum().reset_index()
@@ -161,6 +174,7 @@ def history_at(orders: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
             "T": np.maximum(T, t_x),
             "zbar": zbar,
             "log_weekly_value": log_value,
+            "first": first.to_numpy(),
             "has_orders": has,
         }
     )
@@ -168,7 +182,7 @@ def history_at(orders: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class ValueModel:
-    """BG/NBD and Gamma-Gamma fitted on the store's orders, scoring expected future margin if alive.
+    """BG/NBD and Gamma-Gamma fitted on the store's orders: margin and weeks as a customer if alive.
 
     Parameters
     ----------
@@ -189,115 +203,136 @@ class ValueModel:
         rev = float(s["revenue"].sum())
         self.margin_rate_ = float(s["margin"].sum()) / rev if rev > 0 else 1.0
         self.as_of_ = pd.Timestamp(as_of)
-        fm = self.future_margin(s)
-        self.typical_margin_ = float(np.mean(fm)) if len(fm) else 0.0
+        # a typical new customer: just made their first purchase
+        new = self.score(pd.DataFrame({"x": [0.0], "t_x": [0.0], "T": [0.0], "zbar": [0.0]}))
+        self.typical_margin_ = float(new["gross_margin"].to_numpy(float)[0])
+        self.typical_weeks_ = float(new["active_weeks"].to_numpy(float)[0])
         return self
 
-    def future_margin(self, summary: pd.DataFrame) -> np.ndarray:
-        """Expected discounted gross margin over the horizon, given the customer is alive, per row.
+    def score(self, summary: pd.DataFrame) -> pd.DataFrame:
+        """Per row, given the customer is alive: discounted gross margin and weeks as a customer.
+
+        ``gross_margin`` is the expected discounted gross margin over the horizon, ``active_weeks`` the
+        expected discounted weeks as a customer over the horizon and ``purchases`` the expected discounted
+        purchases.
 
         Customers without a repeat purchase get the population's expected spend (Gamma-Gamma at x = 0).
         """
         if len(summary) == 0:
-            return np.zeros(0)
+            return pd.DataFrame({"gross_margin": np.zeros(0), "active_weeks": np.zeros(0)})
         x = summary["x"].to_numpy(float)
         z = summary["zbar"].to_numpy(float)
+        t_x = summary["t_x"].to_numpy(float)
+        T = np.maximum(summary["T"].to_numpy(float), t_x)
         spend = self.spend_.conditional_expected_average_profit(x, np.where(x > 0, z, 1.0))
         out = customer_lifetime_value(
             self.purchase_,
             None,
             x,
-            summary["t_x"].to_numpy(float),
-            np.maximum(summary["T"].to_numpy(float), summary["t_x"].to_numpy(float)),
+            t_x,
+            T,
             horizon_months=self.horizon_months,
             discount_rate=self.discount_rate,
             time_unit="week",
             margin=self.margin_rate_,
             spend=spend,
         )
-        p_alive = out["p_alive"].to_numpy(float)
-        return np.asarray(out["clv"].to_numpy(float) / np.maximum(p_alive, 0.05))
+        p_alive = np.maximum(out["p_alive"].to_numpy(float), 0.05)
+        purchases = out["discounted_purchases"].to_numpy(float) / p_alive
+        p = self.purchase_.params_
+        rate = (float(p["r"]) + x) / (float(p["alpha"]) + T)
+        return pd.DataFrame(
+            {
+                "gross_margin": out["clv"].to_numpy(float) / p_alive,
+                "active_weeks": purchases / rate,
+                "purchases": purchases,
+            }
+        )
+
+    def future_margin(self, summary: pd.DataFrame) -> np.ndarray:
+        """Expected discounted gross margin over the horizon, given the customer is alive, per row."""
+        return np.asarray(self.score(summary)["gross_margin"].to_numpy(float))
 
 
-def cost_to_serve_share(backend: Any, month: str | None = None, config: Config | None = None) -> pd.DataFrame:
-    """Per customer: lifetime ``cost_to_serve`` over lifetime ``gross_margin`` (clipped to [0, 2]).
+class CostToServe:
+    """Each customer's cost to serve a week, from the monthly ledger, before a question.
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``customer_id``, ``cts_share`` (float), ``profit`` and ``gross_margin`` (Decimal), ``tier``.
-    """
-    from keepwise.value.profitability import profitability
-
-    df = profitability(backend, month, view="lifetime", config=config)
-    gm = df["gross_margin"].astype(float)
-    cts = df["cost_to_serve"].astype(float)
-    share = np.where(gm > 0, cts / gm.where(gm > 0, 1.0), np.where(cts > 0, 2.0, 0.0))
-    return pd.DataFrame(
-        {
-            "customer_id": df["customer_id"],
-            "cts_share": np.clip(share, 0.0, 2.0),
-            "profit": df["profit"],
-            "gross_margin": df["gross_margin"],
-            "tier": df["tier"],
-        }
-    )
-
-
-class CostShares:
-    """Each customer's cost to serve over gross margin up to a given month, from the monthly ledger.
+    A customer's rate at a question is ``(C + PRIOR_WEEKS x average) / (W + PRIOR_WEEKS)`` with ``C`` their
+    cost to serve over the complete months before the question's month and ``W`` the weeks from their first
+    order to the start of that month. The average is the cost to serve a week of the customers who ordered
+    in the 13 weeks before ``as_of`` (so are most likely still customers), over their weeks since joining.
 
     Parameters
     ----------
     backend:
         The store.
-    month:
-        Last month of the ledger (``YYYY-MM``; ``None``: the latest).
+    as_of:
+        The moment the average is taken at.
+    first_orders:
+        First order time (UTC) per customer id.
+    last_orders:
+        Last order time (UTC) per customer id, before ``as_of``.
     config:
         Assumptions (currency and rates).
     """
 
-    def __init__(self, backend: Any, month: str | None = None, config: Config | None = None):
+    def __init__(
+        self,
+        backend: Any,
+        as_of: pd.Timestamp,
+        first_orders: pd.Series,
+        last_orders: pd.Series,
+        config: Config | None = None,
+    ):
         from keepwise.value.profitability import customer_ledger
 
-        led = customer_ledger(backend, month, view="lifetime", by_month=True, config=config)
-        df = led.select("customer_id", "month_index", "gross_margin", "cost_to_serve").to_pandas()
-        df["gross_margin"] = df["gross_margin"].astype(float)
+        led = customer_ledger(backend, None, view="lifetime", by_month=True, config=config)
+        df = led.select("customer_id", "month_index", "cost_to_serve").to_pyarrow().to_pandas()
         df["cost_to_serve"] = df["cost_to_serve"].astype(float)
+        df["month_index"] = df["month_index"].astype(np.int64)
         df = df.sort_values(["month_index"], kind="stable")
-        g = df.groupby("customer_id", sort=False)
-        df["gm"] = g["gross_margin"].cumsum()
-        df["cts"] = g["cost_to_serve"].cumsum()
-        self.ledger = df[["customer_id", "month_index", "gm", "cts"]]
+        df["cts"] = df.groupby("customer_id", sort=False)["cost_to_serve"].cumsum()
+        self.ledger = df[["customer_id", "month_index", "cts"]]
+        self.first_orders = first_orders
+        recent = last_orders[last_orders >= as_of - pd.Timedelta(weeks=13)].index
+        cost, weeks = self._own(pd.Series(recent, dtype=str), pd.Series([as_of] * len(recent)))
+        self.average_ = float(cost.sum() / weeks.sum()) if weeks.sum() > 0 else 0.0
 
-    def at(self, customer_ids: Any, ats: Any) -> np.ndarray:
-        """Cost-to-serve share of each customer over the months up to and including that of ``ats``."""
-        ts = pd.to_datetime(pd.Series(ats), utc=True)
+    def _own(self, customer_ids: pd.Series, ats: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        ts = pd.to_datetime(pd.Series(ats).reset_index(drop=True), utc=True)
+        month_start = ts.dt.tz_localize(None).dt.to_period("M").dt.start_time.dt.tz_localize("UTC")
         q = pd.DataFrame(
             {
                 "customer_id": pd.Series(customer_ids).astype(str).to_numpy(),
-                "month_index": (ts.dt.year * 12 + ts.dt.month - 1).to_numpy(np.int64),
+                # complete months only: up to the month before the question's
+                "month_index": (ts.dt.year * 12 + ts.dt.month - 2).to_numpy(np.int64),
                 "_row": np.arange(len(ts)),
             }
         )
-        led = self.ledger.astype({"month_index": np.int64})
         m = pd.merge_asof(
-            q.sort_values("month_index", kind="stable"), led, on="month_index", by="customer_id"
+            q.sort_values("month_index", kind="stable"), self.ledger, on="month_index", by="customer_id"
         ).sort_values("_row")
-        gm, cts = m["gm"].fillna(0).to_numpy(float), m["cts"].fillna(0).to_numpy(float)
-        share = np.where(gm > 0, cts / np.where(gm > 0, gm, 1.0), np.where(cts > 0, 2.0, 0.0))
-        return np.asarray(np.clip(share, 0.0, 2.0))
+        first = pd.to_datetime(q["customer_id"].map(self.first_orders), utc=True)
+        weeks = ((month_start - first).dt.total_seconds() / WEEK_SECONDS).clip(lower=0).fillna(0)
+        return m["cts"].fillna(0).to_numpy(float), weeks.to_numpy(float)
+
+    def weekly(self, customer_ids: Any, ats: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Cost to serve a week of each customer at ``ats``, and the weeks of their own record it rests on."""
+        cost, weeks = self._own(pd.Series(customer_ids), pd.Series(ats))
+        return (cost + PRIOR_WEEKS * self.average_) / (weeks + PRIOR_WEEKS), weeks
 
 
 def replacement_cost(backend: Any, cfg: DecisionAssumptions) -> tuple[Decimal, str]:
     """The cost of acquiring a replacement customer, and where the figure comes from."""
     if cfg.replacement_cost is not None:
-        return Decimal(cfg.replacement_cost).quantize(Decimal("0.01")), "decisions.replacement_cost"
+        return Decimal(cfg.replacement_cost).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        ), "decisions.replacement_cost"
     c = backend.table("customers")
     c = c.filter(c.acquisition_cost.notnull())
     row = c.aggregate(total=c.acquisition_cost.sum(), n=c.count()).to_pyarrow().to_pylist()[0]
     if row["n"]:
-        avg = (Decimal(row["total"]) / row["n"]).quantize(Decimal("0.01"))
+        avg = (Decimal(row["total"]) / row["n"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return avg, f"average acquisition cost of {row['n']} customers on record"
     return (
         cfg.replacement_cost_fallback,

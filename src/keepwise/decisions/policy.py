@@ -183,6 +183,8 @@ def compare_policies(
             "est_loss": est_loss,
             "est_reduction": est_red,
             "decision": dec,
+            "left_if_conceded": left_yes,
+            "left_if_refused": left_no,
         }
     )
     return {

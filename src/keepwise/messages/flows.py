@@ -153,7 +153,7 @@ def decided_gesture(
     except ImportError:
         return None
     try:
-        advice = ConcessionAdvisor(backend).advise(customer_id, remedy.amount, incident_id)
+        advice = ConcessionAdvisor(backend).advise(customer_id, remedy.amount, incident_id, log=False)
     except Exception:  # the advisor is optional here: a letter without a gesture is still a good letter
         return None
     text = str(getattr(advice, "extra_gesture", "") or "").strip().rstrip(".")
