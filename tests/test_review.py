@@ -102,7 +102,9 @@ def test_a_registered_section_joins_the_review(db):
             r = run_review(b, "2025-12", write=False)
         finally:
             b.disconnect()
-        assert r.to_json()["extra"] == {"n": len([s for s in r.sections if s.key != "extra"]) - 0}
+        # the provider sees the sections that ran before it (plugins loaded later run after it)
+        keys = [s.key for s in r.sections]
+        assert r.to_json()["extra"] == {"n": keys.index("extra")} and keys.index("extra") >= 3
         assert "id='extra-p'" in render_html(r)
     finally:
         SECTIONS[:] = [(k, p) for k, p in SECTIONS if k != "extra"]
@@ -155,3 +157,33 @@ def test_cli_empty_store(tmp_path):
     res = _cli("review", "--db", f"duckdb:///{tmp_path / 'empty.duckdb'}")
     assert res.returncode == 2
     assert "no orders" in res.stderr
+
+
+def test_review_rules_come_from_keepwise_toml_and_are_shown(db, review):
+    from keepwise.config import Config, ReviewAssumptions
+
+    shown = {a["name"]: a for a in review.to_json()["assumptions"]}
+    assert shown["review.inactivity_days"]["value"] == 180
+    assert shown["review.inactivity_days"]["from"] == "default"
+    assert "Assumptions used" in render_html(review) and "review.aov_alpha" in render_html(review)
+    strict = Config(review=ReviewAssumptions(aov_alpha=1e-9, overdue_min_excess=100.0))
+    patient = Config(review=ReviewAssumptions(inactivity_days=1000))
+    b = connect(db)
+    try:
+        warnings_only = [s for s in SECTIONS if s[0] == "warnings"]
+        lost_only = [s for s in SECTIONS if s[0] == "lost"]
+        stricter = run_review(b, "2025-12", write=False, config=strict, sections=warnings_only)
+        longer = run_review(b, "2025-12", write=False, config=patient, sections=lost_only)
+    finally:
+        b.disconnect()
+
+    def count(r, kind):
+        return sum(w["kind"] == kind for w in r.to_json()["warnings"])
+
+    assert count(review, "aov_decline") > 0 and count(stricter, "aov_decline") == 0
+    assert count(review, "overdue") > count(stricter, "overdue")
+    assert count(review, "dropped_category") == count(stricter, "dropped_category")  # untouched rule
+    # a longer inactivity rule judges fewer customers lost
+    assert longer.to_json()["lost"]["count"] < review.to_json()["lost"]["count"]
+    assert "max(1000 days" in longer.to_json()["lost"]["rule"]
+    assert {a["name"]: a["value"] for a in longer.assumptions}["review.inactivity_days"] == 1000

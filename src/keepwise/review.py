@@ -15,7 +15,9 @@ A section's ``data`` must be JSON-able (money as strings); it appears in ``keepw
 section's key. Its ``html`` is a fragment for the report (figures made with
 :func:`keepwise.report.figures.fragment`; the page embeds plotly.js once). Its ``tables`` are written back to
 the store as ``review_<name>`` with a ``review_month`` column, replacing that month's earlier rows, so the
-dashboard reads them. The built-in sections are ``warnings``, ``lost`` and ``metrics``.
+dashboard reads them. The built-in sections are ``warnings``, ``lost`` and ``metrics``. The review's whole
+JSON document (what ``keepwise review --json`` prints, less the report file) is stored as
+``review_document`` and each customer's P(alive) as ``review_p_alive``, for the dashboard and the API.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from keepwise import features
+from keepwise.config import Config, load_config, used
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.report import figures
 from keepwise.signals import (
@@ -107,6 +110,8 @@ class ReviewContext:
         Every customer's lost status at the end of the month (:func:`keepwise.signals.lost_status`).
     sections:
         The sections produced so far, by key.
+    config:
+        The assumptions (``keepwise.toml``) the review runs with; ``config.review`` holds its own rules.
     """
 
     backend: Any
@@ -116,6 +121,7 @@ class ReviewContext:
     inputs: SignalInputs
     status: pd.DataFrame
     sections: dict[str, Section] = field(default_factory=dict)
+    config: Config = field(default_factory=Config)
 
 
 SectionProvider = Callable[[ReviewContext], Section | None]
@@ -128,6 +134,7 @@ class Review:
     period: ReviewPeriod
     sections: list[Section]
     notes: list[str]
+    assumptions: list[dict[str, Any]] = field(default_factory=list)
 
     def section(self, key: str) -> Section | None:
         """The section called ``key``, if the review has it."""
@@ -144,6 +151,7 @@ class Review:
             "month": self.period.month,
             "headlines": {s.key: s.headline for s in self.sections},
             "notes": self.notes,
+            "assumptions": self.assumptions,
         }
         for s in self.sections:
             doc[s.key] = s.data
@@ -208,11 +216,18 @@ def _lost_section(ctx: ReviewContext) -> Section:
     model_values = None
     if ctx.inputs.model is not None and ctx.inputs.rft is not None:
         try:
-            model_values = model_lifetime_values(ctx.inputs.model, ctx.inputs.rft, ctx.status)
+            model_values = model_lifetime_values(
+                ctx.inputs.model, ctx.inputs.rft, ctx.status, ctx.config.review
+            )
         except Exception as exc:  # the model-based figure is a bonus; the annuity stands in for it
             ctx.inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
     ledger: Ledger = build_ledger(
-        ctx.backend, ctx.orders, ctx.period, status=ctx.status, model_values=model_values
+        ctx.backend,
+        ctx.orders,
+        ctx.period,
+        status=ctx.status,
+        model_values=model_values,
+        rules=ctx.config.review,
     )
     if ledger.count:
         headline = (
@@ -305,7 +320,11 @@ SECTIONS: list[tuple[str, SectionProvider]] = [
 ]
 
 #: Modules that register sections when imported; a module that is missing or broken is skipped with a note.
-PLUGIN_MODULES: list[str] = ["keepwise.value.review_section"]
+PLUGIN_MODULES: list[str] = [
+    "keepwise.value.review_section",
+    "keepwise.decisions.wins",
+    "keepwise.conjoint.review_section",
+]
 
 
 def register_section(key: str, provider: SectionProvider, *, before: str | None = None) -> None:
@@ -416,6 +435,7 @@ def run_review(
     *,
     write: bool = True,
     sections: list[tuple[str, SectionProvider]] | None = None,
+    config: Config | None = None,
 ) -> Review:
     """Run the review of one month.
 
@@ -429,6 +449,9 @@ def run_review(
         Write each section's tables back to the store as ``review_<name>``.
     sections:
         Providers to run instead of :data:`SECTIONS` (and of the registered plugins).
+    config:
+        Assumptions (default: ``keepwise.toml`` in the working directory, else the documented defaults);
+        the review's own rules are ``[review]``, and the report lists them.
 
     Returns
     -------
@@ -436,6 +459,7 @@ def run_review(
         The sections in order, and notes on what could not be computed.
     """
     notes: list[str] = []
+    cfg = config or load_config()
     period = ReviewPeriod.of(month) if month else last_complete_month(backend)
     first = backend.table("orders").ordered_at.min().to_pyarrow().as_py()
     if first is None:
@@ -453,11 +477,11 @@ def run_review(
     lines = _materialize(backend, features.order_lines(backend, period.end), "_kw_review_lines")
     ords = _materialize(backend, features.orders(lines), "_kw_review_orders")
     try:
-        status = lost_status(backend, ords, period)
+        status = lost_status(backend, ords, period, cfg.review)
         lost_ids = set(status.loc[status["lost"], "customer_id"])
-        inputs = prepare(lines, ords, period, lost_ids)
+        inputs = prepare(lines, ords, period, lost_ids, cfg.review)
         inputs.p_alive = p_alive_rule.score(inputs)
-        ctx = ReviewContext(backend, period, lines, ords, inputs, status)
+        ctx = ReviewContext(backend, period, lines, ords, inputs, status, config=cfg)
         done: list[Section] = []
         for key, provider in sections:
             try:
@@ -473,10 +497,38 @@ def run_review(
                 ctx.sections[section.key] = section
                 done.append(section)
         notes.extend(inputs.notes)
+        review = Review(period=period, sections=done, notes=notes, assumptions=used(cfg, "review"))
         if write:
             for s in done:
                 _write_tables(backend, period.month, s.tables)
+            _write_document(backend, review, inputs.p_alive)
     finally:
         _drop(backend, "_kw_review_orders")
         _drop(backend, "_kw_review_lines")
-    return Review(period=period, sections=done, notes=notes)
+    return review
+
+
+def _json_default(value: Any) -> Any:
+    """The JSON of ``keepwise review --json``: decimals and timestamps as strings (as the CLI prints them)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _write_document(backend: Any, review: Review, p_alive: pd.DataFrame | None) -> None:
+    """Store the review's JSON document (``review_document``) and P(alive) per customer (``review_p_alive``).
+
+    The dashboard and the API (:mod:`keepwise.web`) read these instead of running the review again.
+    """
+    doc = json.dumps(review.to_json(), default=_json_default, ensure_ascii=False)
+    frame = pd.DataFrame(
+        {"written_at": [pd.Timestamp.now(tz="UTC").isoformat()], "document": [doc]}, dtype=object
+    )
+    tables = {"document": frame}
+    if p_alive is not None:
+        tables["p_alive"] = p_alive[["customer_id", "p_alive", "p_alive_prev"]]
+    _write_tables(backend, review.period.month, tables)

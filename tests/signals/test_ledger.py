@@ -120,3 +120,41 @@ def test_thousand_a_month_for_twenty_years_is_240000(store):
     ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period)
     assert ledger.simple_value_lost == Decimal("240000.00")
     assert ledger.annual_margin_lost == Decimal("12000.00")
+
+
+def test_inactivity_rule_comes_from_the_review_assumptions(store):
+    # [review] inactivity_days = 365: B (last purchase 2024-03-15) is no longer lost by December,
+    # while E (last purchase 2023-01-10, lost before the year under the 180-day rule) is now lost
+    # on 2024-01-10, inside it
+    from keepwise.config import ReviewAssumptions
+
+    b = store(CUSTOMERS, ORDERS, EXITS)
+    period = ReviewPeriod.of("2024-12")
+    rules = ReviewAssumptions(inactivity_days=365, lifetime_years=10)
+    ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period, rules=rules)
+    assert list(ledger.customers["customer_id"]) == ["E", "A", "C"]
+    assert str(ledger.customers.loc[0, "lost_at"].date()) == "2024-01-10"
+    assert ledger.at_risk == 7
+    doc = ledger.to_json()
+    assert "max(365 days, 3 x" in doc["rule"]
+    assert doc["lifetime_value_lost"]["simple_rule"] == "monthly margin x 12 x 10 years, undiscounted"
+    # A: $320 a year for 10 years instead of 20
+    assert ledger.customers.set_index("customer_id").loc["A", "simple_value"] == Decimal("3200.00")
+
+
+def test_review_assumptions_in_keepwise_toml_are_checked(tmp_path):
+    from keepwise.config import load_config
+    from keepwise.exceptions import KeepwiseInputError
+
+    path = tmp_path / "keepwise.toml"
+    path.write_text("[review]\ninactivity_days = 365\ninactivity_gaps = 4\naov_alpha = 0.01\n")
+    cfg = load_config(path)
+    assert (cfg.review.inactivity_days, cfg.review.inactivity_gaps, cfg.review.aov_alpha) == (365, 4.0, 0.01)
+    for bad, message in (
+        ("inactivity_days = 'half a year'", "review.inactivity_days must be a whole number"),
+        ("inactivity_gaps = 0", "review.inactivity_gaps must be a positive number"),
+        ("aov_alpha = 3", "review.aov_alpha must be a share between 0 and 1"),
+    ):
+        path.write_text(f"[review]\n{bad}\n")
+        with pytest.raises(KeepwiseInputError, match=message):
+            load_config(path)

@@ -39,6 +39,7 @@ def render_html(review: Review) -> str:
         version=version,
         sections=review.sections,
         notes=review.notes,
+        assumptions=review.assumptions,
         plotly_js=_plotly_js(),
     )
 

@@ -44,25 +44,28 @@ import pandas as pd
 from scipy import stats
 
 from keepwise import features
+from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import SignalInputs, to_frame
 
 __all__ = ["ALPHA", "KIND", "MIN_DROP", "MIN_HISTORY", "MIN_RECENT", "PRIOR_DF", "decline_test", "detect"]
 
 KIND = "aov_decline"
-ALPHA = 0.03
+ALPHA = ReviewAssumptions.aov_alpha  # defaults; keepwise.toml [review] overrides them
 PRIOR_DF = 10.0
-MIN_DROP = 0.15
+MIN_DROP = ReviewAssumptions.aov_min_drop
 MIN_HISTORY = 4
 MIN_RECENT = 2
 
 
-def decline_test(stats_frame: pd.DataFrame) -> pd.DataFrame:
+def decline_test(stats_frame: pd.DataFrame, alpha: float = ALPHA, min_drop: float = MIN_DROP) -> pd.DataFrame:
     """Run the moderated one-sided trend test on per-customer sufficient statistics.
 
     Parameters
     ----------
     stats_frame:
         The columns of :func:`keepwise.features.aov_windows`.
+    alpha, min_drop:
+        The p-value the trend test must beat and the least relative fall of the average order.
 
     Returns
     -------
@@ -92,7 +95,7 @@ def decline_test(stats_frame: pd.DataFrame) -> pd.DataFrame:
     d["t"] = t
     d["p_value"] = p
     d["ratio"] = ratio
-    d["fires"] = eligible & (p < ALPHA) & (ratio <= 1 - MIN_DROP)
+    d["fires"] = eligible & (p < alpha) & (ratio <= 1 - min_drop)
     return d
 
 
@@ -105,7 +108,7 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``.
     """
     win = to_frame(features.aov_windows(inputs.orders, inputs.period.recent_start))
-    d = decline_test(win)
+    d = decline_test(win, inputs.rules.aov_alpha, inputs.rules.aov_min_drop)
     d = d[d["fires"]].merge(inputs.summary[["customer_id", "orders_per_year", "lost"]], on="customer_id")
     d = d[~d["lost"]]
     margin_rate = (d["margin_h"] / d["revenue_h"]).clip(lower=0, upper=1).fillna(0)

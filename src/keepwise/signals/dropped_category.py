@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise import features
+from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import MIN_TENURE_DAYS, SignalInputs, _records, to_frame
 from keepwise.signals.overdue import predictive_tail
 
@@ -51,14 +52,19 @@ __all__ = [
 
 KIND = "dropped_category"
 MIN_DAYS = 4
-THRESHOLD = 0.01
-MIN_EXCESS = 2.0
+THRESHOLD = ReviewAssumptions.dropped_category_threshold  # defaults; keepwise.toml [review] overrides
+MIN_EXCESS = ReviewAssumptions.dropped_category_min_excess
 MIN_ORDERS_AFTER = 2
 RECENT_DAYS = 90
 
 
-def category_test(cad: pd.DataFrame) -> pd.DataFrame:
+def category_test(
+    cad: pd.DataFrame, threshold: float = THRESHOLD, min_excess: float = MIN_EXCESS
+) -> pd.DataFrame:
     """The gap test on :func:`keepwise.features.category_cadence` rows (with ``orders_after`` joined).
+
+    ``threshold`` and ``min_excess``: how unlikely, and how many usual gaps long, the silence in a range
+    must be.
 
     Returns
     -------
@@ -68,10 +74,10 @@ def category_test(cad: pd.DataFrame) -> pd.DataFrame:
     d = cad.copy()
     p = predictive_tail(d["n_gaps"], d["mean_log_gap"], d["var_log_gap"], d["current_gap_days"])
     d["p_gap"] = p
-    long_enough = d["current_gap_days"].astype(float) >= MIN_EXCESS * d["mean_gap_days"].astype(float)
+    long_enough = d["current_gap_days"].astype(float) >= min_excess * d["mean_gap_days"].astype(float)
     d["fires"] = (
         (d["n_days"] >= MIN_DAYS)
-        & (d["p_gap"] < THRESHOLD)
+        & (d["p_gap"] < threshold)
         & long_enough
         & (d["orders_after"].fillna(0) >= MIN_ORDERS_AFTER)
     )
@@ -92,7 +98,8 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
         "customer_id", "category", "orders_after"
     )
     joined = cad.left_join(runs, ["customer_id", "category"]).drop("customer_id_right", "category_right")
-    d = category_test(to_frame(joined))
+    rules = inputs.rules
+    d = category_test(to_frame(joined), rules.dropped_category_threshold, rules.dropped_category_min_excess)
     d = d[d["fires"]]
     s = inputs.summary[["customer_id", "recency_days", "lost"]]
     d = d.merge(s, on="customer_id")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise import features
+from keepwise.config import ReviewAssumptions
 from keepwise.signals.period import ReviewPeriod
 
 __all__ = ["MIN_TENURE_DAYS", "SignalInputs", "money", "prepare", "to_frame"]
@@ -68,6 +69,8 @@ class SignalInputs:
     model, rft:
         The fitted BG/NBD model and every customer's ``frequency``, ``recency``, ``T`` (weeks) at the end of
         the period, when the model is available.
+    rules:
+        The thresholds of the warning rules (``[review]`` in ``keepwise.toml``).
     """
 
     period: ReviewPeriod
@@ -78,10 +81,15 @@ class SignalInputs:
     notes: list[str] = field(default_factory=list)
     model: Any = None
     rft: pd.DataFrame | None = None
+    rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
 
 
 def prepare(
-    lines: ir.Table, ords: ir.Table, period: ReviewPeriod, lost_ids: set[str] | None = None
+    lines: ir.Table,
+    ords: ir.Table,
+    period: ReviewPeriod,
+    lost_ids: set[str] | None = None,
+    rules: ReviewAssumptions | None = None,
 ) -> SignalInputs:
     """Compute the shared per-customer summary for ``period`` (one engine query, one row per customer)."""
     rfm = features.rfm(ords, period.end)
@@ -92,4 +100,6 @@ def prepare(
     summary["annual_margin"] = summary["margin"].astype(float) * 365.25 / tenure
     summary["orders_per_year"] = summary["n_orders"].astype(float) * 365.25 / tenure
     summary["lost"] = summary["customer_id"].isin(lost_ids or set())
-    return SignalInputs(period=period, lines=lines, orders=ords, summary=summary)
+    return SignalInputs(
+        period=period, lines=lines, orders=ords, summary=summary, rules=rules or ReviewAssumptions()
+    )

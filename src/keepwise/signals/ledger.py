@@ -6,7 +6,8 @@ A customer is **lost explicitly** when ``exits`` records a ``lost_at`` on or aft
 are lost at ``lost_at`` with the recorded reason (``"unknown"`` when none was recorded) and competitor.
 
 Any other customer is **judged lost by inactivity** when they have not bought for
-``max(180 days, 3 x their mean gap between purchase days)``; they are lost on the day that threshold was
+``max(180 days, 3 x their mean gap between purchase days)`` (both figures are assumptions, ``[review]
+inactivity_days`` and ``inactivity_gaps`` in ``keepwise.toml``); they are lost on the day that threshold was
 crossed (last purchase + threshold) and their reason is ``"unknown"``.
 
 The ledger lists those lost in the twelve calendar months ending with the review month. The **rate** is that
@@ -18,7 +19,8 @@ The cost, per lost customer
 * monthly margin = their lifetime margin / the calendar months from their first to their last purchase,
   both included (margin is revenue less cost of goods, net of returns, summed exactly in the engine);
 * margin they used to bring = 12 x monthly margin (a year);
-* simple lifetime value lost = monthly margin x 12 x :data:`HORIZON_YEARS` (20), undiscounted: $1,000 a
+* simple lifetime value lost = monthly margin x 12 x :data:`HORIZON_YEARS` (20, ``[review] lifetime_years``),
+  undiscounted: $1,000 a
   month for 20 years is $240,000;
 * discounted lifetime value lost = the purchase model's figure when the model is available
   (:func:`model_lifetime_values`: discounted expected purchases over the same 20 years at
@@ -41,6 +43,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import _records, money, to_frame
 from keepwise.signals.period import ReviewPeriod
 
@@ -56,14 +59,23 @@ __all__ = [
     "model_lifetime_values",
 ]
 
-HORIZON_YEARS = 20
-DISCOUNT_RATE = Decimal("0.10")
-INACTIVITY_DAYS = 180.0
-INACTIVITY_GAPS = 3.0
-RULE = (
-    "lost = an exit recorded on or after the last purchase, or no purchase for max(180 days, 3 x the "
-    "customer's mean gap between purchases)"
-)
+# The defaults; ``[review]`` in keepwise.toml overrides them (pass ``rules`` to the functions below).
+HORIZON_YEARS = ReviewAssumptions.lifetime_years
+DISCOUNT_RATE = ReviewAssumptions.discount_rate
+INACTIVITY_DAYS = float(ReviewAssumptions.inactivity_days)
+INACTIVITY_GAPS = ReviewAssumptions.inactivity_gaps
+
+
+def rule_text(rules: ReviewAssumptions) -> str:
+    """The lost-customer rule in words, with the figures of ``rules``."""
+    return (
+        f"lost = an exit recorded on or after the last purchase, or no purchase for "
+        f"max({rules.inactivity_days} days, {rules.inactivity_gaps:g} x the customer's mean gap between "
+        "purchases)"
+    )
+
+
+RULE = rule_text(ReviewAssumptions())
 
 
 def annuity_factor(months: int, annual_rate: Decimal) -> Decimal:
@@ -91,6 +103,7 @@ class Ledger:
     replacement_cost_each: Decimal
     replacement_cost: Decimal
     notes: list[str] = field(default_factory=list)
+    rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
 
     @property
     def rate(self) -> float:
@@ -115,7 +128,7 @@ class Ledger:
         ]
         return {
             "month": self.month,
-            "rule": RULE,
+            "rule": rule_text(self.rules),
             "count": self.count,
             "at_risk": self.at_risk,
             "rate": round(self.rate, 4),
@@ -124,7 +137,7 @@ class Ledger:
             "annual_margin_lost": str(self.annual_margin_lost),
             "lifetime_value_lost": {
                 "simple": str(self.simple_value_lost),
-                "simple_rule": f"monthly margin x 12 x {HORIZON_YEARS} years, undiscounted",
+                "simple_rule": f"monthly margin x 12 x {self.rules.lifetime_years} years, undiscounted",
                 "discounted": str(self.discounted_value_lost),
                 "discounted_method": self.discounted_method,
             },
@@ -146,8 +159,10 @@ def _months_spanned(first: pd.Timestamp, last: pd.Timestamp) -> int:
     return (last.year * 12 + last.month) - (first.year * 12 + first.month) + 1
 
 
-def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
-    """Every customer's lost status at the end of ``period``.
+def lost_status(
+    backend: Any, ords: Any, period: ReviewPeriod, rules: ReviewAssumptions | None = None
+) -> pd.DataFrame:
+    """Every customer's lost status at the end of ``period`` (the inactivity rule of ``rules``).
 
     Returns
     -------
@@ -174,7 +189,8 @@ def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
     n_gaps = d["n_days"].fillna(0).astype(float) - 1
     span = (_utc(d["last_day"]) - _utc(d["first_day"])).dt.total_seconds() / 86_400
     mean_gap = np.where(n_gaps > 0, span / np.maximum(n_gaps, 1), 0.0)
-    threshold = np.maximum(INACTIVITY_DAYS, INACTIVITY_GAPS * mean_gap)
+    rules = rules or ReviewAssumptions()
+    threshold = np.maximum(float(rules.inactivity_days), rules.inactivity_gaps * mean_gap)
     judged_at = _utc(d["last_day"]) + pd.to_timedelta(threshold, unit="D")
     last_purchase = _utc(d["last_day"])
     explicit = d["lost_at"].notna() & (last_purchase.isna() | (_utc(d["lost_at"]) >= last_purchase))
@@ -203,7 +219,9 @@ def lost_status(backend: Any, ords: Any, period: ReviewPeriod) -> pd.DataFrame:
     ]
 
 
-def model_lifetime_values(model: Any, rft: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+def model_lifetime_values(
+    model: Any, rft: pd.DataFrame, status: pd.DataFrame, rules: ReviewAssumptions | None = None
+) -> pd.DataFrame:
     """The purchase model's discounted lifetime value of each lost customer, as at their last purchase.
 
     For a lost customer with ``x`` repeat purchases, the last at ``t_x`` (weeks since the first), the value is
@@ -223,8 +241,15 @@ def model_lifetime_values(model: Any, rft: pd.DataFrame, status: pd.DataFrame) -
     d = lost.merge(rft, on="customer_id")
     if d.empty:
         return pd.DataFrame({"customer_id": [], "value": []})
+    rules = rules or ReviewAssumptions()
     purchases = discounted_expected_purchases(
-        model, d["frequency"], d["recency"], d["recency"], 12 * HORIZON_YEARS, float(DISCOUNT_RATE), "week"
+        model,
+        d["frequency"],
+        d["recency"],
+        d["recency"],
+        12 * rules.lifetime_years,
+        float(rules.discount_rate),
+        "week",
     )
     per_purchase = d["margin"].astype(float).to_numpy() / (d["frequency"].to_numpy() + 1)
     return pd.DataFrame(
@@ -251,6 +276,7 @@ def build_ledger(
     period: ReviewPeriod,
     status: pd.DataFrame | None = None,
     model_values: pd.DataFrame | None = None,
+    rules: ReviewAssumptions | None = None,
 ) -> Ledger:
     """Build the ledger for ``period`` from orders (``ords``, before the end of the period) and ``exits``.
 
@@ -267,14 +293,19 @@ def build_ledger(
     model_values:
         Optional ``customer_id``, ``value`` (Decimal): a model's discounted lifetime value per customer; when
         given, it replaces the annuity figure for the customers it covers.
+    rules:
+        The lost-customer rule and lifetime-value horizon (``[review]`` of ``keepwise.toml``; default: the
+        documented defaults).
     """
-    d = lost_status(backend, ords, period) if status is None else status
+    rules = rules or ReviewAssumptions()
+    years, rate = rules.lifetime_years, rules.discount_rate
+    d = lost_status(backend, ords, period, rules) if status is None else status
     start, end = pd.Timestamp(period.year_start), pd.Timestamp(period.end)
     before = d["lost"] & (d["lost_at"] < start)
     at_risk = int((d["first_order_at"].notna() & ~before).sum())
     lost = d[d["lost"] & (d["lost_at"] >= start) & (d["lost_at"] < end)].copy()
     lost = lost.sort_values(["lost_at", "customer_id"]).reset_index(drop=True)
-    factor = annuity_factor(12 * HORIZON_YEARS, DISCOUNT_RATE)
+    factor = annuity_factor(12 * years, rate)
     monthly, simple, disc = [], [], []
     model = (
         {}
@@ -289,7 +320,7 @@ def build_ledger(
                 pd.Timestamp(r["first_order_at"]), pd.Timestamp(r["last_order_at"])
             )
         monthly.append(m)
-        simple.append(m * 12 * HORIZON_YEARS)
+        simple.append(m * 12 * years)
         disc.append(Decimal(model[r["customer_id"]]) if r["customer_id"] in model else m * factor)
     lost["monthly_margin"] = pd.Series([money(v) for v in monthly], index=lost.index, dtype=object)
     lost["annual_margin"] = pd.Series([money(v * 12) for v in monthly], index=lost.index, dtype=object)
@@ -303,7 +334,7 @@ def build_ledger(
     method = (
         "purchase-model lifetime value"
         if model
-        else f"annuity of the monthly margin over {HORIZON_YEARS} years at {DISCOUNT_RATE * 100:.0f}% a year"
+        else f"annuity of the monthly margin over {years} years at {rate * 100:.0f}% a year"
     )
     return Ledger(
         month=period.month,
@@ -330,5 +361,6 @@ def build_ledger(
         discounted_method=method,
         replacement_cost_each=money(each),
         replacement_cost=money(each * len(lost)),
-        notes=[RULE, f"replacement cost: {how}"],
+        notes=[rule_text(rules), f"replacement cost: {how}"],
+        rules=rules,
     )

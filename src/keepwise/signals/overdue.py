@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import SignalInputs, _records
 
 __all__ = [
@@ -58,8 +59,8 @@ FloatArray = npt.NDArray[np.float64]
 KIND = "overdue"
 MIN_GAPS = 4
 MAX_LOG_SD = 0.5
-THRESHOLD = 0.01
-MIN_EXCESS = 1.5
+THRESHOLD = ReviewAssumptions.overdue_threshold  # defaults; keepwise.toml [review] overrides them
+MIN_EXCESS = ReviewAssumptions.overdue_min_excess
 P_ALIVE_THRESHOLD = 0.3
 
 
@@ -80,7 +81,9 @@ def predictive_tail(n_gaps: Any, mean_log: Any, var_log: Any, current: Any) -> F
         return np.asarray(stats.t.sf(z, np.maximum(n - 1, 1)), dtype=float)
 
 
-def gap_test(summary: pd.DataFrame) -> pd.DataFrame:
+def gap_test(
+    summary: pd.DataFrame, threshold: float = THRESHOLD, min_excess: float = MIN_EXCESS
+) -> pd.DataFrame:
     """Probability of the current gap under each customer's own log-normal rhythm.
 
     Parameters
@@ -88,6 +91,8 @@ def gap_test(summary: pd.DataFrame) -> pd.DataFrame:
     summary:
         Per-customer cadence columns (``n_gaps``, ``mean_log_gap``, ``var_log_gap``, ``mean_gap_days``,
         ``current_gap_days``).
+    threshold, min_excess:
+        How unlikely the current gap must be, and how many usual gaps long, for the warning to fire.
 
     Returns
     -------
@@ -102,8 +107,8 @@ def gap_test(summary: pd.DataFrame) -> pd.DataFrame:
     p = predictive_tail(n, d["mean_log_gap"], d["var_log_gap"], current)
     d["regular"] = regular
     d["p_gap"] = np.where(regular, p, np.nan)
-    long_enough = current >= MIN_EXCESS * d["mean_gap_days"].astype(float).to_numpy()
-    d["fires"] = regular & (d["p_gap"] < THRESHOLD) & long_enough
+    long_enough = current >= min_excess * d["mean_gap_days"].astype(float).to_numpy()
+    d["fires"] = regular & (d["p_gap"] < threshold) & long_enough
     return d
 
 
@@ -115,7 +120,7 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     pandas.DataFrame
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``.
     """
-    d = gap_test(inputs.summary)
+    d = gap_test(inputs.summary, inputs.rules.overdue_threshold, inputs.rules.overdue_min_excess)
     d = d[~d["lost"]]
     if inputs.p_alive is not None:
         d = d.merge(inputs.p_alive[["customer_id", "p_alive"]], on="customer_id", how="left")

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise import features
+from keepwise.config import ReviewAssumptions
 from keepwise.features.orders import SECONDS_PER_DAY
 from keepwise.signals.inputs import SignalInputs, to_frame
 
@@ -39,7 +40,7 @@ KIND = "p_alive_drop"
 #: The model's four parameters describe the whole customer base; beyond this many customers they are
 #: fitted on a seeded random sample of this size (every customer is still scored).
 MAX_FIT = 200_000
-THRESHOLD = 0.5
+THRESHOLD = ReviewAssumptions.p_alive_threshold  # default; keepwise.toml [review] overrides it
 MIN_REPEAT = 1
 _WEEK = 7.0
 
@@ -123,8 +124,8 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     d = d[
         (~d["lost"])
         & (d["frequency"] >= MIN_REPEAT)
-        & (d["p_alive"] < THRESHOLD)
-        & (d["p_alive_prev"] >= THRESHOLD)
+        & (d["p_alive"] < inputs.rules.p_alive_threshold)
+        & (d["p_alive_prev"] >= inputs.rules.p_alive_threshold)
     ]
     evidence = [
         f"the chance they are still a customer fell from {100 * b:.0f}% to {100 * a:.0f}% this month "
