@@ -69,7 +69,7 @@ def test_bad_store_url_is_a_one_line_error():
     assert result.returncode == 2
     assert result.stderr == (
         "error: store URL 'mysql://nowhere' is not supported; use duckdb:///file.duckdb, "
-        "duckdb://:memory: or postgres://...\n"
+        "duckdb://:memory:, postgres://..., spark-local or spark://host:port\n"
     )
 
 

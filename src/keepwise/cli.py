@@ -30,6 +30,11 @@ COMMAND_MODULES: list[str] = [
     "experiment",
     "uplift",
     "concession",
+    "concessions",
+    "outreach",
+    "wins",
+    "winback",
+    "serve",
 ]
 
 app = typer.Typer(

@@ -41,7 +41,9 @@ __all__ = [
     "DecisionAssumptions",
     "ExperimentAssumptions",
     "MessagesAssumptions",
+    "ReviewAssumptions",
     "ValueAssumptions",
+    "WebAssumptions",
     "about",
     "load_config",
     "used",
@@ -127,6 +129,98 @@ class ValueAssumptions:
             "Customers whose profit is below this amount (reporting currency) are lead: they cost more than "
             "they bring.",
             "Zeithaml, Rust and Lemon 2001: lead customers cost the company money",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ReviewAssumptions:
+    """Rules of the monthly review: when a customer counts as lost, and when a warning fires (``[review]``).
+
+    The warning thresholds trade missed warnings against false alarms; their defaults were measured on the
+    simulator (``tests/signals/test_accuracy.py``: false alarms 0.1-0.4% of active customers).
+    """
+
+    inactivity_days: int = field(
+        default=180,
+        metadata=about(
+            "A customer with no exit record counts as lost after this many days without a purchase (or three "
+            "times their own usual gap, whichever is longer).",
+            "convention: six months without a purchase, as in most retail churn definitions",
+        ),
+    )
+    inactivity_gaps: float = field(
+        default=3.0,
+        metadata=about(
+            "...or after this many times their own mean gap between purchase days, if that is longer.",
+            "convention: a regular customer is late when the silence is three of their usual gaps",
+        ),
+    )
+    lifetime_years: int = field(
+        default=20,
+        metadata=about(
+            "Years of margin counted as the simple lifetime value of a lost customer ($1,000 a month for "
+            "twenty years is $240,000).",
+            "the loyalty arithmetic of Reichheld, 'The Loyalty Effect' (1996); shown beside a discounted "
+            "figure, never alone",
+        ),
+    )
+    discount_rate: Decimal = field(
+        default=Decimal("0.10"),
+        metadata=about(
+            "Annual discount rate of the discounted lifetime value lost.", "convention: 10% a year"
+        ),
+    )
+    aov_alpha: float = field(
+        default=0.03,
+        metadata=about(
+            "Falling order value: the trend test must give a p-value below this.",
+            "measured on the simulator: 0.35% false alarms, recall 0.81",
+        ),
+    )
+    aov_min_drop: float = field(
+        default=0.15,
+        metadata=about(
+            "Falling order value: the recent average order must be at least this share below the earlier.",
+            "convention: a fall smaller than 15% is not worth a manager's time",
+        ),
+    )
+    overdue_threshold: float = field(
+        default=0.01,
+        metadata=about(
+            "Stopped regular order: the current silence must be this unlikely under the customer's own "
+            "rhythm.",
+            "measured on the simulator: 0.09% false alarms, recall 1.00",
+        ),
+    )
+    overdue_min_excess: float = field(
+        default=1.5,
+        metadata=about(
+            "Stopped regular order: and at least this many times the customer's usual gap.",
+            "convention: half a gap late is not yet a warning",
+        ),
+    )
+    dropped_category_threshold: float = field(
+        default=0.01,
+        metadata=about(
+            "Dropped product range: the silence in that range must be this unlikely while they still buy "
+            "other ranges.",
+            "measured on the simulator: 0.32% false alarms, recall 0.95",
+        ),
+    )
+    dropped_category_min_excess: float = field(
+        default=2.0,
+        metadata=about(
+            "Dropped product range: and at least this many times their usual gap in that range.",
+            "convention: ranges are bought less often than orders are placed",
+        ),
+    )
+    p_alive_threshold: float = field(
+        default=0.5,
+        metadata=about(
+            "P(alive) warning: fires when a customer's probability of still being a customer falls below "
+            "this during the month.",
+            "convention: the point where the model thinks the customer more likely gone than not",
         ),
     )
 
@@ -343,6 +437,14 @@ class DecisionAssumptions:
             "convention: a counter-offer much smaller than the ask reads as an insult",
         ),
     )
+    outcome_window_days: int = field(
+        default=90,
+        metadata=about(
+            "Days after a concession decision in which an order means the customer stayed and a recorded "
+            "exit means they left (keepwise concessions report).",
+            "convention: a quarter, long enough for most customers to order again",
+        ),
+    )
     winback_low: float = field(
         default=0.20,
         metadata=about(
@@ -410,16 +512,30 @@ class DecisionAssumptions:
         },
         metadata=about("Expected cost of each offer in [decisions.offers].", "assumption: set your own"),
     )
+    winback_not_candidates: list[str] = field(
+        default_factory=lambda: ["moved", "moved_away", "closed", "closed_down"],
+        metadata=about(
+            "Exit reasons that rule a lost customer out of win-back: they are listed, never ranked.",
+            "Griffin and Lowenstein 2001: someone who moved away or closed down cannot come back, whatever "
+            "the offer",
+        ),
+    )
     service_contact_days: dict[str, int] = field(
         default_factory=lambda: {"platinum": 30, "gold": 60, "iron": 120, "lead": 365},
         metadata=about(
-            "Proactive contact every this many days, by tier (lead: reduced, not zero).",
-            "Zeithaml, Rust and Lemon 2001: serve each tier at a level its profit supports",
+            "Proactive contact every this many days, by tier (lead: reduced, never zero).",
+            "Zeithaml, Rust and Lemon, 'The Customer Pyramid', California Management Review 43(4), 2001: "
+            "serve each tier at the level its profit supports; monthly, bimonthly, quarterly-plus and yearly "
+            "is a convention, set your own",
         ),
     )
     service_response_hours: dict[str, int] = field(
         default_factory=lambda: {"platinum": 4, "gold": 8, "iron": 24, "lead": 72},
-        metadata=about("Target response time in hours, by tier.", "convention"),
+        metadata=about(
+            "Target time to answer a customer, in hours, by tier.",
+            "Zeithaml, Rust and Lemon 2001 (differentiated service levels); the hours are a convention: "
+            "same half-day, same day, next day, three days",
+        ),
     )
     service_handler: dict[str, str] = field(
         default_factory=lambda: {
@@ -428,29 +544,56 @@ class DecisionAssumptions:
             "iron": "support team",
             "lead": "support team, self-service first",
         },
-        metadata=about("Who handles each tier.", "convention"),
-    )
-    unprofitable_months: int = field(
-        default=6,
         metadata=about(
-            "A customer unprofitable in each of this many recent active months gets 'reprice or part ways'.",
-            "convention: half a year rules out one bad month",
+            "Who handles each tier.",
+            "Zeithaml, Rust and Lemon 2001: the most profitable customers get dedicated people",
+        ),
+    )
+    unprofitable_periods: int = field(
+        default=2,
+        metadata=about(
+            "A customer with a negative profit in each of this many consecutive periods (the latest ending "
+            "with the month), who still buys, gets 'reprice or part ways'.",
+            "convention: two quarters in a row rule out one bad quarter (Zeithaml, Rust and Lemon 2001: lead "
+            "customers are repriced or let go)",
+        ),
+    )
+    unprofitable_period_months: int = field(
+        default=3,
+        metadata=about(
+            "Length of each of those periods in months.",
+            "convention: quarters smooth out months with staff time and no order",
+        ),
+    )
+    reprice_min_loss: Decimal = field(
+        default=Decimal("100.00"),
+        metadata=about(
+            "...and only when the loss over those periods is at least this much (reporting currency).",
+            "convention: a smaller loss is not worth a repricing conversation; set it to what one costs you",
+        ),
+    )
+    reprice_max_increase: float = field(
+        default=0.25,
+        metadata=about(
+            "Recommend 'reprice' when prices this much higher (or less) on their orders would break even; "
+            "beyond it, 'part ways' gracefully.",
+            "assumption: a price rise above a quarter is rarely accepted; set your own",
         ),
     )
     dormant_days: int = field(
         default=120,
         metadata=about(
-            "Days without an order after which a customer counts as unresponsive; one who then orders or "
-            "gets in touch is flagged for re-engagement.",
-            "convention: about four months",
+            "Days without an order after which a customer counts as unresponsive; one who then orders, "
+            "complains or shows a warning sign is flagged for re-engagement.",
+            "convention: about four months, shorter than the review's 180 days for lost",
         ),
     )
     strengths: list[str] = field(
         default_factory=list,
         metadata=about(
             "Reasons you declare as your strengths (e.g. ['quality', 'service']), set against why customers "
-            "choose and leave you.",
-            "your own declaration",
+            "choose and leave you (the wins and exits tables).",
+            "your own declaration; empty: keepwise only reports the shares",
         ),
     )
 
@@ -487,6 +630,31 @@ class ExperimentAssumptions:
 
 
 @dataclass(frozen=True)
+class WebAssumptions:
+    """The dashboard and its API, ``keepwise serve`` (section ``[web]``).
+
+    The access token is better kept in the environment variable ``KEEPWISE_WEB_TOKEN``, which wins over the
+    file; ``keepwise serve`` refuses to listen beyond this machine (a non-loopback host) without a token.
+    """
+
+    token: str = field(
+        default="",
+        metadata=about(
+            "Access token of the dashboard and the API (at least 16 characters); empty: no sign-in, allowed "
+            "only on 127.0.0.1. KEEPWISE_WEB_TOKEN overrides it.",
+            "convention: secrets live in the environment, not in files under version control",
+        ),
+    )
+    session_hours: int = field(
+        default=12,
+        metadata=about(
+            "Hours a dashboard sign-in lasts before the token is asked for again.",
+            "convention: one working day",
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """Every section of ``keepwise.toml``; ``path`` is the file read (``None``: defaults only)."""
 
@@ -494,6 +662,8 @@ class Config:
     messages: MessagesAssumptions = field(default_factory=MessagesAssumptions)
     decisions: DecisionAssumptions = field(default_factory=DecisionAssumptions)
     experiments: ExperimentAssumptions = field(default_factory=ExperimentAssumptions)
+    review: ReviewAssumptions = field(default_factory=ReviewAssumptions)
+    web: WebAssumptions = field(default_factory=WebAssumptions)
     path: Path | None = None
     set_in_file: frozenset[str] = frozenset()
 
@@ -502,7 +672,9 @@ _SECTIONS: dict[str, type] = {
     "decisions": DecisionAssumptions,
     "experiments": ExperimentAssumptions,
     "messages": MessagesAssumptions,
+    "review": ReviewAssumptions,
     "value": ValueAssumptions,
+    "web": WebAssumptions,
 }
 
 
@@ -554,6 +726,12 @@ def _default_of(f: dataclasses.Field[Any]) -> Any:
     return f.default
 
 
+#: Keys that are positive multiples (of a customer's usual gap), not shares between 0 and 1.
+_MULTIPLES = frozenset(
+    {"review.inactivity_gaps", "review.overdue_min_excess", "review.dropped_category_min_excess"}
+)
+
+
 def _coerce(file: Path, key: str, default: Any, value: Any) -> Any:
     """Turn a TOML value into the type of the field's default (money as exact Decimal, never float)."""
     if key == "value.referral_value":
@@ -574,6 +752,14 @@ def _coerce(file: Path, key: str, default: Any, value: Any) -> Any:
         return value.upper()
     if isinstance(default, Decimal):
         return _decimal(file, key, value)
+    if key in _MULTIPLES:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+            raise KeepwiseInputError(f"{file}: {key} must be a positive number, not {value!r}")
+        return float(value)
+    if isinstance(default, int) and not isinstance(default, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise KeepwiseInputError(f"{file}: {key} must be a whole number, 0 or more, not {value!r}")
+        return value
     if isinstance(default, float):
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
             raise KeepwiseInputError(f"{file}: {key} must be a share between 0 and 1, not {value!r}")

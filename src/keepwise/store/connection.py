@@ -2,7 +2,8 @@
 
 URLs follow the SQLAlchemy convention for file paths: ``duckdb:///keepwise.duckdb`` is ``keepwise.duckdb``
 in the working directory, ``duckdb:////var/data/kw.duckdb`` is an absolute path, ``duckdb://:memory:`` keeps
-everything in memory. ``postgres://user:pass@host/db`` is passed to Ibis' Postgres backend.
+everything in memory. ``postgres://user:pass@host/db`` is passed to Ibis' Postgres backend. ``spark-local``
+and ``spark://host:port`` open Spark through Ibis' PySpark backend (see :mod:`keepwise.store.spark`).
 """
 
 from __future__ import annotations
@@ -61,8 +62,13 @@ def connect(url: str | None = None, *, read_only: bool = False) -> Any:
         return backend
     if url.startswith(("postgres://", "postgresql://")):
         return ibis.connect(url)
+    if url.startswith(("spark-local", "spark://")):
+        from keepwise.store.spark import connect_spark
+
+        return connect_spark(url)
     raise KeepwiseInputError(
-        f"store URL '{url}' is not supported; use duckdb:///file.duckdb, duckdb://:memory: or postgres://..."
+        f"store URL '{url}' is not supported; use duckdb:///file.duckdb, duckdb://:memory:, postgres://..., "
+        "spark-local or spark://host:port"
     )
 
 

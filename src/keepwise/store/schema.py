@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["text", "money", "quantity", "minutes", "timestamp", "boolean", "currency"]
+ColumnType = Literal["text", "money", "quantity", "minutes", "timestamp", "boolean", "currency", "real"]
 
 #: SQL type each logical column type is stored as.
 SQL_TYPES: dict[ColumnType, str] = {
@@ -24,6 +24,7 @@ SQL_TYPES: dict[ColumnType, str] = {
     "timestamp": "TIMESTAMPTZ",
     "boolean": "BOOLEAN",
     "currency": "VARCHAR",
+    "real": "DOUBLE",
 }
 
 #: Words for each type in error messages and in ``keepwise schema``.
@@ -35,6 +36,7 @@ TYPE_WORDS: dict[ColumnType, str] = {
     "timestamp": "a date or timestamp (ISO 8601; without a zone it is read as UTC)",
     "boolean": "true or false",
     "currency": "an ISO 4217 currency code",
+    "real": "a floating-point number (model estimates)",
 }
 
 
@@ -370,8 +372,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "wins",
-        "Why customers chose the business, set against why they leave (written by keepwise until the "
-        "simulator emits it; then loadable).",
+        "Why customers chose the business (asked when they joined), set against why they leave.",
         (
             Column(
                 "customer_id", "text", "Who was won.", required=True, references=_CUSTOMER_REF, example="C001"
@@ -380,19 +381,19 @@ TABLES: tuple[Table, ...] = (
             Column(
                 "reason_code",
                 "text",
-                "Main reason (price, service, quality, range, recommendation, ...).",
+                "Main reason: price, service, quality, range (what you stock), recommendation, location, or "
+                "your own code.",
                 required=True,
                 example="service",
             ),
             Column("reason_text", "text", "In their words.", example="Friendly and quick"),
         ),
         key=("customer_id", "won_at"),
-        loadable=False,
     ),
     Table(
         "winback_attempts",
-        "Past win-back attempts and whether the customer came back (written by keepwise until the simulator "
-        "emits it; then loadable).",
+        "Past win-back attempts on lost customers and whether each came back: keepwise winback learns the "
+        "chance of winning back by exit reason from them.",
         (
             Column(
                 "customer_id",
@@ -403,14 +404,18 @@ TABLES: tuple[Table, ...] = (
                 example="C001",
             ),
             Column("attempted_at", "timestamp", "When.", required=True, example="2024-08-01"),
-            Column("reason_code", "text", "Their exit reason at the time.", example="price"),
+            Column(
+                "reason_code",
+                "text",
+                "Their exit reason at the time (as in exits.reason_code; empty or unknown if not known).",
+                example="price",
+            ),
             Column("offer", "text", "What was offered.", example="10% off the next three orders"),
             Column("cost", "money", "What the offer cost.", min_value=0, example="30.00"),
             Column("currency", "currency", "Currency of cost.", example="USD"),
             Column("won_back", "boolean", "Did they buy again?", required=True, example="true"),
         ),
         key=("customer_id", "attempted_at"),
-        loadable=False,
     ),
     Table(
         "decision_log",
@@ -431,7 +436,12 @@ TABLES: tuple[Table, ...] = (
             Column("currency", "currency", "Currency of the amounts.", example="USD"),
             Column("action", "text", "granted, refused or pending.", example="granted"),
             Column("granted", "money", "Amount actually granted.", example="200.00"),
-            Column("outcome", "text", "stayed, left or pending.", example="stayed"),
+            Column(
+                "outcome",
+                "text",
+                "stayed (ordered), left (an exit) or quiet (neither) within the outcome window; pending.",
+                example="stayed",
+            ),
             Column("outcome_at", "timestamp", "When the outcome was recorded.", example="2024-05-01"),
             Column("reasons", "text", "The reasons given, one per line.", example="..."),
         ),
@@ -498,6 +508,62 @@ TABLES: tuple[Table, ...] = (
             Column("error", "text", "Last server reply or reason it was not sent.", example=""),
         ),
         key=("message_id",),
+        loadable=False,
+    ),
+    Table(
+        "conjoint_studies",
+        "Fitted conjoint studies: the coding of the attributes and the model's state (written by keepwise "
+        "conjoint estimate --save).",
+        (
+            Column("study", "text", "Study name.", required=True, example="winback-2024"),
+            Column("saved_at", "timestamp", "When it was saved.", required=True, example="2024-06-01T10:00Z"),
+            Column("model", "text", "mnl or hb.", required=True, allowed=("mnl", "hb"), example="mnl"),
+            Column("source", "text", "The answers file it was fitted on.", example="answers.csv"),
+            Column("currency", "currency", "Currency of the price attribute.", example="USD"),
+            Column("n_tasks", "quantity", "Choice tasks.", example="4800"),
+            Column("n_respondents", "quantity", "Respondents (hierarchical Bayes).", example="400"),
+            Column("log_likelihood", "real", "Log-likelihood at the estimate.", example="-1095.2"),
+            Column("coding", "text", "Attributes, levels and coding (JSON).", required=True, example="{}"),
+            Column("state", "text", "Covariance, draws, individual part-worths (JSON).", example="{}"),
+        ),
+        key=("study",),
+        loadable=False,
+    ),
+    Table(
+        "conjoint_estimates",
+        "Coefficients of each saved conjoint study (population means for hierarchical Bayes; written by "
+        "keepwise).",
+        (
+            Column("study", "text", "Study name.", required=True, example="winback-2024"),
+            Column("coefficient", "text", "Model column.", required=True, example="plan[Basic]"),
+            Column("position", "quantity", "Order of the column in the model.", example="0"),
+            Column("estimate", "real", "Estimate (posterior mean for HB).", required=True, example="-0.8"),
+            Column("std_error", "real", "Standard error (posterior sd for HB).", example="0.05"),
+        ),
+        key=("study", "coefficient"),
+        loadable=False,
+    ),
+    Table(
+        "clv",
+        "Customer lifetime values, one row per customer, history date and purchase model (written by "
+        "keepwise clv; a rerun for the same date and model replaces its rows).",
+        (
+            Column("customer_id", "text", "Customer.", required=True, references=_CUSTOMER_REF, example="C1"),
+            Column("as_of", "timestamp", "Last day of history used.", required=True, example="2024-06-30"),
+            Column("model", "text", "Purchase model.", required=True, example="bgnbd"),
+            Column("horizon_months", "quantity", "Months valued.", example="12"),
+            Column("discount_rate", "real", "Annual discount rate.", example="0.1"),
+            Column("p_alive", "real", "Probability the customer is still active.", example="0.83"),
+            Column("expected_purchases", "real", "Purchases expected over the horizon.", example="2.4"),
+            Column("next_purchase_date", "timestamp", "Next purchase if active.", example="2024-07-20"),
+            Column("expected_spend", "money", "Expected spend per purchase.", example="35.20"),
+            Column("clv", "money", "Discounted margin over the horizon.", example="24.10"),
+            Column("clv_lower", "money", "Lower end of the 95% interval.", example="21.90"),
+            Column("clv_upper", "money", "Upper end of the 95% interval.", example="26.40"),
+            Column("currency", "currency", "Currency of the amounts.", example="USD"),
+            Column("computed_at", "timestamp", "When it was computed.", example="2024-07-01T06:00Z"),
+        ),
+        key=("as_of", "model", "customer_id"),
         loadable=False,
     ),
 )
