@@ -9,7 +9,6 @@ import typer
 
 from keepwise.commands.common import DbOption, JsonOption, err, print_json
 from keepwise.store.connection import DEFAULT_URL, connect
-from keepwise.store.ingest import load_file, load_path
 
 
 def load(
@@ -24,6 +23,8 @@ def load(
     nothing; rows whose key is already stored are updated. A folder is loaded as one all-or-nothing load,
     every TABLE.csv / TABLE.parquet in it, in dependency order.
     """
+    from keepwise.store.ingest import load_file, load_path
+
     backend = connect(db)
     try:
         if file is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
@@ -13,8 +13,9 @@ from keepwise.commands.common import DbOption, JsonOption, _default, err, out, p
 from keepwise.config import load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL, connect
-from keepwise.value.profitability import View
-from keepwise.value.review_section import profit_document
+
+if TYPE_CHECKING:
+    from keepwise.value.profitability import View
 
 MonthOption = Annotated[
     str | None,
@@ -46,12 +47,14 @@ def profit(
     """
     if view not in ("month", "ttm", "lifetime"):
         raise KeepwiseInputError(f"--view '{view}' is not one of: month, ttm, lifetime")
+    from keepwise.value.review_section import profit_document
+
     config = load_config()
     backend = connect(
         db, read_only=Path(db.removeprefix("duckdb:///")).exists() and db.startswith("duckdb:///")
     )
     try:
-        doc = profit_document(backend, month, view=cast(View, view), config=config)
+        doc = profit_document(backend, month, view=cast("View", view), config=config)
     finally:
         backend.disconnect()
     if out_file is not None:

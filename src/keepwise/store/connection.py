@@ -12,9 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import ibis
-from ibis.backends.duckdb import Backend as DuckDBBackend
-
 from keepwise.exceptions import KeepwiseInputError
 
 DEFAULT_URL = "duckdb:///keepwise.duckdb"
@@ -52,6 +49,8 @@ def connect(url: str | None = None, *, read_only: bool = False) -> Any:
             parent = Path(path).parent
             if not parent.exists():
                 raise KeepwiseInputError(f"store URL '{url}': folder '{parent}' does not exist")
+        import ibis
+
         try:
             backend = ibis.duckdb.connect(path, read_only=read_only)
         except Exception as exc:  # duckdb raises IOException for locked or unreadable files
@@ -61,6 +60,8 @@ def connect(url: str | None = None, *, read_only: bool = False) -> Any:
             ensure_tables(backend)
         return backend
     if url.startswith(("postgres://", "postgresql://")):
+        import ibis
+
         return ibis.connect(url)
     if url.startswith(("spark-local", "spark://")):
         from keepwise.store.spark import connect_spark
@@ -82,6 +83,8 @@ def ensure_tables(backend: Any) -> None:
 
 def duckdb_connection(backend: Any) -> Any:
     """The raw ``duckdb`` connection under an Ibis DuckDB backend (for loads, which need transactions)."""
+    from ibis.backends.duckdb import Backend as DuckDBBackend
+
     if not isinstance(backend, DuckDBBackend):
         raise KeepwiseInputError("loading files is supported on DuckDB stores only for now")
     return backend.con
