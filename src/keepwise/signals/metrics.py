@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from keepwise.features.orders import SECONDS_PER_DAY
+from keepwise.features.orders import days_between
 from keepwise.signals.inputs import to_frame
 from keepwise.signals.period import ReviewPeriod, add_months
 
@@ -38,9 +38,8 @@ def _active_months(ords: ir.Table) -> ir.Table:
     cohort = m.group_by("customer_id").aggregate(cohort=m.month.min())
     m = m.join(cohort, "customer_id")
     w = ibis.window(group_by=m.customer_id, order_by=m.month)
-    prev = m.month.lag().over(w)
+    gap_days = days_between(m.month, m.month.lag().over(w))
     # previous active month exactly one calendar month earlier (month starts are 28-31 days apart)
-    gap_days = (m.month.epoch_seconds() - prev.epoch_seconds()) / SECONDS_PER_DAY
     return m.mutate(retained=ibis.coalesce(gap_days <= 31, False))
 
 
@@ -133,12 +132,11 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     p = ords.filter(ords.value > 0)
     days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
     w = ibis.window(group_by=days.customer_id, order_by=days.day)
-    gap = (days.day.epoch_seconds() - days.day.lag().over(w).epoch_seconds()) / SECONDS_PER_DAY
-    re = days.filter(gap >= REACTIVATION_DAYS)
-    react = (
-        re.group_by(re.day.truncate("M").name("month"))
-        .aggregate(reactivated=re.customer_id.nunique())
-        .to_pandas()
+    # the window column first, then the filter: Spark cannot filter on a window expression directly
+    gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
+    re = gaps.filter(gaps.gap >= REACTIVATION_DAYS)
+    react = to_frame(
+        re.group_by(re.day.truncate("M").name("month")).aggregate(reactivated=re.customer_id.nunique())
     )
     react["month"] = _naive(react["month"])
     rev = ords.group_by(ords.ordered_at.truncate("M").name("month")).aggregate(revenue=ords.value.sum())

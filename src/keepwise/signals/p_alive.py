@@ -31,7 +31,7 @@ import pandas as pd
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
-from keepwise.features.orders import SECONDS_PER_DAY
+from keepwise.features.orders import days_between
 from keepwise.signals.inputs import SignalInputs, to_frame
 
 __all__ = ["KIND", "MAX_FIT", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
@@ -54,15 +54,23 @@ def _model_class() -> Any | None:
 
 
 def _rft(days: Any, as_of: Any) -> pd.DataFrame:
-    d = days.filter(days.day < ibis.literal(as_of))
-    agg = d.group_by("customer_id").aggregate(
-        n=d.day.count(), first=d.day.min().epoch_seconds(), last=d.day.max().epoch_seconds()
+    """Each customer's repeat purchases ``frequency``, ``recency`` and age ``T`` (weeks) at ``as_of``.
+
+    Counts and day differences are computed in the engine; only one row per customer comes back.
+    """
+    end = ibis.literal(as_of)
+    d = days.filter(days.day < end)
+    agg = d.group_by("customer_id").aggregate(n=d.day.count(), first=d.day.min(), last=d.day.max())
+    agg = agg.select(
+        "customer_id",
+        n=agg.n,
+        recency_days=days_between(agg["last"], agg["first"]),
+        age_days=days_between(end, agg["first"]),
     )
     df = to_frame(agg)
-    end = pd.Timestamp(as_of).timestamp()
     df["frequency"] = df["n"].astype(float) - 1
-    df["recency"] = (df["last"].astype(float) - df["first"].astype(float)) / SECONDS_PER_DAY / _WEEK
-    df["T"] = (end - df["first"].astype(float)) / SECONDS_PER_DAY / _WEEK
+    df["recency"] = df["recency_days"].astype(float) / _WEEK
+    df["T"] = df["age_days"].astype(float) / _WEEK
     return df[["customer_id", "frequency", "recency", "T"]]
 
 
