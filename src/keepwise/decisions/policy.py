@@ -26,6 +26,17 @@ the cut: the pyramid's platinum and gold), ``advisor`` (yes when it approves; a 
 no, since the truth knows nothing about a smaller amount; ``advisor_counter_granted`` counts it as granted
 at the counter amount), ``oracle`` (yes exactly when the truth says the concession keeps a customer whose
 loss exceeds its cost) and ``expected_oracle`` (knows the true chances and values, not the draw).
+
+Two measurements separate skill from luck and say where the advisor's shortfall comes from:
+
+- **expected profit**: each policy's profit under the true chances instead of the realised draw,
+  ``sum of (1 - p) V - p (loss - V) - cost granted`` with ``p`` the true chance of leaving with or without
+  the concession; its share of the expected oracle's is free of the luck of which customers happened to
+  leave (on a business with few profitable incidents a handful of draws moves the realised share by
+  points);
+- **what if**: the advisor's rule (grant when estimated reduction x estimated loss covers the amount)
+  with the true loss in place of its estimate, with the true reduction in place of its estimate, and with
+  both (that is the expected oracle), as shares of the realised oracle: the gap each estimate accounts for.
 """
 
 from __future__ import annotations
@@ -82,7 +93,12 @@ def compare_policies(
     dict
         ``profit`` {policy: float}, ``granted`` {policy: count}, ``n_incidents``, ``share_of_oracle``
         {policy: profit / oracle profit}, ``gain_share`` {policy: (profit - always_no) / (oracle -
-        always_no)}, ``effect`` (the advisor's effect description), ``decisions`` (counts).
+        always_no)}, ``expected_profit`` {policy: profit under the true chances}, ``expected_share``
+        {policy: expected profit / the expected oracle's}, ``what_if_share`` {``true_loss``,
+        ``true_reduction``, ``rule_as_estimated``: share of the oracle of the advisor's rule with the true
+        figure in place of its estimate}, ``effect`` (the advisor's effect description), ``decisions``
+        (counts), ``detail`` (one row per incident: the true and estimated loss, reduction and chances, the
+        parts of the estimated future margin, the decision and the realised responses).
     """
     from keepwise.datasets import simulate
     from keepwise.decisions.concession import ConcessionAdvisor, decide
@@ -171,7 +187,35 @@ def compare_policies(
         )
         left = np.where(g, left_yes, left_no)
         profit[name] = float(np.sum(np.where(left, -(loss - V), V)) - np.sum(np.where(g, spent, 0.0)))
+    # profit under the true chances, free of the draw
+    expected: dict[str, float] = {}
+    for name, g in grant.items():
+        spent = (
+            np.where(dec == "counter", counter_amount, asked) if name == "advisor_counter_granted" else asked
+        )
+        p_left = np.where(g, p_yes, p_no)
+        expected[name] = float(
+            np.sum((1 - p_left) * V - p_left * (loss - V)) - np.sum(np.where(g, spent, 0.0))
+        )
     base, best = profit["always_no"], profit["oracle"]
+    # the advisor's rule with the true loss and/or the true reduction in place of its estimates
+    est_red_c = np.maximum(est_red, 0.0)
+    what_if = {
+        "true_loss": est_red_c * loss >= asked,
+        "true_reduction": (p_no - p_yes) * est_loss >= asked,
+        "rule_as_estimated": est_red_c * est_loss >= asked,
+    }
+    what_if_share = {
+        k: round(
+            float(
+                np.sum(np.where(np.where(g, left_yes, left_no), -(loss - V), V))
+                - np.sum(np.where(g, asked, 0.0))
+            )
+            / best,
+            4,
+        )
+        for k, g in what_if.items()
+    }
     detail = pd.DataFrame(
         {
             "incident_id": test["incident_id"],
@@ -182,6 +226,12 @@ def compare_policies(
             "reduction": p_no - p_yes,
             "est_loss": est_loss,
             "est_reduction": est_red,
+            "p_without": p_no,
+            "p_with": p_yes,
+            "est_p_without": np.array([f.p_without for f in figures]),
+            "est_gross_margin": np.array([float(f.gross_margin or 0) for f in figures]),
+            "est_cost_per_week": np.array([float(f.cost_per_week or 0) for f in figures]),
+            "est_weeks": np.array([float(f.active_weeks or 0) for f in figures]),
             "decision": dec,
             "left_if_conceded": left_yes,
             "left_if_refused": left_no,
@@ -199,6 +249,9 @@ def compare_policies(
         "gain_share": {
             k: round((v - base) / (best - base), 4) if best != base else None for k, v in profit.items()
         },
+        "expected_profit": {k: round(v, 2) for k, v in expected.items()},
+        "expected_share": {k: round(v / expected["expected_oracle"], 4) for k, v in expected.items()},
+        "what_if_share": what_if_share,
         "decisions": {k: int((dec == k).sum()) for k in ("approve", "counter", "refuse")},
         "effect": advisor.effect.describe(),
         "asked_total": round(float(asked.sum()), 2),
