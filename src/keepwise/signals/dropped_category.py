@@ -103,7 +103,7 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     d = d[d["fires"]]
     s = inputs.summary[["customer_id", "recency_days", "lost"]]
     d = d.merge(s, on="customer_id")
-    d = d[(~d["lost"]) & (d["recency_days"] <= RECENT_DAYS)]
+    d = d[(~d["lost"]) & (d["recency_days"] <= RECENT_DAYS)].sort_values(["customer_id", "category"])
     days = (pd.to_datetime(d["last_at"]) - pd.to_datetime(d["first_at"])).dt.total_seconds() / 86_400
     d = d.assign(cat_annual=d["margin"].astype(float) * 365.25 / np.maximum(days, MIN_TENURE_DAYS))
     rows = []
