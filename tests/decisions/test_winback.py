@@ -246,12 +246,31 @@ def test_won_back_and_not_wanted_follow_the_records(ranking: WinbackRanking, sto
                 "SELECT customer_id FROM winback_attempts WHERE won_back AND attempted_at < '2026-01-01'"
             ).fetchall()
         }
+        unwanted = {
+            (r[0], r[1])
+            for r in backend.con.execute(
+                "SELECT customer_id, lost_at FROM exits WHERE wanted_back = false AND lost_at < '2026-01-01'"
+            ).fetchall()
+        }
     finally:
         backend.disconnect()
     assert {r.customer.customer_id for r in ranking.by_status("won_back")} <= won
     assert ranking.by_status("won_back")
+    recorded = 0
     for row in ranking.by_status("not_wanted"):
-        assert row.customer.tier == "lead" and row.customer.profit < 0
+        c = row.customer
+        if c.wanted_back is False:
+            # the business's record: the exit the ledger uses says wanted_back = false
+            recorded += 1
+            assert (c.customer_id, c.lost_at) in unwanted and c.how == "exit"
+            assert "exits.wanted_back = false" in row.reasons[0]
+        else:
+            assert c.wanted_back is None and c.tier == "lead" and c.profit < 0
+    assert recorded > 50
+    # every exit-lost customer recorded as not wanted is either not wanted, not a candidate or won back
+    for row in ranking.rows:
+        if row.customer.how == "exit" and (row.customer.customer_id, row.customer.lost_at) in unwanted:
+            assert row.status in ("not_wanted", "not_candidate", "won_back"), row.customer.customer_id
 
 
 # --- reasons quote the JSON -----------------------------------------------------------------------------

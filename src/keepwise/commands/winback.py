@@ -22,6 +22,15 @@ MonthOption = Annotated[
         show_default=False,
     ),
 ]
+StudyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--study",
+        help="The stored conjoint study's YAML file: its prohibited offers are never proposed (the store "
+        "keeps the fitted study, not its prohibitions).",
+        show_default=False,
+    ),
+]
 TopOption = Annotated[
     int,
     typer.Option("--top", help="List this many customers worth a contact (0: all).", show_default=True),
@@ -31,12 +40,15 @@ TopOption = Annotated[
 def winback(
     month: MonthOption = None,
     top: TopOption = 20,
+    study: StudyOption = None,
     db: DbOption = DEFAULT_URL,
     json_: JsonOption = False,
 ) -> None:
     """Rank lost customers by the expected value of winning them back, with the offer and the reasons.
 
-    Moved-away and closed-down customers are listed, never ranked; unprofitable ones get a graceful goodbye.
+    Moved-away and closed-down customers are listed, never ranked; unprofitable ones, and those the business
+    marked exits.wanted_back = false, get a graceful goodbye. Failed past attempts on a customer lower their
+    chance. With a stored conjoint study the offer comes from it (--study FILE leaves prohibited offers out).
     The figures behind it are in keepwise.toml [decisions] (winback_low, winback_high, winback_prior_weight,
     winback_months, contact_cost, offers, offer_costs, winback_not_candidates); the output lists them.
     """
@@ -51,7 +63,7 @@ def winback(
     read_only = db.startswith("duckdb:///") and Path(db.removeprefix("duckdb:///")).exists()
     backend = connect(db, read_only=read_only)
     try:
-        ranking = rank_winback(backend, month, config=config)
+        ranking = rank_winback(backend, month, config=config, study=study)
     finally:
         backend.disconnect()
     doc = ranking.to_json(top=top or None)

@@ -6,21 +6,30 @@ plus the inactivity rule of ``[review]``), keepwise decides, in this order:
 1. **Not a candidate** when their exit reason is in ``[decisions] winback_not_candidates`` (moved away,
    closed down): listed with that reason, never ranked, whatever their value.
 2. **Already won back** when a ``winback_attempts`` row on or after their ``lost_at`` says ``won_back``.
-3. **Wanted back?** from their lifetime profitability (:func:`keepwise.value.profitability.profitability`,
-   view ``lifetime``: gross margin less cost to serve and concessions, plus advocacy value; tiers of
-   :mod:`keepwise.value.tiers`). A customer in the *lead* tier (profit below ``[value] lead_below_profit``)
-   is **not wanted**: the recommendation is a graceful goodbye (a thank-you without an offer), so they part
-   on good terms and still speak well of the business.
+3. **Wanted back?** First what the business recorded: ``exits.wanted_back`` of the exit the ledger uses
+   (only for customers lost by a recorded exit). ``false`` means **not wanted**, whatever the figures;
+   ``true`` is said in the reasons and keeps them wanted even in the lead tier (the expected value still
+   decides the contact); empty (unknown) leaves it to their lifetime profitability
+   (:func:`keepwise.value.profitability.profitability`, view ``lifetime``: gross margin less cost to serve
+   and concessions, plus advocacy value; tiers of :mod:`keepwise.value.tiers`): a customer in the *lead*
+   tier (profit below ``[value] lead_below_profit``) is **not wanted**. Not wanted means a graceful goodbye
+   (a thank-you without an offer), so they part on good terms and still speak well of the business.
 4. **Chance of winning them back**, by exit reason: a Beta prior centred on the commonly cited range
    (Griffin and Lowenstein, *Customer Winback*, 2001: 20-40% of lost customers come back, against 5-20% of
    prospects), mean ``m = (winback_low + winback_high) / 2`` and weight ``w = winback_prior_weight``, i.e.
    ``Beta(a0 = m w, b0 = (1 - m) w)``; updated by the business's own ``winback_attempts`` with that exit
    reason (``k`` won back of ``n``) to the beta-binomial posterior ``Beta(a0 + k, b0 + n - k)``, whose mean
-   ``(a0 + k) / (w + n)`` is the chance used, with its central 90% interval.
+   ``(a0 + k) / (w + n)`` is the reason's chance, with its central 90% interval. A customer the business
+   already tried to win back without success (``winback_attempts`` rows for them after their last order,
+   none won back: ``f`` of them) gets their own chance (:func:`own_chance`): the reason's chance ``m`` as
+   the mean of a Beta prior worth ``w`` attempts, each own attempt a Bernoulli failure, so
+   ``Beta(m w, (1 - m) w + f)`` with mean ``m w / (w + f)`` (its interval is shown instead).
 5. **The offer**: from the latest stored conjoint study when there is one
-   (:func:`keepwise.conjoint.simulator.best_offer` over every level combination of the study's coding, the
-   study's prohibitions not applied; its cost is the price concession, the highest price level less the
-   offer's price), otherwise ``[decisions] offers``
+   (:func:`keepwise.conjoint.simulator.best_offer`; its cost is the price concession, the highest price level
+   less the offer's price). The store keeps a study's fitted coding but not its prohibitions, so the
+   candidates are the study's allowed offers (:func:`keepwise.conjoint.simulator.candidate_offers`) when
+   its YAML file is given (``keepwise winback --study FILE``), else every level combination of the coding
+   (said in the offer's source and the notes). Otherwise ``[decisions] offers``
    by exit reason with its cost from ``[decisions] offer_costs`` (``unknown`` for reasons not listed).
 6. **Expected value** = chance x value if back - offer cost - contact cost, where value if back = monthly
    profit x ``winback_months`` and monthly profit = lifetime operating profit (gross margin less cost to
@@ -37,10 +46,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import pandas as pd
@@ -53,6 +63,9 @@ from keepwise.money import cents, shown
 from keepwise.signals.ledger import _months_spanned, build_ledger, lost_status
 from keepwise.signals.period import ReviewPeriod, last_complete_month
 
+if TYPE_CHECKING:
+    from keepwise.conjoint.study import Study
+
 __all__ = [
     "INTERVAL",
     "LostCustomer",
@@ -64,6 +77,7 @@ __all__ = [
     "decide",
     "offer_for",
     "order_rows",
+    "own_chance",
     "posterior",
     "rank_winback",
 ]
@@ -93,10 +107,22 @@ class ReasonRate:
     mean: float
     low: float
     high: float
+    own_failed: int = 0
+    reason_mean: float | None = None
 
     @property
     def source(self) -> str:
         """Where the chance comes from, in words."""
+        words = self._reason_source()
+        if self.own_failed == 0 or self.reason_mean is None:
+            return words
+        return (
+            f"{words}, a rate of {_pct(self.reason_mean)}; their own {self.own_failed} failed attempt(s) "
+            f"then lower it: Beta({self.a:g}, {self.b:g}) = the reason's rate as a Beta prior worth "
+            f"{self.a + self.b - self.own_failed:g} attempts, plus {self.own_failed} failure(s)"
+        )
+
+    def _reason_source(self) -> str:
         if self.attempts == 0:
             return (
                 f"no past win-back attempts on customers who left over '{self.reason}', so the prior: "
@@ -140,9 +166,39 @@ def posterior(reason: str, attempts: int, won: int, cfg: DecisionAssumptions) ->
             "and 1"
         )
     a, b = a0 + won, b0 + attempts - won
+    low, high = _interval(a, b)
+    return ReasonRate(reason, a0, b0, attempts, won, a, b, a / (a + b), low, high)
+
+
+def _interval(a: float, b: float) -> tuple[float, float]:
     tail = (1 - INTERVAL) / 2
     low, high = (float(v) for v in stats.beta.ppf([tail, 1 - tail], a, b))
-    return ReasonRate(reason, a0, b0, attempts, won, a, b, a / (a + b), low, high)
+    return low, high
+
+
+def own_chance(rate: ReasonRate, failed: int, cfg: DecisionAssumptions) -> ReasonRate:
+    """The chance for one customer whose own ``failed`` past win-back attempts all failed.
+
+    The customer's own chance ``p`` is drawn around their exit reason's rate ``m`` (the mean of ``rate``):
+    ``p ~ Beta(m w, (1 - m) w)`` with ``w = winback_prior_weight``, the weight the cited range is given.
+    Each failed attempt on them is a Bernoulli failure of ``p``, so their posterior is
+    ``Beta(m w, (1 - m) w + failed)`` with mean ``m w / (w + failed)``: never above ``m``, lower with every
+    failure. ``w`` and not the reason posterior's own weight ``w + attempts``: the business's attempts
+    pin down the *average* rate of a reason, not how far one customer's chance can sit from it (with the
+    latter, one failure would move a customer's chance by less and less as the business records attempts).
+    With no failed attempt the reason's rate is returned unchanged.
+    """
+    if failed < 0:
+        raise KeepwiseInputError(f"failed attempts must not be negative ({failed})")
+    if failed == 0:
+        return rate
+    w = float(cfg.winback_prior_weight)
+    a = round(rate.mean * w, 6)
+    b = round((1 - rate.mean) * w, 6) + failed
+    low, high = _interval(a, b)
+    return replace(
+        rate, a=a, b=b, mean=a / (a + b), low=low, high=high, own_failed=failed, reason_mean=rate.mean
+    )
 
 
 # --- the offer ------------------------------------------------------------------------------------------
@@ -177,8 +233,62 @@ def map_offer(reason: str, cfg: DecisionAssumptions) -> Offer:
     return Offer(text, cost, source, {"kind": "other", "note": text})
 
 
-def _conjoint_offer(backend: Any, cost_ratio: float, currency: str) -> Offer | None:
-    """The best offer of the latest stored conjoint study, or ``None`` (no study, or it cannot price one)."""
+def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict[str, Any]], str]:
+    """Candidate offers: the study's allowed offers when its file is given, else the coding's whole grid."""
+    from keepwise.conjoint.simulator import candidate_offers
+
+    if study is None:
+        levels = []
+        for attr in coding.attributes:
+            if attr.name == coding.none:
+                continue
+            values = list(attr.values) if attr.numeric else list(attr.levels)
+            levels.append([(attr.name, v) for v in values])
+        grid = [dict(combo) for combo in itertools.islice(itertools.product(*levels), _MAX_CANDIDATES)]
+        return grid, (
+            f"the best of {len(grid)} level combinations by expected margin (the store does not keep the "
+            "study's prohibitions: give its file with --study to leave prohibited offers out)"
+        )
+    coded = {a.name: a for a in coding.attributes if a.name != coding.none}
+    if set(coded) != set(study.names):
+        raise KeepwiseInputError(
+            f"{where}: its attributes {sorted(study.names)} are not those of the stored study {sorted(coded)}"
+        )
+    for attr in study.attributes:
+        known = coded[attr.name]
+        if known.numeric != attr.numeric or (
+            not attr.numeric and not {str(v) for v in attr.levels} <= set(known.levels)
+        ):
+            raise KeepwiseInputError(
+                f"{where}: attribute '{attr.name}' has levels {list(attr.levels)}, the stored study "
+                f"{list(known.values if known.numeric else known.levels)}"
+            )
+    allowed = [
+        {k: (float(v) if coded[k].numeric else str(v)) for k, v in offer.items()}
+        for offer in candidate_offers(study)
+    ]
+    if not allowed:
+        raise KeepwiseInputError(f"{where}: its prohibitions leave no offer")
+    allowed = allowed[:_MAX_CANDIDATES]
+    left_out = int(study.n_levels.prod()) - len(allowed)
+    return allowed, (
+        f"the best of the study's {len(allowed)} allowed offers by expected margin ({left_out} prohibited "
+        "combinations left out)"
+    )
+
+
+#: At most this many candidate offers are priced.
+_MAX_CANDIDATES = 20_000
+
+
+def _conjoint_offer(
+    backend: Any, cost_ratio: float, currency: str, study: Study | None = None, where: str = "study"
+) -> Offer | None:
+    """The best offer of the latest stored conjoint study, or ``None`` (no study, or it cannot price one).
+
+    With ``study`` (the study's YAML, :func:`keepwise.conjoint.study.load_study`) only its allowed offers
+    are candidates: a prohibited combination is never proposed.
+    """
     try:
         from keepwise.conjoint.simulator import best_offer
         from keepwise.conjoint.store import load_result
@@ -191,25 +301,17 @@ def _conjoint_offer(backend: Any, cost_ratio: float, currency: str) -> Offer | N
     price = coding.price
     if price is None:
         return None
-    levels = []
-    for attr in coding.attributes:
-        if attr.name == coding.none:
-            continue
-        values = list(attr.values) if attr.numeric else list(attr.levels)
-        levels.append([(attr.name, v) for v in values])
-    grid = list(itertools.islice(itertools.product(*levels), 20_000))
-    candidates = [dict(combo) for combo in grid]
+    candidates, how = _candidates(coding, study, where)
     prices = [float(c[price]) for c in candidates]
-    list_price = max(prices)
+    list_price = max(float(v) for v in coding.attribute(price).values)
     choice = best_offer(result, candidates, [p * cost_ratio for p in prices], currency=currency)
     offer = choice.offer
     words = ", ".join(f"{k} {shown(v, currency) if k == price and currency else v}" for k, v in offer.items())
     concession = Decimal(str(max(list_price - float(offer[price]), 0.0))).quantize(_CENT, ROUND_HALF_UP)
-    study = result.study or "latest"
+    name = result.study or "latest"
     source = (
-        f"conjoint study '{study}': the best of {len(candidates)} level combinations by expected margin; "
-        f"its cost is the price concession, the highest price level {shown(list_price, currency or 'USD')} "
-        f"less the offer's price"
+        f"conjoint study '{name}': {how}; its cost is the price concession, the highest price level "
+        f"{shown(list_price, currency or 'USD')} less the offer's price"
     )
     return Offer(
         words,
@@ -244,6 +346,9 @@ class LostCustomer:
     competitor: str | None = None
     won_back_at: datetime | None = None
     last_attempt: Mapping[str, Any] | None = None
+    wanted_back: bool | None = None
+    failed_attempts: int = 0
+    first_failed_at: datetime | None = None
 
 
 @dataclass
@@ -287,9 +392,13 @@ class WinbackRow:
                 "months": c.months,
             },
         }
+        doc["wanted_back"] = c.wanted_back
+        doc["failed_attempts"] = c.failed_attempts
         if self.chance is not None:
             doc["chance"] = round(self.chance.mean, 4)
             doc["chance_interval"] = [round(self.chance.low, 4), round(self.chance.high, 4)]
+            if self.chance.reason_mean is not None:
+                doc["chance_for_reason"] = round(self.chance.reason_mean, 4)
         if self.offer is not None:
             doc["offer"] = self.offer.to_json()
         for name in ("monthly_profit", "value_if_back", "contact_cost", "expected_value"):
@@ -345,7 +454,20 @@ def decide(
             "already won back",
             [f"{_lost_words(c)}; won back by the attempt of {c.won_back_at:%Y-%m-%d}"],
         )
-    if c.tier == "lead":
+    if c.wanted_back is False:
+        return WinbackRow(
+            c,
+            "not_wanted",
+            "graceful goodbye: thank them, no offer, leave the door open",
+            [
+                f"{_lost_words(c)}; the business recorded that it does not want them back "
+                f"(exits.wanted_back = false), so they are not ranked, whatever their figures "
+                f"({_profit_words(c)})",
+                "say goodbye gracefully (a thank-you without an offer) so they part on good terms and still "
+                "recommend you to others",
+            ],
+        )
+    if c.tier == "lead" and c.wanted_back is not True:
         return WinbackRow(
             c,
             "not_wanted",
@@ -359,11 +481,16 @@ def decide(
         )
     monthly = (c.operating_profit / max(c.months, 1)).quantize(_CENT, ROUND_HALF_UP)
     value = monthly * cfg.winback_months
+    rate = own_chance(rate, c.failed_attempts, cfg)
     chance = Decimal(str(round(rate.mean, 4)))
     contact = cfg.contact_cost
     ev = (chance * value - offer.cost - contact).quantize(_CENT, ROUND_HALF_UP)
+    if c.wanted_back:
+        wanted = "the business recorded that it wants them back (exits.wanted_back = true)"
+    else:
+        wanted = "wanted back"
     reasons = [
-        f"{_lost_words(c)}; {_profit_words(c)}: wanted back",
+        f"{_lost_words(c)}; {_profit_words(c)}: {wanted}",
         f"monthly profit {shown(monthly, cur)} (operating profit {shown(c.operating_profit, cur)} over "
         f"{c.months} months as a customer), so {cfg.winback_months} months back is worth {shown(value, cur)}",
         f"chance of winning them back {_pct(float(chance))} (90% interval {_pct(rate.low)}-"
@@ -372,10 +499,13 @@ def decide(
         f"expected value = {_pct(float(chance))} x {shown(value, cur)} - {shown(offer.cost, cur)} offer - "
         f"{shown(contact, cur)} contact = {shown(ev, cur)}",
     ]
-    if c.last_attempt is not None and not c.last_attempt["won_back"]:
+    if c.failed_attempts and rate.reason_mean is not None:
+        last = c.last_attempt
+        offered = f"; last offer: {last.get('offer') or 'not recorded'}" if last is not None else ""
         reasons.append(
-            f"tried before on {c.last_attempt['attempted_at']:%Y-%m-%d} "
-            f"({c.last_attempt.get('offer') or 'offer not recorded'}) without success"
+            f"tried {c.failed_attempts} time(s) since {c.first_failed_at or c.lost_at:%Y-%m-%d}, no answer"
+            f"{offered}: that lowers the chance from {_pct(rate.reason_mean)} for '{c.reason}' to "
+            f"{_pct(float(chance))}"
         )
     if ev > 0:
         status: Status = "contact"
@@ -473,6 +603,27 @@ def _attempts(backend: Any, before: datetime) -> pd.DataFrame:
     return df.sort_values(["customer_id", "attempted_at"], ignore_index=True)
 
 
+def _study(study: Study | str | Path | None) -> tuple[Study | None, str]:
+    """The study and how to name it in messages (its file when it was read from one)."""
+    if study is None or not isinstance(study, (str, Path)):
+        return study, f"study '{study.name}'" if study is not None else "study"
+    from keepwise.conjoint.study import load_study
+
+    return load_study(Path(study)), str(study)
+
+
+def _wanted_back(backend: Any, before: datetime) -> dict[tuple[str, datetime], bool]:
+    """``exits.wanted_back`` where recorded, by ``(customer_id, lost_at)`` (the exit the ledger uses)."""
+    t = backend.table("exits")
+    t = t.filter((t.lost_at < ibis.literal(before)) & t.wanted_back.notnull())
+    df = t.select("customer_id", "lost_at", "wanted_back").to_pyarrow().to_pandas()
+    lost = pd.to_datetime(df["lost_at"], utc=True)
+    return {
+        (str(c), ts.to_pydatetime(warn=False)): bool(w)
+        for c, ts, w in zip(df["customer_id"], lost, df["wanted_back"], strict=True)
+    }
+
+
 def _cost_ratio(prof: pd.DataFrame) -> float:
     revenue = float(sum(prof["revenue"], Decimal(0)))
     cogs = float(sum(prof["cogs"], Decimal(0)))
@@ -496,7 +647,12 @@ def _assumptions(cfg: Config) -> list[dict[str, Any]]:
     return used(cfg, "decisions") + others
 
 
-def rank_winback(backend: Any, month: str | None = None, config: Config | None = None) -> WinbackRanking:
+def rank_winback(
+    backend: Any,
+    month: str | None = None,
+    config: Config | None = None,
+    study: Study | str | Path | None = None,
+) -> WinbackRanking:
     """Decide on every lost customer of ``month``'s ledger and rank the candidates by expected value.
 
     Parameters
@@ -507,10 +663,15 @@ def rank_winback(backend: Any, month: str | None = None, config: Config | None =
         ``YYYY-MM``; default: the last complete month of the orders (as ``keepwise review``).
     config:
         Assumptions (default: ``keepwise.toml`` in the working directory, else the documented defaults).
+    study:
+        The stored conjoint study's design, its YAML file or as :func:`keepwise.conjoint.study.load_study`
+        reads it: its prohibited offers are never proposed. Without it every level combination of the
+        stored coding is a candidate.
     """
     from keepwise.value.profitability import profitability
 
     cfg = config or load_config()
+    spec, where = _study(study)
     period = ReviewPeriod.of(month) if month else last_complete_month(backend)
     first = backend.table("orders").ordered_at.min().to_pyarrow().as_py()
     if first is None:
@@ -534,13 +695,23 @@ def rank_winback(backend: Any, month: str | None = None, config: Config | None =
     notes: list[str] = list(ledger.notes)
     offer_cj: Offer | None = None
     try:
-        offer_cj = _conjoint_offer(backend, _cost_ratio(prof), currency)
+        offer_cj = _conjoint_offer(backend, _cost_ratio(prof), currency, spec, where)
     except KeepwiseInputError as exc:
+        if spec is not None:
+            raise KeepwiseInputError(f"{where}: {exc}") from exc
         notes.append(f"the stored conjoint study could not price an offer ({exc}); using [decisions] offers")
+    if offer_cj is None and spec is not None:
+        notes.append(f"{where} was given but the store holds no fitted conjoint study to price its offers")
+    if offer_cj is not None and spec is None:
+        notes.append(
+            "the conjoint offer was chosen among every level combination: the store does not keep the "
+            "study's prohibitions, so give the study file (keepwise winback --study FILE) to leave them out"
+        )
     offer_source = offer_cj.source if offer_cj is not None else "[decisions] offers by exit reason"
     if offer_cj is not None:
         notes.extend(offer_cj.notes)
     spans = status.set_index("customer_id")[["first_order_at", "last_order_at"]]
+    wanted_back = _wanted_back(backend, period.end)
     by_customer = {cid: g for cid, g in attempts.groupby("customer_id")}
     zero = Decimal("0.0000")
     rows: list[WinbackRow] = []
@@ -552,8 +723,15 @@ def rank_winback(backend: Any, month: str | None = None, config: Config | None =
         first_at: Any = spans.loc[cid, "first_order_at"]
         months = _months_spanned(pd.Timestamp(first_at), pd.Timestamp(lost_at)) if pd.notna(first_at) else 1
         mine = by_customer.get(cid)
-        won_back_at, last = None, None
+        won_back_at, last, first_failed, n_failed = None, None, None, 0
         if mine is not None:
+            last_order: Any = spans.loc[cid, "last_order_at"]
+            failed = mine[~mine["won_back"]]
+            if pd.notna(last_order):
+                failed = failed[failed["attempted_at"] > pd.Timestamp(last_order)]
+            n_failed = len(failed)
+            if n_failed:
+                first_failed = failed["attempted_at"].iloc[0].to_pydatetime()
             after = mine[mine["attempted_at"] >= pd.Timestamp(lost_at)]
             won = after[after["won_back"]]
             if len(won):
@@ -587,6 +765,9 @@ def rank_winback(backend: Any, month: str | None = None, config: Config | None =
             competitor=r.competitor if isinstance(r.competitor, str) else None,
             won_back_at=won_back_at,
             last_attempt=last,
+            wanted_back=wanted_back.get((cid, lost_at)) if str(r.how) == "exit" else None,
+            failed_attempts=n_failed,
+            first_failed_at=first_failed,
         )
         rate = rates.get(reason) or posterior(reason, 0, 0, dec)
         offer = offer_cj if offer_cj is not None else map_offer(reason, dec)
