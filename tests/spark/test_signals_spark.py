@@ -19,7 +19,12 @@ from keepwise.config import Config
 from keepwise.review import run_review
 from keepwise.signals import p_alive
 from keepwise.signals.inputs import SignalInputs, prepare
-from keepwise.signals.metrics import REACTIVATION_DAYS, cohort_activity, compute_metrics
+from keepwise.signals.metrics import (
+    REACTIVATION_DAYS,
+    _revenue_retention,
+    cohort_activity,
+    compute_metrics,
+)
 from keepwise.signals.period import ReviewPeriod, last_complete_month
 from keepwise.signals.warnings import detect_warnings
 
@@ -116,6 +121,22 @@ def test_reactivations_match_pandas(metrics, business, period):
     got = {r["month"]: r["reactivated"] for r in metrics["spark"]["monthly"] if r["reactivated"]}
     assert got == expected.to_dict()
     assert metrics["spark"]["reactivations"] == int(expected.get(period.month, 0))
+
+
+def test_revenue_retention_is_the_same_and_matches_pandas(engines, business):
+    """Net revenue retention with a twelve-month window that starts mid-data (the store holds one year)."""
+    later = ReviewPeriod.of("2025-06")  # this year: 2024-07 to 2025-06; the year before: 2023-07 to 2024-06
+    on_duck, on_spark = (_revenue_retention(ords, later) for _, ords in engines.values())
+    lines = business.orders.assign(value=business.orders.quantity * business.orders.unit_price)
+    o = lines.groupby("order_id").agg(customer_id=("customer_id", "first"), at=("ordered_at", "min"))
+    o["value"] = lines.groupby("order_id")["value"].sum()
+    o["at"] = pd.to_datetime(o["at"], utc=True)
+    split = pd.Timestamp("2024-07-01", tz="UTC")
+    before = o[o["at"] < split]
+    after = o[(o["at"] >= split) & o["customer_id"].isin(set(before["customer_id"]))]
+    expected = round(float(after["value"].sum() / before["value"].sum()), 4)
+    assert 0 < expected < 2
+    assert on_spark == on_duck == expected
 
 
 @pytest.mark.parametrize("as_of", ["start", "end"])
