@@ -698,7 +698,8 @@ def rank_winback(
         offer_cj = _conjoint_offer(backend, _cost_ratio(prof), currency, spec, where)
     except KeepwiseInputError as exc:
         if spec is not None:
-            raise KeepwiseInputError(f"{where}: {exc}") from exc
+            message = str(exc) if str(exc).startswith(where) else f"{where}: {exc}"
+            raise KeepwiseInputError(message) from exc
         notes.append(f"the stored conjoint study could not price an offer ({exc}); using [decisions] offers")
     if offer_cj is None and spec is not None:
         notes.append(f"{where} was given but the store holds no fitted conjoint study to price its offers")

@@ -1,0 +1,234 @@
+"""What the business recorded decides too: exits.wanted_back, and a conjoint study's prohibited offers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from keepwise.cli import app
+from keepwise.config import Config, DecisionAssumptions
+from keepwise.decisions.winback import LostCustomer, decide, map_offer, posterior, rank_winback
+from keepwise.exceptions import KeepwiseInputError
+from keepwise.store import connect
+
+CFG = DecisionAssumptions()
+STUDY = Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml"
+
+
+def lost(
+    cid: str, profit: Decimal, tier: str, wanted_back: bool | None, reason: str = "price"
+) -> LostCustomer:
+    return LostCustomer(
+        customer_id=cid,
+        lost_at=datetime(2025, 6, 1, tzinfo=UTC),
+        how="exit",
+        reason=reason,
+        currency="USD",
+        revenue=abs(profit) * 3,
+        gross_margin=abs(profit) * 2,
+        cost_to_serve=abs(profit) * 2 - profit,
+        concessions=Decimal(0),
+        advocacy_value=Decimal(0),
+        profit=profit,
+        operating_profit=profit,
+        tier=tier,
+        months=10,
+        wanted_back=wanted_back,
+    )
+
+
+# --- exits.wanted_back ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("tier", ["platinum", "gold", "iron", "lead"])
+def test_wanted_back_false_is_never_ranked_whatever_the_value(tier: str):
+    rate = posterior("price", 30, 12, CFG)
+    row = decide(lost("C1", Decimal("90000.00"), tier, False), rate, map_offer("price", CFG), CFG)
+    assert row.status == "not_wanted" and row.rank is None and row.offer is None
+    assert row.expected_value is None and "goodbye" in row.recommendation
+    assert (
+        "the business recorded that it does not want them back (exits.wanted_back = false)" in row.reasons[0]
+    )
+    assert "$90,000.00" in row.reasons[0]  # the figures are still quoted
+    assert row.to_json()["wanted_back"] is False
+    # moved away still says "not a candidate" first, whatever the business recorded
+    gone = decide(lost("C2", Decimal("90000.00"), tier, False, "moved"), rate, map_offer("moved", CFG), CFG)
+    assert gone.status == "not_candidate"
+
+
+def test_wanted_back_true_is_said_and_null_is_the_old_rule():
+    rate = posterior("price", 30, 12, CFG)
+    offer = map_offer("price", CFG)
+    yes = decide(lost("C1", Decimal("1200.00"), "gold", True), rate, offer, CFG)
+    unknown = decide(lost("C2", Decimal("1200.00"), "gold", None), rate, offer, CFG)
+    assert yes.status == unknown.status == "contact"
+    assert yes.expected_value == unknown.expected_value == Decimal("483.40")
+    assert "the business recorded that it wants them back (exits.wanted_back = true)" in yes.reasons[0]
+    assert unknown.reasons[0].endswith(": wanted back") and "exits.wanted_back" not in " ".join(
+        unknown.reasons
+    )
+    assert yes.to_json()["wanted_back"] is True and unknown.to_json()["wanted_back"] is None
+    # a lead-tier customer: unknown -> goodbye (as before); the business's "true" keeps them wanted, and the
+    # expected value decides (a loss-maker is not worth a contact)
+    assert decide(lost("C3", Decimal("-50.00"), "lead", None), rate, offer, CFG).status == "not_wanted"
+    kept = decide(lost("C4", Decimal("-50.00"), "lead", True), rate, offer, CFG)
+    assert kept.status == "not_worth_contact" and kept.expected_value == Decimal("-56.60")  # 0.36 x -60 - 35
+
+
+def test_the_ranking_reads_wanted_back_from_the_exit_it_uses(sim_db: str, tmp_path: Path):
+    copy = tmp_path / "store.duckdb"
+    shutil.copy(sim_db.removeprefix("duckdb:///"), copy)
+    backend = connect(f"duckdb:///{copy}")
+    try:
+        before = rank_winback(backend, config=Config())
+        target = next(r for r in before.top() if r.customer.how == "exit" and r.customer.wanted_back is True)
+        cid = target.customer.customer_id
+        # the business changes its mind about this one customer: no longer wanted, then unknown
+        backend.con.execute("UPDATE exits SET wanted_back = false WHERE customer_id = ?", [cid])
+        after = rank_winback(backend, config=Config())
+        backend.con.execute("UPDATE exits SET wanted_back = NULL WHERE customer_id = ?", [cid])
+        unknown = rank_winback(backend, config=Config())
+    finally:
+        backend.disconnect()
+    row = after.row(cid)
+    assert (
+        row is not None
+        and row.status == "not_wanted"
+        and cid not in {r.customer.customer_id for r in after.top()}
+    )
+    assert len(after.top()) == len(before.top()) - 1
+    again = unknown.row(cid)
+    assert again is not None and again.status == "contact" and again.customer.wanted_back is None
+    assert again.expected_value == target.expected_value
+
+
+# --- a conjoint study's prohibitions --------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def study_store(sim_db: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The simulated store with a saved study whose best unconstrained offer is prohibited."""
+    from keepwise.conjoint.coding import Coding
+    from keepwise.conjoint.design import d_efficient
+    from keepwise.conjoint.results import estimate
+    from keepwise.conjoint.simulator import simulate_answers
+    from keepwise.conjoint.store import save_result
+    from keepwise.conjoint.study import load_study
+
+    copy = tmp_path_factory.mktemp("study") / "store.duckdb"
+    shutil.copy(sim_db.removeprefix("duckdb:///"), copy)
+    study = load_study(STUDY)
+    design = d_efficient(study, 12, 2, seed=3, iterations=50)
+    # plan[Basic], plan[Standard] (Premium = -0.8), free_months[0], free_months[1], support[Email],
+    # support[Phone] (Dedicated manager = +1.2), contract[Monthly], price, none: the basic plan and a
+    # dedicated manager are loved, so the unconstrained best pairs them, which the study prohibits
+    mean = np.array([1.0, -0.2, -0.6, 0.1, -1.0, -0.2, 0.4, -0.05, 0.5])
+    betas = np.random.default_rng(0).normal(mean, 0.2, (200, len(mean)))
+    answers = simulate_answers(design, Coding.from_study(study), betas, seed=1)
+    attributes = ["plan", "free_months", "support", "contract", "price", "none"]
+    result = estimate(
+        answers, attributes, "task", "alternative", "chosen", respondent="respondent",
+        categorical=["free_months"], price="price", none="none",
+    )  # fmt: skip
+    result.currency = "USD"
+    url = f"duckdb:///{copy}"
+    backend = connect(url)
+    try:
+        save_result(backend, result, "winback-2025")
+    finally:
+        backend.disconnect()
+    return url
+
+
+def _prohibited(levels: dict) -> bool:
+    from keepwise.conjoint.study import load_study
+
+    study = load_study(STUDY)
+    return bool(study.prohibited(np.array([study.level_index(levels)]))[0])
+
+
+def test_a_prohibited_offer_is_never_proposed_with_the_study(study_store: str):
+    from keepwise.conjoint.simulator import best_offer
+    from keepwise.conjoint.store import load_result
+
+    backend = connect(study_store, read_only=True)
+    try:
+        free = rank_winback(backend, config=Config())
+        bound = rank_winback(backend, config=Config(), study=STUDY)
+        result = load_result(backend)
+    finally:
+        backend.disconnect()
+    assert result is not None
+    unbound_offer = free.top(1)[0].offer
+    assert unbound_offer is not None and unbound_offer.levels is not None
+    # the premise: without the study file the best of the whole grid is a prohibited combination
+    assert unbound_offer.levels["plan"] == "Basic" and unbound_offer.levels["support"] == "Dedicated manager"
+    assert _prohibited(unbound_offer.levels)
+    assert any("give the study file" in n for n in free.notes)
+    offers = {r.offer.text for r in bound.top() if r.offer is not None}
+    assert len(offers) == 1
+    offer = bound.top(1)[0].offer
+    assert offer is not None and offer.levels is not None
+    assert not _prohibited(offer.levels)
+    assert (
+        "the study's 174 allowed offers" in offer.source
+        and "42 prohibited combinations left out" in offer.source
+    )
+    # the best allowed one: the unconstrained choice's table (second path: the whole grid), prohibited
+    # rows dropped, first row; same costs (price x the store's cogs share) as the ranking
+    grid = [
+        {"plan": p, "free_months": f, "support": s, "contract": c, "price": float(x)}
+        for p in ("Basic", "Standard", "Premium")
+        for f in ("0", "1", "3")
+        for s in ("Email", "Phone", "Dedicated manager")
+        for c in ("Monthly", "Annual")
+        for x in (19, 29, 39, 49)
+    ]
+    ratio = _cogs_share(study_store)
+    table = best_offer(result, grid, [g["price"] * ratio for g in grid]).table
+    allowed = table[[not _prohibited({k: row[k] for k in grid[0]}) for _, row in table.iterrows()]]
+    top = allowed.iloc[0]
+    assert offer.levels == {k: (float(top[k]) if k == "price" else top[k]) for k in grid[0]}
+    assert offer.take_up == pytest.approx(float(top["take_up"]))
+    assert offer.cost == Decimal("49.00") - Decimal(str(float(top["price"]))).quantize(Decimal("0.01"))
+
+
+def _cogs_share(url: str) -> float:
+    from keepwise.value.profitability import profitability
+
+    backend = connect(url, read_only=True)
+    try:
+        prof = profitability(backend, "2025-12", view="lifetime", config=Config())
+    finally:
+        backend.disconnect()
+    return float(sum(prof["cogs"], Decimal(0))) / float(sum(prof["revenue"], Decimal(0)))
+
+
+def test_cli_study_option_and_its_errors(study_store: str, tmp_path: Path):
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["winback", "--db", study_store, "--study", str(STUDY), "--top", "3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert all(not _prohibited(r["offer"]["levels"]) for r in doc["ranked"])
+    assert "allowed offers" in doc["offer_source"]
+    # a study file that does not match the stored study: one line naming the file and the attribute
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "name: Other\nattributes:\n  - name: plan\n    levels: [Basic, Gold]\n  - name: free_months\n"
+        "    levels: ['0', '1', '3']\n  - name: support\n    levels: [Email, Phone, Dedicated manager]\n"
+        "  - name: contract\n    levels: [Monthly, Annual]\nprice:\n  name: price\n  levels: [19, 29]\n"
+    )
+    bad = runner.invoke(app, ["winback", "--db", study_store, "--study", str(other), "--json"])
+    assert isinstance(bad.exception, KeepwiseInputError)
+    assert str(bad.exception) == (
+        f"{other}: attribute 'plan' has levels ['Basic', 'Gold'], the stored study "
+        "['Basic', 'Premium', 'Standard']"
+    )
+    missing = runner.invoke(app, ["winback", "--db", study_store, "--study", str(tmp_path / "no.yaml")])
+    assert isinstance(missing.exception, KeepwiseInputError)
+    assert str(missing.exception) == f"{tmp_path / 'no.yaml'}: no such study file"
