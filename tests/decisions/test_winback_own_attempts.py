@@ -193,3 +193,5 @@ def test_the_ranking_counts_each_customers_failed_attempts(ranked):
             first = pd.Timestamp(failed.loc[c.customer_id, "first"]).tz_convert("UTC")
             assert f"tried {expected} time(s) since {first:%Y-%m-%d}, no answer" in " ".join(row.reasons)
     assert tried > 20
+    stated = [a for a in ranking.to_json()["assumptions"] if a["name"] == "winback.own_failed_attempts"]
+    assert len(stated) == 1 and stated[0]["value"] == "m w / (w + f)"

@@ -644,7 +644,24 @@ _ALSO_USED = (
 def _assumptions(cfg: Config) -> list[dict[str, Any]]:
     """``[decisions]`` in full, then the ``[review]`` and ``[value]`` figures in :data:`_ALSO_USED`."""
     others = [a for section in ("review", "value") for a in used(cfg, section) if a["name"] in _ALSO_USED]
-    return used(cfg, "decisions") + others
+    return [*used(cfg, "decisions"), *others, _OWN_ATTEMPTS]
+
+
+#: The model of a customer's own failed attempts (:func:`own_chance`), listed with the figures.
+_OWN_ATTEMPTS: dict[str, Any] = {
+    "name": "winback.own_failed_attempts",
+    "value": "m w / (w + f)",
+    "from": "default",
+    "source": (
+        "assumption: a customer's own chance is Beta(m w, (1 - m) w) around their exit reason's chance m, "
+        "w = decisions.winback_prior_weight; on the simulator one failure lowers the true chance by 2-5%, "
+        "w / (w + 1) = 4.8% at w = 20"
+    ),
+    "meaning": (
+        "each failed win-back attempt on the customer since their last order (f of them) is a Bernoulli "
+        "failure of their own chance, which becomes m w / (w + f)"
+    ),
+}
 
 
 def rank_winback(
