@@ -566,6 +566,41 @@ TABLES: tuple[Table, ...] = (
         key=("as_of", "model", "customer_id"),
         loadable=False,
     ),
+    Table(
+        "outreach_actions",
+        "Each month's service actions and what became of them (written by keepwise outreach; a rerun of a "
+        "month replaces its planned rows and never touches those marked done or skipped).",
+        (
+            Column("month", "text", "Month of the plan, YYYY-MM.", required=True, example="2024-06"),
+            Column("customer_id", "text", "Customer.", required=True, example="C001"),
+            Column(
+                "action",
+                "text",
+                "What kind of action.",
+                required=True,
+                allowed=("reprice_or_part_ways", "re_engage", "contact"),
+                example="contact",
+            ),
+            Column("recommendation", "text", "What to do (contact, on_next_inbound...).", example="contact"),
+            Column("tier", "text", "Service tier.", example="gold"),
+            Column("handled_by", "text", "Who handles it.", example="account manager"),
+            Column("channel", "text", "Channel with consent in force (empty: none).", example="email"),
+            Column("due_at", "timestamp", "When it is due.", example="2024-07-01T00:00Z"),
+            Column("reasons", "text", "The reasons given, one per line.", example="..."),
+            Column(
+                "status",
+                "text",
+                "planned, done or skipped.",
+                required=True,
+                allowed=("planned", "done", "skipped"),
+                example="planned",
+            ),
+            Column("note", "text", "What was done, in words.", example="called, happy"),
+            Column("recorded_at", "timestamp", "When the status was recorded.", example="2024-07-02T09:00Z"),
+        ),
+        key=("month", "customer_id", "action"),
+        loadable=False,
+    ),
 )
 
 SCHEMA: dict[str, Table] = {t.name: t for t in TABLES}
