@@ -51,6 +51,8 @@ def _log(cid: str, at: str, minutes: int) -> tuple[str, ...]:
 #   R: Q1 200 - 250 = -50, Q2 200 - 280 = -80       -> -130 lead; loss 130 on revenue 1000: +13.0% breaks
 #      even (or 130 / 530 = 24.5% less staff time): reprice
 #   P: Q1 20 - 200 = -180, Q2 20 - 150 = -130       -> -310 lead; +155.0% on revenue 200: part ways
+# Consent (at 2024-07-01): G service e-mail; D marketing e-mail; Z service e-mail granted 2024-01-01 and
+# withdrawn 2024-05-15; nobody else has any. I got in touch (an incident): answering needs no consent.
 HAND: dict[str, pd.DataFrame] = {
     "customers": _frame(
         "customer_id acquired_at currency",
@@ -97,12 +99,20 @@ HAND: dict[str, pd.DataFrame] = {
     ),
     "incidents": _frame("incident_id customer_id opened_at category", [("I-1", "I", "2024-06-10", "late")]),
     "exits": _frame("customer_id lost_at reason_code", [("X", "2024-03-01", "price")]),
+    "consent": _frame(
+        "customer_id channel purpose granted_at revoked_at",
+        [
+            ("G", "email", "service", "2024-01-01", None),
+            ("D", "email", "marketing", "2024-01-01", None),
+            ("Z", "email", "service", "2024-01-01", "2024-05-15"),
+        ],
+    ),
 }
 
 
 @pytest.fixture
 def hand_store(store):
-    for name in ("customers", "staff_rates", "orders", "time_logs", "incidents", "exits"):
+    for name in ("customers", "staff_rates", "orders", "time_logs", "incidents", "exits", "consent"):
         load_frame(store, name, HAND[name], source=name)
     store.raw_sql(
         "INSERT INTO outbox (message_id, idempotency_key, customer_id, template, status, sent_at) "
@@ -145,13 +155,23 @@ def test_hand_computed_actions(hand_store):
     doc = plan.to_json()
     got = [(a["customer_id"], a["action"], a["recommendation"], a["tier"]) for a in doc["actions"]]
     assert got == [
-        ("P", "reprice_or_part_ways", "part_ways", "lead"),
+        ("P", "reprice_or_part_ways", "part_ways", "lead"),  # no consent: keeps the recommendation
         ("R", "reprice_or_part_ways", "reprice", "lead"),
-        ("W", "re_engage", "check_in", "iron"),
+        ("W", "re_engage", "on_next_inbound", "iron"),  # a check-in, but no marketing consent
         ("I", "re_engage", "answer_and_win_back", "iron"),
         ("D", "re_engage", "welcome_back", "gold"),
         ("G", "contact", "contact", "platinum"),
-        ("Z", "contact", "contact", "iron"),
+        ("Z", "contact", "on_next_inbound", "iron"),  # withdrew consent on 2024-05-15
+    ]
+    assert [a["channel"] for a in doc["actions"]] == [None, None, None, "inbound", "email", "email", None]
+    assert [a["due_on"] for a in doc["actions"]] == [
+        "2024-07-31",  # reprice or part ways: 30 days after the month
+        "2024-07-31",
+        "2024-07-02",  # W: the review warning (end of the month) + 24 hours
+        "2024-06-11",  # I: incident opened 06-10 + 24 hours
+        "2024-06-15",  # D: ordered 06-15 10:00 + 8 hours
+        "2024-03-31",  # G: contacted 03-01 + 30 days
+        "2024-06-01",  # Z: no contact on record: the first day of the month
     ]
     by = {a["customer_id"]: a for a in doc["actions"]}
     assert by["R"]["figures"] == {
@@ -168,6 +188,7 @@ def test_hand_computed_actions(hand_store):
         "break_even_price_increase": 0.13,
         "break_even_staff_time_cut": 0.2453,
         "twelve_month_profit": "-130.00",
+        "consent": {"purpose": "service", "channel": None, "in_force": False},
     }
     assert by["P"]["figures"]["loss"] == "310.00"
     assert by["P"]["figures"]["break_even_price_increase"] == 1.55
@@ -181,6 +202,7 @@ def test_hand_computed_actions(hand_store):
         "incidents_this_month": 0,
         "warnings": [],
         "changes": ["ordered"],
+        "consent": {"purpose": "marketing", "channel": "email", "in_force": True},
     }
     assert by["W"]["figures"]["silent_days"] == 148 and by["W"]["figures"]["warnings"] == ["p_alive"]
     assert by["I"]["figures"]["incidents_this_month"] == 1
@@ -195,10 +217,23 @@ def test_hand_computed_actions(hand_store):
         "overdue_days": 92,
         "twelve_month_profit": "970.00",
         "rank": 1,
+        "consent": {"purpose": "service", "channel": "email", "in_force": True},
     }
     assert by["Z"]["figures"]["last_contact"] is None  # the failed e-mail is not a contact
     assert by["G"]["handled_by"] == "named account manager" and by["G"]["response_hours"] == 4
-    assert doc["counts"] == {"reprice_or_part_ways": 2, "re_engage": 3, "contact": 2}
+    assert doc["counts"] == {"reprice_or_part_ways": 2, "re_engage": 3, "contact": 2, "no_consent": 4}
+    no = "No consent to contact: handle on their next inbound contact"
+    assert {a["customer_id"] for a in doc["actions"] if any(r.startswith(no) for r in a["reasons"])} == {
+        "P",
+        "R",
+        "W",
+        "Z",
+    }
+    assert by["Z"]["reasons"][-1] == (
+        f"{no} (no service consent by phone or email in force on 2024-07-01), instead of a proactive call "
+        "or e-mail; answer within 24 hours, by the support team."
+    )
+    assert by["G"]["reasons"][-1] == "Service consent by email in force on 2024-07-01: e-mail them."
     tiers = {lv["tier"]: lv["customers"] for lv in doc["service_levels"]}
     assert tiers == {"platinum": 1, "gold": 2, "iron": 4, "lead": 4}
     for a in doc["actions"]:
@@ -324,10 +359,20 @@ def test_simulated_reasons_quote_the_json(sim):
 
 def test_cli_json_shape_and_input_errors(sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     _, plan, _, url = sim
-    res = CliRunner().invoke(app, ["outreach", "--month", MONTH, "--json", "--db", url])
+    res = CliRunner().invoke(app, ["outreach", "--month", MONTH, "--json", "--no-save", "--db", url])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert set(doc) == {"month", "as_of", "currency", "service_levels", "counts", "actions", "assumptions"}
+    assert set(doc) == {
+        "month",
+        "as_of",
+        "currency",
+        "service_levels",
+        "counts",
+        "actions",
+        "assumptions",
+        "saved",
+    }
+    assert doc["saved"] is None
     assert doc["counts"] == plan.counts()
     assert set(doc["actions"][0]) == {
         "customer_id",
@@ -336,6 +381,8 @@ def test_cli_json_shape_and_input_errors(sim, tmp_path: Path, monkeypatch: pytes
         "tier",
         "handled_by",
         "response_hours",
+        "channel",
+        "due_on",
         "figures",
         "reasons",
     }
@@ -348,14 +395,14 @@ def test_cli_json_shape_and_input_errors(sim, tmp_path: Path, monkeypatch: pytes
             main()
         return int(exc.value.code or 0), capsys.readouterr().err
 
-    code, err = run("outreach", "--month", "2025-13", "--db", url)
+    code, err = run("outreach", "--month", "2025-13", "--no-save", "--db", url)
     assert (code, err) == (2, "error: month '2025-13' is not understood; write it as YYYY-MM, e.g. 2024-05\n")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "keepwise.toml").write_text("[decisions]\nservice_contact_days = {lead = 0}\n")
-    code, err = run("outreach", "--month", MONTH, "--db", url)
+    code, err = run("outreach", "--month", MONTH, "--no-save", "--db", url)
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: decisions.service_contact_days.lead must be a whole number of at least 1")
     (tmp_path / "keepwise.toml").write_text("[decisions.service_contact_days]\nlead = 180\n")
-    res = CliRunner().invoke(app, ["outreach", "--month", MONTH, "--json", "--db", url])
+    res = CliRunner().invoke(app, ["outreach", "--month", MONTH, "--json", "--no-save", "--db", url])
     cadence = {lv["tier"]: lv["contact_every_days"] for lv in json.loads(res.stdout)["service_levels"]}
     assert cadence == {"platinum": 30, "gold": 60, "iron": 120, "lead": 180}

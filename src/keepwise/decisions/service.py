@@ -26,6 +26,23 @@ The month's actions, as of the end of the month (``as_of``), at most one per cus
     tier's cadence before ``as_of``, or there is none. Customers whose exit is recorded after their last
     order are left to the win-back ranking.
 
+Consent (:func:`keepwise.messages.consent.has_consent`, the check messages use at send time): a proactive
+contact and a reprice-or-part-ways conversation need a ``service`` consent, a re-engagement a ``marketing``
+one (as the messages' re-engagement kinds do), by phone or e-mail, in force at ``as_of``; a customer who got
+in touch this month is answered without one. A customer without it keeps their service level, but the
+action is ``on_next_inbound`` (contacts and re-engagement; reprice-or-part-ways keeps its recommendation)
+and the reasons say "no consent to contact: handle on their next inbound contact". Consent is read from
+DuckDB stores only for now.
+
+Each action has a due date: a contact when the cadence ran out (the first day of the month when there is no
+contact on record), a re-engagement the tier's response time after the first change seen (the end of the
+month for a review warning), reprice-or-part-ways ``DECIDE_DAYS`` after the end of the month.
+
+:func:`save_plan` writes the plan to the store's ``outreach_actions`` table (one transaction: a rerun of the
+month replaces its ``planned`` rows and never touches those marked ``done`` or ``skipped``); :func:`mark`
+records that an action was done or skipped. A contact or re-engagement marked done counts as a contact
+(at ``recorded_at``) for the next months' cadence.
+
 Money figures are :class:`decimal.Decimal` in the reporting currency; in JSON they are strings with two
 decimals, and the reasons quote the same figures.
 """
@@ -33,7 +50,7 @@ decimals, and the reasons quote the same figures.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -57,11 +74,15 @@ from keepwise.value.tiers import TIERS
 
 __all__ = [
     "ACTIONS",
+    "CONTACT_CHANNELS",
     "SERVICE_FIELDS",
+    "STATUSES",
     "Action",
     "OutreachPlan",
     "ServiceLevel",
+    "mark",
     "outreach",
+    "save_plan",
     "service_levels",
 ]
 
@@ -83,6 +104,15 @@ SERVICE_FIELDS: tuple[str, ...] = (
     "dormant_days",
 )
 _TIER_FIELDS = ("platinum_share", "gold_share", "lead_below_profit", "reporting_currency")
+#: Channels a proactive contact may use, in the order tried: the first with consent in force is used.
+CONTACT_CHANNELS: tuple[str, ...] = ("phone", "email")
+#: Consent purpose each action needs (``keepwise.messages.consent``: re-engagement is marketing).
+_PURPOSE = {"contact": "service", "re_engage": "marketing", "reprice_or_part_ways": "service"}
+#: Status of a saved action.
+STATUSES: tuple[str, ...] = ("planned", "done", "skipped")
+#: Days after the end of the month by which a reprice-or-part-ways decision is due.
+DECIDE_DAYS = 30
+NO_CONSENT = "on_next_inbound"
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,9 @@ class Action:
     recommendation: str
     figures: dict[str, Any]
     reasons: list[str]
+    due_on: date | None = None
+    #: Channel with consent in force (``None``: none, the action waits for their next inbound contact).
+    channel: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-able: money as strings with two decimals (the reasons quote them)."""
@@ -155,6 +188,8 @@ class Action:
             "tier": self.tier,
             "handled_by": self.handled_by,
             "response_hours": self.response_hours,
+            "channel": self.channel,
+            "due_on": None if self.due_on is None else self.due_on.isoformat(),
             "figures": self.figures,
             "reasons": self.reasons,
         }
@@ -173,8 +208,10 @@ class OutreachPlan:
     assumptions: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        """Actions per kind."""
-        return {k: sum(a.action == k for a in self.actions) for k in ACTIONS}
+        """Actions per kind, and how many of them wait for an inbound contact (no consent in force)."""
+        out = {k: sum(a.action == k for a in self.actions) for k in ACTIONS}
+        out["no_consent"] = sum(a.channel is None and _purpose(a) is not None for a in self.actions)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The plan as one JSON document (what ``keepwise outreach --json`` prints)."""
@@ -239,6 +276,17 @@ def _activity(store: Any, start: datetime, end: datetime) -> dict[str, dict[str,
     box = store.table("outbox")
     box = box.filter((box.status == "sent") & box.sent_at.notnull() & (box.sent_at < hi))
     contacts = ibis.union(logs, box.select(customer_id=box.customer_id, at=box.sent_at), distinct=False)
+    if "outreach_actions" in store.list_tables():  # contacts and re-engagements marked done
+        done = store.table("outreach_actions")
+        done = done.filter(
+            (done.status == "done")
+            & done.action.isin(["contact", "re_engage"])
+            & done.recorded_at.notnull()
+            & (done.recorded_at < hi)
+        )
+        contacts = ibis.union(
+            contacts, done.select(customer_id=done.customer_id, at=done.recorded_at), distinct=False
+        )
     last_contact = _by_customer(contacts.group_by("customer_id").aggregate(at=contacts["at"].max()))
     lb = before.group_by("customer_id").aggregate(last=before.ordered_at.max())
     c = contacts.left_join(lb, contacts.customer_id == lb.customer_id)
@@ -303,6 +351,67 @@ def _losses(store: Any, month: str, cfg: Config) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ rules
+
+
+def _purpose(a: Action) -> str | None:
+    """The consent purpose ``a`` needs; ``None`` when they got in touch (answering them needs none)."""
+    if a.action == "re_engage" and "got_in_touch" in a.figures.get("changes", []):
+        return None
+    return _PURPOSE[a.action]
+
+
+def _channel(store: Any, customer_id: str, purpose: str, at: datetime) -> str | None:
+    """The first of :data:`CONTACT_CHANNELS` with a ``purpose`` consent in force at ``at``, if any."""
+    from keepwise.messages.consent import has_consent
+
+    for channel in CONTACT_CHANNELS:
+        if has_consent(store, customer_id, purpose, at, channel):
+            return channel
+    return None
+
+
+def _apply_consent(store: Any, a: Action, at: datetime) -> None:
+    """Set ``a.channel``; without consent in force, the action waits for their next inbound contact."""
+    purpose = _purpose(a)
+    if purpose is None:
+        a.channel = "inbound"
+        a.figures["consent"] = {"purpose": None, "channel": None, "in_force": None}
+        a.reasons.append("They got in touch this month: answer them (no consent is needed to reply).")
+        return
+    a.channel = _channel(store, a.customer_id, purpose, at)
+    a.figures["consent"] = {"purpose": purpose, "channel": a.channel, "in_force": a.channel is not None}
+    if a.channel is not None:
+        how = "call" if a.channel == "phone" else "e-mail"
+        a.reasons.append(
+            f"{purpose.capitalize()} consent by {a.channel} in force on {at.date()}: {how} them."
+        )
+        return
+    what = f"{purpose} consent by " + " or ".join(CONTACT_CHANNELS)
+    a.reasons.append(
+        f"No consent to contact: handle on their next inbound contact (no {what} in force on {at.date()}), "
+        f"instead of a proactive call or e-mail; answer within {a.response_hours} hours, by the "
+        f"{a.handled_by}."
+    )
+    if a.action != "reprice_or_part_ways":
+        a.recommendation = NO_CONSENT
+
+
+def _due(a: Action, act: dict[str, dict[str, dict[str, Any]]], start: datetime, as_of: datetime) -> date:
+    """When the action is due (see the module's docstring)."""
+    if a.action == "contact":
+        last = a.figures["last_contact"]
+        if last is None:
+            return start.date()
+        return date.fromisoformat(last) + timedelta(days=a.figures["contact_every_days"])
+    if a.action == "re_engage":
+        first = [
+            _utc(act[k].get(a.customer_id, {}).get("first"))
+            for k in ("this_month", "incidents")
+            if a.customer_id in act[k]
+        ]
+        seen = min((t for t in first if t is not None), default=pd.Timestamp(as_of))
+        return (seen + pd.Timedelta(hours=a.response_hours)).date()
+    return as_of.date() + timedelta(days=DECIDE_DAYS)
 
 
 def _period_label(last: int, k: int, months: int) -> str:
@@ -576,6 +685,10 @@ def outreach(store: Any, month: str | None = None, *, config: Config | None = No
         )
     )
     actions.extend(contacts)
+    _need_duckdb(store, "outreach checks consent")
+    for a in actions:
+        _apply_consent(store, a, per.end)
+        a.due_on = _due(a, act, per.start, per.end)
 
     wanted = {f"decisions.{f}" for f in SERVICE_FIELDS} | {f"value.{f}" for f in _TIER_FIELDS}
     assumptions = [a for a in used(cfg, "decisions") + used(cfg, "value") if a["name"] in wanted]
@@ -588,3 +701,120 @@ def outreach(store: Any, month: str | None = None, *, config: Config | None = No
         actions=actions,
         assumptions=assumptions,
     )
+
+
+# ------------------------------------------------------------------------------------------------ store
+
+
+def _need_duckdb(store: Any, what: str) -> Any:
+    from keepwise.store.connection import duckdb_connection
+
+    try:
+        return duckdb_connection(store)
+    except KeepwiseInputError:
+        raise KeepwiseInputError(f"{what} on DuckDB stores only for now") from None
+
+
+def _at(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def save_plan(store: Any, plan: OutreachPlan, recorded_at: datetime | None = None) -> dict[str, int]:
+    """Write ``plan`` to ``outreach_actions`` in one transaction.
+
+    The month's ``planned`` rows are replaced; rows marked ``done`` or ``skipped`` are never touched, and an
+    action of the plan that already has one is not written again.
+
+    Returns
+    -------
+    dict
+        ``saved`` (planned rows written), ``kept`` (the month's done or skipped rows) and ``rows`` (the
+        month's rows now).
+    """
+    con = _need_duckdb(store, "the outreach_actions table is kept")
+    at = _at(recorded_at)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM outreach_actions WHERE month = ? AND status = 'planned'", [plan.month])
+        kept = {
+            (r[0], r[1])
+            for r in con.execute(
+                "SELECT customer_id, action FROM outreach_actions WHERE month = ?", [plan.month]
+            ).fetchall()
+        }
+        rows = [
+            [
+                plan.month,
+                a.customer_id,
+                a.action,
+                a.recommendation,
+                a.tier,
+                a.handled_by,
+                a.channel,
+                None if a.due_on is None else datetime(*a.due_on.timetuple()[:3], tzinfo=UTC),
+                "\n".join(a.reasons),
+                "planned",
+                None,
+                at,
+            ]
+            for a in plan.actions
+            if (a.customer_id, a.action) not in kept
+        ]
+        if rows:
+            con.executemany(
+                "INSERT INTO outreach_actions (month, customer_id, action, recommendation, tier, handled_by, "
+                "channel, due_at, reasons, status, note, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        n = con.execute("SELECT count(*) FROM outreach_actions WHERE month = ?", [plan.month]).fetchone()[0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {"saved": len(rows), "kept": len(kept), "rows": int(n)}
+
+
+def mark(
+    store: Any,
+    month: str,
+    customer_id: str,
+    action: str,
+    status: str = "done",
+    *,
+    note: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Record that the ``action`` of ``month`` for ``customer_id`` was ``done`` (or ``skipped``).
+
+    Returns
+    -------
+    dict
+        The row as stored. An action that was never saved is an input error naming it.
+    """
+    if status not in ("done", "skipped"):
+        raise KeepwiseInputError(f"status must be done or skipped, not '{status}'")
+    if action not in ACTIONS:
+        raise KeepwiseInputError(f"--action must be one of {', '.join(ACTIONS)}, not '{action}'")
+    con = _need_duckdb(store, "the outreach_actions table is kept")
+    key = [month, customer_id, action]
+    found = con.execute(
+        "SELECT count(*) FROM outreach_actions WHERE month = ? AND customer_id = ? AND action = ?", key
+    ).fetchone()[0]
+    if not found:
+        raise KeepwiseInputError(
+            f"no {action} action for customer '{customer_id}' in {month} in outreach_actions "
+            f"(keepwise outreach --month {month} saves the month's plan)"
+        )
+    con.execute(
+        "UPDATE outreach_actions SET status = ?, note = ?, recorded_at = ? "
+        "WHERE month = ? AND customer_id = ? AND action = ?",
+        [status, note, _at(at), *key],
+    )
+    cur = con.execute(
+        "SELECT * FROM outreach_actions WHERE month = ? AND customer_id = ? AND action = ?", key
+    )
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True))
