@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime
 t0 = time.perf_counter()
 engine, url = sys.argv[1], sys.argv[2]
 from keepwise import features
-from keepwise.commands.fit import customer_summary, purchase_days_until, rft_histogram
+from keepwise.features.btyd import customer_summary, purchase_days_until, rft_histogram
 if engine == "duckdb":
     from keepwise.store import connect
     b = connect(url, read_only=True)

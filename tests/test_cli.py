@@ -19,6 +19,14 @@ def test_every_listed_command_module_exists_and_registers():
     assert cli.REGISTERED == cli.COMMAND_MODULES
 
 
+def test_importing_the_cli_leaves_the_heavy_libraries_for_the_commands_that_use_them():
+    # `keepwise --help` builds every command; scipy, statsmodels and Ibis are imported only when one runs
+    heavy = ("scipy", "statsmodels", "ibis")
+    code = f"import sys, keepwise.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_schema_json_is_the_contract():
     result = run("schema", "--json")
     assert result.returncode == 0

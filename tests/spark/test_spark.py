@@ -19,8 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from keepwise import features
-from keepwise.commands.fit import customer_summary, fit_model, purchase_days_until, rft_histogram
+from keepwise.commands.fit import fit_model
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.features.btyd import customer_summary, purchase_days_until, rft_histogram
 from keepwise.models import BetaGeoModel, summary_from_transactions
 from keepwise.store import connect
 from keepwise.store.spark import (

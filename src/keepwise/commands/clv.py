@@ -9,32 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import ibis
-import numpy as np
-import pandas as pd
 import typer
-from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
-from keepwise.commands.fit import (
-    TimeUnitName,
-    customer_summary,
-    parse_date,
-    purchase_days_until,
-    rft_histogram,
-    spend_histogram,
-)
+from keepwise.commands.fit import TimeUnitName, parse_date
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from keepwise.models.data import days_per_unit
-from keepwise.store.connection import DEFAULT_URL, connect
-from keepwise.value.clv import customer_lifetime_value, uses_dert
+from keepwise.store.connection import DEFAULT_URL
 
-PURCHASE_MODELS: dict[str, type[Any]] = {
-    "bgnbd": BetaGeoModel,
-    "mbgnbd": ModifiedBetaGeoModel,
-    "pareto-nbd": ParetoNBDModel,
-}
+#: --model choices: names in keepwise.models.MODELS (imported when the command runs)
+PURCHASE_MODELS: tuple[str, ...] = ("bgnbd", "mbgnbd", "pareto-nbd")
 
 
 def _margin_rate(backend: Any, end: Any) -> tuple[float, str]:
@@ -103,6 +86,17 @@ def clv(
     json_: JsonOption = False,
 ) -> None:
     """Customer lifetime value: discounted expected purchases x expected spend x margin, per customer."""
+    import ibis
+    import numpy as np
+    import pandas as pd
+    from ibis.backends.duckdb import Backend as DuckDBBackend
+
+    from keepwise.features.btyd import customer_summary, purchase_days_until, rft_histogram, spend_histogram
+    from keepwise.models import MODELS, GammaGammaModel
+    from keepwise.models.data import days_per_unit
+    from keepwise.store.connection import connect
+    from keepwise.value.clv import customer_lifetime_value, uses_dert
+
     if model not in PURCHASE_MODELS:
         raise KeepwiseInputError(f"--model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
     if not np.isfinite(discount_rate) or discount_rate <= -1:
@@ -118,7 +112,8 @@ def clv(
         summary = customer_summary(days, end, time_unit.value)
         rft = rft_histogram(summary)
         spend_h = spend_histogram(summary)
-        purchase = PURCHASE_MODELS[model]().fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
+        purchase: Any = MODELS[model]()
+        purchase.fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
         spend = GammaGammaModel().fit(spend_h["x"], spend_h["zbar"], weights=spend_h["count"])
         measured, currency = _margin_rate(backend, end)
         rate = measured if margin is None else margin

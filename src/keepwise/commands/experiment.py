@@ -1,23 +1,26 @@
-"""``keepwise experiment design|analyze``: randomised experiments with control groups."""
+"""``keepwise experiment design|analyze``: randomised experiments with control groups.
+
+pandas, SciPy and the analysis modules are imported when a command runs, so that ``keepwise --help`` starts
+fast.
+"""
 
 from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from rich.table import Table
 
 from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
-from keepwise.config import load_config
 from keepwise.exceptions import KeepwiseInputError, StatisticalWarning
-from keepwise.experiments.analysis import ExperimentResult, analyze
-from keepwise.experiments.design import Design, balance_table, parse_arms
-from keepwise.experiments.power import power_statement
-from keepwise.store.connection import DEFAULT_URL, connect
+from keepwise.store.connection import DEFAULT_URL
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from keepwise.experiments.analysis import ExperimentResult
 
 sub = typer.Typer(
     help="Randomised experiments: design one from the store, analyse it, or analyse any result file.",
@@ -26,6 +29,8 @@ sub = typer.Typer(
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.exists():
         raise KeepwiseInputError(f"file '{path}' does not exist")
     try:
@@ -48,6 +53,8 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 def _run_analysis(**kwargs: Any) -> ExperimentResult:
     """Run the analysis and turn a sample-ratio mismatch into a loud message on stderr."""
+    from keepwise.experiments.analysis import analyze
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", StatisticalWarning)
         result = analyze(**kwargs)
@@ -130,6 +137,10 @@ def analyze_command(
     With --file, any randomised result file (one row per customer) is analysed; without it, experiment NAME
     is read from the store with its metrics over the window after assignment.
     """
+    from keepwise.config import load_config
+    from keepwise.experiments.design import parse_arms
+    from keepwise.store.connection import connect
+
     config = load_config()
     level = alpha if alpha is not None else config.experiments.alpha
     covs = _parse_pairs(covariate, "--covariate")
@@ -194,6 +205,8 @@ def _fmt(x: float | None, pct: bool = False) -> str:
 
 
 def _print_result(result: ExperimentResult, window: dict[str, str] | None) -> None:
+    from rich.table import Table
+
     if window is not None:
         out.print(f"Window: {window['first_month']} to {window['last_month']}")
     out.print(
@@ -270,7 +283,13 @@ def design_command(
     Re-running with the same seed and population changes nothing; a different design under an existing
     name is refused.
     """
+    from rich.table import Table
+
+    from keepwise.config import load_config
+    from keepwise.experiments.design import Design, balance_table, parse_arms
+    from keepwise.experiments.power import power_statement
     from keepwise.experiments.store import design_experiment
+    from keepwise.store.connection import connect
 
     config = load_config()
     design = Design(

@@ -1,29 +1,30 @@
 """``keepwise fit MODEL``: fit a purchase, spend or retention model from the store or a summary file.
 
-From the store, per-customer summaries are computed in the engine (Ibis group-bys over purchase days) and
-only the compressed histogram of unique ``(x, t_x, T)`` tuples with their counts comes back to Python.
+From the store, per-customer summaries are computed in the engine (Ibis group-bys over purchase days, see
+:mod:`keepwise.features.btyd`) and only the compressed histogram of unique ``(x, t_x, T)`` tuples with their
+counts comes back to Python. NumPy, pandas, Ibis and the models are imported when the command runs, so that
+``keepwise --help`` starts fast.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import ibis
-import numpy as np
-import pandas as pd
 import typer
 
 from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.models import MODELS, BaseModel
-from keepwise.models.data import days_per_unit
-from keepwise.store.connection import DEFAULT_URL, connect
+from keepwise.store.connection import DEFAULT_URL
 
-SECONDS_PER_DAY = 86_400.0
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from keepwise.models import BaseModel
 
 
 class ModelName(StrEnum):
@@ -44,7 +45,6 @@ class TimeUnitName(StrEnum):
     week = "week"
 
 
-# ---- engine-side summaries -------------------------------------------------------------------------------
 def parse_date(value: str | None, option: str) -> date | None:
     """Parse an ISO date option (YYYY-MM-DD) or raise a one-line input error naming the option."""
     if value is None:
@@ -53,94 +53,6 @@ def parse_date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise KeepwiseInputError(f"{option} must be a date as YYYY-MM-DD, got {value!r}") from None
-
-
-def purchase_days_until(backend: Any, end: date | None) -> tuple[Any, date]:
-    """Purchase days (Ibis) up to and including ``end`` (default: the last order's day) and that end.
-
-    A purchase day is a UTC day with an order of value >= 0: zero-value orders (free or fully discounted
-    items) are purchase occasions, as in the CDNOW data behind the published estimates; returns (negative
-    orders) are not. (``keepwise.features.purchase_days`` keeps only value > 0, which drops 8 of the 2,357
-    CDNOW sample customers.)
-    """
-    from keepwise.features import order_lines, orders
-
-    if "orders" not in backend.list_tables():
-        raise KeepwiseInputError(
-            "the store has no orders table: load orders first (keepwise load orders.csv)"
-        )
-    before = None if end is None else datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    ords = orders(order_lines(backend, before=before))
-    p = ords.filter(ords.value >= 0)
-    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate(value=p.value.sum())
-    if end is None:
-        last = days.day.max().execute()
-        if last is None or pd.isna(last):
-            raise KeepwiseInputError("the store has no purchases (orders with a positive value) to fit on")
-        end = pd.Timestamp(last).date()
-    return days, end
-
-
-def customer_summary(days: Any, end: date, time_unit: str) -> Any:
-    """Per customer (Ibis): ``x`` repeat purchase days, ``t_x``, ``T`` in ``time_unit`` and ``zbar``.
-
-    ``zbar`` is the mean value of the repeat purchase days (0 without any); ``T`` runs from the first purchase
-    day to ``end``, so both ``t_x`` and ``T`` are whole days divided by the unit.
-    """
-    unit = days_per_unit(time_unit) * SECONDS_PER_DAY
-    first = days.day.min().over(group_by=days.customer_id)
-    d = days.mutate(first=first)
-    end_s = ibis.literal(datetime(end.year, end.month, end.day, tzinfo=UTC)).epoch_seconds()
-    agg = d.group_by("customer_id").aggregate(
-        n=d.day.count(),
-        first_s=d.first.min().epoch_seconds(),
-        last_s=d.day.max().epoch_seconds(),
-        repeat_value=d.value.sum(where=d.day > d.first),
-    )
-    x = (agg.n - 1).cast("float64")
-    return agg.select(
-        customer_id=agg.customer_id,
-        x=x,
-        # float64 before dividing: Spark would divide whole seconds by the literal as a DECIMAL (8 places)
-        t_x=((agg.last_s - agg.first_s).cast("float64") / unit).round(10),
-        T=((end_s - agg.first_s).cast("float64") / unit).round(10),
-        zbar=ibis.ifelse(x > 0, agg.repeat_value.cast("float64") / x, 0.0),
-    )
-
-
-def rft_histogram(summary: Any) -> pd.DataFrame:
-    """The compressed histogram: unique ``(x, t_x, T)`` with ``count`` (computed in the engine)."""
-    h = summary.group_by(["x", "t_x", "T"]).aggregate(count=summary.count())
-    return h.to_pandas()
-
-
-def spend_histogram(summary: Any) -> pd.DataFrame:
-    """Unique ``(x, zbar)`` of customers with repeat purchases, with ``count``."""
-    s = summary.filter(summary.x > 0)
-    return s.group_by(["x", "zbar"]).aggregate(count=s.count()).to_pandas()
-
-
-def bgbb_histogram(days: Any, end: date, time_unit: str) -> pd.DataFrame:
-    """Discrete-time histogram for BG/BB: opportunities are whole periods after the first purchase's.
-
-    ``n`` = completed periods from the first purchase day to ``end``; ``x`` = periods 1..n with a purchase,
-    ``t_x`` = the last of them (0 if none).
-    """
-    unit = days_per_unit(time_unit) * SECONDS_PER_DAY
-    first = days.day.min().over(group_by=days.customer_id)
-    d = days.mutate(first=first)
-    end_s = ibis.literal(datetime(end.year, end.month, end.day, tzinfo=UTC)).epoch_seconds()
-    since_first = (d.day.epoch_seconds() - d.first.epoch_seconds()).cast("float64")
-    d = d.mutate(
-        period=(since_first / unit).floor().cast("int64"),
-        n=((end_s - d.first.epoch_seconds()).cast("float64") / unit).floor().cast("int64"),
-    )
-    d = d.filter(d.period <= d.n)
-    per = d.group_by(["customer_id", "period", "n"]).aggregate()
-    rep = per.period > 0
-    agg = per.group_by(["customer_id", "n"]).aggregate(x=rep.cast("int64").sum(), t_x=per.period.max())
-    h = agg.group_by(["x", "t_x", "n"]).aggregate(count=agg.count()).to_pandas()
-    return h[h["n"] > 0]
 
 
 # ---- fitting ---------------------------------------------------------------------------------------------
@@ -152,6 +64,8 @@ def _weights(df: pd.DataFrame) -> Any:
 
 
 def _read_summary(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         return pd.read_csv(path)
     except (OSError, ValueError) as exc:
@@ -175,6 +89,9 @@ def encode_covariates(df: pd.DataFrame, names: list[str], source: str) -> tuple[
     the reference (coefficients are relative to it). Returns the columns and, per text column, its reference
     level. Missing values, a single level or too many levels are input errors.
     """
+    import numpy as np
+    import pandas as pd
+
     out: dict[str, np.ndarray] = {}
     reference: dict[str, Any] = {}
     for name in names:
@@ -234,6 +151,16 @@ def fit_model(
     (``customer_id`` and the columns) or else of the store's ``customers`` table; they act on the parameters
     ``covariates_on`` (default: every parameter of the model that takes covariates).
     """
+    from keepwise.features.btyd import (
+        bgbb_histogram,
+        customer_summary,
+        purchase_days_until,
+        rft_histogram,
+        spend_histogram,
+    )
+    from keepwise.models import MODELS
+    from keepwise.store.connection import connect
+
     model: Any = MODELS[name]()
     info: dict[str, Any] = {"time_unit": time_unit}
     if covariates:
@@ -310,6 +237,9 @@ def fit_model(
 
 def _with_covariates(backend: Any, summary: Any, names: list[str], path: Path | None) -> Any:
     """The per-customer summary joined (in the engine) with covariate columns by customer_id."""
+    import ibis
+    import pandas as pd
+
     if path is not None:
         try:
             extra = pd.read_csv(path, dtype={"customer_id": str})
@@ -435,7 +365,7 @@ def fit(
     table = m.summary
     out.print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     out.print(f"log-likelihood {m.log_likelihood_:.2f}, AIC {m.aic_:.2f}")
-    if np.isfinite(m.fit_seconds_):
+    if math.isfinite(m.fit_seconds_):
         err.print(f"optimiser {m.fit_seconds_:.3f} s")
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
 from keepwise.commands.common import JsonOption, err, print_json
 from keepwise.exceptions import KeepwiseInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 uplift_app = typer.Typer(
     help="Uplift targeting: learn who an offer changes (T, X, DR learners) and plan offers."
@@ -28,6 +29,8 @@ FeaturesOption = Annotated[str, typer.Option("--features", help="Feature columns
 
 
 def _read(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.exists():
         raise KeepwiseInputError(f"{path}: no such file")
     try:
@@ -40,6 +43,9 @@ def _read(path: Path) -> pd.DataFrame:
 
 def _numeric(frame: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
     """The named columns as floats; the first missing column or non-numeric cell is an input error."""
+    import numpy as np
+    import pandas as pd
+
     for col in columns:
         if col not in frame.columns:
             raise KeepwiseInputError(f"{source}, column '{col}': missing column")
@@ -82,6 +88,8 @@ def fit(
     The learner is evaluated on a seeded 30% of the trial it did not see, then refitted on the whole trial
     and saved (a pickle: load it only from a source you trust).
     """
+    import numpy as np
+
     from keepwise.experiments.uplift import make_learner, qini_area
 
     trial = _read(file)
