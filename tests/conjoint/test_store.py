@@ -151,3 +151,84 @@ def test_show_a_saved_study(tmp_path, winback_mnl):
         missing.returncode == 2
         and "no conjoint study 'autumn' in the store (saved: spring)" in missing.stderr
     )
+
+
+def test_prohibitions_round_trip(tmp_path, winback_mnl):
+    from keepwise.conjoint.store import study_prohibitions
+    from keepwise.conjoint.study import load_study
+
+    from .conftest import EXAMPLE_STUDY
+
+    rules = study_prohibitions(load_study(EXAMPLE_STUDY))
+    # the example file's two rules, as labels (the price as a number)
+    assert rules == [
+        {"plan": "Basic", "support": "Dedicated manager"},
+        {"plan": "Premium", "price": 19.0},
+    ]
+    url = f"duckdb:///{tmp_path}/kw.duckdb"
+    backend = connect(url)
+    saved = save_result(backend, winback_mnl, "spring", prohibitions=rules)
+    save_result(backend, winback_mnl, "bare", saved_at=datetime(2000, 1, 1, tzinfo=UTC))
+    save_result(backend, winback_mnl, "open", prohibitions=[], saved_at=datetime(2000, 1, 2, tzinfo=UTC))
+    backend.disconnect()
+    backend = connect(url)
+    assert saved.prohibitions == tuple(rules)
+    assert load_result(backend, "spring").prohibitions == tuple(rules)
+    assert load_result(backend).prohibitions == tuple(rules)  # the latest
+    assert load_result(backend, "bare").prohibitions is None  # not recorded
+    assert load_result(backend, "open").prohibitions == ()  # recorded: none
+    # the numbers are untouched by the extra key in the coding JSON
+    assert_same(load_result(backend, "spring"), winback_mnl)
+    # a rule that does not fit the fitted coding: one line naming where it came from and the level
+    with pytest.raises(KeepwiseInputError) as bad:
+        save_result(
+            backend,
+            winback_mnl,
+            "x",
+            prohibitions=[{"plan": "Gold", "price": 19}],
+            prohibitions_from="s.yaml",
+        )
+    assert str(bad.value) == (
+        "s.yaml: prohibitions[0]: 'Gold' is not a level of 'plan' in the fitted study "
+        "(levels: ['Basic', 'Premium', 'Standard'])"
+    )
+    with pytest.raises(
+        KeepwiseInputError, match=r"^s.yaml: prohibitions\[0\]: '25' is not a level of 'price'"
+    ):
+        save_result(backend, winback_mnl, "x", prohibitions=[{"price": 25}], prohibitions_from="s.yaml")
+    with pytest.raises(KeepwiseInputError, match=r"attribute 'colour' is not in the fitted study"):
+        save_result(backend, winback_mnl, "x", prohibitions=[{"colour": "red"}])
+    assert "x" not in list_studies(backend)["study"].tolist()
+    backend.disconnect()
+
+
+def test_estimate_save_with_the_study_file(tmp_path):
+    from .conftest import EXAMPLE_STUDY
+
+    answers = tmp_path / "answers.csv"
+    winback_answers(300).to_csv(answers, index=False)
+    url = f"duckdb:///{tmp_path}/kw.duckdb"
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable, "-m", "keepwise.cli", "conjoint", "estimate", "--file", str(answers),
+                "--task-column", "task", "--alternative-column", "alternative", "--choice-column", "chosen",
+                "--respondent-column", "respondent",
+                "--attributes", "plan,free_months,support,contract,price", "--categorical", "free_months",
+                "--none-column", "none", "--price-column", "price",
+                "--db", url, "--json", *extra,
+            ],
+            capture_output=True, text=True,
+        )  # fmt: skip
+
+    result = run("--save", "spring", "--study", str(EXAMPLE_STUDY))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    rules = [{"plan": "Basic", "support": "Dedicated manager"}, {"plan": "Premium", "price": 19.0}]
+    assert doc["prohibitions"] == rules
+    assert load_result(connect(url), "spring").prohibitions == tuple(rules)
+    alone = run("--study", str(EXAMPLE_STUDY))
+    assert alone.returncode != 0
+    assert f"{EXAMPLE_STUDY}: --study keeps the study's prohibitions with --save NAME only" in alone.stderr
+    assert "Traceback" not in alone.stderr

@@ -232,3 +232,86 @@ def test_cli_study_option_and_its_errors(study_store: str, tmp_path: Path):
     missing = runner.invoke(app, ["winback", "--db", study_store, "--study", str(tmp_path / "no.yaml")])
     assert isinstance(missing.exception, KeepwiseInputError)
     assert str(missing.exception) == f"{tmp_path / 'no.yaml'}: no such study file"
+
+
+# --- prohibitions stored with the study -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def stored_rules_store(study_store: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``study_store`` with the same fit saved again, this time with the study file's prohibitions."""
+    from keepwise.conjoint.store import load_result, save_result, study_prohibitions
+    from keepwise.conjoint.study import load_study
+
+    copy = tmp_path_factory.mktemp("rules") / "store.duckdb"
+    shutil.copy(study_store.removeprefix("duckdb:///"), copy)
+    url = f"duckdb:///{copy}"
+    backend = connect(url)
+    try:
+        result = load_result(backend)
+        assert result is not None and result.prohibitions is None
+        save_result(backend, result, "winback-2025", prohibitions=study_prohibitions(load_study(STUDY)))
+    finally:
+        backend.disconnect()
+    return url
+
+
+def test_stored_prohibitions_apply_without_the_study_file(stored_rules_store: str, study_store: str):
+    backend = connect(stored_rules_store, read_only=True)
+    try:
+        stored = rank_winback(backend, config=Config())
+    finally:
+        backend.disconnect()
+    backend = connect(study_store, read_only=True)
+    try:
+        # second path: the same fit without stored prohibitions, the study file given explicitly
+        explicit = rank_winback(backend, config=Config(), study=STUDY)
+    finally:
+        backend.disconnect()
+    rows = [r for r in stored.rows if r.offer is not None and r.offer.levels is not None]
+    assert rows and all(not _prohibited(r.offer.levels) for r in rows if r.offer and r.offer.levels)
+    offer, want = stored.top(1)[0].offer, explicit.top(1)[0].offer
+    assert offer is not None and want is not None and offer.levels is not None
+    # the unconstrained best (basic plan, dedicated manager) is prohibited: the stored rules pick the same
+    # allowed offer as the study file does, at the same take-up and concession
+    assert offer.levels == want.levels and not _prohibited(offer.levels)
+    assert offer.take_up == want.take_up and offer.cost == want.cost
+    rules = "plan Basic & support Dedicated manager; plan Premium & price 19"
+    assert (
+        "the study's 174 allowed offers" in offer.source
+        and "42 prohibited combinations left out" in offer.source
+        and f"the prohibitions stored with conjoint study 'winback-2025': {rules}" in offer.source
+    )
+    assert any(n.startswith("prohibited offers left out") and rules in n for n in stored.notes)
+    assert not any("give the study file" in n for n in stored.notes)
+
+
+def test_an_explicit_study_file_wins_over_the_stored_prohibitions(stored_rules_store: str, tmp_path: Path):
+    # the same study without prohibitions: every combination is allowed again, so the prohibited best returns
+    free = tmp_path / "free.yaml"
+    free.write_text(STUDY.read_text().split("prohibitions:")[0])
+    backend = connect(stored_rules_store, read_only=True)
+    try:
+        ranking = rank_winback(backend, config=Config(), study=free)
+    finally:
+        backend.disconnect()
+    offer = ranking.top(1)[0].offer
+    assert offer is not None and offer.levels is not None
+    assert offer.levels["plan"] == "Basic" and offer.levels["support"] == "Dedicated manager"
+    assert "the study's 216 allowed offers" in offer.source and f"from {free}: none" in offer.source
+
+
+def test_cli_and_api_use_the_stored_prohibitions(stored_rules_store: str):
+    result = CliRunner().invoke(app, ["winback", "--db", stored_rules_store, "--top", "50", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["ranked"] and all(not _prohibited(r["offer"]["levels"]) for r in doc["ranked"])
+    assert "prohibitions stored with conjoint study 'winback-2025'" in doc["offer_source"]
+    # /api/winback serves winback_document: the same ranking, the same offers
+    from keepwise.web.data import winback_document
+
+    backend = connect(stored_rules_store, read_only=True)
+    try:
+        api = winback_document(backend, Config(), top=50)
+    finally:
+        backend.disconnect()
+    assert [r["offer"]["levels"] for r in api["ranked"]] == [r["offer"]["levels"] for r in doc["ranked"]]
+    assert api["offer_source"] == doc["offer_source"]

@@ -185,6 +185,14 @@ def estimate_command(
             "latest).",
         ),
     ] = None,
+    study: Annotated[
+        Path | None,
+        typer.Option(
+            "--study",
+            help="The study's YAML file: its prohibited offers are saved with the estimate (--save), so the "
+            "win-back ranking never proposes one.",
+        ),
+    ] = None,
     currency: Annotated[str, typer.Option("--currency", help="Currency of the price (e.g. USD).")] = "",
     db: DbOption = DEFAULT_URL,
     json_output: JsonOption = False,
@@ -194,6 +202,14 @@ def estimate_command(
     from keepwise.conjoint.results import importance, part_worths, wtp
 
     started = time.perf_counter()
+    rules: list[dict[str, Any]] | None = None
+    if study is not None:
+        from keepwise.conjoint.store import study_prohibitions
+        from keepwise.conjoint.study import load_study
+
+        if save is None:
+            raise KeepwiseInputError(f"{study}: --study keeps the study's prohibitions with --save NAME only")
+        rules = study_prohibitions(load_study(study))
     result = _estimate(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
         categorical, price_column, none_column, draws, burn, seed,
@@ -231,16 +247,22 @@ def estimate_command(
 
         backend = connect(db)
         try:
-            save_result(backend, result, save, source=str(file))
+            saved = save_result(
+                backend, result, save, source=str(file), prohibitions=rules, prohibitions_from=str(study)
+            )
         finally:
             backend.disconnect()
         doc["saved_as"] = save
+        if saved.prohibitions is not None:
+            doc["prohibitions"] = list(saved.prohibitions)
     doc["seconds"] = round(time.perf_counter() - started, 3)
     if json_output:
         print_json(doc)
         return
     if save is not None:
-        err.print(f"saved as conjoint study '{save}'")
+        kept = doc.get("prohibitions")
+        with_rules = "" if kept is None else f" with its {len(kept)} prohibition(s) from {study}"
+        err.print(f"saved as conjoint study '{save}'{with_rules}")
     summary = fitted.summary
     err.print(summary.to_string(float_format=lambda x: f"{x:.6g}"))
     err.print(f"log-likelihood {doc['log_likelihood']:.4f} on {doc['n_tasks']} tasks")

@@ -43,6 +43,8 @@ class ConjointResult:
     coding: Coding
     study: str | None = None
     currency: str = ""
+    #: The study's prohibited offers as ``{attribute: level}`` partial profiles (``None``: not recorded).
+    prohibitions: tuple[dict[str, Any], ...] | None = None
 
     @property
     def coefficients(self) -> dict[str, float]:

@@ -13,6 +13,11 @@ part-worths, willingness to pay and shares as the fitted one, to the last bit. N
 hierarchical Bayes population covariance and the thinned individual draws (neither is used by the reports or
 the simulator); a loaded model's ``cov_draws_`` and ``individual_draws_`` hold the posterior means only.
 
+The study's prohibited offers, when given (``keepwise conjoint estimate --save NAME --study FILE``), are kept
+in the ``coding`` JSON as ``{attribute: level}`` partial profiles (the price as a number), so the win-back
+ranking leaves them out without the study file; a study saved without them loads with ``prohibitions``
+``None`` (not recorded), one saved with a study that has none with ``()``.
+
 Saving again under the same name replaces the study. :func:`load_result` with no name returns the study
 saved last (what the review and the win-back ranking use), or ``None`` when the store holds none.
 """
@@ -20,8 +25,9 @@ saved last (what the review and the win-back ranking use), or ``None`` when the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +38,10 @@ from keepwise.conjoint.mnl import ConditionalLogit
 from keepwise.conjoint.results import ConjointResult
 from keepwise.exceptions import KeepwiseInputError
 
-__all__ = ["ESTIMATES", "STUDIES", "list_studies", "load_result", "save_result"]
+if TYPE_CHECKING:
+    from keepwise.conjoint.study import Study
+
+__all__ = ["ESTIMATES", "STUDIES", "list_studies", "load_result", "save_result", "study_prohibitions"]
 
 STUDIES = "conjoint_studies"
 ESTIMATES = "conjoint_estimates"
@@ -75,6 +84,59 @@ def _coding_from(doc: dict[str, Any]) -> Coding:
         for a in doc["attributes"]
     )
     return Coding(attributes, none=doc.get("none"), price=doc.get("price"))
+
+
+def study_prohibitions(study: Study) -> list[dict[str, Any]]:
+    """A study's prohibitions as ``{attribute: level}`` partial profiles (labels; the price as a number)."""
+    return [
+        {
+            study.attributes[a].name: (
+                float(study.attributes[a].levels[level])
+                if study.attributes[a].numeric
+                else str(study.attributes[a].levels[level])
+            )
+            for a, level in sorted(rule.items())
+        }
+        for rule in study.prohibitions
+    ]
+
+
+def _checked_prohibitions(
+    coding: Coding, prohibitions: Sequence[Mapping[str, Any]], where: str
+) -> list[dict[str, Any]]:
+    """The prohibitions as plain JSON, each pair checked against the fitted coding (one-line errors)."""
+    coded = {a.name: a for a in coding.attributes if a.name != coding.none}
+    out: list[dict[str, Any]] = []
+    for i, rule in enumerate(prohibitions):
+        if not isinstance(rule, Mapping) or not rule:
+            raise KeepwiseInputError(f"{where}: prohibitions[{i}] must map attributes to a level each")
+        plain: dict[str, Any] = {}
+        for name, level in rule.items():
+            attr = coded.get(str(name))
+            if attr is None:
+                raise KeepwiseInputError(
+                    f"{where}: prohibitions[{i}]: attribute '{name}' is not in the fitted study "
+                    f"(attributes: {sorted(coded)})"
+                )
+            if attr.numeric:
+                try:
+                    value: Any = float(level)
+                except (TypeError, ValueError):
+                    value = None
+                ok = value is not None and value in attr.values
+                shown_levels: list[Any] = list(attr.values)
+            else:
+                value = str(level)
+                ok = value in attr.levels
+                shown_levels = list(attr.levels)
+            if not ok:
+                raise KeepwiseInputError(
+                    f"{where}: prohibitions[{i}]: '{level}' is not a level of '{name}' in the fitted study "
+                    f"(levels: {shown_levels})"
+                )
+            plain[str(name)] = value
+        out.append(plain)
+    return out
 
 
 def _arr(value: np.ndarray) -> Any:
@@ -169,6 +231,8 @@ def save_result(
     *,
     source: str = "",
     saved_at: datetime | None = None,
+    prohibitions: Sequence[Mapping[str, Any]] | None = None,
+    prohibitions_from: str = "prohibitions",
 ) -> ConjointResult:
     """Save ``result`` as study ``study`` (replacing a study of that name) and return it named.
 
@@ -184,6 +248,11 @@ def save_result(
         Where the answers came from (shown in reports).
     saved_at:
         Time stamp (default: now, UTC); :func:`load_result` without a name takes the latest.
+    prohibitions:
+        The study's prohibited offers as ``{attribute: level}`` partial profiles (:func:`study_prohibitions`
+        of its YAML); default: ``result.prohibitions``, and ``None`` records none (not known).
+    prohibitions_from:
+        Where they came from (the study file), to name in errors.
     """
     study = study.strip()
     if not study:
@@ -194,6 +263,12 @@ def save_result(
     ensure_tables(backend)
     model = result.model
     stamp = saved_at or datetime.now(UTC)
+    rules = result.prohibitions if prohibitions is None else prohibitions
+    coding_doc = _coding_doc(result.coding)
+    kept: tuple[dict[str, Any], ...] | None = None
+    if rules is not None:
+        kept = tuple(_checked_prohibitions(result.coding, rules, prohibitions_from))
+        coding_doc["prohibitions"] = list(kept)
     n_respondents = getattr(model, "n_respondents_", None)
     row = (
         study,
@@ -204,7 +279,7 @@ def save_result(
         int(model.n_tasks_),
         None if n_respondents is None else int(n_respondents),
         float(model.log_likelihood_),
-        json.dumps(_coding_doc(result.coding)),
+        json.dumps(coding_doc),
         json.dumps(_state(model)),
     )
     estimates = [
@@ -229,7 +304,7 @@ def save_result(
     except Exception:
         con.execute("ROLLBACK")
         raise
-    return ConjointResult(model, result.coding, study=study, currency=result.currency)
+    return ConjointResult(model, result.coding, study=study, currency=result.currency, prohibitions=kept)
 
 
 def list_studies(backend: Any) -> pd.DataFrame:
@@ -254,6 +329,8 @@ def list_studies(backend: Any) -> pd.DataFrame:
 def load_result(backend: Any, study: str | None = None) -> ConjointResult | None:
     """The saved study ``study`` (default: the one saved last) as a :class:`ConjointResult`.
 
+    Its ``prohibitions`` are the stored ones (``None`` when it was saved without them).
+
     Returns ``None`` when the store holds no study at all; a name that is not stored is a user error that
     lists the stored names.
     """
@@ -272,9 +349,12 @@ def load_result(backend: Any, study: str | None = None) -> ConjointResult | None
         hint = f"saved: {', '.join(known)}" if known else "none saved yet: keepwise conjoint estimate --save"
         raise KeepwiseInputError(f"no conjoint study '{study}' in the store ({hint})")
     row = rows[0]
+    coding = json.loads(row["coding"])
+    rules = coding.get("prohibitions")
     return ConjointResult(
         _model_from(json.loads(row["state"])),
-        _coding_from(json.loads(row["coding"])),
+        _coding_from(coding),
         study=row["study"],
         currency=row["currency"] or "",
+        prohibitions=None if rules is None else tuple(dict(r) for r in rules),
     )

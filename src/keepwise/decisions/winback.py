@@ -26,9 +26,10 @@ plus the inactivity rule of ``[review]``), keepwise decides, in this order:
    ``Beta(m w, (1 - m) w + f)`` with mean ``m w / (w + f)`` (its interval is shown instead).
 5. **The offer**: from the latest stored conjoint study when there is one
    (:func:`keepwise.conjoint.simulator.best_offer`; its cost is the price concession, the highest price level
-   less the offer's price). The store keeps a study's fitted coding but not its prohibitions, so the
-   candidates are the study's allowed offers (:func:`keepwise.conjoint.simulator.candidate_offers`) when
-   its YAML file is given (``keepwise winback --study FILE``), else every level combination of the coding
+   less the offer's price). The candidates are the study's allowed offers
+   (:func:`keepwise.conjoint.simulator.candidate_offers`): by the prohibitions of its YAML file when one is
+   given (``keepwise winback --study FILE``), else by those stored with it (``keepwise conjoint estimate
+   --save NAME --study FILE``), else, for a study saved without them, every level combination of the coding
    (said in the offer's source and the notes). Otherwise ``[decisions] offers``
    by exit reason with its cost from ``[decisions] offer_costs`` (``unknown`` for reasons not listed).
 6. **Expected value** = chance x value if back - offer cost - contact cost, where value if back = monthly
@@ -233,8 +234,60 @@ def map_offer(reason: str, cfg: DecisionAssumptions) -> Offer:
     return Offer(text, cost, source, {"kind": "other", "note": text})
 
 
+def _stored_study(result: Any) -> Study | None:
+    """The stored study's design rebuilt from its coding and stored prohibitions (``None``: none stored)."""
+    from keepwise.conjoint.study import Attribute, Study
+
+    if result.prohibitions is None:
+        return None
+    coding = result.coding
+    attributes = tuple(
+        Attribute(a.name, tuple(a.values), numeric=True) if a.numeric else Attribute(a.name, tuple(a.levels))
+        for a in coding.attributes
+        if a.name != coding.none
+    )
+    names = [a.name for a in attributes]
+    where = f"conjoint study '{result.study or 'latest'}'"
+    rules: list[dict[int, int]] = []
+    for i, rule in enumerate(result.prohibitions):
+        coded: dict[int, int] = {}
+        for name, level in rule.items():
+            if name not in names:
+                raise KeepwiseInputError(
+                    f"{where}: stored prohibitions[{i}] names an unknown attribute {name}"
+                )
+            attr = attributes[names.index(name)]
+            levels = [str(v) for v in attr.levels] if not attr.numeric else list(attr.levels)
+            value = float(level) if attr.numeric else str(level)
+            if value not in levels:
+                raise KeepwiseInputError(
+                    f"{where}: stored prohibitions[{i}]: '{level}' is not a level of {name}"
+                )
+            coded[names.index(name)] = levels.index(value)
+        rules.append(coded)
+    return Study(
+        name=result.study or "latest", attributes=attributes, price=coding.price, prohibitions=tuple(rules)
+    )
+
+
+def _rules_text(study: Study) -> str:
+    """The study's prohibitions in words: ``plan Basic & support Dedicated manager; ...``."""
+    shown_rules = [
+        " & ".join(
+            f"{study.attributes[a].name} {_level_text(study.attributes[a].levels[level])}"
+            for a, level in sorted(rule.items())
+        )
+        for rule in study.prohibitions
+    ]
+    return "; ".join(shown_rules) if shown_rules else "none"
+
+
+def _level_text(level: Any) -> str:
+    return f"{level:g}" if isinstance(level, float) else str(level)
+
+
 def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict[str, Any]], str]:
-    """Candidate offers: the study's allowed offers when its file is given, else the coding's whole grid."""
+    """Candidate offers: the study's allowed offers when its design is known, else the coding's whole grid."""
     from keepwise.conjoint.simulator import candidate_offers
 
     if study is None:
@@ -246,8 +299,8 @@ def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict
             levels.append([(attr.name, v) for v in values])
         grid = [dict(combo) for combo in itertools.islice(itertools.product(*levels), _MAX_CANDIDATES)]
         return grid, (
-            f"the best of {len(grid)} level combinations by expected margin (the store does not keep the "
-            "study's prohibitions: give its file with --study to leave prohibited offers out)"
+            f"the best of {len(grid)} level combinations by expected margin (the study was saved without "
+            "its prohibitions: give its file with --study, or save it with --study, to leave them out)"
         )
     coded = {a.name: a for a in coding.attributes if a.name != coding.none}
     if set(coded) != set(study.names):
@@ -273,7 +326,7 @@ def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict
     left_out = int(study.n_levels.prod()) - len(allowed)
     return allowed, (
         f"the best of the study's {len(allowed)} allowed offers by expected margin ({left_out} prohibited "
-        "combinations left out)"
+        f"combinations left out; prohibitions applied, from {where}: {_rules_text(study)})"
     )
 
 
@@ -287,7 +340,9 @@ def _conjoint_offer(
     """The best offer of the latest stored conjoint study, or ``None`` (no study, or it cannot price one).
 
     With ``study`` (the study's YAML, :func:`keepwise.conjoint.study.load_study`) only its allowed offers
-    are candidates: a prohibited combination is never proposed.
+    are candidates: a prohibited combination is never proposed. Without it the prohibitions stored with the
+    study (``keepwise conjoint estimate --save NAME --study FILE``) are applied; a study saved without them
+    has every level combination as a candidate, which its notes say.
     """
     try:
         from keepwise.conjoint.simulator import best_offer
@@ -301,7 +356,19 @@ def _conjoint_offer(
     price = coding.price
     if price is None:
         return None
+    notes: list[str] = []
+    if study is None:
+        study = _stored_study(result)
+        where = f"the prohibitions stored with conjoint study '{result.study or 'latest'}'"
+        if study is None:
+            notes.append(
+                "the conjoint offer was chosen among every level combination: the study was saved without "
+                "its prohibitions, so give the study file (keepwise winback --study FILE, or save it with "
+                "keepwise conjoint estimate --save NAME --study FILE) to leave them out"
+            )
     candidates, how = _candidates(coding, study, where)
+    if study is not None:
+        notes.append(f"prohibited offers left out ({where}): {_rules_text(study)}")
     prices = [float(c[price]) for c in candidates]
     list_price = max(float(v) for v in coding.attribute(price).values)
     choice = best_offer(result, candidates, [p * cost_ratio for p in prices], currency=currency)
@@ -319,7 +386,7 @@ def _conjoint_offer(
         source,
         {"kind": "other", "note": words},
         take_up=choice.take_up,
-        notes=tuple(choice.reasons),
+        notes=(*notes, *choice.reasons),
         levels=dict(offer),
     )
 
@@ -682,8 +749,8 @@ def rank_winback(
         Assumptions (default: ``keepwise.toml`` in the working directory, else the documented defaults).
     study:
         The stored conjoint study's design, its YAML file or as :func:`keepwise.conjoint.study.load_study`
-        reads it: its prohibited offers are never proposed. Without it every level combination of the
-        stored coding is a candidate.
+        reads it: its prohibited offers are never proposed. Without it the prohibitions stored with the
+        study apply (every level combination of the stored coding when it was saved without them).
     """
     from keepwise.value.profitability import profitability
 
@@ -720,11 +787,6 @@ def rank_winback(
         notes.append(f"the stored conjoint study could not price an offer ({exc}); using [decisions] offers")
     if offer_cj is None and spec is not None:
         notes.append(f"{where} was given but the store holds no fitted conjoint study to price its offers")
-    if offer_cj is not None and spec is None:
-        notes.append(
-            "the conjoint offer was chosen among every level combination: the store does not keep the "
-            "study's prohibitions, so give the study file (keepwise winback --study FILE) to leave them out"
-        )
     offer_source = offer_cj.source if offer_cj is not None else "[decisions] offers by exit reason"
     if offer_cj is not None:
         notes.extend(offer_cj.notes)
