@@ -26,8 +26,8 @@ StudyOption = Annotated[
     Path | None,
     typer.Option(
         "--study",
-        help="The stored conjoint study's YAML file: its prohibited offers are never proposed (the store "
-        "keeps the fitted study, not its prohibitions).",
+        help="The stored conjoint study's YAML file: its prohibited offers are never proposed (default: the "
+        "prohibitions saved with the study by keepwise conjoint estimate --save NAME --study FILE).",
         show_default=False,
     ),
 ]
