@@ -8,6 +8,7 @@ import ibis
 import pytest
 
 from keepwise import features
+from keepwise.features.customer import mean_money
 from keepwise.store import connect
 
 AS_OF = datetime(2024, 4, 1, tzinfo=UTC)
@@ -95,7 +96,7 @@ def test_aov_windows_sufficient_statistics(store):
     # A: order 1 (20) before; orders 2 (10, month 1) and 3 (5, month 2) in the window
     assert (w.loc["A", "n_h"], w.loc["A", "n_r"]) == (1, 2)
     assert w.loc["A", "sk"] == 3 and w.loc["A", "skk"] == 5
-    assert w.loc["A", "aov_r"] == pytest.approx(7.5)
+    assert w.loc["A", "aov_r"] == 7.5 and w.loc["A", "aov_h"] == 20.0
 
 
 def test_features_are_lazy_ibis_expressions(store):
@@ -103,3 +104,52 @@ def test_features_are_lazy_ibis_expressions(store):
     assert isinstance(features.rfm(features.orders(lines), AS_OF), ibis.expr.types.Table)
     sql = ibis.to_sql(features.cadence(features.orders(lines), AS_OF), dialect="duckdb")
     assert "LAG" in sql.upper()
+
+
+def test_mean_money_is_the_decimal_mean_rounded_half_up_once():
+    """Against Python's decimals: half cents go up, a hair below half a cent down, 8 decimals, big sums."""
+    import random
+    from decimal import ROUND_HALF_UP, Decimal
+
+    import pyarrow as pa
+
+    rng = random.Random(5)
+    cases = [
+        (Decimal("20.01"), 2),  # 10.005: the float mean of 10.00 and 10.01 prints 10.00
+        (Decimal("56.83"), 2),  # 28.415
+        (Decimal("85.24499999"), 3),  # 28.41499999666...: down
+        (Decimal("85.245"), 3),  # 28.415 exactly: up
+        (Decimal("123456789012.34567891"), 7),
+        (Decimal("0.00500000"), 1),
+    ] + [(Decimal(rng.randrange(1, 10**12)) / 10**8, rng.randrange(1, 9)) for _ in range(300)]
+    t = ibis.memtable(
+        pa.table(
+            {
+                "total": pa.array([c[0] for c in cases] + [None], pa.decimal128(38, 8)),
+                "n": pa.array([c[1] for c in cases] + [0], pa.int64()),
+            }
+        )
+    )
+    got = t.select(aov=mean_money(t.total, t.n)).to_pyarrow().column("aov").to_pylist()
+    want = [float((total / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) for total, n in cases]
+    assert got == [*want, None]
+    assert f"{got[0]:.2f}" == "10.01" and f"{(10.00 + 10.01) / 2:.2f}" == "10.00"
+
+
+def test_aov_windows_average_order_is_exact_to_the_cent():
+    """Two past orders of 10.01 and 10.00: the average is 10.005, shown as 10.01 (half up), not 10.00."""
+    orders = ibis.memtable(
+        {
+            "customer_id": ["C", "C", "C"],
+            "ordered_at": [
+                datetime(2024, 1, 3, tzinfo=UTC),
+                datetime(2024, 1, 20, tzinfo=UTC),
+                datetime(2024, 2, 5, tzinfo=UTC),
+            ],
+            "value": [10.01, 10.00, 4.995],
+            "margin": [1.0, 1.0, 1.0],
+        }
+    ).mutate(value=ibis._.value.cast("decimal(36,8)"), margin=ibis._.margin.cast("decimal(36,8)"))
+    w = features.aov_windows(orders, datetime(2024, 2, 1, tzinfo=UTC)).to_pandas().set_index("customer_id")
+    assert (w.loc["C", "n_h"], w.loc["C", "n_r"]) == (2, 1)
+    assert (w.loc["C", "aov_h"], w.loc["C", "aov_r"]) == (10.01, 5.00)

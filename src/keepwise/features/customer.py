@@ -8,6 +8,7 @@ with a positive net value, count as purchases; pure returns change revenue and m
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
@@ -20,6 +21,7 @@ __all__ = [
     "category_cadence",
     "category_mix",
     "category_runs",
+    "mean_money",
     "monthly_aov",
     "purchase_days",
     "rfm",
@@ -108,6 +110,23 @@ def cadence(ords: ir.Table, as_of: datetime) -> ir.Table:
     return agg.mutate(current_gap_days=days_between(ibis.literal(as_of), agg.last_order_at))
 
 
+def mean_money(total: ir.DecimalValue, n: ir.IntegerValue) -> ir.FloatingValue:
+    """``total / n`` rounded once, half up, to the cent (:mod:`keepwise.money`), exactly on every engine.
+
+    A float mean of order values depends on the order the engine adds them in, so a mean that lands on half a
+    cent can be shown a cent apart on DuckDB and on Spark. Here the sum stays decimal and the rounding is done
+    in exact arithmetic: with ``A = 200 total + n``, the mean in cents rounded half up is
+    ``floor(A / 2n) = (A - A mod 2n) / 2n``, a whole number; the remainder is taken on decimals and the last
+    division is of two whole numbers that divides evenly (exact as long as ``A`` is below 2^53, a total of 45
+    trillion). The result is that number of cents / 100 as a float64, the same bits on every engine (null
+    when ``n`` is 0). ``total`` must have at most 8 decimals (order values, quantity x price, have 8).
+    """
+    a = total.cast("decimal(28,8)") * ibis.literal(Decimal(200), "decimal(3,0)") + n
+    two_n = (n * 2).nullif(0)
+    whole = (a - a % two_n).cast("int64")
+    return (whole / two_n).round().cast("int64").cast("float64") / 100
+
+
 def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
     """Order-value statistics before and after ``split_at``, per customer (for the order-value test).
 
@@ -128,7 +147,8 @@ def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
     ibis.Table
         ``n``, ``sk``, ``skk``, ``sy``, ``syy``, ``sky`` (the sums above over all purchase orders); for the
         history (``_h``) and the recent window (``_r``): number of purchase orders ``n``, mean log order value
-        ``mean_log`` and mean order value ``aov``; ``revenue_h``, ``margin_h`` (past purchases).
+        ``mean_log`` and mean order value ``aov`` (exact, to the cent: :func:`mean_money`); ``revenue_h``,
+        ``margin_h`` (past purchases).
     """
     p = _purchases(ords)
     split = ibis.literal(split_at)
@@ -138,7 +158,7 @@ def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
     k = ibis.greatest(month_no, 0).cast("float64")
     y = p.value.cast("float64").ln()
     val = p.value.cast("float64")
-    return p.group_by("customer_id").aggregate(
+    agg = p.group_by("customer_id").aggregate(
         n=p.count(),
         sk=k.sum(),
         skk=(k * k).sum(),
@@ -147,12 +167,15 @@ def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
         sky=(k * y).sum(),
         n_h=hist.cast("int64").sum(),
         mean_log_h=y.mean(where=hist),
-        aov_h=val.mean(where=hist),
+        value_h=p.value.sum(where=hist),
         n_r=recent.cast("int64").sum(),
         mean_log_r=y.mean(where=recent),
-        aov_r=val.mean(where=recent),
+        value_r=p.value.sum(where=recent),
         revenue_h=val.sum(where=hist),
         margin_h=p.margin.cast("float64").sum(where=hist),
+    )
+    return agg.mutate(aov_h=mean_money(agg.value_h, agg.n_h), aov_r=mean_money(agg.value_r, agg.n_r)).drop(
+        "value_h", "value_r"
     )
 
 
