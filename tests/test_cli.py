@@ -20,8 +20,8 @@ def test_every_listed_command_module_exists_and_registers():
 
 
 def test_importing_the_cli_leaves_the_heavy_libraries_for_the_commands_that_use_them():
-    # `keepwise --help` builds every command; scipy, statsmodels and Ibis are imported only when one runs
-    heavy = ("scipy", "statsmodels", "ibis")
+    # `keepwise --help` builds every command; the heavy libraries are imported only when one runs
+    heavy = ("scipy", "statsmodels", "ibis", "pandas", "numpy", "duckdb")
     code = f"import sys, keepwise.cli; print([m for m in {heavy!r} if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -11,15 +11,16 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-import yaml
 
 from keepwise.commands.common import DbOption, JsonOption, err, print_json
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 conjoint_app = typer.Typer(
     help="Choice-based conjoint: design tasks, estimate what each feature and each dollar is worth, "
@@ -89,6 +90,8 @@ def _split(value: str | None) -> list[str]:
 def _read(file: Path, text_columns: list[str] | None = None) -> pd.DataFrame:
     if not file.exists():
         raise KeepwiseInputError(f"{file}: no such file")
+    import pandas as pd
+
     try:
         return pd.read_csv(file, dtype=dict.fromkeys(text_columns or [], str))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -393,6 +396,8 @@ def show_command(
 def _read_offers(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise KeepwiseInputError(f"{path}: no such offers file")
+    import yaml
+
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError:
