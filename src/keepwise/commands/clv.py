@@ -12,7 +12,14 @@ from typing import Annotated, Any
 import typer
 
 from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
-from keepwise.commands.fit import TimeUnitName, parse_date
+from keepwise.commands.fit import (
+    CovariatesFileOption,
+    CovariatesOnOption,
+    CovariatesOption,
+    TimeUnitName,
+    covariate_options,
+    parse_date,
+)
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL
 
@@ -82,15 +89,28 @@ def clv(
             help="auto (Pareto/NBD: closed-form DERT, continuous; others: monthly sum), monthly or dert.",
         ),
     ] = "auto",
+    covariates: CovariatesOption = None,
+    covariates_on: CovariatesOnOption = None,
+    covariates_file: CovariatesFileOption = None,
     db: DbOption = DEFAULT_URL,
     json_: JsonOption = False,
 ) -> None:
-    """Customer lifetime value: discounted expected purchases x expected spend x margin, per customer."""
+    """Customer lifetime value: discounted expected purchases x expected spend x margin, per customer.
+
+    With --covariates, the purchase model is fitted with them as in keepwise fit and each customer is
+    valued with his own covariate-adjusted parameters.
+    """
     import ibis
     import numpy as np
     import pandas as pd
     from ibis.backends.duckdb import Backend as DuckDBBackend
 
+    from keepwise.commands.fit import (
+        _covariate_spec,
+        covariate_effects,
+        covariate_histogram,
+        encode_covariates,
+    )
     from keepwise.features.btyd import customer_summary, purchase_days_until, rft_histogram, spend_histogram
     from keepwise.models import MODELS, GammaGammaModel
     from keepwise.models.data import days_per_unit
@@ -106,19 +126,40 @@ def clv(
     if out_file is not None and out_file.suffix.lower() not in (".csv", ".parquet"):
         raise KeepwiseInputError("--out must name a .csv or .parquet file")
     end = parse_date(as_of, "--as-of")
+    names, on = covariate_options(covariates, covariates_on, covariates_file)
+    purchase: Any = MODELS[model]()
+    if names:
+        _covariate_spec(purchase, names, on)  # fail early on a wrong parameter
+    label = _model_label(model, names, on)
+    z: Any = None
+    references: dict[str, Any] = {}
     backend = connect(db)
     try:
         days, end = purchase_days_until(backend, end)
         summary = customer_summary(days, end, time_unit.value)
-        rft = rft_histogram(summary)
         spend_h = spend_histogram(summary)
-        purchase: Any = MODELS[model]()
-        purchase.fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
+        if names:
+            # score each unique (x, t_x, T, zbar, covariates) once; fit on the same rows (same likelihood)
+            summary, keys, source = covariate_histogram(
+                backend, summary, ["x", "t_x", "T", "zbar"], names, covariates_file
+            )
+            z, references = encode_covariates(keys, names, source, weights=keys["count"])
+            purchase.fit(
+                keys["x"],
+                keys["t_x"],
+                keys["T"],
+                weights=keys["count"],
+                covariates=z,
+                covariate_columns=_covariate_spec(purchase, list(z.columns), on),
+            )
+        else:
+            rft = rft_histogram(summary)
+            purchase.fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
+            # score each unique (x, t_x, T, zbar) once, then join back to customers in the engine
+            keys = summary.group_by(["x", "t_x", "T", "zbar"]).aggregate(count=summary.count()).to_pandas()
         spend = GammaGammaModel().fit(spend_h["x"], spend_h["zbar"], weights=spend_h["count"])
         measured, currency = _margin_rate(backend, end)
         rate = measured if margin is None else margin
-        # score each unique (x, t_x, T, zbar) once, then join back to customers in the engine
-        keys = summary.group_by(["x", "t_x", "T", "zbar"]).aggregate(count=summary.count()).to_pandas()
         scored = customer_lifetime_value(
             purchase,
             spend,
@@ -132,11 +173,13 @@ def clv(
             margin=rate,
             n_draws=draws,
             method=method,
+            covariates=z,
         )
-        scored = pd.concat([keys[["x", "t_x", "T", "zbar"]].reset_index(drop=True), scored], axis=1)
+        key_cols = ["x", "t_x", "T", "zbar", *names]
+        scored = pd.concat([keys[key_cols].reset_index(drop=True), scored], axis=1)
         # expected date of the next purchase if the customer stays alive (NaT: infinite mean wait)
         wait = purchase._time_to_next(
-            purchase.params_,
+            purchase._params_for(z, len(keys)),
             keys["x"].to_numpy(float),
             keys["t_x"].to_numpy(float),
             keys["T"].to_numpy(float),
@@ -146,8 +189,8 @@ def clv(
         weights = keys["count"].to_numpy(dtype=float)
         total = float(np.dot(weights, scored["clv"]))
         scores = ibis.memtable(scored)
-        joined = summary.inner_join(scores, ["x", "t_x", "T", "zbar"])
-        cols = ["customer_id", "x", "t_x", "T", "p_alive", "expected_purchases", "next_purchase_date"]
+        joined = summary.inner_join(scores, key_cols)
+        cols = ["customer_id", *names, "x", "t_x", "T", "p_alive", "expected_purchases", "next_purchase_date"]
         cols += ["expected_spend", "clv"]
         cols += ["clv_lower", "clv_upper"] if draws > 0 else []
         table = joined.select(cols).order_by(ibis.desc("clv"))
@@ -158,7 +201,7 @@ def clv(
                 table.to_parquet(out_file)
         saved = 0
         if save and isinstance(backend, DuckDBBackend):
-            run = {"as_of": end, "model": model, "horizon": horizon_months, "rate": discount_rate}
+            run = {"as_of": end, "model": label, "horizon": horizon_months, "rate": discount_rate}
             saved = save_clv(backend.con, table.to_pyarrow(), run, currency)
         elif save:
             err.print("the clv table is written on DuckDB stores only: values not stored (use --out FILE)")
@@ -179,18 +222,25 @@ def clv(
         "mean_clv": total / float(weights.sum()),
         "params": purchase.params_,
         "spend_params": spend.params_,
+        "clv_model": label,
         "discounting": "continuous (DERT)" if uses_dert(purchase, method) else "monthly",
         "out": str(out_file) if out_file is not None else None,
         "table": "clv" if saved else None,
         "rows_saved": saved,
     }
+    if names:
+        doc["covariates"] = covariate_effects(purchase)
+        doc["reference_levels"] = references
     if json_:
         print_json(doc)
         return
     err.print(
-        f"{model} + gamma-gamma on {doc['n_customers']:,} customers, history to {doc['as_of']}, "
+        f"{label} + gamma-gamma on {doc['n_customers']:,} customers, history to {doc['as_of']}, "
         f"margin {rate:.1%}"
     )
+    if references:
+        refs = ", ".join(f"{k}={v}" for k, v in references.items())
+        err.print(f"covariate effects are relative to {refs}")
     out.print(
         f"CLV over {horizon_months} months at {discount_rate:.1%} a year: total {total:,.2f} {currency}, "
         f"mean {doc['mean_clv']:,.2f} {currency} per customer"
@@ -198,7 +248,17 @@ def clv(
     if out_file is not None:
         err.print(f"per-customer values written to {out_file}")
     if saved:
-        err.print(f"{saved:,} rows stored in the clv table (as of {doc['as_of']}, {model})")
+        err.print(f"{saved:,} rows stored in the clv table (as of {doc['as_of']}, {label})")
+
+
+def _model_label(model: str, names: list[str], on: list[str] | None) -> str:
+    """The clv table's ``model`` of a run, e.g. ``bgnbd ~ channel,segment on alpha``.
+
+    A rerun replaces only the rows of the same label.
+    """
+    if not names:
+        return model
+    return f"{model} ~ {','.join(names)}" + (f" on {','.join(on)}" if on else "")
 
 
 def save_clv(con: Any, rows: Any, run: dict[str, Any], currency: str) -> int:

@@ -82,12 +82,16 @@ def _need(df: pd.DataFrame, cols: list[str], source: str) -> None:
 MAX_LEVELS = 20
 
 
-def encode_covariates(df: pd.DataFrame, names: list[str], source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+def encode_covariates(
+    df: pd.DataFrame, names: list[str], source: str, weights: Any = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Numeric model columns from covariate columns: numbers as they are, text as 0/1 indicators.
 
     A text column becomes one indicator per level, named ``column=level``, except its most common level,
-    the reference (coefficients are relative to it). Returns the columns and, per text column, its reference
-    level. Missing values, a single level or too many levels are input errors.
+    the reference (coefficients are relative to it; most common among customers: rows count ``weights``
+    each, default 1; ties go to the first level in sort order). Returns the columns and, per text column,
+    its reference level. Missing values, a single level or too many levels are input errors.
+    ``keepwise fit`` and ``keepwise clv`` both encode with this function.
     """
     import numpy as np
     import pandas as pd
@@ -106,7 +110,9 @@ def encode_covariates(df: pd.DataFrame, names: list[str], source: str) -> tuple[
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             out[name] = col.to_numpy(dtype=float)
             continue
-        counts = col.astype(str).value_counts(sort=True)
+        w = np.ones(len(col)) if weights is None else np.asarray(weights, dtype=float)
+        counts = pd.Series(w, index=col.index).groupby(col.astype(str).to_numpy()).sum()
+        counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
         if len(counts) < 2 or len(counts) > MAX_LEVELS:
             raise KeepwiseInputError(
                 f"covariate {name!r} has {len(counts)} distinct values; a text covariate needs 2 to "
@@ -171,7 +177,7 @@ def fit_model(
         src = str(summary)
         if covariates:
             _need(df, ["frequency", "recency", "T"], src)
-            z, info["reference_levels"] = encode_covariates(df, covariates, src)
+            z, info["reference_levels"] = encode_covariates(df, covariates, src, weights=w)
             model.fit(
                 df["frequency"],
                 df["recency"],
@@ -212,11 +218,9 @@ def fit_model(
             model.fit(h["x"], h["zbar"], weights=h["count"])
         elif covariates:
             summ = customer_summary(days, end, time_unit)
-            summ = _with_covariates(backend, summ, covariates, covariates_file)
-            h = summ.group_by(["x", "t_x", "T", *covariates]).aggregate(count=summ.count()).to_pandas()
+            _, h, source = covariate_histogram(backend, summ, ["x", "t_x", "T"], covariates, covariates_file)
             h = h[h["T"] >= 0].reset_index(drop=True)
-            source = str(covariates_file) if covariates_file is not None else "the customers table"
-            z, info["reference_levels"] = encode_covariates(h, covariates, source)
+            z, info["reference_levels"] = encode_covariates(h, covariates, source, weights=h["count"])
             model.fit(
                 h["x"],
                 h["t_x"],
@@ -233,6 +237,19 @@ def fit_model(
     finally:
         backend.disconnect()
     return model, info
+
+
+def covariate_histogram(
+    backend: Any, summary: Any, keys: list[str], names: list[str], path: Path | None
+) -> tuple[Any, pd.DataFrame, str]:
+    """The summary joined with the covariates, and its histogram.
+
+    Returns the joined table (Ibis), its histogram over ``keys`` and ``names`` with ``count`` (pandas) and
+    where the covariates came from (for messages).
+    """
+    joined = _with_covariates(backend, summary, names, path)
+    h = joined.group_by([*keys, *names]).aggregate(count=joined.count()).to_pandas()
+    return joined, h, str(path) if path is not None else "the customers table"
 
 
 def _with_covariates(backend: Any, summary: Any, names: list[str], path: Path | None) -> Any:
@@ -271,6 +288,50 @@ def _with_covariates(backend: Any, summary: Any, names: list[str], path: Path | 
     return joined
 
 
+CovariatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--covariates",
+        help="Time-invariant customer covariates, comma-separated (e.g. channel,segment): columns of the "
+        "--summary file (fit), of --covariates-file, or of the customers table. Text columns become 0/1 "
+        "indicators against their most common value. bgnbd, mbgnbd and pareto-nbd only.",
+    ),
+]
+CovariatesOnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--covariates-on",
+        help="Parameters the covariates act on, comma-separated (bgnbd: alpha,a,b; pareto-nbd: "
+        "alpha,beta); default: all of them.",
+    ),
+]
+CovariatesFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--covariates-file", help="CSV with customer_id and the covariate columns (instead of customers)."
+    ),
+]
+
+
+def covariate_options(
+    covariates: str | None, covariates_on: str | None, covariates_file: Path | None
+) -> tuple[list[str], list[str] | None]:
+    """The covariate columns and the parameters they act on (None: all), from the three options."""
+    names = _split(covariates)
+    if (covariates_on or covariates_file) and not names:
+        raise KeepwiseInputError("--covariates-on and --covariates-file need --covariates COLUMNS")
+    return names, _split(covariates_on) or None
+
+
+def covariate_effects(m: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """Fitted covariate coefficients with standard errors: {parameter: {column: {estimate, std_error}}}."""
+    se = m.std_errors_
+    return {
+        param: {c: {"estimate": v, "std_error": se[f"{param}:{c}"]} for c, v in coefs.items()}
+        for param, coefs in m.covariate_params_.items()
+    }
+
+
 def fit(
     model: Annotated[ModelName, typer.Argument(help="bgnbd, mbgnbd, pareto-nbd, bgbb, gamma-gamma or sbg.")],
     db: DbOption = DEFAULT_URL,
@@ -293,36 +354,14 @@ def fit(
     save: Annotated[
         Path | None, typer.Option("--save", help="Write the fitted model to this JSON file.")
     ] = None,
-    covariates: Annotated[
-        str | None,
-        typer.Option(
-            "--covariates",
-            help="Time-invariant customer covariates, comma-separated (e.g. channel,segment): columns of the "
-            "--summary file, of --covariates-file, or of the customers table. Text columns become 0/1 "
-            "indicators against their most common value. bgnbd, mbgnbd and pareto-nbd only.",
-        ),
-    ] = None,
-    covariates_on: Annotated[
-        str | None,
-        typer.Option(
-            "--covariates-on",
-            help="Parameters the covariates act on, comma-separated (bgnbd: alpha,a,b; pareto-nbd: "
-            "alpha,beta); default: all of them.",
-        ),
-    ] = None,
-    covariates_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--covariates-file", help="CSV with customer_id and the covariate columns (instead of customers)."
-        ),
-    ] = None,
+    covariates: CovariatesOption = None,
+    covariates_on: CovariatesOnOption = None,
+    covariates_file: CovariatesFileOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Fit a BTYD, spend or retention model and print its parameters with standard errors."""
     end = parse_date(calibration_end, "--calibration-end")
-    names = _split(covariates)
-    if (covariates_on or covariates_file) and not names:
-        raise KeepwiseInputError("--covariates-on and --covariates-file need --covariates COLUMNS")
+    names, on = covariate_options(covariates, covariates_on, covariates_file)
     started = time.perf_counter()
     m, info = fit_model(
         model.value,
@@ -331,7 +370,7 @@ def fit(
         end,
         time_unit.value,
         names or None,
-        _split(covariates_on) or None,
+        on,
         covariates_file,
     )
     if save is not None:
@@ -346,11 +385,7 @@ def fit(
             "fit_seconds": m.fit_seconds_,
         }
         if names:
-            se = m.std_errors_
-            doc["covariates"] = {
-                param: {c: {"estimate": v, "std_error": se[f"{param}:{c}"]} for c, v in coefs.items()}
-                for param, coefs in m.covariate_params_.items()
-            }
+            doc["covariates"] = covariate_effects(m)
             doc["reference_levels"] = info.get("reference_levels", {})
         print_json(doc)
         return

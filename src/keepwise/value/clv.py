@@ -86,6 +86,36 @@ def _discounted_purchases(
     return total
 
 
+def _unique_rows(
+    model: Any, x: np.ndarray, tx: np.ndarray, t: np.ndarray, covariates: Any
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None, dict[str, Any], np.ndarray]:
+    """Unique ``(x, t_x, T[, covariates])`` rows, their parameters and each customer's row.
+
+    The parameters are per row when the model has covariates.
+    """
+    cov = _covariate_arrays(model, covariates, len(x))
+    data, _, cov_u, inverse = compress_rft(x, tx, t, None, cov, return_inverse=True)
+    params = model._params_for(cov_u, len(data["x"])) if cov else dict(model.params_)
+    return data, cov_u, params, inverse.reshape(-1)
+
+
+def _covariate_arrays(model: Any, covariates: Any, n: int) -> dict[str, np.ndarray] | None:
+    """The columns the model's covariates use, as float arrays of length ``n`` (None without covariates)."""
+    links = getattr(model, "_links", ())
+    if not links:
+        return None
+    if covariates is None:
+        model._params_for(None, n)  # raises the error naming the columns
+    names = list(dict.fromkeys(c for lk in links for c in lk.columns))
+    missing = [c for c in names if c not in covariates]
+    if missing:
+        raise KeepwiseInputError(f"covariates lack column(s) {', '.join(missing)} the model was fitted with")
+    out = {c: np.asarray(covariates[c], dtype=float).reshape(-1) for c in names}
+    if any(v.shape != (n,) for v in out.values()):
+        raise KeepwiseInputError("covariates must have one row per customer")
+    return out
+
+
 def discounted_expected_purchases(
     model: Any,
     frequency: Any,
@@ -95,22 +125,23 @@ def discounted_expected_purchases(
     discount_rate: float,
     time_unit: str | float = "week",
     method: str = "auto",
+    covariates: pd.DataFrame | None = None,
 ) -> np.ndarray:
     """Discounted expected purchases over the next ``horizon_months`` months (annual ``discount_rate``).
 
     ``method``: ``"dert"`` discounts continuously with the model's closed form (Pareto/NBD), ``"monthly"``
     sums month by month, ``"auto"`` (default) uses the closed form where the model has one.
+    ``covariates``: per customer, the model's covariate columns when it was fitted with covariates.
     """
     x, tx, t = check_rft(frequency, recency, T)
     month = DAYS_PER_MONTH / days_per_unit(time_unit)
-    data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
-    uniq = np.column_stack([data["x"], data["t_x"], data["T"]])
+    data, _, params, inverse = _unique_rows(model, x, tx, t, covariates)
     out = _discounted_purchases(
         model,
-        model.params_,
-        uniq[:, 0],
-        uniq[:, 1],
-        uniq[:, 2],
+        params,
+        data["x"],
+        data["t_x"],
+        data["T"],
         horizon_months,
         month,
         monthly_rate(discount_rate),
@@ -137,6 +168,7 @@ def customer_lifetime_value(
     seed: int = 0,
     month_length: float | None = None,
     method: str = "auto",
+    covariates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """CLV per customer over ``horizon_months`` with an annual ``discount_rate``, and optional intervals.
 
@@ -163,6 +195,10 @@ def customer_lifetime_value(
         ``"auto"`` (default): Pareto/NBD's closed-form DERT over the horizon, discounted continuously at the
         same annual rate; the other models: the monthly sum. ``"monthly"`` forces the sum, ``"dert"`` the
         closed form.
+    covariates:
+        For a purchase model fitted with covariates: its covariate columns, one row per customer; each
+        customer is valued with his own covariate-adjusted parameters (and, with draws, the coefficients are
+        drawn with the other parameters).
 
     Returns
     -------
@@ -192,10 +228,9 @@ def customer_lifetime_value(
             )
         z = np.asarray(monetary_value, dtype=float)
         exp_spend = spend_model.conditional_expected_average_profit(x, z)
-    data, _, _, inverse = compress_rft(x, tx, t, None, None, return_inverse=True)
+    data, cov_u, p, inverse = _unique_rows(purchase_model, x, tx, t, covariates)
     ux, utx, ut = data["x"], data["t_x"], data["T"]
     uniq = np.column_stack([ux, utx, ut])
-    p = purchase_model.params_
     continuous = uses_dert(purchase_model, method)
     disc = _discounted_purchases(purchase_model, p, ux, utx, ut, months, month, d, continuous)
     out = pd.DataFrame(
@@ -214,6 +249,7 @@ def customer_lifetime_value(
             purchase_model,
             spend_model,
             uniq,
+            cov_u,
             inverse,
             x,
             z,
@@ -235,6 +271,7 @@ def _intervals(
     purchase_model: Any,
     spend_model: GammaGammaModel | None,
     uniq: np.ndarray,
+    cov: dict[str, np.ndarray] | None,
     inverse: np.ndarray,
     x: np.ndarray,
     z: np.ndarray,
@@ -249,10 +286,8 @@ def _intervals(
     continuous: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    pdraws = purchase_model.sample_params(n_draws, rng)
     disc = np.empty((len(uniq), n_draws))
-    for j in range(n_draws):
-        pj = {k: float(v[j]) for k, v in pdraws.items()}
+    for j, pj in enumerate(_purchase_draws(purchase_model, n_draws, rng, cov)):
         disc[:, j] = _discounted_purchases(
             purchase_model, pj, uniq[:, 0], uniq[:, 1], uniq[:, 2], months, month, d, continuous
         )
@@ -279,3 +314,19 @@ def _intervals(
         values = margin * disc[chunk[:, 0]] * spend_draws[chunk[:, 1]]
         lo[start : start + len(chunk)], hi[start : start + len(chunk)] = np.quantile(values, q, axis=1)
     return lo[pair_inverse], hi[pair_inverse]
+
+
+def _purchase_draws(
+    model: Any, n_draws: int, rng: np.random.Generator, cov: dict[str, np.ndarray] | None
+) -> list[dict[str, Any]]:
+    """Parameter sets drawn from the fitted distribution; with covariates, per row of ``cov``.
+
+    With covariates all of ``log(theta)`` and the coefficients are drawn jointly (normal, covariance from
+    the Hessian) and each draw is turned into every row's own parameters.
+    """
+    links = getattr(model, "_links", ())
+    if not links:
+        draws = model.sample_params(n_draws, rng)
+        return [{k: float(v[j]) for k, v in draws.items()} for j in range(n_draws)]
+    thetas = rng.multivariate_normal(model._theta, model._cov, size=n_draws)
+    return [model._row_params(theta, cov, links)[0] for theta in thetas]
