@@ -187,3 +187,25 @@ def test_review_rules_come_from_keepwise_toml_and_are_shown(db, review):
     assert longer.to_json()["lost"]["count"] < review.to_json()["lost"]["count"]
     assert "max(1000 days" in longer.to_json()["lost"]["rule"]
     assert {a["name"]: a["value"] for a in longer.assumptions}["review.inactivity_days"] == 1000
+
+
+def test_a_review_of_another_month_keeps_the_first_months_rows(db, review, tmp_path):
+    """On a copy of the store: reviewing 2025-11 adds its rows and leaves 2025-12's as they were."""
+    import shutil
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db.removeprefix("duckdb:///"), copy)
+    b = connect(f"duckdb:///{copy}")
+    try:
+        t = b.table("review_warnings")
+        december = t.filter(t.review_month == "2025-12").order_by(["customer_id", "kind"]).to_pyarrow()
+        november = run_review(b, "2025-11").to_json()
+        t = b.table("review_warnings")
+        counts = t.group_by("review_month").aggregate(n=t.count()).to_pandas().set_index("review_month")["n"]
+        assert counts.to_dict() == {"2025-11": len(november["warnings"]), "2025-12": december.num_rows}
+        kept = t.filter(t.review_month == "2025-12").order_by(["customer_id", "kind"]).to_pyarrow()
+        assert kept.equals(december) and december.num_rows == len(review.to_json()["warnings"])
+        docs = b.table("review_document").review_month.to_pyarrow().to_pylist()
+        assert sorted(docs) == ["2025-11", "2025-12"]
+    finally:
+        b.disconnect()

@@ -32,6 +32,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import sqlglot as sg
+import sqlglot.expressions as sge
 
 from keepwise import features
 from keepwise.config import Config, load_config, used
@@ -383,7 +385,13 @@ def _is_duckdb(backend: Any) -> bool:
 
 
 def _write_tables(backend: Any, month: str, tables: dict[str, pd.DataFrame]) -> None:
-    """Replace ``month``'s rows of each ``review_<name>`` table with the frame's rows."""
+    """Replace ``month``'s rows of each ``review_<name>`` table with the frame's rows; other months stay.
+
+    On DuckDB (and Postgres) each table is updated in place: delete the month, insert the frame. On Spark,
+    whose plain Parquet tables cannot delete rows, see :func:`_replace_month_spark`. Names are quoted by the
+    engine's SQL dialect. A table whose columns changed between keepwise versions is rebuilt with this
+    month's rows only, on DuckDB and on Spark.
+    """
     for name, frame in tables.items():
         table = f"review_{name}"
         df = frame.copy()
@@ -393,26 +401,65 @@ def _write_tables(backend: Any, month: str, tables: dict[str, pd.DataFrame]) -> 
                 df[col] = df[col].map(
                     lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
                 )
-        if not _is_duckdb(backend):
+        quoted = sg.to_identifier(table, quoted=True).sql(backend.dialect)
+        where = f"review_month = {sge.convert(month).sql(backend.dialect)}"
+        if getattr(backend, "name", "") == "pyspark":
+            _replace_month_spark(backend, table, month, df)
+            continue
+        if not _is_duckdb(backend):  # Postgres
             if table not in backend.list_tables():
                 backend.create_table(table, df)
             else:
-                backend.raw_sql(f"DELETE FROM \"{table}\" WHERE review_month = '{month}'")
+                backend.raw_sql(f"DELETE FROM {quoted} WHERE {where}")
                 backend.insert(table, df)
             continue
         con = backend.con
         con.register("_kw_review_frame", df)
         try:
-            con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" AS SELECT * FROM _kw_review_frame WHERE false')
-            con.execute(f"DELETE FROM \"{table}\" WHERE review_month = '{month}'")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {quoted} AS SELECT * FROM _kw_review_frame WHERE false")
+            con.execute(f"DELETE FROM {quoted} WHERE {where}")
             try:
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _kw_review_frame')
+                con.execute(f"INSERT INTO {quoted} BY NAME SELECT * FROM _kw_review_frame")
             except (
                 Exception
             ):  # the table's shape changed between keepwise versions: rebuild it for this month
-                con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM _kw_review_frame')
+                con.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM _kw_review_frame")
         finally:
             con.unregister("_kw_review_frame")
+
+
+def _replace_month_spark(backend: Any, table: str, month: str, df: pd.DataFrame) -> None:
+    """Spark: the table's other months plus ``df``, written to a staging table and copied back over the table.
+
+    Spark cannot overwrite a table while reading it, so the union is first written to ``<table>_kw_staging``
+    (dropped afterwards; if the copy back fails, the staging table still holds every row). New columns, or a
+    column whose type cannot be cast to the table's, rebuild the table with this month's rows only (as DuckDB
+    does when ``INSERT ... BY NAME`` fails).
+    """
+    new = ibis.memtable(df)
+    if table not in backend.list_tables():
+        backend.create_table(table, new)
+        return
+    old = backend.table(table)
+    target = old.schema()
+    compatible = set(new.columns) <= set(target) and all(  # same kind of type (scale or width may differ)
+        typ.is_null() or type(typ) is type(target[col]) or (typ.is_numeric() and target[col].is_numeric())
+        for col, typ in new.schema().items()
+    )
+    if not compatible:
+        backend.create_table(table, new, overwrite=True)
+        return
+    fitted = new.select(
+        *[
+            new[col].cast(typ) if col in new.columns else ibis.null(typ).name(col)
+            for col, typ in target.items()
+        ]
+    )
+    staging = f"{table}_kw_staging"
+    backend.create_table(staging, old.filter(old.review_month != month).union(fitted), overwrite=True)
+    backend.create_table(table, backend.table(staging), overwrite=True)
+    # not backend.drop_table: Ibis 12 with sqlglot 30 renders its DROP statement without the table name
+    backend.raw_sql(f"DROP TABLE IF EXISTS {sg.to_identifier(staging, quoted=True).sql(backend.dialect)}")
 
 
 def _materialize(backend: Any, expr: ir.Table, name: str) -> ir.Table:
