@@ -86,3 +86,15 @@ def test_a_usage_mistake_exits_2_without_a_traceback():
     assert result.returncode == 2
     assert "No such option: --bogus" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_model_that_does_not_converge_on_the_data_is_a_one_line_error_not_an_internal_one(tmp_path):
+    # nobody bought twice: BG/NBD's drop-out process is not identified, which is about the data
+    summary = tmp_path / "summary.csv"
+    summary.write_text("frequency,recency,T\n0,0,10\n0,0,20\n0,0,30\n0,0,5\n")
+    result = run("fit", "bgnbd", "--summary", str(summary))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: BetaGeoModel did not converge: ")
+    assert "Things to check: (1) the data" in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr

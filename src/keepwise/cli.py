@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import ConvergenceError, KeepwiseInputError
 
 #: Command modules under keepwise.commands, in the order ``keepwise --help`` lists them.
 COMMAND_MODULES: list[str] = [
@@ -65,11 +65,13 @@ def main() -> None:
     """Entry point of the ``keepwise`` script.
 
     Typer handles usage mistakes itself (exit code 2); keepwise's own input errors become one line on
-    stderr and exit code 2; anything else is an internal failure, reported in one line with exit code 1.
+    stderr and exit code 2, and so does a model that does not converge on the data (its message says what
+    to check: it is about the data, not a fault to report); anything else is an internal failure, reported
+    in one line with exit code 1.
     """
     try:
         app()
-    except KeepwiseInputError as exc:
+    except (KeepwiseInputError, ConvergenceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

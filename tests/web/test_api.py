@@ -204,3 +204,25 @@ def test_an_internal_failure_keeps_the_error_shape(tmp_path, config, monkeypatch
     assert got.json()["error"].startswith("internal error: JSONDecodeError: ")
     assert got.json()["error"].endswith("(please report it)")
     assert empty.status_code == 404 and empty.json() == {"error": "unknown customer id 'C1'"}
+
+
+def test_a_model_the_data_cannot_support_is_a_422_with_what_to_check(tmp_path, config, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    import keepwise.value.review_section as review_section
+    from keepwise.exceptions import ConvergenceError
+    from keepwise.web import create_app
+
+    message = "BetaGeoModel did not converge: a parameter ran to the edge. Things to check: (1)"
+
+    def no_fit(*args, **kwargs):
+        raise ConvergenceError(message)
+
+    monkeypatch.setattr(review_section, "profit_document", no_fit)
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    url = f"duckdb:///{tmp_path}/empty.duckdb"
+    connect(url).disconnect()
+    with TestClient(create_app(url, config), raise_server_exceptions=False) as c:
+        got = c.get("/api/profit", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert got.status_code == 422
+    assert got.json() == {"error": message}

@@ -19,7 +19,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from keepwise.commands.common import _default
 from keepwise.config import Config, load_config
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import ConvergenceError, KeepwiseInputError
 from keepwise.store.connection import connect
 from keepwise.web.auth import Sessions, resolve_token
 
@@ -170,6 +170,15 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
         if _is_api(request):
             return error_response(str(exc), 400)
         return render(request, "error.html.j2", status_code=400, title="Please check", message=str(exc))
+
+    @app.exception_handler(ConvergenceError)
+    async def _no_fit(request: Request, exc: ConvergenceError) -> Response:
+        # a model the store's data cannot support: its message says what to check; not a fault to report
+        if _is_api(request):
+            return error_response(str(exc), 422)
+        return render(
+            request, "error.html.j2", status_code=422, title="The data do not fit", message=str(exc)
+        )
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
