@@ -83,3 +83,30 @@ def test_no_marketing_message_without_valid_consent_at_send_time(
     }
     assert received == allowed
     assert result.sent == len(allowed) and result.suppressed == len(customers) - len(allowed)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(customers=st.lists(HISTORY, min_size=1, max_size=6), purpose=PURPOSES, day=st.integers(-70, 80))
+def test_consented_in_one_query_agrees_with_has_consent_for_each_customer(customers, purpose, day):
+    # the set-based check outreach uses equals the per-customer check sending uses, on every history and
+    # at every moment, boundaries included (granted exactly then, revoked exactly then)
+    from keepwise.messages.consent import consented, has_consent
+
+    store = connect("duckdb://:memory:")
+    con = duckdb_connection(store)
+    try:
+        for i, history in enumerate(customers):
+            con.execute("INSERT INTO customers (customer_id, name) VALUES (?, ?)", [f"C{i}", f"C{i}"])
+            for p, granted, revoked in history:
+                g = NOW + timedelta(days=granted)
+                r = None if revoked is None else g + timedelta(days=revoked)
+                row = [f"C{i}", p, g, r]
+                con.execute("INSERT INTO consent VALUES (?, 'email', ?, ?, ?, 'test', 'p')", row)
+        at = NOW + timedelta(days=day)
+        ids = [f"C{i}" for i in range(len(customers))] + ["NOBODY"]
+        one_by_one = {c for c in ids if has_consent(store, c, purpose, at, "email")}
+        assert consented(store, ids, purpose, at, "email") == one_by_one
+        assert consented(store, ids, purpose, at, "phone") == set()
+        assert consented(store, [], purpose, at) == set()
+    finally:
+        store.disconnect()

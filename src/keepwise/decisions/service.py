@@ -360,17 +360,39 @@ def _purpose(a: Action) -> str | None:
     return _PURPOSE[a.action]
 
 
-def _channel(store: Any, customer_id: str, purpose: str, at: datetime) -> str | None:
-    """The first of :data:`CONTACT_CHANNELS` with a ``purpose`` consent in force at ``at``, if any."""
-    from keepwise.messages.consent import has_consent
+#: Who has which consent in force: ``(purpose, channel) -> customer ids``.
+Consents = dict[tuple[str, str], set[str]]
 
+
+def _consents(store: Any, actions: list[Action], at: datetime) -> Consents:
+    """For each purpose the actions need and each of :data:`CONTACT_CHANNELS`, who has it in force at ``at``.
+
+    One query per purpose and channel (:func:`keepwise.messages.consent.consented`, the rule messages use
+    at send time), not per action.
+    """
+    from keepwise.messages.consent import consented
+
+    need: dict[str, set[str]] = {}
+    for a in actions:
+        purpose = _purpose(a)
+        if purpose is not None:
+            need.setdefault(purpose, set()).add(a.customer_id)
+    return {
+        (purpose, channel): consented(store, ids, purpose, at, channel)
+        for purpose, ids in need.items()
+        for channel in CONTACT_CHANNELS
+    }
+
+
+def _channel(consents: Consents, customer_id: str, purpose: str) -> str | None:
+    """The first of :data:`CONTACT_CHANNELS` with a ``purpose`` consent in force, if any."""
     for channel in CONTACT_CHANNELS:
-        if has_consent(store, customer_id, purpose, at, channel):
+        if customer_id in consents.get((purpose, channel), set()):
             return channel
     return None
 
 
-def _apply_consent(store: Any, a: Action, at: datetime) -> None:
+def _apply_consent(consents: Consents, a: Action, at: datetime) -> None:
     """Set ``a.channel``; without consent in force, the action waits for their next inbound contact."""
     purpose = _purpose(a)
     if purpose is None:
@@ -378,7 +400,7 @@ def _apply_consent(store: Any, a: Action, at: datetime) -> None:
         a.figures["consent"] = {"purpose": None, "channel": None, "in_force": None}
         a.reasons.append("They got in touch this month: answer them (no consent is needed to reply).")
         return
-    a.channel = _channel(store, a.customer_id, purpose, at)
+    a.channel = _channel(consents, a.customer_id, purpose)
     a.figures["consent"] = {"purpose": purpose, "channel": a.channel, "in_force": a.channel is not None}
     if a.channel is not None:
         how = "call" if a.channel == "phone" else "e-mail"
@@ -686,8 +708,9 @@ def outreach(store: Any, month: str | None = None, *, config: Config | None = No
     )
     actions.extend(contacts)
     _need_duckdb(store, "outreach checks consent")
+    consents = _consents(store, actions, per.end)
     for a in actions:
-        _apply_consent(store, a, per.end)
+        _apply_consent(consents, a, per.end)
         a.due_on = _due(a, act, per.start, per.end)
 
     wanted = {f"decisions.{f}" for f in SERVICE_FIELDS} | {f"value.{f}" for f in _TIER_FIELDS}

@@ -16,6 +16,7 @@ Unsubscribing (:func:`unsubscribe`) revokes at once: the next send checks the ta
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from keepwise.store.connection import duckdb_connection
 __all__ = [
     "Permission",
     "confirm",
+    "consented",
     "has_consent",
     "is_suppressed",
     "permission",
@@ -67,6 +69,28 @@ def has_consent(backend: Any, customer_id: str, purpose: str, at: datetime, chan
         .fetchone()
     )
     return bool(row and row[0])
+
+
+def consented(
+    backend: Any, customer_ids: Iterable[str], purpose: str, at: datetime, channel: str = "email"
+) -> set[str]:
+    """Those of ``customer_ids`` with a ``consent`` row for ``channel`` and ``purpose`` in force at ``at``.
+
+    The same rule as :func:`has_consent`, for many customers in one query.
+    """
+    ids = sorted({str(c) for c in customer_ids})
+    if not ids:
+        return set()
+    rows = (
+        _con(backend)
+        .execute(
+            "SELECT DISTINCT customer_id FROM consent WHERE customer_id IN (SELECT unnest(?)) "
+            "AND channel = ? AND purpose = ? AND granted_at <= ? AND (revoked_at IS NULL OR revoked_at > ?)",
+            [ids, channel, purpose, at, at],
+        )
+        .fetchall()
+    )
+    return {str(r[0]) for r in rows}
 
 
 def is_suppressed(backend: Any, address: str) -> bool:
