@@ -2,12 +2,19 @@
 
 Usage: .venv/bin/python bench/conjoint.py [--rows 1000000] [--statsmodels-rows 1000000]
        .venv/bin/python bench/conjoint.py --hb-prior [--seeds 3]
+       .venv/bin/python bench/conjoint.py --hb-mixing [--seeds 3] [--hb-module FILE] [--burn B --draws D]
 
 ``--hb-prior`` compares the hierarchical Bayes prior variance ``s^2`` (and Metropolis steps per iteration) on
 simulated respondents with known part-worths (400 respondents x 12 tasks of the example study, the truth of
 ``tests/conjoint/test_hb.py``, one simulated panel per seed): coverage of the 9 population means by their 95%
 intervals, the ratio of estimated to true population sd, the correlation of individual posterior means with
 the truth, the smallest effective sample size of a population mean and ESS per second.
+
+``--hb-mixing`` runs the sampler on the panel of ``tests/conjoint/test_hb.py`` (panel 0) with sampler seeds
+0..seeds-1 and prints, per seed, the largest split and rank-normalised R-hat and the smallest classic and bulk
+effective sample size of the 9 population means (all computed by ``keepwise.conjoint.hb``), the coverage of
+the true means and the seconds. ``--hb-module FILE`` takes ``HierarchicalBayesMNL`` from another file, e.g.
+the random-walk sampler before 2026-11-23: ``git show dd4d36d:src/keepwise/conjoint/hb.py > /tmp/hb_rw.py``.
 
 250,000 tasks of 4 alternatives (1,000,000 rows), 9 columns (effects-coded attributes, price and none,
 as in examples/conjoint/winback_study.yaml) with known part-worths; choices drawn with Gumbel errors
@@ -138,13 +145,59 @@ def hb_prior(seeds: int, settings: list[tuple[float, int, int]]) -> None:
         )
 
 
+def hb_mixing(seeds: int, module: str | None, options: dict[str, int]) -> None:
+    """Convergence diagnostics and seconds of one HB sampler on panel 0, one row per sampler seed."""
+    import importlib.util
+    import warnings
+
+    from keepwise.conjoint import hb
+
+    sampler = hb.HierarchicalBayesMNL
+    if module:
+        spec = importlib.util.spec_from_file_location("hb_other", module)
+        assert spec is not None and spec.loader is not None
+        other = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(other)
+        sampler = other.HierarchicalBayesMNL
+    data, _ = hb_panel(0)
+    print(
+        "| seed | burn + draws | split R-hat (max) | rank R-hat (max) | classic ESS (min) | bulk ESS (min) |"
+        " means covered | seconds | bulk ESS/s |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for seed in range(seeds):
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = sampler(seed=seed, max_rhat=99, **options).fit(data)
+        seconds = time.perf_counter() - started
+        draws = model.mean_draws_
+        lower, upper = np.percentile(draws, [2.5, 97.5], axis=(0, 1))
+        bulk = float(hb.bulk_ess(draws).min())
+        print(
+            f"| {seed} | {model.burn:,} + {model.draws:,} | {hb.split_rhat(draws).max():.3f} | "
+            f"{hb.rank_normalized_rhat(draws).max():.3f} | {hb.effective_sample_size(draws).min():.0f} | "
+            f"{bulk:.0f} | {int(((lower <= HB_MEAN) & (HB_MEAN <= upper)).sum())} | {seconds:.1f} | "
+            f"{bulk / seconds:.2f} |",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--statsmodels-rows", type=int, default=1_000_000)
     parser.add_argument("--hb-prior", action="store_true", help="compare HB prior variances instead")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--hb-mixing", action="store_true", help="HB convergence diagnostics and seconds")
+    parser.add_argument("--hb-module", help="file with another HierarchicalBayesMNL (--hb-mixing)")
+    parser.add_argument("--burn", type=int, help="HB burn-in per chain (--hb-mixing; default the sampler's)")
+    parser.add_argument("--draws", type=int, help="HB kept draws per chain (--hb-mixing)")
     args = parser.parse_args()
+    if args.hb_mixing:
+        options = {k: v for k, v in (("burn", args.burn), ("draws", args.draws)) if v is not None}
+        hb_mixing(args.seeds, args.hb_module, options)
+        return
     if args.hb_prior:
         hb_prior(
             args.seeds,

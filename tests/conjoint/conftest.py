@@ -81,4 +81,5 @@ def winback_mnl():
 @pytest.fixture(scope="session")
 def winback_hb():
     """A short hierarchical Bayes run on 60 simulated respondents (shape and round trips, not accuracy)."""
-    return fit_winback(winback_answers(60, seed=5), "hb", burn=300, draws=300, seed=1, max_rhat=99)
+    short = {"burn": 300, "draws": 300, "seed": 1, "max_rhat": 99, "warn_rhat": 99, "warn_ess": 0}
+    return fit_winback(winback_answers(60, seed=5), "hb", **short)
