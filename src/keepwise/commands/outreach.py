@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -125,6 +125,19 @@ def outreach(
         )
 
 
+def mark_document(row: dict[str, Any]) -> dict[str, Any]:
+    """An ``outreach_actions`` row as ``keepwise outreach done|skip --json`` prints it (and the API too)."""
+    return {
+        "month": row["month"],
+        "customer_id": row["customer_id"],
+        "action": row["action"],
+        "recommendation": row["recommendation"],
+        "status": row["status"],
+        "note": row["note"],
+        "recorded_at": row["recorded_at"].isoformat(),
+    }
+
+
 def _mark(
     status: str,
     customer_id: str,
@@ -152,15 +165,7 @@ def _mark(
         row = mark(backend, month, customer_id, action, status, note=note, at=when)
     finally:
         backend.disconnect()
-    doc = {
-        "month": row["month"],
-        "customer_id": row["customer_id"],
-        "action": row["action"],
-        "recommendation": row["recommendation"],
-        "status": row["status"],
-        "note": row["note"],
-        "recorded_at": row["recorded_at"].isoformat(),
-    }
+    doc = mark_document(row)
     if json_:
         print_json(doc)
         return

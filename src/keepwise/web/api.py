@@ -1,5 +1,8 @@
 """The REST API under ``/api``: the JSON of the matching CLI command, made by the same functions.
 
+``/outreach`` and ``/wins`` are ``keepwise outreach --no-save`` and ``keepwise wins``; the two POSTs under
+``/outreach/{customer_id}/`` record an action done or skipped, as ``keepwise outreach done|skip`` does.
+
 Errors have one shape, ``{"error": "one line"}``: 400 with the CLI's exit-2 message for bad input, 401 without
 the right Bearer token, 404 for an id or month the store does not hold.
 """
@@ -153,3 +156,85 @@ def conjoint(request: Request, study: str | None = None) -> Response:
             "no conjoint study in the store yet; save one with `keepwise conjoint estimate --save`"
         )
     return json_response(data.conjoint_document(result))
+
+
+def outreach_document(state: Any, month: str | None, top: int = 20) -> dict[str, Any]:
+    """``keepwise outreach [--month M] --top N --json --no-save``: the plan, computed and not stored.
+
+    ``top`` only shortens the CLI's tables (its JSON has every action), so it is checked and not applied.
+    """
+    from keepwise.decisions.service import outreach as plan_outreach
+    from keepwise.value.profitability import parse_month
+
+    if top < 0:
+        raise KeepwiseInputError(f"--top must be 0 (all) or more, not {top}")
+    if month is not None:
+        parse_month(month)
+    with state.store() as backend:
+        plan = plan_outreach(backend, month, config=state.config)
+    return {**plan.to_json(), "saved": None}
+
+
+def mark_outreach(state: Any, status: str, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``keepwise outreach done|skip CUSTOMER_ID --month M [--action KIND] [--note TEXT] --json``.
+
+    Writes through :func:`keepwise.decisions.service.mark`, as the CLI does; an action never saved is the
+    CLI's one-line error.
+    """
+    from keepwise.commands.outreach import mark_document
+    from keepwise.decisions.service import mark
+    from keepwise.value.profitability import parse_month
+
+    month, action, note = body.get("month"), body.get("action") or "contact", body.get("note")
+    if not isinstance(month, str) or not month.strip():
+        raise KeepwiseInputError("month is required, e.g. 2024-06")
+    if not isinstance(action, str):
+        raise KeepwiseInputError("action must be one of reprice_or_part_ways, re_engage, contact")
+    if note is not None and not isinstance(note, str):
+        raise KeepwiseInputError("note must be text")
+    parse_month(month.strip())
+    with state.store() as backend:
+        row = mark(backend, month.strip(), customer_id, action, status, note=note or None)
+    return mark_document(row)
+
+
+@router.get("/outreach")
+def outreach(request: Request, month: str | None = None, top: int = 20) -> Response:
+    """The month's outreach plan (``keepwise outreach --json --no-save``); a GET never stores it."""
+    return json_response(outreach_document(state_of(request), month, top))
+
+
+@router.post("/outreach/{customer_id}/done")
+async def outreach_done(request: Request, customer_id: str) -> Response:
+    """Record a saved action as done: body ``{"month", "action"?, "note"?}`` (``keepwise outreach done``)."""
+    from starlette.concurrency import run_in_threadpool
+
+    body = await _json_body(request)
+    return json_response(await run_in_threadpool(mark_outreach, state_of(request), "done", customer_id, body))
+
+
+@router.post("/outreach/{customer_id}/skip")
+async def outreach_skip(request: Request, customer_id: str) -> Response:
+    """Record a saved action as skipped: body ``{"month", "action"?, "note"?}`` (``outreach skip``)."""
+    from starlette.concurrency import run_in_threadpool
+
+    body = await _json_body(request)
+    doc = await run_in_threadpool(mark_outreach, state_of(request), "skipped", customer_id, body)
+    return json_response(doc)
+
+
+def wins_result(state: Any, month: str | None, months: int | None) -> Any:
+    """The :class:`~keepwise.decisions.wins.WinsLosses` of ``keepwise wins [--month M] [--months N]``."""
+    from keepwise.decisions.wins import wins_against_losses
+    from keepwise.value.profitability import parse_month
+
+    if month is not None:
+        parse_month(month)
+    with state.store() as backend:
+        return wins_against_losses(backend, month, months=months, config=state.config)
+
+
+@router.get("/wins")
+def wins(request: Request, month: str | None = None, months: int | None = None) -> Response:
+    """Why customers choose the business against why they leave (``keepwise wins --json``)."""
+    return json_response(wins_result(state_of(request), month, months).to_json())

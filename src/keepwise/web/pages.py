@@ -1,4 +1,8 @@
-"""Dashboard pages, server-rendered for a business owner: the review, profitability, customers, decisions."""
+"""Dashboard pages, server-rendered for a business owner: the review, profitability, customers, decisions.
+
+``/outreach`` lists the month's actions with a Done / Skip form per saved action; the forms post to this
+router (session cookie), which records them through the same function as ``keepwise outreach done|skip``.
+"""
 
 from __future__ import annotations
 
@@ -281,4 +285,92 @@ def conjoint_page(request: Request, study: str | None = None) -> Response:
             section = section_html(result)
     return render(
         request, "conjoint.html.j2", title="What offer wins them back", result=result, section=section
+    )
+
+
+def _saved_actions(backend: Any, month: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """The month's rows of ``outreach_actions`` by (customer, action): status, note, when recorded."""
+    if "outreach_actions" not in set(backend.list_tables()):
+        return {}
+    cur = backend.con.execute(
+        "SELECT customer_id, action, status, note, recorded_at FROM outreach_actions WHERE month = ?", [month]
+    )
+    return {(r[0], r[1]): {"status": r[2], "note": r[3], "recorded_at": r[4]} for r in cur.fetchall()}
+
+
+@router.get("/outreach")
+def outreach_page(request: Request, month: str | None = None) -> Response:
+    """The month's actions by tier, with reasons, due date, channel, status and a Done / Skip button each."""
+    from keepwise.value.tiers import TIERS
+    from keepwise.web.api import outreach_document
+
+    state = state_of(request)
+    doc = outreach_document(state, month)
+    with state.store() as backend:
+        saved = _saved_actions(backend, doc["month"])
+    rows = [{**a, **saved.get((a["customer_id"], a["action"]), {"status": None})} for a in doc["actions"]]
+    by_tier = [(t, [r for r in rows if r["tier"] == t]) for t in TIERS]
+    statuses = {s: sum(r["status"] == s for r in rows) for s in ("planned", "done", "skipped")}
+    return render(
+        request,
+        "outreach.html.j2",
+        title=f"Outreach {doc['month']}",
+        doc=doc,
+        by_tier=[(t, rs) for t, rs in by_tier if rs],
+        statuses=statuses,
+        unsaved=sum(r["status"] is None for r in rows),
+    )
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse a form POST sent from another site's page (its ``Origin`` names another host).
+
+    With an access token the session cookie is ``SameSite=Lax``, so another site's POST carries no session
+    (as for the concession form); an app without a token has no cookie, so the browser's ``Origin`` is
+    checked too.
+    """
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("origin")
+    if origin is None or (origin == "null" and state_of(request).token is not None):
+        return
+    if urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise KeepwiseInputError("this form must be sent from the keepwise dashboard itself")
+
+
+@router.post("/outreach/{customer_id}/{status}")
+async def outreach_mark(request: Request, customer_id: str, status: str) -> Response:
+    """The Done / Skip buttons: record the action (``keepwise outreach done|skip``), then show the month."""
+    from urllib.parse import quote
+
+    from starlette.concurrency import run_in_threadpool
+
+    from keepwise.web.api import mark_outreach
+
+    if status not in ("done", "skip"):
+        raise NotFound(f"no such outreach step '{status}' (done or skip)")
+    _same_origin(request)
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    body = {k: (fields.get(k) or [""])[0].strip() for k in ("month", "action", "note")}
+    row = await run_in_threadpool(
+        mark_outreach, state_of(request), "done" if status == "done" else "skipped", customer_id, body
+    )
+    anchor = quote(f"a-{row['customer_id']}-{row['action']}", safe="")
+    return RedirectResponse(f"/outreach?month={quote(row['month'])}#{anchor}", status_code=303)
+
+
+@router.get("/wins")
+def wins_page(request: Request, month: str | None = None, months: int | None = None) -> Response:
+    """Why customers choose the business against why they leave: findings, chart and table of ``--html``."""
+    from keepwise.web.api import wins_result
+
+    result = wins_result(state_of(request), month, months)
+    span = f"{result.start:%Y-%m} to {result.month}" if result.start else f"all history to {result.month}"
+    return render(
+        request,
+        "wins.html.j2",
+        title="Wins against losses",
+        doc=result.to_json(),
+        span=span,
+        section=result.html(),
     )
