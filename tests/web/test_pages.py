@@ -120,6 +120,14 @@ def test_concession_form_shows_the_decision_and_reasons(browser_client, client):
     bad = browser_client.post("/concession", data={"customer_id": "C0001", "cost": "lots"})
     assert bad.status_code == 400
     assert "--cost must be an amount such as 200.00, not &#39;lots&#39;" in bad.text
+    # another site's page cannot post an answer (each one is logged)
+    foreign = browser_client.post(
+        "/concession",
+        data={"customer_id": "C0001", "cost": "120"},
+        headers={"Origin": "https://elsewhere.example"},
+    )
+    assert foreign.status_code == 400
+    assert "this form must be sent from the keepwise dashboard itself" in foreign.text
 
 
 def test_winback_page_lists_the_ranking(browser_client, client, store_url):

@@ -227,6 +227,7 @@ async def concession_page(request: Request) -> Response:
 
     from keepwise.web.api import advise
 
+    _same_origin(request)  # each answer is logged: another site's page must not post one
     fields = parse_qs((await request.body()).decode("utf-8", "replace"))
     form = {k: (fields.get(k) or [""])[0].strip() for k in ("customer_id", "cost", "incident")}
     try:
@@ -325,9 +326,9 @@ def outreach_page(request: Request, month: str | None = None) -> Response:
 def _same_origin(request: Request) -> None:
     """Refuse a form POST sent from another site's page (its ``Origin`` names another host).
 
-    With an access token the session cookie is ``SameSite=Lax``, so another site's POST carries no session
-    (as for the concession form); an app without a token has no cookie, so the browser's ``Origin`` is
-    checked too.
+    With an access token the session cookie is ``SameSite=Lax``, so another site's POST carries no session;
+    an app without a token has no cookie, so the browser's ``Origin`` is checked too (the concession form
+    and the outreach buttons).
     """
     from urllib.parse import urlsplit
 
