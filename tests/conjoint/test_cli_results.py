@@ -167,3 +167,24 @@ def test_none_rows_are_not_a_price_level(winback_mnl):
     assert price["part_worth"].tolist() == pytest.approx([beta * (p - 34) for p in (19, 29, 39, 49)])
     imp = importance(winback_mnl).set_index("attribute")
     assert imp.loc["price", "range"] == pytest.approx(abs(beta) * 30)
+
+
+def test_an_unconverged_hierarchical_bayes_run_warns_in_one_line(tmp_path):
+    # 600 + 600 iterations on 40 respondents: R-hat 1.067 and an effective sample of 16 (seed 5), below
+    # the sampler's warning thresholds (1.05, 100) but not its error (1.2)
+    from .conftest import winback_answers
+
+    path = tmp_path / "answers.csv"
+    winback_answers(40, seed=5).to_csv(path, index=False)
+    result = run(
+        "estimate", "--file", str(path), "--task-column", "task", "--alternative-column", "alternative",
+        "--choice-column", "chosen", "--attributes", "plan,free_months,support,contract,price,none",
+        "--respondent-column", "respondent", "--model", "hb", "--draws", "600", "--burn", "600",
+        "--categorical", "free_months", "--price-column", "price", "--none-column", "none", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n_tasks"] == 480
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("WARNING: hierarchical Bayes: the population means are not yet reliable")
+    assert "StatisticalWarning" not in result.stderr

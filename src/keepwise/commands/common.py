@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keepwise.store.connection import DEFAULT_URL, ENV_VAR
 
@@ -44,3 +48,22 @@ def _default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+@contextmanager
+def statistical_warnings_on_stderr() -> Iterator[None]:
+    """Show each :class:`~keepwise.exceptions.StatisticalWarning` raised inside as one loud line on stderr.
+
+    A caveat about a result (a sample-ratio mismatch, a sampler that has not converged) must be seen, not
+    lost in Python's ``file:line: Warning`` format; other warnings pass through unchanged.
+    """
+    from keepwise.exceptions import StatisticalWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, StatisticalWarning):
+            err.print(f"[bold red]WARNING: {escape(str(w.message))}[/bold red]", soft_wrap=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

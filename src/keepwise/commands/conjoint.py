@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from keepwise.commands.common import DbOption, JsonOption, err, print_json
+from keepwise.commands.common import DbOption, JsonOption, err, print_json, statistical_warnings_on_stderr
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL
 
@@ -147,21 +147,22 @@ def _estimate(
     if none_column and none_column not in names:
         names.append(none_column)
     options = {"draws": draws, "burn": burn, "seed": seed} if model == ModelKind.hb else {}
-    return estimate(
-        frame,
-        names,
-        task_column,
-        alternative_column,
-        choice_column,
-        respondent=respondent_column,
-        model=model.value,
-        coding=coding.value,
-        categorical=_split(categorical),
-        price=price_column,
-        none=none_column,
-        source=str(file),
-        **options,
-    )
+    with statistical_warnings_on_stderr():
+        return estimate(
+            frame,
+            names,
+            task_column,
+            alternative_column,
+            choice_column,
+            respondent=respondent_column,
+            model=model.value,
+            coding=coding.value,
+            categorical=_split(categorical),
+            price=price_column,
+            none=none_column,
+            source=str(file),
+            **options,
+        )
 
 
 @conjoint_app.command("estimate")

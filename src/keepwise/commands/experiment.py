@@ -6,15 +6,21 @@ fast.
 
 from __future__ import annotations
 
-import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
-from keepwise.exceptions import KeepwiseInputError, StatisticalWarning
+from keepwise.commands.common import (
+    DbOption,
+    JsonOption,
+    err,
+    out,
+    print_json,
+    statistical_warnings_on_stderr,
+)
+from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL
 
 if TYPE_CHECKING:
@@ -55,15 +61,8 @@ def _run_analysis(**kwargs: Any) -> ExperimentResult:
     """Run the analysis and turn a sample-ratio mismatch into a loud message on stderr."""
     from keepwise.experiments.analysis import analyze
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatisticalWarning)
-        result = analyze(**kwargs)
-    for w in caught:
-        if issubclass(w.category, StatisticalWarning):
-            err.print(f"[bold red]WARNING: {w.message}[/bold red]")
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return result
+    with statistical_warnings_on_stderr():
+        return analyze(**kwargs)
 
 
 @sub.command("analyze")
