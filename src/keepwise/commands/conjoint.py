@@ -41,6 +41,7 @@ class ModelKind(StrEnum):
 
     mnl = "mnl"
     hb = "hb"
+    lc = "lc"
 
 
 class CodingName(StrEnum):
@@ -108,9 +109,19 @@ AttributesOption = Annotated[
     str, typer.Option("--attributes", help="Comma-separated attribute columns (numeric ones enter linearly).")
 ]
 RespondentOption = Annotated[
-    str | None, typer.Option("--respondent-column", help="Respondent column (needed for --model hb).")
+    str | None, typer.Option("--respondent-column", help="Respondent column (needed for --model hb and lc).")
 ]
-ModelOption = Annotated[ModelKind, typer.Option("--model", help="mnl (conditional logit) or hb.")]
+ModelOption = Annotated[
+    ModelKind, typer.Option("--model", help="mnl (conditional logit), hb or lc (latent classes).")
+]
+ClassesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--classes",
+        help="lc: number of latent classes (2 or more), or auto (the lowest BIC over 1 to 5 classes, "
+        "scanned until BIC rises twice in a row).",
+    ),
+]
 CodingOption = Annotated[CodingName, typer.Option("--coding", help="Coding of categorical attributes.")]
 CategoricalOption = Annotated[
     str | None, typer.Option("--categorical", help="Numeric-looking columns to treat as categorical.")
@@ -121,7 +132,28 @@ NoneOption = Annotated[
 ]
 DrawsOption = Annotated[int, typer.Option("--draws", help="HB: kept draws per chain.")]
 BurnOption = Annotated[int, typer.Option("--burn", help="HB: burn-in iterations per chain.")]
-SeedOption = Annotated[int, typer.Option("--seed", help="HB: random seed.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="HB and lc: random seed.")]
+
+
+def _classes(model: ModelKind, classes: str | None) -> dict[str, Any]:
+    """Estimator options for --classes (one-line errors for a wrong combination or value)."""
+    if model != ModelKind.lc:
+        if classes is not None:
+            raise KeepwiseInputError("--classes goes with --model lc only")
+        return {}
+    if classes is None:
+        raise KeepwiseInputError("--model lc needs --classes K (2 or more) or --classes auto")
+    if classes.strip().lower() == "auto":
+        return {"classes": "auto"}
+    try:
+        k = int(classes)
+    except ValueError:
+        raise KeepwiseInputError(f"--classes must be a whole number or auto, not '{classes}'") from None
+    if k < 2:
+        raise KeepwiseInputError(
+            f"--model lc needs --classes 2 or more, or auto (got {k}); one class is --model mnl"
+        )
+    return {"classes": k}
 
 
 def _estimate(
@@ -139,6 +171,7 @@ def _estimate(
     draws: int,
     burn: int,
     seed: int,
+    classes: str | None = None,
 ) -> Any:
     from keepwise.conjoint.results import estimate
 
@@ -146,7 +179,10 @@ def _estimate(
     names = _split(attributes)
     if none_column and none_column not in names:
         names.append(none_column)
-    options = {"draws": draws, "burn": burn, "seed": seed} if model == ModelKind.hb else {}
+    options: dict[str, Any] = {"draws": draws, "burn": burn, "seed": seed} if model == ModelKind.hb else {}
+    lc_options = _classes(model, classes)
+    if lc_options:
+        options = {**lc_options, "seed": seed}
     with statistical_warnings_on_stderr():
         return estimate(
             frame,
@@ -174,6 +210,7 @@ def estimate_command(
     attributes: AttributesOption,
     respondent_column: RespondentOption = None,
     model: ModelOption = ModelKind.mnl,
+    classes: ClassesOption = None,
     coding: CodingOption = CodingName.effects,
     categorical: CategoricalOption = None,
     price_column: PriceOption = None,
@@ -201,9 +238,10 @@ def estimate_command(
     db: DbOption = DEFAULT_URL,
     json_output: JsonOption = False,
 ) -> None:
-    """Estimate part-worths from long-format choices (conditional logit or hierarchical Bayes)."""
+    """Estimate part-worths from long-format choices: conditional logit, hierarchical Bayes or classes."""
     from keepwise.conjoint.hb import HierarchicalBayesMNL
-    from keepwise.conjoint.results import importance, part_worths, wtp
+    from keepwise.conjoint.latent_class import LatentClassMNL
+    from keepwise.conjoint.results import importance, part_worths, segments, wtp
 
     started = time.perf_counter()
     rules: list[dict[str, Any]] | None = None
@@ -214,9 +252,10 @@ def estimate_command(
         if save is None:
             raise KeepwiseInputError(f"{study}: --study keeps the study's prohibitions with --save NAME only")
         rules = study_prohibitions(load_study(study))
+    _classes(model, classes)  # a wrong --classes fails before the data are read
     result = _estimate(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
-        categorical, price_column, none_column, draws, burn, seed,
+        categorical, price_column, none_column, draws, burn, seed, classes,
     )  # fmt: skip
     result.currency = currency.strip().upper()
     fitted = result.model
@@ -237,6 +276,15 @@ def estimate_command(
             "ess": dict(zip(fitted.names_, map(float, fitted.ess_["mean"]), strict=True)),
             "acceptance": float(fitted.acceptance_),
         }
+    elif isinstance(fitted, LatentClassMNL):
+        doc["n_respondents"] = int(fitted.n_respondents_)
+        doc["classes"] = int(fitted.classes)
+        doc["bic"] = float(fitted.bic_)
+        doc["aic"] = float(fitted.aic_)
+        if fitted.bic_by_classes_ is not None:
+            doc["bic_by_classes"] = {str(k): v for k, v in fitted.bic_by_classes_.items()}
+        doc["population"] = "coefficients, std_errors, importance and wtp are share-weighted over the classes"
+        doc["segments"] = segments(result)
     else:
         doc["null_log_likelihood"] = float(fitted.null_log_likelihood_)
         doc["rho_squared"] = float(fitted.rho_squared_)
@@ -272,7 +320,15 @@ def estimate_command(
     err.print(f"log-likelihood {doc['log_likelihood']:.4f} on {doc['n_tasks']} tasks")
     if "rho_squared" in doc:
         err.print(f"McFadden rho-squared {doc['rho_squared']:.4f}")
+    if "bic" in doc:
+        err.print(
+            f"{doc['classes']} latent classes on {doc['n_respondents']} respondents: BIC {doc['bic']:.1f}"
+        )
     err.print(importance(result).to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    if "segments" in doc:
+        from keepwise.conjoint.report import segments_table
+
+        err.print(_segments_text(segments_table(result)))
 
 
 @conjoint_app.command("simulate")
@@ -293,6 +349,7 @@ def simulate_command(
     none_column: NoneOption = None,
     respondent_column: RespondentOption = None,
     model: ModelOption = ModelKind.mnl,
+    classes: ClassesOption = None,
     coding: CodingOption = CodingName.effects,
     categorical: CategoricalOption = None,
     draws: DrawsOption = 3000,
@@ -306,7 +363,7 @@ def simulate_command(
     spec = _read_offers(offers)
     result = _estimate(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
-        categorical, price_column, none_column, draws, burn, seed,
+        categorical, price_column, none_column, draws, burn, seed, classes,
     )  # fmt: skip
     candidates = [{k: v for k, v in c.items() if k != "cost"} for c in spec["candidates"]]
     choice = best_offer(
@@ -343,8 +400,8 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show a saved study: importance, willingness to pay with intervals, and a what-if page."""
-    from keepwise.conjoint.report import headline, section_html
-    from keepwise.conjoint.results import importance, part_worths, wtp
+    from keepwise.conjoint.report import headline, section_html, segments_table
+    from keepwise.conjoint.results import importance, part_worths, segments, wtp
     from keepwise.conjoint.store import load_result
     from keepwise.report import check_report_path
     from keepwise.store import connect
@@ -371,6 +428,8 @@ def show_command(
     }
     if result.coding.price is not None:
         doc["wtp"] = wtp(result).to_dict(orient="records")
+    if hasattr(result.model, "class_shares_"):
+        doc["segments"] = segments(result)
     if out_path is not None:
         from markupsafe import escape
         from plotly.offline import get_plotlyjs
@@ -390,8 +449,17 @@ def show_command(
     err.print(importance(result).to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     if "wtp" in doc:
         err.print(wtp(result).to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    if "segments" in doc:
+        err.print(_segments_text(segments_table(result)))
     if out_path is not None:
         err.print(f"page: {out_path}")
+
+
+def _segments_text(table: pd.DataFrame) -> str:
+    """The segments table turned on its side for a terminal: one column per class."""
+    table = table.set_index("class").T
+    table.columns = [f"class {c}" for c in table.columns]
+    return str(table.to_string(float_format=lambda x: f"{x:.1f}"))
 
 
 def _read_offers(path: Path) -> dict[str, Any]:

@@ -16,6 +16,12 @@ partitions of the respondents and the best log-likelihood is kept; classes are n
 Standard errors come from the Hessian of :math:`\ell` itself (central differences of its analytic gradient
 in :math:`\beta_s` and in the class-share logits), so they include the uncertainty of who belongs where.
 Choose the number of classes by BIC (:attr:`LatentClassMNL.bic_`, lower is better).
+
+Population-level part-worths are the share-weighted means :math:`\bar\beta = \sum_s \pi_s \beta_s`
+(:attr:`LatentClassMNL.coef_`); their covariance follows by the delta method from the full covariance of the
+class part-worths and share logits, with :math:`\partial\bar\beta / \partial\alpha_j = \pi_j (\beta_j -
+\bar\beta)`. The simulator's shares of preference are the share-weighted mixture
+:math:`\sum_s \pi_s P_s` of the classes' logit shares (:meth:`LatentClassMNL.shares`).
 """
 
 from __future__ import annotations
@@ -52,14 +58,21 @@ class LatentClassMNL:
         Part-worths of each class and their standard errors, ``(classes, K)``.
     membership_:
         Posterior class probabilities of each respondent, ``(respondents, classes)``.
-    coef_:
-        Share-weighted mean part-worths :math:`\sum_s \pi_s \beta_s`.
+    coef_, se_, cov_:
+        Share-weighted mean part-worths :math:`\sum_s \pi_s \beta_s`, their delta-method standard errors
+        and covariance.
+    theta_cov_:
+        Covariance of all parameters: the class part-worths (class by class) then the share logits of
+        classes 2..S against class 1.
     log_likelihood_, bic_, aic_, n_params_:
         Fit and information criteria (``n_params_ = classes K + classes - 1``; BIC uses the number of
         respondents as the sample size).
     n_tasks_, n_respondents_, names_, respondents_, n_iter_:
         Data sizes, coefficient names, respondent ids, EM iterations of the best start.
     """
+
+    #: BIC of each number of classes tried, when the number was chosen by BIC (``--classes auto``).
+    bic_by_classes_: dict[int, float] | None = None
 
     def __init__(
         self, classes: int = 2, starts: int = 10, max_iter: int = 1000, tol: float = 1e-8, seed: int = 0
@@ -145,9 +158,13 @@ class LatentClassMNL:
         if S < 1 or self.starts < 1:
             raise KeepwiseInputError("latent classes need at least one class and one start")
         self._N = N = int(data.respondent.max()) + 1
-        if N < 2 * S:
-            raise KeepwiseInputError(f"{N} respondents are too few for {S} classes")
         K = data.X.shape[1]
+        n_params = S * K + S - 1
+        if N < 2 * S or N < n_params:
+            raise KeepwiseInputError(
+                f"{N} respondents are too few for {S} classes of {K} coefficients ({n_params} parameters): "
+                "latent classes need at least one respondent per parameter; use fewer classes"
+            )
         rng = np.random.default_rng(self.seed)
         best: tuple[float, np.ndarray, np.ndarray, int] | None = None
         for _ in range(self.starts if S > 1 else 1):
@@ -185,7 +202,10 @@ class LatentClassMNL:
         L = self._by_respondent(self._all_classes(betas, data)[0], data) + np.log(pi)
         self.membership_ = np.exp(L - logsumexp(L, axis=1, keepdims=True))
         self.coef_ = pi @ betas
-        self.class_se_ = self._standard_errors(theta, data).reshape(S, K)
+        self.theta_cov_ = self._covariance(theta, data)
+        self.class_se_ = np.sqrt(np.maximum(np.diag(self.theta_cov_), 0.0))[: S * K].reshape(S, K)
+        self.cov_ = self._population_covariance()
+        self.se_ = np.sqrt(np.maximum(np.diag(self.cov_), 0.0))
         self.n_tasks_ = data.n_tasks
         self.n_respondents_ = N
         self.n_iter_ = n_iter
@@ -193,7 +213,29 @@ class LatentClassMNL:
         self.respondents_ = data.respondents
         return self
 
-    def _standard_errors(self, theta: np.ndarray, data: ChoiceData) -> np.ndarray:
+    def _population_covariance(self) -> np.ndarray:
+        r"""Delta-method covariance of the share-weighted part-worths :math:`\sum_s \pi_s \beta_s`."""
+        pi, betas = self.class_shares_, self.class_coef_
+        S, K = betas.shape
+        J = np.zeros((K, S * K + S - 1))
+        for s in range(S):
+            J[:, s * K : (s + 1) * K] = pi[s] * np.eye(K)
+        for j in range(1, S):
+            J[:, S * K + j - 1] = pi[j] * (betas[j] - self.coef_)
+        cov: np.ndarray = J @ self.theta_cov_ @ J.T
+        return cov
+
+    def class_covariance(self, s: int) -> np.ndarray:
+        """Covariance of class ``s``'s part-worths (0-based, classes numbered by size)."""
+        K = self.class_coef_.shape[1]
+        block: np.ndarray = self.theta_cov_[s * K : (s + 1) * K, s * K : (s + 1) * K]
+        return block
+
+    def individual_betas(self) -> np.ndarray:
+        """Part-worth rows to simulate with: one per class, weighted by :attr:`class_shares_`."""
+        return np.asarray(self.class_coef_)
+
+    def _covariance(self, theta: np.ndarray, data: ChoiceData) -> np.ndarray:
         P = len(theta)
         H = np.empty((P, P))
         for i in range(P):
@@ -210,7 +252,7 @@ class LatentClassMNL:
                 "the latent-class information matrix is singular. Check: 1. fewer classes (a class with "
                 "almost no members cannot be estimated); 2. more respondents or tasks."
             ) from None
-        return np.sqrt(np.maximum(np.diag(cov), 0.0))[: self.classes * data.X.shape[1]]
+        return np.asarray(cov)
 
     @property
     def summary(self) -> pd.DataFrame:

@@ -9,8 +9,12 @@ The what-if simulator needs no server: the respondents' part-worths (one row for
 per respondent for hierarchical Bayes) and the coding of every level are embedded as JSON, and a few lines
 of JavaScript recompute the shares of preference whenever the reader changes a level, the price, or which
 competitors are in the market. The arithmetic is that of
-:func:`keepwise.conjoint.simulator.share_of_preference` (logit shares per respondent, averaged); a browser
-test checks the two agree to the digits shown.
+:func:`keepwise.conjoint.simulator.share_of_preference` (logit shares per respondent, averaged; for a
+latent-class result, per class weighted by the class shares); a browser test checks the two agree to the
+digits shown.
+
+A latent-class result adds a segments table (:func:`segments_table`): each class's share, the importance of
+every attribute in it and, when there is a price, its willingness to pay for each level.
 """
 
 from __future__ import annotations
@@ -20,17 +24,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from markupsafe import escape
 
 from keepwise.conjoint.coding import AttributeCoding
 from keepwise.conjoint.hb import HierarchicalBayesMNL
+from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.plotting import interval_method, plot_importance, plot_wtp
-from keepwise.conjoint.results import ConjointResult, importance, wtp
+from keepwise.conjoint.results import ConjointResult, importance, segments, wtp
 from keepwise.conjoint.simulator import share_of_preference
 from keepwise.money import shown
 from keepwise.report.figures import fragment, html_table
 
-__all__ = ["default_offers", "headline", "section_html", "simulator_spec"]
+__all__ = ["default_offers", "headline", "section_html", "segments_table", "simulator_spec"]
 
 OFFER_LABELS = ("Our offer", "Competitor A", "Competitor B")
 
@@ -81,6 +87,7 @@ def simulator_spec(
     return {
         "names": list(coding.names),
         "betas": np.asarray(result.betas(), dtype=float).tolist(),
+        "weights": np.asarray(result.weights(), dtype=float).tolist(),
         "attributes": attributes,
         "none": slices[coding.none].start if coding.none is not None else None,
         "labels": list(OFFER_LABELS),
@@ -112,6 +119,12 @@ def headline(result: ConjointResult) -> str:
 
 def _fit_sentence(result: ConjointResult) -> str:
     model = result.model
+    if isinstance(model, LatentClassMNL):
+        return (
+            f"Latent-class logit with {model.classes} classes on {model.n_respondents_:,} respondents and "
+            f"{model.n_tasks_:,} choice tasks (log-likelihood {model.log_likelihood_:,.1f}, BIC "
+            f"{model.bic_:,.1f}); population figures are share-weighted over the classes."
+        )
     if isinstance(model, HierarchicalBayesMNL):
         rhat = float(np.max(model.rhat_["mean"]))
         ess = float(np.min(model.ess_["mean"]))
@@ -220,7 +233,7 @@ _SCRIPT = """
     var bad = Z.some(function (z) { return z.some(function (x) { return !isFinite(x); }); });
     var shares = new Array(Z.length).fill(0);
     if (!bad) {
-      spec.betas.forEach(function (beta) {
+      spec.betas.forEach(function (beta, r) {
         var u = Z.map(function (z) {
           var s = 0;
           for (var k = 0; k < K; k++) { s += beta[k] * z[k]; }
@@ -229,12 +242,12 @@ _SCRIPT = """
         var m = Math.max.apply(null, u);
         var e = u.map(function (x) { return Math.exp(x - m); });
         var total = e.reduce(function (a, b) { return a + b; }, 0);
-        for (var j = 0; j < e.length; j++) { shares[j] += e[j] / total; }
+        for (var j = 0; j < e.length; j++) { shares[j] += spec.weights[r] * e[j] / total; }
       });
     }
     function show(key, value) {
       var cell = root.querySelector('[data-share="' + key + '"]');
-      cell.textContent = bad ? "enter a number" : (100 * value / spec.betas.length).toFixed(1) + "%";
+      cell.textContent = bad ? "enter a number" : (100 * value).toFixed(1) + "%";
     }
     for (var i = 0; i < spec.labels.length; i++) {
       var at = options.indexOf(i);
@@ -262,6 +275,46 @@ _SCRIPT = """
   update();
 })();
 """
+
+
+def segments_table(result: ConjointResult) -> pd.DataFrame:
+    """One row per latent class (an empty frame for other models).
+
+    Columns: ``class``, ``share`` (%), ``importance: A`` (%) per attribute and, with a price,
+    ``WTP: A level`` per level.
+    """
+    rows = []
+    for seg in segments(result):
+        row: dict[str, Any] = {"class": seg["class"], "share": 100 * seg["share"]}
+        row.update({f"importance: {a}": v for a, v in seg["importance"].items()})
+        for w in seg.get("wtp", []):
+            row[f"WTP: {w['attribute']} {w['level']}"] = float(w["wtp"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _segments_html(result: ConjointResult) -> str:
+    table = segments_table(result)
+    if table.empty:
+        return ""
+    cur = result.currency
+    columns = list(table.columns)
+    body = []
+    for record in table.to_dict(orient="records"):
+        cells: list[Any] = [f"class {record['class']}", f"{record['share']:.1f}%"]
+        for c in columns[2:]:
+            value = float(record[c])
+            cells.append(f"{value:.1f}%" if c.startswith("importance: ") else _amount(value, cur))
+        body.append(tuple(cells))
+    heads = ["segment", "share", *columns[2:]]
+    return (
+        "<h3>Segments (latent classes)</h3>"
+        + html_table(heads, body, numeric=tuple(range(1, len(heads))))
+        + '<p class="notes">Each class has its own part-worths; shares are the estimated class sizes. '
+        "WTP per class is over each attribute's first level. The figures above and the what-if shares mix "
+        "the classes by their shares.</p>"
+    )
+
 
 _STYLE = """<style>
 .kw-conjoint .kw-offers select, .kw-conjoint .kw-offers input[type=number] { width: 100%; }
@@ -317,6 +370,7 @@ def section_html(
             )
         )
         parts.append(f'<p class="notes">Intervals: {escape(interval_method(result))}.</p>')
+    parts.append(_segments_html(result))
     parts.append(_whatif(result, spec, escape(div_id)))
     parts.append("</div>")
     return "\n".join(parts)

@@ -11,6 +11,12 @@ and averaged, as Sawtooth Software reports it.
 section 2.8; Hole 2007, "A comparison of approaches to estimating confidence intervals for willingness to
 pay measures", *Health Economics* 16). For hierarchical Bayes the interval is taken from the posterior draws
 of the population means instead.
+
+A latent-class result (``model="lc"``) reports population-level figures from the share-weighted part-worths
+:math:`\sum_s \pi_s \beta_s` (delta-method covariance, :mod:`keepwise.conjoint.latent_class`), its
+importance as the share-weighted mean of the classes' importances, and the classes themselves through
+:func:`segments` (share, coefficients, importance and WTP per class, each class treated as a conditional logit
+with its own block of the covariance).
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from scipy import stats
 
 from keepwise.conjoint.coding import Coding, CodingKind, choice_data
 from keepwise.conjoint.hb import HierarchicalBayesMNL
+from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import ConvergenceError, KeepwiseInputError
 
-__all__ = ["ConjointResult", "estimate", "importance", "part_worths", "wtp"]
+__all__ = ["ConjointResult", "class_result", "estimate", "importance", "part_worths", "segments", "wtp"]
 
 
 @dataclass
@@ -39,7 +46,7 @@ class ConjointResult:
     of the price attribute, shown with willingness to pay.
     """
 
-    model: ConditionalLogit | HierarchicalBayesMNL
+    model: ConditionalLogit | HierarchicalBayesMNL | LatentClassMNL
     coding: Coding
     study: str | None = None
     currency: str = ""
@@ -48,7 +55,7 @@ class ConjointResult:
 
     @property
     def coefficients(self) -> dict[str, float]:
-        """``{column: estimate}`` (population means for hierarchical Bayes)."""
+        """``{column: estimate}`` (population means for HB, share-weighted means for latent classes)."""
         return dict(zip(self.coding.names, map(float, self.model.coef_), strict=True))
 
     @property
@@ -57,8 +64,21 @@ class ConjointResult:
         return dict(zip(self.coding.names, map(float, self.model.se_), strict=True))
 
     def betas(self) -> np.ndarray:
-        """Part-worth rows to simulate with: one row (MNL) or one per respondent (hierarchical Bayes)."""
+        """Part-worth rows to simulate with: one (MNL), one per respondent (HB) or one per latent class."""
         return self.model.individual_betas()
+
+    def weights(self) -> np.ndarray:
+        """Weight of each row of :meth:`betas` in shares and importance (class shares, else equal)."""
+        if isinstance(self.model, LatentClassMNL):
+            return np.asarray(self.model.class_shares_, dtype=float)
+        n = len(self.betas())
+        return np.full(n, 1.0 / n)
+
+    def average(self, rows: np.ndarray) -> np.ndarray:
+        """Average of per-row figures ``(rows, ...)``: weighted by class share (latent classes), else mean."""
+        if isinstance(self.model, LatentClassMNL):
+            return np.tensordot(self.weights(), rows, axes=1)
+        return np.asarray(rows.mean(axis=0))
 
 
 def estimate(
@@ -68,7 +88,7 @@ def estimate(
     alternative: str,
     choice: str,
     respondent: str | None = None,
-    model: Literal["mnl", "hb"] = "mnl",
+    model: Literal["mnl", "hb", "lc"] = "mnl",
     coding: CodingKind = "effects",
     categorical: Sequence[str] = (),
     price: str | None = None,
@@ -76,25 +96,64 @@ def estimate(
     source: str = "<data>",
     **hb_options: Any,
 ) -> ConjointResult:
-    """Fit a conditional logit (``mnl``) or hierarchical Bayes (``hb``) model to long-format choices.
+    """Fit a conditional logit (``mnl``), hierarchical Bayes (``hb``) or latent-class (``lc``) model.
 
     Numeric attribute columns enter linearly, the others are effects- (or dummy-) coded; ``price`` names the
-    price column (for willingness to pay), ``none`` a 0/1 "none of these" column.
+    price column (for willingness to pay), ``none`` a 0/1 "none of these" column. ``hb_options`` go to the
+    estimator (for ``lc``: ``classes``, ``starts``, ``seed``...).
     """
     if not attributes:
         raise KeepwiseInputError("name at least one attribute column")
     scheme = Coding.from_frame(frame, attributes, coding, categorical, price, none, source)
-    if model == "hb" and respondent is None:
-        raise KeepwiseInputError("--model hb needs --respondent-column (whose tasks are whose)")
+    if model in ("hb", "lc") and respondent is None:
+        raise KeepwiseInputError(f"--model {model} needs --respondent-column (whose tasks are whose)")
+    classes = hb_options.get("classes", 2)
+    if model == "lc" and classes != "auto" and int(classes) < 2:
+        raise KeepwiseInputError(
+            f"--model lc needs --classes 2 or more, or auto (got {classes}); one class is --model mnl"
+        )
     data = choice_data(frame, scheme, task, alternative, choice, respondent, source)
-    fitted: ConditionalLogit | HierarchicalBayesMNL
+    fitted: ConditionalLogit | HierarchicalBayesMNL | LatentClassMNL
     if model == "mnl":
         fitted = ConditionalLogit().fit(data)
     elif model == "hb":
         fitted = HierarchicalBayesMNL(**hb_options).fit(data)
+    elif model == "lc" and classes == "auto":
+        fitted = _lc_by_bic(data, {k: v for k, v in hb_options.items() if k != "classes"})
+    elif model == "lc":
+        fitted = LatentClassMNL(**hb_options).fit(data)
     else:
-        raise KeepwiseInputError(f"unknown model '{model}': use mnl or hb")
+        raise KeepwiseInputError(f"unknown model '{model}': use mnl, hb or lc")
     return ConjointResult(fitted, scheme)
+
+
+AUTO_CLASSES = range(1, 6)
+
+
+def _lc_by_bic(data: Any, options: dict[str, Any]) -> LatentClassMNL:
+    """The number of latent classes in 1..5 with the lowest BIC, refitted with all its random starts.
+
+    The scan uses at most 3 EM starts per number of classes and stops once BIC has risen twice in a row
+    (more classes than the data support converge slowly and only ever add parameters); numbers the
+    respondents cannot carry (one per parameter) or whose information matrix is singular are skipped.
+    """
+    scan = {**options, "starts": min(int(options.get("starts", 10)), 3)}
+    bics: dict[int, float] = {}
+    for S in AUTO_CLASSES:
+        try:
+            bics[S] = float(LatentClassMNL(classes=S, **scan).fit(data).bic_)
+        except KeepwiseInputError:
+            break  # too few respondents for this many classes, and for more
+        except ConvergenceError:
+            continue  # a class with almost no members: this many classes is not estimable
+        tried = list(bics.values())
+        if len(tried) >= 3 and tried[-1] > tried[-2] > tried[-3]:
+            break
+    if not bics:
+        raise KeepwiseInputError("too few respondents for even one class: need one per coefficient")
+    best = LatentClassMNL(classes=min(bics, key=lambda S: bics[S]), **options).fit(data)
+    best.bic_by_classes_ = {**bics, best.classes: float(best.bic_)}
+    return best
 
 
 def _level_rows(coding: Coding) -> list[tuple[str, str, np.ndarray]]:
@@ -129,7 +188,11 @@ def part_worths(result: ConjointResult) -> pd.DataFrame:
 
 
 def importance(result: ConjointResult) -> pd.DataFrame:
-    """Importance in percent: range of part-worths over the sum of ranges (per respondent for HB)."""
+    """Importance in percent: range of part-worths over the sum of ranges (per respondent for HB).
+
+    Ranges and importances are averaged over the rows of :meth:`ConjointResult.betas` with
+    :meth:`ConjointResult.weights` (the class shares for latent classes).
+    """
     rows = _level_rows(result.coding)
     names = list(dict.fromkeys(a for a, _, _ in rows))
     betas = result.betas()
@@ -142,15 +205,21 @@ def importance(result: ConjointResult) -> pd.DataFrame:
         ]
     )
     share = 100 * ranges / ranges.sum(axis=0, keepdims=True)
-    return pd.DataFrame(
-        {"attribute": names, "range": ranges.mean(axis=1), "importance": share.mean(axis=1)}
-    ).sort_values("importance", ascending=False, ignore_index=True)
+    if isinstance(result.model, LatentClassMNL):
+        w = result.weights()
+        mean_range, mean_share = ranges @ w, share @ w
+    else:  # the plain mean, bit for bit as before
+        mean_range, mean_share = ranges.mean(axis=1), share.mean(axis=1)
+    return pd.DataFrame({"attribute": names, "range": mean_range, "importance": mean_share}).sort_values(
+        "importance", ascending=False, ignore_index=True
+    )
 
 
 def wtp(result: ConjointResult, price: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Willingness to pay for each level over its attribute's first level, with ``level`` intervals.
 
-    MNL: delta-method standard errors and Wald intervals; hierarchical Bayes: posterior sd and percentile
+    MNL (and latent classes, on the share-weighted part-worths): delta-method standard errors and Wald
+    intervals; hierarchical Bayes: posterior sd and percentile
     intervals of the WTP computed on each draw of the population means. Numeric attributes other than the
     price give the WTP per unit.
     """
@@ -191,3 +260,49 @@ def wtp(result: ConjointResult, price: str | None = None, level: float = 0.95) -
             lower, upper = value - q * se, value + q * se
         rows.append((name, label, value, se, float(lower), float(upper)))
     return pd.DataFrame(rows, columns=["attribute", "level", "wtp", "se", "lower", "upper"])
+
+
+def class_result(result: ConjointResult, s: int) -> ConjointResult:
+    """Class ``s`` (0-based, largest first) of a latent-class result as a conditional-logit result.
+
+    Its coefficients and covariance are the class's own (its block of the full covariance), so
+    :func:`importance`, :func:`part_worths` and :func:`wtp` give the class's figures.
+    """
+    model = result.model
+    if not isinstance(model, LatentClassMNL):
+        raise KeepwiseInputError("segments exist only for a latent-class result (--model lc)")
+    one = ConditionalLogit()
+    one.names_ = list(model.names_)
+    one.coef_ = np.asarray(model.class_coef_[s], dtype=float)
+    one.cov_ = model.class_covariance(s)
+    one.se_ = np.asarray(model.class_se_[s], dtype=float)
+    one.n_tasks_ = model.n_tasks_
+    return ConjointResult(one, result.coding, study=result.study, currency=result.currency)
+
+
+def segments(result: ConjointResult) -> list[dict[str, Any]]:
+    """The latent classes of a result, largest first (an empty list for other models).
+
+    Each: ``class`` (1-based), ``share``, ``coefficients``, ``std_errors``, ``part_worths``, ``importance``
+    (``{attribute: percent}``) and, when there is a price, ``wtp`` (records as :func:`wtp`).
+    """
+    model = result.model
+    if not isinstance(model, LatentClassMNL):
+        return []
+    out = []
+    for s in range(len(model.class_shares_)):
+        one = class_result(result, s)
+        doc: dict[str, Any] = {
+            "class": s + 1,
+            "share": float(model.class_shares_[s]),
+            "coefficients": one.coefficients,
+            "std_errors": one.std_errors,
+            "part_worths": part_worths(one).to_dict(orient="records"),
+            "importance": {
+                str(r["attribute"]): float(r["importance"]) for r in importance(one).to_dict(orient="records")
+            },
+        }
+        if result.coding.price is not None:
+            doc["wtp"] = wtp(one).to_dict(orient="records")
+        out.append(doc)
+    return out

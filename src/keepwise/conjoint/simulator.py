@@ -4,7 +4,8 @@ A market is a list of offers ``{attribute: level}`` (ours and competitors'), plu
 when the model has one. Three rules turn part-worths into shares (Orme 2010, *Getting Started with Conjoint
 Analysis*, chapter 10):
 
-* *share of preference*: logit shares per respondent, averaged;
+* *share of preference*: logit shares per respondent, averaged (for a latent-class result: per class,
+  weighted by the class shares, :meth:`ConjointResult.average`);
 * *first choice*: each respondent takes the offer of highest utility (with a single MNL row of part-worths
   everyone makes the same choice, so prefer hierarchical Bayes here);
 * *randomized first choice*: first choice repeated over draws in which every part-worth gets normal error
@@ -80,7 +81,7 @@ def share_of_preference(
     u -= u.max(axis=1, keepdims=True)
     p = np.exp(u)
     p /= p.sum(axis=1, keepdims=True)
-    return pd.Series(p.mean(axis=0), index=_labels(offers, none), name="share")
+    return pd.Series(result.average(p), index=_labels(offers, none), name="share")
 
 
 def first_choice(result: ConjointResult, offers: Sequence[Mapping[str, Any]], none: bool = True) -> pd.Series:
@@ -89,7 +90,7 @@ def first_choice(result: ConjointResult, offers: Sequence[Mapping[str, Any]], no
     u = result.betas() @ Z.T
     top = np.isclose(u, u.max(axis=1, keepdims=True))
     return pd.Series(
-        (top / top.sum(axis=1, keepdims=True)).mean(axis=0), index=_labels(offers, none), name="share"
+        result.average(top / top.sum(axis=1, keepdims=True)), index=_labels(offers, none), name="share"
     )
 
 
@@ -116,8 +117,8 @@ def randomized_first_choice(
     for _ in range(draws):
         noisy = betas + rng.normal(0.0, attribute_sd, (R, K))
         u = noisy @ Z.T + product_scale * rng.gumbel(size=(R, M))
-        counts += np.bincount(u.argmax(axis=1), minlength=M)
-    return pd.Series(counts / (R * draws), index=_labels(offers, none), name="share")
+        counts += result.average(np.eye(M)[u.argmax(axis=1)])
+    return pd.Series(counts / draws, index=_labels(offers, none), name="share")
 
 
 def simulate_shares(

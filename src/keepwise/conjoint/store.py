@@ -4,7 +4,8 @@ Two keepwise-written tables hold them (declared in :mod:`keepwise.store.schema`)
 
 * ``conjoint_studies``: one row per study, with the model kind, where it was fitted from, the coding of the
   attributes (JSON) and the model's state (JSON: covariance, and for hierarchical Bayes the kept draws of the
-  population means, the respondents' part-worths and the convergence diagnostics);
+  population means, the respondents' part-worths and the convergence diagnostics; for latent classes the
+  class shares, part-worths, full covariance and the respondents' class memberships);
 * ``conjoint_estimates``: one row per coefficient (estimate and standard error), for reading in SQL or on
   the dashboard without parsing JSON.
 
@@ -34,6 +35,7 @@ import pandas as pd
 
 from keepwise.conjoint.coding import AttributeCoding, Coding
 from keepwise.conjoint.hb import HierarchicalBayesMNL
+from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
 from keepwise.conjoint.results import ConjointResult
 from keepwise.exceptions import KeepwiseInputError
@@ -147,7 +149,48 @@ def _plain(values: Any) -> list[Any]:
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
-def _state(model: ConditionalLogit | HierarchicalBayesMNL) -> dict[str, Any]:
+_LC_OPTIONS = ("classes", "starts", "max_iter", "tol", "seed")
+
+
+def _lc_state(model: LatentClassMNL) -> dict[str, Any]:
+    return {
+        "kind": "lc",
+        "options": {name: getattr(model, name) for name in _LC_OPTIONS},
+        "names": list(model.names_),
+        "respondents": _plain(model.respondents_) if model.respondents_ is not None else None,
+        "class_shares": _arr(model.class_shares_),
+        "class_coef": _arr(model.class_coef_),
+        "class_se": _arr(model.class_se_),
+        "theta_cov": _arr(model.theta_cov_),
+        "coef": _arr(model.coef_),
+        "se": _arr(model.se_),
+        "cov": _arr(model.cov_),
+        "membership": _arr(model.membership_),
+        "log_likelihood": float(model.log_likelihood_),
+        "bic": float(model.bic_),
+        "aic": float(model.aic_),
+        "n_params": int(model.n_params_),
+        "n_tasks": int(model.n_tasks_),
+        "n_respondents": int(model.n_respondents_),
+        "n_iter": int(model.n_iter_),
+    }
+
+
+def _lc_from(state: dict[str, Any]) -> LatentClassMNL:
+    lc = LatentClassMNL(**state["options"])
+    lc.names_ = list(state["names"])
+    respondents = state.get("respondents")
+    lc.respondents_ = np.array(respondents) if respondents is not None else None
+    for name in ("class_shares", "class_coef", "class_se", "theta_cov", "coef", "se", "cov", "membership"):
+        setattr(lc, f"{name}_", np.array(state[name], dtype=float))
+    for name in ("log_likelihood", "bic", "aic", "n_params", "n_tasks", "n_respondents", "n_iter"):
+        setattr(lc, f"{name}_", state[name])
+    return lc
+
+
+def _state(model: ConditionalLogit | HierarchicalBayesMNL | LatentClassMNL) -> dict[str, Any]:
+    if isinstance(model, LatentClassMNL):
+        return _lc_state(model)
     if isinstance(model, ConditionalLogit):
         return {
             "kind": "mnl",
@@ -183,7 +226,9 @@ def _state(model: ConditionalLogit | HierarchicalBayesMNL) -> dict[str, Any]:
     }
 
 
-def _model_from(state: dict[str, Any]) -> ConditionalLogit | HierarchicalBayesMNL:
+def _model_from(state: dict[str, Any]) -> ConditionalLogit | HierarchicalBayesMNL | LatentClassMNL:
+    if state["kind"] == "lc":
+        return _lc_from(state)
     if state["kind"] == "mnl":
         mnl = ConditionalLogit(**state["options"])
         mnl.names_ = list(state["names"])
@@ -216,6 +261,12 @@ def _model_from(state: dict[str, Any]) -> ConditionalLogit | HierarchicalBayesMN
     hb.n_tasks_ = state["n_tasks"]
     hb.n_respondents_ = state["n_respondents"]
     return hb
+
+
+def _state_kind(model: Any) -> str:
+    if isinstance(model, LatentClassMNL):
+        return "lc"
+    return "hb" if isinstance(model, HierarchicalBayesMNL) else "mnl"
 
 
 def _con(backend: Any) -> Any:
@@ -273,7 +324,7 @@ def save_result(
     row = (
         study,
         stamp,
-        "hb" if isinstance(model, HierarchicalBayesMNL) else "mnl",
+        _state_kind(model),
         source,
         result.currency or None,
         int(model.n_tasks_),

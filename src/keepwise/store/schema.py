@@ -517,7 +517,9 @@ TABLES: tuple[Table, ...] = (
         (
             Column("study", "text", "Study name.", required=True, example="winback-2024"),
             Column("saved_at", "timestamp", "When it was saved.", required=True, example="2024-06-01T10:00Z"),
-            Column("model", "text", "mnl or hb.", required=True, allowed=("mnl", "hb"), example="mnl"),
+            Column(
+                "model", "text", "mnl, hb or lc.", required=True, allowed=("mnl", "hb", "lc"), example="mnl"
+            ),
             Column("source", "text", "The answers file it was fitted on.", example="answers.csv"),
             Column("currency", "currency", "Currency of the price attribute.", example="USD"),
             Column("n_tasks", "quantity", "Choice tasks.", example="4800"),
