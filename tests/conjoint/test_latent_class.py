@@ -339,3 +339,25 @@ def test_whatif_in_chromium_mixes_the_classes(request, tmp_path):
     from .test_report import test_whatif_shares_in_chromium_equal_the_simulator as whatif_in_chromium
 
     whatif_in_chromium("winback_lc", request, tmp_path)
+
+
+def test_the_review_section_shows_the_segments(winback_lc):
+    from types import SimpleNamespace
+
+    from keepwise.conjoint.review_section import conjoint_section
+
+    backend = connect("duckdb://:memory:")
+    save_result(backend, winback_lc, "segments")
+    section = conjoint_section(SimpleNamespace(backend=backend))  # the section reads only the store
+    assert section is not None and section.data["model"] == "lc"
+    shares = winback_lc.model.class_shares_
+    assert section.data["segments"] == [
+        {"class": 1, "share": round(float(shares[0]), 4)},
+        {"class": 2, "share": round(float(shares[1]), 4)},
+    ]
+    assert "Segments (latent classes)" in section.html
+    # population importance is the share-weighted mean of the classes' importances
+    table = segments_table(winback_lc)
+    top = section.data["importance"][0]
+    by_class = table[f"importance: {top['attribute']}"].to_numpy()
+    assert top["importance"] == round(float(shares @ by_class), 2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from keepwise.conjoint.hb import HierarchicalBayesMNL
+from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.report import headline, section_html
 from keepwise.conjoint.results import importance, wtp
 from keepwise.conjoint.store import list_studies, load_result
@@ -34,7 +35,13 @@ def conjoint_section(ctx: ReviewContext) -> Section | None:
     data = {
         "study": result.study,
         "saved_at": saved_at.isoformat(),
-        "model": "hb" if isinstance(result.model, HierarchicalBayesMNL) else "mnl",
+        "model": (
+            "hb"
+            if isinstance(result.model, HierarchicalBayesMNL)
+            else "lc"
+            if isinstance(result.model, LatentClassMNL)
+            else "mnl"
+        ),
         "currency": result.currency,
         "importance": [
             {"attribute": r["attribute"], "importance": round(float(r["importance"]), 2)}
@@ -51,6 +58,11 @@ def conjoint_section(ctx: ReviewContext) -> Section | None:
                 "upper": cents(r["upper"]),
             }
             for r in wtp(result).to_dict(orient="records")
+        ]
+    if isinstance(result.model, LatentClassMNL):
+        data["segments"] = [
+            {"class": s + 1, "share": round(float(share), 4)}
+            for s, share in enumerate(result.model.class_shares_)
         ]
     note = (
         f'<p class="notes">Study saved {saved_at:%Y-%m-%d}; fit a newer one with '
