@@ -260,7 +260,7 @@ def test_store_round_trip_is_bit_identical(winback_lc, tmp_path):
     )
 
 
-def test_save_and_show_the_segments(segment_csv, tmp_path, winback_lc):
+def test_save_and_show_the_segments(segment_csv, tmp_path, winback_lc, monkeypatch):
     url = f"duckdb:///{tmp_path}/kw.duckdb"
     saved = run(
         "estimate", "--file", str(segment_csv), *LC_ARGS, "--model", "lc", "--classes", "2",
@@ -284,6 +284,19 @@ def test_save_and_show_the_segments(segment_csv, tmp_path, winback_lc):
     assert "Latent-class logit with 2 classes on 300 respondents" in html
     text = run("show", "--study", "segments", "--db", url)
     assert text.returncode == 0 and "importance: price" in text.stderr
+    # the dashboard's API answers with the same document, segments included
+    from fastapi.testclient import TestClient
+
+    from keepwise.config import Config
+    from keepwise.web import create_app
+
+    token = "t" * 24
+    monkeypatch.setenv("KEEPWISE_WEB_TOKEN", token)
+    with TestClient(create_app(url, Config())) as c:
+        bearer = {"Authorization": f"Bearer {token}"}
+        api = c.get("/api/conjoint", params={"study": "segments"}, headers=bearer)
+    assert api.status_code == 200, api.text
+    assert api.json() == {k: v for k, v in doc.items() if k != "html"}  # show --html added the page's path
 
 
 @pytest.mark.parametrize(

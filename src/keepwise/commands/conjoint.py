@@ -400,8 +400,8 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show a saved study: importance, willingness to pay with intervals, and a what-if page."""
-    from keepwise.conjoint.report import headline, section_html, segments_table
-    from keepwise.conjoint.results import importance, part_worths, segments, wtp
+    from keepwise.conjoint.report import section_html, segments_table, show_document
+    from keepwise.conjoint.results import importance, wtp
     from keepwise.conjoint.store import load_result
     from keepwise.report import check_report_path
     from keepwise.store import connect
@@ -416,20 +416,7 @@ def show_command(
         raise KeepwiseInputError(
             "the store holds no conjoint study: fit one with keepwise conjoint estimate ... --save NAME"
         )
-    doc: dict[str, Any] = {
-        "study": result.study,
-        "model": type(result.model).__name__,
-        "currency": result.currency,
-        "headline": headline(result),
-        "coefficients": result.coefficients,
-        "std_errors": result.std_errors,
-        "part_worths": part_worths(result).to_dict(orient="records"),
-        "importance": importance(result).to_dict(orient="records"),
-    }
-    if result.coding.price is not None:
-        doc["wtp"] = wtp(result).to_dict(orient="records")
-    if hasattr(result.model, "class_shares_"):
-        doc["segments"] = segments(result)
+    doc = show_document(result)
     if out_path is not None:
         from markupsafe import escape
         from plotly.offline import get_plotlyjs

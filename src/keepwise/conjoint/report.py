@@ -31,12 +31,12 @@ from keepwise.conjoint.coding import AttributeCoding
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.plotting import interval_method, plot_importance, plot_wtp
-from keepwise.conjoint.results import ConjointResult, importance, segments, wtp
+from keepwise.conjoint.results import ConjointResult, importance, part_worths, segments, wtp
 from keepwise.conjoint.simulator import share_of_preference
 from keepwise.money import shown
 from keepwise.report.figures import fragment, html_table
 
-__all__ = ["default_offers", "headline", "section_html", "segments_table", "simulator_spec"]
+__all__ = ["default_offers", "headline", "section_html", "segments_table", "show_document", "simulator_spec"]
 
 OFFER_LABELS = ("Our offer", "Competitor A", "Competitor B")
 
@@ -94,6 +94,25 @@ def simulator_spec(
         "offers": [{k: v for k, v in o.items() if k != "name"} for o in start],
         "currency": result.currency,
     }
+
+
+def show_document(result: ConjointResult) -> dict[str, Any]:
+    """A saved study as ``keepwise conjoint show --json`` prints it and ``GET /api/conjoint`` returns it."""
+    doc: dict[str, Any] = {
+        "study": result.study,
+        "model": type(result.model).__name__,
+        "currency": result.currency,
+        "headline": headline(result),
+        "coefficients": result.coefficients,
+        "std_errors": result.std_errors,
+        "part_worths": part_worths(result).to_dict(orient="records"),
+        "importance": importance(result).to_dict(orient="records"),
+    }
+    if result.coding.price is not None:
+        doc["wtp"] = wtp(result).to_dict(orient="records")
+    if isinstance(result.model, LatentClassMNL):
+        doc["segments"] = segments(result)
+    return doc
 
 
 def headline(result: ConjointResult) -> str:

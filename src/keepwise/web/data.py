@@ -223,19 +223,6 @@ def conjoint_result(backend: Any, study: str | None = None) -> Any:
 
 def conjoint_document(result: Any) -> dict[str, Any]:
     """A saved study as ``keepwise conjoint show --json`` prints it."""
-    from keepwise.conjoint.report import headline
-    from keepwise.conjoint.results import importance, part_worths, wtp
+    from keepwise.conjoint.report import show_document
 
-    doc: dict[str, Any] = {
-        "study": result.study,
-        "model": type(result.model).__name__,
-        "currency": result.currency,
-        "headline": headline(result),
-        "coefficients": result.coefficients,
-        "std_errors": result.std_errors,
-        "part_worths": part_worths(result).to_dict(orient="records"),
-        "importance": importance(result).to_dict(orient="records"),
-    }
-    if result.coding.price is not None:
-        doc["wtp"] = wtp(result).to_dict(orient="records")
-    return doc
+    return show_document(result)
