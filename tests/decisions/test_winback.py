@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,10 @@ def test_the_ranking_counts_the_stores_attempts_by_reason(ranking: WinbackRankin
 money = st.decimals(min_value=-5000, max_value=50000, places=2, allow_nan=False, allow_infinity=False)
 
 
-def lost_customer(cid: str, reason: str, profit: Decimal, tier: str, months: int) -> LostCustomer:
+def lost_customer(
+    cid: str, reason: str, profit: Decimal, tier: str, months: int, **extra: Any
+) -> LostCustomer:
+    """A lost customer with this lifetime profit (revenue, margin and cost to serve consistent with it)."""
     return LostCustomer(
         customer_id=cid,
         lost_at=datetime(2025, 6, 1, tzinfo=UTC),
@@ -125,6 +129,7 @@ def lost_customer(cid: str, reason: str, profit: Decimal, tier: str, months: int
         operating_profit=profit,
         tier=tier,
         months=months,
+        **extra,
     )
 
 

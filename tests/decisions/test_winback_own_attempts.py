@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_winback import lost_customer  # tests/decisions is on sys.path, as for test_service
 
 from keepwise.config import Config, DecisionAssumptions
 from keepwise.decisions.winback import (
@@ -38,21 +39,12 @@ def _beta_cdf(x: float, a: float, b: float, steps: int = 200_000) -> float:
 
 
 def customer(cid: str, profit: Decimal, months: int, failed: int, reason: str = "price") -> LostCustomer:
-    return LostCustomer(
-        customer_id=cid,
-        lost_at=datetime(2025, 6, 1, tzinfo=UTC),
-        how="exit",
-        reason=reason,
-        currency="USD",
-        revenue=abs(profit) * 3,
-        gross_margin=abs(profit) * 2,
-        cost_to_serve=abs(profit) * 2 - profit,
-        concessions=Decimal(0),
-        advocacy_value=Decimal(0),
-        profit=profit,
-        operating_profit=profit,
-        tier="gold",
-        months=months,
+    return lost_customer(
+        cid,
+        reason,
+        profit,
+        "gold",
+        months,
         failed_attempts=failed,
         first_failed_at=datetime(2025, 7, 1, tzinfo=UTC) if failed else None,
         last_attempt=(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_winback import lost_customer  # tests/decisions is on sys.path, as for test_service
 from typer.testing import CliRunner
 
 from keepwise.cli import app
@@ -25,23 +25,7 @@ STUDY = Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yam
 def lost(
     cid: str, profit: Decimal, tier: str, wanted_back: bool | None, reason: str = "price"
 ) -> LostCustomer:
-    return LostCustomer(
-        customer_id=cid,
-        lost_at=datetime(2025, 6, 1, tzinfo=UTC),
-        how="exit",
-        reason=reason,
-        currency="USD",
-        revenue=abs(profit) * 3,
-        gross_margin=abs(profit) * 2,
-        cost_to_serve=abs(profit) * 2 - profit,
-        concessions=Decimal(0),
-        advocacy_value=Decimal(0),
-        profit=profit,
-        operating_profit=profit,
-        tier=tier,
-        months=10,
-        wanted_back=wanted_back,
-    )
+    return lost_customer(cid, reason, profit, tier, 10, wanted_back=wanted_back)
 
 
 # --- exits.wanted_back ----------------------------------------------------------------------------------
