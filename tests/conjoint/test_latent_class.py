@@ -347,11 +347,11 @@ def test_auto_picks_two_classes_by_bic(segment_csv):
 
 
 @pytest.mark.browser
-def test_whatif_in_chromium_mixes_the_classes(request, tmp_path):
+def test_whatif_in_chromium_mixes_the_classes(request, tmp_path, offline_page):
     """The page's JavaScript weights the classes by their shares, as the Python simulator does."""
     from .test_report import test_whatif_shares_in_chromium_equal_the_simulator as whatif_in_chromium
 
-    whatif_in_chromium("winback_lc", request, tmp_path)
+    whatif_in_chromium("winback_lc", request, tmp_path, offline_page)
 
 
 def test_the_review_section_shows_the_segments(winback_lc):

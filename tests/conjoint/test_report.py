@@ -12,16 +12,6 @@ from keepwise.conjoint.report import default_offers, section_html
 from keepwise.conjoint.results import importance, part_worths, wtp
 from keepwise.conjoint.simulator import share_of_preference
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 
 def test_importance_figure_shows_the_importance_table(winback_mnl):
     fig = plot_importance(winback_mnl)
@@ -101,57 +91,37 @@ def percent(value: float) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("kind", ["winback_mnl", "winback_hb"])
-def test_whatif_shares_in_chromium_equal_the_simulator(kind, request, tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (bash scripts/ensure_system_deps.sh)")
-    from playwright.sync_api import sync_playwright
-
+def test_whatif_shares_in_chromium_equal_the_simulator(kind, request, tmp_path, offline_page):
     result = request.getfixturevalue(kind)
     path = page(tmp_path, section_html(result))
-    errors: list[str] = []
-    external: list[str] = []
     steps = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            pg = browser.new_page()
-            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            pg.on("pageerror", lambda e: errors.append(str(e)))
+    opened = offline_page()
+    pg = opened.page
+    pg.goto(path.as_uri())
+    pg.wait_for_selector("#conjoint-importance .main-svg")
 
-            def route(r):
-                if r.request.url.startswith("file://"):
-                    r.continue_()
-                else:
-                    external.append(r.request.url)
-                    r.abort()
+    def read():
+        return {k: pg.locator(f"#conjoint-share-{k}").text_content() for k in ("0", "1", "2", "none")}
 
-            pg.route("**/*", route)
-            pg.goto(path.as_uri())
-            pg.wait_for_selector("#conjoint-importance .main-svg")
-
-            def read():
-                return {k: pg.locator(f"#conjoint-share-{k}").text_content() for k in ("0", "1", "2", "none")}
-
-            # 1. our offer: Premium plan, 3 free months, dedicated manager, at $44
-            pg.select_option("#conjoint-o0-plan", "Premium")
-            pg.select_option("#conjoint-o0-free_months", "3")
-            pg.select_option("#conjoint-o0-support", "Dedicated manager")
-            pg.fill("#conjoint-o0-price", "44")
-            ours = {"plan": "Premium", "free_months": "3", "support": "Dedicated manager", "price": 44.0}
-            steps.append(("ours changed", ours, True, False, read()))
-            # 2. competitor B enters with a cheap basic offer, competitor A leaves
-            pg.check("#conjoint-include-2")
-            pg.uncheck("#conjoint-include-1")
-            pg.select_option("#conjoint-o2-plan", "Basic")
-            pg.fill("#conjoint-o2-price", "19")
-            steps.append(("B in, A out", ours, False, True, read()))
-            # 3. a price outside the tested range is flagged
-            pg.fill("#conjoint-o0-price", "60")
-            note = pg.locator("#conjoint-range-note").text_content()
-            steps.append(("price 60", {**ours, "price": 60.0}, False, True, read()))
-            n_plots = pg.locator(".js-plotly-plot .main-svg").count()
-        finally:
-            browser.close()
+    # 1. our offer: Premium plan, 3 free months, dedicated manager, at $44
+    pg.select_option("#conjoint-o0-plan", "Premium")
+    pg.select_option("#conjoint-o0-free_months", "3")
+    pg.select_option("#conjoint-o0-support", "Dedicated manager")
+    pg.fill("#conjoint-o0-price", "44")
+    ours = {"plan": "Premium", "free_months": "3", "support": "Dedicated manager", "price": 44.0}
+    steps.append(("ours changed", ours, True, False, read()))
+    # 2. competitor B enters with a cheap basic offer, competitor A leaves
+    pg.check("#conjoint-include-2")
+    pg.uncheck("#conjoint-include-1")
+    pg.select_option("#conjoint-o2-plan", "Basic")
+    pg.fill("#conjoint-o2-price", "19")
+    steps.append(("B in, A out", ours, False, True, read()))
+    # 3. a price outside the tested range is flagged
+    pg.fill("#conjoint-o0-price", "60")
+    note = pg.locator("#conjoint-range-note").text_content()
+    steps.append(("price 60", {**ours, "price": 60.0}, False, True, read()))
+    n_plots = pg.locator(".js-plotly-plot .main-svg").count()
+    errors, external = opened.errors, opened.external
     assert errors == [] and external == []
     assert n_plots >= 2
     assert "outside the tested range 19 to 49" in note

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from keepwise.conjoint.report import headline
@@ -15,8 +13,6 @@ from keepwise.review import run_review
 from keepwise.store import connect
 from keepwise.store.ingest import load_frame
 from keepwise.store.schema import load_order
-
-from .test_report import ARGS, CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +31,7 @@ def test_no_study_no_section(store):
     assert not any("conjoint" in n for n in review.notes)
 
 
-def test_latest_study_in_the_review_and_its_report(store, winback_mnl, tmp_path):
+def test_latest_study_in_the_review_and_its_report(store, winback_mnl, tmp_path, offline_page):
     save_result(store, winback_mnl, "spring-2025")
     review = run_review(store, "2025-05", write=False)
     section = review.section("conjoint")
@@ -56,23 +52,13 @@ def test_latest_study_in_the_review_and_its_report(store, winback_mnl, tmp_path)
     path = write_report(review, tmp_path / "review.html")
     html = path.read_text(encoding="utf-8")
     assert html.count("Plotly.newPlot") >= 6 and "<script src=" not in html
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps`")
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
-            page.goto(path.as_uri())
-            page.wait_for_selector("#conjoint-wtp .main-svg")
-            before = page.locator("#conjoint-share-0").text_content()
-            page.fill("#conjoint-o0-price", "19")
-            after = page.locator("#conjoint-share-0").text_content()
-        finally:
-            browser.close()
+    opened = offline_page()
+    page = opened.page
+    page.goto(path.as_uri())
+    page.wait_for_selector("#conjoint-wtp .main-svg")
+    before = page.locator("#conjoint-share-0").text_content()
+    page.fill("#conjoint-o0-price", "19")
+    after = page.locator("#conjoint-share-0").text_content()
+    errors = opened.errors + opened.external
     assert errors == []
     assert float(after.rstrip("%")) > float(before.rstrip("%"))  # a lower price wins more of them back

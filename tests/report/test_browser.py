@@ -17,16 +17,6 @@ from keepwise.store import connect
 from keepwise.store.ingest import load_frame
 from keepwise.store.schema import load_order
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
@@ -46,37 +36,17 @@ def test_report_is_self_contained(report):
 
 
 @pytest.mark.browser
-def test_charts_render_in_chromium(report):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (bash scripts/ensure_system_deps.sh)")
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    external: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-
-            def route(r):
-                if r.request.url.startswith("file://"):
-                    r.continue_()
-                else:
-                    external.append(r.request.url)
-                    r.abort()
-
-            page.route("**/*", route)
-            page.goto(report.as_uri())
-            page.wait_for_selector(".js-plotly-plot .main-svg")
-            plots = page.locator(".js-plotly-plot")
-            n_plots = plots.count()
-            rendered = page.locator(".js-plotly-plot .main-svg").count()
-            titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
-            heatmap_cells = page.locator("#fig-cohorts .heatmaplayer image, #fig-cohorts .hm").count()
-        finally:
-            browser.close()
+def test_charts_render_in_chromium(report, offline_page):
+    opened = offline_page()
+    page = opened.page
+    page.goto(report.as_uri())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    plots = page.locator(".js-plotly-plot")
+    n_plots = plots.count()
+    rendered = page.locator(".js-plotly-plot .main-svg").count()
+    titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
+    heatmap_cells = page.locator("#fig-cohorts .heatmaplayer image, #fig-cohorts .hm").count()
+    errors, external = opened.errors, opened.external
     assert errors == []
     assert external == []
     assert n_plots >= 4  # warnings by kind, reasons Pareto, cohort heat map, churn trend

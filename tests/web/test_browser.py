@@ -10,21 +10,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from .conftest import TOKEN
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def _free_port() -> int:
@@ -56,51 +45,32 @@ def server(store_url, reviews, config, monkeypatch):
 
 
 @pytest.mark.browser
-def test_sign_in_overview_charts_and_concession_form(server):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (bash scripts/ensure_system_deps.sh)")
+def test_sign_in_overview_charts_and_concession_form(server, offline_page):
     import httpx2 as httpx
-    from playwright.sync_api import sync_playwright
 
-    errors: list[str] = []
-    external: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+    opened = offline_page(allow=server)
+    page = opened.page
+    page.goto(server + "/")
+    assert page.url.startswith(server + "/login")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+    heading = page.locator("h1").inner_text()
+    n_plots = page.locator(".js-plotly-plot").count()
+    rendered = page.locator(".js-plotly-plot .main-svg").count()
+    titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
+    heatmap = page.locator("#fig-cohorts .heatmaplayer image, #fig-cohorts .hm").count()
+    first_warning = page.locator("#warnings-table tbody tr").first.locator("td").nth(1).inner_text()
 
-            def route(r):
-                if r.request.url.startswith(server):
-                    r.continue_()
-                else:
-                    external.append(r.request.url)
-                    r.abort()
-
-            page.route("**/*", route)
-            page.goto(server + "/")
-            assert page.url.startswith(server + "/login")
-            page.fill("#token", TOKEN)
-            page.click("button[type=submit]")
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-            heading = page.locator("h1").inner_text()
-            n_plots = page.locator(".js-plotly-plot").count()
-            rendered = page.locator(".js-plotly-plot .main-svg").count()
-            titles = page.locator(".js-plotly-plot .gtitle").all_text_contents()
-            heatmap = page.locator("#fig-cohorts .heatmaplayer image, #fig-cohorts .hm").count()
-            first_warning = page.locator("#warnings-table tbody tr").first.locator("td").nth(1).inner_text()
-
-            page.click("header a[href='/concession']")
-            page.fill("#customer_id", "C0001")
-            page.fill("#cost", "120")
-            page.click("#concession-form button[type=submit]")
-            page.wait_for_selector("#decision", timeout=60_000)
-            decision = page.locator("#decision").inner_text()
-            recommended = page.locator("#recommended").inner_text()
-            reasons = page.locator("#reasons li").all_inner_texts()
-        finally:
-            browser.close()
+    page.click("header a[href='/concession']")
+    page.fill("#customer_id", "C0001")
+    page.fill("#cost", "120")
+    page.click("#concession-form button[type=submit]")
+    page.wait_for_selector("#decision", timeout=60_000)
+    decision = page.locator("#decision").inner_text()
+    recommended = page.locator("#recommended").inner_text()
+    reasons = page.locator("#reasons li").all_inner_texts()
+    errors, external = opened.errors, opened.external
     assert errors == []
     assert external == []
     assert heading.startswith("Retention review: ")

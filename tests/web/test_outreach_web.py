@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from keepwise.store import connect
 
 from .conftest import MONTH, TOKEN, cli
-from .test_browser import ARGS, CHROMIUM, server  # noqa: F401  (the uvicorn + Chromium fixture)
+from .test_browser import server  # noqa: F401  (the uvicorn fixture)
 
 
 def _table(store_url: str) -> dict[tuple[str, str, str], tuple]:
@@ -203,37 +202,27 @@ def test_wins_is_the_cli_json_and_the_page_is_its_html_report(client, store_url,
 
 
 @pytest.mark.browser
-def test_clicking_done_on_the_outreach_page(server, store_url):  # noqa: F811
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (bash scripts/ensure_system_deps.sh)")
-    from playwright.sync_api import sync_playwright
-
+def test_clicking_done_on_the_outreach_page(server, store_url, offline_page):  # noqa: F811
     plan = _save_plan(store_url)
     table = _table(store_url)
     a = next(a for a in plan["actions"] if table[(MONTH, a["customer_id"], a["action"])][0] == "planned")
     row_id = f"a-{a['customer_id']}-{a['action']}"
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{server}/outreach?month={MONTH}")
-            page.fill("#token", TOKEN)
-            page.click("button[type=submit]")
-            page.wait_for_selector(f"[id='{row_id}']", timeout=60_000)
-            status_before = page.locator(f"[id='{row_id}'] td.status").inner_text()
-            with page.expect_navigation():
-                page.click("header a[href='/outreach']")
-            page.goto(f"{server}/outreach?month={MONTH}")
-            with page.expect_navigation():
-                page.click(f"[id='{row_id}'] button.done")
-            status_after = page.locator(f"[id='{row_id}'] td.status").inner_text()
-            done_disabled = page.locator(f"[id='{row_id}'] button.done").is_disabled()
-            url = page.url
-        finally:
-            browser.close()
+    opened = offline_page(allow=server)
+    page = opened.page
+    page.goto(f"{server}/outreach?month={MONTH}")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_selector(f"[id='{row_id}']", timeout=60_000)
+    status_before = page.locator(f"[id='{row_id}'] td.status").inner_text()
+    with page.expect_navigation():
+        page.click("header a[href='/outreach']")
+    page.goto(f"{server}/outreach?month={MONTH}")
+    with page.expect_navigation():
+        page.click(f"[id='{row_id}'] button.done")
+    status_after = page.locator(f"[id='{row_id}'] td.status").inner_text()
+    done_disabled = page.locator(f"[id='{row_id}'] button.done").is_disabled()
+    url = page.url
+    errors = opened.errors + opened.external
     assert errors == []
     assert status_before == "planned"
     assert status_after == "done"
