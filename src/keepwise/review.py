@@ -325,6 +325,7 @@ SECTIONS: list[tuple[str, SectionProvider]] = [
 PLUGIN_MODULES: list[str] = [
     "keepwise.value.review_section",
     "keepwise.decisions.wins",
+    "keepwise.decisions.outreach_review",
     "keepwise.conjoint.review_section",
 ]
 
