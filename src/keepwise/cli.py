@@ -69,8 +69,11 @@ def main() -> None:
     to check: it is about the data, not a fault to report); anything else is an internal failure, reported
     in one line with exit code 1.
     """
+    from keepwise.commands.common import statistical_warnings_on_stderr
+
     try:
-        app()
+        with statistical_warnings_on_stderr():  # a caveat about a result: one WARNING line, never a traceback
+            app()
     except (KeepwiseInputError, ConvergenceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -113,6 +113,40 @@ def test_wtp_delta_method_matches_simulation(answers):
     assert row["se"] == pytest.approx(values.std(), rel=0.05)
 
 
+def test_wtp_warns_when_price_does_not_matter_to_respondents(tmp_path):
+    # respondents who ignore the price (true coefficient 0): the estimate straddles zero and WTP, a ratio
+    # to it, is noise; the clearly negative price of the other tests raises no warning (warnings are errors)
+    from keepwise.exceptions import StatisticalWarning
+
+    study = load_study(EXAMPLE)
+    design = d_efficient(study, 12, 4, seed=2, iterations=300)
+    coding = Coding.from_study(study)
+    beta = np.array([-0.8, 0.3, -0.6, 0.1, -0.5, 0.2, 0.4, 0.0, 0.5])
+    long = simulate_answers(design, coding, np.tile(beta, (150, 1)), seed=4)
+    names = ["plan", "free_months", "support", "contract", "price", "none"]
+    result = estimate(
+        long, names, "task", "alternative", "chosen", "respondent",
+        categorical=["free_months"], price="price", none="none",
+    )  # fmt: skip
+    price = result.coding.names.index("price")
+    assert abs(result.model.coef_[price] / np.sqrt(result.model.cov_[price, price])) < 1.96
+    with pytest.warns(StatisticalWarning, match=r"price coefficient \(price\) is .* not clearly negative"):
+        wtp(result)
+    # the command line shows it as one WARNING line and still prints its JSON
+    path = tmp_path / "answers.csv"
+    long.to_csv(path, index=False)
+    cli = run(
+        "estimate", "--file", str(path), "--task-column", "task", "--alternative-column", "alternative",
+        "--choice-column", "chosen", "--attributes", ",".join(names), "--respondent-column", "respondent",
+        "--categorical", "free_months", "--price-column", "price", "--none-column", "none", "--json",
+    )  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert "wtp" in json.loads(cli.stdout)
+    lines = cli.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("WARNING: willingness to pay: the price coefficient (price)")
+
+
 def test_offer_optimiser_picks_the_best_expected_margin(answers):
     frame = pd.read_csv(answers, dtype={"free_months": str})
     result = estimate(

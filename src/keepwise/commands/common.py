@@ -59,11 +59,15 @@ def statistical_warnings_on_stderr() -> Iterator[None]:
     """
     from keepwise.exceptions import StatisticalWarning
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatisticalWarning)
-        yield
-    for w in caught:
-        if issubclass(w.category, StatisticalWarning):
-            err.print(f"[bold red]WARNING: {escape(str(w.message))}[/bold red]", soft_wrap=True)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StatisticalWarning)
+            yield
+    finally:  # also when the command ends by SystemExit or an error; outside the recording, so that the
+        # other warnings passed on are not recorded again
+        for w in caught:
+            if issubclass(w.category, StatisticalWarning):
+                err.print(f"[bold red]WARNING: {escape(str(w.message))}[/bold red]", soft_wrap=True)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -21,6 +21,7 @@ with its own block of the covariance).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,7 +34,7 @@ from keepwise.conjoint.coding import Coding, CodingKind, choice_data
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
-from keepwise.exceptions import ConvergenceError, KeepwiseInputError
+from keepwise.exceptions import ConvergenceError, KeepwiseInputError, StatisticalWarning
 
 __all__ = ["ConjointResult", "class_result", "estimate", "importance", "part_worths", "segments", "wtp"]
 
@@ -222,6 +223,10 @@ def wtp(result: ConjointResult, price: str | None = None, level: float = 0.95) -
     intervals; hierarchical Bayes: posterior sd and percentile
     intervals of the WTP computed on each draw of the population means. Numeric attributes other than the
     price give the WTP per unit.
+
+    WTP divides by the price coefficient, so it means something only when that coefficient is clearly
+    negative: a :class:`~keepwise.exceptions.StatisticalWarning` says so when it is not (its z-statistic
+    above ``-PRICE_Z``; for hierarchical Bayes, more than 2.5% of the draws of its mean at zero or above).
     """
     coding = result.coding
     price = price or coding.price
@@ -229,6 +234,7 @@ def wtp(result: ConjointResult, price: str | None = None, level: float = 0.95) -
         raise KeepwiseInputError("willingness to pay needs the price column (--price-column)")
     p = coding.slices[coding.attribute(price).name].start
     K = len(coding.names)
+    _check_price_coefficient(result, price, p)
     contrasts: list[tuple[str, str, np.ndarray]] = []
     for a in coding.attributes:
         if a.name in (price, coding.none):
@@ -260,6 +266,37 @@ def wtp(result: ConjointResult, price: str | None = None, level: float = 0.95) -
             lower, upper = value - q * se, value + q * se
         rows.append((name, label, value, se, float(lower), float(upper)))
     return pd.DataFrame(rows, columns=["attribute", "level", "wtp", "se", "lower", "upper"])
+
+
+#: A price coefficient whose z-statistic is above -PRICE_Z is not clearly negative (5% two-sided).
+PRICE_Z = 1.96
+
+
+def _check_price_coefficient(result: ConjointResult, price: str, p: int) -> None:
+    """Warn when the price coefficient is not clearly negative: WTP is then unstable or meaningless."""
+    model = result.model
+    if isinstance(model, HierarchicalBayesMNL):
+        draws = model.mean_draws_.reshape(-1, len(result.coding.names))[:, p]
+        share = float(np.mean(draws >= 0))
+        if share > 0.025:
+            warnings.warn(
+                f"willingness to pay: {share:.0%} of the draws of the mean price coefficient ({price}) are "
+                "zero or positive, so WTP (a ratio to it) is unstable; test a wider price range or treat "
+                "the WTP figures as unknown",
+                StatisticalWarning,
+                stacklevel=3,
+            )
+        return
+    beta, se = float(model.coef_[p]), float(np.sqrt(model.cov_[p, p]))
+    z = beta / se if se > 0 else float("-inf") if beta < 0 else float("inf")
+    if z > -PRICE_Z:
+        warnings.warn(
+            f"willingness to pay: the price coefficient ({price}) is {beta:.4g} with standard error "
+            f"{se:.2g} (z = {z:.2f}), not clearly negative, so WTP (a ratio to it) is unstable; test a "
+            "wider price range or treat the WTP figures as unknown",
+            StatisticalWarning,
+            stacklevel=3,
+        )
 
 
 def class_result(result: ConjointResult, s: int) -> ConjointResult:
