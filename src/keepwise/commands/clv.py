@@ -109,7 +109,7 @@ def clv(
         _covariate_spec,
         covariate_effects,
         covariate_histogram,
-        encode_covariates,
+        fit_with_covariates,
     )
     from keepwise.features.btyd import customer_summary, purchase_days_until, rft_histogram, spend_histogram
     from keepwise.models import MODELS, GammaGammaModel
@@ -143,14 +143,8 @@ def clv(
             summary, keys, source = covariate_histogram(
                 backend, summary, ["x", "t_x", "T", "zbar"], names, covariates_file
             )
-            z, references = encode_covariates(keys, names, source, weights=keys["count"])
-            purchase.fit(
-                keys["x"],
-                keys["t_x"],
-                keys["T"],
-                weights=keys["count"],
-                covariates=z,
-                covariate_columns=_covariate_spec(purchase, list(z.columns), on),
+            z, references = fit_with_covariates(
+                purchase, keys, ("x", "t_x", "T"), names, source, on, keys["count"]
             )
         else:
             rft = rft_histogram(summary)

@@ -141,6 +141,33 @@ def _covariate_spec(model: Any, columns: list[str], on: list[str] | None) -> dic
     return {p: list(columns) for p in params}
 
 
+def fit_with_covariates(
+    model: Any,
+    frame: pd.DataFrame,
+    rft: tuple[str, str, str],
+    names: list[str],
+    source: str,
+    on: list[str] | None,
+    weights: Any,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Fit a purchase model on ``frame``'s ``rft`` columns with ``names`` as covariates on ``on``.
+
+    The columns are encoded by :func:`encode_covariates`; returns the encoded columns (to score with) and
+    the reference level of each text column.
+    """
+    z, references = encode_covariates(frame, names, source, weights=weights)
+    x, t_x, T = rft
+    model.fit(
+        frame[x],
+        frame[t_x],
+        frame[T],
+        weights=weights,
+        covariates=z,
+        covariate_columns=_covariate_spec(model, list(z.columns), on),
+    )
+    return z, references
+
+
 def fit_model(
     name: str,
     db: str | None = None,
@@ -177,14 +204,8 @@ def fit_model(
         src = str(summary)
         if covariates:
             _need(df, ["frequency", "recency", "T"], src)
-            z, info["reference_levels"] = encode_covariates(df, covariates, src, weights=w)
-            model.fit(
-                df["frequency"],
-                df["recency"],
-                df["T"],
-                weights=w,
-                covariates=z,
-                covariate_columns=_covariate_spec(model, list(z.columns), covariates_on),
+            _, info["reference_levels"] = fit_with_covariates(
+                model, df, ("frequency", "recency", "T"), covariates, src, covariates_on, w
             )
             return model, info
         if name == "gamma-gamma":
@@ -220,14 +241,8 @@ def fit_model(
             summ = customer_summary(days, end, time_unit)
             _, h, source = covariate_histogram(backend, summ, ["x", "t_x", "T"], covariates, covariates_file)
             h = h[h["T"] >= 0].reset_index(drop=True)
-            z, info["reference_levels"] = encode_covariates(h, covariates, source, weights=h["count"])
-            model.fit(
-                h["x"],
-                h["t_x"],
-                h["T"],
-                weights=h["count"],
-                covariates=z,
-                covariate_columns=_covariate_spec(model, list(z.columns), covariates_on),
+            _, info["reference_levels"] = fit_with_covariates(
+                model, h, ("x", "t_x", "T"), covariates, source, covariates_on, h["count"]
             )
         else:
             h = rft_histogram(customer_summary(days, end, time_unit))
