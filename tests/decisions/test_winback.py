@@ -361,3 +361,32 @@ def test_cli_other_bad_input_is_a_keepwise_input_error(store_copy: str, args: li
     assert isinstance(result.exception, KeepwiseInputError)
     assert str(result.exception).startswith(message)
     assert result.stdout == ""
+
+
+def example_study_result(mean: Any) -> Any:
+    """A conditional logit of the example win-back study on 200 respondents around ``mean`` (sd 0.2).
+
+    ``mean`` in the study's coding: plan[Basic], plan[Standard], free_months[0], free_months[1],
+    support[Email], support[Phone], contract[Monthly], price, none.
+    """
+    from pathlib import Path
+
+    import numpy as np
+
+    from keepwise.conjoint.coding import Coding
+    from keepwise.conjoint.design import d_efficient
+    from keepwise.conjoint.results import estimate
+    from keepwise.conjoint.simulator import simulate_answers
+    from keepwise.conjoint.study import load_study
+
+    study = load_study(Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml")
+    design = d_efficient(study, 12, 2, seed=3, iterations=50)
+    betas = np.random.default_rng(0).normal(mean, 0.2, (200, len(mean)))
+    answers = simulate_answers(design, Coding.from_study(study), betas, seed=1)
+    attributes = ["plan", "free_months", "support", "contract", "price", "none"]
+    result = estimate(
+        answers, attributes, "task", "alternative", "chosen", respondent="respondent",
+        categorical=["free_months"], price="price", none="none",
+    )  # fmt: skip
+    result.currency = "USD"
+    return result

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from email import message_from_string, policy
-from pathlib import Path
 
 import pytest
 
@@ -85,27 +84,13 @@ def test_the_winback_flow_writes_the_ranked_offer_into_the_letter(backend, monke
 def test_a_stored_conjoint_study_chooses_the_offer(backend):
     """With a saved study the offer is best_offer's choice, costed as its price concession."""
     import numpy as np
+    from test_winback import example_study_result  # tests/decisions is on sys.path
 
-    from keepwise.conjoint.coding import Coding
-    from keepwise.conjoint.design import d_efficient
-    from keepwise.conjoint.results import estimate
-    from keepwise.conjoint.simulator import best_offer, simulate_answers
+    from keepwise.conjoint.simulator import best_offer
     from keepwise.conjoint.store import save_result
-    from keepwise.conjoint.study import load_study
 
-    study = load_study(Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml")
-    design = d_efficient(study, 12, 2, seed=3, iterations=50)
-    # plan[Basic], plan[Standard], free_months[0], free_months[1], support[Email], support[Phone],
-    # contract[Monthly], price, none: respondents dislike high prices strongly, so a cheap offer wins
-    mean = np.array([-0.8, 0.3, -0.6, 0.1, -0.5, 0.2, 0.4, -0.15, 0.5])
-    betas = np.random.default_rng(0).normal(mean, 0.2, (200, len(mean)))
-    answers = simulate_answers(design, Coding.from_study(study), betas, seed=1)
-    attributes = ["plan", "free_months", "support", "contract", "price", "none"]
-    result = estimate(
-        answers, attributes, "task", "alternative", "chosen", respondent="respondent",
-        categorical=["free_months"], price="price", none="none",
-    )  # fmt: skip
-    result.currency = "USD"
+    # respondents dislike high prices strongly, so a cheap offer wins
+    result = example_study_result(np.array([-0.8, 0.3, -0.6, 0.1, -0.5, 0.2, 0.4, -0.15, 0.5]))
     save_result(backend, result, "winback-2025")
     ranking = rank_winback(backend, config=Config())
     assert ranking.offer_source.startswith("conjoint study 'winback-2025'")

@@ -95,29 +95,15 @@ def test_the_ranking_reads_wanted_back_from_the_exit_it_uses(sim_db: str, tmp_pa
 @pytest.fixture(scope="module")
 def study_store(sim_db: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The simulated store with a saved study whose best unconstrained offer is prohibited."""
-    from keepwise.conjoint.coding import Coding
-    from keepwise.conjoint.design import d_efficient
-    from keepwise.conjoint.results import estimate
-    from keepwise.conjoint.simulator import simulate_answers
+    from test_winback import example_study_result
+
     from keepwise.conjoint.store import save_result
-    from keepwise.conjoint.study import load_study
 
     copy = tmp_path_factory.mktemp("study") / "store.duckdb"
     shutil.copy(sim_db.removeprefix("duckdb:///"), copy)
-    study = load_study(STUDY)
-    design = d_efficient(study, 12, 2, seed=3, iterations=50)
-    # plan[Basic], plan[Standard] (Premium = -0.8), free_months[0], free_months[1], support[Email],
-    # support[Phone] (Dedicated manager = +1.2), contract[Monthly], price, none: the basic plan and a
-    # dedicated manager are loved, so the unconstrained best pairs them, which the study prohibits
-    mean = np.array([1.0, -0.2, -0.6, 0.1, -1.0, -0.2, 0.4, -0.05, 0.5])
-    betas = np.random.default_rng(0).normal(mean, 0.2, (200, len(mean)))
-    answers = simulate_answers(design, Coding.from_study(study), betas, seed=1)
-    attributes = ["plan", "free_months", "support", "contract", "price", "none"]
-    result = estimate(
-        answers, attributes, "task", "alternative", "chosen", respondent="respondent",
-        categorical=["free_months"], price="price", none="none",
-    )  # fmt: skip
-    result.currency = "USD"
+    # plan[Basic], plan[Standard] (Premium = -0.8), ... support[Phone] (Dedicated manager = +1.2): the basic
+    # plan and a dedicated manager are loved, so the unconstrained best pairs them, which the study prohibits
+    result = example_study_result(np.array([1.0, -0.2, -0.6, 0.1, -1.0, -0.2, 0.4, -0.05, 0.5]))
     url = f"duckdb:///{copy}"
     backend = connect(url)
     try:
