@@ -49,3 +49,30 @@ class ConvergenceError(KeepwiseError):
 
 class StatisticalWarning(UserWarning):
     """A statistical caveat about a result (e.g. spend and frequency are correlated)."""
+
+
+class BadInput(KeepwiseInputError):
+    """A value given to a stage is unusable: raised below the CLI and the web, phrased by each for its users.
+
+    Parameters
+    ----------
+    field:
+        The argument at fault, by its name in the Python API (``cost``, ``month``); the CLI shows it as
+        an option (``--cost``), the web as the query or form field.
+    problem:
+        What is wrong, in words, without naming the field (``must be a positive amount``).
+    value:
+        The value given, when it helps to repeat it.
+    """
+
+    def __init__(self, field: str, problem: str, value: object = None):
+        self.field = field
+        self.problem = problem
+        self.value = value
+        shown = f" (got {value!r})" if value is not None else ""
+        super().__init__(f"{field}: {problem}{shown}")
+
+    def phrased(self, name: str) -> str:
+        """The message with the field called ``name``: ``--cost`` on the command line, ``cost`` on the web."""
+        shown = f" (got {self.value!r})" if self.value is not None else ""
+        return f"{name}: {self.problem}{shown}"

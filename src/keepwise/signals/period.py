@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.months import add_months, parse_month
 
 __all__ = ["ReviewPeriod", "add_months", "last_complete_month", "parse_month"]
-
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """The first instant of the month ``months`` after the month of ``moment`` (a month start)."""
-    index = moment.year * 12 + (moment.month - 1) + months
-    return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
-
-
-def parse_month(text: str) -> datetime:
-    """The first instant (UTC) of the month written ``YYYY-MM``; anything else is a user mistake."""
-    match = _MONTH.match(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise KeepwiseInputError(f"month '{text}' is not understood; write it as YYYY-MM, e.g. 2024-06")
-    return datetime(int(match.group(1)), int(match.group(2)), 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -2,5 +2,6 @@
 
 from keepwise.store.connection import DEFAULT_URL, connect, default_url
 from keepwise.store.schema import SCHEMA, TABLES
+from keepwise.store.store import Store, as_store
 
-__all__ = ["DEFAULT_URL", "SCHEMA", "TABLES", "connect", "default_url"]
+__all__ = ["DEFAULT_URL", "SCHEMA", "TABLES", "Store", "as_store", "connect", "default_url"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.store.store import Store
 
 DEFAULT_URL = "duckdb:///keepwise.duckdb"
 ENV_VAR = "KEEPWISE_DB"
@@ -36,13 +37,18 @@ def duckdb_path(url: str) -> str:
     return rest[1:]
 
 
-def connect(url: str | None = None, *, read_only: bool = False) -> Any:
-    """Open the store named by ``url`` (default: :func:`default_url`) and return its Ibis backend.
+def connect(url: str | None = None, *, read_only: bool = False) -> Store:
+    """Open the store named by ``url`` (default: :func:`default_url`) as a :class:`~keepwise.store.Store`.
 
     The DuckDB session runs in UTC so that timestamps read back the same everywhere, and the contract's
-    tables are created if they do not exist yet.
+    tables are created if they do not exist yet. The Ibis backend is ``store.backend``; a Store also answers
+    the backend's own methods (``store.table("orders")``).
     """
     url = url or default_url()
+    return Store(_open(url, read_only=read_only), url)
+
+
+def _open(url: str, *, read_only: bool) -> Any:
     if url.startswith("duckdb://"):
         path = duckdb_path(url)
         if path != ":memory:":
@@ -77,6 +83,8 @@ def ensure_tables(backend: Any) -> None:
     """Create every table of the contract that does not exist yet."""
     from keepwise.store.schema import TABLES
 
+    if isinstance(backend, Store):
+        backend = backend.backend
     for t in TABLES:
         backend.raw_sql(t.create_sql())
 
@@ -85,6 +93,8 @@ def duckdb_connection(backend: Any) -> Any:
     """The raw ``duckdb`` connection under an Ibis DuckDB backend (for loads, which need transactions)."""
     from ibis.backends.duckdb import Backend as DuckDBBackend
 
+    if isinstance(backend, Store):
+        backend = backend.backend
     if not isinstance(backend, DuckDBBackend):
         raise KeepwiseInputError("loading files is supported on DuckDB stores only for now")
     return backend.con
