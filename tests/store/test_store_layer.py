@@ -56,3 +56,14 @@ def test_literals_are_escaped(store):
     store.append("kv", pd.DataFrame({"k": ["o'brien"], "v": [1]}))
     assert store.delete("kv", {"k": "o'brien"}) == 1
     assert store.sql("SELECT count(*) FROM kv WHERE k = ?", ["x'); DROP TABLE kv; --"]) == [(0,)]
+
+
+def test_documents_round_trip_and_replace(store):
+    from decimal import Decimal
+
+    assert store.load_document("winback", "2024-01") is None
+    store.save_document("winback", "2024-01", {"total": Decimal("1.50"), "rows": [1, 2]})
+    store.save_document("winback", "2024-01", {"total": Decimal("2.50"), "rows": [3]})
+    store.save_document("winback", "2024-02", {"total": "x"})
+    assert store.load_document("winback", "2024-01") == {"total": "2.50", "rows": [3]}
+    assert store.count("stage_documents") == 2

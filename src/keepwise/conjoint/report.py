@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
+from keepwise.charts import fragment, html_table
 from keepwise.conjoint.coding import AttributeCoding
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
@@ -34,7 +35,6 @@ from keepwise.conjoint.plotting import interval_method, plot_importance, plot_wt
 from keepwise.conjoint.results import ConjointResult, importance, part_worths, segments, wtp
 from keepwise.conjoint.simulator import share_of_preference
 from keepwise.money import shown
-from keepwise.report.figures import fragment, html_table
 
 __all__ = ["default_offers", "headline", "section_html", "segments_table", "show_document", "simulator_spec"]
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from keepwise import charts as figures
 from keepwise.decisions.service import ACTIONS
-from keepwise.report import figures
 from keepwise.value.tiers import TIERS
 
 if TYPE_CHECKING:

@@ -105,7 +105,7 @@ class WinsLosses:
 
     def html(self) -> str:
         """The findings, the table and the chart as an HTML fragment (uses the page's plotly.js)."""
-        from keepwise.report import figures
+        from keepwise import charts as figures
 
         findings = "".join(f"<li>{escape(x)}</li>" for x in self.findings)
         table = figures.html_table(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import plotly.graph_objects as go
-from markupsafe import escape
+
+from keepwise.charts import escape, fragment, html_table, money_text
 
 __all__ = [
     "cohort_heatmap",
+    "escape",
     "fragment",
     "html_table",
     "money_text",
@@ -17,34 +18,6 @@ __all__ = [
     "trend_chart",
     "warnings_bar",
 ]
-
-
-def money_text(amount: Any) -> str:
-    """``$38,200`` for whole amounts of 100 or more, ``$12.50`` below."""
-    value = float(amount)
-    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
-
-
-def fragment(fig: go.Figure, div_id: str) -> str:
-    """The figure as an HTML ``div`` that uses the page's embedded plotly.js."""
-    return str(
-        fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
-    )
-
-
-def html_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Sequence[int] = ()) -> str:
-    """A plain HTML table; cells are escaped, columns listed in ``numeric`` are right-aligned."""
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{escape(v)}</td>' if i in numeric else f"<td>{escape(v)}</td>"
-            for i, v in enumerate(r)
-        )
-        + "</tr>"
-        for r in rows
-    )
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def warnings_bar(by_kind: dict[str, dict[str, Any]]) -> go.Figure:

@@ -24,7 +24,10 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Store", "as_store"]
+__all__ = ["DOCUMENTS", "Store", "as_store"]
+
+#: Table of the stages' stored JSON documents (kind, month, variant, written_at, body).
+DOCUMENTS = "stage_documents"
 
 
 class Store:
@@ -363,6 +366,37 @@ class Store:
         """Drop a table made by :meth:`materialize` (nothing to do on engines that cache instead)."""
         if self.is_duckdb:
             self.drop(name)
+
+    # ------------------------------------------------------------------ stage documents
+    def save_document(self, kind: str, month: str, document: Any, *, variant: str = "") -> None:
+        """Store a stage's JSON document (what its command prints with ``--json``) for ``month``.
+
+        The dashboard and the API read it back with :meth:`load_document` instead of computing again.
+        ``variant`` tells apart documents of one stage and month made with different options.
+        """
+        from datetime import UTC, datetime
+
+        from keepwise.jsonio import dumps
+
+        row = pd.DataFrame(
+            {
+                "kind": [kind],
+                "month": [month],
+                "variant": [variant],
+                "written_at": [datetime.now(UTC)],
+                "body": [dumps(document, indent=None)],
+            }
+        )
+        self.upsert(DOCUMENTS, row, key=["kind", "month", "variant"])
+
+    def load_document(self, kind: str, month: str, *, variant: str = "") -> Any | None:
+        """The document :meth:`save_document` stored for ``kind`` and ``month``, or ``None``."""
+        import json
+
+        if not self.has_table(DOCUMENTS):
+            return None
+        df = self.read(DOCUMENTS, where={"kind": kind, "month": month, "variant": variant}, columns=["body"])
+        return None if df.empty else json.loads(df.body.iloc[0])
 
     # ------------------------------------------------------------------ helpers
     def _create_from(self, name: str, rows: pd.DataFrame) -> None:
