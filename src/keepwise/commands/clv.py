@@ -103,7 +103,6 @@ def clv(
     import ibis
     import numpy as np
     import pandas as pd
-    from ibis.backends.duckdb import Backend as DuckDBBackend
 
     from keepwise.commands.fit import (
         _covariate_spec,
@@ -194,7 +193,7 @@ def clv(
             else:
                 table.to_parquet(out_file)
         saved = 0
-        if save and isinstance(backend, DuckDBBackend):
+        if save and getattr(backend, "name", "") == "duckdb":
             run = {"as_of": end, "model": label, "horizon": horizon_months, "rate": discount_rate}
             saved = save_clv(backend.con, table.to_pyarrow(), run, currency)
         elif save:

@@ -64,7 +64,6 @@ def outreach(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from ibis.backends.duckdb import Backend as DuckDBBackend
 
     from keepwise.decisions.service import ACTIONS, save_plan
     from keepwise.decisions.service import outreach as plan_outreach
@@ -78,7 +77,7 @@ def outreach(
     saved = None
     try:
         plan = plan_outreach(backend, month, config=config)
-        if save and isinstance(backend, DuckDBBackend):
+        if save and getattr(backend, "name", "") == "duckdb":
             saved = {"table": "outreach_actions", **save_plan(backend, plan)}
         elif save:
             err.print("the outreach_actions table is kept on DuckDB stores only: plan not stored")
