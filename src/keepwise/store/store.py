@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported when a store is used, not by `keepwise --help`
+    import pandas as pd
 
 __all__ = ["DOCUMENTS", "Store", "as_store"]
 
@@ -376,6 +377,8 @@ class Store:
         """
         from datetime import UTC, datetime
 
+        import pandas as pd
+
         from keepwise.jsonio import dumps
 
         row = pd.DataFrame(
@@ -476,6 +479,8 @@ def as_store(handle: Any) -> Store:
 
 
 def _iso_utc(value: Any) -> str:
+    import pandas as pd
+
     ts = pd.Timestamp(value)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
@@ -484,6 +489,8 @@ def _iso_utc(value: Any) -> str:
 
 def _plain(rows: pd.DataFrame) -> pd.DataFrame:
     """Object columns with Python values, NaN as None (what every engine's insert accepts)."""
+    import pandas as pd
+
     df = rows.copy()
     for col in df.columns:
         if df[col].dtype == object:
