@@ -169,7 +169,7 @@ def decided_gesture(
 
 
 def decided_offer(store: Store, customer_id: str) -> Grant | None:
-    """The win-back offer chosen by ``keepwise.decisions.winback.offer_for(backend, customer_id)``, if any.
+    """The win-back offer chosen by ``keepwise.decisions.winback.offer_for(store, customer_id)``, if any.
 
     The expected answer is ``None`` or a mapping with ``kind`` and optionally ``amount``, ``currency``,
     ``percent``, ``code``, ``valid_until`` (the fields of :class:`~keepwise.messages.compose.Grant`).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from keepwise.store.outbox import require_transactions
 from keepwise.store.store import Store
 
 __all__ = [
@@ -22,6 +23,11 @@ __all__ = [
     "pending_requests",
     "revoke",
 ]
+
+
+def _writable(store: Store) -> None:
+    require_transactions(store, "changing consent", "to change its rows in place", "")
+
 
 _IN_FORCE = "customer_id = ? AND channel = ? AND purpose = ? AND (revoked_at IS NULL OR revoked_at > ?)"
 
@@ -46,6 +52,7 @@ def add_suppression(
     store: Store, address: str, *, customer_id: str | None, reason: str, at: datetime, detail: str
 ) -> None:
     """Put ``address`` on the suppression list unless it is there already (one statement)."""
+    _writable(store)
     store.sql(
         f"INSERT INTO suppressions (address, customer_id, reason, {store.quote('at')}, detail) "
         "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE address = ?)",
@@ -65,6 +72,7 @@ def add_request(
     store: Store, customer_id: str, *, channel: str, purpose: str, at: datetime, source: str
 ) -> None:
     """Record a consent request (double opt-in, step one)."""
+    _writable(store)
     store.sql(
         "INSERT INTO consent_requests (customer_id, channel, purpose, requested_at, source, confirmed_at) "
         "VALUES (?, ?, ?, ?, ?, NULL)",
@@ -88,6 +96,7 @@ def grant_confirmed(
     store: Store, customer_id: str, channel: str, purpose: str, *, at: datetime, source: Any, proof: str
 ) -> None:
     """Write the consent a confirmed request grants and mark the requests confirmed, in one transaction."""
+    _writable(store)
     with store.transaction():
         store.sql(
             "INSERT INTO consent (customer_id, channel, purpose, granted_at, revoked_at, source, proof) "
@@ -103,6 +112,7 @@ def grant_confirmed(
 
 def revoke(store: Store, customer_id: str, channel: str, purpose: str, at: datetime) -> int:
     """Revoke, as of ``at``, the consents still in force then; returns how many were."""
+    _writable(store)
     rows = store.sql(f"SELECT count(*) FROM consent WHERE {_IN_FORCE}", [customer_id, channel, purpose, at])
     store.sql(f"UPDATE consent SET revoked_at = ? WHERE {_IN_FORCE}", [at, customer_id, channel, purpose, at])
     return int(rows[0][0]) if rows else 0

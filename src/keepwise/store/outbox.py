@@ -55,13 +55,18 @@ _QUEUED_COLUMNS = (
 )
 
 
-def require_transactions(store: Store, what: str = "the outbox") -> None:
+def require_transactions(
+    store: Store,
+    what: str = "the outbox",
+    why: str = "to send each message exactly once",
+    instead: str = ". A dry run of the flows only reads and works here",
+) -> None:
     """Refuse a store whose engine has no transactions (Spark): the outbox cannot keep its promise there."""
     if store.kind not in TRANSACTIONAL_ENGINES:
         engine = "Spark" if store.is_spark else (store.kind or "this engine")
         raise KeepwiseInputError(
-            f"{what} needs a transactional store (DuckDB or PostgreSQL) to send each message exactly once; "
-            f"this store runs on {engine}. A dry run of the flows only reads and works here"
+            f"{what} needs a transactional store (DuckDB or PostgreSQL) {why}; this store runs on {engine}"
+            f"{instead}"
         )
 
 
