@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.messages import flows
+from keepwise.messages import flows, outbox, send
 from keepwise.store.spark import SMALL_DATA_CONF, connect_spark, export_parquet
 from keepwise.store.store import as_store
 
@@ -38,7 +38,12 @@ def test_a_dry_run_on_spark_counts_what_duckdb_counts_and_queueing_is_refused(sh
         on_spark = flows.run(spark, as_of=NOW, config=conf, dry_run=True).to_json()
         assert on_spark == on_duckdb
         assert sum(on_spark["due"].values()) == 6 and on_spark["queued"] + on_spark["held_out"] == 6
-        with pytest.raises(KeepwiseInputError, match=r"the outbox needs a transactional store \(DuckDB or"):
+        refused = r"the outbox needs a transactional store \(DuckDB or PostgreSQL\) .* runs on Spark"
+        with pytest.raises(KeepwiseInputError, match=refused):
             flows.run(spark, as_of=NOW, config=conf)
+        with pytest.raises(KeepwiseInputError, match=refused):
+            send.run(spark, config=conf)
+        with pytest.raises(KeepwiseInputError, match=refused):
+            outbox.run_report(spark)
     finally:
         spark.disconnect()
