@@ -22,13 +22,17 @@ def run(
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Queue each flow's due messages once (holdouts kept out and recorded) and send them."""
-    from keepwise.messages.flows import run_flows
+    from keepwise.commands.messages import as_options
+    from keepwise.messages import flows
     from keepwise.messages.outbox import LockBusy
 
     config = load_config()
-    backend = connect(db)
+    store = connect(db)
     try:
-        result = run_flows(backend, config, dry_run=dry_run, smtp=smtp, log=None if json_ else err.print)
+        with as_options():
+            result = flows.run(
+                store, config=config, dry_run=dry_run, smtp=smtp, log=None if json_ else err.print
+            )
     except LockBusy as exc:
         if json_:
             print_json({"skipped": str(exc)})
@@ -36,9 +40,9 @@ def run(
             err.print(f"skipped: {exc}")
         return
     finally:
-        backend.disconnect()
+        store.disconnect()
     if json_:
-        print_json(result.as_dict())
+        print_json(result.to_json())
         return
     err.print(
         f"due {sum(result.due.values())} ({', '.join(f'{k} {v}' for k, v in result.due.items()) or 'none'}); "

@@ -2,46 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated
 
 import typer
 
 from keepwise.commands.common import DbOption, JsonOption, err, print_json
 from keepwise.config import load_config
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages.compose import KINDS
 from keepwise.store.connection import DEFAULT_URL, connect
 
+#: The option each argument of the messages stage is given with.
+FLAGS = {
+    "smtp": "--smtp",
+    "limit": "--limit",
+    "incident": "--incident",
+    "customer": "--customer",
+    "kind": "--kind",
+}
 
-def _facts(
-    backend: Any, kind: str, customer_id: str, at: datetime, secret: str | None
-) -> tuple[str, dict[str, Any]]:
-    """The cause and facts of a preview for one customer."""
-    from keepwise.messages.flows import decided_offer
-    from keepwise.messages.prepare import confirm_facts, customer_record
 
-    customer = customer_record(backend, customer_id)
-    if kind == "winback":
-        row = backend.con.execute(
-            "SELECT arg_max(reason_code, lost_at) FROM exits WHERE customer_id = ?", [customer_id]
-        ).fetchone()
-        return "preview", {"reason": row[0] if row else None, "offer": decided_offer(backend, customer_id)}
-    if kind == "reengagement":
-        row = backend.con.execute(
-            "SELECT max(ordered_at) FROM orders WHERE customer_id = ?", [customer_id]
-        ).fetchone()
-        if not row or row[0] is None:
-            raise KeepwiseInputError(f"customer '{customer_id}' has no orders to re-engage about")
-        return "preview", {"last_order_at": row[0], "offer": None}
-    if kind == "thanks":
-        return "preview", {"customer_since": customer["acquired_at"] or at, "offer": None}
-    if kind == "confirm":
-        cfg = load_config().messages
-        return "preview", confirm_facts(cfg, secret or "PREVIEW-NOT-SIGNED-0000", customer_id, at)
-    if kind == "goodbye":
-        return "preview", {}
-    raise KeepwiseInputError("an adjustment letter is about an incident: use --incident ID")
+@contextmanager
+def as_options() -> Iterator[None]:
+    """Phrase the stage's :class:`BadInput` errors with the command's option names."""
+    try:
+        yield
+    except BadInput as exc:
+        raise KeepwiseInputError(exc.phrased(FLAGS.get(exc.field, exc.field))) from None
 
 
 def compose(
@@ -58,33 +48,27 @@ def compose(
     """Show a message as it would be sent (subject, plain text, HTML), without sending or queueing it."""
     import os
 
-    from keepwise.messages.flows import decided_gesture
-    from keepwise.messages.prepare import customer_record, incident_facts, prepare
+    from keepwise.messages.preview import preview
 
     if (incident is None) == (customer is None):
         raise KeepwiseInputError("give either --incident ID or --customer ID --kind KIND")
     if customer is not None and kind is None:
         raise KeepwiseInputError(f"--customer needs --kind (one of: {', '.join(KINDS)})")
-    cfg = load_config().messages
+    if kind is not None and kind not in KINDS:
+        raise KeepwiseInputError(f"unknown --kind '{kind}'; the kinds are: {', '.join(KINDS)}")
+    if customer is not None and kind == "adjustment":
+        raise KeepwiseInputError("an adjustment letter is about an incident: use --incident ID")
+    config = load_config()
+    cfg = config.messages
     secret = os.environ.get(cfg.secret_env) or None
-    at = datetime.now(UTC)
-    backend = connect(db, read_only=True)
+    store = connect(db, read_only=True)
     try:
-        if incident is not None:
-            customer_id, facts = incident_facts(backend, incident)
-            language = str(customer_record(backend, customer_id)["language"] or "en")
-            facts["gesture"] = decided_gesture(backend, customer_id, incident, facts["remedy"], language)
-            message, _link = prepare(
-                backend, cfg, "adjustment", customer_id, incident, facts, secret=secret, at=at
+        with as_options():
+            message = preview(
+                store, incident=incident, customer=customer, kind=kind, config=config, secret=secret
             )
-        else:
-            assert customer is not None and kind is not None
-            if kind not in KINDS:
-                raise KeepwiseInputError(f"unknown --kind '{kind}'; the kinds are: {', '.join(KINDS)}")
-            cause, facts = _facts(backend, kind, customer, at, secret)
-            message, _link = prepare(backend, cfg, kind, customer, cause, facts, secret=secret, at=at)
     finally:
-        backend.disconnect()
+        store.disconnect()
     if json_:
         print_json(message.as_dict())
         return
@@ -104,12 +88,16 @@ def send(
 ) -> None:
     """Send every queued message once (consent checked at send time; safe to rerun after a crash)."""
     from keepwise.messages.outbox import LockBusy
-    from keepwise.messages.send import SmtpSettings, send_outbox
+    from keepwise.messages.send import SmtpSettings
+    from keepwise.messages.send import run as send_run
 
-    settings = SmtpSettings.from_config(load_config().messages, smtp)
-    backend = connect(db)
+    config = load_config()
+    with as_options():
+        SmtpSettings.from_config(config.messages, smtp)  # a bad server or setting is refused before opening
+    store = connect(db)
     try:
-        result = send_outbox(backend, settings, log=None if json_ else err.print, limit=limit)
+        with as_options():
+            result = send_run(store, config=config, smtp=smtp, limit=limit, log=None if json_ else err.print)
     except LockBusy as exc:
         if json_:
             print_json({"skipped": str(exc)})
@@ -117,7 +105,7 @@ def send(
             err.print(f"skipped: {exc}")
         return
     finally:
-        backend.disconnect()
+        store.disconnect()
     if json_:
         print_json(result.as_dict())
     else:
@@ -129,15 +117,13 @@ def send(
 
 def report(json_: JsonOption = False, db: DbOption = DEFAULT_URL) -> None:
     """Outbox report: queued, sent, failed, suppressed, held out, by kind."""
-    from keepwise.messages.outbox import ensure_columns
-    from keepwise.messages.outbox import report as outbox_report
+    from keepwise.messages.outbox import run_report
 
-    backend = connect(db)
+    store = connect(db)
     try:
-        ensure_columns(backend)
-        doc = outbox_report(backend)
+        doc = run_report(store)
     finally:
-        backend.disconnect()
+        store.disconnect()
     if json_:
         print_json(doc)
         return
@@ -164,13 +150,13 @@ def unsubscribe(
 
     cfg = load_config().messages
     secret = secret_from_env(cfg.secret_env)
-    backend = connect(db)
+    store = connect(db)
     try:
         n = revoke(
-            backend, secret, token, max_age=timedelta(days=int(cfg.unsubscribe_days)), customer_id=customer
+            store, secret, token, max_age=timedelta(days=int(cfg.unsubscribe_days)), customer_id=customer
         )
     finally:
-        backend.disconnect()
+        store.disconnect()
     if json_:
         print_json({"revoked": n})
     else:

@@ -43,26 +43,30 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from keepwise.config import Config
+from keepwise.config import Config, load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.messages import outbox
+from keepwise.messages.audience import recent_incidents, rhythms, top_buyers
 from keepwise.messages.compose import Grant
 from keepwise.messages.prepare import customer_record, incident_facts, prepare, queue
 from keepwise.messages.send import SmtpSettings, send_outbox
 from keepwise.messages.tokens import secret_from_env
-from keepwise.store.connection import duckdb_connection
+from keepwise.store.outbox import assign_once, require_transactions
+from keepwise.store.store import Store, as_store
 
 __all__ = [
     "FLOW_DEFAULTS",
+    "Due",
     "FlowRun",
     "decided_gesture",
     "decided_offer",
     "due",
     "flow_settings",
+    "run",
     "run_flows",
 ]
 
@@ -141,9 +145,13 @@ class FlowRun:
         """Plain data for JSON output."""
         return dict(self.__dict__)
 
+    def to_json(self) -> dict[str, Any]:
+        """The run as the JSON document ``keepwise flows run --json`` prints."""
+        return self.as_dict()
+
 
 def decided_gesture(
-    backend: Any, customer_id: str, incident_id: str, remedy: Grant, language: str
+    store: Store, customer_id: str, incident_id: str, remedy: Grant, language: str
 ) -> Grant | None:
     """The concession advisor's extra gesture (English wording, so only for English letters), if available."""
     if language != "en" or remedy.amount is None:
@@ -153,15 +161,15 @@ def decided_gesture(
     except ImportError:
         return None
     try:
-        advice = ConcessionAdvisor(backend).advise(customer_id, remedy.amount, incident_id, log=False)
+        advice = ConcessionAdvisor(store).advise(customer_id, remedy.amount, incident_id, log=False)
     except Exception:  # the advisor is optional here: a letter without a gesture is still a good letter
         return None
     text = str(getattr(advice, "extra_gesture", "") or "").strip().rstrip(".")
     return Grant("other", note=text[:1].lower() + text[1:]) if text else None
 
 
-def decided_offer(backend: Any, customer_id: str) -> Grant | None:
-    """The win-back offer chosen by ``keepwise.decisions.winback.offer_for(backend, customer_id)``, if any.
+def decided_offer(store: Store, customer_id: str) -> Grant | None:
+    """The win-back offer chosen by ``keepwise.decisions.winback.offer_for(store, customer_id)``, if any.
 
     The expected answer is ``None`` or a mapping with ``kind`` and optionally ``amount``, ``currency``,
     ``percent``, ``code``, ``valid_until`` (the fields of :class:`~keepwise.messages.compose.Grant`).
@@ -174,7 +182,7 @@ def decided_offer(backend: Any, customer_id: str) -> Grant | None:
     if offer_for is None:
         return None
     try:
-        offer = offer_for(backend, customer_id)
+        offer = offer_for(store, customer_id)
         if offer is None:
             return None
         data = dict(offer)
@@ -185,39 +193,19 @@ def decided_offer(backend: Any, customer_id: str) -> Grant | None:
         return None
 
 
-def _rhythms(con: Any, at: datetime) -> list[tuple[str, datetime, int, float | None, str | None, Any]]:
-    """Per customer: last order, orders, mean days between orders, exit reason, wanted_back."""
-    return list(
-        con.execute(
-            """
-            WITH o AS (
-                SELECT customer_id, min(ordered_at) AS first_at, max(ordered_at) AS last_at,
-                       count(DISTINCT CAST(ordered_at AS DATE)) AS n
-                FROM orders WHERE ordered_at <= ? AND quantity > 0 GROUP BY customer_id
-            ), e AS (
-                SELECT customer_id, arg_max(reason_code, lost_at) AS reason,
-                       arg_max(wanted_back, lost_at) AS wanted
-                FROM exits WHERE lost_at <= ? GROUP BY customer_id
-            )
-            SELECT o.customer_id, o.last_at, o.n,
-                   CASE WHEN o.n > 1
-                        THEN date_diff('second', o.first_at, o.last_at) / 86400.0 / (o.n - 1) END,
-                   e.reason, e.wanted
-            FROM o LEFT JOIN e USING (customer_id) ORDER BY o.customer_id
-            """,
-            [at, at],
-        ).fetchall()
-    )
+def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> list[Due]:
+    """Every message the enabled flows want at ``at`` (before holdouts, consent and the outbox's memory).
 
-
-def due(backend: Any, config: Config, at: datetime) -> list[Due]:
-    """Every message the enabled flows want at ``at`` (before holdouts, consent and the outbox's memory)."""
+    With ``facts=False`` the messages carry no facts (no offer, gesture or incident details are looked
+    up): enough to count them, as a dry run does, on any engine.
+    """
+    store = as_store(store)
     flows = flow_settings(config)
-    con = duckdb_connection(backend)
     out: list[Due] = []
     w, r = flows["winback"], flows["at_risk"]
     if w["enabled"] or r["enabled"]:
-        for customer_id, last_at, _n, gap, reason, wanted in _rhythms(con, at):
+        for row in rhythms(store, at):
+            customer_id, last_at, gap, wanted = row.customer_id, row.last_at, row.gap, row.wanted_back
             idle = (at - last_at).total_seconds() / 86400
             lapse = f"lapse-{last_at:%Y-%m-%d}"
             win_after = max(float(w["min_days"]), float(w["rhythm_multiple"]) * gap if gap else 0.0)
@@ -226,8 +214,10 @@ def due(backend: Any, config: Config, at: datetime) -> list[Due]:
                 if wanted is False:
                     out.append(Due("winback", "goodbye", customer_id, lapse, {}))
                 else:
-                    facts = {"reason": reason, "offer": decided_offer(backend, customer_id)}
-                    out.append(Due("winback", "winback", customer_id, lapse, facts))
+                    offer = decided_offer(store, customer_id) if facts else None
+                    out.append(
+                        Due("winback", "winback", customer_id, lapse, {"reason": row.reason, "offer": offer})
+                    )
             elif r["enabled"] and risk_after < idle <= win_after and wanted is not False:
                 out.append(
                     Due(
@@ -240,80 +230,85 @@ def due(backend: Any, config: Config, at: datetime) -> list[Due]:
                 )
     f = flows["incident_followup"]
     if f["enabled"]:
-        rows = con.execute(
-            "SELECT incident_id, customer_id FROM incidents WHERE opened_at <= ? AND opened_at > ? "
-            "AND concession_amount > 0 AND currency IS NOT NULL ORDER BY incident_id",
-            [at, at - timedelta(days=int(f["within_days"]))],
-        ).fetchall()
-        for incident_id, _customer_id in rows:
-            cid, facts = incident_facts(backend, incident_id)
-            language = str(customer_record(backend, cid)["language"] or "en")
-            remedy = facts["remedy"]
+        for incident_id, customer_id in recent_incidents(store, at, int(f["within_days"])):
+            if not facts:
+                out.append(Due("incident_followup", "adjustment", customer_id, incident_id, {}))
+                continue
+            cid, letter = incident_facts(store, incident_id)
+            language = str(customer_record(store, cid)["language"] or "en")
+            remedy = letter["remedy"]
             assert isinstance(remedy, Grant)
-            facts["gesture"] = decided_gesture(backend, cid, incident_id, remedy, language)
-            out.append(Due("incident_followup", "adjustment", cid, incident_id, facts))
+            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language)
+            out.append(Due("incident_followup", "adjustment", cid, incident_id, letter))
     t = flows["thanks"]
     if t["enabled"]:
-        rows = con.execute(
-            "SELECT o.customer_id, c.acquired_at, sum(o.quantity * o.unit_price) AS sales FROM orders o "
-            "JOIN customers c USING (customer_id) WHERE o.ordered_at <= ? AND o.ordered_at > ? "
-            "GROUP BY ALL HAVING sales > 0 ORDER BY sales DESC, o.customer_id",
-            [at, at - timedelta(days=365)],
-        ).fetchall()
-        top = int(len(rows) * float(t["top_share"]))
-        for customer_id, acquired_at, _sales in rows[:top]:
+        buyers = top_buyers(store, at)
+        top = int(len(buyers) * float(t["top_share"]))
+        for customer_id, acquired_at in buyers[:top]:
             thanks: dict[str, Any] = {"customer_since": acquired_at or at, "offer": None}
             out.append(Due("thanks", "thanks", customer_id, f"year-{at:%Y}", thanks))
     return out
 
 
-def _known_keys(con: Any) -> set[str]:
-    return {r[0] for r in con.execute("SELECT idempotency_key FROM outbox").fetchall()}
-
-
-def run_flows(
-    backend: Any,
-    config: Config,
+def run(
+    store: Store,
     *,
+    as_of: datetime | None = None,
+    config: Config | None = None,
     dry_run: bool = False,
     smtp: str | None = None,
-    at: datetime | None = None,
     send: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> FlowRun:
-    """Choose, hold out, queue and send every flow's messages once, under the store lock.
+    """The messages stage's front door: choose, hold out, queue and send every flow's messages once.
+
+    The whole run holds the store lock ``outbox``; holdouts get an outbox row (``held_out``) and an
+    assignment, the others are composed and queued once (idempotency keys make a rerun queue nothing
+    new), then the outbox is sent.
 
     Parameters
     ----------
-    backend:
-        The store.
+    store:
+        The store. Queueing and sending need transactions (DuckDB, PostgreSQL); a dry run only reads and
+        works on Spark too.
+    as_of:
+        The moment the run acts as of (default: now).
     config:
-        The configuration (``[messages]`` and its flows).
+        The configuration (``[messages]`` and its flows; default: ``keepwise.toml``).
     dry_run:
         Only count what would be queued and held out; nothing is written or sent.
     smtp:
         ``HOST:PORT`` replacing the configured server.
-    at:
-        The moment the run acts as of (default: now).
     send:
         Send the outbox after queueing.
     log:
         Receives progress lines.
+
+    Raises
+    ------
+    LockBusy
+        Another run holds the lock; this one did nothing.
     """
-    at = at or datetime.now(UTC)
+    store = as_store(store)
+    at = as_of or datetime.now(UTC)
+    config = config or load_config()
     cfg = config.messages
     flows = flow_settings(config)
     result = FlowRun(dry_run=dry_run)
-    outbox.ensure_columns(backend)
-    con = duckdb_connection(backend)
+    if dry_run:
+        if store.kind in ("duckdb", "postgres"):
+            outbox.ensure_columns(store)
+    else:
+        require_transactions(store)
+        outbox.ensure_columns(store)
     secret = None if dry_run else secret_from_env(cfg.secret_env)
     settings = SmtpSettings.from_config(cfg, smtp)
-    lock = outbox.StoreLock(backend, "outbox", settings.lock_ttl)
+    lock = outbox.StoreLock(store, "outbox", settings.lock_ttl)
     if not dry_run:
         lock.acquire()
     try:
-        known = _known_keys(con)
-        for item in due(backend, config, at):
+        known = outbox.known_keys(store)
+        for item in due(store, config, at, facts=not dry_run):
             result.due[item.flow] = result.due.get(item.flow, 0) + 1
             key = f"{item.customer_id}:{item.kind}:{item.cause}"
             if key in known:
@@ -328,28 +323,31 @@ def run_flows(
             if dry_run:
                 continue
             if held:
-                outbox.record_held_out(backend, item.customer_id, item.kind, item.cause, at=at)
+                outbox.record_held_out(store, item.customer_id, item.kind, item.cause, at=at)
             else:
                 message, link = prepare(
-                    backend, cfg, item.kind, item.customer_id, item.cause, item.facts, secret=secret, at=at
+                    store, cfg, item.kind, item.customer_id, item.cause, item.facts, secret=secret, at=at
                 )
-                queue(backend, cfg, message, link, at=at)
-            con.execute(
-                "INSERT INTO assignments SELECT ?, ?, ?, ? WHERE NOT EXISTS "
-                "(SELECT 1 FROM assignments WHERE experiment_id = ? AND customer_id = ?)",
-                [
-                    experiment,
-                    item.customer_id,
-                    "holdout" if held else "treatment",
-                    at,
-                    experiment,
-                    item.customer_id,
-                ],
-            )
+                queue(store, cfg, message, link, at=at)
+            assign_once(store, experiment, item.customer_id, "holdout" if held else "treatment", at)
             lock.renew()
     finally:
         if not dry_run:
             lock.release()
     if send and not dry_run:
-        result.sent = send_outbox(backend, settings, log=log).as_dict()
+        result.sent = send_outbox(store, settings, log=log).as_dict()
     return result
+
+
+def run_flows(
+    store: Store,
+    config: Config,
+    *,
+    dry_run: bool = False,
+    smtp: str | None = None,
+    at: datetime | None = None,
+    send: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> FlowRun:
+    """:func:`run` with the configuration first and the moment as ``at`` (the older spelling)."""
+    return run(store, as_of=at, config=config, dry_run=dry_run, smtp=smtp, send=send, log=log)

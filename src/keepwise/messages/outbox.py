@@ -23,8 +23,9 @@ from typing import Any
 
 from keepwise.exceptions import KeepwiseError
 from keepwise.messages.compose import Composed, message_id_for
-from keepwise.store.connection import duckdb_connection
-from keepwise.store.schema import SCHEMA
+from keepwise.store import locks
+from keepwise.store import outbox as table
+from keepwise.store.store import Store, as_store
 
 __all__ = [
     "STATUSES",
@@ -33,8 +34,12 @@ __all__ = [
     "StoreLock",
     "enqueue",
     "ensure_columns",
+    "known_keys",
+    "queued",
     "record_held_out",
     "report",
+    "run_report",
+    "set_status",
     "store_lock",
 ]
 
@@ -58,39 +63,26 @@ class OutboxRow:
     mime: str
 
 
-def _con(backend: Any) -> Any:
-    return duckdb_connection(backend)
+def ensure_columns(store: Store) -> None:
+    """Add outbox columns a store created by an older keepwise lacks (``CREATE TABLE`` never alters).
+
+    A store without transactions (Spark) is refused here: the outbox cannot send exactly once there.
+    """
+    table.add_missing_columns(as_store(store))
 
 
-def ensure_columns(backend: Any) -> None:
-    """Add outbox columns a store created by an older keepwise lacks (``CREATE TABLE`` never alters)."""
-    con = _con(backend)
-    have = {
-        r[0]
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'outbox'"
-        ).fetchall()
-    }
-    for col in SCHEMA["outbox"].columns:
-        if col.name not in have:
-            con.execute(f'ALTER TABLE outbox ADD COLUMN IF NOT EXISTS "{col.name}" {col.sql_type}')
+def known_keys(store: Store) -> set[str]:
+    """Every idempotency key in the outbox (none when the store has no outbox table)."""
+    store = as_store(store)
+    if not store.has_table("outbox"):
+        return set()
+    return {str(k) for k in store.read("outbox", columns=["idempotency_key"])["idempotency_key"]}
 
 
-def _transaction(con: Any, statements: list[tuple[str, list[Any]]]) -> list[Any]:
-    con.execute("BEGIN TRANSACTION")
-    results = []
-    try:
-        for sql, params in statements:
-            results.append(con.execute(sql, params).fetchall())
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return results
-
-
-def enqueue(backend: Any, message: Composed, mime: str, *, at: datetime | None = None) -> bool:
+def enqueue(store: Store, message: Composed, mime: str, *, at: datetime | None = None) -> bool:
     """Queue ``message`` with its MIME text unless its idempotency key is already in the outbox.
+
+    The outbox row and the MIME text land in one transaction.
 
     Returns
     -------
@@ -98,100 +90,74 @@ def enqueue(backend: Any, message: Composed, mime: str, *, at: datetime | None =
         True if it was queued now, False if the key was already there (nothing changed).
     """
     at = at or datetime.now(UTC)
-    con = _con(backend)
-    key = message.idempotency_key
-    if con.execute("SELECT 1 FROM outbox WHERE idempotency_key = ?", [key]).fetchone():
-        return False
-    _transaction(
-        con,
-        [
-            (
-                "INSERT INTO outbox (message_id, idempotency_key, customer_id, template, status, attempts, "
-                "kind, cause, recipient, language, subject, queued_at) "
-                "VALUES (?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, ?, ?)",
-                [
-                    message.message_id,
-                    key,
-                    message.customer_id,
-                    f"{message.kind}.{message.language}",
-                    message.kind,
-                    message.cause,
-                    message.recipient,
-                    message.language,
-                    message.subject,
-                    at,
-                ],
-            ),
-            ("INSERT INTO message_bodies VALUES (?, ?)", [message.message_id, mime]),
-        ],
-    )
-    return True
+    row = {
+        "message_id": message.message_id,
+        "idempotency_key": message.idempotency_key,
+        "customer_id": message.customer_id,
+        "template": f"{message.kind}.{message.language}",
+        "kind": message.kind,
+        "cause": message.cause,
+        "recipient": message.recipient,
+        "language": message.language,
+        "subject": message.subject,
+        "queued_at": at,
+    }
+    return table.insert_queued(as_store(store), row, mime)
 
 
 def record_held_out(
-    backend: Any, customer_id: str, kind: str, cause: str, *, at: datetime | None = None
+    store: Store, customer_id: str, kind: str, cause: str, *, at: datetime | None = None
 ) -> bool:
     """Record that the message ``customer:kind:cause`` was held out (never sent); False if already known."""
-    at = at or datetime.now(UTC)
-    con = _con(backend)
     key = f"{customer_id}:{kind}:{cause}"
-    if con.execute("SELECT 1 FROM outbox WHERE idempotency_key = ?", [key]).fetchone():
-        return False
-    con.execute(
-        "INSERT INTO outbox (message_id, idempotency_key, customer_id, template, status, attempts, kind, "
-        "cause, queued_at, error) VALUES (?, ?, ?, ?, 'held_out', 0, ?, ?, ?, 'in the holdout group')",
-        [message_id_for(key), key, customer_id, kind, kind, cause, at],
+    return table.insert_held_out(
+        as_store(store),
+        message_id=message_id_for(key),
+        key=key,
+        customer_id=customer_id,
+        kind=kind,
+        cause=cause,
+        at=at or datetime.now(UTC),
     )
-    return True
 
 
-def queued(backend: Any) -> list[OutboxRow]:
+def queued(store: Store) -> list[OutboxRow]:
     """Messages waiting to be sent, oldest first."""
-    rows = (
-        _con(backend)
-        .execute(
-            "SELECT o.message_id, o.customer_id, o.kind, o.cause, o.recipient, "
-            "CAST(coalesce(o.attempts, 0) AS INTEGER), b.mime FROM outbox o "
-            "JOIN message_bodies b USING (message_id) WHERE o.status = 'queued' "
-            "ORDER BY o.queued_at, o.message_id"
-        )
-        .fetchall()
-    )
-    return [OutboxRow(*r) for r in rows]
+    return [OutboxRow(*r) for r in table.queued_rows(as_store(store))]
 
 
-def set_status(backend: Any, message_id: str, status: str, **values: Any) -> None:
+def set_status(store: Store, message_id: str, status: str, **values: Any) -> None:
     """Set a message's status and any other outbox columns in one committed statement."""
     if status not in STATUSES:
         raise ValueError(status)
-    cols = ", ".join(f'"{k}" = ?' for k in values)
-    sql = "UPDATE outbox SET status = ?" + (f", {cols}" if cols else "") + " WHERE message_id = ?"
-    _con(backend).execute(sql, [status, *values.values(), message_id])
+    table.set_status(as_store(store), message_id, status, values)
 
 
-def report(backend: Any) -> dict[str, Any]:
+def report(store: Store) -> dict[str, Any]:
     """Counts by status and by kind, and how many sent messages were never confirmed by the server."""
-    con = _con(backend)
+    store = as_store(store)
     by_status = {s: 0 for s in STATUSES}
-    for status, n in con.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall():
-        by_status[status] = int(n)
+    for status, n in table.status_counts(store):
+        by_status[status] = n
     by_kind: dict[str, dict[str, int]] = {}
-    for kind, status, n in con.execute(
-        "SELECT coalesce(kind, template), status, count(*) FROM outbox GROUP BY ALL ORDER BY ALL"
-    ).fetchall():
-        by_kind.setdefault(kind, {})[status] = int(n)
-    unconfirmed = con.execute(
-        "SELECT count(*) FROM outbox WHERE status = 'sent' AND confirmed = false"
-    ).fetchone()
-    failed = con.execute(
-        "SELECT message_id, customer_id, kind, error FROM outbox WHERE status = 'failed' ORDER BY message_id"
-    ).fetchall()
+    for kind, status, n in table.kind_status_counts(store):
+        by_kind.setdefault(kind, {})[status] = n
     return {
         "by_status": by_status,
         "by_kind": by_kind,
-        "sent_unconfirmed": int(unconfirmed[0]) if unconfirmed else 0,
-        "failed": [dict(zip(("message_id", "customer_id", "kind", "error"), r, strict=True)) for r in failed],
+        "sent_unconfirmed": table.unconfirmed_count(store),
+        "failed": [
+            dict(zip(("message_id", "customer_id", "kind", "error"), r, strict=True))
+            for r in table.failed_rows(store)
+        ],
     }
+
+
+def run_report(store: Store) -> dict[str, Any]:
+    """The outbox report (:func:`report`) after bringing an older store's outbox up to date."""
+    store = as_store(store)
+    ensure_columns(store)
+    return report(store)
 
 
 # --------------------------------------------------------------------------------------------- the lock
@@ -220,53 +186,36 @@ class StoreLock:
     also covers stores that many processes share (and a second connection inside one process).
     """
 
-    def __init__(self, backend: Any, name: str, ttl: timedelta):
-        self.backend = backend
+    def __init__(self, store: Store, name: str, ttl: timedelta):
+        self.store = as_store(store)
         self.name = name
         self.ttl = ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`LockBusy` naming the holder."""
-        con = _con(self.backend)
         now = datetime.now(UTC)
-        con.execute("BEGIN TRANSACTION")
-        try:
-            row = con.execute("SELECT holder, expires_at FROM locks WHERE name = ?", [self.name]).fetchone()
+        with self.store.transaction():
+            row = locks.holder(self.store, self.name)
             if row is not None and row[1] > now and _alive(row[0]):
                 raise LockBusy(f"another run ({row[0]}) holds the '{self.name}' lock until {row[1]:%H:%M:%S}")
-            con.execute("DELETE FROM locks WHERE name = ?", [self.name])
-            con.execute(
-                "INSERT INTO locks VALUES (?, ?, ?, ?)", [self.name, self.holder, now, now + self.ttl]
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            locks.take(self.store, self.name, self.holder, now, now + self.ttl)
 
     def renew(self) -> None:
         """Extend the lease; raise :class:`LockBusy` if another run has taken it over meanwhile."""
-        con = _con(self.backend)
         now = datetime.now(UTC)
-        con.execute(
-            "UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ?",
-            [now + self.ttl, self.name, self.holder],
-        )
-        row = con.execute("SELECT holder FROM locks WHERE name = ?", [self.name]).fetchone()
-        if row is None or row[0] != self.holder:
+        if locks.extend(self.store, self.name, self.holder, now + self.ttl) != self.holder:
             raise LockBusy(f"the '{self.name}' lock was taken over; stopping")
 
     def release(self) -> None:
         """Give the lock back (only if still ours)."""
-        _con(self.backend).execute(
-            "DELETE FROM locks WHERE name = ? AND holder = ?", [self.name, self.holder]
-        )
+        locks.drop(self.store, self.name, self.holder)
 
 
 @contextmanager
-def store_lock(backend: Any, name: str, ttl: timedelta) -> Iterator[StoreLock]:
+def store_lock(store: Store, name: str, ttl: timedelta) -> Iterator[StoreLock]:
     """Hold the store lock ``name`` for the duration of a ``with`` block."""
-    lock = StoreLock(backend, name, ttl)
+    lock = StoreLock(store, name, ttl)
     lock.acquire()
     try:
         yield lock

@@ -16,46 +16,35 @@ from keepwise.messages.compose import MARKETING_KINDS, Composed, Grant, compose
 from keepwise.messages.outbox import enqueue
 from keepwise.messages.send import to_mime
 from keepwise.messages.tokens import issue
-from keepwise.store.connection import duckdb_connection
+from keepwise.store.recipients import customer_row, incident_row
+from keepwise.store.store import Store, as_store
 
 __all__ = ["customer_record", "incident_facts", "prepare", "queue"]
 
 
-def customer_record(backend: Any, customer_id: str) -> dict[str, Any]:
+def customer_record(store: Store, customer_id: str) -> dict[str, Any]:
     """Name, e-mail, language and acquisition date of one customer; an unknown id is an input error."""
-    row = (
-        duckdb_connection(backend)
-        .execute(
-            "SELECT customer_id, name, email, language, acquired_at FROM customers WHERE customer_id = ?",
-            [customer_id],
-        )
-        .fetchone()
-    )
+    row = customer_row(as_store(store), customer_id)
     if row is None:
         raise KeepwiseInputError(f"no customer '{customer_id}' in the store")
-    return dict(zip(("customer_id", "name", "email", "language", "acquired_at"), row, strict=True))
+    return row
 
 
 def incident_facts(
-    backend: Any, incident_id: str, *, remedy: Grant | None = None, gesture: Grant | None = None
+    store: Store, incident_id: str, *, remedy: Grant | None = None, gesture: Grant | None = None
 ) -> tuple[str, dict[str, Any]]:
     """The customer and the facts of an adjustment letter about ``incident_id``.
 
     Without a ``remedy`` the incident's own ``concession_amount`` is worded as a credit; an incident with
     neither has nothing to grant and is an input error (an adjustment letter opens with what is granted).
     """
-    row = (
-        duckdb_connection(backend)
-        .execute(
-            "SELECT customer_id, category, opened_at, status, concession_amount, currency FROM incidents "
-            "WHERE incident_id = ?",
-            [incident_id],
-        )
-        .fetchone()
-    )
+    row = incident_row(as_store(store), incident_id)
     if row is None:
         raise KeepwiseInputError(f"no incident '{incident_id}' in the store")
-    customer_id, category, opened_at, status, amount, currency = row
+    customer_id, category, opened_at, status = (
+        row[k] for k in ("customer_id", "category", "opened_at", "status")
+    )
+    amount, currency = row["concession_amount"], row["currency"]
     if remedy is None:
         if amount is None or Decimal(amount) <= 0 or not currency:
             raise KeepwiseInputError(
@@ -71,7 +60,7 @@ def incident_facts(
 
 
 def prepare(
-    backend: Any,
+    store: Store,
     cfg: MessagesAssumptions,
     kind: str,
     customer_id: str,
@@ -85,7 +74,7 @@ def prepare(
 
     Parameters
     ----------
-    backend:
+    store:
         The store.
     cfg:
         The ``[messages]`` settings.
@@ -96,7 +85,7 @@ def prepare(
     at:
         When the link is issued (default: now).
     """
-    customer = customer_record(backend, customer_id)
+    customer = customer_record(store, customer_id)
     if not customer["email"]:
         raise KeepwiseInputError(f"customer '{customer_id}' has no e-mail address")
     link: str | None = None
@@ -119,14 +108,14 @@ def prepare(
 
 
 def queue(
-    backend: Any, cfg: MessagesAssumptions, message: Composed, link: str | None, *, at: datetime | None = None
+    store: Store, cfg: MessagesAssumptions, message: Composed, link: str | None, *, at: datetime | None = None
 ) -> bool:
     """Fix the MIME text of ``message`` and queue it once; False if its idempotency key was already queued."""
     at = at or datetime.now(UTC)
     mime = to_mime(
         message, from_address=cfg.from_address, from_name=cfg.business_name, unsubscribe_url=link, at=at
     )
-    return enqueue(backend, message, mime, at=at)
+    return enqueue(store, message, mime, at=at)
 
 
 def confirm_facts(cfg: MessagesAssumptions, secret: str, customer_id: str, at: datetime) -> dict[str, Any]:

@@ -53,13 +53,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
-from keepwise.config import MessagesAssumptions
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.config import Config, MessagesAssumptions, load_config
+from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
 from keepwise.messages.compose import Composed
 from keepwise.messages.consent import permission, suppress
+from keepwise.store.outbox import reconcile_sending
+from keepwise.store.store import Store, as_store
 
-__all__ = ["SendResult", "SmtpSettings", "parse_hostport", "send_outbox", "to_mime"]
+__all__ = ["SendResult", "SmtpSettings", "parse_hostport", "run", "send_outbox", "to_mime"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def parse_hostport(value: str) -> tuple[str, int]:
     """``HOST:PORT`` into its parts; anything else is an input error."""
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise KeepwiseInputError(f"--smtp must be HOST:PORT, e.g. 127.0.0.1:2525, not '{value}'")
+        raise BadInput("smtp", "must be HOST:PORT, e.g. 127.0.0.1:2525", value)
     return host.strip("[]"), int(port)
 
 
@@ -291,7 +293,7 @@ def _transmit(
 
 
 def send_outbox(
-    backend: Any,
+    store: Store,
     settings: SmtpSettings,
     *,
     clock: Callable[[], datetime] | None = None,
@@ -303,8 +305,8 @@ def send_outbox(
 
     Parameters
     ----------
-    backend:
-        The store.
+    store:
+        The store (DuckDB or PostgreSQL: the protocol needs transactions).
     settings:
         SMTP server, throttle, retries.
     clock:
@@ -321,24 +323,16 @@ def send_outbox(
     SendResult
         Counts and one entry per message handled.
     """
+    store = as_store(store)
     now = clock or (lambda: datetime.now(UTC))
     say = log or (lambda _line: None)
-    outbox.ensure_columns(backend)
+    outbox.ensure_columns(store)
     result = SendResult()
-    with outbox.store_lock(backend, "outbox", settings.lock_ttl) as lock:
-        stuck = (
-            outbox._con(backend).execute("SELECT count(*) FROM outbox WHERE status = 'sending'").fetchone()
-        )
-        if stuck and stuck[0]:
-            outbox._con(backend).execute(
-                "UPDATE outbox SET status = 'sent', confirmed = false, sent_at = coalesce(sent_at, ?), "
-                "error = 'a previous run stopped after the end of the message; acceptance not seen' "
-                "WHERE status = 'sending'",
-                [now()],
-            )
-            result.reconciled = int(stuck[0])
+    with outbox.store_lock(store, "outbox", settings.lock_ttl) as lock:
+        result.reconciled = reconcile_sending(store, now())
+        if result.reconciled:
             say(f"{result.reconciled} message(s) from an interrupted run recorded as sent (unconfirmed)")
-        rows = outbox.queued(backend)
+        rows = outbox.queued(store)
         if limit is not None:
             rows = rows[:limit]
         conn = _Connection(settings)
@@ -359,7 +353,7 @@ def send_outbox(
                         sleep(gap)
                 lock.renew()
                 verdict = permission(
-                    backend,
+                    store,
                     customer_id=row.customer_id,
                     recipient=row.recipient,
                     kind=row.kind,
@@ -368,7 +362,7 @@ def send_outbox(
                     service_days=settings.service_days,
                 )
                 if not verdict.allowed:
-                    outbox.set_status(backend, row.message_id, "suppressed", error=verdict.reason)
+                    outbox.set_status(store, row.message_id, "suppressed", error=verdict.reason)
                     result.suppressed += 1
                     result.details.append(
                         {"message_id": row.message_id, "status": "suppressed", "why": verdict.reason}
@@ -379,14 +373,14 @@ def send_outbox(
                 attempt = row.attempts + 1
 
                 def mark_sending(message_id: str = row.message_id, n: int = attempt) -> None:
-                    outbox.set_status(backend, message_id, "sending", attempts=n)
+                    outbox.set_status(store, message_id, "sending", attempts=n)
 
                 try:
                     reply = _transmit(conn, row, settings.from_address, mark_sending)
                 except _Temporary as exc:
                     retry = attempt < settings.max_attempts
                     outbox.set_status(
-                        backend,
+                        store,
                         row.message_id,
                         "queued" if retry else "failed",
                         attempts=attempt,
@@ -406,10 +400,10 @@ def send_outbox(
                         say(f"{row.message_id}: failed after {attempt} attempts: {exc}")
                     continue
                 except _Permanent as exc:
-                    outbox.set_status(backend, row.message_id, "failed", attempts=attempt, error=str(exc))
+                    outbox.set_status(store, row.message_id, "failed", attempts=attempt, error=str(exc))
                     if exc.stage == "RCPT":
                         suppress(
-                            backend,
+                            store,
                             row.recipient,
                             "hard_bounce",
                             customer_id=row.customer_id,
@@ -421,13 +415,13 @@ def send_outbox(
                     continue
                 except _Unconfirmed as exc:
                     outbox.set_status(
-                        backend, row.message_id, "sent", confirmed=False, sent_at=now(), error=str(exc)
+                        store, row.message_id, "sent", confirmed=False, sent_at=now(), error=str(exc)
                     )
                     result.sent += 1
                     result.details.append({"message_id": row.message_id, "status": "sent", "why": str(exc)})
                     continue
                 outbox.set_status(
-                    backend,
+                    store,
                     row.message_id,
                     "sent",
                     confirmed=True,
@@ -441,3 +435,38 @@ def send_outbox(
         finally:
             conn.quit()
     return result
+
+
+def run(
+    store: Store,
+    *,
+    config: Config | None = None,
+    smtp: str | None = None,
+    limit: int | None = None,
+    log: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SendResult:
+    """Send the outbox with the ``[messages]`` settings: the sending half of the messages stage.
+
+    Parameters
+    ----------
+    store:
+        The store (DuckDB or PostgreSQL).
+    config:
+        The configuration (default: ``keepwise.toml``).
+    smtp:
+        ``HOST:PORT`` replacing the configured server.
+    limit:
+        Send at most this many messages in this run.
+    log:
+        Receives one line per message.
+    clock:
+        The time permission is checked at (default: now, UTC).
+
+    Raises
+    ------
+    keepwise.messages.outbox.LockBusy
+        Another run holds the outbox lock; this one did nothing.
+    """
+    settings = SmtpSettings.from_config((config or load_config()).messages, smtp)
+    return send_outbox(as_store(store), settings, log=log, limit=limit, clock=clock)

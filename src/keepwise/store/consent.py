@@ -1,0 +1,118 @@
+"""Statements on ``consent``, ``consent_requests`` and ``suppressions`` (permission to send).
+
+The rules of permission live in :mod:`keepwise.messages.consent`; these are the reads and writes it makes,
+one statement each (or one transaction where a consent and its request change together). They run at send
+time once per message, so they are plain SQL rather than Ibis expressions compiled per call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from keepwise.store.outbox import require_transactions
+from keepwise.store.store import Store
+
+__all__ = [
+    "add_request",
+    "add_suppression",
+    "grant_confirmed",
+    "in_force",
+    "is_suppressed",
+    "latest_pending_request",
+    "pending_requests",
+    "revoke",
+]
+
+
+def _writable(store: Store) -> None:
+    require_transactions(store, "changing consent", "to change its rows in place", "")
+
+
+_IN_FORCE = "customer_id = ? AND channel = ? AND purpose = ? AND (revoked_at IS NULL OR revoked_at > ?)"
+
+
+def in_force(store: Store, customer_id: str, channel: str, purpose: str, at: datetime) -> int:
+    """How many consent rows for ``channel`` and ``purpose`` were granted by ``at`` and not revoked then."""
+    rows = store.sql(
+        "SELECT count(*) FROM consent WHERE customer_id = ? AND channel = ? AND purpose = ? "
+        "AND granted_at <= ? AND (revoked_at IS NULL OR revoked_at > ?)",
+        [customer_id, channel, purpose, at, at],
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def is_suppressed(store: Store, address: str) -> bool:
+    """Whether ``address`` (already lower case) is on the suppression list."""
+    rows = store.sql("SELECT count(*) FROM suppressions WHERE address = ?", [address])
+    return bool(rows and rows[0][0])
+
+
+def add_suppression(
+    store: Store, address: str, *, customer_id: str | None, reason: str, at: datetime, detail: str
+) -> None:
+    """Put ``address`` on the suppression list unless it is there already (one statement)."""
+    _writable(store)
+    store.sql(
+        f"INSERT INTO suppressions (address, customer_id, reason, {store.quote('at')}, detail) "
+        "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE address = ?)",
+        [address, customer_id, reason, at, detail, address],
+    )
+
+
+def pending_requests(store: Store, customer_id: str) -> int:
+    """Consent requests of ``customer_id`` not yet confirmed."""
+    rows = store.sql(
+        "SELECT count(*) FROM consent_requests WHERE customer_id = ? AND confirmed_at IS NULL", [customer_id]
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def add_request(
+    store: Store, customer_id: str, *, channel: str, purpose: str, at: datetime, source: str
+) -> None:
+    """Record a consent request (double opt-in, step one)."""
+    _writable(store)
+    store.sql(
+        "INSERT INTO consent_requests (customer_id, channel, purpose, requested_at, source, confirmed_at) "
+        "VALUES (?, ?, ?, ?, ?, NULL)",
+        [customer_id, channel, purpose, at, source],
+    )
+
+
+def latest_pending_request(
+    store: Store, customer_id: str, channel: str, purpose: str, at: datetime
+) -> tuple[Any, Any] | None:
+    """``(requested_at, source)`` of the newest unconfirmed request made by ``at``, or ``None``."""
+    rows = store.sql(
+        "SELECT requested_at, source FROM consent_requests WHERE customer_id = ? AND channel = ? "
+        "AND purpose = ? AND confirmed_at IS NULL AND requested_at <= ? ORDER BY requested_at DESC LIMIT 1",
+        [customer_id, channel, purpose, at],
+    )
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
+def grant_confirmed(
+    store: Store, customer_id: str, channel: str, purpose: str, *, at: datetime, source: Any, proof: str
+) -> None:
+    """Write the consent a confirmed request grants and mark the requests confirmed, in one transaction."""
+    _writable(store)
+    with store.transaction():
+        store.sql(
+            "INSERT INTO consent (customer_id, channel, purpose, granted_at, revoked_at, source, proof) "
+            "VALUES (?, ?, ?, ?, NULL, ?, ?)",
+            [customer_id, channel, purpose, at, source, proof],
+        )
+        store.sql(
+            "UPDATE consent_requests SET confirmed_at = ? WHERE customer_id = ? AND channel = ? "
+            "AND purpose = ? AND confirmed_at IS NULL",
+            [at, customer_id, channel, purpose],
+        )
+
+
+def revoke(store: Store, customer_id: str, channel: str, purpose: str, at: datetime) -> int:
+    """Revoke, as of ``at``, the consents still in force then; returns how many were."""
+    _writable(store)
+    rows = store.sql(f"SELECT count(*) FROM consent WHERE {_IN_FORCE}", [customer_id, channel, purpose, at])
+    store.sql(f"UPDATE consent SET revoked_at = ? WHERE {_IN_FORCE}", [at, customer_id, channel, purpose, at])
+    return int(rows[0][0]) if rows else 0
