@@ -431,7 +431,7 @@ class Store:
         target = self.table(name).schema()
         return new.select(
             *[
-                new[col].cast(typ) if col in new.columns else ibis.null(typ).name(col)
+                new[col].cast(typ).name(col) if col in new.columns else ibis.null(typ).name(col)
                 for col, typ in target.items()
             ]
         )
