@@ -18,12 +18,15 @@ from keepwise.store.adapters.run import ImportReport, run_import
 from keepwise.store.adapters.settings import configured_timezone
 from keepwise.store.adapters.shopify import SHOPIFY_CUSTOMERS, SHOPIFY_ORDERS
 from keepwise.store.adapters.stripe import STRIPE_PAYMENTS
+from keepwise.store.adapters.timetrackers import CLOCKIFY, HARVEST, TOGGL
 from keepwise.store.adapters.values import header_of
 
 __all__ = ["ADAPTERS", "Adapter", "ImportReport", "Problem", "adapter_named", "detect", "import_files"]
 
 #: Every export keepwise reads, by the name ``keepwise import`` takes.
-ADAPTERS: dict[str, Adapter] = {a.name: a for a in (SHOPIFY_ORDERS, SHOPIFY_CUSTOMERS, STRIPE_PAYMENTS)}
+ADAPTERS: dict[str, Adapter] = {
+    a.name: a for a in (SHOPIFY_ORDERS, SHOPIFY_CUSTOMERS, STRIPE_PAYMENTS, TOGGL, HARVEST, CLOCKIFY)
+}
 
 
 def adapter_named(name: str) -> Adapter:

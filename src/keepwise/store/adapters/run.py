@@ -18,7 +18,7 @@ from keepwise.exceptions import KeepwiseInputError, LoadError
 from keepwise.store.adapters.base import ROW, WHO_COLUMNS, Adapter, Context, Mapped, Problem
 from keepwise.store.adapters.people import Matcher
 from keepwise.store.adapters.tables import IMPORT_CHARGES, IMPORT_IDS, ensure_import_tables
-from keepwise.store.adapters.values import header_of, read_export
+from keepwise.store.adapters.values import header_of, num_text, read_export
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.store import Store, as_store
 
@@ -157,7 +157,11 @@ def _resolve(
             columns.setdefault(table, {}).update(mapped.columns.get(table, {}))
             frame = frame.assign(**{_FILE: path.name})
             if all(w in frame.columns for w in WHO_COLUMNS):
-                frame = _match(frame, matcher, adapter, report, path.name, table)
+                frame = _match(
+                    frame, matcher, adapter, report, path.name, table, mapped.columns.get(table, {})
+                )
+            if table == "time_logs" and len(frame):
+                frame = _added_up(frame)
             pieces.setdefault(table, []).append(frame)
     frames: dict[str, pd.DataFrame] = {}
     for table, parts in pieces.items():
@@ -168,9 +172,18 @@ def _resolve(
 
 
 def _match(
-    frame: pd.DataFrame, matcher: Matcher, adapter: Adapter, report: ImportReport, file: str, table: str
+    frame: pd.DataFrame,
+    matcher: Matcher,
+    adapter: Adapter,
+    report: ImportReport,
+    file: str,
+    table: str,
+    names: dict[str, str],
 ) -> pd.DataFrame:
-    """Resolve each distinct who-tuple once; rows left without a customer are reported by reason."""
+    """Resolve each distinct who-tuple once; rows left without a customer are reported by reason.
+
+    ``names`` gives the export's column of each who-column (``_email`` -> ``Email``) for the report.
+    """
     who = frame[list(WHO_COLUMNS)].fillna("").astype(str)
     key = who["_email"] + "\x1f" + who["_ext"] + "\x1f" + who["_client"] + "\x1f" + who["_name"]
     ids: dict[str, str | None] = {}
@@ -180,7 +193,8 @@ def _match(
         res = matcher.resolve(email, ext, client, name, create=adapter.creates_customers)
         ids[k] = res.customer_id
         if res.customer_id is None:
-            why[k] = f"{res.kind}\x1f{res.reason}\x1f{_who_column(email, ext, client) or ''}"
+            column = "_email" if email else "_ext" if ext else "_client" if client else ""
+            why[k] = f"{res.kind}\x1f{res.reason}\x1f{names.get(column, '')}"
     customer = key.map(ids)
     if why and table not in ("consent", IMPORT_CHARGES.name):  # those people are reported with their orders
         reasons = key.map(why)
@@ -191,8 +205,19 @@ def _match(
     return frame.assign(customer_id=customer)[customer.notna()].drop(columns=list(WHO_COLUMNS))
 
 
-def _who_column(email: str, ext: str, client: str) -> str | None:
-    return "e-mail" if email else "customer id" if ext else "client" if client else None
+def _added_up(logs: pd.DataFrame) -> pd.DataFrame:
+    """Entries of one person for one customer starting at the same time: one row, minutes added up."""
+    key = ["customer_id", "staff_id", "started_at"]
+    grouped = logs.assign(minutes=logs["minutes"].astype(float)).groupby(key, sort=False, dropna=False)
+    out = grouped.agg(
+        minutes=("minutes", "sum"),
+        activity=(
+            "activity",
+            lambda a: "; ".join(dict.fromkeys(str(x) for x in a if isinstance(x, str))) or None,
+        ),
+        **{ROW: (ROW, "first"), _FILE: (_FILE, "first")},
+    ).reset_index()
+    return out.assign(minutes=out["minutes"].map(num_text))
 
 
 def _with_customers(
@@ -222,6 +247,9 @@ def _with_customers(
     frames["customers"] = rows.reset_index(drop=True)
     if "consent" in frames:
         frames["consent"] = _without_stored_consent(frames["consent"], store)
+    if "staff_rates" in frames and store.has_table("staff_rates"):  # a rate is set once; later ones by hand
+        rated = set(store.read("staff_rates", columns=["staff_id"])["staff_id"].astype(str))
+        frames["staff_rates"] = frames["staff_rates"][~frames["staff_rates"]["staff_id"].isin(rated)]
     frames[IMPORT_IDS.name] = matcher.links_frame()
     return frames
 

@@ -124,6 +124,7 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
         "quantity": "Lineitem quantity",
         "unit_price": "Lineitem price",
         "currency": "Currency",
+        "_email": "Email",
     }
     shipping = money(order, "Shipping", ctx.name).to_numpy()
     taxes = money(order, "Taxes", ctx.name).to_numpy()
@@ -172,7 +173,12 @@ def map_customers(frame: pd.DataFrame, ctx: Context) -> Mapped:
             **who,
         }
     ).assign(email=lambda d: d["email"].where(d["email"] != "", None))
-    out.columns["customers"] = {"name": "First Name", "email": "Email"}
+    out.columns["customers"] = {
+        "name": "First Name",
+        "email": "Email",
+        "_email": "Email",
+        "_ext": "Customer ID",
+    }
     accepts = f["Accepts Email Marketing"].where(~blank(f["Accepts Email Marketing"]), f["Accepts Marketing"])
     day = pd.Timestamp(ctx.file.stat().st_mtime, unit="s", tz="UTC").normalize().isoformat()
     yes = accepts.str.lower().isin(["yes", "true"])

@@ -67,6 +67,8 @@ def map_payments(frame: pd.DataFrame, ctx: Context) -> Mapped:
         "ordered_at": created,
         "unit_price": "Amount",
         "currency": "Currency",
+        "_email": "Customer Email",
+        "_ext": "Customer ID",
     }
     return out
 
