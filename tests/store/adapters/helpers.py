@@ -18,7 +18,9 @@ def rows(store, table: str, columns: list[str]) -> list[tuple]:
 
 
 def _text(v):
-    if v is None or (isinstance(v, float) and v != v):
+    import pandas as pd
+
+    if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
     if isinstance(v, Decimal):
         text = f"{v:f}"

@@ -15,6 +15,7 @@ from typing import Any
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.adapters.base import Adapter, Problem
 from keepwise.store.adapters.run import ImportReport, run_import
+from keepwise.store.adapters.helpdesks import FRESHDESK, ZENDESK
 from keepwise.store.adapters.settings import configured_timezone
 from keepwise.store.adapters.shopify import SHOPIFY_CUSTOMERS, SHOPIFY_ORDERS
 from keepwise.store.adapters.stripe import STRIPE_PAYMENTS
@@ -25,7 +26,17 @@ __all__ = ["ADAPTERS", "Adapter", "ImportReport", "Problem", "adapter_named", "d
 
 #: Every export keepwise reads, by the name ``keepwise import`` takes.
 ADAPTERS: dict[str, Adapter] = {
-    a.name: a for a in (SHOPIFY_ORDERS, SHOPIFY_CUSTOMERS, STRIPE_PAYMENTS, TOGGL, HARVEST, CLOCKIFY)
+    a.name: a
+    for a in (
+        SHOPIFY_ORDERS,
+        SHOPIFY_CUSTOMERS,
+        STRIPE_PAYMENTS,
+        TOGGL,
+        HARVEST,
+        CLOCKIFY,
+        ZENDESK,
+        FRESHDESK,
+    )
 }
 
 
