@@ -14,8 +14,8 @@ from typing import Any
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.adapters.base import Adapter, Problem
-from keepwise.store.adapters.run import ImportReport, run_import
 from keepwise.store.adapters.helpdesks import FRESHDESK, ZENDESK
+from keepwise.store.adapters.run import ImportReport, run_import
 from keepwise.store.adapters.settings import configured_timezone
 from keepwise.store.adapters.shopify import SHOPIFY_CUSTOMERS, SHOPIFY_ORDERS
 from keepwise.store.adapters.stripe import STRIPE_PAYMENTS
