@@ -21,6 +21,7 @@ from keepwise.store.adapters.shopify import SHOPIFY_CUSTOMERS, SHOPIFY_ORDERS
 from keepwise.store.adapters.stripe import STRIPE_PAYMENTS
 from keepwise.store.adapters.timetrackers import CLOCKIFY, HARVEST, TOGGL
 from keepwise.store.adapters.values import header_of
+from keepwise.store.adapters.woocommerce import WOOCOMMERCE_ORDERS
 
 __all__ = ["ADAPTERS", "Adapter", "ImportReport", "Problem", "adapter_named", "detect", "import_files"]
 
@@ -31,6 +32,7 @@ ADAPTERS: dict[str, Adapter] = {
         SHOPIFY_ORDERS,
         SHOPIFY_CUSTOMERS,
         STRIPE_PAYMENTS,
+        WOOCOMMERCE_ORDERS,
         TOGGL,
         HARVEST,
         CLOCKIFY,

@@ -56,11 +56,15 @@ def header_of(path: Path) -> list[str]:
 def read_export(path: Path, wanted: list[str]) -> pd.DataFrame:
     """The columns of ``wanted`` found in the export (matched ignoring case), as text, plus ``_row``.
 
+    A wanted name ending in ``*`` stands for every column whose name starts with it (``line_item_*``).
     Absent columns come back empty; a value missing is the empty string. Quoted values may span lines (a
     spreadsheet still counts such a record as one row).
     """
     header = header_of(path)
     by_lower = {h.lower(): h for h in header}
+    wanted = [
+        h for w in wanted for h in ([x for x in header if x.startswith(w[:-1])] if w.endswith("*") else [w])
+    ]
     found = {w: by_lower[w.lower()] for w in wanted if w.lower() in by_lower}
     delimiter = ";" if header and len(header) > 1 and _delimiter(path) == ";" else ","
     try:
