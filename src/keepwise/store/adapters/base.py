@@ -110,7 +110,12 @@ class Adapter:
     map: Callable[[pd.DataFrame, Context], Mapped]
     creates_customers: bool = True
     needs_timezone: bool = False
-    notes: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def source_name(self) -> str:
+        """The source's name in ids (``shopify`` in ``shopify:#1001``) and in ``import_ids``."""
+        return self.source or self.name.split("-")[0]
 
     def missing(self, header: list[str]) -> list[str]:
         """Required columns absent from ``header`` (each requirement may have alternatives: a|b)."""

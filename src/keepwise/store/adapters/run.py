@@ -94,7 +94,7 @@ def run_import(
     """Import ``files`` with ``adapter``; with ``dry_run`` only report what would change."""
     store = as_store(store)
     others = list(others)
-    report = ImportReport(adapter.name.split("-")[0], [f.name for f in files], dry_run)
+    report = ImportReport(adapter.source_name, [f.name for f in files], dry_run)
     mapped_all: list[tuple[Path, Mapped]] = []
     for path in files:
         header = header_of(path)

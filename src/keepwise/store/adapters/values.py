@@ -25,6 +25,7 @@ __all__ = [
     "durations_minutes",
     "header_of",
     "local_times",
+    "localize",
     "money",
     "normal_email",
     "num_text",
@@ -183,12 +184,12 @@ def timestamps(frame: pd.DataFrame, column: str, file: str, tz: str | None) -> p
     if bool(local.any()):
         z = zone(tz, file, f"times in '{column}'")
         parsed = pd.to_datetime(raw[local], format="ISO8601", errors="coerce")
-        out[local] = _localize(parsed, z)
+        out[local] = localize(parsed, z)
     _fail(file, frame, present & out.isna(), column, "unreadable date or time {value}")
     return out
 
 
-def _localize(naive: pd.Series, z: ZoneInfo) -> pd.Series:
+def localize(naive: pd.Series, z: ZoneInfo) -> pd.Series:
     """Local wall-clock times to UTC; at a clock change an ambiguous time is read as standard time."""
     values = pd.DatetimeIndex(naive)
     aware = values.tz_localize(z, ambiguous=np.zeros(len(values), dtype=bool), nonexistent="shift_forward")
@@ -246,7 +247,7 @@ def local_times(
             clock[todo] = pd.to_datetime(times[todo], format=f, errors="coerce")
         _fail(file, frame, clock.isna(), time_column, "unreadable time {value}")
         day = day + (clock - clock.dt.normalize())
-    return _localize(day, z)
+    return localize(day, z)
 
 
 def durations_minutes(frame: pd.DataFrame, column: str, file: str, *, hours: bool = False) -> pd.Series:
