@@ -44,6 +44,7 @@ class ImportReport:
     minutes: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -178,24 +179,26 @@ def _match(
     report: ImportReport,
     file: str,
     table: str,
-    names: dict[str, str],
+    columns: dict[str, str],
 ) -> pd.DataFrame:
     """Resolve each distinct who-tuple once; rows left without a customer are reported by reason.
 
-    ``names`` gives the export's column of each who-column (``_email`` -> ``Email``) for the report.
+    ``columns`` gives the export's column of each who-column (``_email`` -> ``Email``) for the report.
     """
     who = frame[list(WHO_COLUMNS)].fillna("").astype(str)
-    key = who["_email"] + "\x1f" + who["_ext"] + "\x1f" + who["_client"] + "\x1f" + who["_name"]
+    key = who["_email"] + "\x1f" + who["_ext"] + "\x1f" + who["_client"]
+    names = who["_name"].groupby(key, sort=False).first()
     ids: dict[str, str | None] = {}
     why: dict[str, str] = {}
-    for k in key.unique():
-        email, ext, client, name = k.split("\x1f")
-        res = matcher.resolve(email, ext, client, name, create=adapter.creates_customers)
-        ids[k] = res.customer_id
+    for k, name in names.items():
+        email, ext, client = str(k).split("\x1f")
+        res = matcher.resolve(email, ext, client, str(name), create=adapter.creates_customers)
+        ids[str(k)] = res.customer_id
         if res.customer_id is None:
             column = "_email" if email else "_ext" if ext else "_client" if client else ""
-            why[k] = f"{res.kind}\x1f{res.reason}\x1f{names.get(column, '')}"
+            why[str(k)] = f"{res.kind}\x1f{res.reason}\x1f{columns.get(column, '')}"
     customer = key.map(ids)
+    report.matched.update(str(c) for c in customer.dropna().unique())
     if why and table not in ("consent", IMPORT_CHARGES.name):  # those people are reported with their orders
         reasons = key.map(why)
         for reason, rows in frame[ROW][reasons.notna()].groupby(reasons[reasons.notna()], sort=False):
@@ -275,15 +278,13 @@ def _money(value: float) -> str:
 def _figures(frames: dict[str, pd.DataFrame], report: ImportReport) -> None:
     """Customers new and known, date range, revenue and refunds per currency, minutes."""
     new = set(frames.get("customers", pd.DataFrame(columns=["customer_id"]))["customer_id"])
-    seen: set[str] = set()
     times: list[pd.Series] = []
     for table, when in (("orders", "ordered_at"), ("incidents", "opened_at"), ("time_logs", "started_at")):
         f = frames.get(table)
         if f is None or not len(f):
             continue
-        seen |= set(f["customer_id"])
         times.append(pd.to_datetime(f[when], utc=True))
-    report.customers = {"new": len(new), "known": len(seen - new)}
+    report.customers = {"new": len(new), "known": len(report.matched - new)}
     if times:
         all_times = pd.concat(times)
         report.first, report.last = all_times.min().isoformat(), all_times.max().isoformat()

@@ -120,6 +120,9 @@ def money(frame: pd.DataFrame, column: str, file: str, *, default: float | None 
 
     An empty value is ``default`` (``None``: NaN); anything else that is not a number fails the import.
     """
+    plain = pd.to_numeric(frame[column].where(frame[column] != "", None), errors="coerce").astype(float)
+    if not bool((plain.isna() & (frame[column] != "")).any()):  # the common case: plain decimals
+        return plain.fillna(np.nan if default is None else default)
     raw = frame[column].astype(str).str.replace(r"[\s$€£\u00a0]|zł|PLN|USD|EUR|GBP", "", regex=True)
     comma = raw.str.match(_DECIMAL_COMMA)
     text = raw.where(~comma, raw.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
