@@ -199,3 +199,17 @@ def test_a_bad_value_names_file_row_and_column(store, tmp_path):
         == "orders_export.csv, row 4, column 'Created at': unreadable date or time '5th of March'"
     )
     assert store.count("orders") == 0
+
+
+def test_two_overlapping_exports_in_one_import_are_one_set_of_orders(store):
+    report = import_files(store, "shopify-orders", [MARCH, LATER])
+    assert report.tables["orders"] == {"rows": 9, "new": 9, "updated": 0, "unchanged": 0}
+    assert store.count("orders") == 9
+
+
+def test_dry_run_of_a_later_export_tells_new_from_known(store):
+    import_files(store, "shopify-orders", [MARCH])
+    report = import_files(store, "shopify-orders", [LATER], dry_run=True)
+    assert report.tables["orders"] == {"rows": 4, "new": 1, "known": 3}
+    assert report.customers == {"new": 0, "known": 2}
+    assert store.count("orders") == 8
