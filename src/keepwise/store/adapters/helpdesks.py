@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from keepwise.store.adapters.base import ROW, Adapter, Context, Mapped
-from keepwise.store.adapters.values import blank, normal_email, timestamps, utc_text
+from keepwise.store.adapters.values import as_utc, blank, normal_email, timestamps
 
 __all__ = ["FRESHDESK", "ZENDESK"]
 
@@ -39,7 +39,7 @@ def _incidents(
     out.skip("tickets merged into another", int(merged.sum()))
     f = f[~merged].reset_index(drop=True)
     status = f[cols["status"]].str.strip().str.lower()
-    opened = utc_text(timestamps(f, cols["opened"], ctx.name, ctx.timezone))
+    opened = as_utc(timestamps(f, cols["opened"], ctx.name, ctx.timezone))
     resolved = timestamps(f, cols["resolved"], ctx.name, ctx.timezone)
     if "closed" in cols:
         resolved = resolved.fillna(timestamps(f, cols["closed"], ctx.name, ctx.timezone))
@@ -50,7 +50,7 @@ def _incidents(
             "category": f[cols["type"]].str.lower().where(~blank(f[cols["type"]]), None),
             "description": f[cols["subject"]].where(~blank(f[cols["subject"]]), None),
             "status": status.map(_STATUS).fillna(status),
-            "resolved_at": utc_text(resolved),
+            "resolved_at": as_utc(resolved),
             ROW: f[ROW],
             "_email": normal_email(f[cols["email"]]),
             "_ext": f[cols["requester"]],

@@ -33,7 +33,7 @@ import yaml
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.adapters.base import ROW, Adapter, Context, Mapped
-from keepwise.store.adapters.values import localize, money, normal_email, num_text, timestamps, utc_text, zone
+from keepwise.store.adapters.values import as_utc, localize, money, normal_email, timestamps, zone
 from keepwise.store.schema import SCHEMA
 
 __all__ = ["load_mapping"]
@@ -137,10 +137,10 @@ def _map(frame: pd.DataFrame, ctx: Context, s: dict[str, Any]) -> Mapped:
         if col.name in s["columns"]:
             source = s["columns"][col.name]
             if col.type == "timestamp":
-                rows[col.name] = utc_text(_times(frame, source, ctx, s["date_format"], tz))
+                rows[col.name] = as_utc(_times(frame, source, ctx, s["date_format"], tz))
             elif col.type in ("money", "quantity", "minutes"):
                 values = money(frame, source, ctx.name, default=None)
-                rows[col.name] = values.map(num_text).where(values.notna(), None)
+                rows[col.name] = values.round(4)
             elif col.type == "currency":
                 rows[col.name] = frame[source].str.upper()
             else:

@@ -18,7 +18,7 @@ from keepwise.exceptions import KeepwiseInputError, LoadError
 from keepwise.store.adapters.base import ROW, WHO_COLUMNS, Adapter, Context, Mapped, Problem
 from keepwise.store.adapters.people import Matcher
 from keepwise.store.adapters.tables import IMPORT_CHARGES, IMPORT_IDS, ensure_import_tables
-from keepwise.store.adapters.values import header_of, num_text, read_export
+from keepwise.store.adapters.values import header_of, read_export
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.store import Store, as_store
 
@@ -220,7 +220,7 @@ def _added_up(logs: pd.DataFrame) -> pd.DataFrame:
         ),
         **{ROW: (ROW, "first"), _FILE: (_FILE, "first")},
     ).reset_index()
-    return out.assign(minutes=out["minutes"].map(num_text))
+    return out.assign(minutes=out["minutes"].round(4))
 
 
 def _with_customers(
@@ -321,9 +321,8 @@ def _known(store: Store, frames: dict[str, pd.DataFrame], report: ImportReport) 
         )
         known = 0
         if len(frame) and store.has_table(table):
-            keys = frame[list(spec.key)].astype(str).drop_duplicates()
-            stored = store.table(table)
-            stored = stored.select(*[stored[k].cast("string").name(k) for k in spec.key])
+            keys = frame[list(spec.key)].drop_duplicates()
+            stored = store.table(table).select(*spec.key)
             matched = stored.semi_join(ibis.memtable(keys), list(spec.key))
             known = len(store.to_pandas(matched))
         report.tables[table] = {"rows": len(frame), "new": len(frame) - known, "known": known}

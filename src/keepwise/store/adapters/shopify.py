@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise.store.adapters.base import ROW, Adapter, Context, Mapped
-from keepwise.store.adapters.values import blank, money, normal_email, num_text, timestamps, utc_text
+from keepwise.store.adapters.values import as_utc, blank, money, normal_email, timestamps
 
 __all__ = ["SHOPIFY_CUSTOMERS", "SHOPIFY_ORDERS"]
 
@@ -57,7 +57,9 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
     f = f[~cancelled & ~unpaid].reset_index(drop=True)
     if f.empty:
         return out
-    at = utc_text(timestamps(f, "Created at", ctx.name, ctx.timezone))
+    heads = ~f["Name"].duplicated()  # each order's first row: its time is read once, then shared by its lines
+    times = as_utc(timestamps(f[heads], "Created at", ctx.name, ctx.timezone))
+    at = pd.Series(times.to_numpy(), index=f.loc[heads, "Name"]).reindex(f["Name"]).set_axis(f.index)
     qty = money(f, "Lineitem quantity", ctx.name)
     price = money(f, "Lineitem price", ctx.name)
     gross = qty * price
@@ -88,8 +90,8 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
             "ordered_at": at,
             "product_id": f["Lineitem sku"].where(~blank(f["Lineitem sku"]), f["Lineitem name"]),
             "category": None,
-            "quantity": qty.map(num_text),
-            "unit_price": unit.map(num_text),
+            "quantity": qty.round(4),
+            "unit_price": unit.round(4),
             "currency": f["Currency"].str.upper(),
             ROW: f[ROW],
             **who,
@@ -103,7 +105,7 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
         refunded >= order_net - 0.005
     ) & (refunded > 0)
     mirrored = lines[f["Name"].isin(order.loc[full, "Name"]).to_numpy()].assign(
-        line_no=lambda d: "r" + d["line_no"], quantity=lambda d: "-" + d["quantity"]
+        line_no=lambda d: "r" + d["line_no"], quantity=lambda d: -d["quantity"]
     )
     partial = (refunded > 0) & ~full
     refund_amount = np.minimum(refunded, order_net)
@@ -112,8 +114,8 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
         line_no="refund",
         product_id=None,
         category="refund",
-        quantity="-1",
-        unit_price=pd.Series(refund_amount[partial]).round(4).map(num_text).to_numpy(),
+        quantity=-1.0,
+        unit_price=pd.Series(refund_amount[partial]).round(4).to_numpy(),
     )
     out.tables["orders"] = pd.concat([lines, mirrored, partial_lines], ignore_index=True)
     out.columns["orders"] = {
@@ -131,14 +133,12 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
     back = np.where(refunded > 0, refunded - np.where(full, order_net, refund_amount), 0)
     charges = [
         order_lines[shipping > 0].assign(
-            kind="shipping", amount=pd.Series(shipping[shipping > 0]).map(num_text).to_numpy()
+            kind="shipping", amount=pd.Series(shipping[shipping > 0]).round(4).to_numpy()
         ),
-        order_lines[taxes > 0].assign(
-            kind="tax", amount=pd.Series(taxes[taxes > 0]).map(num_text).to_numpy()
-        ),
+        order_lines[taxes > 0].assign(kind="tax", amount=pd.Series(taxes[taxes > 0]).round(4).to_numpy()),
         order_lines[back > 0.004].assign(
             kind="refund_shipping_tax",
-            amount=pd.Series(-back[back > 0.004]).round(4).map(num_text).to_numpy(),
+            amount=pd.Series(-back[back > 0.004]).round(4).to_numpy(),
         ),
     ]
     out.charges = pd.concat(charges, ignore_index=True).rename(columns={"ordered_at": "charged_at"})
@@ -180,7 +180,7 @@ def map_customers(frame: pd.DataFrame, ctx: Context) -> Mapped:
         "_ext": "Customer ID",
     }
     accepts = f["Accepts Email Marketing"].where(~blank(f["Accepts Email Marketing"]), f["Accepts Marketing"])
-    day = pd.Timestamp(ctx.file.stat().st_mtime, unit="s", tz="UTC").normalize().isoformat()
+    day = pd.Timestamp(ctx.file.stat().st_mtime, unit="s", tz="UTC").normalize()
     yes = accepts.str.lower().isin(["yes", "true"])
     out.consent = pd.DataFrame(
         {

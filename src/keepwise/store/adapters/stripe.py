@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from keepwise.store.adapters.base import ROW, Adapter, Context, Mapped
-from keepwise.store.adapters.values import blank, money, normal_email, num_text, timestamps, utc_text
+from keepwise.store.adapters.values import as_utc, blank, money, normal_email, timestamps
 
 __all__ = ["STRIPE_PAYMENTS"]
 
@@ -38,7 +38,7 @@ def map_payments(frame: pd.DataFrame, ctx: Context) -> Mapped:
         return out
     created = "Created date (UTC)" if bool((~blank(f["Created date (UTC)"])).any()) else "Created (UTC)"
     utc = f.assign(**{created: f[created].where(blank(f[created]), f[created] + " UTC")})
-    at = utc_text(timestamps(utc, created, ctx.name, None))
+    at = as_utc(timestamps(utc, created, ctx.name, None))
     amount = money(f, "Amount", ctx.name)
     refunded = money(f, "Amount Refunded", ctx.name)
     lines = pd.DataFrame(
@@ -48,8 +48,8 @@ def map_payments(frame: pd.DataFrame, ctx: Context) -> Mapped:
             "ordered_at": at,
             "product_id": None,
             "category": None,
-            "quantity": "1",
-            "unit_price": amount.map(num_text),
+            "quantity": 1.0,
+            "unit_price": amount.round(4),
             "currency": f["Currency"].str.upper(),
             ROW: f[ROW],
             "_email": normal_email(f["Customer Email"]),
@@ -59,7 +59,7 @@ def map_payments(frame: pd.DataFrame, ctx: Context) -> Mapped:
         }
     )
     refunds = lines[(refunded > 0).to_numpy()].assign(
-        line_no="refund", quantity="-1", unit_price=refunded[refunded > 0].map(num_text).to_numpy()
+        line_no="refund", quantity=-1.0, unit_price=refunded[refunded > 0].round(4).to_numpy()
     )
     out.tables["orders"] = pd.concat([lines, refunds], ignore_index=True)
     out.columns["orders"] = {

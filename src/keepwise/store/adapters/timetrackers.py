@@ -13,13 +13,12 @@ import pandas as pd
 
 from keepwise.store.adapters.base import ROW, Adapter, Context, Mapped
 from keepwise.store.adapters.values import (
+    as_utc,
     blank,
     durations_minutes,
     local_times,
     money,
     normal_email,
-    num_text,
-    utc_text,
 )
 
 __all__ = ["CLOCKIFY", "HARVEST", "TOGGL"]
@@ -40,8 +39,8 @@ def _entries(
     out.tables["time_logs"] = pd.DataFrame(
         {
             "staff_id": staff[keep],
-            "started_at": utc_text(started[keep]),
-            "minutes": minutes[keep].map(num_text),
+            "started_at": as_utc(started[keep]),
+            "minutes": minutes[keep].round(4),
             "activity": activity[keep].where(activity[keep] != "", None),
             ROW: f[ROW][keep],
             "_email": "",
@@ -117,9 +116,9 @@ def map_harvest(frame: pd.DataFrame, ctx: Context) -> Mapped:
             {
                 "staff_id": staff[costed],
                 "role": f["Roles"].where(~blank(f["Roles"]), None),
-                "hourly_cost": money(f, "Cost Rate", ctx.name).map(num_text),
+                "hourly_cost": money(f, "Cost Rate", ctx.name).round(4),
                 "currency": f["Currency"].str.extract(r"([A-Za-z]{3})\s*$")[0].str.upper(),
-                "valid_from": utc_text(started[costed]),
+                "valid_from": as_utc(started[costed]),
                 ROW: f[ROW],
             }
         )

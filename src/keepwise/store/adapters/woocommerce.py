@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise.store.adapters.base import ROW, Adapter, Context, Mapped
-from keepwise.store.adapters.values import blank, money, normal_email, num_text, timestamps, utc_text
+from keepwise.store.adapters.values import as_utc, blank, money, normal_email, timestamps
 
 __all__ = ["WOOCOMMERCE_ORDERS"]
 
@@ -65,7 +65,7 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
     if items.empty:
         return out
     order = f.drop_duplicates("order_id").set_index("order_id")
-    at = utc_text(timestamps(f, "order_date", ctx.name, ctx.timezone)).set_axis(f[ROW])
+    at = as_utc(timestamps(f, "order_date", ctx.name, ctx.timezone)).set_axis(f[ROW])
     email = normal_email(f["customer_email"].where(~blank(f["customer_email"]), f["billing_email"])).set_axis(
         f[ROW]
     )
@@ -80,8 +80,8 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
             "ordered_at": items[ROW].map(at),
             "product_id": items["sku"].where(items["sku"] != "", items["name"]),
             "category": None,
-            "quantity": qty.map(num_text),
-            "unit_price": (line_total / qty.replace(0, np.nan)).fillna(0).round(4).map(num_text),
+            "quantity": qty.round(4),
+            "unit_price": (line_total / qty.replace(0, np.nan)).fillna(0).round(4),
             "currency": items["order_currency"].str.upper(),
             ROW: items[ROW],
             "_email": items[ROW].map(email),
@@ -101,8 +101,8 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
     back_qty = np.where(whole, qty.to_numpy(), refunded_qty)
     returns = lines[back > 0].assign(
         line_no=lambda d: "r" + d["line_no"],
-        quantity=pd.Series(-back_qty[back > 0]).map(num_text).to_numpy(),
-        unit_price=pd.Series(back[back > 0] / back_qty[back > 0]).round(4).map(num_text).to_numpy(),
+        quantity=pd.Series(-back_qty[back > 0]).round(4).to_numpy(),
+        unit_price=pd.Series(back[back > 0] / back_qty[back > 0]).round(4).to_numpy(),
     )
     out.tables["orders"] = pd.concat([lines, returns], ignore_index=True)
     out.columns["orders"] = {
@@ -122,11 +122,9 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
     out.charges = pd.concat(
         [
             firsts[shipping > 0].assign(
-                kind="shipping", amount=pd.Series(shipping[shipping > 0]).map(num_text).to_numpy()
+                kind="shipping", amount=pd.Series(shipping[shipping > 0]).round(4).to_numpy()
             ),
-            firsts[tax > 0].assign(
-                kind="tax", amount=pd.Series(tax[tax > 0]).round(4).map(num_text).to_numpy()
-            ),
+            firsts[tax > 0].assign(kind="tax", amount=pd.Series(tax[tax > 0]).round(4).to_numpy()),
         ],
         ignore_index=True,
     ).rename(columns={"ordered_at": "charged_at"})
