@@ -213,3 +213,15 @@ def test_dry_run_of_a_later_export_tells_new_from_known(store):
     assert report.tables["orders"] == {"rows": 4, "new": 1, "known": 3}
     assert report.customers == {"new": 0, "known": 2}
     assert store.count("orders") == 8
+
+
+def test_a_value_the_contract_refuses_is_told_against_the_export(store, tmp_path):
+    bad = tmp_path / "orders_export.csv"
+    bad.write_text(MARCH.read_text().replace(",USD,10.80,", ",XYZ,10.80,"))
+    with pytest.raises(KeepwiseInputError) as info:
+        import_files(store, "shopify-orders", [bad])
+    assert str(info.value) == (
+        "orders_export.csv, row 4, column 'Currency': unknown currency 'XYZ' "
+        "(use an ISO 4217 code such as USD, EUR, PLN) (customers.currency)"
+    )
+    assert store.count("orders") == 0 and store.count("customers") == 0

@@ -107,6 +107,11 @@ def run_import(
     matcher = Matcher.from_store(store, report.source)
     frames, columns = _resolve(mapped_all, matcher, adapter, report)
     frames = _with_customers(frames, matcher, store)
+    for table, when in (("orders", "ordered_at"), ("incidents", "opened_at"), ("time_logs", "started_at")):
+        if table in columns:  # a new customer's first row: where its currency and first time came from
+            told = columns.setdefault("customers", {})
+            told.setdefault("currency", columns[table].get("currency", "currency"))
+            told.setdefault("acquired_at", columns[table].get(when, when))
     _figures(frames, report)
     if dry_run:
         _known(store, frames, report)
@@ -238,7 +243,15 @@ def _with_customers(
             f = frames[table]
             cur = f["currency"] if "currency" in f.columns else pd.Series(None, index=f.index, dtype=object)
             firsts.append(
-                pd.DataFrame({"customer_id": f["customer_id"], "acquired_at": f[when], "currency": cur})
+                pd.DataFrame(
+                    {
+                        "customer_id": f["customer_id"],
+                        "acquired_at": f[when],
+                        "currency": cur,
+                        ROW: f[ROW],
+                        _FILE: f[_FILE],
+                    }
+                )
             )
     if firsts and len(rows):
         seen = pd.concat(firsts).sort_values("acquired_at").groupby("customer_id").first()
