@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from keepwise.exceptions import BadInput, LoadError
@@ -82,7 +83,8 @@ def read_export(path: Path, wanted: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
     for w in wanted:
         if w in found:
-            frame[w] = table.column(found[w]).to_pandas().fillna("").str.strip().to_numpy(dtype=object)
+            column = pc.utf8_trim_whitespace(pc.fill_null(table.column(found[w]), ""))
+            frame[w] = column.to_pandas()
         else:
             frame[w] = ""
     frame[ROW] = np.arange(2, table.num_rows + 2)
