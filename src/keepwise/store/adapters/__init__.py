@@ -22,6 +22,7 @@ from keepwise.store.adapters.stripe import STRIPE_PAYMENTS
 from keepwise.store.adapters.timetrackers import CLOCKIFY, HARVEST, TOGGL
 from keepwise.store.adapters.values import header_of
 from keepwise.store.adapters.woocommerce import WOOCOMMERCE_ORDERS
+from keepwise.store.store import Store
 
 __all__ = ["ADAPTERS", "Adapter", "ImportReport", "Problem", "adapter_named", "detect", "import_files"]
 
@@ -59,7 +60,7 @@ def detect(path: str | Path) -> list[dict[str, Any]]:
 
 
 def import_files(
-    store: Any,
+    store: Store,
     source: str | Adapter,
     files: Sequence[str | Path],
     *,

@@ -83,7 +83,7 @@ def wrong_file(
 
 
 def run_import(
-    store: Store | Any,
+    store: Store,
     adapter: Adapter,
     files: list[Path],
     *,
