@@ -116,6 +116,11 @@ def run_import(
     if dry_run:
         _known(store, frames, report)
         return report
+    if not store.is_duckdb:  # the load needs a transaction: all or nothing
+        raise KeepwiseInputError(
+            f"importing is supported on DuckDB stores only for now (this store is {store.kind}); "
+            "a dry run works on any store"
+        )
     ensure_import_tables(store)
     order = [t for t in load_order(set(frames) & set(SCHEMA)) if t in frames]
     items: list[tuple[Table | str, pd.DataFrame, str]] = [(t, frames[t], _label(report, t)) for t in order]
