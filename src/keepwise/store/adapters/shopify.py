@@ -113,7 +113,7 @@ def map_orders(frame: pd.DataFrame, ctx: Context) -> Mapped:
     partial_lines = order_lines[partial].assign(
         line_no="refund",
         product_id=None,
-        category="refund",
+        category=None,
         quantity=-1.0,
         unit_price=pd.Series(refund_amount[partial]).round(4).to_numpy(),
     )
