@@ -50,6 +50,7 @@ class Matcher:
     links: dict[tuple[str, str], str] = field(default_factory=dict)
     new_links: dict[tuple[str, str], str] = field(default_factory=dict)
     new_customers: dict[str, dict[str, object]] = field(default_factory=dict)
+    seen: dict[tuple[str, str, str, bool], Resolution] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_store(cls, store: Store, source: str) -> Matcher:
@@ -71,7 +72,14 @@ class Matcher:
         return m
 
     def resolve(self, email: str, ext: str, client: str, name: str, *, create: bool) -> Resolution:
-        """The customer of one who-tuple (see the module's rules)."""
+        """The customer of one who-tuple (see the module's rules); each tuple is resolved once per import."""
+        key = (email, ext, client, create)
+        found = self.seen.get(key)
+        if found is None:
+            found = self.seen[key] = self._resolve(email, ext, client, name, create=create)
+        return found
+
+    def _resolve(self, email: str, ext: str, client: str, name: str, *, create: bool) -> Resolution:
         by_ext = self.links.get(("customer", ext)) if ext else None
         if ext and by_ext is None and f"{self.source}:{ext}" in self.ids:
             by_ext = f"{self.source}:{ext}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from keepwise.exceptions import KeepwiseInputError, LoadError
@@ -197,22 +198,23 @@ def _match(
     """
     who = frame[list(WHO_COLUMNS)].fillna("").astype(str)
     key = who["_email"] + "\x1f" + who["_ext"] + "\x1f" + who["_client"]
-    names = who["_name"].groupby(key, sort=False).first()
-    ids: dict[str, str | None] = {}
-    why: dict[str, str] = {}
-    for k, name in names.items():
+    codes, uniques = pd.factorize(key)
+    names = who["_name"].groupby(codes, sort=True).first().to_numpy()
+    ids = np.empty(len(uniques), dtype=object)
+    why = np.full(len(uniques), None, dtype=object)
+    for n, (k, name) in enumerate(zip(uniques, names, strict=True)):
         email, ext, client = str(k).split("\x1f")
         res = matcher.resolve(email, ext, client, str(name), create=adapter.creates_customers)
-        ids[str(k)] = res.customer_id
+        ids[n] = res.customer_id
         if res.customer_id is None:
             column = "_email" if email else "_ext" if ext else "_client" if client else ""
-            why[str(k)] = f"{res.kind}\x1f{res.reason}\x1f{columns.get(column, '')}"
-    customer = key.map(ids)
-    report.matched.update(str(c) for c in customer.dropna().unique())
-    if why and table not in ("consent", IMPORT_CHARGES.name):  # those people are reported with their orders
-        reasons = key.map(why)
+            why[n] = f"{res.kind}\x1f{res.reason}\x1f{columns.get(column, '')}"
+    report.matched.update(str(c) for c in ids if c is not None)
+    customer = pd.Series(ids[codes], index=frame.index, dtype=object)
+    if table not in ("consent", IMPORT_CHARGES.name):  # those people are reported with their orders
+        reasons = pd.Series(why[codes], index=frame.index, dtype=object)
         for reason, rows in frame[ROW][reasons.notna()].groupby(reasons[reasons.notna()], sort=False):
-            kind, message, column = reason.split("\x1f")
+            kind, message, column = str(reason).split("\x1f")
             at = tuple(sorted({int(r) for r in rows}))
             report.problems.append(Problem(kind, message, file, at, column or None, len(at)))
     return frame.assign(customer_id=customer)[customer.notna()].drop(columns=list(WHO_COLUMNS))
