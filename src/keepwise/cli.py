@@ -18,6 +18,7 @@ from keepwise.exceptions import ConvergenceError, KeepwiseInputError
 COMMAND_MODULES: list[str] = [
     "schema",
     "load",
+    "imports",
     "status",
     "simulate",
     "review",
