@@ -73,7 +73,7 @@ def test_a_valid_load_reports_new_rows_and_keeps_values_exact(loaded):
 def test_missing_column(loaded, tmp_path):
     text = "order_id,line_no,customer_id,ordered_at,quantity,currency\nO9,1,C1,2024-03-01,1,USD\n"
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, column 'unit_price': missing column "
+        "orders.csv, row 1, column 'unit_price': missing column "
         "(the header has: order_id, line_no, customer_id, ordered_at, quantity, currency)"
     )
 
@@ -85,14 +85,14 @@ def test_wrong_type(loaded, tmp_path):
     )
     assert (
         rejection(loaded, tmp_path, "orders", text)
-        == "orders.csv, row 2, column 'quantity': not a number: 'two'"
+        == "orders.csv, row 3, column 'quantity': not a number: 'two'"
     )
 
 
 def test_unparseable_date(loaded, tmp_path):
     text = ORDERS_HEADER + "O9,1,C1,31/03/2024,P1,coffee,2,18.50,9.40,USD\n"
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 1, column 'ordered_at': unparseable date '31/03/2024' "
+        "orders.csv, row 2, column 'ordered_at': unparseable date '31/03/2024' "
         "(use ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00)"
     )
 
@@ -102,14 +102,14 @@ def test_negative_price(loaded, tmp_path):
         ORDERS_HEADER + "O9,1,C1,2024-03-01,P1,coffee,1,5,1,USD\nO9,2,C1,2024-03-01,P1,coffee,1,-5.00,1,USD\n"
     )
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 2, column 'unit_price': negative price '-5.00' (unit_price must be 0 or more)"
+        "orders.csv, row 3, column 'unit_price': negative price '-5.00' (unit_price must be 0 or more)"
     )
 
 
 def test_unknown_currency(loaded, tmp_path):
     text = ORDERS_HEADER + "O9,1,C1,2024-03-01,P1,coffee,1,5,1,XYZ\n"
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 1, column 'currency': unknown currency 'XYZ' "
+        "orders.csv, row 2, column 'currency': unknown currency 'XYZ' "
         "(use an ISO 4217 code such as USD, EUR, PLN)"
     )
 
@@ -120,7 +120,7 @@ def test_duplicate_key_inside_the_file(loaded, tmp_path):
         "O9,1,C1,2024-03-01,P1,coffee,3,5,1,USD\n"
     )
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 3, column 'line_no': duplicate key (order_id='O9', line_no='1'), first seen on row 1"
+        "orders.csv, row 4, column 'line_no': duplicate key (order_id='O9', line_no='1'), first seen on row 2"
     )
 
 
@@ -129,7 +129,7 @@ def test_order_line_for_an_unknown_customer(loaded, tmp_path):
         ORDERS_HEADER + "O9,1,C1,2024-03-01,P1,coffee,1,5,1,USD\nO9,2,C404,2024-03-01,P1,coffee,1,5,1,USD\n"
     )
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 2, column 'customer_id': customer 'C404' does not exist in customers "
+        "orders.csv, row 3, column 'customer_id': customer 'C404' does not exist in customers "
         "(load customers first, or put customers.csv in the same folder)"
     )
 
@@ -137,7 +137,7 @@ def test_order_line_for_an_unknown_customer(loaded, tmp_path):
 def test_non_utf8_bytes(loaded, tmp_path):
     text = CUSTOMERS.encode() + "C3,Zo\u00e9,zoe@example.com,en,2024-01-05,1,USD\n".encode("latin-1")
     assert rejection(loaded, tmp_path, "customers", text) == (
-        "customers.csv, row 3, column 'name': not valid UTF-8 (byte 0xe9); save the file as UTF-8"
+        "customers.csv, line 4, column 'name': not valid UTF-8 (byte 0xe9); save the file as UTF-8"
     )
 
 
@@ -154,31 +154,31 @@ def test_header_only(loaded, tmp_path):
 def test_missing_required_value(loaded, tmp_path):
     text = ORDERS_HEADER + "O9,1,,2024-03-01,P1,coffee,1,5,1,USD\n"
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 1, column 'customer_id': missing value (orders.customer_id is required)"
+        "orders.csv, row 2, column 'customer_id': missing value (orders.customer_id is required)"
     )
 
 
 def test_ragged_row(loaded, tmp_path):
     text = ORDERS_HEADER + "O9,1,C1,2024-03-01,P1,coffee,1,5,1,USD\nO9,2,C1,2024-03-01,P1,1,5,USD\n"
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 2: has 8 fields where the header has 10"
+        "orders.csv, line 3: has 8 fields where the header has 10"
     )
 
 
 def test_too_many_decimals_are_refused_not_rounded(loaded, tmp_path):
     text = ORDERS_HEADER + "O9,1,C1,2024-03-01,P1,coffee,1,5.12345,1,USD\n"
     assert rejection(loaded, tmp_path, "orders", text) == (
-        "orders.csv, row 1, column 'unit_price': more than 4 decimal places: '5.12345'"
+        "orders.csv, row 2, column 'unit_price': more than 4 decimal places: '5.12345'"
     )
 
 
 def test_the_first_bad_row_is_reported_whatever_the_check(loaded, tmp_path):
-    # row 2 has a bad currency, row 3 a bad date: row 2 comes first
+    # row 3 has a bad currency, row 4 a bad date: row 3 comes first
     text = ORDERS_HEADER + (
         "O9,1,C1,2024-03-01,P1,coffee,1,5,1,USD\nO9,2,C1,2024-03-01,P1,coffee,1,5,1,ZZZ\n"
         "O9,3,C1,yesterday,P1,coffee,1,5,1,USD\n"
     )
-    assert rejection(loaded, tmp_path, "orders", text).startswith("orders.csv, row 2, column 'currency'")
+    assert rejection(loaded, tmp_path, "orders", text).startswith("orders.csv, row 3, column 'currency'")
 
 
 def test_same_file_twice_changes_nothing(store, tmp_path):
@@ -238,7 +238,7 @@ def test_folder_load_is_one_all_or_nothing_load(store, tmp_path):
     write(bad / "orders.csv", ORDERS + "O7,1,C3,2024-13-01,P1,coffee,1,1,1,USD\n")
     before = snapshot(store)
     with pytest.raises(
-        LoadError, match=r"^orders.csv, row 4, column 'ordered_at': unparseable date '2024-13-01'"
+        LoadError, match=r"^orders.csv, row 5, column 'ordered_at': unparseable date '2024-13-01'"
     ):
         load_path(store, bad)
     assert snapshot(store) == before
@@ -293,5 +293,5 @@ def test_cli_rejection_is_one_line_on_stderr_with_exit_code_2(db_url, tmp_path):
     assert failed.returncode == 2
     assert failed.stdout == ""
     assert failed.stderr == (
-        "error: orders.csv, row 1, column 'unit_price': negative price '-5' (unit_price must be 0 or more)\n"
+        "error: orders.csv, row 2, column 'unit_price': negative price '-5' (unit_price must be 0 or more)\n"
     )

@@ -10,6 +10,7 @@ value differs (columns absent from the file keep their stored values) and is cou
 
 from __future__ import annotations
 
+import difflib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -26,7 +27,7 @@ from keepwise.store import readers
 from keepwise.store.connection import duckdb_connection
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.schema import table as table_named
-from keepwise.store.validate import first_problem, lit, missing_reference, q, typed_expr
+from keepwise.store.validate import first_problem, lit, missing_reference, q, shown, typed_expr
 
 SUFFIXES = (".csv", ".parquet")
 #: Files at least this large get a progress bar on stderr.
@@ -219,23 +220,37 @@ class _Steps:
 
 
 def _check_header(s: _Source) -> None:
+    """Refuse a repeated, unknown (in a file) or missing required column; a CSV header is row 1."""
+    row = 1 if s.kind == "csv" else None
     seen: set[str] = set()
+    known = s.table.column_names
     for name in s.columns:
         if name in seen:
-            raise LoadError(s.name, "appears twice in the header", column=name)
+            raise LoadError(s.name, "appears twice in the header", row=row, column=name)
         seen.add(name)
+        if s.kind != "frame" and name not in known:  # importers' frames carry their own bookkeeping columns
+            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise LoadError(
+                s.name,
+                f"unknown column ({hint}{s.table.name} has: {', '.join(known)})",
+                row=row,
+                column=shown(name)[1:-1],
+            )
     for col in s.table.columns:
         if col.required and col.name not in seen:
             raise LoadError(
-                s.name, f"missing column (the header has: {', '.join(s.columns)})", row=None, column=col.name
+                s.name, f"missing column (the header has: {', '.join(s.columns)})", row=row, column=col.name
             )
 
 
 def _stage(steps: _Steps, s: _Source, stage: str) -> int:
-    """Read the source into a temporary table, exposed as the view ``stage`` with a 1-based ``_row``.
+    """Read the source into a temporary table, exposed as the view ``stage`` with ``_row``.
 
-    DuckDB reads the file itself (in parallel, spilling to disk when memory runs short) and keeps the rows
-    in file order, so a row's position in the table is its row in the file.
+    ``_row`` is the row as the user numbers it: in a CSV file the header is row 1 (a spreadsheet's
+    numbering), so the first data row is row 2; in Parquet or a DataFrame the first row is row 1. DuckDB
+    reads the file itself (in parallel, spilling to disk when memory runs short) and keeps the rows in file
+    order, so a row's position in the table is its row in the file.
     """
     con = steps.con
     known = {col.name for col in s.table.columns}
@@ -268,9 +283,9 @@ def _stage(steps: _Steps, s: _Source, stage: str) -> int:
     base, rows = con.execute(f"SELECT MIN(rowid), COUNT(*) FROM {q(raw)}").fetchone()
     if rows == 0:
         raise LoadError(s.name, "has a header but no rows")
-    con.execute(
-        f"CREATE TEMP VIEW {q(stage)} AS SELECT *, CAST(rowid - {base} + 1 AS BIGINT) AS _row FROM {q(raw)}"
-    )
+    first = 2 if s.kind == "csv" else 1
+    row = f"CAST(rowid - {base} + {first} AS BIGINT) AS _row"
+    con.execute(f"CREATE TEMP VIEW {q(stage)} AS SELECT *, {row} FROM {q(raw)}")
     return int(rows)
 
 

@@ -18,6 +18,22 @@ from keepwise.exceptions import LoadError
 CSV_BLOCK_BYTES = 8 << 20
 
 
+class CsvLineError(LoadError):
+    """A CSV file cannot be parsed at a line: named by its line in the file (``orders.csv, line 7: ...``).
+
+    A line is what an editor numbers (a quoted value may span lines, so a line is not always a row).
+    """
+
+    def __init__(self, source: str, problem: str, line: int, column: str | None = None):
+        super().__init__(source, problem, column=column)
+        self.line = line
+        where = f"{source}, line {line}" + (f", column '{column}'" if column is not None else "")
+        self.args = (f"{where}: {problem}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def csv_header(path: Path) -> list[str]:
     """The column names of a CSV file's first line (an empty file raises ``LoadError``)."""
     source = path.name
@@ -28,8 +44,8 @@ def csv_header(path: Path) -> list[str]:
     try:
         line = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(
-            source, f"not valid UTF-8 (byte 0x{first[exc.start]:02x} in the header)", row=None
+        raise CsvLineError(
+            source, f"not valid UTF-8 (byte 0x{first[exc.start]:02x} in the header)", 1
         ) from None
     header = next(csv.reader([line]), [])
     names = [h.strip() for h in header]
@@ -75,12 +91,10 @@ def csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
         raise LoadError(path.name, f"cannot be read as CSV: {str(exc).splitlines()[0]}") from None
     if bad_rows:
         bad = bad_rows[0]
-        row = bad.number - 1 if bad.number is not None else None
-        raise LoadError(
-            path.name,
-            f"has {bad.actual_columns} fields where the header has {bad.expected_columns}",
-            row=row,
-        )
+        problem = f"has {bad.actual_columns} fields where the header has {bad.expected_columns}"
+        if bad.number is None:
+            raise LoadError(path.name, problem)
+        raise CsvLineError(path.name, problem, bad.number)
 
 
 def find_bad_utf8(path: Path) -> LoadError:
@@ -100,10 +114,10 @@ def find_bad_utf8(path: Path) -> LoadError:
                 line = chunk[line_start : line_end if line_end >= 0 else len(chunk)]
                 byte = chunk[bad_at]
                 column = _column_of_bad_byte(path, line)
-                return LoadError(
+                return CsvLineError(
                     path.name,
                     f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8",
-                    row=newlines,
+                    newlines + 1,
                     column=column,
                 )
             newlines += chunk.count(b"\n")

@@ -1,18 +1,51 @@
 """Checks of staged rows against the data contract, written as SQL so they run in the engine.
 
 A staged table holds the rows of one file exactly as read (text for CSV, native types for Parquet and
-DataFrames) plus ``_row``, the 1-based data row. :func:`first_problem` finds the earliest row that breaks
-the contract in one scan and returns a :class:`~keepwise.exceptions.LoadError` describing it.
+DataFrames) plus ``_row``, the row as the user numbers it (in a CSV file the header is row 1, so the first
+data row is row 2; in Parquet or a DataFrame the first row is row 1). :func:`first_problem` finds the
+earliest row that breaks the contract in one scan and returns a :class:`~keepwise.exceptions.LoadError`
+describing it.
+
+Every check reads the value's text, never a rounding cast: a number is digits with at most one point (no
+``1_000``, no exponent), money has at most 4 decimals, a timestamp is ISO 8601 with a year from 1900 to 2200
+and an offset within +-14:00 (zone names such as ``PST`` are refused: they are ambiguous), text holds no
+control characters (NUL, ANSI escapes) and ids are at most 200 characters.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from keepwise.exceptions import LoadError
 from keepwise.store.currencies import ISO_4217
 from keepwise.store.schema import Column, Table
+from keepwise.store.schema.columns import (
+    LINE_TOTAL_LIMIT,
+    MAX_ID_LENGTH,
+    MAX_OFFSET_MINUTES,
+    MAX_TEXT_LENGTH,
+    YEAR_RANGE,
+)
+
+#: A plain decimal number: optional sign, digits, at most one point (no exponent, no ``_``, no thousands).
+NUMBER_RE = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+#: ISO 8601 date or date-time with an optional zone (``Z`` or a numeric offset); the year may be long so
+#: that an out-of-range year is named as such.
+TIMESTAMP_RE = (
+    r"^[0-9]{4,}-[0-9]{2}-[0-9]{2}"
+    r"([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?))?)?$"
+)
+#: The UTC offset at the end of a date-time: groups seconds, fraction, hours, minutes.
+OFFSET_RE = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)? ?[+-]([0-9]{2}):?([0-9]{2})?$"
+#: A date-time followed by a zone name (``PST``, ``CET``, ``Europe/Warsaw``).
+ZONE_NAME_RE = r"^[0-9]{4,}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+ ?[A-Za-z][A-Za-z_/+-]+$"
+#: Control characters refused in any text: C0 but tab and newlines, DEL and C1 (ANSI escapes start with ESC).
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{80}-\x{9f}]"
+#: ... and in ids, where tabs and newlines are refused too.
+ID_CONTROL_RE = r"[\x00-\x1f\x7f\x{80}-\x{9f}]"
+_SHOWN_CHARS = 40
 
 
 def q(name: str) -> str:
@@ -23,6 +56,14 @@ def q(name: str) -> str:
 def lit(value: str) -> str:
     """Quote an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def shown(value: str) -> str:
+    """A value as an error message quotes it: control characters escaped, long values cut, on one line."""
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", value)
+    if len(text) > _SHOWN_CHARS:
+        text = text[:_SHOWN_CHARS] + f"... ({len(value):,} characters)"
+    return lit(text)
 
 
 def typed_expr(col: Column, present: bool, qualifier: str = "") -> str:
@@ -46,11 +87,85 @@ def typed_expr(col: Column, present: bool, qualifier: str = "") -> str:
     return f"TRY_CAST({raw} AS {col.sql_type})"
 
 
+def is_id(table: Table, col: Column) -> bool:
+    """Whether ``col`` holds an id (a key column, a reference or a ``*_id`` column): short, no controls."""
+    return col.name in table.key or col.references is not None or col.name.endswith("_id")
+
+
 @dataclass(frozen=True)
 class _Check:
     column: str
     condition: str  # true for a bad row
     problem: str  # message; {value} is replaced by the offending raw value
+
+
+def _number_checks(col: Column, text: str, typed: str) -> list[_Check]:
+    plain = f"REGEXP_REPLACE({text}, '^[+-]', '')"
+    whole = f"SPLIT_PART({plain}, '.', 1)"
+    decimals = f"RTRIM(SPLIT_PART({plain}, '.', 2), '0')"
+    return [
+        _Check(col.name, f"NOT REGEXP_MATCHES({text}, {lit(NUMBER_RE)})", "not a number: {value}"),
+        _Check(col.name, f"LENGTH({decimals}) > 4", "more than 4 decimal places: {value}"),
+        _Check(
+            col.name,
+            f"LENGTH(LTRIM({whole}, '0')) > 14 OR {typed} IS NULL",
+            "too large: {value} (at most 14 digits before the decimal point)",
+        ),
+    ]
+
+
+def _timestamp_checks(col: Column, text: str, typed: str) -> list[_Check]:
+    low, high = YEAR_RANGE
+    year = f"TRY_CAST(LEFT(REGEXP_EXTRACT({text}, '^[0-9]+'), 6) AS INTEGER)"
+    offset = f"REGEXP_EXTRACT({text}, {lit(OFFSET_RE)}, ['s', 'f', 'h', 'm'])"
+    offset_minutes = f"TRY_CAST(NULLIF({offset}.m, '') AS INTEGER)"
+    minutes = f"(TRY_CAST({offset}.h AS INTEGER) * 60 + COALESCE({offset_minutes}, 0))"
+    return [
+        _Check(
+            col.name,
+            f"REGEXP_MATCHES({text}, {lit(ZONE_NAME_RE)})",
+            "time zone name in {value} is ambiguous; write the UTC offset (e.g. 2024-03-31T10:00:00-08:00)",
+        ),
+        _Check(
+            col.name,
+            f"NOT REGEXP_MATCHES({text}, {lit(TIMESTAMP_RE)})",
+            "unparseable date {value} (use ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00)",
+        ),
+        _Check(
+            col.name,
+            f"{year} IS NULL OR {year} < {low} OR {year} > {high}",
+            f"date out of range: {{value}} (years {low} to {high})",
+        ),
+        _Check(
+            col.name,
+            f"COALESCE({minutes} > {MAX_OFFSET_MINUTES} OR {offset_minutes} > 59, FALSE)",
+            "impossible UTC offset in {value} (offsets run from -14:00 to +14:00)",
+        ),
+        _Check(
+            col.name,
+            f"{typed} IS NULL",
+            "unparseable date {value} (use ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00)",
+        ),
+    ]
+
+
+def _text_checks(table: Table, col: Column, raw: str) -> list[_Check]:
+    value = f"CAST({raw} AS VARCHAR)"
+    ident = is_id(table, col)
+    limit = MAX_ID_LENGTH if ident else MAX_TEXT_LENGTH
+    what = "an id" if ident else "a text"
+    return [
+        _Check(
+            col.name,
+            f"REGEXP_MATCHES({value}, {lit(ID_CONTROL_RE if ident else CONTROL_RE)})",
+            "control character (NUL, escape sequence or line break) in {value}",
+        ),
+        _Check(
+            col.name,
+            f"LENGTH({value}) > {limit}",
+            f"too long: {{value}} ({what} has at most {limit:,} characters)",
+        ),
+    ]
 
 
 def _checks(table: Table, present: set[str]) -> list[_Check]:
@@ -59,43 +174,32 @@ def _checks(table: Table, present: set[str]) -> list[_Check]:
         if col.name not in present:
             continue
         raw = q(col.name)
-        is_blank = f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '') IS NULL"
+        text = f"NULLIF(TRIM(CAST({raw} AS VARCHAR)), '')"
+        is_blank = f"{text} IS NULL"
         typed = typed_expr(col, True)
         if col.required:
             checks.append(_Check(col.name, is_blank, f"missing value ({table.name}.{col.name} is required)"))
+        column_checks: list[_Check] = []
+        if col.type in ("text", "currency"):
+            column_checks += _text_checks(table, col, raw)
         if col.type in ("money", "quantity", "minutes"):
-            checks.append(_Check(col.name, f"NOT {is_blank} AND {typed} IS NULL", "not a number: {value}"))
-            checks.append(
-                _Check(
-                    col.name,
-                    f"NOT {is_blank} AND TRY_CAST({raw} AS DECIMAL(18,8)) <> {typed}",
-                    "more than 4 decimal places: {value}",
-                )
-            )
+            column_checks += _number_checks(col, text, typed)
         elif col.type == "timestamp":
-            checks.append(
-                _Check(
-                    col.name,
-                    f"NOT {is_blank} AND {typed} IS NULL",
-                    "unparseable date {value} (use ISO 8601, e.g. 2024-03-31 or 2024-03-31T14:05:00+02:00)",
-                )
-            )
+            column_checks += _timestamp_checks(col, text, typed)
         elif col.type == "boolean":
-            checks.append(
-                _Check(col.name, f"NOT {is_blank} AND {typed} IS NULL", "not true or false: {value}")
-            )
+            column_checks.append(_Check(col.name, f"{typed} IS NULL", "not true or false: {value}"))
         elif col.type == "currency":
             codes = ", ".join(lit(c) for c in sorted(ISO_4217))
-            checks.append(
+            column_checks.append(
                 _Check(
                     col.name,
-                    f"NOT {is_blank} AND {typed} NOT IN ({codes})",
+                    f"{typed} NOT IN ({codes})",
                     "unknown currency {value} (use an ISO 4217 code such as USD, EUR, PLN)",
                 )
             )
         if col.min_value is not None:
             what = "price" if col.name == "unit_price" else "value"
-            checks.append(
+            column_checks.append(
                 _Check(
                     col.name,
                     f"{typed} < {col.min_value}",
@@ -104,11 +208,27 @@ def _checks(table: Table, present: set[str]) -> list[_Check]:
             )
         if col.allowed:
             allowed = ", ".join(lit(a) for a in col.allowed)
-            checks.append(
+            column_checks.append(
                 _Check(
                     col.name,
-                    f"NOT {is_blank} AND {typed} NOT IN ({allowed})",
+                    f"{typed} NOT IN ({allowed})",
                     "unknown value {value} (allowed: " + ", ".join(col.allowed) + ")",
+                )
+            )
+        # a blank value is the missing-value check's business; COALESCE: an undecidable check is a failure
+        checks += [
+            _Check(c.column, f"NOT {is_blank} AND COALESCE({c.condition}, TRUE)", c.problem)
+            for c in column_checks
+        ]
+    for left, right in table.products:
+        if left in present and right in present:
+            a, b = typed_expr(table.column(left), True), typed_expr(table.column(right), True)
+            checks.append(
+                _Check(
+                    right,
+                    f"ABS(CAST({a} AS DOUBLE) * CAST({b} AS DOUBLE)) >= {LINE_TOTAL_LIMIT}",
+                    f"{left} x {right} is {LINE_TOTAL_LIMIT:,} or more ({right} {{value}}); "
+                    "a line must stay below it",
                 )
             )
     return checks
@@ -128,9 +248,36 @@ def first_problem(con: Any, stage: str, table: Table, present: set[str], source:
                 f"SELECT CAST({q(check.column)} AS VARCHAR) FROM {q(stage)} WHERE _row = ?", [row]
             ).fetchone()
             return LoadError(
-                source, check.problem.format(value=lit(str(value))), row=row, column=check.column
+                source, check.problem.format(value=shown(str(value))), row=row, column=check.column
             )
-    return _duplicate_key(con, stage, table, source)
+    return _mixed_currency(con, stage, table, present, source) or _duplicate_key(con, stage, table, source)
+
+
+def _mixed_currency(con: Any, stage: str, table: Table, present: set[str], source: str) -> LoadError | None:
+    if table.one_currency_per is None or not set(table.one_currency_per) <= present:
+        return None
+    who, currency = table.one_currency_per
+    w, c = typed_expr(table.column(who), True), typed_expr(table.column(currency), True)
+    found = con.execute(
+        f"""
+        SELECT _row, first_row, w, c, first_c FROM (
+            SELECT _row, {w} AS w, {c} AS c,
+                   FIRST({c} ORDER BY _row) OVER (PARTITION BY {w}) AS first_c,
+                   MIN(_row) OVER (PARTITION BY {w}) AS first_row
+            FROM {q(stage)}
+        ) WHERE c IS DISTINCT FROM first_c ORDER BY _row LIMIT 1
+        """
+    ).fetchone()
+    if found is None:
+        return None
+    row, first_row, who_value, value, first = found
+    return LoadError(
+        source,
+        f"currency {shown(str(value))} differs from {shown(str(first))} on row {first_row} for the same "
+        f"{who} {shown(str(who_value))} (one currency per {who} in a file)",
+        row=row,
+        column=currency,
+    )
 
 
 def _duplicate_key(con: Any, stage: str, table: Table, source: str) -> LoadError | None:
@@ -149,7 +296,7 @@ def _duplicate_key(con: Any, stage: str, table: Table, source: str) -> LoadError
     if found is None:
         return None
     row, first_row, *values = found
-    key = ", ".join(f"{k}={lit(str(v))}" for k, v in zip(table.key, values, strict=True))
+    key = ", ".join(f"{k}={shown(str(v))}" for k, v in zip(table.key, values, strict=True))
     return LoadError(
         source, f"duplicate key ({key}), first seen on row {first_row}", row=row, column=table.key[-1]
     )
@@ -175,7 +322,7 @@ def missing_reference(con: Any, stage: str, table: Table, present: set[str], sou
             what = ref_table[:-1] if ref_table.endswith("s") else ref_table
             return LoadError(
                 source,
-                f"{what} {lit(str(value))} does not exist in {ref_table} "
+                f"{what} {shown(str(value))} does not exist in {ref_table} "
                 f"(load {ref_table} first, or put {ref_table}.csv in the same folder)",
                 row=row,
                 column=col.name,

@@ -27,6 +27,14 @@ SQL_TYPES: dict[ColumnType, str] = {
     "real": "DOUBLE",
 }
 
+#: Bounds every load enforces (see docs/security_loads.md): years of a timestamp, UTC offsets in minutes,
+#: the length of an id and of any other text, and the largest product of two :attr:`Table.products` columns.
+YEAR_RANGE: tuple[int, int] = (1900, 2200)
+MAX_OFFSET_MINUTES = 14 * 60
+MAX_ID_LENGTH = 200
+MAX_TEXT_LENGTH = 10_000
+LINE_TOTAL_LIMIT = 10**10
+
 #: Words for each type in error messages and in ``keepwise schema``.
 TYPE_WORDS: dict[ColumnType, str] = {
     "text": "text",
@@ -73,6 +81,11 @@ class Table:
     key: tuple[str, ...]
     loadable: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Pairs of columns whose product must stay below :data:`LINE_TOTAL_LIMIT` (quantity x price is summed
+    #: as ``DECIMAL(18, 8)`` by ``keepwise profit``, so a larger line would overflow there).
+    products: tuple[tuple[str, str], ...] = ()
+    #: ``(who, currency)``: every row of one file for the same ``who`` must use one currency.
+    one_currency_per: tuple[str, str] | None = None
 
     def column(self, name: str) -> Column:
         """Return the column called ``name``."""

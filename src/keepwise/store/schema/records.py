@@ -57,6 +57,8 @@ RECORD_TABLES: tuple[Table, ...] = (
             Column("currency", "currency", "Currency of the prices.", required=True, example="USD"),
         ),
         key=("order_id", "line_no"),
+        products=(("quantity", "unit_price"), ("quantity", "unit_cost")),
+        one_currency_per=("customer_id", "currency"),
     ),
     Table(
         "time_logs",
