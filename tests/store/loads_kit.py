@@ -83,13 +83,18 @@ def digest(path: Path) -> str:
     """A hash of every row of every table of the DuckDB store at ``path`` (order-independent)."""
     con = duckdb.connect(str(path))
     try:
-        h = hashlib.sha256()
-        tables = sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
-        for name in tables:
-            rows = sorted(repr(r) for r in con.execute(f'SELECT * FROM "{name}"').fetchall())
-            h.update(f"{name}:{len(rows)}\n".encode())
-            for r in rows:
-                h.update(r.encode() + b"\n")
-        return h.hexdigest()
+        return digest_of(con)
     finally:
         con.close()
+
+
+def digest_of(con: duckdb.DuckDBPyConnection) -> str:
+    """A hash of every row of every table an open DuckDB connection sees (order-independent)."""
+    h = hashlib.sha256()
+    tables = sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
+    for name in tables:
+        rows = sorted(repr(r) for r in con.execute(f'SELECT * FROM "{name}"').fetchall())
+        h.update(f"{name}:{len(rows)}\n".encode())
+        for r in rows:
+            h.update(r.encode() + b"\n")
+    return h.hexdigest()

@@ -273,9 +273,13 @@ def _stage(steps: _Steps, s: _Source, stage: str) -> int:
             f"{s.name}: reading", f"CREATE TEMP TABLE {q(raw)} AS SELECT {wanted} FROM {source}", params
         )
     except duckdb.Error as exc:
-        if s.kind == "csv":  # locate the problem precisely: row, column, what
+        if s.kind == "csv":  # locate the problem precisely: line, column, what
+            bad_bytes = readers.bad_utf8(s.data)
+            if bad_bytes is not None:
+                raise bad_bytes from None
             for _ in readers.csv_batches(s.data):
                 pass
+            raise readers.engine_csv_error(s.name, str(exc)) from None
         raise LoadError(s.name, f"cannot be read: {str(exc).splitlines()[0]}") from None
     finally:
         if s.kind == "frame":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,11 @@ def csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     except pa.ArrowInvalid as exc:
         if "utf8" in str(exc).lower():
             raise find_bad_utf8(path) from None
-        raise LoadError(path.name, f"cannot be read as CSV: {str(exc).splitlines()[0]}") from None
+        first = str(exc).splitlines()[0]
+        at = re.search(r"Row #(\d+): ([^:]*)", first)
+        if at is not None:
+            raise CsvLineError(path.name, f"cannot be read as CSV: {at.group(2)}", int(at.group(1))) from None
+        raise LoadError(path.name, f"cannot be read as CSV: {first}") from None
     if bad_rows:
         bad = bad_rows[0]
         problem = f"has {bad.actual_columns} fields where the header has {bad.expected_columns}"
@@ -97,8 +102,27 @@ def csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
         raise CsvLineError(path.name, problem, bad.number)
 
 
+def engine_csv_error(source: str, message: str) -> LoadError:
+    """DuckDB's refusal of a CSV file, told as ``FILE, line N: cannot be read as CSV: WHY`` in one line."""
+    lines = message.splitlines()
+    found = re.search(r"CSV Error on Line: (\d+)", message)
+    reason = ""
+    if found is not None:  # the reason is the first paragraph after the quoted "Original Line"
+        after = next((i for i, line in enumerate(lines) if line.startswith("Original Line")), len(lines))
+        blank = next((i for i in range(after, len(lines)) if not lines[i].strip()), len(lines))
+        reason = next((line.strip() for line in lines[blank:] if line.strip()), "")
+    if found is None or not reason:
+        return LoadError(source, f"cannot be read: {lines[0] if lines else message}")
+    return CsvLineError(source, f"cannot be read as CSV: {reason}", int(found.group(1)))
+
+
 def find_bad_utf8(path: Path) -> LoadError:
-    """Locate the first byte that is not UTF-8 and describe it by row and column."""
+    """Locate the first byte that is not UTF-8 and describe it by line and column."""
+    return bad_utf8(path) or LoadError(path.name, "not valid UTF-8; save the file as UTF-8")
+
+
+def bad_utf8(path: Path) -> LoadError | None:
+    """The first byte of the file that is not UTF-8, described by line and column; ``None`` if all are."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     newlines = 0
@@ -122,7 +146,7 @@ def find_bad_utf8(path: Path) -> LoadError:
                 )
             newlines += chunk.count(b"\n")
             offset += len(chunk)
-    return LoadError(path.name, "not valid UTF-8; save the file as UTF-8")
+    return None
 
 
 def _column_of_bad_byte(path: Path, line: bytes) -> str | None:
