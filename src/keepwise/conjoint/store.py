@@ -303,10 +303,10 @@ def save_result(
     study = study.strip()
     if not study:
         raise BadInput("study", "give the study a name")
-    from keepwise.store.connection import ensure_tables
+    from keepwise.store.measurement import ensure_tables
 
     store = as_store(store)
-    ensure_tables(store)
+    ensure_tables(store, (STUDIES, ESTIMATES))
     model = result.model
     stamp = saved_at or datetime.now(UTC)
     rules = result.prohibitions if prohibitions is None else prohibitions

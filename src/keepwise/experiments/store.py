@@ -30,6 +30,7 @@ import pandas as pd
 from keepwise.config import Config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.experiments.design import Design, assign, parse_arms
+from keepwise.store.measurement import ensure_tables
 from keepwise.store.store import Store, as_store
 from keepwise.value.profitability import (
     customer_ledger,
@@ -116,6 +117,8 @@ def _deciles(frame: pd.DataFrame) -> pd.DataFrame:
 def load_design(store: Store, name: str) -> Design | None:
     """The stored design of experiment ``name``, or ``None``."""
     store = as_store(store)
+    if not store.has_table("experiments"):
+        return None
     t = store.table("experiments")
     rows = t.filter(t.experiment_id == name).to_pandas()
     if rows.empty:
@@ -189,6 +192,7 @@ def save_assignment(
             "assigned_at": pd.Timestamp(now),
         }
     )
+    ensure_tables(store, ("experiments", "assignments"))
     with store.transaction():
         store.append("experiments", design_row)
         store.append("assignments", rows)
