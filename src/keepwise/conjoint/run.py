@@ -19,7 +19,6 @@ import pandas as pd
 from keepwise.conjoint.coding import CodingKind
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
-from keepwise.conjoint.report import show_document
 from keepwise.conjoint.results import ConjointResult, importance, part_worths, segments, wtp
 from keepwise.conjoint.results import estimate as fit_result
 from keepwise.conjoint.simulator import OfferChoice, best_offer
@@ -229,6 +228,8 @@ class Shown:
 
     def to_json(self) -> dict[str, Any]:
         """The document ``keepwise conjoint show --json`` prints (``conjoint.report.show_document``)."""
+        from keepwise.conjoint.report import show_document  # plotly: imported when a study is shown
+
         return show_document(self.result)
 
 

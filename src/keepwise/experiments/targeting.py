@@ -4,7 +4,8 @@ They work on DataFrames (or the files they were read from) so that any randomise
 :func:`fit_uplift` learns each offer's effect (and its held-out Qini area), :func:`score_uplift` predicts each
 offer's effect for other customers, :func:`plan_uplift` gives each customer the offer whose predicted
 incremental margin exceeds its cost. Each returns an object whose ``to_json()`` is what ``keepwise uplift
-fit|score|plan --json`` prints. The models are in :mod:`keepwise.experiments.uplift`.
+fit|score|plan --json`` prints. The models are in :mod:`keepwise.experiments.uplift` (scikit-learn, imported
+when a learner is fitted or a plan made).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.experiments.uplift import make_learner, plan, qini_area
 
 __all__ = [
     "UpliftFit",
@@ -138,6 +138,8 @@ def fit_uplift(
     source:
         Name of the data in error messages (e.g. the file name).
     """
+    from keepwise.experiments.uplift import make_learner, qini_area  # scikit-learn: imported when used
+
     names = list(features)
     X = numeric_columns(trial, names, source)
     y = numeric_columns(trial, [outcome], source)[outcome].to_numpy()
@@ -246,6 +248,8 @@ def plan_uplift(
     ``value_column`` names the customers' margin if retained when the outcome is 0/1 (omit it when the
     outcome is profit); ``budget`` and ``max_count`` cap the total cost and the customers treated.
     """
+    from keepwise.experiments.uplift import plan
+
     value = None
     if value_column is not None:
         value = numeric_columns(scores.customers, [value_column], source)[value_column].to_numpy()
