@@ -405,3 +405,22 @@ def test_clv_covariate_mistakes_are_one_line_errors(tmp_path, cdnow_store):
     wrong = _run(*base, "--model", "pareto-nbd", "--covariates", "segment", "--covariates-on", "a")
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == "error: --covariates-on: a cannot take covariates; choose from alpha, beta"
+
+
+def test_clv_takes_its_horizon_and_discount_rate_from_keepwise_toml(tmp_path, cdnow_store, monkeypatch):
+    args = ["clv", "--db", cdnow_store, "--as-of", "1997-09-30", "--draws", "0", "--no-save", "--json"]
+    monkeypatch.chdir(tmp_path)
+    default = _json(args)
+    assert (default["discount_rate"], default["horizon_months"]) == (0.1, 12)
+    (tmp_path / "keepwise.toml").write_text("[value]\ndiscount_rate = 0.3\nclv_horizon_months = 24\n")
+    configured = _json(args)
+    assert (configured["discount_rate"], configured["horizon_months"]) == (0.3, 24)
+    assert configured["total_clv"] != pytest.approx(default["total_clv"], rel=1e-3)
+    # the options override the file; with the defaults' figures they give the default values again
+    overridden = _json([*args, "--discount-rate", "0.1", "--horizon-months", "12"])
+    assert overridden["total_clv"] == pytest.approx(default["total_clv"], rel=1e-12)
+    # an older file's [review] discount_rate is the same figure
+    (tmp_path / "keepwise.toml").write_text('[review]\ndiscount_rate = "0.3"\n')
+    older = _json(args)
+    assert older["discount_rate"] == 0.3 and older["horizon_months"] == 12
+    assert older["total_clv"] < default["total_clv"]
