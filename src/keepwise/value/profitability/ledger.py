@@ -187,7 +187,7 @@ def customer_ledger(
     Parameters
     ----------
     store:
-        Ibis backend of the store (:func:`keepwise.store.connect`).
+        The store (:func:`keepwise.store.connect`; an Ibis backend is accepted too).
     month:
         ``YYYY-MM``, the last month of the period; ``None``: the latest month with data.
     view:
@@ -272,7 +272,7 @@ def profitability(
     Parameters
     ----------
     store:
-        Ibis backend of the store (:func:`keepwise.store.connect`).
+        The store (:func:`keepwise.store.connect`; an Ibis backend is accepted too).
     month:
         ``YYYY-MM``; ``None``: the latest month with an order line or a time log.
     view:
