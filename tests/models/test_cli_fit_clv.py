@@ -412,7 +412,7 @@ def test_clv_takes_its_horizon_and_discount_rate_from_keepwise_toml(tmp_path, cd
     monkeypatch.chdir(tmp_path)
     default = _json(args)
     assert (default["discount_rate"], default["horizon_months"]) == (0.1, 12)
-    (tmp_path / "keepwise.toml").write_text("[value]\ndiscount_rate = 0.3\nclv_horizon_months = 24\n")
+    (tmp_path / "keepwise.toml").write_text("[clv]\ndiscount_rate = 0.3\nhorizon_months = 24\n")
     configured = _json(args)
     assert (configured["discount_rate"], configured["horizon_months"]) == (0.3, 24)
     assert configured["total_clv"] != pytest.approx(default["total_clv"], rel=1e-3)

@@ -32,7 +32,7 @@ def clv(
         int | None,
         typer.Option(
             "--horizon-months",
-            help="Months ahead to value; default: [value] clv_horizon_months of keepwise.toml (12).",
+            help="Months ahead to value; default: [clv] horizon_months of keepwise.toml (12).",
             min=1,
             show_default=False,
         ),
@@ -41,7 +41,7 @@ def clv(
         float | None,
         typer.Option(
             "--discount-rate",
-            help="Annual discount rate, e.g. 0.1 for 10% a year; default: [value] discount_rate of "
+            help="Annual discount rate, e.g. 0.1 for 10% a year; default: [clv] discount_rate of "
             "keepwise.toml (0.1).",
             show_default=False,
         ),
@@ -90,7 +90,7 @@ def clv(
 
     With --covariates, the purchase model is fitted with them as in keepwise fit and each customer is
     valued with his own covariate-adjusted parameters. The horizon and the discount rate default to
-    [value] of keepwise.toml in the working directory.
+    [clv] of keepwise.toml in the working directory.
     """
     from keepwise.config import load_config
     from keepwise.store.connection import connect

@@ -8,7 +8,7 @@ and whether it came from the file or from the default.
 Adding a section for another part of keepwise: write a dataclass whose fields use :func:`about` in a module of
 this package, add it as a field of :class:`Config` and to ``_SECTIONS`` (:mod:`keepwise.config.loading`).
 Nothing else changes. A figure has one home: a section that reads a figure of another section declares it with
-:func:`keepwise.config.fields.shared` (``[review]`` and ``[decisions]`` read ``[value] discount_rate``).
+:func:`keepwise.config.fields.shared` (``[review]`` and ``[decisions]`` read ``[clv] discount_rate``).
 
 Example ``keepwise.toml``::
 
@@ -20,14 +20,17 @@ Example ``keepwise.toml``::
     platinum_share = 0.05
     gold_share = 0.15
     lead_below_profit = "0"
-    discount_rate = 0.1                    # one annual rate for CLV, the review and the decisions
-    clv_horizon_months = 12
 
     [value.fx]          # 1 unit of the currency is worth this much of the reporting currency
     EUR = "1.08"
     PLN = "0.25"
+
+    [clv]
+    horizon_months = 12
+    discount_rate = 0.1 # the one annual rate: CLV, the review's value lost, the decisions
 """
 
+from keepwise.config.clv import ClvAssumptions
 from keepwise.config.decisions import DecisionAssumptions
 from keepwise.config.experiments import ExperimentAssumptions
 from keepwise.config.fields import CONFIG_FILE, about
@@ -39,6 +42,7 @@ from keepwise.config.web import WebAssumptions
 
 __all__ = [
     "CONFIG_FILE",
+    "ClvAssumptions",
     "Config",
     "DecisionAssumptions",
     "ExperimentAssumptions",

@@ -89,8 +89,8 @@ class DecisionAssumptions:
             "convention: three years, as in Gupta, Lehmann and Stuart, 'Valuing Customers', JMR 2004",
         ),
     )
-    #: ``[value] discount_rate``, for the future margin of a customer kept (set it there)
-    discount_rate: float = field(default=DISCOUNT_RATE, init=False, metadata=shared("value.discount_rate"))
+    #: ``[clv] discount_rate``, for the future margin of a customer kept (set it there)
+    discount_rate: float = field(default=DISCOUNT_RATE, init=False, metadata=shared("clv.discount_rate"))
     counter_min_share: float = field(
         default=0.25,
         metadata=about(

@@ -15,7 +15,7 @@ __all__ = ["CONFIG_FILE", "DISCOUNT_RATE", "HOME", "about", "shared"]
 #: The file :func:`keepwise.config.load_config` reads from the working directory.
 CONFIG_FILE = "keepwise.toml"
 
-#: Annual discount rate of future margin (``[value] discount_rate``): its default.
+#: Annual discount rate of future margin (``[clv] discount_rate``): its default.
 DISCOUNT_RATE = 0.10
 
 #: Metadata key of a :func:`shared` field: the ``section.key`` of the figure it repeats.
@@ -46,7 +46,7 @@ def shared(home: str) -> dict[str, str]:
     Parameters
     ----------
     home:
-        Where the figure is defined, e.g. ``"value.discount_rate"``.
+        Where the figure is defined, e.g. ``"clv.discount_rate"``.
     """
     return {HOME: home}
 

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from keepwise.config.clv import ClvAssumptions
 from keepwise.config.decisions import DecisionAssumptions
 from keepwise.config.experiments import ExperimentAssumptions
 from keepwise.config.fields import CONFIG_FILE, HOME, as_type_of
@@ -27,6 +28,7 @@ class Config:
     """Every section of ``keepwise.toml``; ``path`` is the file read (``None``: defaults only)."""
 
     value: ValueAssumptions = field(default_factory=ValueAssumptions)
+    clv: ClvAssumptions = field(default_factory=ClvAssumptions)
     messages: MessagesAssumptions = field(default_factory=MessagesAssumptions)
     decisions: DecisionAssumptions = field(default_factory=DecisionAssumptions)
     experiments: ExperimentAssumptions = field(default_factory=ExperimentAssumptions)
@@ -60,6 +62,7 @@ def _synced(section: Any, config: Config) -> Any:
 
 
 _SECTIONS: dict[str, type] = {
+    "clv": ClvAssumptions,
     "decisions": DecisionAssumptions,
     "experiments": ExperimentAssumptions,
     "messages": MessagesAssumptions,
@@ -148,14 +151,14 @@ def _coerce(file: Path, key: str, default: Any, value: Any) -> Any:
             if rate <= 0:
                 raise KeepwiseInputError(f"{file}: {key}.{k} must be a positive rate, not {rate}")
         return rates
-    if key == "value.discount_rate":
+    if key == "clv.discount_rate":
         rate = _decimal(file, key, value)
         if not rate.is_finite() or rate <= -1:
             raise KeepwiseInputError(
                 f"{file}: {key} must be an annual rate above -1 such as 0.1, not {value!r}"
             )
         return float(rate)
-    if key == "value.clv_horizon_months":
+    if key == "clv.horizon_months":
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise KeepwiseInputError(
                 f"{file}: {key} must be a whole number of months, 1 or more, not {value!r}"

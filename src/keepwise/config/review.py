@@ -42,9 +42,9 @@ class ReviewAssumptions:
             "figure, never alone",
         ),
     )
-    #: ``[value] discount_rate``, for the discounted lifetime value lost (set it there)
+    #: ``[clv] discount_rate``, for the discounted lifetime value lost (set it there)
     discount_rate: Decimal = field(
-        default=Decimal(str(DISCOUNT_RATE)), init=False, metadata=shared("value.discount_rate")
+        default=Decimal(str(DISCOUNT_RATE)), init=False, metadata=shared("clv.discount_rate")
     )
     aov_alpha: float = field(
         default=0.03,

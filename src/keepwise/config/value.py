@@ -5,18 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from keepwise.config.fields import DISCOUNT_RATE, about
+from keepwise.config.fields import about
 
 __all__ = ["ValueAssumptions"]
 
 
 @dataclass(frozen=True)
 class ValueAssumptions:
-    """Assumptions of customer value: profitability, tiers, the whale curve and CLV (section ``[value]``).
-
-    ``discount_rate`` is keepwise's one annual discount rate: customer lifetime value, the discounted value of
-    a lost customer (the review) and the worth of keeping a customer (the decisions) all use it.
-    """
+    """Assumptions of customer profitability, tiers and the whale curve (section ``[value]``)."""
 
     reporting_currency: str = field(
         default="USD",
@@ -77,22 +73,5 @@ class ValueAssumptions:
             "Customers whose profit is below this amount (reporting currency) are lead: they cost more than "
             "they bring.",
             "Zeithaml, Rust and Lemon 2001: lead customers cost the company money",
-        ),
-    )
-    discount_rate: float = field(
-        default=DISCOUNT_RATE,
-        metadata=about(
-            "Annual discount rate of future margin (0.1 = 10% a year): customer lifetime value (keepwise "
-            "clv), the discounted lifetime value of a lost customer (the review) and the worth of keeping a "
-            "customer (concessions, service). Older files may set it as [review] or [decisions] "
-            "discount_rate.",
-            "convention: 10% a year",
-        ),
-    )
-    clv_horizon_months: int = field(
-        default=12,
-        metadata=about(
-            "Months ahead that customer lifetime value counts (keepwise clv; --horizon-months overrides it).",
-            "convention: one year ahead, the usual planning horizon",
         ),
     )

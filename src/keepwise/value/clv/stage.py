@@ -3,7 +3,7 @@
 :func:`run` fits the purchase model (BG/NBD by default) and the Gamma-Gamma spend model on the compressed
 histograms computed in the engine, scores the unique tuples, joins the scores back to customers in the
 engine and writes one row per customer through the :class:`~keepwise.store.Store` (a rerun for the same
-history date and model replaces its rows). The horizon and the discount rate come from ``[value]`` of
+history date and model replaces its rows). The horizon and the discount rate come from ``[clv]`` of
 ``keepwise.toml`` unless given. ``keepwise clv`` is this function and a printer.
 """
 
@@ -124,8 +124,8 @@ def run(
     model:
         Purchase model: one of :data:`keepwise.value.fitting.PURCHASE_MODELS`.
     horizon_months, discount_rate:
-        Months ahead and annual discount rate; ``None``: ``[value] clv_horizon_months`` and
-        ``[value] discount_rate`` of the settings.
+        Months ahead and annual discount rate; ``None``: ``[clv] horizon_months`` and
+        ``[clv] discount_rate`` of the settings.
     margin:
         Share of revenue that is margin; ``None``: measured from the orders.
     as_of:
@@ -148,8 +148,8 @@ def run(
         ``to_json()`` is what ``keepwise clv --json`` prints.
     """
     store = as_store(store)
-    settings = (config or load_config()).value
-    horizon = settings.clv_horizon_months if horizon_months is None else horizon_months
+    settings = (config or load_config()).clv
+    horizon = settings.horizon_months if horizon_months is None else horizon_months
     rate = settings.discount_rate if discount_rate is None else discount_rate
     if model not in PURCHASE_MODELS:
         raise BadInput("model", f"must be one of {', '.join(PURCHASE_MODELS)}", model)

@@ -61,11 +61,10 @@ from keepwise.value.profitability.base import (
     period,
 )
 from keepwise.value.profitability.cost_to_serve import unused_capacity
-from keepwise.value.profitability.document import ASSUMPTIONS, customer_rows, profit_document
+from keepwise.value.profitability.document import customer_rows, profit_document
 from keepwise.value.profitability.ledger import customer_ledger, profitability, totals
 
 __all__ = [
-    "ASSUMPTIONS",
     "COMPONENTS",
     "FIELDS",
     "MONEY",

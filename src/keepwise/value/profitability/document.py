@@ -20,19 +20,7 @@ from keepwise.value.profitability.ledger import customer_ledger, profitability, 
 from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
 from keepwise.value.whale import whale_curve
 
-__all__ = ["ASSUMPTIONS", "customer_rows", "document_and_rows", "profit_document"]
-
-#: The figures of ``[value]`` that profitability, tiers and the whale curve use (the document lists them).
-ASSUMPTIONS: tuple[str, ...] = (
-    "value.reporting_currency",
-    "value.fx",
-    "value.referral_value",
-    "value.case_study_value",
-    "value.review_value",
-    "value.platinum_share",
-    "value.gold_share",
-    "value.lead_below_profit",
-)
+__all__ = ["customer_rows", "document_and_rows", "profit_document"]
 
 
 def profit_document(
@@ -124,7 +112,7 @@ def document_and_rows(
         doc["movement"] = {"compared_with": previous, **movement_summary(moves)}
     if customers:
         doc["customers"] = customer_rows(df)
-    doc["assumptions"] = [a for a in used(cfg, "value") if a["name"] in ASSUMPTIONS]
+    doc["assumptions"] = used(cfg, "value")
     return doc, df
 
 
