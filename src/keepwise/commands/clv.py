@@ -23,9 +23,6 @@ from keepwise.commands.fit import (
 )
 from keepwise.store.connection import DEFAULT_URL
 
-#: --model choices (keepwise.value.fitting.PURCHASE_MODELS, not imported here so that --help starts fast)
-PURCHASE_MODELS: tuple[str, ...] = ("bgnbd", "mbgnbd", "pareto-nbd")
-
 
 def clv(
     horizon_months: Annotated[
