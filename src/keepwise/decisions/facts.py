@@ -187,11 +187,11 @@ class ValueModel:
     Parameters
     ----------
     horizon_months, discount_rate:
-        Months of margin and annual discount rate (``[decisions]`` in ``keepwise.toml``).
+        Months of margin and annual discount rate (``[decisions] horizon_months``, ``[value] discount_rate``).
     """
 
-    horizon_months: int = 36
-    discount_rate: float = 0.10
+    horizon_months: int = DecisionAssumptions.horizon_months
+    discount_rate: float = DecisionAssumptions.discount_rate
 
     def fit(self, orders: pd.DataFrame, as_of: pd.Timestamp | datetime) -> ValueModel:
         """Fit both models on the orders before ``as_of`` and measure the margin rate."""

@@ -34,10 +34,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from keepwise.config import ClvAssumptions
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.models.base import check_rft
 from keepwise.models.data import compress_rft, days_per_unit
 from keepwise.models.gamma_gamma import GammaGammaModel
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "customer_lifetime_value",
+    "discounted_expected_purchases",
+    "monthly_rate",
+    "uses_dert",
+]
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -158,8 +167,8 @@ def customer_lifetime_value(
     T: Any,
     monetary_value: Any = None,
     *,
-    horizon_months: int = 12,
-    discount_rate: float = 0.1,
+    horizon_months: int = ClvAssumptions.horizon_months,
+    discount_rate: float = ClvAssumptions.discount_rate,
     time_unit: str | float = "week",
     margin: float = 1.0,
     spend: Any = None,
@@ -182,7 +191,8 @@ def customer_lifetime_value(
     frequency, recency, T, monetary_value:
         The customers' summaries (``monetary_value``: mean value of the repeat purchases).
     horizon_months, discount_rate, time_unit:
-        Months ahead, annual discount rate (0.1 = 10% a year), and the models' time unit.
+        Months ahead, annual discount rate (0.1 = 10% a year), and the models' time unit (defaults: those of
+        ``[clv]`` in :mod:`keepwise.config`, 12 months and 10% a year).
     margin:
         Share of spend that is margin (1.0 = CLV in revenue).
     spend:
