@@ -34,6 +34,7 @@ from keepwise.config.clv import ClvAssumptions
 from keepwise.config.decisions import DecisionAssumptions
 from keepwise.config.experiments import ExperimentAssumptions
 from keepwise.config.fields import CONFIG_FILE, about
+from keepwise.config.imports import ImportAssumptions
 from keepwise.config.loading import Config, load_config, used
 from keepwise.config.messages import MessagesAssumptions
 from keepwise.config.review import ReviewAssumptions
@@ -46,6 +47,7 @@ __all__ = [
     "Config",
     "DecisionAssumptions",
     "ExperimentAssumptions",
+    "ImportAssumptions",
     "MessagesAssumptions",
     "ReviewAssumptions",
     "ValueAssumptions",

@@ -14,6 +14,7 @@ from keepwise.config.clv import ClvAssumptions
 from keepwise.config.decisions import DecisionAssumptions
 from keepwise.config.experiments import ExperimentAssumptions
 from keepwise.config.fields import CONFIG_FILE, HOME, as_type_of
+from keepwise.config.imports import ImportAssumptions
 from keepwise.config.messages import MessagesAssumptions
 from keepwise.config.review import ReviewAssumptions
 from keepwise.config.value import ValueAssumptions
@@ -34,16 +35,17 @@ class Config:
     experiments: ExperimentAssumptions = field(default_factory=ExperimentAssumptions)
     review: ReviewAssumptions = field(default_factory=ReviewAssumptions)
     web: WebAssumptions = field(default_factory=WebAssumptions)
+    imports: ImportAssumptions = field(default_factory=ImportAssumptions)
     path: Path | None = None
     set_in_file: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # a figure shared by several sections (keepwise.config.fields.shared) is copied from its home section
         for name in _SECTIONS:
-            section = getattr(self, name)
+            section = getattr(self, attribute(name))
             synced = _synced(section, self)
             if synced is not section:
-                object.__setattr__(self, name, synced)
+                object.__setattr__(self, attribute(name), synced)
 
 
 def _synced(section: Any, config: Config) -> Any:
@@ -69,7 +71,13 @@ _SECTIONS: dict[str, type] = {
     "review": ReviewAssumptions,
     "value": ValueAssumptions,
     "web": WebAssumptions,
+    "import": ImportAssumptions,
 }
+
+
+def attribute(section: str) -> str:
+    """The :class:`Config` attribute of a file's section (``[import]`` is ``imports``, a keyword aside)."""
+    return "imports" if section == "import" else section
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -118,7 +126,7 @@ def load_config(path: str | Path | None = None) -> Config:
             given[home_key] = coerced
             setters.setdefault(home, []).append(f"{name}.{key}")
             set_keys.add(home)
-    sections = {name: _SECTIONS[name](**given) for name, given in kwargs.items()}
+    sections = {attribute(name): _SECTIONS[name](**given) for name, given in kwargs.items()}
     value = sections.get("value")
     if value is not None and value.platinum_share + value.gold_share > 1:
         raise KeepwiseInputError(f"{file}: value.platinum_share + value.gold_share must not exceed 1")
@@ -211,7 +219,7 @@ def used(config: Config, section: str) -> list[dict[str, Any]]:
         One entry per figure with ``name``, ``value`` (money as a string), ``from`` (``keepwise.toml`` or
         ``default``), ``source`` (of the default) and ``meaning``.
     """
-    obj = getattr(config, section)
+    obj = getattr(config, attribute(section))
     rows: list[dict[str, Any]] = []
     for own in dataclasses.fields(obj):
         home = own.metadata.get(HOME)
