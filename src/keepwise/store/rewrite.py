@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from keepwise.store.store import Store
 
-__all__ = ["fitted", "rewrite"]
+__all__ = ["fitted", "rewrite", "writable"]
 
 
 def fitted(store: Store, name: str, rows: pd.DataFrame) -> Any:
@@ -47,6 +47,7 @@ def rewrite(
     """
     import ibis
 
+    writable(store, name)
     old = store.table(name)
     target = old.schema()
     rows = base if base is not None else (old.filter(keep) if keep is not None else old)
@@ -64,5 +65,25 @@ def rewrite(
         rows = rows.union(fitted(store, name, new))
     staging = f"{name}_kw_staging"
     store.backend.create_table(staging, rows, overwrite=True)
+    store.backend.create_table(name, store.table(staging), overwrite=True)
+    store.drop(staging)
+
+
+def writable(store: Store, name: str) -> None:
+    """On Spark, turn table ``name`` into a table of the session's catalog if it is a temporary view.
+
+    A Spark store's contract tables are temporary views over the Parquet export (and empty placeholders for
+    the tables the export lacks, :func:`keepwise.store.spark.register_parquet`); Spark cannot insert into
+    a view. The view's rows are copied into a catalog table of the same name, which replaces the view.
+    """
+    session = getattr(store.backend, "_session", None)
+    if session is None or not store.has_table(name):
+        return
+    temporary = any(t.name == name and t.isTemporary for t in session.catalog.listTables())
+    if not temporary:
+        return
+    staging = f"{name}_kw_staging"
+    store.backend.create_table(staging, store.table(name), overwrite=True)
+    session.catalog.dropTempView(name)
     store.backend.create_table(name, store.table(staging), overwrite=True)
     store.drop(staging)

@@ -229,6 +229,10 @@ class Store:
             finally:
                 con.unregister(view)
         else:
+            if self.is_spark:
+                from keepwise.store.rewrite import writable
+
+                writable(self, name)
             self.backend.insert(name, self._fitted(name, rows))
         return len(rows)
 
