@@ -26,12 +26,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import pandas as pd
-import pyarrow as pa
 
 from keepwise.config import Config, load_config
+from keepwise.decisions._frames import money, stamps, text
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.money import cents, shown
-from keepwise.store import Store, as_store
+from keepwise.store import SCHEMA, Store, as_store
 
 __all__ = [
     "ConcessionReport",
@@ -49,9 +49,6 @@ CENT = Decimal("0.01")
 
 #: The store table of the log.
 TABLE = "decision_log"
-#: Money as the store's contract keeps it: ``DECIMAL(18, 4)``.
-_DECIMAL = pd.ArrowDtype(pa.decimal128(18, 4))
-_SCALE = Decimal("0.0001")
 
 
 def _utc(at: datetime | pd.Timestamp | None) -> pd.Timestamp:
@@ -68,13 +65,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _money(values: list[Any]) -> pd.Series:
-    exact = [None if v is None else Decimal(str(v)).quantize(_SCALE, ROUND_HALF_UP) for v in values]
-    return pd.Series(exact, dtype=_DECIMAL)
-
-
 def _next_id(store: Store, decided_at: pd.Timestamp, customer_id: str) -> str:
     prefix = f"d-{decided_at:%Y%m%d}-{customer_id}-"
+    if not store.has_table(TABLE):
+        return f"{prefix}1"
     t = store.table(TABLE)
     n: Any = store.to_pandas(t.filter(t.decision_id.startswith(prefix)).count())
     return f"{prefix}{int(n) + 1}"
@@ -95,21 +89,21 @@ def log_advice(store: Store, advice: Any, decided_at: datetime | pd.Timestamp | 
         decision_id = _next_id(store, at, f.customer_id)
         row = pd.DataFrame(
             {
-                "decision_id": pd.Series([decision_id], dtype="string"),
-                "kind": pd.Series(["concession"], dtype="string"),
-                "customer_id": pd.Series([f.customer_id], dtype="string"),
-                "incident_id": pd.Series([f.incident_id], dtype="string"),
-                "decided_at": pd.Series([at], dtype="datetime64[us, UTC]"),
-                "recommendation": pd.Series([advice.decision], dtype="string"),
-                "asked": _money([advice.asked]),
-                "recommended": _money([advice.recommended]),
-                "expected_benefit": _money([advice.expected_benefit]),
-                "currency": pd.Series([f.currency], dtype="string"),
-                "action": pd.Series(["pending"], dtype="string"),
-                "granted": _money([None]),
-                "outcome": pd.Series(["pending"], dtype="string"),
-                "outcome_at": pd.Series([pd.NaT], dtype="datetime64[us, UTC]"),
-                "reasons": pd.Series(["\n".join(advice.reasons)], dtype="string"),
+                "decision_id": text([decision_id]),
+                "kind": text(["concession"]),
+                "customer_id": text([f.customer_id]),
+                "incident_id": text([f.incident_id]),
+                "decided_at": stamps([at]),
+                "recommendation": text([advice.decision]),
+                "asked": money([advice.asked], store),
+                "recommended": money([advice.recommended], store),
+                "expected_benefit": money([advice.expected_benefit], store),
+                "currency": text([f.currency]),
+                "action": text(["pending"]),
+                "granted": money([None], store),
+                "outcome": text(["pending"]),
+                "outcome_at": stamps([None]),
+                "reasons": text(["\n".join(advice.reasons)]),
             }
         )
         store.append(TABLE, row)
@@ -118,7 +112,8 @@ def log_advice(store: Store, advice: Any, decided_at: datetime | pd.Timestamp | 
 
 def logged(store: Store, decision_id: str) -> dict[str, Any]:
     """One logged decision as a dict (money as Decimal), or an input error naming the unknown id."""
-    df = as_store(store).read(TABLE, where={"decision_id": decision_id})
+    store = as_store(store)
+    df = store.read(TABLE, where={"decision_id": decision_id}) if store.has_table(TABLE) else pd.DataFrame()
     if df.empty:
         raise KeepwiseInputError(
             f"unknown decision id '{decision_id}': it is printed by keepwise concession (decision_id)"
@@ -211,6 +206,9 @@ def fill_outcomes(store: Store, window_days: int = 90) -> dict[str, int]:
     if window_days < 1:
         raise BadInput("window_days", "must be at least 1 day (the outcome window)")
     store = as_store(store)
+    counts = {"stayed": 0, "left": 0, "quiet": 0, "pending": 0}
+    if not store.has_table(TABLE):  # nothing logged yet
+        return counts
     end = _data_end(store)
     log = store.table(TABLE)
     d = log.filter(log.outcome.fill_null("pending") == "pending").select(
@@ -224,7 +222,6 @@ def fill_outcomes(store: Store, window_days: int = 90) -> dict[str, int]:
     rows = store.to_pandas(d.select("decision_id", "decided_at"))
     rows = rows.merge(store.to_pandas(left), on="decision_id", how="left")
     rows = rows.merge(store.to_pandas(came), on="decision_id", how="left")
-    counts = {"stayed": 0, "left": 0, "quiet": 0, "pending": 0}
     updates: dict[str, tuple[str, Any]] = {}
     for decision_id, decided_at, left_at, ordered_at in rows.itertuples(index=False):
         left_at, ordered_at = _plain(left_at), _plain(ordered_at)
@@ -249,12 +246,10 @@ def _set_outcomes(store: Store, updates: dict[str, tuple[str, Any]]) -> None:
     """Write ``outcome`` and ``outcome_at`` of the decisions in ``updates`` (one upsert, every engine)."""
     log = store.table(TABLE)
     rows = store.to_pandas(log.filter(log.decision_id.isin(list(updates))))
-    rows["outcome"] = pd.Series([updates[str(i)][0] for i in rows["decision_id"]], dtype="string")
-    rows["outcome_at"] = pd.to_datetime(
-        pd.Series([updates[str(i)][1] for i in rows["decision_id"]], dtype=object), utc=True
-    )
+    rows["outcome"] = text([updates[str(i)][0] for i in rows["decision_id"]])
+    rows["outcome_at"] = stamps([updates[str(i)][1] for i in rows["decision_id"]])
     for col in ("asked", "recommended", "expected_benefit", "granted"):
-        rows[col] = _money([_plain(v) for v in rows[col]])
+        rows[col] = money([_plain(v) for v in rows[col]], store)
     store.upsert(TABLE, rows, key=["decision_id"])
 
 
@@ -330,15 +325,20 @@ def concession_report(
             raise KeepwiseInputError(f"--since must be a month such as 2024-03, not '{since}'")
     store = as_store(store)
     fill_outcomes(store, window_days)
-    log = store.table(TABLE)
-    log = log.filter(log.kind == "concession")
-    d = log.select("decision_id", "customer_id", "decided_at")
-    after = _within(store, d, "orders", "ordered_at", window_days)
-    after = after.group_by("decision_id").aggregate(
-        margin_after=(after.quantity * (after.unit_price - after.unit_cost.fill_null(0))).sum()
-    )
-    df = store.to_pandas(log).merge(store.to_pandas(after), on="decision_id", how="left")
-    df = df.sort_values(["decided_at", "decision_id"], kind="stable")
+    if store.has_table(TABLE):
+        log = store.table(TABLE)
+        log = log.filter(log.kind == "concession")
+        d = log.select("decision_id", "customer_id", "decided_at")
+        after = _within(store, d, "orders", "ordered_at", window_days)
+        after = after.group_by("decision_id").aggregate(
+            margin_after=(after.quantity * (after.unit_price - after.unit_cost.fill_null(0))).sum()
+        )
+        df = store.to_pandas(log).merge(store.to_pandas(after), on="decision_id", how="left")
+        df = df.sort_values(["decided_at", "decision_id"], kind="stable")
+    else:  # nothing logged yet
+        df = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in SCHEMA[TABLE].columns})
+        df["decided_at"] = stamps([])
+        df["margin_after"] = pd.Series([], dtype=object)
     if since is not None and not df.empty:
         df = df[pd.to_datetime(df["decided_at"], utc=True) >= start]
     df = df.reset_index(drop=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from keepwise.decisions._frames import stamps, text
 from keepwise.decisions.service.levels import ACTIONS, OutreachPlan
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.store import Store, as_store
@@ -57,9 +58,6 @@ def save_plan(store: Store, plan: OutreachPlan, recorded_at: datetime | None = N
             kept = {(str(c), str(a)) for c, a in zip(old["customer_id"], old["action"], strict=True)}
         new = [a for a in plan.actions if (a.customer_id, a.action) not in kept]
 
-        def text(values: list[Any]) -> pd.Series:
-            return pd.Series(values, dtype="string")
-
         rows = pd.DataFrame(
             {
                 "month": text([plan.month] * len(new)),
@@ -78,7 +76,7 @@ def save_plan(store: Store, plan: OutreachPlan, recorded_at: datetime | None = N
                 "reasons": text(["\n".join(a.reasons) for a in new]),
                 "status": text(["planned"] * len(new)),
                 "note": text([None] * len(new)),
-                "recorded_at": pd.Series([at] * len(new), dtype="datetime64[us, UTC]"),
+                "recorded_at": stamps([at] * len(new)),
             }
         )
         store.append(TABLE, rows)

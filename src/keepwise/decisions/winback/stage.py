@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import pyarrow as pa
 
 from keepwise.config import Config, load_config
+from keepwise.decisions._frames import money, stamps, text
 from keepwise.decisions.winback.ranking import WinbackRanking, rank_winback
 from keepwise.exceptions import BadInput
 from keepwise.store import Store, as_store
@@ -43,30 +42,17 @@ class WinbackResult:
         return self.ranking.to_json(top=self.top)
 
 
-#: Money as the store's contract keeps it: ``DECIMAL(18, 4)``.
-_MONEY = pd.ArrowDtype(pa.decimal128(18, 4))
-_SCALE = Decimal("0.0001")
-
-
-def _money(values: list[Decimal | None]) -> pd.Series:
-    return pd.Series(
-        [None if v is None else Decimal(v).quantize(_SCALE, ROUND_HALF_UP) for v in values], dtype=_MONEY
-    )
-
-
-def rows_frame(ranking: WinbackRanking) -> pd.DataFrame:
+def rows_frame(ranking: WinbackRanking, store: Store | None = None) -> pd.DataFrame:
     """One row per lost customer of the ranking, as the ``winback`` table holds them (without ``month``).
 
     Money columns are decimals of the reporting currency; ``chance`` is the customer's own chance
-    (empty for those not ranked); ``reasons`` are the reasons, one per line.
+    (empty for those not ranked); ``reasons`` are the reasons, one per line. ``store``: the store the
+    frame is for (its engine decides how money travels, :mod:`keepwise.decisions._frames`).
     """
     rows = ranking.rows
 
-    def money(name: str) -> pd.Series:
-        return _money([getattr(r, name) for r in rows])
-
-    def text(values: list[Any]) -> pd.Series:
-        return pd.Series(values, dtype="string")
+    def amounts(name: str) -> pd.Series:
+        return money([getattr(r, name) for r in rows], store)
 
     return pd.DataFrame(
         {
@@ -74,23 +60,23 @@ def rows_frame(ranking: WinbackRanking) -> pd.DataFrame:
             "rank": pd.Series([r.rank for r in rows], dtype="Int64"),
             "status": text([r.status for r in rows]),
             "recommendation": text([r.recommendation for r in rows]),
-            "lost_at": pd.to_datetime(pd.Series([r.customer.lost_at for r in rows], dtype=object), utc=True),
+            "lost_at": stamps([r.customer.lost_at for r in rows]),
             "how": text([r.customer.how for r in rows]),
             "reason": text([r.customer.reason for r in rows]),
             "competitor": text([r.customer.competitor for r in rows]),
             "tier": text([r.customer.tier for r in rows]),
             "wanted_back": pd.Series([r.customer.wanted_back for r in rows], dtype="boolean"),
             "failed_attempts": pd.Series([r.customer.failed_attempts for r in rows], dtype="Int64"),
-            "lifetime_profit": _money([r.customer.profit for r in rows]),
+            "lifetime_profit": money([r.customer.profit for r in rows], store),
             "chance": pd.Series(
                 [None if r.chance is None else round(r.chance.mean, 4) for r in rows], dtype="Float64"
             ),
             "offer": text([None if r.offer is None else r.offer.text for r in rows]),
-            "offer_cost": _money([None if r.offer is None else r.offer.cost for r in rows]),
-            "monthly_profit": money("monthly_profit"),
-            "value_if_back": money("value_if_back"),
-            "contact_cost": money("contact_cost"),
-            "expected_value": money("expected_value"),
+            "offer_cost": money([None if r.offer is None else r.offer.cost for r in rows], store),
+            "monthly_profit": amounts("monthly_profit"),
+            "value_if_back": amounts("value_if_back"),
+            "contact_cost": amounts("contact_cost"),
+            "expected_value": amounts("expected_value"),
             "currency": text([r.customer.currency for r in rows]),
             "reasons": text(["\n".join(r.reasons) for r in rows]),
         }
@@ -137,7 +123,11 @@ def run(
     if save:
         variant = "" if study is None else f"study={getattr(study, 'name', study)}"
         with store.transaction():
-            saved = store.replace_month(TABLE, ranking.month, rows_frame(ranking), column="month")
+            if not store.has_table(TABLE):  # its columns typed by an empty frame (money as decimals)
+                empty = rows_frame(replace(ranking, rows=[]))
+                empty.insert(0, "month", text([]))
+                store.append(TABLE, empty)
+            saved = store.replace_month(TABLE, ranking.month, rows_frame(ranking, store), column="month")
             store.save_document("winback", ranking.month, ranking.to_json(), variant=variant)
     return WinbackResult(ranking, top or None, saved)
 
