@@ -37,7 +37,7 @@ def test_the_readme_notebook_session_runs(tmp_path, monkeypatch, capsys):
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(_notebook_block(), "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    exec(compile(_notebook_block(), "README.md", "exec"), namespace)  # the README's own code
     fit, top, review, ax = (namespace[k] for k in ("fit", "top", "review", "ax"))
     # a real fit on the simulated business: positive parameters, and the summary has standard errors
     assert set(fit.model.params_) == {"r", "alpha", "a", "b"}
@@ -47,7 +47,8 @@ def test_the_readme_notebook_session_runs(tmp_path, monkeypatch, capsys):
     assert len(top) == 10 and top["clv"].is_monotonic_decreasing
     # the review's default month is the last one the data covers
     last_order = namespace["business"].tables["orders"]["ordered_at"].max()
-    assert review.headlines and review.period.start <= last_order < review.period.end + pd.DateOffset(months=1)
+    assert review.headlines
+    assert review.period.start <= last_order < review.period.end + pd.DateOffset(months=1)
     assert ax.get_title()
     assert (tmp_path / "notebook.duckdb").exists()
     out = capsys.readouterr().out
