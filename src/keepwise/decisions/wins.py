@@ -19,8 +19,8 @@ and *unproven* when nobody named it. The findings say so in words with the same 
 reason for leaving. The figure is a Plotly bar chart of both shares by reason (offline: the report and
 ``keepwise wins --html`` embed plotly.js).
 
-The review's section (:mod:`keepwise.report.sections.wins`, which also makes the HTML) covers the twelve
-months ending with the review month.
+The monthly review's section (in the report package, which also makes the HTML) covers the twelve months
+ending with the review month.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Profitability as a document: the JSON of ``keepwise profit``.
 
-The review's section of it is :mod:`keepwise.report.sections.profitability`.
+The monthly review shows it in its profitability section (in the report package).
 
 Money in these documents is a string with 2 decimal places (rounded half up from the exact 4-place amounts),
 never a float; percentages are numbers.
