@@ -7,35 +7,58 @@ internal failure.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 
+from keepwise.commands import (
+    clv,
+    concession,
+    concessions,
+    conjoint,
+    experiment,
+    fit,
+    flows,
+    load,
+    messages,
+    outreach,
+    profit,
+    review,
+    schema,
+    serve,
+    simulate,
+    status,
+    uplift,
+    winback,
+    wins,
+)
 from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError
 
-#: Command modules under keepwise.commands, in the order ``keepwise --help`` lists them.
-COMMAND_MODULES: list[str] = [
-    "schema",
-    "load",
-    "status",
-    "simulate",
-    "review",
-    "profit",
-    "fit",
-    "clv",
-    "conjoint",
-    "messages",
-    "flows",
-    "experiment",
-    "uplift",
-    "concession",
-    "concessions",
-    "outreach",
-    "wins",
-    "winback",
-    "serve",
-]
+#: The command modules, in the order ``keepwise --help`` lists them.
+COMMANDS = (
+    schema,
+    load,
+    status,
+    simulate,
+    review,
+    profit,
+    fit,
+    clv,
+    conjoint,
+    messages,
+    flows,
+    experiment,
+    uplift,
+    concession,
+    concessions,
+    outreach,
+    wins,
+    winback,
+    serve,
+)
+
+#: Their names under keepwise.commands.
+COMMAND_MODULES: list[str] = [m.__name__.rsplit(".", 1)[1] for m in COMMANDS]
 
 app = typer.Typer(
     name="keepwise",
@@ -46,19 +69,11 @@ app = typer.Typer(
 )
 
 
-def _register(name: str) -> bool:
-    """Register one command module; False if it is not there (tests/test_cli.py insists that all are)."""
-    module = f"keepwise.commands.{name}"
-    try:
-        importlib.import_module(module).register(app)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return False
-    return True
+for _module in COMMANDS:
+    _module.register(app)
 
-
-REGISTERED = [name for name in COMMAND_MODULES if _register(name)]
+#: The commands registered (all of :data:`COMMAND_MODULES`).
+REGISTERED = list(COMMAND_MODULES)
 
 
 def error_line(exc: KeepwiseInputError | ConvergenceError) -> str:

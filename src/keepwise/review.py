@@ -72,7 +72,7 @@ class ReviewContext:
         The sections produced so far, by key.
     """
 
-    def __init__(self, store: Store | Any, period: ReviewPeriod, config: Config | None = None):
+    def __init__(self, store: Store, period: ReviewPeriod, config: Config | None = None):
         self.store: Store = as_store(store)
         self.period = period
         self.config = config or Config()
@@ -153,7 +153,7 @@ def _period(store: Store, month: str | None) -> ReviewPeriod:
 
 
 def run_review(
-    backend: Store | Any,
+    backend: Store,
     month: str | None = None,
     *,
     write: bool = True,

@@ -177,7 +177,7 @@ def _pct(part: int, whole: int) -> float:
 
 
 def wins_against_losses(
-    store: Store | Any, month: str | None = None, *, months: int | None = None, config: Config | None = None
+    store: Store, month: str | None = None, *, months: int | None = None, config: Config | None = None
 ) -> WinsLosses:
     """Reasons customers chose the business against reasons they left, set against its declared strengths.
 

@@ -69,7 +69,7 @@ class SignalsResult:
         return self.inputs.p_alive
 
 
-def run(store: Store | Any, period: ReviewPeriod, config: Config | None = None) -> SignalsResult:
+def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> SignalsResult:
     """Compute the signals of ``period``: lost status, P(alive), warnings, the ledger and the metrics.
 
     Parameters

@@ -38,7 +38,7 @@ def _rows(expr: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def review_months(store: Store | Any) -> list[str]:
+def review_months(store: Store) -> list[str]:
     """Months with a stored review, newest first."""
     store = as_store(store)
     if not store.has_table("review_document"):
@@ -48,7 +48,7 @@ def review_months(store: Store | Any) -> list[str]:
     return [str(r["review_month"]) for r in _rows(months)]
 
 
-def review_document(store: Store | Any, month: str | None = None) -> dict[str, Any]:
+def review_document(store: Store, month: str | None = None) -> dict[str, Any]:
     """The JSON document of the review of ``month`` (default: the latest) as ``keepwise review --json``.
 
     The CLI's document also names the HTML file it wrote (``report``); the stored one has no file.
@@ -81,7 +81,7 @@ def _of_customer(store: Store, table: str, customer_id: str, columns: list[str],
     return expr.order_by(list(order)) if order else expr
 
 
-def customer_profile(store: Store | Any, customer_id: str, config: Config) -> dict[str, Any]:
+def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str, Any]:
     """Everything the store knows about one customer, for the customer page and ``/api/customers/{id}``.
 
     Returns
@@ -215,9 +215,7 @@ def check_top(top: int) -> None:
         raise BadInput("top", "must be 0 (all) or more", top)
 
 
-def winback_document(
-    store: Store | Any, config: Config, month: str | None = None, top: int = 20
-) -> dict[str, Any]:
+def winback_document(store: Store, config: Config, month: str | None = None, top: int = 20) -> dict[str, Any]:
     """The win-back ranking exactly as ``keepwise winback [--month M] [--top N] --json`` prints it."""
     from keepwise.decisions.winback import rank_winback
 
@@ -229,7 +227,7 @@ def winback_document(
     return doc
 
 
-def conjoint_result(store: Store | Any, study: str | None = None) -> ConjointResult | None:
+def conjoint_result(store: Store, study: str | None = None) -> ConjointResult | None:
     """The conjoint study ``study`` (default: the one saved last), or ``None`` if the store has none."""
     from keepwise.conjoint.store import load_result
 

@@ -37,7 +37,7 @@ class SavedStudy:
     saved_at: Any
 
 
-def saved_study(store: Store | Any) -> SavedStudy | None:
+def saved_study(store: Store) -> SavedStudy | None:
     """The study saved last, or ``None`` when the store holds none."""
     store = as_store(store)
     result = load_result(store)

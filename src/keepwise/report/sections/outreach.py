@@ -64,7 +64,7 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def outreach_figures(store: Store | Any, month: str) -> dict[str, Any] | None:
+def outreach_figures(store: Store, month: str) -> dict[str, Any] | None:
     """The section's figures for ``month`` (``YYYY-MM``); ``None`` if neither it nor the month before has any.
 
     Returns

@@ -14,6 +14,7 @@ from keepwise.config import Config, load_config
 from keepwise.money import shown
 from keepwise.report import figures
 from keepwise.report.section import Section
+from keepwise.store import Store
 from keepwise.value.profitability import customer_ledger, latest_month, profitability
 from keepwise.value.review_section import customer_rows, profit_document
 from keepwise.value.whale import whale_curve, whale_figure
@@ -29,7 +30,7 @@ READS = "profit"
 
 
 def profitability_section(
-    store: Any, month: str | None = None, config: Config | None = None
+    store: Store, month: str | None = None, config: Config | None = None
 ) -> dict[str, Any]:
     """The figures and sentences of the review's profitability section.
 
