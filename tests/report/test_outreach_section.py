@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from keepwise.datasets import simulate
-from keepwise.decisions.outreach_review import outreach_section
 from keepwise.decisions.service import mark, outreach, save_plan
 from keepwise.report import write_report
-from keepwise.review import run_review
+from keepwise.report.sections.outreach import outreach_section
+from keepwise.review import ReviewContext, run_review
 from keepwise.signals import ReviewPeriod
 from keepwise.store import connect
 from keepwise.store.ingest import load_frame
@@ -100,7 +99,7 @@ def test_section_figures_are_the_saved_rows(store, tmp_path: Path):
 
 def test_month_after_the_last_plan_shows_only_follow_through(store):
     backend, plans = store
-    section = outreach_section(SimpleNamespace(backend=backend, period=ReviewPeriod.of("2025-12")))
+    section = outreach_section(ReviewContext(backend, ReviewPeriod.of("2025-12")))
     assert section is not None and section.data["planned"] is None
     n = len(plans[MONTH].actions)
     assert section.data["follow_through"]["total"] == n and section.data["follow_through"]["done"] == 2
@@ -112,7 +111,7 @@ def test_month_after_the_last_plan_shows_only_follow_through(store):
 
 def test_no_saved_actions_no_section(store):
     backend, _ = store
-    assert outreach_section(SimpleNamespace(backend=backend, period=ReviewPeriod.of("2025-09"))) is None
+    assert outreach_section(ReviewContext(backend, ReviewPeriod.of("2025-09"))) is None
     review = run_review(backend, "2025-08", write=False)
     assert review.section("outreach") is None and "outreach" not in review.to_json()
     assert not any("outreach" in n for n in review.notes)

@@ -1,7 +1,6 @@
 """The "Service and outreach" section of the monthly review, read from the ``outreach_actions`` table.
 
-:mod:`keepwise.review` imports this module (it is listed in ``PLUGIN_MODULES``) and calls
-:func:`register_review_section`. The section reads the saved plans only (``keepwise outreach`` writes them,
+The section reads the saved plans only (``keepwise outreach`` writes them,
 ``keepwise outreach done`` and ``skip`` record what became of them); it never computes a plan again. It shows
 
 * the actions of the review month's plan (every saved row of the month, whatever its status), by action kind
@@ -19,14 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from keepwise import charts as figures
 from keepwise.decisions.service import ACTIONS
+from keepwise.report import figures
+from keepwise.report.section import Section
+from keepwise.store import Store, as_store
 from keepwise.value.tiers import TIERS
 
 if TYPE_CHECKING:
-    from keepwise.review import ReviewContext, Section
+    from keepwise.review import ReviewContext
 
-__all__ = ["outreach_figures", "outreach_headline", "outreach_section", "register_review_section"]
+__all__ = ["KEY", "READS", "outreach_figures", "outreach_headline", "outreach_section", "read", "section"]
+
+KEY = "outreach"
+#: The stage result the section reads (:class:`keepwise.review.ReviewContext` attribute).
+READS = "outreach"
 
 STATUSES: tuple[str, ...] = ("done", "skipped", "planned")
 LABELS: dict[str, str] = {"reprice_or_part_ways": "reprice or part ways", "re_engage": "re-engage"}
@@ -42,14 +47,14 @@ def _ordered(values: Any, known: tuple[str, ...]) -> list[str]:
     return [k for k in known if k in seen] + sorted(seen - set(known))
 
 
-def _counts(backend: Any, months: list[str]) -> pd.DataFrame:
+def _counts(store: Store, months: list[str]) -> pd.DataFrame:
     """Saved actions of ``months`` counted by month, action, tier and status (empty without the table)."""
-    if "outreach_actions" not in backend.list_tables():
+    if not store.has_table("outreach_actions"):
         return pd.DataFrame(columns=["month", "action", "tier", "status", "n"])
-    t = backend.table("outreach_actions")
+    t = store.table("outreach_actions")
     rows = t.filter(t.month.isin(months))
     expr = rows.group_by(["month", "action", "tier", "status"]).aggregate(n=rows.count())
-    df = expr.to_pandas()
+    df = store.to_pandas(expr)
     df["tier"] = df["tier"].fillna("unknown")
     df["n"] = df["n"].astype(int)
     return df
@@ -59,7 +64,7 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def outreach_figures(backend: Any, month: str) -> dict[str, Any] | None:
+def outreach_figures(store: Store, month: str) -> dict[str, Any] | None:
     """The section's figures for ``month`` (``YYYY-MM``); ``None`` if neither it nor the month before has any.
 
     Returns
@@ -71,7 +76,7 @@ def outreach_figures(backend: Any, month: str) -> dict[str, Any] | None:
         per action kind in ``by_action``), ``None`` without any.
     """
     prev = _previous(month)
-    df = _counts(backend, [month, prev])
+    df = _counts(as_store(store), [month, prev])
     if df.empty:
         return None
     cur = df[df["month"] == month]
@@ -176,15 +181,18 @@ def _html(data: dict[str, Any]) -> str:
     return html
 
 
-def outreach_section(ctx: ReviewContext) -> Section | None:
-    """The review month's outreach and the month before's follow-through, or ``None`` without any saved."""
-    from keepwise.review import Section
+def read(ctx: ReviewContext) -> dict[str, Any] | None:
+    """The saved actions of the review month and the month before (:func:`outreach_figures`)."""
+    return outreach_figures(ctx.store, ctx.period.month)
 
-    data = outreach_figures(ctx.backend, ctx.period.month)
+
+def section(ctx: ReviewContext) -> Section | None:
+    """The review month's outreach and the month before's follow-through, or ``None`` without any saved."""
+    data = ctx.outreach
     if data is None:
         return None
     return Section(
-        key="outreach",
+        key=KEY,
         title="Service and outreach",
         headline=outreach_headline(data),
         data=data,
@@ -192,8 +200,5 @@ def outreach_section(ctx: ReviewContext) -> Section | None:
     )
 
 
-def register_review_section() -> None:
-    """Add the ``outreach`` section to the review (after the built-in sections)."""
-    from keepwise.review import register_section
-
-    register_section("outreach", outreach_section)
+#: The section under its longer name.
+outreach_section = section

@@ -1,37 +1,63 @@
-"""The conjoint section of the monthly review: shown when the store holds a saved study.
+"""The review's conjoint section: the study saved last, shown when the store holds one.
 
-:mod:`keepwise.review` imports this module (it is listed in ``PLUGIN_MODULES``) and calls
-:func:`register_review_section`. The section shows the study saved last
-(:func:`keepwise.conjoint.store.load_result`): importance bars, willingness to pay with intervals and the
-what-if simulator (:func:`keepwise.conjoint.report.section_html`); a store without a study leaves it out.
+The section reads the conjoint stage's saved study (:func:`keepwise.conjoint.store.load_result`): importance
+bars, willingness to pay with intervals and the what-if simulator
+(:func:`keepwise.conjoint.report.section_html`); a store without a study leaves it out.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.report import headline, section_html
-from keepwise.conjoint.results import importance, wtp
+from keepwise.conjoint.results import ConjointResult, importance, wtp
 from keepwise.conjoint.store import list_studies, load_result
 from keepwise.money import cents
+from keepwise.report.section import Section
+from keepwise.store import Store, as_store
 
 if TYPE_CHECKING:
-    from keepwise.review import ReviewContext, Section
+    from keepwise.review import ReviewContext
 
-__all__ = ["conjoint_section", "register_review_section"]
+__all__ = ["KEY", "READS", "SavedStudy", "conjoint_section", "read", "saved_study", "section"]
+
+KEY = "conjoint"
+#: The stage result the section reads (:class:`keepwise.review.ReviewContext` attribute).
+READS = "conjoint"
 
 
-def conjoint_section(ctx: ReviewContext) -> Section | None:
-    """The latest saved conjoint study as a review section, or ``None`` when there is none."""
-    from keepwise.review import Section
+@dataclass(frozen=True)
+class SavedStudy:
+    """A study saved in the store and when it was saved."""
 
-    result = load_result(ctx.backend)
+    result: ConjointResult
+    saved_at: Any
+
+
+def saved_study(store: Store) -> SavedStudy | None:
+    """The study saved last, or ``None`` when the store holds none."""
+    store = as_store(store)
+    result = load_result(store)
     if result is None:
         return None
-    saved = list_studies(ctx.backend)
-    saved_at = saved.loc[saved["study"] == result.study, "saved_at"].iloc[0]
+    saved = list_studies(store)
+    return SavedStudy(result, saved.loc[saved["study"] == result.study, "saved_at"].iloc[0])
+
+
+def read(ctx: ReviewContext) -> SavedStudy | None:
+    """The study the section shows (:func:`saved_study`)."""
+    return saved_study(ctx.store)
+
+
+def section(ctx: ReviewContext) -> Section | None:
+    """The latest saved conjoint study as a review section, or ``None`` when there is none."""
+    saved = ctx.conjoint
+    if saved is None:
+        return None
+    result, saved_at = saved.result, saved.saved_at
     data = {
         "study": result.study,
         "saved_at": saved_at.isoformat(),
@@ -69,7 +95,7 @@ def conjoint_section(ctx: ReviewContext) -> Section | None:
         "<code>keepwise conjoint estimate ... --save NAME</code>.</p>"
     )
     return Section(
-        key="conjoint",
+        key=KEY,
         title="What would win lost customers back (conjoint study)",
         headline=headline(result),
         data=data,
@@ -77,8 +103,5 @@ def conjoint_section(ctx: ReviewContext) -> Section | None:
     )
 
 
-def register_review_section() -> None:
-    """Add the ``conjoint`` section to the review (after the built-in sections)."""
-    from keepwise.review import register_section
-
-    register_section("conjoint", conjoint_section)
+#: The section under its longer name.
+conjoint_section = section
