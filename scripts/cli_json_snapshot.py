@@ -2,18 +2,21 @@
 
 Usage::
 
-    python scripts/cli_json_snapshot.py OUTDIR [--db URL] [--compare OTHERDIR] [--keep]
+    python scripts/cli_json_snapshot.py OUTDIR [--db URL] [--compare OTHERDIR] [--keep] [--jobs N]
     python scripts/cli_json_snapshot.py --compare-only OLDDIR NEWDIR
 
 Without ``--db`` the demo store is built exactly as ``make demo`` builds it (``keepwise simulate
 --customers 3000 --months 24 --seed 7`` then ``keepwise load``) in a scratch folder. Every command runs as
 ``sys.executable -m keepwise.cli`` in a subprocess, so PYTHONPATH decides which sources run (the baseline
 worktree's or yours). Commands that write run with their read-only switch (``--no-save``, ``--no-log``,
-``--dry-run``) or against their own copy of the store (review, experiment design, conjoint --save).
+``--dry-run``); besides, every command that reads the store gets its own copy of the store file, so no
+command sees what another wrote and ``--jobs`` commands can run at once. The few that must write (review,
+experiment design then analyze, conjoint estimate --save then show and winback) run on their copy, in order.
 
 Each command's stdout goes to ``OUTDIR/<name>.json`` after normalisation of what may differ between two
-runs of the same code: the scratch folder's path (``<WORK>``), the repository's path (``<REPO>``),
-timestamps of the run's day (``<NOW>``) and durations (keys ending in ``seconds``). ``OUTDIR/index.txt``
+runs of the same code: the scratch folder's path (``<WORK>``), the store copy's folder (``<STORE>``), the
+repository's path (``<REPO>``), timestamps of the run's day (``<NOW>``) and durations (keys ending in
+``seconds``). ``OUTDIR/index.txt``
 lists every command line with its exit code; ``OUTDIR/simulated.txt`` the SHA-256 of each simulated file;
 stderr of a failing command goes to ``OUTDIR/<name>.stderr``.
 
@@ -63,6 +66,7 @@ class Snapshot:
         self.work = work
         self.index: dict[str, str] = {}
         self.order: list[str] = []
+        self.stores: list[Path] = []
         self.env = {k: v for k, v in os.environ.items() if k != "KEEPWISE_DB"}
         self.env.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb", "PYTHONHASHSEED": "0"})
         today = dt.datetime.now(dt.UTC).date()
@@ -79,6 +83,8 @@ class Snapshot:
 
     def normalise(self, text: str) -> str:
         """Replace the run's paths, today's timestamps and durations by placeholders."""
+        for folder in self.stores:
+            text = text.replace(str(folder), "<STORE>")
         for path, label in ((self.work, "<WORK>"), (REPO, "<REPO>")):
             for form in {str(path), str(path.resolve())}:
                 text = text.replace(form, label)
@@ -102,13 +108,18 @@ class Snapshot:
         return done
 
     def copy_store(self, db: str, name: str) -> str | None:
-        """A private copy of a DuckDB store file for a command that writes (None for other engines)."""
+        """A private copy of a DuckDB store file, shown as ``<STORE>/keepwise.duckdb`` (None: not a file).
+
+        Every command gets its own copy, so none sees what another wrote (whatever the order they ran in)
+        and commands can run at once (DuckDB lets one process open a file).
+        """
         path = duckdb_path(db)
         if path is None:
-            self.order.append(name)
-            self.index[name] = f"{name}\tskipped\tonly a DuckDB file store can be copied"
             return None
-        target = self.work / f"{name}.duckdb"
+        folder = self.work / "stores" / name
+        folder.mkdir(parents=True)
+        self.stores.append(folder)
+        target = folder / "keepwise.duckdb"
         shutil.copyfile(path, target)
         wal = Path(str(path) + ".wal")
         if wal.exists():
@@ -314,6 +325,12 @@ class Plan:
         else:
             self.chain.append(step)
 
+    def skip(self, *names: str) -> None:
+        """Record commands left out: they write, and only a DuckDB file store can be copied."""
+        for name in names:
+            self.snap.order.append(name)
+            self.snap.index[name] = f"{name}\tskipped\tit writes; only a DuckDB file store can be copied"
+
     @contextlib.contextmanager
     def sequence(self) -> Iterator[None]:
         """Steps added inside run in order (they share a store copy)."""
@@ -348,7 +365,7 @@ def snapshot(out: Path, db: str | None, keep: bool, jobs: int = 2) -> None:
             db = build_demo(snap)
         plan = Plan(snap)
         plan_all(plan, db, write_inputs(work))
-        plan.execute(jobs)
+        plan.execute(jobs if duckdb_path(db) else 1)
         lines = [snap.index.get(name, f"{name}\tnot run") for name in snap.order]
         (out / "index.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     finally:
@@ -375,9 +392,12 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
     }
 
     def run(name: str, command: str, **more: object) -> None:
-        values = {k: shlex.quote(str(v)) for k, v in {**names, **more}.items()}
-        argv = shlex.split(command.format(**values))
-        plan.add(lambda: snap.run(name, *argv), name)
+        def step() -> None:
+            store = snap.copy_store(db, name) if "{db}" in command else None
+            values = {k: shlex.quote(str(v)) for k, v in {**names, **more, "db": store or db}.items()}
+            snap.run(name, *shlex.split(command.format(**values)))
+
+        plan.add(step, name)
 
     answers = (
         "--file {file_answers} --task-column task --alternative-column alternative --choice-column chosen"
@@ -392,9 +412,10 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
     run("schema", "schema --json")
     run("schema_orders", "schema orders --json")
     run("status", "status --db {db} --json")
-    review_db = snap.copy_store(db, "review")
-    if review_db:  # the review writes its tables
-        run("review", "review --db {review} --json --html {work}/review.html", review=review_db)
+    if duckdb_path(db):  # the review writes its tables (into its own copy of the store)
+        run("review", "review --db {db} --json --html {work}/review.html")
+    else:
+        plan.skip("review")
     run("profit", "profit --db {db} --json")
     run("profit_ttm", "profit --view ttm --db {db} --json")
     run("profit_lifetime", "profit --view lifetime --db {db} --json")
@@ -429,7 +450,9 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
 
     # experiments: one designed in (a copy of) the store and moved back in time, one read from a file
     experiment_db = snap.copy_store(db, "experiment")
-    if experiment_db:
+    if experiment_db is None:
+        plan.skip("experiment_design", "experiment_analyze_store")
+    else:
         with plan.sequence():
             run(
                 "experiment_design",
@@ -482,7 +505,9 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
     )
     run("conjoint_simulate", f"conjoint simulate {answers} --offers {{file_offers}} --json")
     conjoint_db = snap.copy_store(db, "conjoint")
-    if conjoint_db:
+    if conjoint_db is None:
+        plan.skip("conjoint_estimate_save", "conjoint_show", "winback_with_study", "winback_with_study_file")
+    else:
         with plan.sequence():
             run(
                 "conjoint_estimate_save",
