@@ -476,13 +476,14 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
     # uplift: fit on the trial with each learner, score and plan the population with the DR one
     run("uplift_fit_t", uplift_fit + " --learner t --model-out {work}/uplift-t.pkl")
     run("uplift_fit_x", uplift_fit + " --learner x --model-out {work}/uplift-x.pkl")
-    run("uplift_fit_dr", uplift_fit + " --learner dr --model-out {work}/uplift.pkl")
-    run("uplift_score", "uplift score --model {work}/uplift.pkl --file {file_people} --json")
-    run(
-        "uplift_plan",
-        "uplift plan --model {work}/uplift.pkl --file {file_people} --cost call=20 --cost discount=15"
-        " --value-column margin --budget 3000 --json",
-    )
+    with plan.sequence():  # score and plan read the model the fit writes
+        run("uplift_fit_dr", uplift_fit + " --learner dr --model-out {work}/uplift.pkl")
+        run("uplift_score", "uplift score --model {work}/uplift.pkl --file {file_people} --json")
+        run(
+            "uplift_plan",
+            "uplift plan --model {work}/uplift.pkl --file {file_people} --cost call=20 --cost discount=15"
+            " --value-column margin --budget 3000 --json",
+        )
 
     # conjoint: design the example study, estimate answers to it, simulate offers, save and show
     run(
@@ -500,7 +501,7 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
     )
     run(
         "conjoint_estimate_hb",
-        f"conjoint estimate {answers} --model hb --draws 300 --burn 300 --respondent-column respondent"
+        f"conjoint estimate {answers} --model hb --draws 1000 --burn 1000 --respondent-column respondent"
         " --seed 6 --json",
     )
     run("conjoint_simulate", f"conjoint simulate {answers} --offers {{file_offers}} --json")
