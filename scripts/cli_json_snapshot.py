@@ -21,7 +21,10 @@ lists every command line with its exit code; ``OUTDIR/simulated.txt`` the SHA-25
 stderr of a failing command goes to ``OUTDIR/<name>.stderr``.
 
 ``--compare OTHERDIR`` (after the snapshot) or ``--compare-only A B`` lists the documents that differ, with
-their first differing lines, and exits 1 if any does.
+their first differing lines, and exits 1 if any does. Documents that differ only in floats within
+``--rtol`` (default 1e-4) are listed as NOISE and do not count: the model fits run on DuckDB GROUP BY
+histograms whose row order varies between runs, so the same code gives fits differing by ~1e-9 (standard
+errors, from finite differences, by up to ~1e-5).
 
 Input files for the commands that analyse files (uplift trial, experiment results, conjoint answers) are
 generated here with numpy from fixed seeds, not by keepwise, so they are the same whatever code runs.
@@ -36,6 +39,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import os
 import re
 import shlex
@@ -521,10 +525,44 @@ def plan_all(plan: Plan, db: str, files: dict[str, Path]) -> None:
             run("winback_with_study_file", "winback --study {study} --db {cj} --json", cj=conjoint_db)
 
 
-def compare(old: Path, new: Path, context: int = 3, shown: int = 12) -> int:
-    """Print the documents that differ between two snapshot folders; 1 if any does, else 0."""
+#: relative differences up to this are float noise: the BTYD fits run on DuckDB's GROUP BY histograms, whose
+#: row order changes from run to run, so the same code gives estimates differing by ~1e-9 and standard errors
+#: (finite differences) by up to ~1e-5
+NOISE_RTOL = 1e-4
+
+
+def float_gap(a: object, b: object, path: str = "") -> tuple[float, str] | None:
+    """The largest relative difference between two JSON documents that differ only in their floats.
+
+    None when they differ in anything else: keys, their order, lengths, texts, integers, booleans.
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return None
+        gaps = [float_gap(a[k], b[k], f"{path}/{k}") for k in a]
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return None
+        gaps = [float_gap(x, y, f"{path}[{i}]") for i, (x, y) in enumerate(zip(a, b, strict=True))]
+    elif isinstance(a, float) and isinstance(b, float):
+        if a == b or (math.isnan(a) and math.isnan(b)):
+            return 0.0, path
+        return abs(a - b) / max(abs(a), abs(b)), path
+    else:
+        return (0.0, path) if type(a) is type(b) and a == b else None
+    if any(g is None for g in gaps):
+        return None
+    return max((g for g in gaps if g is not None), default=(0.0, path))
+
+
+def compare(old: Path, new: Path, context: int = 3, shown: int = 12, rtol: float = NOISE_RTOL) -> int:
+    """Print the documents that differ between two snapshot folders; 1 if any does, else 0.
+
+    Documents whose only differences are floats within ``rtol`` (relative) are listed as NOISE, with the
+    largest difference and where it is, and do not count as different.
+    """
     names = sorted({p.name for p in old.iterdir()} | {p.name for p in new.iterdir()})
-    differ = 0
+    differ = noise = 0
     for name in names:
         a, b = old / name, new / name
         if not a.exists() or not b.exists():
@@ -533,22 +571,28 @@ def compare(old: Path, new: Path, context: int = 3, shown: int = 12) -> int:
             continue
         if a.read_bytes() == b.read_bytes():
             continue
+        a_text, b_text = a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")
+        gap = None
+        if name.endswith(".json"):
+            try:
+                gap = float_gap(json.loads(a_text), json.loads(b_text))
+            except ValueError:
+                gap = None
+        if gap is not None and gap[0] <= rtol:
+            noise += 1
+            print(f"NOISE: {name} (floats only; largest relative difference {gap[0]:.1e} at {gap[1] or '/'})")
+            continue
         differ += 1
         lines = list(
             difflib.unified_diff(
-                a.read_text(encoding="utf-8").splitlines(),
-                b.read_text(encoding="utf-8").splitlines(),
-                str(a),
-                str(b),
-                n=context,
-                lineterm="",
+                a_text.splitlines(), b_text.splitlines(), str(a), str(b), n=context, lineterm=""
             )
         )
         print(f"DIFFERS: {name} ({sum(1 for x in lines if x[:1] in '+-') - 2} changed lines)")
         for line in lines[:shown]:
             print(f"    {line}")
-    same = len(names) - differ
-    print(f"{same} identical, {differ} differ ({old} vs {new})")
+    same = len(names) - differ - noise
+    print(f"{same} identical, {noise} float noise only (rtol {rtol:g}), {differ} differ ({old} vs {new})")
     return 1 if differ else 0
 
 
@@ -561,14 +605,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compare-only", nargs=2, type=Path, metavar=("OLD", "NEW"), help="only compare")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--jobs", type=int, default=2, help="commands run at once (default 2)")
+    parser.add_argument(
+        "--rtol", type=float, default=NOISE_RTOL, help=f"float noise tolerated (default {NOISE_RTOL:g})"
+    )
     args = parser.parse_args(argv)
     if args.compare_only:
-        return compare(*args.compare_only)
+        old, new = args.compare_only
+        return compare(old, new, rtol=args.rtol)
     if args.outdir is None:
         parser.error("OUTDIR is required (or --compare-only OLD NEW)")
     snapshot(args.outdir, args.db, args.keep, args.jobs)
     if args.compare:
-        return compare(args.compare, args.outdir)
+        return compare(args.compare, args.outdir, rtol=args.rtol)
     return 0
 
 
