@@ -2,7 +2,8 @@
 
 Everything here works on arrays indexed by customer number (``0 .. n-1``, in order of acquisition) and on
 times measured in days (float) from the start of the simulation. Nothing here formats text or writes files;
-:mod:`keepwise.datasets.simulate` turns the :class:`World` into tables and truth.
+:mod:`keepwise.datasets.simulate.tables` and :mod:`~keepwise.datasets.simulate.truth` turn the
+:class:`World` into tables and truth.
 """
 
 from __future__ import annotations
@@ -304,3 +305,28 @@ def choice_by_row(u: FloatArray, cum: FloatArray, rows: IntArray) -> IntArray:
     for j in range(cum.shape[1] - 1):
         out += u > cum[rows, j]
     return out
+
+
+_DAY_SECONDS = 86400.0
+
+
+#: Number of first and last names in :mod:`keepwise.datasets.simulate` (kept in step with the lists there).
+N_FIRST = 40
+
+
+N_LAST = 40
+
+
+N_COMPETITORS = 4
+
+
+def seconds(t: FloatArray) -> FloatArray:
+    """Round times (days) to whole seconds, as everything is written."""
+    return np.rint(t * _DAY_SECONDS) / _DAY_SECONDS
+
+
+def value_z(w: World) -> FloatArray:
+    """Standardised log of expected spend a week: the customer value that shapes incident responses."""
+    v = np.log(w.lam * w.params.p / w.nu)
+    sd = float(v.std()) or 1.0
+    return (v - float(np.median(v))) / sd
