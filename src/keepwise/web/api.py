@@ -103,7 +103,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[str, Any]:
     """``keepwise concession CUSTOMER_ID --cost COST [--incident ID] --json``, for the API and the form."""
-    from keepwise.decisions.concession import ConcessionAdvisor
+    from keepwise.decisions.concession import advise as advise_concession
 
     if not isinstance(customer_id, str) or not customer_id.strip():
         raise BadInput("customer_id", "is required, e.g. C001")
@@ -114,8 +114,13 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
             raise NotFound(f"unknown customer id '{customer_id}'")
         if incident and not backend.count("incidents", where={"incident_id": str(incident)}):
             raise NotFound(f"unknown incident id '{incident}'")
-        advisor = ConcessionAdvisor(backend, config=state.config)
-        advice = advisor.advise(customer_id, str(cost).strip(), str(incident) if incident else None)
+        advice = advise_concession(
+            backend,
+            customer_id,
+            str(cost).strip(),
+            incident=str(incident) if incident else None,
+            config=state.config,
+        )
     doc: dict[str, Any] = advice.to_json()
     return doc
 
@@ -158,15 +163,15 @@ def outreach_document(state: WebState, month: str | None, top: int = 20) -> dict
 
     ``top`` only shortens the CLI's tables (its JSON has every action), so it is checked and not applied.
     """
-    from keepwise.decisions.service import outreach as plan_outreach
+    from keepwise.decisions import outreach as outreach_stage
     from keepwise.value.profitability import parse_month
 
     data.check_top(top)
     if month is not None:
         parse_month(month)
     with state.store() as backend:
-        plan = plan_outreach(backend, month, config=state.config)
-    return {**plan.to_json(), "saved": None}
+        doc: dict[str, Any] = outreach_stage.run(backend, month, config=state.config, save=False).to_json()
+    return doc
 
 
 def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -216,14 +216,17 @@ def check_top(top: int) -> None:
 
 
 def winback_document(store: Store, config: Config, month: str | None = None, top: int = 20) -> dict[str, Any]:
-    """The win-back ranking exactly as ``keepwise winback [--month M] [--top N] --json`` prints it."""
-    from keepwise.decisions.winback import rank_winback
+    """The win-back ranking exactly as ``keepwise winback [--month M] [--top N] --json`` prints it.
+
+    Through the stage's front door (:func:`keepwise.decisions.winback.run`), without saving: a GET never
+    writes.
+    """
+    from keepwise.decisions import winback
 
     check_top(top)
     if month is not None:
         ReviewPeriod.of(month)
-    ranking = rank_winback(store, month, config=config)
-    doc: dict[str, Any] = ranking.to_json(top=top or None)
+    doc: dict[str, Any] = winback.run(store, month, config=config, top=top or None, save=False).to_json()
     return doc
 
 
@@ -244,8 +247,6 @@ def conjoint_document(result: ConjointResult) -> dict[str, Any]:
 
 def mark_document(row: dict[str, Any]) -> dict[str, Any]:
     """A recorded outreach action as ``keepwise outreach done|skip --json`` prints it."""
-    # moves to keepwise.decisions.outreach
-    from keepwise.commands.outreach import mark_document as document
+    from keepwise.decisions.outreach import mark_document as document
 
-    doc: dict[str, Any] = document(row)
-    return doc
+    return document(row)

@@ -20,7 +20,7 @@ The month's actions, as of the end of the month (``as_of``), at most one per cus
     Unresponsive customers whose behaviour changes: no order in the ``dormant_days`` before the month began
     (the contacts made since their last order went unanswered), and in the month they ordered again, opened
     an incident (got in touch) or received a warning in the monthly review (table ``review_warnings``, when
-    ``keepwise review`` has run for the month).
+    the review has run for the month).
 ``contact``
     A proactive contact is due: the last contact (a staff time log or a sent outbox message) is at least the
     tier's cadence before ``as_of``, or there is none. Customers whose exit is recorded after their last

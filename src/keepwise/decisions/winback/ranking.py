@@ -160,7 +160,7 @@ def rank_winback(
     store:
         The store (:func:`keepwise.store.connect`; an Ibis backend is wrapped).
     month:
-        ``YYYY-MM``; default: the last complete month of the orders (as ``keepwise review``).
+        ``YYYY-MM``; default: the last complete month of the orders (as the monthly review).
     config:
         Assumptions (default: ``keepwise.toml`` in the working directory, else the documented defaults).
     study:
