@@ -65,4 +65,6 @@ def test_no_module_is_over_500_lines():
 
 
 def test_the_review_has_no_plugin_loading():
-    assert [h for h in _lines(r"importlib") if h.startswith(("review", "report/"))] == []
+    assert [
+        h for h in _lines(r"importlib\.import_module|__import__") if h.startswith(("review", "report/"))
+    ] == []
