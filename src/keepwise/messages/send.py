@@ -58,6 +58,7 @@ from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
 from keepwise.messages.compose import Composed
 from keepwise.messages.consent import permission, suppress
+from keepwise.store.consent_history import ensure_events
 from keepwise.store.outbox import reconcile_sending
 from keepwise.store.store import Store, as_store
 
@@ -329,6 +330,7 @@ def send_outbox(
     outbox.ensure_columns(store)
     result = SendResult()
     with outbox.store_lock(store, "outbox", settings.lock_ttl) as lock:
+        ensure_events(store)  # a store whose consent predates the history gets its events first
         result.reconciled = reconcile_sending(store, now())
         if result.reconciled:
             say(f"{result.reconciled} message(s) from an interrupted run recorded as sent (unconfirmed)")
