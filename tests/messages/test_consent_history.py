@@ -192,3 +192,31 @@ def test_a_double_opt_in_confirmation_after_an_unsubscribe_grants_again(shop):
         assert not consent.has_consent(store, "C1", "marketing", UNSUBSCRIBED)
     finally:
         store.disconnect()
+
+
+def test_a_store_whose_consent_predates_the_history_gets_its_events_once(db_url):
+    import pandas as pd
+
+    from keepwise.store.consent_history import ensure_events
+
+    store = connect(db_url)
+    try:
+        store.append("customers", pd.DataFrame({"customer_id": ["C1"], "name": ["Ada"]}))
+        old = {
+            "customer_id": ["C1"],
+            "channel": ["email"],
+            "purpose": ["marketing"],
+            "granted_at": [_at("2024-01-01")],
+            "revoked_at": [_at("2024-05-01")],
+            "source": ["web form"],
+            "proof": ["form-1"],
+        }
+        store.append("consent", pd.DataFrame(old))  # as an older keepwise left it: rows, no events
+        assert not consent.has_consent(store, "C1", "marketing", _at("2024-02-01"))  # no events: no sending
+        assert ensure_events(store) == 2
+        assert ensure_events(store) == 0  # once
+        assert consent.has_consent(store, "C1", "marketing", _at("2024-02-01"))
+        assert not consent.has_consent(store, "C1", "marketing", _at("2024-05-01"))
+        assert store.count("consent") == 1
+    finally:
+        store.disconnect()
