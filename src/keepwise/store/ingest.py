@@ -91,6 +91,21 @@ def load_frame(backend: Any, table: str, frame: Any, source: str = "<dataframe>"
     return _run(backend, [_frame_source(table_named(table), frame, source)], show_progress=False)[0]
 
 
+def load_frames(backend: Any, frames: list[tuple[Table | str, Any, str]]) -> list[LoadResult]:
+    """Load several DataFrames (``(table, frame, source)``, in that order) as one all-or-nothing load.
+
+    ``table`` is a contract table's name or a :class:`~keepwise.store.schema.Table` declared elsewhere (the
+    importers' own tables); its rows are validated and upserted exactly as :func:`load_frame` does. Columns
+    of a frame that the table does not declare are ignored. An empty frame is skipped (no result).
+    """
+    sources = [
+        _frame_source(spec if isinstance(spec, Table) else table_named(spec), frame, source)
+        for spec, frame, source in frames
+        if len(frame) > 0
+    ]
+    return _run(backend, sources, show_progress=False) if sources else []
+
+
 def load_file(backend: Any, table: str, path: str | Path, *, show_progress: bool = True) -> LoadResult:
     """Load one CSV or Parquet file into ``table``."""
     return _run(backend, [_file_source(table_named(table), Path(path))], show_progress)[0]
