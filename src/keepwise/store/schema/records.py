@@ -190,7 +190,8 @@ RECORD_TABLES: tuple[Table, ...] = (
     ),
     Table(
         "consent",
-        "Permission to contact: the only source of it.",
+        "Permission to contact, as it stands: derived from every grant and revocation (kept in "
+        "consent_events); a load adds events and never undoes a revocation with an older grant.",
         (
             Column(
                 "customer_id",
