@@ -91,7 +91,6 @@ def timed(key, provider):
         finally:
             timings[key] = round(time.perf_counter() - t, 1)
     return run
-R._load_plugins([])
 b = connect(sys.argv[1])
 review = R.run_review(b, "2025-12", sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
 t = time.perf_counter()

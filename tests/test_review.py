@@ -12,7 +12,7 @@ import pytest
 from keepwise.datasets.simulate import simulate
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.report import render_html
-from keepwise.review import SECTIONS, Section, register_section, run_review
+from keepwise.review import SECTIONS, Section, run_review
 from keepwise.store import connect
 from keepwise.store.ingest import load_frame
 from keepwise.store.schema import load_order
@@ -85,7 +85,7 @@ def test_results_are_written_back_and_rerun_replaces_them(db, review):
         b.disconnect()
 
 
-def test_a_registered_section_joins_the_review(db):
+def test_a_section_of_ones_own_joins_the_review(db):
     def extra(ctx):
         return Section(
             key="extra",
@@ -95,19 +95,15 @@ def test_a_registered_section_joins_the_review(db):
             html="<p id='extra-p'>hello</p>",
         )
 
-    register_section("extra", extra)
+    b = connect(db)
     try:
-        b = connect(db)
-        try:
-            r = run_review(b, "2025-12", write=False)
-        finally:
-            b.disconnect()
-        # the provider sees the sections that ran before it (plugins loaded later run after it)
-        keys = [s.key for s in r.sections]
-        assert r.to_json()["extra"] == {"n": keys.index("extra")} and keys.index("extra") >= 3
-        assert "id='extra-p'" in render_html(r)
+        r = run_review(b, "2025-12", write=False, sections=[*SECTIONS, ("extra", extra)])
     finally:
-        SECTIONS[:] = [(k, p) for k, p in SECTIONS if k != "extra"]
+        b.disconnect()
+    # the provider sees the sections that ran before it
+    keys = [s.key for s in r.sections]
+    assert r.to_json()["extra"] == {"n": keys.index("extra")} and keys.index("extra") >= 3
+    assert "id='extra-p'" in render_html(r)
 
 
 def test_month_before_the_data_is_a_user_error(db):

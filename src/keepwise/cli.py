@@ -7,36 +7,60 @@ internal failure.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import typer
 
-from keepwise.exceptions import ConvergenceError, KeepwiseInputError
+from keepwise.commands import (
+    clv,
+    concession,
+    concessions,
+    conjoint,
+    experiment,
+    fit,
+    flows,
+    imports,
+    load,
+    messages,
+    outreach,
+    profit,
+    review,
+    schema,
+    serve,
+    simulate,
+    status,
+    uplift,
+    winback,
+    wins,
+)
+from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError
 
-#: Command modules under keepwise.commands, in the order ``keepwise --help`` lists them.
-COMMAND_MODULES: list[str] = [
-    "schema",
-    "load",
-    "imports",
-    "status",
-    "simulate",
-    "review",
-    "profit",
-    "fit",
-    "clv",
-    "conjoint",
-    "messages",
-    "flows",
-    "experiment",
-    "uplift",
-    "concession",
-    "concessions",
-    "outreach",
-    "wins",
-    "winback",
-    "serve",
-]
+#: The command modules, in the order ``keepwise --help`` lists them.
+COMMANDS = (
+    schema,
+    load,
+    imports,
+    status,
+    simulate,
+    review,
+    profit,
+    fit,
+    clv,
+    conjoint,
+    messages,
+    flows,
+    experiment,
+    uplift,
+    concession,
+    concessions,
+    outreach,
+    wins,
+    winback,
+    serve,
+)
+
+#: Their names under keepwise.commands.
+COMMAND_MODULES: list[str] = [m.__name__.rsplit(".", 1)[1] for m in COMMANDS]
 
 app = typer.Typer(
     name="keepwise",
@@ -47,26 +71,26 @@ app = typer.Typer(
 )
 
 
-def _register(name: str) -> bool:
-    """Register one command module; False if it is not there (tests/test_cli.py insists that all are)."""
-    module = f"keepwise.commands.{name}"
-    try:
-        importlib.import_module(module).register(app)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return False
-    return True
+for _module in COMMANDS:
+    _module.register(app)
+
+#: The commands registered (all of :data:`COMMAND_MODULES`).
+REGISTERED = list(COMMAND_MODULES)
 
 
-REGISTERED = [name for name in COMMAND_MODULES if _register(name)]
+def error_line(exc: KeepwiseInputError | ConvergenceError) -> str:
+    """The line :func:`main` prints for a user error (a :class:`BadInput` names its option, ``--field``)."""
+    if isinstance(exc, BadInput):
+        return f"error: {exc.phrased('--' + exc.field.replace('_', '-'))}"
+    return f"error: {exc}"
 
 
 def main() -> None:
     """Entry point of the ``keepwise`` script.
 
     Typer handles usage mistakes itself (exit code 2); keepwise's own input errors become one line on
-    stderr and exit code 2, and so does a model that does not converge on the data (its message says what
+    stderr and exit code 2 (a :class:`~keepwise.exceptions.BadInput` names its field as the option,
+    ``--field-name``), and so does a model that does not converge on the data (its message says what
     to check: it is about the data, not a fault to report); anything else is an internal failure, reported
     in one line with exit code 1.
     """
@@ -75,8 +99,11 @@ def main() -> None:
     try:
         with statistical_warnings_on_stderr():  # a caveat about a result: one WARNING line, never a traceback
             app()
+    except BadInput as exc:  # a value given to a stage: named as the option that gave it
+        print(f"error: {exc.phrased('--' + exc.field.replace('_', '-'))}", file=sys.stderr)
+        sys.exit(2)
     except (KeepwiseInputError, ConvergenceError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

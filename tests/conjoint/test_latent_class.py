@@ -355,13 +355,13 @@ def test_whatif_in_chromium_mixes_the_classes(request, tmp_path, offline_page):
 
 
 def test_the_review_section_shows_the_segments(winback_lc):
-    from types import SimpleNamespace
-
-    from keepwise.conjoint.review_section import conjoint_section
+    from keepwise.report.sections.conjoint import conjoint_section
+    from keepwise.review import ReviewContext
+    from keepwise.signals import ReviewPeriod
 
     backend = connect("duckdb://:memory:")
     save_result(backend, winback_lc, "segments")
-    section = conjoint_section(SimpleNamespace(backend=backend))  # the section reads only the store
+    section = conjoint_section(ReviewContext(backend, ReviewPeriod.of("2025-01")))  # reads only the store
     assert section is not None and section.data["model"] == "lc"
     shares = winback_lc.model.class_shares_
     assert section.data["segments"] == [

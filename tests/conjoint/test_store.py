@@ -232,3 +232,55 @@ def test_estimate_save_with_the_study_file(tmp_path):
     assert alone.returncode != 0
     assert f"{EXAMPLE_STUDY}: --study keeps the study's prohibitions with --save NAME only" in alone.stderr
     assert "Traceback" not in alone.stderr
+
+
+def test_the_front_doors_return_what_the_commands_print(tmp_path):
+    """keepwise.conjoint.estimate (saved) and .show: their to_json() is the commands' --json document."""
+    from keepwise.conjoint import estimate, show
+    from keepwise.conjoint.store import study_prohibitions
+    from keepwise.conjoint.study import load_study
+
+    from .conftest import EXAMPLE_STUDY
+
+    answers = tmp_path / "answers.csv"
+    winback_answers(200).to_csv(answers, index=False)
+    url = f"duckdb:///{tmp_path}/kw.duckdb"
+
+    def cli(*args: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "keepwise.cli", "conjoint", *args, "--db", url, "--json"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    printed = cli(
+        "estimate", "--file", str(answers), "--task-column", "task", "--alternative-column", "alternative",
+        "--choice-column", "chosen", "--respondent-column", "respondent",
+        "--attributes", "plan,free_months,support,contract,price", "--categorical", "free_months",
+        "--none-column", "none", "--price-column", "price", "--currency", "usd",
+        "--save", "spring", "--study", str(EXAMPLE_STUDY),
+    )  # fmt: skip
+    assert printed.pop("seconds") >= 0
+    fitted = estimate(
+        answers, ["plan", "free_months", "support", "contract", "price"], "task", "alternative", "chosen",
+        respondent="respondent", categorical=["free_months"], none="none", price="price", currency="usd",
+    )  # fmt: skip
+    assert "saved_as" not in fitted.to_json()
+    store = connect(url)
+    try:
+        saved = fitted.save(
+            store, "spring", source=str(answers),
+            prohibitions=study_prohibitions(load_study(EXAMPLE_STUDY)), prohibitions_from=str(EXAMPLE_STUDY),
+        )  # fmt: skip
+    finally:
+        store.disconnect()
+    assert json.loads(json.dumps(saved.to_json())) == printed
+    shown = cli("show", "--study", "spring")
+    store = connect(url)
+    try:
+        assert json.loads(json.dumps(show(store, "spring").to_json())) == shown
+    finally:
+        store.disconnect()
+    with pytest.raises(KeepwiseInputError, match="study: the store holds no conjoint study"):
+        show(connect(f"duckdb:///{tmp_path}/empty.duckdb"))

@@ -201,32 +201,12 @@ def test_review_section_covers_the_twelve_months(wl_store):
     from keepwise import review
     from keepwise.signals import ReviewPeriod
 
-    assert "keepwise.decisions.wins" in review.PLUGIN_MODULES
-    from keepwise.decisions.wins import register_review_section
-
-    register_review_section()
     provider = dict(review.SECTIONS)["wins"]
-    ctx = review.ReviewContext(
-        wl_store,
-        ReviewPeriod.of("2024-12"),
-        None,
-        None,
-        None,
-        None,
-        config=_config("service"),  # type: ignore[arg-type]
-    )
+    ctx = review.ReviewContext(wl_store, ReviewPeriod.of("2024-12"), config=_config("service"))
     section = provider(ctx)
     assert section is not None and section.key == "wins"
     assert section.data["won"] == {"total": 7, "reason_unknown": 1}  # the 2023 win is outside
     assert section.headline.startswith("service is a declared strength, yet 50.0% of lost customers")
     assert 'id="fig-wins"' in section.html and "fix it before you sell it" in section.html
-    empty = review.ReviewContext(
-        wl_store,
-        ReviewPeriod.of("2022-06"),
-        None,
-        None,
-        None,
-        None,
-        config=_config(),  # type: ignore[arg-type]
-    )
+    empty = review.ReviewContext(wl_store, ReviewPeriod.of("2022-06"), config=_config())
     assert provider(empty) is None

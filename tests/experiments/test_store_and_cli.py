@@ -242,3 +242,38 @@ def test_a_flow_holdout_recorded_only_in_assignments_is_analysed_like_a_design(d
     assert design.control == "holdout"
     assert design.arms == {"holdout": 50.0, "treatment": 150.0}
     assert (frame["arm"] == "holdout").sum() == 50 and len(frame) == 200
+
+
+def test_the_front_doors_return_what_the_commands_print(db_file):
+    """keepwise.experiments.start and .analyze: their to_json() is the commands' --json document."""
+    from keepwise.experiments import analyze, start
+
+    store = connect(db_file)
+    try:
+        started = start(store, "api-vip", population="top:400", seed=9, strata=["tier"], month="2024-12")
+    finally:
+        store.disconnect()
+    assert started.status == "created" and started.arm_counts == {"control": 200, "treatment": 200}
+    again = invoke(
+        "experiment", "design", "api-vip", "--population", "top:400", "--seed", "9", "--stratify-by", "tier",
+        "--month", "2024-12", "--json", "--db", db_file,
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    printed = json.loads(again.stdout)
+    ours = json.loads(json.dumps(started.to_json()))
+    assert (printed.pop("status"), ours.pop("status")) == ("unchanged", "created")
+    printed.pop("designed_at"), ours.pop("designed_at")
+    assert printed == ours
+
+    store = connect(db_file)
+    try:
+        analysis = analyze(store, "api-vip", cuped=True, months=6)
+    finally:
+        store.disconnect()
+    result = invoke(
+        "experiment", "analyze", "api-vip", "--cuped", "--months", "6", "--details", "--json", "--db", db_file
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(json.dumps(analysis.to_json(details=True)))
+    assert analysis.window is not None and "window" in analysis.to_json(details=True)
+    assert "window" not in analysis.to_json()

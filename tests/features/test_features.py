@@ -153,3 +153,23 @@ def test_aov_windows_average_order_is_exact_to_the_cent():
     w = features.aov_windows(orders, datetime(2024, 2, 1, tzinfo=UTC)).to_pandas().set_index("customer_id")
     assert (w.loc["C", "n_h"], w.loc["C", "n_r"]) == (2, 1)
     assert (w.loc["C", "aov_h"], w.loc["C", "aov_r"]) == (10.01, 5.00)
+
+
+def test_priced_lines_resolve_the_unit_cost_once_for_every_stage(store):
+    lines = features.priced_lines(store).to_pandas()
+    costs = {(r.order_id, float(r.unit_price)): float(r.unit_cost) for r in lines.itertuples()}
+    # the line's own cost, else the product's standard cost (B's tea: 3)
+    assert costs[("1", 10.0)] == 4.0 and costs[("5", 8.0)] == 3.0
+    assert set(lines["currency"]) == {"USD"}
+    margin = features.order_lines(store, AS_OF).to_pandas().groupby("customer_id")["margin"].sum()
+    # A: 6 + 6 + 6 + 3 - 3; B: 8 - 3 (the May order is after AS_OF)
+    assert float(margin["A"]) == 18.0 and float(margin["B"]) == 5.0
+
+
+def test_histograms_come_back_in_a_fixed_order(store):
+    from keepwise.features.btyd import customer_summary, purchase_days_until, rft_histogram
+
+    days, end = purchase_days_until(store, None)
+    h = rft_histogram(customer_summary(days, end, "week"))
+    assert list(h.columns) == ["x", "t_x", "T", "count"]
+    assert h.equals(h.sort_values(["x", "t_x", "T"]).reset_index(drop=True))

@@ -31,6 +31,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each accepted message's bytes as they came over the wire
         self.replies: list[str] = []
         self.rcpt_replies: dict[str, str] = {}
         self.lock = threading.Lock()
@@ -46,6 +47,7 @@ class Recorder:
             if self.replies:
                 return self.replies.pop(0)
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.raw.append(bytes(envelope.original_content or envelope.content))
         return "250 Message accepted for delivery"
 
     def ids(self) -> list[str]:

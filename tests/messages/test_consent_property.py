@@ -1,4 +1,9 @@
-"""Property: over random consent histories, no marketing message goes out without consent at send time."""
+"""Property: over random consent histories, no marketing message goes out without consent at send time.
+
+A history is a list of grants (each maybe revoked some days later) written as events; the oracle is the rule
+itself, computed here a second way: the latest event at or before the moment decides, a revocation at the same
+instant as a grant wins.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from keepwise.messages.prepare import prepare, queue
 from keepwise.messages.send import SmtpSettings, send_outbox
 from keepwise.store import connect
 from keepwise.store.connection import duckdb_connection
+from keepwise.store.consent import revoke
+from keepwise.store.consent_history import add_event
 
 from .conftest import NOW, SECRET
 
@@ -27,11 +34,30 @@ CUSTOMERS = st.lists(
 )
 
 
-def valid_at_send_time(history) -> bool:
-    return any(
-        purpose == "marketing" and granted <= 0 and (revoked is None or granted + revoked > 0)
-        for purpose, granted, revoked in history
-    )
+def events_of(history) -> list[tuple[str, float, str]]:
+    """``(purpose, day, event)`` of a history: each grant, and its revocation when it has one."""
+    out = []
+    for purpose, granted, revoked in history:
+        out.append((purpose, granted, "grant"))
+        if revoked is not None:
+            out.append((purpose, granted + revoked, "revoke"))
+    return out
+
+
+def in_force(events, purpose: str, day: float) -> bool:
+    """The oracle: the latest event of ``purpose`` by ``day`` is a grant (a revocation wins ties)."""
+    before = [(d, e) for p, d, e in events if p == purpose and d <= day]
+    if not before:
+        return False
+    last = max(d for d, _e in before)
+    return all(e == "grant" for d, e in before if d == last)
+
+
+def write(store, customer_id: str, history) -> None:
+    """The history as events, as loads and unsubscribes write them."""
+    for purpose, day, event in events_of(history):
+        add_event(store, customer_id, "email", purpose, event, at=NOW + timedelta(days=day), source="test",
+                  proof="p")  # fmt: skip
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -49,12 +75,7 @@ def test_no_marketing_message_without_valid_consent_at_send_time(
                 "INSERT INTO customers (customer_id, name, email, language) VALUES (?, ?, ?, 'en')",
                 [f"C{i}", f"C{i}", f"c{i}@example.com"],
             )
-            for purpose, granted, revoked in history:
-                g = NOW + timedelta(days=granted)
-                r = None if revoked is None else g + timedelta(days=revoked)
-                con.execute(
-                    "INSERT INTO consent VALUES (?, 'email', ?, ?, ?, 'test', 'p')", [f"C{i}", purpose, g, r]
-                )
+            write(store, f"C{i}", history)
         for i, (_history, kind) in enumerate(customers):
             facts = {
                 "winback": {"reason": "price", "offer": None},
@@ -64,22 +85,18 @@ def test_no_marketing_message_without_valid_consent_at_send_time(
             message, link = prepare(store, cfg, kind, f"C{i}", "t", facts, secret=SECRET, at=NOW)
             queue(store, cfg, message, link, at=NOW - timedelta(days=1))
         if unsubscribe_before_send:  # the first customer unsubscribes between queueing and sending
-            con.execute(
-                "UPDATE consent SET revoked_at = ? WHERE customer_id = 'C0' AND revoked_at IS NULL",
-                [NOW - timedelta(hours=1)],
-            )
-            customers = [
-                ([(p, g, r if r is not None else -g - 1 / 24) for p, g, r in customers[0][0]], "x"),
-                *customers[1:],
-            ]
+            revoke(store, "C0", "email", "marketing", NOW - timedelta(hours=1))
         result = send_outbox(
             store, replace(SmtpSettings.from_config(cfg, f"127.0.0.1:{port}")), clock=lambda: NOW
         )
     finally:
         store.disconnect()
     received = {str(m["To"]) for m in handler.messages}
+    unsubscribed = [("marketing", -1 / 24, "revoke")] if unsubscribe_before_send else []
     allowed = {
-        f"c{i}@example.com" for i, (history, _k) in enumerate(customers) if valid_at_send_time(history)
+        f"c{i}@example.com"
+        for i, (history, _k) in enumerate(customers)
+        if in_force(events_of(history) + (unsubscribed if i == 0 else []), "marketing", 0)
     }
     assert received == allowed
     assert result.sent == len(allowed) and result.suppressed == len(customers) - len(allowed)
@@ -97,16 +114,15 @@ def test_consented_in_one_query_agrees_with_has_consent_for_each_customer(custom
     try:
         for i, history in enumerate(customers):
             con.execute("INSERT INTO customers (customer_id, name) VALUES (?, ?)", [f"C{i}", f"C{i}"])
-            for p, granted, revoked in history:
-                g = NOW + timedelta(days=granted)
-                r = None if revoked is None else g + timedelta(days=revoked)
-                row = [f"C{i}", p, g, r]
-                con.execute("INSERT INTO consent VALUES (?, 'email', ?, ?, ?, 'test', 'p')", row)
+            write(store, f"C{i}", history)
         at = NOW + timedelta(days=day)
         ids = [f"C{i}" for i in range(len(customers))] + ["NOBODY"]
         one_by_one = {c for c in ids if has_consent(store, c, purpose, at, "email")}
         assert consented(store, ids, purpose, at, "email") == one_by_one
         assert consented(store, ids, purpose, at, "phone") == set()
         assert consented(store, [], purpose, at) == set()
+        assert one_by_one == {
+            f"C{i}" for i, h in enumerate(customers) if in_force(events_of(h), purpose, day)
+        }
     finally:
         store.disconnect()

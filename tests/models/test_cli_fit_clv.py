@@ -405,3 +405,47 @@ def test_clv_covariate_mistakes_are_one_line_errors(tmp_path, cdnow_store):
     wrong = _run(*base, "--model", "pareto-nbd", "--covariates", "segment", "--covariates-on", "a")
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == "error: --covariates-on: a cannot take covariates; choose from alpha, beta"
+
+
+def test_clv_takes_its_horizon_and_discount_rate_from_keepwise_toml(tmp_path, cdnow_store, monkeypatch):
+    args = ["clv", "--db", cdnow_store, "--as-of", "1997-09-30", "--draws", "0", "--no-save", "--json"]
+    monkeypatch.chdir(tmp_path)
+    default = _json(args)
+    assert (default["discount_rate"], default["horizon_months"]) == (0.1, 12)
+    (tmp_path / "keepwise.toml").write_text("[clv]\ndiscount_rate = 0.3\nhorizon_months = 24\n")
+    configured = _json(args)
+    assert (configured["discount_rate"], configured["horizon_months"]) == (0.3, 24)
+    assert configured["total_clv"] != pytest.approx(default["total_clv"], rel=1e-3)
+    # the options override the file; with the defaults' figures they give the default values again
+    overridden = _json([*args, "--discount-rate", "0.1", "--horizon-months", "12"])
+    assert overridden["total_clv"] == pytest.approx(default["total_clv"], rel=1e-12)
+    # an older file's [review] discount_rate is the same figure
+    (tmp_path / "keepwise.toml").write_text('[review]\ndiscount_rate = "0.3"\n')
+    older = _json(args)
+    assert older["discount_rate"] == 0.3 and older["horizon_months"] == 12
+    assert older["total_clv"] < default["total_clv"]
+
+
+def test_the_front_doors_give_what_the_commands_print(tmp_path, cdnow_store, monkeypatch):
+    from datetime import date
+
+    from keepwise.jsonio import dumps
+    from keepwise.store import connect
+    from keepwise.value.clv import run
+    from keepwise.value.fitting import fit_model
+
+    monkeypatch.chdir(tmp_path)
+    end = ["--as-of", "1997-09-30"]
+    printed = runner.invoke(app, ["clv", "--db", cdnow_store, *end, "--draws", "0", "--no-save", "--json"])
+    fit_printed = _json(["fit", "pareto-nbd", "--db", cdnow_store, "--calibration-end", end[1], "--json"])
+    store = connect(cdnow_store)
+    try:
+        valued = run(store, as_of=date(1997, 9, 30), draws=0, save=False)
+        fitted = fit_model(store, "pareto-nbd", calibration_end=date(1997, 9, 30))
+    finally:
+        store.disconnect()
+    assert printed.stdout == dumps(valued.to_json()) + "\n"
+    fit_doc = fitted.to_json()
+    # the optimiser's time differs between two runs; everything else is the same to the last digit
+    assert fit_doc.pop("fit_seconds") > 0 and fit_printed.pop("fit_seconds") > 0
+    assert dumps(fit_doc) == dumps(fit_printed)

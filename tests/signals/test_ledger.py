@@ -33,7 +33,8 @@ from decimal import Decimal
 import pytest
 
 from keepwise import features
-from keepwise.signals import ReviewPeriod, build_ledger
+from keepwise.config import Config
+from keepwise.signals import ReviewPeriod, build_ledger, run
 
 CUSTOMERS = [
     ("A", "2023-06-01", 70.0),
@@ -158,3 +159,16 @@ def test_review_assumptions_in_keepwise_toml_are_checked(tmp_path):
         path.write_text(f"[review]\n{bad}\n")
         with pytest.raises(KeepwiseInputError, match=message):
             load_config(path)
+
+
+def test_the_stage_front_door_returns_the_ledger_warnings_and_metrics_and_drops_its_temp_tables(store):
+    b = store(CUSTOMERS, ORDERS, EXITS)
+    before = set(b.list_tables())
+    result = run(b, ReviewPeriod.of("2024-12"), Config())
+    assert (result.ledger.count, result.ledger.at_risk) == (3, 6)
+    assert result.ledger.annual_margin_lost == Decimal("780.00")
+    assert result.ledger.simple_value_lost == Decimal("15600.00")
+    assert set(result.status.loc[result.status["lost"], "customer_id"]) == {"A", "B", "C", "E"}
+    assert list(result.warnings.columns[:3]) == ["rank", "customer_id", "kind"]
+    assert result.metrics["monthly"] and result.notes is result.inputs.notes
+    assert set(b.list_tables()) == before  # the month's order lines and orders were temporary

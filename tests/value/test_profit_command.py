@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
+from keepwise.report.sections.profitability import profitability_section
 from keepwise.store import connect
-from keepwise.value.review_section import money, profitability_section
+from keepwise.value.review_section import money
 
 from .conftest import CONFIG, load_fixture
 

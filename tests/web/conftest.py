@@ -30,8 +30,22 @@ def cli(*args: str) -> tuple[int, str, str]:
     code = result.exit_code
     err = result.stderr
     if isinstance(result.exception, cli_module.KeepwiseInputError):  # main() turns these into exit 2
-        code, err = 2, f"error: {result.exception}\n"
+        code, err = 2, cli_module.error_line(result.exception) + "\n"
     return code, result.stdout, err
+
+
+def same_error(api: dict, cli_err: str) -> bool:
+    """The API's error says what the CLI's does: the same line, or the same problem with the field named.
+
+    An error about one input (``"field"`` in the API's JSON) names the field as the API calls it (``top:``);
+    the CLI names it as its option (``--top``).
+    """
+    line = cli_err.strip().removeprefix("error: ")
+    if "field" not in api:
+        return bool(line == api["error"])
+    field = api["field"]
+    problem = api["error"].removeprefix(f"{field}: ").split(" (got ")[0]
+    return f"--{field.replace('_', '-')}" in line and problem in line
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 
 from keepwise.store import connect
 
-from .conftest import MONTH, TOKEN, cli
+from .conftest import MONTH, TOKEN, cli, same_error
 from .test_browser import server  # noqa: F401  (the uvicorn fixture)
 
 
@@ -70,7 +70,7 @@ def test_outreach_api_errors_are_the_cli_messages(client, store_url):
     bad = client.get("/api/outreach", params={"month": "2025-13"})
     code, _, err = cli("outreach", "--month", "2025-13", "--json", "--no-save", "--db", store_url)
     assert bad.status_code == 400 and code == 2
-    assert err.strip() == f"error: {bad.json()['error']}"
+    assert same_error(bad.json(), err)
     _save_plan(store_url)
     before = _table(store_url)
     never = client.post("/api/outreach/NOBODY/done", json={"month": MONTH, "action": "re_engage"})
@@ -78,11 +78,12 @@ def test_outreach_api_errors_are_the_cli_messages(client, store_url):
         "outreach", "done", "NOBODY", "--month", MONTH, "--action", "re_engage", "--db", store_url
     )
     assert never.status_code == 400 and code == 2
-    assert err.strip() == f"error: {never.json()['error']}"
+    assert same_error(never.json(), err)
     assert "no re_engage action for customer 'NOBODY' in 2025-11" in never.json()["error"]
     assert "\n" not in never.json()["error"]
     assert client.post("/api/outreach/NOBODY/skip", json={}).json() == {
-        "error": "month is required, e.g. 2024-06"
+        "error": "month: is required, e.g. 2024-06",
+        "field": "month",
     }
     assert _table(store_url) == before
 
@@ -188,7 +189,7 @@ def test_wins_is_the_cli_json_and_the_page_is_its_html_report(client, store_url,
     bad = client.get("/api/wins", params={"months": 0})
     code, _, err = cli("wins", "--months", "0", "--json", "--db", store_url)
     assert bad.status_code == 400 and code == 2
-    assert err.strip() == f"error: {bad.json()['error']}"
+    assert same_error(bad.json(), err)
 
     _sign_in(client)
     page = client.get("/wins", params={"month": MONTH, "months": 12})

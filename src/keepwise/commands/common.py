@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import warnings
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from keepwise.jsonio import default, dumps
 from keepwise.store.connection import DEFAULT_URL, ENV_VAR
 
 DbOption = Annotated[
@@ -34,20 +34,12 @@ out = Console()
 
 
 def print_json(document: Any) -> None:
-    """Print ``document`` as JSON on stdout (decimals and timestamps as strings)."""
-    sys.stdout.write(json.dumps(document, indent=2, default=_default, ensure_ascii=False) + "\n")
+    """Print ``document`` as JSON on stdout (:func:`keepwise.jsonio.dumps`: decimals as strings)."""
+    sys.stdout.write(dumps(document) + "\n")
 
 
-def _default(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
+#: The JSON encoder's fallback under its old name (``commands/profit.py`` imports it; use keepwise.jsonio).
+_default = default
 
 
 @contextmanager

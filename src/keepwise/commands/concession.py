@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
@@ -35,14 +34,8 @@ def concession(
     """
     import pandas as pd
 
-    from keepwise.decisions.concession import ConcessionAdvisor
+    from keepwise.decisions import concession as stage
 
-    try:
-        amount = Decimal(cost)
-    except InvalidOperation:
-        raise KeepwiseInputError(f"--cost must be an amount such as 200.00, not {cost!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise KeepwiseInputError(f"--cost must be an amount of at least 0, not {cost}")
     when = None
     if at is not None:
         try:
@@ -52,12 +45,11 @@ def concession(
                 f"--at must be a date or time such as 2024-03-01T10:00Z, not {at!r}"
             ) from None
         when = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")).to_pydatetime()
-    backend = connect(db, read_only=no_log)
+    store = connect(db, read_only=no_log)
     try:
-        advice = ConcessionAdvisor(backend).advise(customer_id, amount, incident, at=when, log=not no_log)
+        doc = stage.advise(store, customer_id, cost, incident=incident, log=not no_log, at=when).to_json()
     finally:
-        backend.disconnect()
-    doc = advice.to_json()
+        store.disconnect()
     if json_:
         print_json(doc)
         return

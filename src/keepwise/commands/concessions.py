@@ -31,11 +31,11 @@ def record(
 
     if action not in ("granted", "refused"):
         raise KeepwiseInputError(f"--action must be granted or refused, not '{action}'")
-    backend = connect(db)
+    store = connect(db)
     try:
-        row = record_action(backend, decision_id, action, amount)
+        row = record_action(store, decision_id, action, amount)
     finally:
-        backend.disconnect()
+        store.disconnect()
     doc = {
         "decision_id": row["decision_id"],
         "customer_id": row["customer_id"],
@@ -63,20 +63,14 @@ def report(
 ) -> None:
     """Granted, refused, advice followed or overridden, outcomes and money spent vs margin kept, by month."""
     from keepwise.config import load_config
-    from keepwise.decisions.concession_log import concession_report
+    from keepwise.decisions import concession_log
 
-    cfg = load_config()
-    backend = connect(db)
+    config = load_config()
+    store = connect(db)
     try:
-        rep = concession_report(
-            backend,
-            since,
-            window_days=cfg.decisions.outcome_window_days,
-            currency=cfg.value.reporting_currency,
-        )
+        doc = concession_log.report(store, since, config=config).to_json()
     finally:
-        backend.disconnect()
-    doc = rep.to_json()
+        store.disconnect()
     if json_:
         print_json(doc)
         return

@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from keepwise.commands.common import DbOption, JsonOption, err, print_json, statistical_warnings_on_stderr
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from keepwise.conjoint import Estimate
 
 conjoint_app = typer.Typer(
     help="Choice-based conjoint: design tasks, estimate what each feature and each dollar is worth, "
@@ -68,7 +70,14 @@ def design_command(
     spec = load_study(study)
     started = time.perf_counter()
     build = d_efficient if method == Method.d_efficient else balanced_overlap
-    design = build(spec, tasks, versions, seed=seed)
+    try:
+        design = build(spec, tasks, versions, seed=seed)
+    except BadInput as exc:
+        if exc.field not in ("tasks", "versions"):
+            raise
+        raise KeepwiseInputError(
+            f"--tasks and --versions must be at least 1, got {tasks} and {versions}"
+        ) from None
     paths = design.write(out)
     report = {**design.report(), "files": {k: str(v) for k, v in paths.items()}}
     report["seconds"] = round(time.perf_counter() - started, 3)
@@ -86,17 +95,6 @@ def design_command(
 
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
-
-
-def _read(file: Path, text_columns: list[str] | None = None) -> pd.DataFrame:
-    if not file.exists():
-        raise KeepwiseInputError(f"{file}: no such file")
-    import pandas as pd
-
-    try:
-        return pd.read_csv(file, dtype=dict.fromkeys(text_columns or [], str))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise KeepwiseInputError(f"{file}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
 
 
 FileOption = Annotated[
@@ -135,16 +133,16 @@ BurnOption = Annotated[int, typer.Option("--burn", help="HB: burn-in iterations 
 SeedOption = Annotated[int, typer.Option("--seed", help="HB and lc: random seed.")]
 
 
-def _classes(model: ModelKind, classes: str | None) -> dict[str, Any]:
-    """Estimator options for --classes (one-line errors for a wrong combination or value)."""
+def _classes(model: ModelKind, classes: str | None) -> int | Literal["auto"] | None:
+    """The number of latent classes --classes asks for (one-line errors for a wrong combination or value)."""
     if model != ModelKind.lc:
         if classes is not None:
             raise KeepwiseInputError("--classes goes with --model lc only")
-        return {}
+        return None
     if classes is None:
         raise KeepwiseInputError("--model lc needs --classes K (2 or more) or --classes auto")
     if classes.strip().lower() == "auto":
-        return {"classes": "auto"}
+        return "auto"
     try:
         k = int(classes)
     except ValueError:
@@ -153,7 +151,7 @@ def _classes(model: ModelKind, classes: str | None) -> dict[str, Any]:
         raise KeepwiseInputError(
             f"--model lc needs --classes 2 or more, or auto (got {k}); one class is --model mnl"
         )
-    return {"classes": k}
+    return k
 
 
 def _estimate(
@@ -172,33 +170,37 @@ def _estimate(
     burn: int,
     seed: int,
     classes: str | None = None,
-) -> Any:
-    from keepwise.conjoint.results import estimate
+    currency: str = "",
+) -> Estimate:
+    """Call the front door with the options; phrase its errors with the options' names."""
+    from keepwise.conjoint import estimate
 
-    frame = _read(file, _split(categorical))
-    names = _split(attributes)
-    if none_column and none_column not in names:
-        names.append(none_column)
-    options: dict[str, Any] = {"draws": draws, "burn": burn, "seed": seed} if model == ModelKind.hb else {}
-    lc_options = _classes(model, classes)
-    if lc_options:
-        options = {**lc_options, "seed": seed}
-    with statistical_warnings_on_stderr():
-        return estimate(
-            frame,
-            names,
-            task_column,
-            alternative_column,
-            choice_column,
-            respondent=respondent_column,
-            model=model.value,
-            coding=coding.value,
-            categorical=_split(categorical),
-            price=price_column,
-            none=none_column,
-            source=str(file),
-            **options,
-        )
+    try:
+        with statistical_warnings_on_stderr():
+            return estimate(
+                file,
+                _split(attributes),
+                task_column,
+                alternative_column,
+                choice_column,
+                respondent=respondent_column,
+                model=model.value,
+                classes=_classes(model, classes),
+                coding=coding.value,
+                categorical=_split(categorical),
+                price=price_column,
+                none=none_column,
+                draws=draws,
+                burn=burn,
+                seed=seed,
+                currency=currency,
+            )
+    except BadInput as exc:
+        if exc.field != "respondent":
+            raise
+        raise KeepwiseInputError(
+            f"--model {model.value} needs --respondent-column (whose tasks are whose)"
+        ) from None
 
 
 @conjoint_app.command("estimate")
@@ -239,9 +241,8 @@ def estimate_command(
     json_output: JsonOption = False,
 ) -> None:
     """Estimate part-worths from long-format choices: conditional logit, hierarchical Bayes or classes."""
-    from keepwise.conjoint.hb import HierarchicalBayesMNL
-    from keepwise.conjoint.latent_class import LatentClassMNL
-    from keepwise.conjoint.results import importance, part_worths, segments, wtp
+    from keepwise.conjoint.report import segments_table
+    from keepwise.conjoint.results import importance
 
     started = time.perf_counter()
     rules: list[dict[str, Any]] | None = None
@@ -253,61 +254,27 @@ def estimate_command(
             raise KeepwiseInputError(f"{study}: --study keeps the study's prohibitions with --save NAME only")
         rules = study_prohibitions(load_study(study))
     _classes(model, classes)  # a wrong --classes fails before the data are read
-    result = _estimate(
+    estimated = _estimate(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
-        categorical, price_column, none_column, draws, burn, seed, classes,
+        categorical, price_column, none_column, draws, burn, seed, classes, currency,
     )  # fmt: skip
-    result.currency = currency.strip().upper()
-    fitted = result.model
-    doc: dict[str, Any] = {
-        "model": model.value,
-        "coefficients": result.coefficients,
-        "std_errors": result.std_errors,
-        "log_likelihood": float(fitted.log_likelihood_),
-        "n_tasks": int(fitted.n_tasks_),
-    }
-    if isinstance(fitted, HierarchicalBayesMNL):
-        doc["n_respondents"] = int(fitted.n_respondents_)
-        doc["population_sd"] = dict(
-            zip(fitted.names_, map(float, fitted.summary["population sd"]), strict=True)
-        )
-        doc["diagnostics"] = {
-            "rhat": dict(zip(fitted.names_, map(float, fitted.rhat_["mean"]), strict=True)),
-            "ess": dict(zip(fitted.names_, map(float, fitted.ess_["mean"]), strict=True)),
-            "acceptance": float(fitted.acceptance_),
-        }
-    elif isinstance(fitted, LatentClassMNL):
-        doc["n_respondents"] = int(fitted.n_respondents_)
-        doc["classes"] = int(fitted.classes)
-        doc["bic"] = float(fitted.bic_)
-        doc["aic"] = float(fitted.aic_)
-        if fitted.bic_by_classes_ is not None:
-            doc["bic_by_classes"] = {str(k): v for k, v in fitted.bic_by_classes_.items()}
-        doc["population"] = "coefficients, std_errors, importance and wtp are share-weighted over the classes"
-        doc["segments"] = segments(result)
-    else:
-        doc["null_log_likelihood"] = float(fitted.null_log_likelihood_)
-        doc["rho_squared"] = float(fitted.rho_squared_)
-        doc["adjusted_rho_squared"] = float(fitted.adjusted_rho_squared_)
-    doc["part_worths"] = part_worths(result).to_dict(orient="records")
-    doc["importance"] = importance(result).to_dict(orient="records")
-    if result.coding.price is not None:
-        doc["wtp"] = wtp(result).to_dict(orient="records")
     if save is not None:
-        from keepwise.conjoint.store import save_result
         from keepwise.store import connect
 
-        backend = connect(db)
+        store = connect(db)
         try:
-            saved = save_result(
-                backend, result, save, source=str(file), prohibitions=rules, prohibitions_from=str(study)
+            estimated = estimated.save(
+                store, save, source=str(file), prohibitions=rules, prohibitions_from=str(study)
             )
+        except BadInput as exc:
+            if exc.field != "study":
+                raise
+            raise KeepwiseInputError("give the study a name (--save NAME)") from None
         finally:
-            backend.disconnect()
-        doc["saved_as"] = save
-        if saved.prohibitions is not None:
-            doc["prohibitions"] = list(saved.prohibitions)
+            store.disconnect()
+    doc = estimated.to_json()
     doc["seconds"] = round(time.perf_counter() - started, 3)
+    result = estimated.result
     if json_output:
         print_json(doc)
         return
@@ -315,7 +282,7 @@ def estimate_command(
         kept = doc.get("prohibitions")
         with_rules = "" if kept is None else f" with its {len(kept)} prohibition(s) from {study}"
         err.print(f"saved as conjoint study '{save}'{with_rules}")
-    summary = fitted.summary
+    summary = result.model.summary
     err.print(summary.to_string(float_format=lambda x: f"{x:.6g}"))
     err.print(f"log-likelihood {doc['log_likelihood']:.4f} on {doc['n_tasks']} tasks")
     if "rho_squared" in doc:
@@ -326,8 +293,6 @@ def estimate_command(
         )
     err.print(importance(result).to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     if "segments" in doc:
-        from keepwise.conjoint.report import segments_table
-
         err.print(_segments_text(segments_table(result)))
 
 
@@ -358,25 +323,15 @@ def simulate_command(
     json_output: JsonOption = False,
 ) -> None:
     """Rank candidate win-back offers by expected margin (take-up x (price - cost))."""
-    from keepwise.conjoint.simulator import best_offer
+    from keepwise.conjoint import load_offers, simulate
 
-    spec = _read_offers(offers)
-    result = _estimate(
+    spec = load_offers(offers)
+    estimated = _estimate(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
         categorical, price_column, none_column, draws, burn, seed, classes,
     )  # fmt: skip
-    candidates = [{k: v for k, v in c.items() if k != "cost"} for c in spec["candidates"]]
-    choice = best_offer(
-        result, candidates, [c["cost"] for c in spec["candidates"]], competitors=spec.get("competitors", [])
-    )
-    doc = {
-        "best_offer": choice.offer,
-        "take_up": choice.take_up,
-        "margin": choice.margin,
-        "expected_margin": choice.expected_margin,
-        "reasons": choice.reasons,
-        "candidates": choice.table.to_dict(orient="records"),
-    }
+    choice = simulate(estimated.result, spec)
+    doc = choice.to_json()
     if json_output:
         print_json(doc)
         return
@@ -400,23 +355,26 @@ def show_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show a saved study: importance, willingness to pay with intervals, and a what-if page."""
-    from keepwise.conjoint.report import section_html, segments_table, show_document
+    from keepwise.conjoint import show
+    from keepwise.conjoint.report import section_html, segments_table
     from keepwise.conjoint.results import importance, wtp
-    from keepwise.conjoint.store import load_result
     from keepwise.report import check_report_path
     from keepwise.store import connect
 
     out_path = check_report_path(html) if html is not None else None
-    backend = connect(db)
+    store = connect(db)
     try:
-        result = load_result(backend, study)
-    finally:
-        backend.disconnect()
-    if result is None:
+        shown = show(store, study)
+    except BadInput as exc:
+        if exc.field != "study":
+            raise
         raise KeepwiseInputError(
             "the store holds no conjoint study: fit one with keepwise conjoint estimate ... --save NAME"
-        )
-    doc = show_document(result)
+        ) from None
+    finally:
+        store.disconnect()
+    result = shown.result
+    doc = shown.to_json()
     if out_path is not None:
         from markupsafe import escape
         from plotly.offline import get_plotlyjs
@@ -447,25 +405,6 @@ def _segments_text(table: pd.DataFrame) -> str:
     table = table.set_index("class").T
     table.columns = [f"class {c}" for c in table.columns]
     return str(table.to_string(float_format=lambda x: f"{x:.1f}"))
-
-
-def _read_offers(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise KeepwiseInputError(f"{path}: no such offers file")
-    import yaml
-
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raise KeepwiseInputError(f"{path}: not valid YAML") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("candidates"), list) or not doc["candidates"]:
-        raise KeepwiseInputError(f"{path}: needs 'candidates', a list of offers with a 'cost'")
-    for i, c in enumerate(doc["candidates"]):
-        if not isinstance(c, dict) or "cost" not in c:
-            raise KeepwiseInputError(f"{path}: candidates[{i}] needs a 'cost'")
-    if not isinstance(doc.get("competitors", []), list):
-        raise KeepwiseInputError(f"{path}: 'competitors' must be a list of offers")
-    return doc
 
 
 def register(app: typer.Typer) -> None:

@@ -6,9 +6,8 @@ fast.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,27 +23,12 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from keepwise.experiments.analysis import ExperimentResult
 
 sub = typer.Typer(
     help="Randomised experiments: design one from the store, analyse it, or analyse any result file.",
     no_args_is_help=True,
 )
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.exists():
-        raise KeepwiseInputError(f"file '{path}' does not exist")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except Exception as exc:
-        raise KeepwiseInputError(f"cannot read '{path}': {str(exc).splitlines()[0]}") from None
 
 
 def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -55,14 +39,6 @@ def _parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
             raise KeepwiseInputError(f"{what} '{v}' must be written METRIC=COLUMN")
         pairs[key] = value
     return pairs
-
-
-def _run_analysis(**kwargs: Any) -> ExperimentResult:
-    """Run the analysis and turn a sample-ratio mismatch into a loud message on stderr."""
-    from keepwise.experiments.analysis import analyze
-
-    with statistical_warnings_on_stderr():
-        return analyze(**kwargs)
 
 
 @sub.command("analyze")
@@ -137,64 +113,69 @@ def analyze_command(
     is read from the store with its metrics over the window after assignment.
     """
     from keepwise.config import load_config
+    from keepwise.experiments import Analysis
+    from keepwise.experiments import analyze as analyze_experiment
+    from keepwise.experiments.analysis import analyze as analyze_frame
     from keepwise.experiments.design import parse_arms
+    from keepwise.experiments.run import read_results
     from keepwise.store.connection import connect
 
     config = load_config()
-    level = alpha if alpha is not None else config.experiments.alpha
     covs = _parse_pairs(covariate, "--covariate")
     if (file is None) == (name is None):
         raise KeepwiseInputError("give either an experiment NAME (from the store) or --file FILE")
-    window: dict[str, str] | None = None
     if file is not None:
         if control is None:
             raise KeepwiseInputError("--control is required with --file (the control arm's value)")
         if not metric:
             raise KeepwiseInputError("give at least one --metric COLUMN")
-        frame = _read_table(file)
-        source = str(file)
-        arm_col, control_arm, metrics = arm_column, control, list(metric)
-        designed = parse_arms(ratios) if ratios else None
+        frame = read_results(file)
+        with statistical_warnings_on_stderr():
+            analysis = Analysis(
+                analyze_frame(
+                    frame=frame,
+                    arm_column=arm_column,
+                    control=control,
+                    metrics=list(metric),
+                    alpha=alpha if alpha is not None else config.experiments.alpha,
+                    ratios=parse_arms(ratios) if ratios else None,
+                    covariates=covs,
+                    bootstrap=bootstrap,
+                    seed=seed,
+                    profit_metric=profit_metric,
+                    program_cost=program_cost,
+                    source=str(file),
+                )
+            )
     else:
-        from keepwise.experiments.store import METRICS, experiment_metrics
-
         assert name is not None
-        backend = connect(db)
+        store = connect(db)
         try:
-            frame, design, window = experiment_metrics(backend, name, months=months, config=config)
+            with statistical_warnings_on_stderr():
+                analysis = analyze_experiment(
+                    store,
+                    name,
+                    metrics=metric,
+                    control=control,
+                    cuped=cuped,
+                    covariates=covs,
+                    ratios=parse_arms(ratios) if ratios else None,
+                    alpha=alpha,
+                    bootstrap=bootstrap,
+                    seed=seed,
+                    profit_metric=profit_metric,
+                    program_cost=program_cost,
+                    months=months,
+                    config=config,
+                )
+                if analysis.window and analysis.window.get("warning"):
+                    err.print(f"[yellow]note: {analysis.window['warning']}[/yellow]")
         finally:
-            backend.disconnect()
-        source = f"experiment '{name}'"
-        arm_col, control_arm = "arm", control or design.control
-        metrics = list(metric) if metric else list(METRICS)
-        designed = parse_arms(ratios) if ratios else design.arms
-        if cuped:
-            covs.update({m: f"pre_{m}" for m in metrics if m != "retained" and f"pre_{m}" in frame.columns})
-        if profit_metric is None and "profit" in metrics:
-            profit_metric = "profit"
-        if window.get("warning"):
-            err.print(f"[yellow]note: {window['warning']}[/yellow]")
-    result = _run_analysis(
-        frame=frame,
-        arm_column=arm_col,
-        control=control_arm,
-        metrics=metrics,
-        alpha=level,
-        ratios=designed,
-        covariates=covs,
-        bootstrap=bootstrap,
-        seed=seed,
-        profit_metric=profit_metric,
-        program_cost=program_cost,
-        source=source,
-    )
+            store.disconnect()
     if json_:
-        doc = result.to_json(full=details)
-        if details and window is not None:
-            doc["window"] = window
-        print_json(doc)
+        print_json(analysis.to_json(details=details))
         return
-    _print_result(result, window)
+    _print_result(analysis.result, analysis.window)
 
 
 def _fmt(x: float | None, pct: bool = False) -> str:
@@ -285,78 +266,31 @@ def design_command(
     from rich.table import Table
 
     from keepwise.config import load_config
-    from keepwise.experiments.design import Design, balance_table, parse_arms
-    from keepwise.experiments.power import power_statement
-    from keepwise.experiments.store import design_experiment
+    from keepwise.experiments import start
     from keepwise.store.connection import connect
 
     config = load_config()
-    design = Design(
-        name=name,
-        arms=parse_arms(arms),
-        seed=seed,
-        control=control,
-        strata=tuple(stratify_by or ()),
-        population=population,
-    )
-    backend = connect(db)
+    store = connect(db)
     try:
-        assigned, status = design_experiment(backend, design, population, month=month, config=config)
+        started = start(
+            store,
+            name,
+            population=population,
+            arms=arms,
+            control=control,
+            seed=seed,
+            strata=stratify_by or (),
+            month=month,
+            baseline_retention=baseline_retention,
+            config=config,
+        )
     finally:
-        backend.disconnect()
-    counts = assigned["arm"].value_counts()
-    n_c = int(counts.get(control, 0))
-    balance = balance_table(assigned, "arm", control, ["profit", "profit_decile"])
-    statements: list[dict[str, Any]] = []
-    for arm in design.arms:
-        if arm == control:
-            continue
-        n_t = int(counts.get(arm, 0))
-        if n_t < 2 or n_c < 2:
-            continue
-        retention = power_statement(
-            "12-month retention",
-            n_t,
-            n_c,
-            p_control=baseline_retention,
-            alpha=config.experiments.alpha,
-            power=config.experiments.power,
-        )
-        sd = float(assigned["profit"].std(ddof=1))
-        profit = (
-            power_statement(
-                "profit per customer",
-                n_t,
-                n_c,
-                sd=sd,
-                alpha=config.experiments.alpha,
-                power=config.experiments.power,
-            )
-            if sd > 0
-            else None
-        )
-        statements.append(
-            {
-                "arm": arm,
-                "retention": {"mde": retention.mde, "sentence": retention.sentence},
-                "profit": None if profit is None else {"mde": profit.mde, "sentence": profit.sentence},
-            }
-        )
-    doc: dict[str, Any] = {
-        "experiment": name,
-        "status": status,
-        "population": population,
-        "customers": len(assigned),
-        "arms": {a: int(counts.get(a, 0)) for a in design.arms},
-        "seed": seed,
-        "strata": list(design.strata),
-        "balance": balance.to_dict(orient="records"),
-        "power": statements,
-        "designed_at": datetime.now(UTC).isoformat(),
-    }
+        store.disconnect()
+    doc = started.to_json()
     if json_:
         print_json(doc)
         return
+    status, assigned, statements = started.status, started.assigned, started.power
     verb = "Saved" if status == "created" else "Unchanged (same seed and population)"
     out.print(f"{verb}: experiment '{name}', {len(assigned):,} customers from {population}.")
     out.print("Arms: " + ", ".join(f"{a} {n:,}" for a, n in doc["arms"].items()))

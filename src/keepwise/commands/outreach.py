@@ -30,8 +30,8 @@ SaveOption = Annotated[
     bool,
     typer.Option(
         "--save/--no-save",
-        help="Store the plan in the store's outreach_actions table (DuckDB stores), replacing the month's "
-        "planned rows; rows marked done or skipped are kept.",
+        help="Store the plan in the store's outreach_actions table, replacing the month's planned rows; rows "
+        "marked done or skipped are kept.",
     ),
 ]
 TopOption = Annotated[
@@ -64,26 +64,17 @@ def outreach(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from keepwise.decisions import outreach as stage
+    from keepwise.decisions.service import ACTIONS
 
-    from keepwise.decisions.service import ACTIONS, save_plan
-    from keepwise.decisions.service import outreach as plan_outreach
-    from keepwise.value.profitability import parse_month
-
-    if month is not None:
-        parse_month(month)
-    config = load_config()
     exists = db.startswith("duckdb:///") and Path(db.removeprefix("duckdb:///")).exists()
-    backend = connect(db, read_only=exists and not save)
-    saved = None
+    store = connect(db, read_only=exists and not save)
     try:
-        plan = plan_outreach(backend, month, config=config)
-        if save and getattr(backend, "name", "") == "duckdb":
-            saved = {"table": "outreach_actions", **save_plan(backend, plan)}
-        elif save:
-            err.print("the outreach_actions table is kept on DuckDB stores only: plan not stored")
+        result = stage.run(store, month, config=load_config(), top=top or None, save=save)
     finally:
-        backend.disconnect()
-    doc = {**plan.to_json(), "saved": saved}
+        store.disconnect()
+    doc = result.to_json()
+    saved = doc["saved"]
     if json_:
         print_json(doc)
         return
@@ -107,7 +98,7 @@ def outreach(
     )
     for kind in ACTIONS:
         rows = [a for a in doc["actions"] if a["action"] == kind]
-        shown = rows if top == 0 else rows[:top]
+        shown = result.shown(kind)
         if not shown:
             continue
         out.print(f"\n[bold]{kind.replace('_', ' ')}[/bold] ({len(shown)} of {len(rows)})")
@@ -125,16 +116,13 @@ def outreach(
 
 
 def mark_document(row: dict[str, Any]) -> dict[str, Any]:
-    """An ``outreach_actions`` row as ``keepwise outreach done|skip --json`` prints it (and the API too)."""
-    return {
-        "month": row["month"],
-        "customer_id": row["customer_id"],
-        "action": row["action"],
-        "recommendation": row["recommendation"],
-        "status": row["status"],
-        "note": row["note"],
-        "recorded_at": row["recorded_at"].isoformat(),
-    }
+    """An ``outreach_actions`` row as ``keepwise outreach done|skip --json`` prints it.
+
+    Lives in :func:`keepwise.decisions.outreach.mark_document`; kept importable from here.
+    """
+    from keepwise.decisions.outreach import mark_document as document
+
+    return document(row)
 
 
 def _mark(
@@ -147,10 +135,13 @@ def _mark(
     db: str,
     json_: bool,
 ) -> None:
-    from keepwise.decisions.service import mark
+    from keepwise.decisions import outreach as stage
+    from keepwise.decisions.service import ACTIONS
     from keepwise.value.profitability import parse_month
 
     parse_month(month)
+    if action not in ACTIONS:
+        raise KeepwiseInputError(f"--action must be one of {', '.join(ACTIONS)}, not '{action}'")
     when = None
     if at is not None:
         try:
@@ -159,12 +150,11 @@ def _mark(
             raise KeepwiseInputError(
                 f"--at must be a date or time such as 2024-07-02T09:00Z, not '{at}'"
             ) from None
-    backend = connect(db)
+    store = connect(db)
     try:
-        row = mark(backend, month, customer_id, action, status, note=note, at=when)
+        doc = stage.mark(store, customer_id, month, status, action, note, at=when).to_json()
     finally:
-        backend.disconnect()
-    doc = mark_document(row)
+        store.disconnect()
     if json_:
         print_json(doc)
         return

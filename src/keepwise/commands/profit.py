@@ -1,4 +1,7 @@
-"""``keepwise profit``: each customer's real profit, the tiers and the whale curve for a month."""
+"""``keepwise profit``: each customer's real profit, the tiers and the whale curve for a month.
+
+The stage is :func:`keepwise.value.profit.run`; this module parses the options, calls it and prints.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import typer
 from rich.table import Table
 
 from keepwise.commands.common import DbOption, JsonOption, _default, err, out, print_json
+from keepwise.commands.fit import phrased_for_cli
 from keepwise.config import load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL, connect
@@ -38,6 +42,14 @@ def profit(
     view: ViewOption = "month",
     json_: JsonOption = False,
     out_file: OutOption = None,
+    save: Annotated[
+        bool,
+        typer.Option(
+            "--save/--no-save",
+            help="Keep the per-customer rows (table profit; profit_ttm, profit_lifetime for the other views) "
+            "and the document in the store for the dashboard, replacing the month's.",
+        ),
+    ] = True,
     db: DbOption = DEFAULT_URL,
 ) -> None:
     """Each customer's profit after cost of goods, staff time and concessions; tiers and the whale curve.
@@ -47,16 +59,17 @@ def profit(
     """
     if view not in ("month", "ttm", "lifetime"):
         raise KeepwiseInputError(f"--view '{view}' is not one of: month, ttm, lifetime")
-    from keepwise.value.review_section import profit_document
+    from keepwise.value.profit import run
 
     config = load_config()
-    backend = connect(
-        db, read_only=Path(db.removeprefix("duckdb:///")).exists() and db.startswith("duckdb:///")
-    )
+    exists = db.startswith("duckdb:///") and Path(db.removeprefix("duckdb:///")).exists()
+    store = connect(db, read_only=exists and not save)
     try:
-        doc = profit_document(backend, month, view=cast("View", view), config=config)
+        with phrased_for_cli():
+            result = run(store, month, config=config, save=save, view=cast("View", view))
     finally:
-        backend.disconnect()
+        store.disconnect()
+    doc = result.to_json()
     if out_file is not None:
         out_file.write_text(
             json.dumps(doc, indent=2, default=_default, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -22,12 +22,14 @@ def serve(
     Sign-in uses the token in KEEPWISE_WEB_TOKEN (or keepwise.toml, section web, key token); without one the
     dashboard is open and listens on this machine only.
     """
+    import os
+
     import uvicorn
 
     from keepwise.config import load_config
+    from keepwise.config.web import TOKEN_ENV, is_loopback, resolve_token
     from keepwise.exceptions import KeepwiseInputError
-    from keepwise.web import create_app
-    from keepwise.web.auth import TOKEN_ENV, is_loopback, resolve_token
+    from keepwise.store.connection import ENV_VAR
 
     if not 0 < port < 65536:
         raise KeepwiseInputError(f"--port must be between 1 and 65535, not {port}")
@@ -38,10 +40,10 @@ def serve(
             f"refusing to listen on {host} without an access token: set {TOKEN_ENV} (or [web] token in "
             "keepwise.toml), or use --host 127.0.0.1"
         )
-    app = create_app(db, config)
+    os.environ[ENV_VAR] = db  # the app factory opens the store this names
     where = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     err.print(f"keepwise dashboard for {db} on {where} ({'sign-in required' if token else 'no sign-in'})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run("keepwise.web:create_app_from_env", factory=True, host=host, port=port, log_level="warning")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,9 +8,8 @@ exceeds its cost, optionally under a budget or a maximum count.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,7 +17,7 @@ from keepwise.commands.common import JsonOption, err, print_json
 from keepwise.exceptions import KeepwiseInputError
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from keepwise.experiments.targeting import UpliftScores
 
 uplift_app = typer.Typer(
     help="Uplift targeting: learn who an offer changes (T, X, DR learners) and plan offers."
@@ -26,40 +25,6 @@ uplift_app = typer.Typer(
 
 FileOption = Annotated[Path, typer.Option("--file", help="CSV or Parquet file, one row per customer.")]
 FeaturesOption = Annotated[str, typer.Option("--features", help="Feature columns, comma-separated.")]
-
-
-def _read(path: Path) -> pd.DataFrame:
-    import pandas as pd
-
-    if not path.exists():
-        raise KeepwiseInputError(f"{path}: no such file")
-    try:
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError, OSError) as exc:
-        raise KeepwiseInputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from None
-
-
-def _numeric(frame: pd.DataFrame, columns: list[str], source: str) -> pd.DataFrame:
-    """The named columns as floats; the first missing column or non-numeric cell is an input error."""
-    import numpy as np
-    import pandas as pd
-
-    for col in columns:
-        if col not in frame.columns:
-            raise KeepwiseInputError(f"{source}, column '{col}': missing column")
-    out = pd.DataFrame(index=frame.index)
-    for col in columns:
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = np.flatnonzero(values.isna().to_numpy())
-        if len(bad):
-            row = int(bad[0])
-            raise KeepwiseInputError(
-                f"{source}, row {row + 1}, column '{col}': not a number: '{frame[col].iloc[row]}'"
-            )
-        out[col] = values.astype(float)
-    return out
 
 
 def _columns(text: str) -> list[str]:
@@ -88,70 +53,37 @@ def fit(
     The learner is evaluated on a seeded 30% of the trial it did not see, then refitted on the whole trial
     and saved (a pickle: load it only from a source you trust).
     """
-    import numpy as np
+    from keepwise.experiments.targeting import fit_uplift, read_table
 
-    from keepwise.experiments.uplift import make_learner, qini_area
-
-    trial = _read(file)
+    trial = read_table(file)
     names = _columns(features)
-    X = _numeric(trial, names, file.name)
-    y = _numeric(trial, [outcome], file.name)[outcome].to_numpy()
-    if arm_column not in trial.columns:
-        raise KeepwiseInputError(f"{file.name}, column '{arm_column}': missing column")
-    arm = trial[arm_column].astype(str).to_numpy()
-    held_out = np.random.default_rng(seed).random(len(trial)) < 0.3
-    evaluation = make_learner(learner, control=control, random_state=seed, threads=1)
-    evaluation.fit(X[~held_out], arm[~held_out], y[~held_out])
-    effects = evaluation.predict(X[held_out])
-    qini: dict[str, float] = {}
-    for offer in effects.columns:
-        pair = (arm[held_out] == offer) | (arm[held_out] == control)
-        qini[offer] = qini_area(
-            y[held_out][pair], (arm[held_out][pair] == offer).astype(float), effects[offer].to_numpy()[pair]
-        )
-    final = make_learner(learner, control=control, random_state=seed, threads=1).fit(X, arm, y)
-    with model_out.open("wb") as f:
-        pickle.dump({"learner": final, "features": names, "outcome": outcome}, f)
-    doc = {
-        "learner": learner,
-        "offers": list(final.treatments_),
-        "n_customers": len(trial),
-        "held_out": int(held_out.sum()),
-        "qini_area": qini,
-        "model": str(model_out),
-    }
+    fitted = fit_uplift(
+        trial,
+        arm_column=arm_column,
+        outcome=outcome,
+        features=names,
+        control=control,
+        learner=learner,
+        seed=seed,
+        source=file.name,
+    )
+    fitted.save(model_out)
+    doc = fitted.to_json(model=model_out)
+    qini = fitted.qini_area
+    held_out = fitted.held_out
     if json_:
         print_json(doc)
         return
-    err.print(f"fitted a {learner}-learner on {len(trial):,} customers; saved to {model_out}")
+    err.print(f"fitted a {learner}-learner on {fitted.n_customers:,} customers; saved to {model_out}")
     for offer, area in qini.items():
-        err.print(
-            f"  {offer}: Qini area {area:,.4f} on {int(held_out.sum()):,} held-out customers (0 = random)"
-        )
+        err.print(f"  {offer}: Qini area {area:,.4f} on {held_out:,} held-out customers (0 = random)")
 
 
-def _load_model(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise KeepwiseInputError(f"{path}: no such model file (make one with keepwise uplift fit)")
-    try:
-        with path.open("rb") as f:
-            saved = pickle.load(f)
-    except (pickle.UnpicklingError, EOFError, AttributeError) as exc:
-        raise KeepwiseInputError(f"{path}: not a keepwise uplift model ({exc})") from None
-    if not isinstance(saved, dict) or "learner" not in saved:
-        raise KeepwiseInputError(f"{path}: not a keepwise uplift model")
-    return saved
+def _scores(model: Path, file: Path, id_column: str) -> UpliftScores:
+    from keepwise.experiments.targeting import load_uplift, read_table, score_uplift
 
-
-def _effects(model: Path, file: Path, id_column: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    saved = _load_model(model)
-    customers = _read(file)
-    if id_column not in customers.columns:
-        raise KeepwiseInputError(f"{file.name}, column '{id_column}': missing column")
-    X = _numeric(customers, saved["features"], file.name)
-    effects = saved["learner"].predict(X)
-    effects.index = customers[id_column].astype(str)
-    return customers, effects, saved
+    saved = load_uplift(model)
+    return score_uplift(saved, read_table(file), id_column=id_column, source=file.name)
 
 
 IdOption = Annotated[str, typer.Option("--id-column", help="Column with the customer id.")]
@@ -168,15 +100,15 @@ def score(
     json_: JsonOption = False,
 ) -> None:
     """Predict each offer's effect on the outcome for every customer in a file."""
-    _, effects, saved = _effects(model, file, id_column)
-    table = effects.reset_index(names="customer_id")
+    scores = _scores(model, file, id_column)
+    table = scores.table
     if out is not None:
         table.to_csv(out, index=False)
     if json_:
-        print_json({"outcome": saved["outcome"], "customers": table.to_dict(orient="records")})
+        print_json(scores.to_json())
     else:
         err.print(
-            f"scored {len(table):,} customers for {', '.join(effects.columns)}"
+            f"scored {len(table):,} customers for {', '.join(scores.effects.columns)}"
             + (f"; wrote {out}" if out else "")
         )
 
@@ -199,7 +131,7 @@ def plan_offers(
     json_: JsonOption = False,
 ) -> None:
     """Give each customer the offer whose predicted incremental margin exceeds its cost (with reasons)."""
-    from keepwise.experiments.uplift import plan
+    from keepwise.experiments.targeting import plan_uplift
 
     costs: dict[str, float] = {}
     for item in cost:
@@ -208,26 +140,22 @@ def plan_offers(
             costs[offer.strip()] = float(amount)
         except ValueError:
             raise KeepwiseInputError(f"--cost '{item}': write OFFER=AMOUNT, e.g. --cost call=20") from None
-    customers, effects, _ = _effects(model, file, id_column)
-    value = None
-    if value_column is not None:
-        value = _numeric(customers, [value_column], file.name)[value_column].to_numpy()
-    planned = plan(effects, costs, value=value, budget=budget, max_count=max_count, ids=list(effects.index))
+    planned = plan_uplift(
+        _scores(model, file, id_column),
+        costs,
+        value_column=value_column,
+        budget=budget,
+        max_count=max_count,
+        source=file.name,
+    )
     if out is not None:
-        planned.to_csv(out, index=False)
-    treated = planned[planned["offer"] != "none"]
-    summary: dict[str, Any] = {
-        "treated": len(treated),
-        "by_offer": {str(k): int(v) for k, v in treated["offer"].value_counts().items()},
-        "incremental_margin": round(float(treated["incremental_margin"].sum()), 2),
-        "cost": round(float(treated["cost"].sum()), 2),
-        "net": round(float(treated["net"].sum()), 2),
-    }
+        planned.customers.to_csv(out, index=False)
     if json_:
-        print_json({"summary": summary, "customers": planned.to_dict(orient="records")})
+        print_json(planned.to_json())
         return
+    summary = planned.summary
     err.print(
-        f"treat {summary['treated']:,} of {len(planned):,} customers "
+        f"treat {summary['treated']:,} of {len(planned.customers):,} customers "
         f"({', '.join(f'{k}: {v:,}' for k, v in summary['by_offer'].items()) or 'nobody'}); predicted "
         f"incremental margin {summary['incremental_margin']:,.2f} for a cost of {summary['cost']:,.2f}"
         + (f"; wrote {out}" if out else "")

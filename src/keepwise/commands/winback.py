@@ -35,12 +35,21 @@ TopOption = Annotated[
     int,
     typer.Option("--top", help="List this many customers worth a contact (0: all).", show_default=True),
 ]
+SaveOption = Annotated[
+    bool,
+    typer.Option(
+        "--save/--no-save",
+        help="Store the ranking in the store's winback table and its document for the dashboard, replacing "
+        "the month's rows.",
+    ),
+]
 
 
 def winback(
     month: MonthOption = None,
     top: TopOption = 20,
     study: StudyOption = None,
+    save: SaveOption = True,
     db: DbOption = DEFAULT_URL,
     json_: JsonOption = False,
 ) -> None:
@@ -51,22 +60,18 @@ def winback(
     chance. With a stored conjoint study the offer comes from it (--study FILE leaves prohibited offers out).
     The figures behind it are in keepwise.toml [decisions] (winback_low, winback_high, winback_prior_weight,
     winback_months, contact_cost, offers, offer_costs, winback_not_candidates); the output lists them.
+    The ranking is saved in the store's winback table for the dashboard (--no-save: don't).
     """
-    from keepwise.decisions.winback import rank_winback
-    from keepwise.signals.period import parse_month
+    from keepwise.decisions import winback as stage
 
     if top < 0:
         raise KeepwiseInputError(f"--top must be 0 (all) or more, not {top}")
-    if month is not None:
-        parse_month(month)
-    config = load_config()
-    read_only = db.startswith("duckdb:///") and Path(db.removeprefix("duckdb:///")).exists()
-    backend = connect(db, read_only=read_only)
+    read_only = not save and db.startswith("duckdb:///") and Path(db.removeprefix("duckdb:///")).exists()
+    store = connect(db, read_only=read_only)
     try:
-        ranking = rank_winback(backend, month, config=config, study=study)
+        doc = stage.run(store, month, config=load_config(), top=top or None, study=study, save=save).to_json()
     finally:
-        backend.disconnect()
-    doc = ranking.to_json(top=top or None)
+        store.disconnect()
     if json_:
         print_json(doc)
         return

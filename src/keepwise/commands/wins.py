@@ -41,8 +41,9 @@ def wins(
 
     Declared strengths come from keepwise.toml: [decisions] strengths = ["service", "quality"].
     """
-    from keepwise.decisions.wins import page, wins_against_losses
+    from keepwise.decisions.wins import wins_against_losses
     from keepwise.report import check_report_path
+    from keepwise.report.sections.wins import page
     from keepwise.value.profitability import parse_month
 
     if month is not None:

@@ -6,11 +6,17 @@ part-worths (:mod:`latent_class` finds segments); :mod:`results` reports importa
 :mod:`simulator` predicts shares and finds the offer with the best expected margin; :mod:`store` saves a
 fitted study and loads it back; :mod:`plotting` and :mod:`report` show it (the review's conjoint section and
 the dashboard's conjoint page, with an offline what-if simulator).
+
+The stage's front doors (:mod:`~keepwise.conjoint.run`) return objects whose ``to_json()`` is what the
+matching command prints with ``--json``: :func:`estimate` (and :meth:`Estimate.save`), :func:`show` and
+:func:`simulate` (with :func:`load_offers`).
 """
 
 from keepwise.conjoint.coding import AttributeCoding, ChoiceData, Coding, choice_data
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
+from keepwise.conjoint.results import ConjointResult
+from keepwise.conjoint.run import Estimate, Shown, estimate, load_offers, read_answers, show, simulate
 from keepwise.conjoint.study import Attribute, Study, load_study
 
 __all__ = [
@@ -19,8 +25,16 @@ __all__ = [
     "ChoiceData",
     "Coding",
     "ConditionalLogit",
+    "ConjointResult",
+    "Estimate",
     "LatentClassMNL",
+    "Shown",
     "Study",
     "choice_data",
+    "estimate",
+    "load_offers",
     "load_study",
+    "read_answers",
+    "show",
+    "simulate",
 ]

@@ -35,7 +35,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from keepwise.conjoint.study import Study
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import BadInput, KeepwiseInputError
 
 __all__ = [
     "Design",
@@ -305,7 +305,10 @@ th[scope=row] { text-align: left; background: #f3f3f3; }
 def _check_size(study: Study, tasks: int, versions: int, alternatives: int | None) -> int:
     J = alternatives or study.alternatives_per_task
     if tasks < 1 or versions < 1:
-        raise KeepwiseInputError(f"--tasks and --versions must be at least 1, got {tasks} and {versions}")
+        raise BadInput(
+            "tasks" if tasks < 1 else "versions",
+            f"tasks and versions must be at least 1, got {tasks} and {versions}",
+        )
     if J < 2:
         raise KeepwiseInputError(f"a task needs at least two alternatives, got {J}")
     n_params = int(sum(1 if a.numeric else a.n_levels - 1 for a in study.attributes))

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from keepwise.conjoint.coding import ChoiceData
-from keepwise.exceptions import ConvergenceError, KeepwiseInputError
+from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError
 
 __all__ = ["LatentClassMNL"]
 
@@ -153,7 +153,7 @@ class LatentClassMNL:
     def fit(self, data: ChoiceData) -> LatentClassMNL:
         """Fit on :class:`~keepwise.conjoint.coding.ChoiceData` (a respondent per task); returns ``self``."""
         if data.respondent is None:
-            raise KeepwiseInputError("latent classes need a respondent column (--respondent-column)")
+            raise BadInput("respondent", "latent classes need a respondent column (whose tasks are whose)")
         S = self.classes
         if S < 1 or self.starts < 1:
             raise KeepwiseInputError("latent classes need at least one class and one start")

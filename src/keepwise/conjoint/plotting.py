@@ -4,7 +4,7 @@ Each function takes a :class:`~keepwise.conjoint.results.ConjointResult` and ret
 :class:`plotly.graph_objects.Figure` whose data are exactly the numbers of
 :func:`~keepwise.conjoint.results.importance`, :func:`~keepwise.conjoint.results.wtp` and
 :func:`~keepwise.conjoint.results.part_worths`. Embed them in a page that carries plotly.js (offline, no
-CDN) with :func:`keepwise.report.figures.fragment`.
+CDN) with :func:`keepwise.charts.fragment`.
 """
 
 from __future__ import annotations

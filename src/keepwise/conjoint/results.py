@@ -34,7 +34,7 @@ from keepwise.conjoint.coding import Coding, CodingKind, choice_data
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
-from keepwise.exceptions import ConvergenceError, KeepwiseInputError, StatisticalWarning
+from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError, StatisticalWarning
 
 __all__ = ["ConjointResult", "class_result", "estimate", "importance", "part_worths", "segments", "wtp"]
 
@@ -107,11 +107,11 @@ def estimate(
         raise KeepwiseInputError("name at least one attribute column")
     scheme = Coding.from_frame(frame, attributes, coding, categorical, price, none, source)
     if model in ("hb", "lc") and respondent is None:
-        raise KeepwiseInputError(f"--model {model} needs --respondent-column (whose tasks are whose)")
+        raise BadInput("respondent", f"model '{model}' needs a respondent column (whose tasks are whose)")
     classes = hb_options.get("classes", 2)
     if model == "lc" and classes != "auto" and int(classes) < 2:
-        raise KeepwiseInputError(
-            f"--model lc needs --classes 2 or more, or auto (got {classes}); one class is --model mnl"
+        raise BadInput(
+            "classes", "latent classes need 2 or more, or 'auto'; one class is model 'mnl'", classes
         )
     data = choice_data(frame, scheme, task, alternative, choice, respondent, source)
     fitted: ConditionalLogit | HierarchicalBayesMNL | LatentClassMNL
@@ -231,7 +231,7 @@ def wtp(result: ConjointResult, price: str | None = None, level: float = 0.95) -
     coding = result.coding
     price = price or coding.price
     if price is None:
-        raise KeepwiseInputError("willingness to pay needs the price column (--price-column)")
+        raise BadInput("price", "willingness to pay needs the price column")
     p = coding.slices[coding.attribute(price).name].start
     K = len(coding.names)
     _check_price_coefficient(result, price, p)
@@ -307,7 +307,7 @@ def class_result(result: ConjointResult, s: int) -> ConjointResult:
     """
     model = result.model
     if not isinstance(model, LatentClassMNL):
-        raise KeepwiseInputError("segments exist only for a latent-class result (--model lc)")
+        raise BadInput("model", "segments exist only for a latent-class result (model 'lc')")
     one = ConditionalLogit()
     one.names_ = list(model.names_)
     one.coef_ = np.asarray(model.class_coef_[s], dtype=float)

@@ -161,6 +161,17 @@ class OfferChoice:
     table: pd.DataFrame
     reasons: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        """The document ``keepwise conjoint simulate --json`` prints."""
+        return {
+            "best_offer": self.offer,
+            "take_up": self.take_up,
+            "margin": self.margin,
+            "expected_margin": self.expected_margin,
+            "reasons": self.reasons,
+            "candidates": self.table.to_dict(orient="records"),
+        }
+
 
 def candidate_offers(study: Study) -> list[dict[str, Any]]:
     """Every allowed offer of a study (all level combinations minus the prohibited ones)."""

@@ -14,10 +14,10 @@ part-worths, willingness to pay and shares as the fitted one, to the last bit. N
 hierarchical Bayes population covariance and the thinned individual draws (neither is used by the reports or
 the simulator); a loaded model's ``cov_draws_`` and ``individual_draws_`` hold the posterior means only.
 
-The study's prohibited offers, when given (``keepwise conjoint estimate --save NAME --study FILE``), are kept
-in the ``coding`` JSON as ``{attribute: level}`` partial profiles (the price as a number), so the win-back
-ranking leaves them out without the study file; a study saved without them loads with ``prohibitions``
-``None`` (not recorded), one saved with a study that has none with ``()``.
+The study's prohibited offers, when given (``save_result(..., prohibitions=study_prohibitions(study))``), are
+kept in the ``coding`` JSON as ``{attribute: level}`` partial profiles (the price as a number), so the
+win-back ranking leaves them out without the study file; a study saved without them loads with
+``prohibitions`` ``None`` (not recorded), one saved with a study that has none with ``()``.
 
 Saving again under the same name replaces the study. :func:`load_result` with no name returns the study
 saved last (what the review and the win-back ranking use), or ``None`` when the store holds none.
@@ -38,7 +38,8 @@ from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
 from keepwise.conjoint.results import ConjointResult
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import BadInput, KeepwiseInputError
+from keepwise.store.store import Store, as_store
 
 if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
@@ -269,14 +270,8 @@ def _state_kind(model: Any) -> str:
     return "hb" if isinstance(model, HierarchicalBayesMNL) else "mnl"
 
 
-def _con(backend: Any) -> Any:
-    if getattr(backend, "name", "") != "duckdb":
-        raise KeepwiseInputError("conjoint studies can be saved in DuckDB stores only for now")
-    return backend.con
-
-
 def save_result(
-    backend: Any,
+    store: Store,
     result: ConjointResult,
     study: str,
     *,
@@ -289,12 +284,12 @@ def save_result(
 
     Parameters
     ----------
-    backend:
-        The store (:func:`keepwise.store.connect`).
+    store:
+        The store (:func:`keepwise.store.connect`; on DuckDB the study is replaced in one transaction).
     result:
         A fitted result (:func:`keepwise.conjoint.results.estimate`).
     study:
-        Name to save it under (what ``load_result(backend, study)`` finds it by).
+        Name to save it under (what ``load_result(store, study)`` finds it by).
     source:
         Where the answers came from (shown in reports).
     saved_at:
@@ -307,11 +302,11 @@ def save_result(
     """
     study = study.strip()
     if not study:
-        raise KeepwiseInputError("give the study a name (--save NAME)")
-    from keepwise.store.connection import ensure_tables
+        raise BadInput("study", "give the study a name")
+    from keepwise.store.measurement import ensure_tables
 
-    con = _con(backend)
-    ensure_tables(backend)
+    store = as_store(store)
+    ensure_tables(store, (STUDIES, ESTIMATES))
     model = result.model
     stamp = saved_at or datetime.now(UTC)
     rules = result.prohibitions if prohibitions is None else prohibitions
@@ -321,44 +316,40 @@ def save_result(
         kept = tuple(_checked_prohibitions(result.coding, rules, prohibitions_from))
         coding_doc["prohibitions"] = list(kept)
     n_respondents = getattr(model, "n_respondents_", None)
-    row = (
-        study,
-        stamp,
-        _state_kind(model),
-        source,
-        result.currency or None,
-        int(model.n_tasks_),
-        None if n_respondents is None else int(n_respondents),
-        float(model.log_likelihood_),
-        json.dumps(coding_doc),
-        json.dumps(_state(model)),
+    row = pd.DataFrame(
+        {
+            "study": [study],
+            "saved_at": [pd.Timestamp(stamp)],
+            "model": [_state_kind(model)],
+            "source": [source],
+            "currency": [result.currency or None],
+            "n_tasks": [int(model.n_tasks_)],
+            "n_respondents": [None if n_respondents is None else int(n_respondents)],
+            "log_likelihood": [float(model.log_likelihood_)],
+            "coding": [json.dumps(coding_doc)],
+            "state": [json.dumps(_state(model))],
+        }
     )
-    estimates = [
-        (study, name, i, float(b), float(se))
-        for i, (name, b, se) in enumerate(zip(result.coding.names, model.coef_, model.se_, strict=True))
-    ]
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {ESTIMATES} WHERE study = ?", [study])
-        con.execute(f"DELETE FROM {STUDIES} WHERE study = ?", [study])
-        con.execute(
-            f"INSERT INTO {STUDIES} (study, saved_at, model, source, currency, n_tasks, n_respondents, "
-            "log_likelihood, coding, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            list(row),
-        )
-        con.executemany(
-            f"INSERT INTO {ESTIMATES} (study, coefficient, position, estimate, std_error) "
-            "VALUES (?, ?, ?, ?, ?)",
-            estimates,
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    estimates = pd.DataFrame(
+        {
+            "study": study,
+            "coefficient": list(result.coding.names),
+            "position": range(len(result.coding.names)),
+            "estimate": [float(b) for b in model.coef_],
+            "std_error": [float(se) for se in model.se_],
+        }
+    )
+    with store.transaction():
+        if store.count(ESTIMATES, where={"study": study}):
+            store.delete(ESTIMATES, {"study": study})
+        if store.count(STUDIES, where={"study": study}):
+            store.delete(STUDIES, {"study": study})
+        store.append(STUDIES, row)
+        store.append(ESTIMATES, estimates)
     return ConjointResult(model, result.coding, study=study, currency=result.currency, prohibitions=kept)
 
 
-def list_studies(backend: Any) -> pd.DataFrame:
+def list_studies(store: Store) -> pd.DataFrame:
     """The saved studies, latest first: study, saved_at, model, source, currency, n_tasks, n_respondents."""
     columns = [
         "study",
@@ -370,14 +361,15 @@ def list_studies(backend: Any) -> pd.DataFrame:
         "n_respondents",
         "log_likelihood",
     ]
-    if STUDIES not in backend.list_tables():
+    store = as_store(store)
+    if not store.has_table(STUDIES):
         return pd.DataFrame(columns=columns)
-    table = backend.table(STUDIES)
+    table = store.table(STUDIES)
     frame = table.select(columns).to_pyarrow().to_pandas()
     return frame.sort_values(["saved_at", "study"], ascending=False, ignore_index=True)
 
 
-def load_result(backend: Any, study: str | None = None) -> ConjointResult | None:
+def load_result(store: Store, study: str | None = None) -> ConjointResult | None:
     """The saved study ``study`` (default: the one saved last) as a :class:`ConjointResult`.
 
     Its ``prohibitions`` are the stored ones (``None`` when it was saved without them).
@@ -385,9 +377,10 @@ def load_result(backend: Any, study: str | None = None) -> ConjointResult | None
     Returns ``None`` when the store holds no study at all; a name that is not stored is a user error that
     lists the stored names.
     """
-    if STUDIES not in backend.list_tables():
+    store = as_store(store)
+    if not store.has_table(STUDIES):
         return None
-    table = backend.table(STUDIES)
+    table = store.table(STUDIES)
     if study is None:
         expr = table.order_by([table.saved_at.desc(), table.study.desc()]).limit(1)
     else:
@@ -396,8 +389,8 @@ def load_result(backend: Any, study: str | None = None) -> ConjointResult | None
     if not rows:
         if study is None:
             return None
-        known = list_studies(backend)["study"].tolist()
-        hint = f"saved: {', '.join(known)}" if known else "none saved yet: keepwise conjoint estimate --save"
+        known = list_studies(store)["study"].tolist()
+        hint = f"saved: {', '.join(known)}" if known else "none saved yet"
         raise KeepwiseInputError(f"no conjoint study '{study}' in the store ({hint})")
     row = rows[0]
     coding = json.loads(row["coding"])

@@ -27,8 +27,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.config import Config, load_config
+from keepwise.decisions._frames import money, stamps, text
+from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.money import cents, shown
+from keepwise.store import SCHEMA, Store, as_store
 
 __all__ = [
     "ConcessionReport",
@@ -37,19 +40,15 @@ __all__ = [
     "log_advice",
     "logged",
     "record_action",
+    "report",
 ]
 
 Action = Literal["granted", "refused"]
 CENT = Decimal("0.01")
 
 
-def _con(backend: Any) -> Any:
-    from keepwise.store.connection import duckdb_connection
-
-    try:
-        return duckdb_connection(backend)
-    except KeepwiseInputError:
-        raise KeepwiseInputError("the decision log is kept on DuckDB stores only for now") from None
+#: The store table of the log.
+TABLE = "decision_log"
 
 
 def _utc(at: datetime | pd.Timestamp | None) -> pd.Timestamp:
@@ -57,15 +56,25 @@ def _utc(at: datetime | pd.Timestamp | None) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _next_id(con: Any, decided_at: pd.Timestamp, customer_id: str) -> str:
+def _plain(value: Any) -> Any:
+    """A value read back from the store as a plain Python value (``None`` for missing, datetimes)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value
+
+
+def _next_id(store: Store, decided_at: pd.Timestamp, customer_id: str) -> str:
     prefix = f"d-{decided_at:%Y%m%d}-{customer_id}-"
-    n = con.execute(
-        "SELECT count(*) FROM decision_log WHERE starts_with(decision_id, ?)", [prefix]
-    ).fetchone()[0]
+    if not store.has_table(TABLE):
+        return f"{prefix}1"
+    t = store.table(TABLE)
+    n: Any = store.to_pandas(t.filter(t.decision_id.startswith(prefix)).count())
     return f"{prefix}{int(n) + 1}"
 
 
-def log_advice(backend: Any, advice: Any, decided_at: datetime | pd.Timestamp | None = None) -> str:
+def log_advice(store: Store, advice: Any, decided_at: datetime | pd.Timestamp | None = None) -> str:
     """Write one concession recommendation (:class:`~keepwise.decisions.concession.ConcessionAdvice`).
 
     Returns
@@ -73,45 +82,47 @@ def log_advice(backend: Any, advice: Any, decided_at: datetime | pd.Timestamp | 
     str
         The decision id, ``d-YYYYMMDD-CUSTOMER-N`` (N counts that customer's decisions that day).
     """
-    con = _con(backend)
+    store = as_store(store)
     at = _utc(decided_at)
     f = advice.figures
-    decision_id = _next_id(con, at, f.customer_id)
-    con.execute(
-        "INSERT INTO decision_log (decision_id, kind, customer_id, incident_id, decided_at, recommendation, "
-        "asked, recommended, expected_benefit, currency, action, granted, outcome, outcome_at, reasons) "
-        "VALUES (?, 'concession', ?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, 'pending', NULL, ?)",
-        [
-            decision_id,
-            f.customer_id,
-            f.incident_id,
-            at.to_pydatetime(),
-            advice.decision,
-            advice.asked,
-            advice.recommended,
-            advice.expected_benefit,
-            f.currency,
-            "\n".join(advice.reasons),
-        ],
-    )
+    with store.transaction():
+        decision_id = _next_id(store, at, f.customer_id)
+        row = pd.DataFrame(
+            {
+                "decision_id": text([decision_id]),
+                "kind": text(["concession"]),
+                "customer_id": text([f.customer_id]),
+                "incident_id": text([f.incident_id]),
+                "decided_at": stamps([at]),
+                "recommendation": text([advice.decision]),
+                "asked": money([advice.asked], store),
+                "recommended": money([advice.recommended], store),
+                "expected_benefit": money([advice.expected_benefit], store),
+                "currency": text([f.currency]),
+                "action": text(["pending"]),
+                "granted": money([None], store),
+                "outcome": text(["pending"]),
+                "outcome_at": stamps([None]),
+                "reasons": text(["\n".join(advice.reasons)]),
+            }
+        )
+        store.append(TABLE, row)
     return decision_id
 
 
-def logged(backend: Any, decision_id: str) -> dict[str, Any]:
+def logged(store: Store, decision_id: str) -> dict[str, Any]:
     """One logged decision as a dict (money as Decimal), or an input error naming the unknown id."""
-    con = _con(backend)
-    cur = con.execute("SELECT * FROM decision_log WHERE decision_id = ?", [decision_id])
-    row = cur.fetchone()
-    if row is None:
+    store = as_store(store)
+    df = store.read(TABLE, where={"decision_id": decision_id}) if store.has_table(TABLE) else pd.DataFrame()
+    if df.empty:
         raise KeepwiseInputError(
             f"unknown decision id '{decision_id}': it is printed by keepwise concession (decision_id)"
         )
-    names = [d[0] for d in cur.description]
-    return dict(zip(names, row, strict=True))
+    return {str(k): _plain(v) for k, v in df.iloc[0].items()}
 
 
 def record_action(
-    backend: Any, decision_id: str, action: str, amount: Decimal | str | float | None = None
+    store: Store, decision_id: str, action: str, amount: Decimal | str | float | None = None
 ) -> dict[str, Any]:
     """Record what the representative did about a decision: ``granted`` (with ``amount``) or ``refused``.
 
@@ -121,8 +132,9 @@ def record_action(
         The updated row, plus ``followed`` (bool: the advice was followed).
     """
     if action not in ("granted", "refused"):
-        raise KeepwiseInputError(f"--action must be granted or refused, not '{action}'")
-    row = logged(backend, decision_id)
+        raise BadInput("action", f"must be granted or refused, not '{action}'")
+    store = as_store(store)
+    row = logged(store, decision_id)
     if action == "refused":
         if amount is not None and Decimal(str(amount)) != 0:
             raise KeepwiseInputError("--amount goes with --action granted only")
@@ -130,21 +142,19 @@ def record_action(
     elif amount is None:
         granted = row["recommended"] if row["recommendation"] != "refuse" else row["asked"]
         if granted is None:
-            raise KeepwiseInputError("give --amount: the decision has no amount asked for")
+            raise BadInput("amount", "is needed: the decision has no amount asked for")
     else:
         try:
             granted = Decimal(str(amount))
         except ArithmeticError:
-            raise KeepwiseInputError(f"--amount must be an amount such as 120.00, not {amount!r}") from None
+            raise BadInput("amount", f"must be an amount such as 120.00, not {amount!r}") from None
         if not granted.is_finite() or granted <= 0:
-            raise KeepwiseInputError(f"--amount must be more than 0, not {amount}")
+            raise BadInput("amount", f"must be more than 0, not {amount}")
     if granted is not None:
         granted = Decimal(granted).quantize(CENT, rounding=ROUND_HALF_UP)
-    _con(backend).execute(
-        "UPDATE decision_log SET action = ?, granted = ? WHERE decision_id = ?",
-        [action, granted, decision_id],
-    )
-    out = logged(backend, decision_id)
+    with store.transaction():
+        store.update(TABLE, {"action": action, "granted": granted}, where={"decision_id": decision_id})
+        out = logged(store, decision_id)
     out["followed"] = _followed(out["recommendation"], out["action"], out["recommended"], out["granted"])
     return out
 
@@ -157,14 +167,35 @@ def _followed(recommendation: str, action: str | None, recommended: Any, granted
     return action == "granted" and Decimal(str(granted or 0)) <= Decimal(str(recommended or 0))
 
 
-def _data_end(con: Any) -> pd.Timestamp | None:
-    row = con.execute(
-        "SELECT greatest((SELECT max(ordered_at) FROM orders), (SELECT max(lost_at) FROM exits))"
-    ).fetchone()
-    return None if row is None or row[0] is None else _utc(row[0])
+def _data_end(store: Store) -> pd.Timestamp | None:
+    """The latest order or exit in the store (``None`` when there is neither)."""
+    ends = []
+    for name, col in (("orders", "ordered_at"), ("exits", "lost_at")):
+        value = store.table(name)[col].max().to_pyarrow().as_py()
+        if value is not None:
+            ends.append(_utc(value))
+    return max(ends) if ends else None
 
 
-def fill_outcomes(backend: Any, window_days: int = 90) -> dict[str, int]:
+def _within(store: Store, decisions: Any, table: str, at: str, window_days: int, keep: Any = None) -> Any:
+    """``decisions`` joined with the rows of ``table`` of the same customer in the window after each one."""
+    import ibis
+
+    t = store.table(table)
+    if keep is not None:
+        t = t.filter(keep(t))
+    t = t.rename(_customer="customer_id")
+    return decisions.join(
+        t,
+        [
+            decisions.customer_id == t._customer,
+            t[at] > decisions.decided_at,
+            t[at] <= decisions.decided_at + ibis.interval(days=int(window_days)),
+        ],
+    )
+
+
+def fill_outcomes(store: Store, window_days: int = 90) -> dict[str, int]:
     """Fill in ``outcome`` (stayed, left, quiet) of the pending decisions from the store's orders and exits.
 
     Returns
@@ -173,28 +204,27 @@ def fill_outcomes(backend: Any, window_days: int = 90) -> dict[str, int]:
         How many decisions became ``stayed``, ``left`` and ``quiet``, and how many are still ``pending``.
     """
     if window_days < 1:
-        raise KeepwiseInputError("the outcome window must be at least 1 day")
-    con = _con(backend)
-    end = _data_end(con)
-    window = f"INTERVAL {int(window_days)} DAY"
-    # the first exit and the first order after each pending decision, within the window
-    rows = con.execute(
-        f"""
-        WITH d AS (
-            SELECT decision_id, customer_id, decided_at FROM decision_log
-            WHERE coalesce(outcome, 'pending') = 'pending'
-        )
-        SELECT d.decision_id, d.decided_at,
-            (SELECT min(e.lost_at) FROM exits e WHERE e.customer_id = d.customer_id
-                AND e.lost_at > d.decided_at AND e.lost_at <= d.decided_at + {window}) AS left_at,
-            (SELECT min(o.ordered_at) FROM orders o WHERE o.customer_id = d.customer_id AND o.quantity > 0
-                AND o.ordered_at > d.decided_at AND o.ordered_at <= d.decided_at + {window}) AS ordered_at
-        FROM d
-        """
-    ).fetchall()
+        raise BadInput("window_days", "must be at least 1 day (the outcome window)")
+    store = as_store(store)
     counts = {"stayed": 0, "left": 0, "quiet": 0, "pending": 0}
-    updates: list[tuple[str, Any, str]] = []
-    for decision_id, decided_at, left_at, ordered_at in rows:
+    if not store.has_table(TABLE):  # nothing logged yet
+        return counts
+    end = _data_end(store)
+    log = store.table(TABLE)
+    d = log.filter(log.outcome.fill_null("pending") == "pending").select(
+        "decision_id", "customer_id", "decided_at"
+    )
+    # the first exit and the first order after each pending decision, within the window
+    left = _within(store, d, "exits", "lost_at", window_days)
+    left = left.group_by("decision_id").aggregate(left_at=left.lost_at.min())
+    came = _within(store, d, "orders", "ordered_at", window_days, keep=lambda o: o.quantity > 0)
+    came = came.group_by("decision_id").aggregate(ordered_at=came.ordered_at.min())
+    rows = store.to_pandas(d.select("decision_id", "decided_at"))
+    rows = rows.merge(store.to_pandas(left), on="decision_id", how="left")
+    rows = rows.merge(store.to_pandas(came), on="decision_id", how="left")
+    updates: dict[str, tuple[str, Any]] = {}
+    for decision_id, decided_at, left_at, ordered_at in rows.itertuples(index=False):
+        left_at, ordered_at = _plain(left_at), _plain(ordered_at)
         elapsed = end is not None and end >= _utc(decided_at) + pd.Timedelta(days=window_days)
         if left_at is not None:
             outcome, at = "left", left_at
@@ -206,10 +236,21 @@ def fill_outcomes(backend: Any, window_days: int = 90) -> dict[str, int]:
             counts["pending"] += 1
             continue
         counts[outcome] += 1
-        updates.append((outcome, at, decision_id))
+        updates[str(decision_id)] = (outcome, at)
     if updates:
-        con.executemany("UPDATE decision_log SET outcome = ?, outcome_at = ? WHERE decision_id = ?", updates)
+        _set_outcomes(store, updates)
     return counts
+
+
+def _set_outcomes(store: Store, updates: dict[str, tuple[str, Any]]) -> None:
+    """Write ``outcome`` and ``outcome_at`` of the decisions in ``updates`` (one upsert, every engine)."""
+    log = store.table(TABLE)
+    rows = store.to_pandas(log.filter(log.decision_id.isin(list(updates))))
+    rows["outcome"] = text([updates[str(i)][0] for i in rows["decision_id"]])
+    rows["outcome_at"] = stamps([updates[str(i)][1] for i in rows["decision_id"]])
+    for col in ("asked", "recommended", "expected_benefit", "granted"):
+        rows[col] = money([_plain(v) for v in rows[col]], store)
+    store.upsert(TABLE, rows, key=["decision_id"])
 
 
 @dataclass
@@ -268,7 +309,7 @@ def _summary(g: pd.DataFrame) -> dict[str, Any]:
 
 
 def concession_report(
-    backend: Any, since: str | None = None, window_days: int = 90, currency: str = "USD"
+    store: Store, since: str | None = None, window_days: int = 90, currency: str = "USD"
 ) -> ConcessionReport:
     """Concession decisions by month (of ``decided_at``) from ``since`` (``YYYY-MM``), after filling outcomes.
 
@@ -282,24 +323,29 @@ def concession_report(
             raise KeepwiseInputError(f"--since must be a month such as 2024-03, not '{since}'") from None
         if len(since) != 7:
             raise KeepwiseInputError(f"--since must be a month such as 2024-03, not '{since}'")
-    fill_outcomes(backend, window_days)
-    con = _con(backend)
-    df = con.execute(
-        f"""
-        SELECT d.*, (
-            SELECT coalesce(sum(o.quantity * (o.unit_price - coalesce(o.unit_cost, 0))), 0)
-            FROM orders o WHERE o.customer_id = d.customer_id AND o.ordered_at > d.decided_at
-                AND o.ordered_at <= d.decided_at + INTERVAL {int(window_days)} DAY
-        ) AS margin_after
-        FROM decision_log d WHERE d.kind = 'concession' ORDER BY d.decided_at, d.decision_id
-        """
-    ).fetch_arrow_table()
-    df = df.to_pandas()
+    store = as_store(store)
+    fill_outcomes(store, window_days)
+    if store.has_table(TABLE):
+        log = store.table(TABLE)
+        log = log.filter(log.kind == "concession")
+        d = log.select("decision_id", "customer_id", "decided_at")
+        after = _within(store, d, "orders", "ordered_at", window_days)
+        after = after.group_by("decision_id").aggregate(
+            margin_after=(after.quantity * (after.unit_price - after.unit_cost.fill_null(0))).sum()
+        )
+        df = store.to_pandas(log).merge(store.to_pandas(after), on="decision_id", how="left")
+        df = df.sort_values(["decided_at", "decision_id"], kind="stable")
+    else:  # nothing logged yet
+        df = pd.DataFrame({c.name: pd.Series([], dtype=object) for c in SCHEMA[TABLE].columns})
+        df["decided_at"] = stamps([])
+        df["margin_after"] = pd.Series([], dtype=object)
     if since is not None and not df.empty:
         df = df[pd.to_datetime(df["decided_at"], utc=True) >= start]
     df = df.reset_index(drop=True)
     for col in ("asked", "recommended", "expected_benefit", "granted", "margin_after"):
-        df[col] = [Decimal(0) if pd.isna(v) else Decimal(str(v)) for v in df[col]]
+        df[col] = pd.Series(
+            [Decimal(0) if pd.isna(v) else Decimal(str(v)) for v in df[col]], index=df.index, dtype=object
+        )
     df["followed"] = [
         _followed(r, a, rc, g)
         for r, a, rc, g in zip(
@@ -316,6 +362,19 @@ def concession_report(
         months=months,
         total=total,
         reasons=_reasons(months, total, currency, window_days),
+    )
+
+
+def report(store: Store, since: str | None = None, *, config: Config | None = None) -> ConcessionReport:
+    """The concession log's front door: :func:`concession_report` with the settings of ``config``.
+
+    The outcome window is ``[decisions] outcome_window_days`` and the currency ``[value]
+    reporting_currency`` (``config=None`` reads ``keepwise.toml``). Its ``to_json()`` is what
+    ``keepwise concessions report --json`` prints.
+    """
+    cfg = config or load_config()
+    return concession_report(
+        store, since, window_days=cfg.decisions.outcome_window_days, currency=cfg.value.reporting_currency
     )
 
 

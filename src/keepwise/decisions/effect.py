@@ -50,6 +50,7 @@ from scipy.stats import chi2
 from statsmodels.base.model import GenericLikelihoodModel
 
 from keepwise.config import DecisionAssumptions
+from keepwise.store import Store
 
 __all__ = ["EffectEstimate", "default_effect", "estimate_effect", "incident_history"]
 
@@ -67,7 +68,7 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-def incident_history(backend: Any, orders: pd.DataFrame, before: pd.Timestamp | None = None) -> pd.DataFrame:
+def incident_history(store: Store, orders: pd.DataFrame, before: pd.Timestamp | None = None) -> pd.DataFrame:
     """Past incidents opened before ``before`` with what followed (orders up to ``before``).
 
     Returns
@@ -79,7 +80,7 @@ def incident_history(backend: Any, orders: pd.DataFrame, before: pd.Timestamp | 
     """
     from keepwise.decisions.facts import history_at
 
-    inc = backend.table("incidents")
+    inc = store.table("incidents")
     df = inc.select("incident_id", "customer_id", "opened_at", "category", "concession_amount").to_pandas()
     df["opened_at"] = pd.to_datetime(df["opened_at"], utc=True)
     end = pd.Timestamp(before) if before is not None else orders["ordered_at"].max() + pd.Timedelta(seconds=1)

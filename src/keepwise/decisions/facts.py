@@ -37,6 +37,7 @@ import pandas as pd
 
 from keepwise.config import Config, DecisionAssumptions
 from keepwise.models import BetaGeoModel, GammaGammaModel
+from keepwise.store import Store
 from keepwise.value.clv import customer_lifetime_value
 
 __all__ = [
@@ -55,19 +56,19 @@ WEEK_SECONDS = 7 * 86_400.0
 PRIOR_WEEKS = 4.35
 
 
-def order_table(backend: Any, before: datetime | None = None) -> pd.DataFrame:
+def order_table(store: Store, before: datetime | None = None) -> pd.DataFrame:
     """One row per order with a positive value: ``customer_id``, ``ordered_at`` (UTC), ``value``, ``margin``.
 
     Parameters
     ----------
-    backend:
+    store:
         The store.
     before:
         Only orders placed before this moment (``None``: all).
     """
     from keepwise.features import order_lines, orders
 
-    o = orders(order_lines(backend, before=before))
+    o = orders(order_lines(store, before=before))
     o = o.filter(o.value > 0)
     df = o.select("customer_id", "ordered_at", "value", "margin").to_pandas()
     df["ordered_at"] = pd.to_datetime(df["ordered_at"], utc=True)
@@ -187,11 +188,11 @@ class ValueModel:
     Parameters
     ----------
     horizon_months, discount_rate:
-        Months of margin and annual discount rate (``[decisions]`` in ``keepwise.toml``).
+        Months of margin and annual discount rate (``[decisions] horizon_months``, ``[value] discount_rate``).
     """
 
-    horizon_months: int = 36
-    discount_rate: float = 0.10
+    horizon_months: int = DecisionAssumptions.horizon_months
+    discount_rate: float = DecisionAssumptions.discount_rate
 
     def fit(self, orders: pd.DataFrame, as_of: pd.Timestamp | datetime) -> ValueModel:
         """Fit both models on the orders before ``as_of`` and measure the margin rate."""
@@ -264,7 +265,7 @@ class CostToServe:
 
     Parameters
     ----------
-    backend:
+    store:
         The store.
     as_of:
         The moment the average is taken at.
@@ -278,7 +279,7 @@ class CostToServe:
 
     def __init__(
         self,
-        backend: Any,
+        store: Store,
         as_of: pd.Timestamp,
         first_orders: pd.Series,
         last_orders: pd.Series,
@@ -286,7 +287,7 @@ class CostToServe:
     ):
         from keepwise.value.profitability import customer_ledger
 
-        led = customer_ledger(backend, None, view="lifetime", by_month=True, config=config)
+        led = customer_ledger(store, None, view="lifetime", by_month=True, config=config)
         df = led.select("customer_id", "month_index", "cost_to_serve").to_pyarrow().to_pandas()
         df["cost_to_serve"] = df["cost_to_serve"].astype(float)
         df["month_index"] = df["month_index"].astype(np.int64)
@@ -322,13 +323,13 @@ class CostToServe:
         return (cost + PRIOR_WEEKS * self.average_) / (weeks + PRIOR_WEEKS), weeks
 
 
-def replacement_cost(backend: Any, cfg: DecisionAssumptions) -> tuple[Decimal, str]:
+def replacement_cost(store: Store, cfg: DecisionAssumptions) -> tuple[Decimal, str]:
     """The cost of acquiring a replacement customer, and where the figure comes from."""
     if cfg.replacement_cost is not None:
         return Decimal(cfg.replacement_cost).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP
         ), "decisions.replacement_cost"
-    c = backend.table("customers")
+    c = store.table("customers")
     c = c.filter(c.acquisition_cost.notnull())
     row = c.aggregate(total=c.acquisition_cost.sum(), n=c.count()).to_pyarrow().to_pylist()[0]
     if row["n"]:

@@ -110,13 +110,13 @@ def compare_policies(
     cfg_all = config or Config()
     cfg = cfg_all.decisions
     biz = simulate(customers=customers, months=months, seed=seed)
-    backend = connect("duckdb://:memory:")
+    store = connect("duckdb://:memory:")
     for name in load_order(set(biz.tables)):
-        load_frame(backend, name, biz.tables[name], source=name)
+        load_frame(store, name, biz.tables[name], source=name)
     start = pd.Timestamp(biz.truth["start"])
     end = pd.Timestamp(biz.truth["end"])
     cut = start + pd.DateOffset(months=train_months)
-    advisor = ConcessionAdvisor(backend, cfg_all, as_of=cut.to_pydatetime())
+    advisor = ConcessionAdvisor(store, cfg_all, as_of=cut.to_pydatetime())
 
     tc = pd.DataFrame.from_dict(biz.truth["customers"], orient="index")
     ti = pd.DataFrame.from_dict(biz.truth["incidents"], orient="index")
@@ -153,7 +153,7 @@ def compare_policies(
 
     # the top 20% by profit up to the cut
     month = (cut - pd.Timedelta(seconds=1)).strftime("%Y-%m")
-    prof = profitability(backend, month, view="lifetime", config=cfg_all)
+    prof = profitability(store, month, view="lifetime", config=cfg_all)
     top = set(prof.loc[prof["quintile"] == 1, "customer_id"])
 
     queries = pd.DataFrame(

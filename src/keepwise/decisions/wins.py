@@ -19,7 +19,8 @@ and *unproven* when nobody named it. The findings say so in words with the same 
 reason for leaving. The figure is a Plotly bar chart of both shares by reason (offline: the report and
 ``keepwise wins --html`` embed plotly.js).
 
-The review section (``wins``) covers the twelve months ending with the review month.
+The monthly review's section (in the report package, which also makes the HTML) covers the twelve months
+ending with the review month.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from typing import Any, Literal
 
 import ibis
 import plotly.graph_objects as go
-from markupsafe import escape
 
 from keepwise.config import Config, load_config, used
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.store import Store, as_store
 from keepwise.value.profitability import latest_month, parse_month, period
 
-__all__ = ["ReasonRow", "WinsLosses", "register_review_section", "wins_against_losses", "wins_figure"]
+__all__ = ["ReasonRow", "WinsLosses", "wins_against_losses", "wins_figure"]
 
 Verdict = Literal["confirmed", "contradicted", "unproven"]
 _UNKNOWN = {"", "unknown", "none", "n/a"}
@@ -103,38 +104,6 @@ class WinsLosses:
         """Share won for and share lost over each reason (grouped bars; declared strengths starred)."""
         return wins_figure(self)
 
-    def html(self) -> str:
-        """The findings, the table and the chart as an HTML fragment (uses the page's plotly.js)."""
-        from keepwise import charts as figures
-
-        findings = "".join(f"<li>{escape(x)}</li>" for x in self.findings)
-        table = figures.html_table(
-            ["reason", "declared strength", "won for it", "% of wins", "lost over it", "% of losses"],
-            [
-                (
-                    r.reason,
-                    "yes" if r.strength else "",
-                    r.won,
-                    f"{r.won_share:.1f}%",
-                    r.lost,
-                    f"{r.lost_share:.1f}%",
-                )
-                for r in self.rows
-            ],
-            numeric=(2, 3, 4, 5),
-        )
-        counts = (
-            f"<p>{self.won_total:,} customers won ({self.won_unknown:,} without a stated reason) and "
-            f"{self.lost_total:,} lost ({self.lost_unknown:,} without a stated reason) in the period; shares "
-            "are of those who stated a reason.</p>"
-        )
-        return (
-            f"<ul class='findings'>{findings}</ul>"
-            + figures.fragment(self.figure(), "fig-wins")
-            + table
-            + counts
-        )
-
 
 def _label(label: str, strength: bool) -> str:
     return f"★ {label}" if strength else label
@@ -186,7 +155,9 @@ def _strengths(cfg: Config) -> list[str]:
     return out
 
 
-def _counts(store: Any, table: str, ts: str, start: datetime | None, end: datetime) -> dict[str | None, int]:
+def _counts(
+    store: Store, table: str, ts: str, start: datetime | None, end: datetime
+) -> dict[str | None, int]:
     t = store.table(table)
     cond = t[ts] < ibis.literal(end)
     if start is not None:
@@ -206,14 +177,14 @@ def _pct(part: int, whole: int) -> float:
 
 
 def wins_against_losses(
-    store: Any, month: str | None = None, *, months: int | None = None, config: Config | None = None
+    store: Store, month: str | None = None, *, months: int | None = None, config: Config | None = None
 ) -> WinsLosses:
     """Reasons customers chose the business against reasons they left, set against its declared strengths.
 
     Parameters
     ----------
     store:
-        Ibis backend of the store.
+        The store (a :class:`~keepwise.store.Store` or an Ibis backend).
     month:
         ``YYYY-MM``, the last month counted; ``None``: the latest month with an order line or a time log.
     months:
@@ -227,6 +198,7 @@ def wins_against_losses(
         Rows by reason (most customers won and lost first; declared strengths always listed), each strength's
         verdict and the findings in words.
     """
+    store = as_store(store)
     cfg = config or load_config()
     strengths = _strengths(cfg)
     if months is not None and months < 1:
@@ -313,42 +285,3 @@ def wins_against_losses(
         findings=findings,
         assumptions=assumptions,
     )
-
-
-def page(result: WinsLosses) -> str:
-    """A self-contained HTML page (plotly.js inline, works offline) for ``keepwise wins --html``."""
-    from plotly.offline import get_plotlyjs
-
-    span = f"{result.start:%Y-%m} to {result.month}" if result.start else f"all history to {result.month}"
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Wins against losses, {escape(span)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}"
-        "table.data{border-collapse:collapse}table.data td,table.data th{border-bottom:1px solid #ddd;"
-        "padding:4px 10px}td.num{text-align:right}</style>"
-        f"<script>{get_plotlyjs()}</script></head><body>"
-        f"<h1>Why customers choose you, and why they leave</h1><p>{escape(span)}.</p>"
-        f"{result.html()}</body></html>\n"
-    )
-
-
-# ------------------------------------------------------------------------------------------ review section
-
-
-def register_review_section() -> None:
-    """Add the ``wins`` section to the monthly review (the twelve months ending with the review month)."""
-    from keepwise.review import ReviewContext, Section, register_section
-
-    def provider(ctx: ReviewContext) -> Section | None:
-        result = wins_against_losses(ctx.backend, ctx.period.month, months=12, config=ctx.config)
-        if result.won_total == 0 and result.lost_total == 0:
-            return None
-        return Section(
-            key="wins",
-            title="Why customers choose you, and why they leave",
-            headline=result.findings[0],
-            data=result.to_json(),
-            html=result.html(),
-        )
-
-    register_section("wins", provider)

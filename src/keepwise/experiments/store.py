@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import ibis
 import numpy as np
@@ -31,6 +30,8 @@ import pandas as pd
 from keepwise.config import Config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.experiments.design import Design, assign, parse_arms
+from keepwise.store.measurement import ensure_tables
+from keepwise.store.store import Store, as_store
 from keepwise.value.profitability import (
     customer_ledger,
     latest_month,
@@ -53,9 +54,10 @@ METRICS: tuple[str, ...] = ("retained", "orders", "revenue", "margin", "profit")
 
 
 def population(
-    store: Any, rule: str, *, month: str | None = None, config: Config | None = None
+    store: Store, rule: str, *, month: str | None = None, config: Config | None = None
 ) -> pd.DataFrame:
     """The customers a population rule selects (see the module docstring), most profitable first."""
+    store = as_store(store)
     month = month or latest_month(store)
     prof = profitability(store, month, view="ttm", config=config or Config())
     frame = pd.DataFrame(
@@ -112,8 +114,11 @@ def _deciles(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def load_design(store: Any, name: str) -> Design | None:
+def load_design(store: Store, name: str) -> Design | None:
     """The stored design of experiment ``name``, or ``None``."""
+    store = as_store(store)
+    if not store.has_table("experiments"):
+        return None
     t = store.table("experiments")
     rows = t.filter(t.experiment_id == name).to_pandas()
     if rows.empty:
@@ -135,7 +140,7 @@ def _arms_text(arms: dict[str, float]) -> str:
 
 
 def save_assignment(
-    store: Any, design: Design, assignment: pd.DataFrame, *, at: datetime | None = None
+    store: Store, design: Design, assignment: pd.DataFrame, *, at: datetime | None = None
 ) -> str:
     """Write the design and its assignment; never silently re-assign an existing experiment.
 
@@ -143,6 +148,7 @@ def save_assignment(
     assignment (re-running a design with the same seed is harmless). Anything else raises
     :class:`KeepwiseInputError`.
     """
+    store = as_store(store)
     existing = load_design(store, design.name)
     if existing is not None:
         a = store.table("assignments")
@@ -186,25 +192,15 @@ def save_assignment(
             "assigned_at": pd.Timestamp(now),
         }
     )
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("_kw_design", design_row)
-        con.register("_kw_assign", rows)
-        con.execute("INSERT INTO experiments SELECT * FROM _kw_design")
-        con.execute("INSERT INTO assignments SELECT * FROM _kw_assign")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_kw_design")
-        con.unregister("_kw_assign")
+    ensure_tables(store, ("experiments", "assignments"))
+    with store.transaction():
+        store.append("experiments", design_row)
+        store.append("assignments", rows)
     return "created"
 
 
 def design_experiment(
-    store: Any,
+    store: Store,
     design: Design,
     rule: str,
     *,
@@ -213,6 +209,7 @@ def design_experiment(
     at: datetime | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Select the population, assign it and save it; returns (assignment with population columns, status)."""
+    store = as_store(store)
     pop = population(store, rule, month=month, config=config)
     if len(pop) < 2:
         raise KeepwiseInputError(f"population '{rule}' has fewer than 2 customers")
@@ -228,7 +225,7 @@ def _window_start(assigned_at: pd.Timestamp) -> int:
     return index if at_month_start else index + 1
 
 
-def _recorded_design(store: Any, name: str) -> Design | None:
+def _recorded_design(store: Store, name: str) -> Design | None:
     """A design read off the ``assignments`` of an experiment designed elsewhere (a message flow's holdout).
 
     The arms and their shares are those recorded; the control is ``holdout`` or ``control`` when one of them
@@ -244,7 +241,7 @@ def _recorded_design(store: Any, name: str) -> Design | None:
 
 
 def experiment_metrics(
-    store: Any, name: str, *, months: int = 12, config: Config | None = None
+    store: Store, name: str, *, months: int = 12, config: Config | None = None
 ) -> tuple[pd.DataFrame, Design, dict[str, str]]:
     """Per-customer metrics of experiment ``name`` (see the module docstring).
 
@@ -254,6 +251,7 @@ def experiment_metrics(
         ``frame`` has ``customer_id``, ``arm``, the :data:`METRICS` and their ``pre_`` versions; ``window``
         gives the first and last month of the window (``YYYY-MM``).
     """
+    store = as_store(store)
     design = load_design(store, name) or _recorded_design(store, name)
     if design is None:
         known = store.table("experiments").experiment_id.to_pandas().tolist()

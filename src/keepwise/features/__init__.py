@@ -14,7 +14,7 @@ from keepwise.features.customer import (
     purchase_days,
     rfm,
 )
-from keepwise.features.orders import order_lines, orders
+from keepwise.features.orders import order_lines, orders, priced_lines
 
 __all__ = [
     "aov_windows",
@@ -25,6 +25,7 @@ __all__ = [
     "monthly_aov",
     "order_lines",
     "orders",
+    "priced_lines",
     "purchase_days",
     "rfm",
 ]

@@ -16,11 +16,19 @@ import pandas as pd
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.features.orders import SECONDS_PER_DAY, order_lines, orders
 from keepwise.models.data import days_per_unit
+from keepwise.store import Store, as_store
 
-__all__ = ["bgbb_histogram", "customer_summary", "purchase_days_until", "rft_histogram", "spend_histogram"]
+__all__ = [
+    "bgbb_histogram",
+    "customer_summary",
+    "histogram",
+    "purchase_days_until",
+    "rft_histogram",
+    "spend_histogram",
+]
 
 
-def purchase_days_until(backend: Any, end: date | None) -> tuple[Any, date]:
+def purchase_days_until(store: Store, end: date | None) -> tuple[Any, date]:
     """Purchase days (Ibis) up to and including ``end`` (default: the last order's day) and that end.
 
     A purchase day is a UTC day with an order of value >= 0: zero-value orders (free or fully discounted
@@ -28,16 +36,17 @@ def purchase_days_until(backend: Any, end: date | None) -> tuple[Any, date]:
     orders) are not. (``keepwise.features.purchase_days`` keeps only value > 0, which drops 8 of the 2,357
     CDNOW sample customers.)
     """
-    if "orders" not in backend.list_tables():
+    store = as_store(store)
+    if not store.has_table("orders"):
         raise KeepwiseInputError(
             "the store has no orders table: load orders first (keepwise load orders.csv)"
         )
     before = None if end is None else datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-    ords = orders(order_lines(backend, before=before))
+    ords = orders(order_lines(store, before=before))
     p = ords.filter(ords.value >= 0)
     days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate(value=p.value.sum())
     if end is None:
-        last = days.day.max().execute()
+        last = store.to_pandas(days.day.max())
         if last is None or pd.isna(last):
             raise KeepwiseInputError("the store has no purchases (orders with a positive value) to fit on")
         end = pd.Timestamp(last).date()
@@ -71,16 +80,24 @@ def customer_summary(days: Any, end: date, time_unit: str) -> Any:
     )
 
 
+def histogram(table: Any, keys: list[str]) -> pd.DataFrame:
+    """Unique values of ``keys`` with their ``count``, grouped in the engine, in the order of ``keys``.
+
+    The engine returns groups in any order; sorting them makes a fit on the histogram repeatable to the last
+    digit (a sum over rows in another order differs in its last bits).
+    """
+    h = table.group_by(keys).aggregate(count=table.count()).to_pandas()
+    return h.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def rft_histogram(summary: Any) -> pd.DataFrame:
     """The compressed histogram: unique ``(x, t_x, T)`` with ``count`` (computed in the engine)."""
-    h = summary.group_by(["x", "t_x", "T"]).aggregate(count=summary.count())
-    return h.to_pandas()
+    return histogram(summary, ["x", "t_x", "T"])
 
 
 def spend_histogram(summary: Any) -> pd.DataFrame:
     """Unique ``(x, zbar)`` of customers with repeat purchases, with ``count``."""
-    s = summary.filter(summary.x > 0)
-    return s.group_by(["x", "zbar"]).aggregate(count=s.count()).to_pandas()
+    return histogram(summary.filter(summary.x > 0), ["x", "zbar"])
 
 
 def bgbb_histogram(days: Any, end: date, time_unit: str) -> pd.DataFrame:
@@ -102,5 +119,5 @@ def bgbb_histogram(days: Any, end: date, time_unit: str) -> pd.DataFrame:
     per = d.group_by(["customer_id", "period", "n"]).aggregate()
     rep = per.period > 0
     agg = per.group_by(["customer_id", "n"]).aggregate(x=rep.cast("int64").sum(), t_x=per.period.max())
-    h = agg.group_by(["x", "t_x", "n"]).aggregate(count=agg.count()).to_pandas()
+    h = histogram(agg, ["x", "t_x", "n"])
     return h[h["n"] > 0]

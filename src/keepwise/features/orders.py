@@ -8,12 +8,15 @@ summary.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["SECONDS_PER_DAY", "days_between", "order_lines", "orders"]
+if TYPE_CHECKING:
+    from keepwise.store import Store
+
+__all__ = ["SECONDS_PER_DAY", "days_between", "order_lines", "orders", "priced_lines"]
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -29,26 +32,25 @@ def days_between(later: ir.Value, earlier: ir.Value) -> ir.FloatingValue:
     return (lat - ear).cast("float64") / SECONDS_PER_DAY
 
 
-def order_lines(backend: Any, before: datetime | None = None) -> ir.Table:
-    """Order lines with their revenue and margin, optionally only those ordered before ``before``.
+def priced_lines(store: Store, before: datetime | None = None) -> ir.Table:
+    """Order lines with their unit cost resolved: the one place that joins orders to products.
 
     Parameters
     ----------
-    backend:
-        An Ibis backend holding the contract's tables (see :func:`keepwise.store.connect`).
+    store:
+        The store holding the contract's tables (see :func:`keepwise.store.connect`).
     before:
         Exclusive upper bound on ``ordered_at`` (a timezone-aware UTC timestamp), or ``None`` for all lines.
 
     Returns
     -------
     ibis.Table
-        Columns ``customer_id``, ``order_id``, ``ordered_at``, ``category``, ``revenue`` (quantity x unit
-        price) and ``margin`` (quantity x (unit price - unit cost)). A line without its own unit cost takes
-        the product's standard cost; without either, its cost is taken as zero (its whole revenue counts as
-        margin).
+        Columns ``customer_id``, ``order_id``, ``ordered_at``, ``category``, ``currency``, ``quantity``,
+        ``unit_price`` and ``unit_cost``: the line's own unit cost, else the product's standard cost, else
+        zero (``DECIMAL(18, 4)``).
     """
-    lines = backend.table("orders")
-    products = backend.table("products")
+    lines = store.table("orders")
+    products = store.table("products")
     if before is not None:
         lines = lines.filter(lines.ordered_at < ibis.literal(before))
     std_cost = products.select(product_id=products.product_id, std_cost=products.unit_cost)
@@ -58,9 +60,40 @@ def order_lines(backend: Any, before: datetime | None = None) -> ir.Table:
         customer_id=joined.customer_id,
         order_id=joined.order_id,
         ordered_at=joined.ordered_at,
-        category=ibis.coalesce(joined.category, ibis.literal("(none)")),
-        revenue=joined.quantity * joined.unit_price,
-        margin=joined.quantity * (joined.unit_price - unit_cost),
+        category=joined.category,
+        currency=joined.currency,
+        quantity=joined.quantity,
+        unit_price=joined.unit_price,
+        unit_cost=unit_cost,
+    )
+
+
+def order_lines(store: Store, before: datetime | None = None) -> ir.Table:
+    """Order lines with their revenue and margin, optionally only those ordered before ``before``.
+
+    Parameters
+    ----------
+    store:
+        The store holding the contract's tables (see :func:`keepwise.store.connect`).
+    before:
+        Exclusive upper bound on ``ordered_at`` (a timezone-aware UTC timestamp), or ``None`` for all lines.
+
+    Returns
+    -------
+    ibis.Table
+        Columns ``customer_id``, ``order_id``, ``ordered_at``, ``category``, ``revenue`` (quantity x unit
+        price) and ``margin`` (quantity x (unit price - unit cost)). A line without its own unit cost takes
+        the product's standard cost; without either, its cost is taken as zero (its whole revenue counts as
+        margin): see :func:`priced_lines`.
+    """
+    lines = priced_lines(store, before)
+    return lines.select(
+        customer_id=lines.customer_id,
+        order_id=lines.order_id,
+        ordered_at=lines.ordered_at,
+        category=ibis.coalesce(lines.category, ibis.literal("(none)")),
+        revenue=lines.quantity * lines.unit_price,
+        margin=lines.quantity * (lines.unit_price - lines.unit_cost),
     )
 
 

@@ -1,4 +1,8 @@
-"""Permission to send: the ``consent`` table is the only source of it, checked at the moment of sending.
+"""Permission to send: the consent history is the only source of it, checked at the moment of sending.
+
+Consent is a history (:mod:`keepwise.store.consent_history`): every grant and revocation is an event with
+its time and source, and only a grant dated *after* a revocation undoes it. Loads, unsubscribing and double
+opt-in add events and never erase one; the ``consent`` table is the standing state derived from them.
 
 Rules (:func:`permission`), per channel (``email``) and purpose:
 
@@ -10,7 +14,7 @@ Rules (:func:`permission`), per channel (``email``) and purpose:
 * a goodbye needs a service consent; a confirmation goes only to someone with a pending request (double
   opt-in: :func:`request` then :func:`confirm`, which writes the consent row with its proof).
 
-Unsubscribing (:func:`unsubscribe`) revokes at once: the next send checks the table again.
+Unsubscribing (:func:`unsubscribe`) adds a revocation at once: the next send checks the history again.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def _now(at: datetime | None) -> datetime:
 
 
 def has_consent(store: Store, customer_id: str, purpose: str, at: datetime, channel: str = "email") -> bool:
-    """Whether a ``consent`` row for ``channel`` and ``purpose`` is in force at ``at``."""
+    """Whether consent for ``channel`` and ``purpose`` is in force at ``at`` (its latest event is a grant)."""
     return table.in_force(as_store(store), customer_id, channel, purpose, at) > 0
 
 
@@ -65,7 +69,8 @@ def consented(
     """Those of ``customer_ids`` with a ``consent`` row for ``channel`` and ``purpose`` in force at ``at``.
 
     The same rule as :func:`has_consent`, for many customers in one query (an Ibis expression, so it runs
-    on every engine, Spark included).
+    on every engine, Spark included). It reads the ``consent`` table, the standing state derived from the
+    events (each grant with the first revocation at or after it), which answers exactly as the events do.
     """
     import ibis
 
@@ -170,7 +175,7 @@ def request(
 
 
 def confirm(store: Store, secret: str, token: str, *, max_age: timedelta, at: datetime | None = None) -> str:
-    """Step two of double opt-in: a valid confirm token writes the consent row; returns the customer id.
+    """Step two of double opt-in: a valid confirm token adds a grant; returns the customer id.
 
     The consent's ``proof`` is a digest of the token, ``source`` the request's source. A token without a
     pending request, or one already used, changes nothing.
@@ -197,7 +202,10 @@ def unsubscribe(
     customer_id: str | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Revoke, at once, the consents a valid unsubscribe token names; returns how many were revoked.
+    """Revoke, at once, the consent a valid unsubscribe token names; returns how many grants were in force.
+
+    The revocation is an event (source ``unsubscribe link``, proof a digest of the token); reloading a
+    consent file later cannot undo it, only a grant dated after it can.
 
     Parameters
     ----------
@@ -212,4 +220,5 @@ def unsubscribe(
     """
     at = _now(at)
     claims = verify(secret, token, "unsubscribe", max_age=max_age, customer_id=customer_id, now=at)
-    return table.revoke(as_store(store), claims.customer_id, claims.channel, claims.purpose, at)
+    proof = "unsubscribe " + hashlib.sha256(token.encode()).hexdigest()[:16]
+    return table.revoke(as_store(store), claims.customer_id, claims.channel, claims.purpose, at, proof=proof)

@@ -13,8 +13,8 @@ from typing import Any
 from keepwise.config import MessagesAssumptions
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.messages.compose import MARKETING_KINDS, Composed, Grant, compose
+from keepwise.messages.mime import to_mime
 from keepwise.messages.outbox import enqueue
-from keepwise.messages.send import to_mime
 from keepwise.messages.tokens import issue
 from keepwise.store.recipients import customer_row, incident_row
 from keepwise.store.store import Store, as_store

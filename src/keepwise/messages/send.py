@@ -1,10 +1,10 @@
 r"""Sending the outbox over SMTP, each message exactly once across crashes (within the limit stated below).
 
-Building (:func:`to_mime`)
+Building (:func:`to_mime`, in :mod:`keepwise.messages.mime`, re-exported here)
     ``email.message.EmailMessage`` with a plain-text and an HTML part (quoted-printable UTF-8), a
     ``Message-ID`` derived from the idempotency key, ``X-Keepwise-Kind``, ``Content-Language`` and, on
     marketing messages, ``List-Unsubscribe`` (an HTTPS one-click link) with
-    ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058).
+    ``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` (RFC 8058), written plainly on the wire.
 
 The protocol (:func:`send_outbox`)
     An SMTP server takes responsibility for a message when it has read the line ``.`` that ends the DATA
@@ -48,20 +48,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 
 from keepwise.config import Config, MessagesAssumptions, load_config
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
-from keepwise.messages.compose import Composed
 from keepwise.messages.consent import permission, suppress
+from keepwise.messages.mime import MIME_POLICY, list_unsubscribe, to_mime
+from keepwise.store.consent_history import ensure_events
 from keepwise.store.outbox import reconcile_sending
 from keepwise.store.store import Store, as_store
 
-__all__ = ["SendResult", "SmtpSettings", "parse_hostport", "run", "send_outbox", "to_mime"]
+__all__ = [
+    "MIME_POLICY",
+    "SendResult",
+    "SmtpSettings",
+    "list_unsubscribe",
+    "parse_hostport",
+    "run",
+    "send_outbox",
+    "to_mime",
+]
 
 
 @dataclass(frozen=True)
@@ -117,47 +124,6 @@ def parse_hostport(value: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise BadInput("smtp", "must be HOST:PORT, e.g. 127.0.0.1:2525", value)
     return host.strip("[]"), int(port)
-
-
-def to_mime(
-    message: Composed,
-    *,
-    from_address: str,
-    from_name: str,
-    unsubscribe_url: str | None,
-    at: datetime | None = None,
-) -> str:
-    """The message as RFC 5322 text, ready for the outbox.
-
-    Parameters
-    ----------
-    message:
-        The composed message.
-    from_address, from_name:
-        The sender.
-    unsubscribe_url:
-        One-click unsubscribe link (HTTPS); given for marketing messages, it adds ``List-Unsubscribe`` and
-        ``List-Unsubscribe-Post`` (RFC 8058).
-    at:
-        The ``Date`` header (default: now).
-    """
-    domain = from_address.rpartition("@")[2] or "keepwise.invalid"
-    mail = EmailMessage()
-    mail["Subject"] = message.subject
-    mail["From"] = Address(display_name=from_name, addr_spec=from_address)
-    mail["To"] = message.recipient
-    mail["Date"] = format_datetime(at or datetime.now(UTC))
-    mail["Message-ID"] = f"<{message.message_id}@{domain}>"
-    mail["X-Keepwise-Kind"] = message.kind
-    if unsubscribe_url is not None:
-        if not unsubscribe_url.startswith("https://"):
-            raise KeepwiseInputError("messages.unsubscribe_url must be an https:// address (RFC 8058)")
-        mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-        mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    mail.set_content(message.text, charset="utf-8", cte="quoted-printable")
-    mail.add_alternative(message.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    mail["Content-Language"] = message.language  # after the parts: set_content clears Content-* headers
-    return mail.as_string()
 
 
 @dataclass
@@ -329,6 +295,7 @@ def send_outbox(
     outbox.ensure_columns(store)
     result = SendResult()
     with outbox.store_lock(store, "outbox", settings.lock_ttl) as lock:
+        ensure_events(store)  # a store whose consent predates the history gets its events first
         result.reconciled = reconcile_sending(store, now())
         if result.reconciled:
             say(f"{result.reconciled} message(s) from an interrupted run recorded as sent (unconfirmed)")

@@ -40,12 +40,14 @@ from decimal import Decimal
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import _records, money, to_frame
 from keepwise.signals.period import ReviewPeriod
+from keepwise.store import Store
 
 __all__ = [
     "DISCOUNT_RATE",
@@ -160,7 +162,7 @@ def _months_spanned(first: pd.Timestamp, last: pd.Timestamp) -> int:
 
 
 def lost_status(
-    backend: Any, ords: Any, period: ReviewPeriod, rules: ReviewAssumptions | None = None
+    backend: Store, ords: ir.Table, period: ReviewPeriod, rules: ReviewAssumptions | None = None
 ) -> pd.DataFrame:
     """Every customer's lost status at the end of ``period`` (the inactivity rule of ``rules``).
 
@@ -257,7 +259,7 @@ def model_lifetime_values(
     )
 
 
-def _replacement_cost(backend: Any, start: datetime, end: datetime) -> tuple[Decimal, str]:
+def _replacement_cost(backend: Store, start: datetime, end: datetime) -> tuple[Decimal, str]:
     c = backend.table("customers")
     c = c.filter(c.acquisition_cost.notnull())
     recent = c.filter((c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end)))
@@ -271,8 +273,8 @@ def _replacement_cost(backend: Any, start: datetime, end: datetime) -> tuple[Dec
 
 
 def build_ledger(
-    backend: Any,
-    ords: Any,
+    backend: Store,
+    ords: ir.Table,
     period: ReviewPeriod,
     status: pd.DataFrame | None = None,
     model_values: pd.DataFrame | None = None,

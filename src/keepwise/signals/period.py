@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.months import add_months, parse_month
+
+if TYPE_CHECKING:
+    from keepwise.store import Store
 
 __all__ = ["ReviewPeriod", "add_months", "last_complete_month", "parse_month"]
 
@@ -59,7 +62,7 @@ class ReviewPeriod:
         return add_months(self.start, -11)
 
 
-def last_complete_month(backend: Any) -> ReviewPeriod:
+def last_complete_month(backend: Store) -> ReviewPeriod:
     """The last calendar month the orders cover completely.
 
     A month counts as complete when the latest order falls on its last day or later; so with orders up to

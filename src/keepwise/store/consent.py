@@ -1,5 +1,8 @@
 """Statements on ``consent``, ``consent_requests`` and ``suppressions`` (permission to send).
 
+Consent itself is a history of events (:mod:`keepwise.store.consent_history`): a grant or a revocation
+adds an event and re-derives the ``consent`` rows; nothing edits a consent in place.
+
 The rules of permission live in :mod:`keepwise.messages.consent`; these are the reads and writes it makes,
 one statement each (or one transaction where a consent and its request change together). They run at send
 time once per message, so they are plain SQL rather than Ibis expressions compiled per call.
@@ -10,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from keepwise.store import consent_history as history
 from keepwise.store.outbox import require_transactions
 from keepwise.store.store import Store
 
@@ -29,17 +33,13 @@ def _writable(store: Store) -> None:
     require_transactions(store, "changing consent", "to change its rows in place", "")
 
 
-_IN_FORCE = "customer_id = ? AND channel = ? AND purpose = ? AND (revoked_at IS NULL OR revoked_at > ?)"
-
-
 def in_force(store: Store, customer_id: str, channel: str, purpose: str, at: datetime) -> int:
-    """How many consent rows for ``channel`` and ``purpose`` were granted by ``at`` and not revoked then."""
-    rows = store.sql(
-        "SELECT count(*) FROM consent WHERE customer_id = ? AND channel = ? AND purpose = ? "
-        "AND granted_at <= ? AND (revoked_at IS NULL OR revoked_at > ?)",
-        [customer_id, channel, purpose, at, at],
-    )
-    return int(rows[0][0]) if rows else 0
+    """1 when a consent for ``channel`` and ``purpose`` is in force at ``at`` by its history, else 0.
+
+    Answered from the events (:func:`keepwise.store.consent_history.in_force`): the latest grant or
+    revocation at or before ``at`` decides.
+    """
+    return int(history.in_force(store, customer_id, channel, purpose, at))
 
 
 def is_suppressed(store: Store, address: str) -> bool:
@@ -95,14 +95,10 @@ def latest_pending_request(
 def grant_confirmed(
     store: Store, customer_id: str, channel: str, purpose: str, *, at: datetime, source: Any, proof: str
 ) -> None:
-    """Write the consent a confirmed request grants and mark the requests confirmed, in one transaction."""
+    """Add the grant a confirmed request gives and mark the requests confirmed, in one transaction."""
     _writable(store)
     with store.transaction():
-        store.sql(
-            "INSERT INTO consent (customer_id, channel, purpose, granted_at, revoked_at, source, proof) "
-            "VALUES (?, ?, ?, ?, NULL, ?, ?)",
-            [customer_id, channel, purpose, at, source, proof],
-        )
+        history.add_event(store, customer_id, channel, purpose, "grant", at=at, source=source, proof=proof)
         store.sql(
             "UPDATE consent_requests SET confirmed_at = ? WHERE customer_id = ? AND channel = ? "
             "AND purpose = ? AND confirmed_at IS NULL",
@@ -110,9 +106,24 @@ def grant_confirmed(
         )
 
 
-def revoke(store: Store, customer_id: str, channel: str, purpose: str, at: datetime) -> int:
-    """Revoke, as of ``at``, the consents still in force then; returns how many were."""
+def revoke(
+    store: Store,
+    customer_id: str,
+    channel: str,
+    purpose: str,
+    at: datetime,
+    *,
+    source: str = "unsubscribe link",
+    proof: str | None = None,
+) -> int:
+    """Add a revocation at ``at``; returns how many consents were in force then (and are revoked now).
+
+    The revocation is recorded even when nothing was in force: it still outranks any grant dated before it
+    that a later load may bring.
+    """
     _writable(store)
-    rows = store.sql(f"SELECT count(*) FROM consent WHERE {_IN_FORCE}", [customer_id, channel, purpose, at])
-    store.sql(f"UPDATE consent SET revoked_at = ? WHERE {_IN_FORCE}", [at, customer_id, channel, purpose, at])
-    return int(rows[0][0]) if rows else 0
+    with store.transaction():
+        history.ensure_events(store)
+        n = history.in_force_rows(store, customer_id, channel, purpose, at)
+        history.add_event(store, customer_id, channel, purpose, "revoke", at=at, source=source, proof=proof)
+    return n

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from keepwise.exceptions import KeepwiseInputError, LoadError
-from keepwise.store import readers
+from keepwise.store import consent_history, readers
 from keepwise.store.connection import duckdb_connection
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.schema import table as table_named
@@ -302,7 +302,10 @@ def _load_one(steps: _Steps, s: _Source, stage: str) -> LoadResult:
     )
     if problem is not None:
         raise problem
-    new, updated, unchanged = _upsert(steps, stage, s.table, present)
+    if s.table.name == "consent":  # consent is a history: a load adds events (store/consent_history.py)
+        new, updated, unchanged = consent_history.load_stage(con, stage, s.table, present, s.name)
+    else:
+        new, updated, unchanged = _upsert(steps, stage, s.table, present)
     con.execute(f"DROP VIEW {q(stage)}")
     con.execute(f"DROP TABLE {q(stage + '_raw')}")
     return LoadResult(s.table.name, s.name, rows, new, updated, unchanged)

@@ -229,6 +229,10 @@ class Store:
             finally:
                 con.unregister(view)
         else:
+            if self.is_spark:
+                from keepwise.store.rewrite import writable
+
+                writable(self, name)
             self.backend.insert(name, self._fitted(name, rows))
         return len(rows)
 
@@ -406,7 +410,15 @@ class Store:
         from keepwise.store.schema import SCHEMA
 
         if name in SCHEMA:
-            self.sql(SCHEMA[name].create_sql())
+            if self.is_duckdb:
+                self.sql(SCHEMA[name].create_sql())
+                return
+            import ibis
+
+            from keepwise.store.measurement import IBIS_TYPES
+
+            types = {c.name: ibis.dtype(IBIS_TYPES[c.type]) for c in SCHEMA[name].columns}
+            self.backend.create_table(name, schema=ibis.schema(types))
             return
         if self.is_duckdb:
             con = self.backend.con
@@ -424,53 +436,14 @@ class Store:
         self.backend.create_table(name, schema=ibis.memtable(rows).schema())
 
     def _fitted(self, name: str, rows: pd.DataFrame) -> Any:
-        """``rows`` as an Ibis table with the stored table's columns, in its order and types."""
-        import ibis
+        from keepwise.store.rewrite import fitted
 
-        new = ibis.memtable(rows)
-        target = self.table(name).schema()
-        return new.select(
-            *[
-                new[col].cast(typ).name(col) if col in new.columns else ibis.null(typ).name(col)
-                for col, typ in target.items()
-            ]
-        )
+        return fitted(self, name, rows)
 
-    def _spark_rewrite(
-        self,
-        name: str,
-        *,
-        keep: Any = None,
-        base: Any = None,
-        new: pd.DataFrame | None = None,
-        rebuild_if_incompatible: bool = False,
-    ) -> None:
-        """Spark: write (kept rows of ``name`` or ``base``) + ``new`` to a staging table, then copy it back.
+    def _spark_rewrite(self, name: str, **how: Any) -> None:
+        from keepwise.store.rewrite import rewrite
 
-        Spark cannot overwrite a table while reading it. If the copy back fails, the staging table
-        ``<name>_kw_staging`` still holds every row.
-        """
-        import ibis
-
-        old = self.table(name)
-        target = old.schema()
-        rows = base if base is not None else (old.filter(keep) if keep is not None else old)
-        if new is not None:
-            added = ibis.memtable(new)
-            compatible = set(added.columns) <= set(target) and all(
-                typ.is_null() or type(typ) is type(target[c]) or (typ.is_numeric() and target[c].is_numeric())
-                for c, typ in added.schema().items()
-            )
-            if not compatible:
-                if not rebuild_if_incompatible:
-                    raise ValueError(f"rows do not fit table {name}")
-                self.backend.create_table(name, added, overwrite=True)
-                return
-            rows = rows.union(self._fitted(name, new))
-        staging = f"{name}_kw_staging"
-        self.backend.create_table(staging, rows, overwrite=True)
-        self.backend.create_table(name, self.table(staging), overwrite=True)
-        self.drop(staging)
+        rewrite(self, name, **how)
 
 
 def as_store(handle: Any) -> Store:

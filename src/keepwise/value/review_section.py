@@ -1,4 +1,6 @@
-"""Profitability as a document: the JSON of ``keepwise profit`` and the monthly review's section.
+"""Profitability as a document: the JSON of ``keepwise profit``.
+
+The monthly review shows it in its profitability section (in the report package).
 
 Money in these documents is a string with 2 decimal places (rounded half up from the exact 4-place amounts),
 never a float; percentages are numbers.
@@ -13,7 +15,6 @@ import pandas as pd
 
 from keepwise.config import Config, load_config, used
 from keepwise.money import cents as money
-from keepwise.money import shown
 from keepwise.value.profitability import (
     FIELDS,
     View,
@@ -27,9 +28,9 @@ from keepwise.value.profitability import (
     unused_capacity,
 )
 from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
-from keepwise.value.whale import whale_curve, whale_figure
+from keepwise.value.whale import whale_curve
 
-__all__ = ["money", "profit_document", "profitability_section"]
+__all__ = ["customer_rows", "money", "profit_document"]
 
 
 def profit_document(
@@ -104,12 +105,13 @@ def profit_document(
         moves = tier_movement(before, df)
         doc["movement"] = {"compared_with": previous, **movement_summary(moves)}
     if customers:
-        doc["customers"] = _customer_rows(df)
+        doc["customers"] = customer_rows(df)
     doc["assumptions"] = used(cfg, "value")
     return doc
 
 
-def _customer_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+def customer_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a profitability frame as JSON: money as strings with 2 decimals, ranks as integers."""
     cols = ["customer_id", "tier", "quintile", "rank", "currency", *FIELDS]
     rows: list[dict[str, Any]] = []
     for d in df[cols].to_dict("records"):
@@ -119,64 +121,3 @@ def _customer_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
         d["rank"] = int(d["rank"])
         rows.append({str(k): v for k, v in d.items()})
     return rows
-
-
-def profitability_section(
-    store: Any, month: str | None = None, config: Config | None = None
-) -> dict[str, Any]:
-    """The monthly review's profitability section.
-
-    Parameters
-    ----------
-    store:
-        Ibis backend of the store.
-    month:
-        ``YYYY-MM``; ``None``: the latest month with data.
-    config:
-        Assumptions; ``None`` reads ``keepwise.toml``.
-
-    Returns
-    -------
-    dict
-        ``title``; ``sentences`` (plain-words findings); ``figure`` (the whale curve, a Plotly figure, of the
-        trailing twelve months: one month is too noisy to rank customers on); ``month`` and ``ttm`` (the
-        :func:`profit_document` of the month and of the trailing twelve months, without the customer lists);
-        ``least_profitable`` (the 10 customers with the lowest twelve-month profit, lowest first, with their
-        figures); and
-        ``assumptions``.
-    """
-    cfg = config or load_config()
-    month = month or latest_month(store)
-    this = profit_document(store, month, view="month", config=cfg, customers=False)
-    ttm = profit_document(store, month, view="ttm", config=cfg, customers=False)
-    ledger = customer_ledger(store, month, view="ttm", config=cfg)
-    curve, headline = whale_curve(ledger)
-    figure = whale_figure(curve, headline, currency=cfg.value.reporting_currency)
-    worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
-    cur = cfg.value.reporting_currency
-    t = {k: shown(v, cur) for k, v in this["totals"].items()}
-    sentences = [
-        f"In {this['month']} customers brought {t['revenue']} of revenue and {t['gross_margin']} "
-        f"of gross margin; serving them took {t['cost_to_serve']} of staff time and "
-        f"{t['concessions']} of concessions, leaving {t['operating_profit']} of operating profit "
-        f"(plus {t['advocacy_value']} of advocacy value).",
-        f"Over the last twelve months: {headline.sentence}",
-        f"Staff capacity paid for but not used on customers in {this['month']}: "
-        f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
-        "is not charged to any customer.",
-    ]
-    mv = ttm.get("movement")
-    if mv:
-        sentences.append(
-            f"Tiers on twelve-month profit, against {mv['compared_with']}: {mv['up']} customers moved up, "
-            f"{mv['down']} moved down, {mv['new']} are new and {mv['gone']} dropped out."
-        )
-    return {
-        "title": "Customer profitability",
-        "sentences": sentences,
-        "figure": figure,
-        "month": this,
-        "ttm": ttm,
-        "least_profitable": _customer_rows(worst) if len(worst) else [],
-        "assumptions": this["assumptions"],
-    }

@@ -3,8 +3,9 @@
 ``/outreach`` and ``/wins`` are ``keepwise outreach --no-save`` and ``keepwise wins``; the two POSTs under
 ``/outreach/{customer_id}/`` record an action done or skipped, as ``keepwise outreach done|skip`` does.
 
-Errors have one shape, ``{"error": "one line"}``: 400 with the CLI's exit-2 message for bad input, 401 without
-the right Bearer token, 404 for an id or month the store does not hold.
+Errors have one shape, ``{"error": "one line"}`` (plus ``"field"``, the input to fix, when one is at fault):
+400 for bad input, 401 without the right Bearer token, 404 for an id or month the store does not hold, 422
+for a model the store's data cannot support, 500 for an internal failure.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any, cast
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.decisions.wins import WinsLosses
+from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.web import data
-from keepwise.web.app import NotFound, Unauthorized, json_response, state_of
+from keepwise.web.app import NotFound, Unauthorized, WebState, json_response, state_of
 from keepwise.web.auth import same_token
 
 __all__ = ["require_token", "router"]
@@ -75,7 +77,7 @@ def profit(request: Request, month: str | None = None, view: str = "month") -> R
     from keepwise.value.review_section import profit_document
 
     if view not in ("month", "ttm", "lifetime"):
-        raise KeepwiseInputError(f"--view '{view}' is not one of: month, ttm, lifetime")
+        raise BadInput("view", "is not one of: month, ttm, lifetime", view)
     state = state_of(request)
     with state.store() as backend:
         return json_response(profit_document(backend, month, view=cast(Any, view), config=state.config))
@@ -99,28 +101,26 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def advise(state: Any, customer_id: Any, cost: Any, incident: Any) -> dict[str, Any]:
+def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[str, Any]:
     """``keepwise concession CUSTOMER_ID --cost COST [--incident ID] --json``, for the API and the form."""
-    from keepwise.decisions.concession import ConcessionAdvisor
+    from keepwise.decisions.concession import advise as advise_concession
 
     if not isinstance(customer_id, str) or not customer_id.strip():
-        raise KeepwiseInputError("customer_id is required, e.g. C001")
+        raise BadInput("customer_id", "is required, e.g. C001")
     if cost is None or isinstance(cost, bool) or str(cost).strip() == "":
-        raise KeepwiseInputError("--cost is required, e.g. 200.00")
+        raise BadInput("cost", "is required, e.g. 200.00")
     with state.store() as backend:
-        known = backend.con.execute(
-            "SELECT count(*) FROM customers WHERE customer_id = ?", [customer_id]
-        ).fetchone()
-        if not known or not known[0]:
+        if not backend.count("customers", where={"customer_id": customer_id}):
             raise NotFound(f"unknown customer id '{customer_id}'")
-        if incident:
-            found = backend.con.execute(
-                "SELECT count(*) FROM incidents WHERE incident_id = ?", [str(incident)]
-            ).fetchone()
-            if not found or not found[0]:
-                raise NotFound(f"unknown incident id '{incident}'")
-        advisor = ConcessionAdvisor(backend, config=state.config)
-        advice = advisor.advise(customer_id, str(cost).strip(), str(incident) if incident else None)
+        if incident and not backend.count("incidents", where={"incident_id": str(incident)}):
+            raise NotFound(f"unknown incident id '{incident}'")
+        advice = advise_concession(
+            backend,
+            customer_id,
+            str(cost).strip(),
+            incident=str(incident) if incident else None,
+            config=state.config,
+        )
     doc: dict[str, Any] = advice.to_json()
     return doc
 
@@ -158,44 +158,42 @@ def conjoint(request: Request, study: str | None = None) -> Response:
     return json_response(data.conjoint_document(result))
 
 
-def outreach_document(state: Any, month: str | None, top: int = 20) -> dict[str, Any]:
+def outreach_document(state: WebState, month: str | None, top: int = 20) -> dict[str, Any]:
     """``keepwise outreach [--month M] --top N --json --no-save``: the plan, computed and not stored.
 
     ``top`` only shortens the CLI's tables (its JSON has every action), so it is checked and not applied.
     """
-    from keepwise.decisions.service import outreach as plan_outreach
+    from keepwise.decisions import outreach as outreach_stage
     from keepwise.value.profitability import parse_month
 
-    if top < 0:
-        raise KeepwiseInputError(f"--top must be 0 (all) or more, not {top}")
+    data.check_top(top)
     if month is not None:
         parse_month(month)
     with state.store() as backend:
-        plan = plan_outreach(backend, month, config=state.config)
-    return {**plan.to_json(), "saved": None}
+        doc: dict[str, Any] = outreach_stage.run(backend, month, config=state.config, save=False).to_json()
+    return doc
 
 
-def mark_outreach(state: Any, status: str, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """``keepwise outreach done|skip CUSTOMER_ID --month M [--action KIND] [--note TEXT] --json``.
 
     Writes through :func:`keepwise.decisions.service.mark`, as the CLI does; an action never saved is the
     CLI's one-line error.
     """
-    from keepwise.commands.outreach import mark_document
     from keepwise.decisions.service import mark
     from keepwise.value.profitability import parse_month
 
     month, action, note = body.get("month"), body.get("action") or "contact", body.get("note")
     if not isinstance(month, str) or not month.strip():
-        raise KeepwiseInputError("month is required, e.g. 2024-06")
+        raise BadInput("month", "is required, e.g. 2024-06")
     if not isinstance(action, str):
-        raise KeepwiseInputError("action must be one of reprice_or_part_ways, re_engage, contact")
+        raise BadInput("action", "must be one of reprice_or_part_ways, re_engage, contact")
     if note is not None and not isinstance(note, str):
-        raise KeepwiseInputError("note must be text")
+        raise BadInput("note", "must be text")
     parse_month(month.strip())
     with state.store() as backend:
         row = mark(backend, month.strip(), customer_id, action, status, note=note or None)
-    return mark_document(row)
+    return data.mark_document(row)
 
 
 @router.get("/outreach")
@@ -223,7 +221,7 @@ async def outreach_skip(request: Request, customer_id: str) -> Response:
     return json_response(doc)
 
 
-def wins_result(state: Any, month: str | None, months: int | None) -> Any:
+def wins_result(state: WebState, month: str | None, months: int | None) -> WinsLosses:
     """The :class:`~keepwise.decisions.wins.WinsLosses` of ``keepwise wins [--month M] [--months N]``."""
     from keepwise.decisions.wins import wins_against_losses
     from keepwise.value.profitability import parse_month

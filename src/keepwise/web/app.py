@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,13 +13,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import Receive, Scope, Send
 
-from keepwise.commands.common import _default
 from keepwise.config import Config, load_config
-from keepwise.exceptions import ConvergenceError, KeepwiseInputError
-from keepwise.store.connection import connect
+from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError
+from keepwise.jsonio import dumps
+from keepwise.store import Store, connect
 from keepwise.web.auth import Sessions, resolve_token
 
 #: Host names an app without a token answers to.
@@ -28,11 +29,13 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 __all__ = [
     "LOOPBACK_HOSTS",
+    "LoopbackOnly",
     "NotFound",
     "SignInRequired",
     "Unauthorized",
     "WebState",
     "create_app",
+    "error_response",
     "json_response",
     "render",
 ]
@@ -64,7 +67,7 @@ class WebState:
     sessions: Sessions | None
 
     @contextmanager
-    def store(self) -> Iterator[Any]:
+    def store(self) -> Iterator[Store]:
         """A connection to the store for one request (opened and closed, so the CLI can use it between)."""
         backend = connect(self.db)
         try:
@@ -81,13 +84,20 @@ def state_of(request: Request) -> WebState:
 
 def json_response(document: Any, status_code: int = 200) -> Response:
     """``document`` exactly as the CLI's ``--json`` prints it (same encoder, decimals as strings)."""
-    body = json.dumps(document, indent=2, default=_default, ensure_ascii=False) + "\n"
+    body = dumps(document) + "\n"
     return Response(body, status_code=status_code, media_type="application/json")
 
 
-def error_response(message: str, status_code: int) -> JSONResponse:
-    """The one error shape of the API: ``{"error": "one line"}``."""
-    return JSONResponse({"error": message.splitlines()[0] if message else ""}, status_code=status_code)
+def error_response(message: str, status_code: int, field: str | None = None) -> JSONResponse:
+    """The one error shape of the API: ``{"error": "one line"}``, plus ``"field"`` when one input is at fault.
+
+    ``field`` names the query parameter, path segment or body field to fix (``top``, ``cost``), as the API
+    calls it.
+    """
+    body: dict[str, str] = {"error": message.splitlines()[0] if message else "error"}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status_code)
 
 
 @lru_cache(maxsize=1)
@@ -127,8 +137,25 @@ def _plotly_js() -> str:
     return str(get_plotlyjs())
 
 
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
 def _is_api(request: Request) -> bool:
-    return request.url.path == "/api" or request.url.path.startswith("/api/")
+    return _is_api_path(request.url.path)
+
+
+class LoopbackOnly(TrustedHostMiddleware):
+    """Answer only requests that name an allowed host; the API refuses the others in its error shape."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse an API request for another host with a 400 ``{"error": ...}``; the rest as Starlette."""
+        if scope["type"] == "http" and _is_api_path(scope["path"]):
+            host = Headers(scope=scope).get("host", "").split(":")[0]
+            if host not in self.allowed_hosts:
+                await error_response("Invalid host header", 400)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(db: str, config: Config | None = None) -> FastAPI:
@@ -163,13 +190,15 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
     if token is None:
         # open only to this machine: a page elsewhere that points its own host name at 127.0.0.1 (DNS
         # rebinding) is refused, since its requests name that host
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS))
+        app.add_middleware(LoopbackOnly, allowed_hosts=list(LOOPBACK_HOSTS))
 
     @app.exception_handler(KeepwiseInputError)
     async def _bad_input(request: Request, exc: KeepwiseInputError) -> Response:
+        field = exc.field if isinstance(exc, BadInput) else None
+        message = exc.phrased(exc.field) if isinstance(exc, BadInput) else str(exc)
         if _is_api(request):
-            return error_response(str(exc), 400)
-        return render(request, "error.html.j2", status_code=400, title="Please check", message=str(exc))
+            return error_response(message, 400, field)
+        return render(request, "error.html.j2", status_code=400, title="Please check", message=message)
 
     @app.exception_handler(ConvergenceError)
     async def _no_fit(request: Request, exc: ConvergenceError) -> Response:
@@ -205,7 +234,7 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
         message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
         if _is_api(request):
-            return error_response(message, 400)
+            return error_response(message, 400, where or None)
         return render(request, "error.html.j2", status_code=400, title="Please check", message=message)
 
     @app.exception_handler(StarletteHTTPException)

@@ -10,33 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-import os
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from keepwise.config import Config
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.config.web import TOKEN_ENV, is_loopback, resolve_token
 
 __all__ = ["COOKIE", "TOKEN_ENV", "Sessions", "is_loopback", "resolve_token", "same_token"]
 
-#: Environment variable holding the access token (wins over keepwise.toml [web] token).
-TOKEN_ENV = "KEEPWISE_WEB_TOKEN"
 #: Name of the session cookie.
 COOKIE = "keepwise_session"
-MIN_LENGTH = 16
-
-
-def resolve_token(config: Config) -> str | None:
-    """The access token (environment first, then keepwise.toml); ``None`` when neither sets one."""
-    token = os.environ.get(TOKEN_ENV) or config.web.token
-    if not token:
-        return None
-    if len(token) < MIN_LENGTH:
-        raise KeepwiseInputError(
-            f"the web token ({TOKEN_ENV} or [web] token) must be at least {MIN_LENGTH} characters long"
-        )
-    return token
 
 
 def same_token(given: str | None, token: str) -> bool:
@@ -44,16 +26,6 @@ def same_token(given: str | None, token: str) -> bool:
     if given is None:
         return False
     return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only listens on this machine (127.0.0.0/8, ::1 or localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Sessions:

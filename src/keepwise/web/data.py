@@ -1,61 +1,62 @@
-"""What the dashboard and the API read from the store: stored reviews, customer profiles, optional parts.
+"""What the dashboard and the API read from the store: stored reviews, customer profiles, stage documents.
 
 Nothing here runs the monthly review: it reads what ``keepwise review`` wrote (``review_document`` holds the
 review's JSON document, ``review_p_alive`` each customer's P(alive), ``review_warnings`` and ``review_lost``
-the rows behind them).
+the rows behind them). Every read goes through the :class:`~keepwise.store.Store` with Ibis expressions.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from decimal import Decimal
 from typing import Any
 
+import ibis
+
 from keepwise.config import Config
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.conjoint.results import ConjointResult
+from keepwise.exceptions import BadInput
 from keepwise.money import cents
 from keepwise.signals.period import ReviewPeriod
+from keepwise.store import Store, as_store
 from keepwise.web.app import NotFound
 
 __all__ = [
     "conjoint_document",
     "conjoint_result",
     "customer_profile",
+    "mark_document",
     "review_document",
     "review_months",
     "winback_document",
 ]
 
 
-def _tables(backend: Any) -> set[str]:
-    return set(backend.list_tables())
+def _rows(expr: Any) -> list[dict[str, Any]]:
+    """The rows of an Ibis expression as plain Python values (decimals, aware datetimes, ``None``)."""
+    rows: list[dict[str, Any]] = expr.to_pyarrow().to_pylist()
+    return rows
 
 
-def _rows(backend: Any, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = backend.con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def review_months(backend: Any) -> list[str]:
+def review_months(store: Store) -> list[str]:
     """Months with a stored review, newest first."""
-    if "review_document" not in _tables(backend):
+    store = as_store(store)
+    if not store.has_table("review_document"):
         return []
-    rows = backend.con.execute(
-        "SELECT DISTINCT review_month FROM review_document ORDER BY review_month DESC"
-    ).fetchall()
-    return [str(r[0]) for r in rows]
+    t = store.table("review_document")
+    months = t.select("review_month").distinct().order_by(ibis.desc("review_month"))
+    return [str(r["review_month"]) for r in _rows(months)]
 
 
-def review_document(backend: Any, month: str | None = None) -> dict[str, Any]:
+def review_document(store: Store, month: str | None = None) -> dict[str, Any]:
     """The JSON document of the review of ``month`` (default: the latest) as ``keepwise review --json``.
 
     The CLI's document also names the HTML file it wrote (``report``); the stored one has no file.
     """
+    store = as_store(store)
     if month is not None:
         month = ReviewPeriod.of(month).month  # a malformed month is the CLI's one-line error
-    months = review_months(backend)
+    months = review_months(store)
     if not months:
         raise NotFound("the store holds no review yet; run `keepwise review` first")
     chosen = month or months[0]
@@ -64,11 +65,9 @@ def review_document(backend: Any, month: str | None = None) -> dict[str, Any]:
             f"no review of {chosen} in the store (stored: {', '.join(months)}); "
             f"run `keepwise review --month {chosen}`"
         )
-    row = backend.con.execute(
-        "SELECT document FROM review_document WHERE review_month = ? ORDER BY written_at DESC LIMIT 1",
-        [chosen],
-    ).fetchone()
-    doc: dict[str, Any] = json.loads(row[0])
+    t = store.table("review_document")
+    latest = t.filter(t.review_month == chosen).order_by(ibis.desc("written_at")).limit(1).select("document")
+    doc: dict[str, Any] = json.loads(_rows(latest)[0]["document"])
     return doc
 
 
@@ -76,7 +75,13 @@ def _money_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: cents(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]
 
 
-def customer_profile(backend: Any, customer_id: str, config: Config) -> dict[str, Any]:
+def _of_customer(store: Store, table: str, customer_id: str, columns: list[str], *order: Any) -> Any:
+    t = store.table(table)
+    expr = t.filter(t.customer_id == customer_id).select(*columns)
+    return expr.order_by(list(order)) if order else expr
+
+
+def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str, Any]:
     """Everything the store knows about one customer, for the customer page and ``/api/customers/{id}``.
 
     Returns
@@ -88,89 +93,106 @@ def customer_profile(backend: Any, customer_id: str, config: Config) -> dict[str
         nothing in that window), ``p_alive`` (from the latest stored review, if it had the purchase model),
         ``warnings`` and ``lost`` (from the latest stored review), ``incidents`` and ``consent``.
     """
-    rows = _rows(backend, "SELECT * FROM customers WHERE customer_id = ?", [customer_id])
+    store = as_store(store)
+    customers = store.table("customers")
+    rows = _rows(customers.filter(customers.customer_id == customer_id))
     if not rows:
         raise NotFound(f"unknown customer id '{customer_id}'")
     customer = _money_rows(rows)[0]
-    o = backend.con.execute(
-        "SELECT count(DISTINCT order_id), count(*), min(ordered_at), max(ordered_at), "
-        "sum(quantity * unit_price), sum(quantity * (unit_price - coalesce(unit_cost, 0))) "
-        "FROM orders WHERE customer_id = ?",
-        [customer_id],
-    ).fetchone()
+    o = store.table("orders")
+    o = o.filter(o.customer_id == customer_id)
+    agg = _rows(
+        o.aggregate(
+            orders=o.order_id.nunique(),
+            lines=o.count(),
+            first=o.ordered_at.min(),
+            last=o.ordered_at.max(),
+            revenue=(o.quantity * o.unit_price).sum(),
+            gross_margin=(o.quantity * (o.unit_price - o.unit_cost.coalesce(0))).sum(),
+        )
+    )[0]
     orders = {
-        "orders": int(o[0]),
-        "lines": int(o[1]),
-        "first": o[2],
-        "last": o[3],
-        "revenue": cents(o[4]),
-        "gross_margin": cents(o[5]),
+        "orders": int(agg["orders"]),
+        "lines": int(agg["lines"]),
+        "first": agg["first"],
+        "last": agg["last"],
+        "revenue": cents(agg["revenue"]),
+        "gross_margin": cents(agg["gross_margin"]),
     }
     doc: dict[str, Any] = {
         "customer_id": customer_id,
         "customer": customer,
         "orders": orders,
-        "profit": _profit(backend, customer_id, config) if orders["orders"] else None,
+        "profit": _profit(store, customer_id, config) if orders["orders"] else None,
     }
-    months = review_months(backend)
+    months = review_months(store)
     latest = months[0] if months else None
-    tables = _tables(backend)
     doc["review_month"] = latest
     doc["p_alive"] = None
-    if latest and "review_p_alive" in tables:
-        p = backend.con.execute(
-            "SELECT p_alive, p_alive_prev FROM review_p_alive WHERE review_month = ? AND customer_id = ?",
-            [latest, customer_id],
-        ).fetchone()
-        if p is not None:
+    doc["warnings"] = []
+    lost: list[dict[str, Any]] = []
+    if latest is not None:
+
+        def reviewed(table: str, columns: list[str], *order: str) -> list[dict[str, Any]]:
+            if not store.has_table(table):
+                return []
+            expr = _of_customer(store, table, customer_id, ["review_month", *columns], *order)
+            return [{c: r[c] for c in columns} for r in _rows(expr.filter(expr.review_month == latest))]
+
+        p = reviewed("review_p_alive", ["p_alive", "p_alive_prev"])
+        if p:
+            now, before = p[0]["p_alive"], p[0]["p_alive_prev"]
             doc["p_alive"] = {
                 "month": latest,
-                "p_alive": None if p[0] is None else round(float(p[0]), 4),
-                "p_alive_month_before": None if p[1] is None or p[1] != p[1] else round(float(p[1]), 4),
+                "p_alive": None if now is None else round(float(now), 4),
+                "p_alive_month_before": None
+                if before is None or before != before
+                else round(float(before), 4),
             }
-    doc["warnings"] = (
-        _rows(
-            backend,
-            "SELECT kind, evidence, value_at_risk FROM review_warnings WHERE review_month = ? "
-            "AND customer_id = ? ORDER BY kind",
-            [latest, customer_id],
+        doc["warnings"] = reviewed("review_warnings", ["kind", "evidence", "value_at_risk"], "kind")
+        lost = reviewed(
+            "review_lost", ["lost_at", "how", "reason", "competitor", "annual_margin", "simple_value"]
         )
-        if latest and "review_warnings" in tables
-        else []
-    )
-    lost = (
-        _rows(
-            backend,
-            "SELECT lost_at, how, reason, competitor, annual_margin, simple_value FROM review_lost "
-            "WHERE review_month = ? AND customer_id = ?",
-            [latest, customer_id],
-        )
-        if latest and "review_lost" in tables
-        else []
-    )
     doc["lost"] = lost[0] if lost else None
+    incidents = store.table("incidents")
     doc["incidents"] = _money_rows(
         _rows(
-            backend,
-            "SELECT incident_id, opened_at, category, description, status, concession_amount, currency, "
-            "resolved_at FROM incidents WHERE customer_id = ? ORDER BY opened_at DESC",
-            [customer_id],
+            _of_customer(
+                store,
+                "incidents",
+                customer_id,
+                [
+                    "incident_id",
+                    "opened_at",
+                    "category",
+                    "description",
+                    "status",
+                    "concession_amount",
+                    "currency",
+                    "resolved_at",
+                ],
+                incidents.opened_at.desc(),
+            )
         )
     )
+    consent = store.table("consent")
     doc["consent"] = _rows(
-        backend,
-        "SELECT channel, purpose, granted_at, revoked_at, source FROM consent WHERE customer_id = ? "
-        "ORDER BY granted_at DESC",
-        [customer_id],
+        _of_customer(
+            store,
+            "consent",
+            customer_id,
+            ["channel", "purpose", "granted_at", "revoked_at", "source"],
+            consent.granted_at.desc(),
+        )
     )
     return doc
 
 
-def _profit(backend: Any, customer_id: str, config: Config) -> dict[str, Any] | None:
+def _profit(store: Store, customer_id: str, config: Config) -> dict[str, Any] | None:
     from keepwise.value.profitability import FIELDS, latest_month, profitability
 
-    month = latest_month(backend)
-    df = profitability(backend, month, view="ttm", config=config)
+    month = latest_month(store)
+    df = profitability(store, month, view="ttm", config=config)
     mine = df[df["customer_id"] == customer_id]
     if mine.empty:
         return None
@@ -187,42 +209,44 @@ def _profit(backend: Any, customer_id: str, config: Config) -> dict[str, Any] | 
     }
 
 
-def _optional(module: str) -> Any | None:
-    """The module, or ``None`` if this keepwise does not have it (yet)."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-
-
-def winback_document(backend: Any, config: Config, month: str | None = None, top: int = 20) -> dict[str, Any]:
-    """The win-back ranking exactly as ``keepwise winback [--month M] [--top N] --json`` prints it."""
-    module = _optional("keepwise.decisions.winback")
-    if module is None:
-        raise NotFound(
-            "the win-back ranking is not available in this keepwise yet (keepwise.decisions.winback)"
-        )
+def check_top(top: int) -> None:
+    """``top`` (how many rows a table shows) must be 0 (all) or more."""
     if top < 0:
-        raise KeepwiseInputError(f"--top must be 0 (all) or more, not {top}")
+        raise BadInput("top", "must be 0 (all) or more", top)
+
+
+def winback_document(store: Store, config: Config, month: str | None = None, top: int = 20) -> dict[str, Any]:
+    """The win-back ranking exactly as ``keepwise winback [--month M] [--top N] --json`` prints it.
+
+    Through the stage's front door (:func:`keepwise.decisions.winback.run`), without saving: a GET never
+    writes.
+    """
+    from keepwise.decisions import winback
+
+    check_top(top)
     if month is not None:
         ReviewPeriod.of(month)
-    ranking = module.rank_winback(backend, month, config=config)
-    doc: dict[str, Any] = ranking.to_json(top=top or None)
+    doc: dict[str, Any] = winback.run(store, month, config=config, top=top or None, save=False).to_json()
     return doc
 
 
-def conjoint_result(backend: Any, study: str | None = None) -> Any:
+def conjoint_result(store: Store, study: str | None = None) -> ConjointResult | None:
     """The conjoint study ``study`` (default: the one saved last), or ``None`` if the store has none."""
-    module = _optional("keepwise.conjoint.store")
-    if module is None:
-        return None
-    return module.load_result(backend, study)
+    from keepwise.conjoint.store import load_result
+
+    return load_result(store, study)
 
 
-def conjoint_document(result: Any) -> dict[str, Any]:
+def conjoint_document(result: ConjointResult) -> dict[str, Any]:
     """A saved study as ``keepwise conjoint show --json`` prints it."""
     from keepwise.conjoint.report import show_document
 
-    return show_document(result)
+    doc: dict[str, Any] = show_document(result)
+    return doc
+
+
+def mark_document(row: dict[str, Any]) -> dict[str, Any]:
+    """A recorded outreach action as ``keepwise outreach done|skip --json`` prints it."""
+    from keepwise.decisions.outreach import mark_document as document
+
+    return document(row)

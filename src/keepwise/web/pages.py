@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
+from keepwise.store import Store
 from keepwise.web import data
 from keepwise.web.app import NotFound, SignInRequired, render, state_of
 from keepwise.web.auth import COOKIE, same_token
@@ -278,25 +279,28 @@ def conjoint_page(request: Request, study: str | None = None) -> Response:
         result = data.conjoint_result(backend, study)
     section = None
     if result is not None:
-        try:
-            from keepwise.conjoint.report import section_html
-        except ImportError:  # a keepwise without the conjoint report: nothing to show yet
-            result = None
-        else:
-            section = section_html(result)
+        from keepwise.conjoint.report import section_html
+
+        section = section_html(result)
     return render(
         request, "conjoint.html.j2", title="What offer wins them back", result=result, section=section
     )
 
 
-def _saved_actions(backend: Any, month: str) -> dict[tuple[str, str], dict[str, Any]]:
+def _saved_actions(store: Store, month: str) -> dict[tuple[str, str], dict[str, Any]]:
     """The month's rows of ``outreach_actions`` by (customer, action): status, note, when recorded."""
-    if "outreach_actions" not in set(backend.list_tables()):
+    if not store.has_table("outreach_actions"):
         return {}
-    cur = backend.con.execute(
-        "SELECT customer_id, action, status, note, recorded_at FROM outreach_actions WHERE month = ?", [month]
-    )
-    return {(r[0], r[1]): {"status": r[2], "note": r[3], "recorded_at": r[4]} for r in cur.fetchall()}
+    t = store.table("outreach_actions")
+    rows = t.filter(t.month == month).select("customer_id", "action", "status", "note", "recorded_at")
+    return {
+        (r["customer_id"], r["action"]): {
+            "status": r["status"],
+            "note": r["note"],
+            "recorded_at": r["recorded_at"],
+        }
+        for r in rows.to_pyarrow().to_pylist()
+    }
 
 
 @router.get("/outreach")
@@ -363,6 +367,7 @@ async def outreach_mark(request: Request, customer_id: str, status: str) -> Resp
 @router.get("/wins")
 def wins_page(request: Request, month: str | None = None, months: int | None = None) -> Response:
     """Why customers choose the business against why they leave: findings, chart and table of ``--html``."""
+    from keepwise.report.sections.wins import html
     from keepwise.web.api import wins_result
 
     result = wins_result(state_of(request), month, months)
@@ -373,5 +378,5 @@ def wins_page(request: Request, month: str | None = None, months: int | None = N
         title="Wins against losses",
         doc=result.to_json(),
         span=span,
-        section=result.html(),
+        section=html(result),
     )

@@ -97,3 +97,21 @@ def test_dates_that_read_both_ways_are_refused_unless_told(customers, tmp_path):
         import_files(customers, "clockify", [ambiguous], timezone=WARSAW)
     import_files(customers, "clockify", [ambiguous], timezone=WARSAW, date_format="%d/%m/%Y")
     assert customers.count("time_logs") == 3
+
+
+def test_an_import_section_leaves_every_other_command_working(tmp_path, monkeypatch):
+    # [import] is a section of keepwise.toml like the others: the settings load, and its zone is listed
+    from keepwise.config import load_config, used
+
+    (tmp_path / "keepwise.toml").write_text(
+        '[import]\ntimezone = "Europe/Warsaw"\n[clv]\nhorizon_months = 6\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    config = load_config()
+    assert config.imports.timezone == "Europe/Warsaw" and config.clv.horizon_months == 6
+    (listed,) = used(config, "import")
+    assert (listed["name"], listed["value"], listed["from"]) == (
+        "import.timezone",
+        "Europe/Warsaw",
+        "keepwise.toml",
+    )

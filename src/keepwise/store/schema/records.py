@@ -192,7 +192,8 @@ RECORD_TABLES: tuple[Table, ...] = (
     ),
     Table(
         "consent",
-        "Permission to contact: the only source of it.",
+        "Permission to contact, as it stands: derived from every grant and revocation (kept in "
+        "consent_events); a load adds events and never undoes a revocation with an older grant.",
         (
             Column(
                 "customer_id",
@@ -226,6 +227,27 @@ RECORD_TABLES: tuple[Table, ...] = (
             ),
         ),
         key=("customer_id", "channel", "purpose", "granted_at"),
+    ),
+    Table(
+        "consent_events",
+        "Consent as a history: every grant and revocation, only ever added (written by keepwise; the consent "
+        "table is derived from it).",
+        (
+            Column("customer_id", "text", "Who.", required=True, example="C001"),
+            Column("channel", "text", "Channel.", required=True, example="email"),
+            Column("purpose", "text", "What for.", required=True, example="marketing"),
+            Column(
+                "event", "text", "What happened.", required=True, allowed=("grant", "revoke"), example="grant"
+            ),
+            Column("at", "timestamp", "When it happened.", required=True, example="2024-01-15"),
+            Column(
+                "source", "text", "Where it came from (web form, file, unsubscribe link).", example="web form"
+            ),
+            Column("proof", "text", "Evidence (form id, double opt-in token digest).", example="form-8812"),
+            Column("recorded_at", "timestamp", "When keepwise recorded it.", example="2024-01-16T08:00Z"),
+        ),
+        key=("customer_id", "channel", "purpose", "event", "at"),
+        loadable=False,
     ),
     Table(
         "suppressions",

@@ -1,0 +1,117 @@
+"""The review's "Customer profitability" section: the value stage's month and twelve months, in words.
+
+The section reads the value stage's documents (:func:`keepwise.value.review_section.profit_document`) of the
+review month and of the trailing twelve months, the twelve-month whale curve and the least profitable
+customers; it computes nothing of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from keepwise.config import Config, load_config
+from keepwise.money import shown
+from keepwise.report import figures
+from keepwise.report.section import Section
+from keepwise.store import Store
+from keepwise.value.profitability import customer_ledger, latest_month, profitability
+from keepwise.value.review_section import customer_rows, profit_document
+from keepwise.value.whale import whale_curve, whale_figure
+
+if TYPE_CHECKING:
+    from keepwise.review import ReviewContext
+
+__all__ = ["KEY", "READS", "profitability_section", "section"]
+
+KEY = "profitability"
+#: The stage result the section reads (:class:`keepwise.review.ReviewContext` attribute).
+READS = "profit"
+
+
+def profitability_section(
+    store: Store, month: str | None = None, config: Config | None = None
+) -> dict[str, Any]:
+    """The figures and sentences of the review's profitability section.
+
+    Parameters
+    ----------
+    store:
+        The store.
+    month:
+        ``YYYY-MM``; ``None``: the latest month with data.
+    config:
+        Assumptions; ``None`` reads ``keepwise.toml``.
+
+    Returns
+    -------
+    dict
+        ``title``; ``sentences`` (plain-words findings); ``figure`` (the whale curve, a Plotly figure, of the
+        trailing twelve months: one month is too noisy to rank customers on); ``month`` and ``ttm`` (the
+        :func:`~keepwise.value.review_section.profit_document` of the month and of the trailing twelve months,
+        without the customer lists); ``least_profitable`` (the 10 customers with the lowest twelve-month
+        profit, lowest first, with their figures); and ``assumptions``.
+    """
+    cfg = config or load_config()
+    month = month or latest_month(store)
+    this = profit_document(store, month, view="month", config=cfg, customers=False)
+    ttm = profit_document(store, month, view="ttm", config=cfg, customers=False)
+    ledger = customer_ledger(store, month, view="ttm", config=cfg)
+    curve, headline = whale_curve(ledger)
+    figure = whale_figure(curve, headline, currency=cfg.value.reporting_currency)
+    worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
+    cur = cfg.value.reporting_currency
+    t = {k: shown(v, cur) for k, v in this["totals"].items()}
+    sentences = [
+        f"In {this['month']} customers brought {t['revenue']} of revenue and {t['gross_margin']} "
+        f"of gross margin; serving them took {t['cost_to_serve']} of staff time and "
+        f"{t['concessions']} of concessions, leaving {t['operating_profit']} of operating profit "
+        f"(plus {t['advocacy_value']} of advocacy value).",
+        f"Over the last twelve months: {headline.sentence}",
+        f"Staff capacity paid for but not used on customers in {this['month']}: "
+        f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
+        "is not charged to any customer.",
+    ]
+    mv = ttm.get("movement")
+    if mv:
+        sentences.append(
+            f"Tiers on twelve-month profit, against {mv['compared_with']}: {mv['up']} customers moved up, "
+            f"{mv['down']} moved down, {mv['new']} are new and {mv['gone']} dropped out."
+        )
+    return {
+        "title": "Customer profitability",
+        "sentences": sentences,
+        "figure": figure,
+        "month": this,
+        "ttm": ttm,
+        "least_profitable": customer_rows(worst) if len(worst) else [],
+        "assumptions": this["assumptions"],
+    }
+
+
+def read(ctx: ReviewContext) -> dict[str, Any]:
+    """What the section shows, from the value stage (:func:`profitability_section` of the review month)."""
+    return profitability_section(ctx.store, ctx.period.month, ctx.config)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data: dates ISO 8601, anything else JSON does not know as its string."""
+    return json.loads(
+        json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+    )
+
+
+def section(ctx: ReviewContext) -> Section:
+    """The sentences, the whale curve of the twelve months and the data of both documents."""
+    doc = ctx.profit
+    sentences = [str(x) for x in doc.get("sentences", [])]
+    html = "".join(f"<p>{figures.escape(x)}</p>" for x in sentences)
+    if doc.get("figure") is not None:
+        html += figures.fragment(doc["figure"], "fig-profitability")
+    return Section(
+        key=KEY,
+        title=str(doc.get("title", "Profitability")),
+        headline=sentences[0] if sentences else "Profitability",
+        data=_plain({k: v for k, v in doc.items() if k != "figure"}),
+        html=html,
+    )

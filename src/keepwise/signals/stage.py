@@ -1,0 +1,119 @@
+"""The signals stage's front door: warnings, the lost-customer ledger and retention metrics of one month.
+
+:func:`run` reads the orders of the store up to the end of the month (computed once into temporary tables of
+the engine), judges every customer's lost status, scores P(alive) with the purchase model, runs the warning
+rules, builds the ledger and computes the retention metrics. Everything it returns is in memory (pandas and
+plain data), so the caller needs nothing of the engine afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from keepwise import features
+from keepwise.config import Config
+from keepwise.signals import p_alive as p_alive_rule
+from keepwise.signals.inputs import SignalInputs, prepare
+from keepwise.signals.ledger import Ledger, build_ledger, lost_status, model_lifetime_values
+from keepwise.signals.metrics import compute_metrics
+from keepwise.signals.period import ReviewPeriod
+from keepwise.signals.warnings import detect_warnings
+from keepwise.store import Store, as_store
+from keepwise.store.settings import quiet
+
+__all__ = ["SignalsResult", "run"]
+
+#: Names of the engine's temporary tables holding the month's order lines and orders while :func:`run` works.
+LINES_TEMP = "_kw_review_lines"
+ORDERS_TEMP = "_kw_review_orders"
+
+
+@dataclass
+class SignalsResult:
+    """What :func:`run` found for one month.
+
+    Attributes
+    ----------
+    period:
+        The month.
+    inputs:
+        The per-customer summary the warning rules read (:class:`~keepwise.signals.inputs.SignalInputs`;
+        its ``lines`` and ``orders`` expressions point at temporary tables that are gone once :func:`run`
+        returns).
+    status:
+        Every customer's lost status at the end of the month (:func:`~keepwise.signals.ledger.lost_status`).
+    warnings:
+        The warnings, ranked (:func:`~keepwise.signals.warnings.detect_warnings`).
+    ledger:
+        The lost-customer ledger of the twelve months to the month.
+    metrics:
+        The retention metrics (:func:`~keepwise.signals.metrics.compute_metrics`).
+    notes:
+        What could not be computed, and why (the same list as ``inputs.notes``).
+    """
+
+    period: ReviewPeriod
+    inputs: SignalInputs
+    status: pd.DataFrame
+    warnings: pd.DataFrame
+    ledger: Ledger
+    metrics: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def p_alive(self) -> pd.DataFrame | None:
+        """``customer_id``, ``p_alive``, ``p_alive_prev`` (``None`` without the purchase model)."""
+        return self.inputs.p_alive
+
+
+def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> SignalsResult:
+    """Compute the signals of ``period``: lost status, P(alive), warnings, the ledger and the metrics.
+
+    Parameters
+    ----------
+    store:
+        The store (:func:`keepwise.store.connect`).
+    period:
+        The month (:class:`~keepwise.signals.period.ReviewPeriod`).
+    config:
+        The assumptions; the rules are ``config.review`` (default: the documented defaults).
+
+    Returns
+    -------
+    SignalsResult
+        The results, in memory.
+    """
+    store = as_store(store)
+    rules = (config or Config()).review
+    quiet(store)
+    lines = store.materialize(features.order_lines(store, period.end), LINES_TEMP)
+    ords = store.materialize(features.orders(lines), ORDERS_TEMP)
+    try:
+        status = lost_status(store, ords, period, rules)
+        lost_ids = set(status.loc[status["lost"], "customer_id"])
+        inputs = prepare(lines, ords, period, lost_ids, rules)
+        inputs.p_alive = p_alive_rule.score(inputs)
+        warnings = detect_warnings(inputs)
+        model_values = None
+        if inputs.model is not None and inputs.rft is not None:
+            try:
+                model_values = model_lifetime_values(inputs.model, inputs.rft, status, rules)
+            except Exception as exc:  # the model-based figure is a bonus; the annuity stands in for it
+                inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
+        ledger = build_ledger(store, ords, period, status=status, model_values=model_values, rules=rules)
+        metrics = compute_metrics(ords, period)
+    finally:
+        store.drop_temp(ORDERS_TEMP)
+        store.drop_temp(LINES_TEMP)
+    return SignalsResult(
+        period=period,
+        inputs=inputs,
+        status=status,
+        warnings=warnings,
+        ledger=ledger,
+        metrics=metrics,
+        notes=inputs.notes,
+    )
