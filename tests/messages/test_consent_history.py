@@ -171,7 +171,7 @@ def test_a_revocation_dated_before_its_grant_is_refused(shop):
     )
     store = connect(url)
     try:
-        with pytest.raises(LoadError, match=r"bad.csv, row 2, column 'revoked_at': is before granted_at"):
+        with pytest.raises(LoadError, match=r"bad.csv, row 3, column 'revoked_at': is before granted_at"):
             load_file(store, "consent", folder / "bad.csv")
         assert store.count("consent_events") == 2  # nothing loaded
     finally:
