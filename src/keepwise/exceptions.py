@@ -23,7 +23,8 @@ class LoadError(KeepwiseInputError):
     source:
         The file name (or ``<dataframe>``) the bad value came from.
     row:
-        1-based data row (the header is not counted), or ``None`` for a problem with the whole file.
+        The row as the user numbers it: in a CSV file the header is row 1, so the first data row is row 2; in
+        Parquet or a DataFrame the first row is row 1. ``None`` for a problem with the whole file.
     column:
         The column at fault, or ``None``.
     problem:

@@ -27,7 +27,7 @@ SQL_TYPES: dict[ColumnType, str] = {
     "real": "DOUBLE",
 }
 
-#: Bounds every load enforces (see docs/security_loads.md): years of a timestamp, UTC offsets in minutes,
+#: Bounds every load enforces (see docs/security.md, "Loads"): years of a timestamp, UTC offsets in minutes,
 #: the length of an id and of any other text, and the largest product of two :attr:`Table.products` columns.
 YEAR_RANGE: tuple[int, int] = (1900, 2200)
 MAX_OFFSET_MINUTES = 14 * 60
