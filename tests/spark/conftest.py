@@ -18,6 +18,7 @@ from keepwise.store.spark import (
     connect_spark,
     export_parquet,
     parse_spark_url,
+    register_parquet,
     spark_session,
 )
 
@@ -68,7 +69,7 @@ def parquet_dir(duck, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark(spark_boot, parquet_dir: Path):
+def spark_session_store(spark_boot, parquet_dir: Path):
     """A Spark store (local[2]) over the Parquet export, opened through its store URL; stopped at the end."""
     thread, url, failures = spark_boot
     thread.join()
@@ -78,3 +79,15 @@ def spark(spark_boot, parquet_dir: Path):
     backend.owns_session = True  # started by spark_boot for this backend
     yield backend
     backend.disconnect()
+
+
+@pytest.fixture(scope="module")
+def spark(spark_session_store, parquet_dir: Path):
+    """The Spark store, with this business's export registered again for each test module.
+
+    Spark allows one session per process, so a test module elsewhere (tests/decisions, tests/conjoint,
+    tests/messages) that ran earlier in the same pytest worker may have registered its own data under the
+    contract's table names; each module here starts from this business's tables again.
+    """
+    register_parquet(spark_session_store, parquet_dir)
+    return spark_session_store
