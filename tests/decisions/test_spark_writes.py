@@ -55,6 +55,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory):
     )
     for name in OWN_TABLES:
         spark.backend._session.catalog.dropTempView(name)
+        spark.drop(name)  # a table another module left in this process's one Spark session
         spark.backend.create_table(name, schema=duck.table(name).schema())
     yield {"duckdb": duck, "spark": spark}, sorted(biz.tables["customers"]["customer_id"])[:3]
     spark.disconnect()
