@@ -42,3 +42,16 @@ def test_simulated_business_has_everything(tmp_path: Path) -> None:
     assert inv.notes(*(i.name for i in INPUTS)) == []
     assert inv.complete("orders.unit_cost")
     assert inv.rows["orders"] == len(business.tables["orders"])
+
+
+def test_resolve_month_takes_the_data_s_last_month(tmp_path: Path) -> None:
+    """Without a month, the last month of CDNOW's data (1998-06), said in a note; a given month is kept."""
+    from keepwise.store.inventory import resolve_month
+
+    db = f"duckdb:///{tmp_path / 'cdnow.duckdb'}"
+    tables = cdnow_tables()
+    for name in ("customers", "orders"):
+        keepwise.load(name, tables[name], db=db)
+    month, note = resolve_month(connect(db), None)
+    assert month == "1998-06" and note is not None and note.input == "month" and "1998-06" in note.instead
+    assert resolve_month(connect(db), "1997-03") == ("1997-03", None)

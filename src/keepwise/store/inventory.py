@@ -22,7 +22,7 @@ import ibis
 from keepwise.store.schema import TABLES
 from keepwise.store.store import Store, as_store
 
-__all__ = ["INPUTS", "REQUIRED", "Input", "Inventory", "Note", "inventory"]
+__all__ = ["INPUTS", "REQUIRED", "Input", "Inventory", "Note", "inventory", "resolve_month"]
 
 #: Tables every command needs (a store without them has nothing to review).
 REQUIRED: tuple[str, ...] = ("customers", "orders")
@@ -266,3 +266,40 @@ def _utc(value: Any) -> datetime:
     ts = pd.Timestamp(value)
     ts = ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
     return ts.to_pydatetime()
+
+
+def resolve_month(
+    store: Store | Any, month: str | None, *, inv: Inventory | None = None
+) -> tuple[str, Note | None]:
+    """The month a command looks at: ``month`` when given, else the last month of the data, said in a note.
+
+    Parameters
+    ----------
+    store:
+        The store.
+    month:
+        ``YYYY-MM`` as the user gave it (checked by :func:`keepwise.months.parse_month`), or ``None``.
+    inv:
+        An inventory already read (saves a second read).
+
+    Returns
+    -------
+    tuple
+        ``(YYYY-MM, note)``; ``note`` is ``None`` when ``month`` was given, else a :class:`Note` with input
+        ``month`` saying which month was used and why (the data's last month, not the wall clock's).
+
+    Raises
+    ------
+    BadInput
+        ``month`` is malformed, or none was given and the store has no orders.
+    """
+    from keepwise.exceptions import BadInput
+    from keepwise.months import month_index, month_label, parse_month
+
+    if month is not None:
+        return month_label(month_index(parse_month(month))), None
+    inv = inv or inventory(store)
+    last = inv.last_month
+    if last is None:
+        raise BadInput("month", "no month given and the store has no orders to take the last month from")
+    return last, Note("month", "none given", f"used {last}, the last month with an order in the data")
