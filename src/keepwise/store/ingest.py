@@ -305,15 +305,20 @@ def _load_one(steps: _Steps, s: _Source, stage: str) -> LoadResult:
     if s.table.name == "consent":  # consent is a history: a load adds events (store/consent_history.py)
         new, updated, unchanged = consent_history.load_stage(con, stage, s.table, present, s.name)
     else:
-        new, updated, unchanged = _upsert(steps, stage, s.table, present)
+        new, updated, unchanged = _upsert(steps, stage, s.table, present, rows)
     con.execute(f"DROP VIEW {q(stage)}")
     con.execute(f"DROP TABLE {q(stage + '_raw')}")
     return LoadResult(s.table.name, s.name, rows, new, updated, unchanged)
 
 
-def _upsert(steps: _Steps, stage: str, table: Table, present: set[str]) -> tuple[int, int, int]:
+def _upsert(steps: _Steps, stage: str, table: Table, present: set[str], rows: int) -> tuple[int, int, int]:
     con = steps.con
     target = q(table.name)
+    cols = ", ".join(q(c) for c in table.column_names)
+    if con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone() is None:  # a first load: every row is new
+        typed = ", ".join(f"{typed_expr(col, col.name in present)} AS {q(col.name)}" for col in table.columns)
+        steps.execute(f"saving {table.name}", f"INSERT INTO {target} ({cols}) SELECT {typed} FROM {q(stage)}")
+        return rows, 0, 0
     key_match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
     values = []
     for col in table.columns:
@@ -342,7 +347,6 @@ def _upsert(steps: _Steps, stage: str, table: Table, present: set[str]) -> tuple
         match = " AND ".join(f"{target}.{q(k)} = u.{q(k)}" for k in table.key)
         con.execute(f"DELETE FROM {target} USING {q(status)} u WHERE u._status = 'updated' AND {match}")
     if counts.get("new") or counts.get("updated"):
-        cols = ", ".join(q(c) for c in table.column_names)
         steps.execute(
             f"saving {table.name}",
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(status)} WHERE _status <> 'same'",
