@@ -328,18 +328,19 @@ def _upsert(steps: _Steps, stage: str, table: Table, present: set[str], rows: in
             values.append(f"t.{q(col.name)} AS {q(col.name)}")
     typed_keys = ", ".join(f"{typed_expr(table.column(k), True)} AS {q(k)}" for k in table.key)
     other = [c for c in table.column_names if c not in table.key]
-    same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in other) or "TRUE"
+    same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM n.{q('_old_' + c)}" for c in other) or "TRUE"
+    old = "".join(f", t.{q(c)} AS {q('_old_' + c)}" for c in other)
     found = " AND ".join(f"t.{q(k)} IS NOT NULL" for k in table.key)
     status = f"_kw_status_{stage}"
-    steps.execute(
+    steps.execute(  # one join: each staged row beside the stored row of its key, if any
         f"saving {table.name}",
         f"""
         CREATE TEMP TABLE {q(status)} AS
         WITH s AS (SELECT * REPLACE ({typed_keys}) FROM {q(stage)}),
-             n AS (SELECT {", ".join(values)}, ({found}) AS _known
+             n AS (SELECT {", ".join(values)}{old}, ({found}) AS _known
                    FROM s LEFT JOIN {target} t ON {key_match})
-        SELECT n.*, CASE WHEN NOT n._known THEN 'new' WHEN {same} THEN 'same' ELSE 'updated' END AS _status
-        FROM n LEFT JOIN {target} t ON {" AND ".join(f"t.{q(k)} = n.{q(k)}" for k in table.key)}
+        SELECT {cols}, CASE WHEN NOT n._known THEN 'new' WHEN {same} THEN 'same' ELSE 'updated' END AS _status
+        FROM n
         """,
     )
     counts = dict(con.execute(f"SELECT _status, COUNT(*) FROM {q(status)} GROUP BY _status").fetchall())
