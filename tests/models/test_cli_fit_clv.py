@@ -57,7 +57,16 @@ def test_fit_bgnbd_from_the_store_reproduces_the_published_fit(cdnow_store):
             "--json",
         ]
     )
-    assert set(doc) == {"model", "params", "std_errors", "log_likelihood", "n_customers", "fit_seconds"}
+    assert set(doc) == {
+        "model",
+        "params",
+        "std_errors",
+        "log_likelihood",
+        "n_customers",
+        "fit_seconds",
+        "notes",
+    }
+    assert doc["notes"] == []  # a calibration end was given; nothing was left out
     assert doc["model"] == "bgnbd" and doc["n_customers"] == 2357
     # FHL (2005) p. 279 to the printed digits; CLVTools' LL -9582.429 (exact days/7, as the store gives)
     assert {k: round(v, 3) for k, v in doc["params"].items()} == {
