@@ -193,6 +193,8 @@ def run(
             )
         )
     summary = customer_summary(days, end, time_unit)
+    spend, left_out, _ = fit_spend(summary)
+    notes += [left_out] if left_out is not None else []
     if names:
         # score each unique (x, t_x, T, zbar, covariates) once; fit on the same rows (same likelihood)
         summary, keys, source = covariate_histogram(
@@ -206,8 +208,6 @@ def run(
         purchase.fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
         # score each unique (x, t_x, T, zbar) once, then join back to customers in the engine
         keys = histogram(summary, ["x", "t_x", "T", "zbar"])
-    spend, left_out, _ = fit_spend(summary)
-    notes += [left_out] if left_out is not None else []
     share, share_source, currency = _margin(store, end, margin, inv, cfg, notes)
     scored = customer_lifetime_value(
         purchase,
