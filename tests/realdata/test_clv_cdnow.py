@@ -100,6 +100,19 @@ def test_clv_on_cdnow_exits_0_and_names_the_customers_left_out_of_the_spend_fit(
     assert cdnow_clv["margin_rate"] == 1.0 and cdnow_clv["n_customers"] == 23_570
 
 
+def test_the_human_output_says_what_was_left_out(cdnow_store, zero_value):
+    result = runner.invoke(app, ["clv", "--db", cdnow_store, "--draws", "0", "--no-save"])
+    assert result.exit_code == 0, result.output
+    assert "CLV over 12 months at 10.0% a year: total" in result.stdout
+    said = " ".join(result.stderr.split())
+    assert f"note: orders: {zero_value['left_out']:,} of {zero_value['repeat_customers']:,} customers" in said
+    assert "note: exits: no rows; P(alive) comes from the purchase model alone" in said
+    assert "note: orders.unit_cost: no unit costs recorded; CLV shown is revenue" in said
+    assert (
+        "customers without a next purchase date (P(alive) below 5%, [clv] next_purchase_min_p_alive)" in said
+    )
+
+
 def test_the_cdnow_total_is_plausible_against_its_own_revenue(cdnow_clv, cdnow):
     """A closed cohort (all first bought in Q1 1997) whose sales fell quarter after quarter: its next year of
     (revenue) value cannot exceed the last year's revenue, and is not below half of it (the last half-year
