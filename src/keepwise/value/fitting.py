@@ -155,6 +155,11 @@ def fit_spend(summary: Any) -> tuple[GammaGammaModel, Note | None, pd.DataFrame]
     left = spend_exclusions(summary)
     note = spend_note(left["left_out"], left["repeat_customers"], left["zero_mean"], left["zero_days"])
     usable = int(h["count"].sum()) if len(h) else 0
+    if left["repeat_customers"] == 0:
+        raise KeepwiseInputError(
+            "no customer has a repeat purchase in this history: the spend model (gamma-gamma) and customer "
+            "lifetime value need some (use a later date, or load more orders)"
+        )
     if usable < 2:
         raise KeepwiseInputError(
             "the spend model (gamma-gamma) needs at least 2 customers with repeat purchases worth more than "

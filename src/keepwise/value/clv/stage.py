@@ -5,6 +5,21 @@ histograms computed in the engine, scores the unique tuples, joins the scores ba
 engine and writes one row per customer through the :class:`~keepwise.store.Store` (a rerun for the same
 history date and model replaces its rows). The horizon and the discount rate come from ``[clv]`` of
 ``keepwise.toml`` unless given. ``keepwise clv`` is this function and a printer.
+
+On real data:
+
+* Orders worth $0 (free items, full discounts) are purchase occasions for the purchase model, but the
+  Gamma-Gamma spend model takes every purchase to be worth more than 0: customers with a repeat purchase worth
+  0 are left out of its fit. They are still valued by their own mean spend (shrunk to the population's, as
+  everyone is), except those whose repeat purchases average 0, who get the population's mean spend per
+  purchase, as a customer without repeat purchases does: their purchases say nothing about what they will
+  pay, and a value of 0 would claim more than the data shows. The ``notes`` say how many.
+* A customer with a recorded exit (``exits.lost_at`` on or before the history date and on or after their
+  last purchase day) has P(alive) 0, no expected purchases, a value of 0 and no next purchase date.
+* The expected next purchase date is left empty where P(alive) is below ``[clv] next_purchase_min_p_alive``
+  (default 0.05), and where the model's mean wait is infinite (``r + x <= 1``).
+* Without unit costs the margin rate is 100% (CLV in revenue) unless ``--margin`` or ``[value]
+  default_margin_rate`` gives one; the notes say which.
 """
 
 from __future__ import annotations
