@@ -213,7 +213,8 @@ def wins_against_losses(
         raise KeepwiseInputError(f"months must be at least 1, not {months}")
     inv = inventory(store)
     month, month_note = resolve_month(store, month, inv=inv)
-    notes = [n for n in (month_note, inv.note("exits")) if n is not None]
+    no_exits = inv.note("exits", "no reasons for leaving are counted")
+    notes = [n for n in (month_note, no_exits) if n is not None]
     if not (store.has_table("wins") and store.count("wins")):
         notes.append(Note("wins", "no rows", "no reasons for choosing the business are counted"))
     end = period(month, "month").end

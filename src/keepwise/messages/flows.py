@@ -201,9 +201,18 @@ class FlowRun:
 
 
 def decided_gesture(
-    store: Store, customer_id: str, incident_id: str, remedy: Grant, language: str
+    store: Store,
+    customer_id: str,
+    incident_id: str,
+    remedy: Grant,
+    language: str,
+    *,
+    at: datetime | None = None,
 ) -> Grant | None:
-    """The concession advisor's extra gesture (English wording, so only for English letters), if available."""
+    """The concession advisor's extra gesture (English wording, so only for English letters), if available.
+
+    ``at``: the advisor uses the history before this moment (default: all of it).
+    """
     if language != "en" or remedy.amount is None:
         return None
     try:
@@ -211,7 +220,8 @@ def decided_gesture(
     except ImportError:
         return None
     try:
-        advice = ConcessionAdvisor(store).advise(customer_id, remedy.amount, incident_id, log=False)
+        advisor = ConcessionAdvisor(store, as_of=at)
+        advice = advisor.advise(customer_id, remedy.amount, incident_id, log=False)
     except Exception:  # the advisor is optional here: a letter without a gesture is still a good letter
         return None
     text = str(getattr(advice, "extra_gesture", "") or "").strip().rstrip(".")
@@ -288,7 +298,7 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
             language = str(customer_record(store, cid)["language"] or "en")
             remedy = letter["remedy"]
             assert isinstance(remedy, Grant)
-            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language)
+            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language, at=at)
             out.append(Due("incident_followup", "adjustment", cid, incident_id, letter))
     t = flows["thanks"]
     if t["enabled"]:
