@@ -100,18 +100,41 @@ def resolve_period(backend: Store, month: str | None) -> tuple[ReviewPeriod, Not
     because its figures would be judged as if the whole month had passed (every customer a few weeks more
     overdue than they are); it can still be asked for with ``month``.
 
+    A month given that the data reach only partly is reviewed as asked, with a note saying so; a month that
+    starts after the last order is refused (there is nothing to review, only silence the data cannot see).
+
     Returns
     -------
     tuple
-        ``(period, note)``; ``note`` is ``None`` when ``month`` was given, else a
+        ``(period, note)``; ``note`` is ``None`` for a month given that the data cover, else a
         :class:`~keepwise.store.inventory.Note` with input ``month`` naming the month used and why.
+
+    Raises
+    ------
+    KeepwiseInputError
+        The store has no orders, or ``month`` starts after the last order.
     """
     from keepwise.store.inventory import Note
 
-    if month:
-        return ReviewPeriod.of(month), None
+    asked = ReviewPeriod.of(month) if month else None  # a malformed month is named before anything is read
     latest = _latest_order(backend)
-    period = _complete_month(latest)
+    complete = _complete_month(latest)
+    if asked is not None:
+        period = asked
+        if period.start > latest:
+            raise KeepwiseInputError(
+                f"month {period.month} is after the last order ({latest:%Y-%m-%d}); pick {latest:%Y-%m} or "
+                "an earlier month"
+            )
+        if period.start <= complete.start:
+            return period, None
+        return period, Note(
+            "month",
+            f"the data end on {latest:%Y-%m-%d}, before {period.month} does",
+            f"figures are as of the month's end, so customers look silent over the days without data; "
+            f"{complete.month} is the last complete month",
+        )
+    period = complete
     return period, Note(
         "month",
         "none given",
