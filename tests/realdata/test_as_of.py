@@ -168,6 +168,9 @@ def test_an_experiment_for_a_past_month_is_assigned_at_its_end_on_both_stores(st
     # without a month: the data's last month (the cut store's is MONTH), said in a note
     again = design(stores["cut"], "vip").to_json()
     assert again["status"] == "unchanged" and again["month"] == MONTH
+    # a rerun never re-assigns, so it reports the time of the assignment that stands
+    later = design(stores["cut"], "vip", month=MONTH, at=datetime(2030, 1, 1, tzinfo=UTC)).to_json()
+    assert later["status"] == "unchanged" and later["assigned_at"] == "2025-01-01T00:00:00+00:00"
     assert again["notes"] == [
         {
             "input": "month",

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -199,6 +199,10 @@ def start(
                 "profit": None if profit is None else {"mde": profit.mde, "sentence": profit.sentence},
             }
         )
+    if status == "unchanged":  # the assignment made before stands, with its time
+        a = store.table("assignments")
+        stored = pd.Timestamp(cast(Any, store.to_pandas(a.filter(a.experiment_id == name).assigned_at.min())))
+        at = (stored.tz_convert("UTC") if stored.tzinfo else stored.tz_localize("UTC")).to_pydatetime()
     notes = [month_note] if month_note is not None else []
     return Started(design, status, assigned, balance, statements, month=month, assigned_at=at, notes=notes)
 
