@@ -33,6 +33,9 @@ def url(tmp_path_factory) -> str:
     try:
         load_frame(store, "customers", customers.drop(columns=["acquisition_cost"]))
         load_frame(store, "orders", orders.drop(columns=["unit_cost"]))
+        # one exit, after May: May's review has no exits to use, as on a store cut at May's end
+        gone = biz.exits[biz.exits["customer_id"].isin(customers["customer_id"])].head(1)
+        load_frame(store, "exits", gone.assign(lost_at=pd.Timestamp("2024-06-10", tz="UTC")))
         assert store.to_pandas(store.table("orders").ordered_at.max()).strftime("%Y-%m-%d") == "2024-06-17"
     finally:
         store.disconnect()
@@ -62,9 +65,11 @@ def test_every_missing_input_the_review_uses_is_a_note(url):
     _, said = notes(url, "2024-05")
     # customers and orders only, without unit costs or acquisition costs: every other input is missing
     assert [n["input"] for n in said] == list(REVIEW_INPUTS)
-    assert said[0]["missing"] == "empty on all rows of orders" or said[0]["missing"].startswith(
-        "empty on all"
-    )
+    assert said[0]["input"] == "orders.unit_cost" and said[0]["missing"].startswith("empty on all")
+    by_input = {n["input"]: n["missing"] for n in said}
+    assert by_input["exits"] == by_input["incidents"] == "no rows before 2024-06-01"
+    _, june = notes(url, "2024-06")
+    assert "exits" not in {n["input"] for n in june}  # the exit of 2024-06-10 is June's
 
 
 def test_a_partial_month_is_reviewed_with_a_note(url):

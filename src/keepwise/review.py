@@ -242,7 +242,7 @@ def run_review(
             ctx.sections[section.key] = section
             done.append(section)
     notes = list(ctx.signals.notes) if ctx.ran("signals") else []
-    missing = inventory(store).notes(*REVIEW_INPUTS)
+    missing = _missing_inputs(store, period)
     review = Review(
         period=period,
         sections=done,
@@ -254,6 +254,38 @@ def run_review(
         p_alive = ctx.signals.p_alive if ctx.ran("signals") else None
         _write(store, review, p_alive)
     return review
+
+
+#: The time stamp of each optional input whose rows are events: only those before the month's end count.
+_STAMPED: dict[str, str] = {
+    "time_logs": "started_at",
+    "incidents": "opened_at",
+    "exits": "lost_at",
+    "advocacy": "at",
+}
+
+
+def _missing_inputs(store: Store, period: ReviewPeriod) -> list[Note]:
+    """The notes of the inputs the review uses that the store lacks, as of the month's end.
+
+    A table of events recorded only after the month (exits that all came later) is missing for this month's
+    review as it would be on a store cut at the month's end.
+    """
+    inv = inventory(store)
+    notes = inv.notes(*(name for name in REVIEW_INPUTS if name not in _STAMPED))
+    for name, column in _STAMPED.items():
+        if name not in REVIEW_INPUTS:
+            continue
+        n = 0
+        if inv.has(name):
+            t = store.table(name)
+            before = t.filter(t[column] < period.end).aggregate(n=lambda x: x.count())
+            n = int(store.to_pandas(before).iloc[0]["n"])
+        if n == 0:
+            spec = next(i for i in INPUTS if i.name == name)
+            notes.append(Note(name, f"no rows before {period.end:%Y-%m-%d}", spec.without))
+    order = {name: i for i, name in enumerate(REVIEW_INPUTS)}
+    return sorted(notes, key=lambda n: order[n.input])
 
 
 def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:
