@@ -149,3 +149,34 @@ def test_marketing_without_consent_is_suppressed_and_service_without_open_incide
     result = send_outbox(business, settings(cfg, port), clock=lambda: NOW)
     assert (result.sent, result.suppressed) == (1, 1)
     assert [str(m["X-Keepwise-Kind"]) for m in handler.messages] == ["adjustment"]
+
+
+def _refusing_port() -> int:
+    """A loopback port nothing listens on (bound, then closed): connecting to it is refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_server_stops_the_run_at_once_and_keeps_the_queue(business, cfg, smtp):
+    """Connection refused: one error naming the server, no retries or backoff, every message still queued."""
+    import pytest
+
+    from keepwise.exceptions import KeepwiseInputError
+
+    queue_adjustment(business, cfg, "I1")
+    queue_adjustment(business, cfg, "I2")
+    before = statuses(business)
+    waits: list[float] = []
+    port = _refusing_port()
+    with pytest.raises(KeepwiseInputError) as caught:
+        send_outbox(business, settings(cfg, port, backoff=60.0), clock=lambda: NOW, sleep=waits.append)
+    message = str(caught.value)
+    assert f"cannot reach the SMTP server 127.0.0.1:{port}" in message
+    assert "left 2 message(s) queued" in message and "\n" not in message
+    assert waits == [] and statuses(business) == before  # nothing retried, nothing marked
+    handler, good = smtp  # the same queue goes out once the server is there
+    result = send_outbox(business, settings(cfg, good), clock=lambda: NOW)
+    assert result.sent == 2 and len(handler.messages) == 2

@@ -63,6 +63,7 @@ __all__ = [
     "MIME_POLICY",
     "SendResult",
     "SmtpSettings",
+    "SmtpUnreachable",
     "list_unsubscribe",
     "parse_hostport",
     "run",
@@ -146,6 +147,10 @@ class _Temporary(Exception):
     """A 4xx reply or a broken connection before the final dot: try again later."""
 
 
+class _Unopened(Exception):
+    """No session could be opened (connection refused, unknown host, time-out, refused greeting or TLS)."""
+
+
 class _Permanent(Exception):
     """A 5xx reply: record the message as failed."""
 
@@ -156,6 +161,14 @@ class _Permanent(Exception):
 
 class _Unconfirmed(Exception):
     """The final dot was written but no reply was read."""
+
+
+class SmtpUnreachable(KeepwiseInputError):
+    """No SMTP session could be opened: the run stops at once and leaves the rest of the queue queued.
+
+    Retrying message by message against a server that refuses connections only burns the backoff (minutes
+    per message); the setting or the server needs fixing first, then ``keepwise messages send`` again.
+    """
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -202,7 +215,7 @@ class _Connection:
                     f"SMTP login refused: {_reply(exc.smtp_code, exc.smtp_error)}"
                 ) from None
             except (OSError, smtplib.SMTPException) as exc:
-                raise _Temporary(f"cannot talk to {s.host}:{s.port}: {exc}") from None
+                raise _Unopened(f"{s.host}:{s.port} ({exc})") from None
             self.smtp = smtp
         return self.smtp
 
@@ -344,6 +357,13 @@ def send_outbox(
 
                 try:
                     reply = _transmit(conn, row, settings.from_address, mark_sending)
+                except _Unopened as exc:  # nothing of this message was sent: it stays queued as it was
+                    left = 1 + len(todo)
+                    done = f"sent {result.sent} and " if result.sent else ""
+                    raise SmtpUnreachable(
+                        f"cannot reach the SMTP server {exc}: {done}left {left:,} message(s) queued; check "
+                        "[messages] smtp (or --smtp) and run keepwise messages send again"
+                    ) from None
                 except _Temporary as exc:
                     retry = attempt < settings.max_attempts
                     outbox.set_status(
