@@ -41,7 +41,25 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/api/profit", "/api/profit", {"params": {"view": "week"}}, 400, "view"),
     ("GET", "/api/profit", "/api/profit", {"params": {"month": "2025-13"}}, 400, None),
     ("GET", "/api/customers/{customer_id}", "/api/customers/NOPE", {}, 404, None),
-    ("POST", "/api/concession", "/api/concession", {"content": b"cost=10"}, 400, None),
+    ("POST", "/api/concession", "/api/concession", {"content": b"cost=10"}, 415, None),
+    (
+        "POST",
+        "/api/concession",
+        "/api/concession",
+        {"json": {"customer_id": "C0001", "cost": "1e400"}},
+        400,
+        "cost",
+    ),
+    ("POST", "/api/concession", "/api/concession", {"json": "cost=10"}, 400, None),
+    (
+        "POST",
+        "/api/concession",
+        "/api/concession",
+        {"json": {}, "headers": {"Origin": "http://evil.example"}},
+        403,
+        None,
+    ),
+    ("GET", "/api/profit", "/api/profit", {"params": {"month": "9999-12"}}, 400, "month"),
     ("POST", "/api/concession", "/api/concession", {"json": {"cost": "10"}}, 400, "customer_id"),
     ("POST", "/api/concession", "/api/concession", {"json": {"customer_id": "C0001"}}, 400, "cost"),
     ("POST", "/api/concession", "/api/concession", {"json": {"customer_id": "NOPE", "cost": "1"}}, 404, None),
@@ -71,6 +89,15 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ),
     ("GET", "/api/wins", "/api/wins", {"params": {"months": 0}}, 400, None),
     ("GET", "/api/wins", "/api/wins", {"params": {"months": "twelve"}}, 400, "months"),
+    ("GET", "/api/wins", "/api/wins", {"params": {"months": "1000000000"}}, 400, "months"),
+    (
+        "GET",
+        "/api/openapi.json",
+        "/api/openapi.json",
+        {"headers": {"Authorization": "Bearer wrong"}},
+        401,
+        None,
+    ),
 ]
 
 #: Routes whose only error is the missing token (checked for every route below).

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import ibis
 import plotly.graph_objects as go
 
+from keepwise.arguments import MAX_MONTHS, count
 from keepwise.config import Config, load_config, used
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
@@ -203,6 +204,8 @@ def wins_against_losses(
     strengths = _strengths(cfg)
     if months is not None and months < 1:
         raise KeepwiseInputError(f"months must be at least 1, not {months}")
+    if months is not None:
+        months = count(months, "months", minimum=1, maximum=MAX_MONTHS)
     month = month or latest_month(store)
     end = period(month, "month").end
     start = None
