@@ -22,6 +22,7 @@ __all__ = [
     "MAX_MONTHS",
     "amount",
     "count",
+    "has_control_characters",
     "identifier",
     "month",
     "text",
@@ -39,6 +40,11 @@ MAX_COUNT = 1_000_000
 _AMOUNT = re.compile(rf"^-?\d{{1,{MAX_AMOUNT_DIGITS}}}(\.\d{{1,{MAX_DECIMALS}}})?$")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a C0 or C1 control character (NUL, ESC, line breaks...) or DEL."""
+    return _CONTROL.search(value) is not None
 
 
 def month(value: object, field: str = "month", *, strict: bool = True) -> str:

@@ -28,7 +28,7 @@ from keepwise.web.auth import Sessions, resolve_token
 from keepwise.web.csrf import SAFE_METHODS, CrossSite, refuse_cross_site
 from keepwise.web.opening import RETRY_AFTER_SECONDS, StoreAccess, writing
 from keepwise.web.ratelimit import SignInLimit
-from keepwise.web.validation import NotJson
+from keepwise.web.validation import NotJson, no_control_characters
 
 #: Where internal failures are logged (with their traceback, which the client never sees).
 log = logging.getLogger("keepwise.web")
@@ -205,7 +205,7 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served by the API under its token: /api/openapi.json
-        dependencies=[Depends(_request_mode), Depends(refuse_cross_site)],
+        dependencies=[Depends(_request_mode), Depends(refuse_cross_site), Depends(no_control_characters)],
     )
     state = WebState(db=db, config=cfg, token=token, sessions=sessions)
     state.access.prepare()

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 
 from keepwise import arguments
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import BadInput, KeepwiseInputError
 
 __all__ = [
     "JSON_TYPES",
@@ -26,6 +26,7 @@ __all__ = [
     "json_body_required",
     "json_object",
     "month",
+    "no_control_characters",
     "note",
 ]
 
@@ -66,6 +67,17 @@ def amount(value: object, field: str) -> Decimal:
 def note(value: object, field: str = "note") -> str | None:
     """Free text, or ``None`` when absent or empty."""
     return arguments.text(value, field) or None if value is not None else None
+
+
+def no_control_characters(request: Request) -> None:
+    """Refuse a path segment or query parameter holding a control character (NUL, ESC...): HTTP 400.
+
+    A dependency of the whole application, so every route, including one added later, is covered: such a
+    value is never an id, a month or a name, and a NUL cut short a query string in the engine (a 500).
+    """
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(value, str) and arguments.has_control_characters(value):
+            raise BadInput(name, "must not contain control characters")
 
 
 def _is_json(content_type: str) -> bool:
