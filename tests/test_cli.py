@@ -172,3 +172,30 @@ def test_a_bad_lock_timeout_is_a_one_line_error(tmp_path):
         result.stderr
         == "error: KEEPWISE_LOCK_TIMEOUT must be a number of seconds from 0 to 86400, not 'soon'\n"
     )
+
+
+def test_a_date_the_arguments_push_off_the_calendar_is_exit_2_and_a_fault_is_exit_1(
+    tmp_path, monkeypatch, capsys
+):
+    # `keepwise clv --as-of 9999-12-31` was exit 1 "internal error: OverflowError: date value out of range"
+    import pytest
+
+    import keepwise.commands.status as status_command
+
+    url = f"duckdb:///{tmp_path}/s.duckdb"
+    too_far = "error: a date computed from the request is out of range (date value out of range); use dates "
+    fault = "internal error: RuntimeError: disk on fire (please report it)\n"
+    for raised, code, line in (
+        (OverflowError("date value out of range"), 2, too_far + "from 1900 to 2200\n"),
+        (RuntimeError("disk on fire\nsecond line"), 1, fault),
+    ):
+
+        def broken(*args, raised=raised):
+            raise raised
+
+        monkeypatch.setattr(status_command, "store_status", broken)
+        monkeypatch.setattr(sys, "argv", ["keepwise", "status", "--db", url])
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == code
+        assert capsys.readouterr().err == line

@@ -11,6 +11,7 @@ refuse is refused here too, before it can overflow a computation later.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from keepwise.exceptions import BadInput, KeepwiseInputError
@@ -21,7 +22,9 @@ __all__ = [
     "MAX_DECIMALS",
     "MAX_MONTHS",
     "amount",
+    "calendar_overflow",
     "count",
+    "day",
     "has_control_characters",
     "identifier",
     "month",
@@ -40,6 +43,36 @@ MAX_COUNT = 1_000_000
 _AMOUNT = re.compile(rf"^-?\d{{1,{MAX_AMOUNT_DIGITS}}}(\.\d{{1,{MAX_DECIMALS}}})?$")
 _INTEGER = re.compile(r"^[+-]?\d{1,30}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def day(value: object, field: str) -> date:
+    """A calendar day written ``YYYY-MM-DD`` with a year from 1900 to 2200 (the contract's years)."""
+    from keepwise.store.schema.columns import YEAR_RANGE
+
+    low, high = YEAR_RANGE
+    try:
+        parsed = date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise BadInput(field, "must be a day written YYYY-MM-DD, e.g. 2024-06-30", value) from None
+    if not low <= parsed.year <= high:
+        raise BadInput(field, f"is out of range; a day runs from {low}-01-01 to {high}-12-31", value)
+    return parsed
+
+
+def calendar_overflow(exc: BaseException) -> str | None:
+    """The one line to show when ``exc`` is a date pushed off Python's calendar by what the user asked for.
+
+    A month or day the parsers let through can still be moved out of the calendar by arithmetic on it (a
+    horizon added, a window subtracted): Python raises ``OverflowError: date value out of range`` or
+    ``ValueError: year 10000 is out of range``. That is a request too far out, not a fault of keepwise: the
+    CLI exits 2 and the web answers 400 with this line. ``None`` for any other exception.
+    """
+    text = str(exc)
+    if isinstance(exc, OverflowError | ValueError) and (
+        "date value out of range" in text or re.fullmatch(r"year -?\d+ is out of range", text)
+    ):
+        return f"a date computed from the request is out of range ({text}); use dates from 1900 to 2200"
+    return None
 
 
 def has_control_characters(value: str) -> bool:

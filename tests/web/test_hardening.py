@@ -285,3 +285,25 @@ def test_sign_in_allows_five_tries_a_minute_per_address(store_url, monkeypatch):
         assert wrong_bearer[-1].status_code == 429  # the API's token counts against the same address
     with TestClient(app, client=("10.0.0.9", 5000)) as other:
         assert other.post("/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+
+
+def test_a_date_the_request_pushes_off_the_calendar_is_a_400(tmp_path, config, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    import keepwise.value.review_section as review_section
+    from keepwise.web import create_app
+
+    def too_far(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(review_section, "profit_document", too_far)
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    url = f"duckdb:///{tmp_path}/empty.duckdb"
+    connect(url).disconnect()
+    with TestClient(create_app(url, config), raise_server_exceptions=False) as c:
+        got = c.get("/api/profit", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert got.status_code == 400
+    assert got.json() == {
+        "error": "a date computed from the request is out of range (date value out of range); use dates from "
+        "1900 to 2200"
+    }

@@ -291,8 +291,20 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
             return error_response(message, exc.status_code)
         return render(request, "error.html.j2", status_code=exc.status_code, title=message, message=message)
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(ValueError)
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
+        # ValueError and OverflowError are handled here in the app (a date pushed off the calendar is a 400
+        # and never reaches the server's log as a crash); any other exception as well, after which Starlette
+        # re-raises it for the server to log
+        from keepwise.arguments import calendar_overflow
+
+        too_far = calendar_overflow(exc)
+        if too_far is not None:  # a date the request pushed off the calendar: a 400, as on the CLI
+            if _is_api(request):
+                return error_response(too_far, 400)
+            return render(request, "error.html.j2", status_code=400, title="Please check", message=too_far)
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
         first = str(exc).splitlines()[0] if str(exc) else ""
         message = f"internal error: {type(exc).__name__}: {first} (please report it)"
