@@ -98,3 +98,104 @@ def test_a_model_that_does_not_converge_on_the_data_is_a_one_line_error_not_an_i
     assert result.stderr.startswith("error: BetaGeoModel did not converge: ")
     assert "Things to check: (1) the data" in result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def _store_with_a_customer(tmp_path) -> str:
+    from keepwise.store import connect
+
+    url = f"duckdb:///{tmp_path}/one.duckdb"
+    store = connect(url)
+    try:
+        store.con.execute("INSERT INTO customers (customer_id, name, currency) VALUES ('C1', 'Ada', 'USD')")
+    finally:
+        store.disconnect()
+    return url
+
+
+def test_out_of_range_arguments_are_one_line_errors_with_exit_2(tmp_path):
+    # issue 21 item 5: these were exit 1 "internal error: ValueError: year 10000 is out of range" and
+    # "InvalidOperation" before keepwise.months and keepwise.arguments bounded them
+    url = _store_with_a_customer(tmp_path)
+    cases = {
+        (
+            "profit",
+            "--month",
+            "9999-12",
+        ): "error: '9999-12' is out of range; a month runs from 1900-01 to 2200-12",
+        (
+            "winback",
+            "--month",
+            "0001-01",
+        ): "error: '0001-01' is out of range; a month runs from 1900-01 to 2200-12",
+        (
+            "wins",
+            "--months",
+            "1000000000",
+        ): "error: --months: must be a whole number from 1 to 3612 (got 1000000000)",
+        (
+            "concession",
+            "C1",
+            "--cost",
+            "1e400",
+            "--no-log",
+        ): "error: --cost: must be an amount such as 200.00, not '1e400'",
+        (
+            "concession",
+            "C1",
+            "--cost",
+            "99999999999999999999",
+            "--no-log",
+        ): "error: --cost: must be an amount "
+        "with at most 14 digits before the decimal point and 4 after, not 99999999999999999999",
+    }
+    for args, line in cases.items():
+        result = run(*args, "--db", url)
+        assert (result.returncode, result.stderr) == (2, line + "\n"), args
+
+
+def test_a_bad_lock_timeout_is_a_one_line_error(tmp_path):
+    import os
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('x', flush=True); "
+         "sys.stdin.readline()", str(tmp_path / "held.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "x"
+        env = {**os.environ, "KEEPWISE_LOCK_TIMEOUT": "soon"}
+        result = run("status", "--db", f"duckdb:///{tmp_path}/held.duckdb", env=env)
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == "error: KEEPWISE_LOCK_TIMEOUT must be a number of seconds from 0 to 86400, not 'soon'\n"
+    )
+
+
+def test_a_date_the_arguments_push_off_the_calendar_is_exit_2_and_a_fault_is_exit_1(
+    tmp_path, monkeypatch, capsys
+):
+    # `keepwise clv --as-of 9999-12-31` was exit 1 "internal error: OverflowError: date value out of range"
+    import pytest
+
+    import keepwise.commands.status as status_command
+
+    url = f"duckdb:///{tmp_path}/s.duckdb"
+    too_far = "error: a date computed from the request is out of range (date value out of range); use dates "
+    fault = "internal error: RuntimeError: disk on fire (please report it)\n"
+    for raised, code, line in (
+        (OverflowError("date value out of range"), 2, too_far + "from 1900 to 2200\n"),
+        (RuntimeError("disk on fire\nsecond line"), 1, fault),
+    ):
+
+        def broken(*args, raised=raised):
+            raise raised
+
+        monkeypatch.setattr(status_command, "store_status", broken)
+        monkeypatch.setattr(sys, "argv", ["keepwise", "status", "--db", url])
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == code
+        assert capsys.readouterr().err == line

@@ -91,8 +91,9 @@ def main() -> None:
     Typer handles usage mistakes itself (exit code 2); keepwise's own input errors become one line on
     stderr and exit code 2 (a :class:`~keepwise.exceptions.BadInput` names its field as the option,
     ``--field-name``), and so does a model that does not converge on the data (its message says what
-    to check: it is about the data, not a fault to report); anything else is an internal failure, reported
-    in one line with exit code 1.
+    to check: it is about the data, not a fault to report); so does a date that the arguments pushed off
+    the calendar (:func:`keepwise.arguments.calendar_overflow`); anything else is an internal failure,
+    reported in one line with exit code 1.
     """
     from keepwise.commands.common import statistical_warnings_on_stderr
 
@@ -109,7 +110,14 @@ def main() -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(1)
     except Exception as exc:
-        print(f"internal error: {type(exc).__name__}: {exc} (please report it)", file=sys.stderr)
+        from keepwise.arguments import calendar_overflow
+
+        too_far = calendar_overflow(exc)
+        if too_far is not None:  # a date the arguments pushed off the calendar: the user's to change
+            print(f"error: {too_far}", file=sys.stderr)
+            sys.exit(2)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"internal error: {type(exc).__name__}: {first} (please report it)", file=sys.stderr)
         sys.exit(1)
 
 

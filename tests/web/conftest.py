@@ -95,3 +95,24 @@ def client(store_url: str, reviews, config: Config, monkeypatch):
     with TestClient(create_app(store_url, config)) as c:
         c.headers["Authorization"] = f"Bearer {TOKEN}"
         yield c
+
+
+def routes_of(app) -> list[tuple[str, set[str]]]:
+    """Every route of ``app`` as (path, methods), those of included routers too.
+
+    FastAPI 0.165 keeps an included router as one entry of ``app.routes`` (``_IncludedRouter``) whose routes
+    are listed by ``effective_candidates()``; older versions copy them into ``app.routes``. Both are walked.
+    """
+    found: list[tuple[str, set[str]]] = []
+
+    def walk(entries) -> None:
+        for entry in entries:
+            if hasattr(entry, "effective_candidates"):
+                walk(entry.effective_candidates())
+            elif hasattr(entry, "original_route"):  # a route of an included router, with its full path
+                found.append((entry.path, set(getattr(entry.original_route, "methods", None) or ())))
+            elif hasattr(entry, "path") and getattr(entry, "methods", None):
+                found.append((entry.path, set(entry.methods)))
+
+    walk(app.routes)
+    return found

@@ -145,7 +145,7 @@ def test_the_done_form_records_and_returns_to_the_month(client, store_url):
         headers={"Origin": "https://elsewhere.example"},
         follow_redirects=False,
     )
-    assert foreign.status_code == 400  # another site's page cannot tick actions off
+    assert foreign.status_code == 403  # another site's page cannot tick actions off
     assert _table(store_url) == table
     got = client.post(
         f"/outreach/{a['customer_id']}/skip",

@@ -34,6 +34,7 @@ from typing import Any, Literal
 import ibis
 import plotly.graph_objects as go
 
+from keepwise.arguments import MAX_MONTHS, count
 from keepwise.config import Config, load_config, used
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
@@ -211,6 +212,8 @@ def wins_against_losses(
     strengths = _strengths(cfg)
     if months is not None and months < 1:
         raise KeepwiseInputError(f"months must be at least 1, not {months}")
+    if months is not None:
+        months = count(months, "months", minimum=1, maximum=MAX_MONTHS)
     inv = inventory(store)
     month, month_note = resolve_month(store, month, inv=inv)
     no_exits = inv.note("exits", "no reasons for leaving are counted")

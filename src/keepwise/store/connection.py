@@ -9,6 +9,8 @@ and ``spark://host:port`` open Spark through Ibis' PySpark backend (see :mod:`ke
 from __future__ import annotations
 
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,42 @@ from keepwise.store.store import Store
 
 DEFAULT_URL = "duckdb:///keepwise.duckdb"
 ENV_VAR = "KEEPWISE_DB"
+#: Seconds a command waits for a store another process has open (environment variable, default 30).
+LOCK_TIMEOUT_ENV = "KEEPWISE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30.0
+#: Pause between two attempts to open a busy store.
+_RETRY_SECONDS = 0.2
+
+
+class StoreBusy(KeepwiseInputError):
+    """The store is open in another process (a load writing to it, or readers while this one would write).
+
+    DuckDB lets one process write to a file, or any number read it, never both. A command waits for the
+    store (:data:`LOCK_TIMEOUT_ENV`) before raising this; the dashboard answers 503 with ``Retry-After`` at
+    once.
+    """
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a busy store: ``KEEPWISE_LOCK_TIMEOUT``, else 30; a bad value is a user error."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:
+        raise KeepwiseInputError(
+            f"{LOCK_TIMEOUT_ENV} must be a number of seconds from 0 to 86400, not '{raw}'"
+        )
+    return seconds
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether DuckDB refused to open a file because another connection holds it (a lock conflict)."""
+    text = str(exc)
+    return "Conflicting lock" in text or "Could not set lock" in text or "different configuration" in text
 
 
 def default_url() -> str:
@@ -37,30 +75,60 @@ def duckdb_path(url: str) -> str:
     return rest[1:]
 
 
-def connect(url: str | None = None, *, read_only: bool = False) -> Store:
+def connect(url: str | None = None, *, read_only: bool = False, wait: float | None = None) -> Store:
     """Open the store named by ``url`` (default: :func:`default_url`) as a :class:`~keepwise.store.Store`.
 
     The DuckDB session runs in UTC so that timestamps read back the same everywhere, and the contract's
     tables are created if they do not exist yet. The Ibis backend is ``store.backend``; a Store also answers
     the backend's own methods (``store.table("orders")``).
+
+    A DuckDB file another process has open (one writer, or readers while this one would write) is waited
+    for: ``wait`` seconds (default :func:`lock_timeout`, ``KEEPWISE_LOCK_TIMEOUT`` or 30), saying so once on
+    stderr, then :class:`StoreBusy`. ``wait=0`` raises it at once (the dashboard answers 503).
     """
     url = url or default_url()
-    return Store(_open(url, read_only=read_only), url)
+    return Store(_open(url, read_only=read_only, wait=wait), url)
 
 
-def _open(url: str, *, read_only: bool) -> Any:
+def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None) -> Any:
+    import ibis
+
+    deadline: float | None = None
+    while True:
+        try:
+            return ibis.duckdb.connect(path, read_only=read_only)
+        except Exception as exc:  # duckdb raises IOException for locked or unreadable files
+            if not is_busy(exc):
+                raise KeepwiseInputError(f"cannot open store '{url}': {str(exc).splitlines()[0]}") from exc
+            if deadline is None:
+                wait = lock_timeout() if wait is None else wait
+                deadline = time.monotonic() + wait
+                if wait > 0:
+                    print(
+                        f"the store is busy (another process has it open); waiting up to {wait:g} s "
+                        f"({LOCK_TIMEOUT_ENV})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            if time.monotonic() >= deadline:
+                assert wait is not None
+                if wait == 0:
+                    raise StoreBusy(f"the store '{url}' is busy (another process has it open)") from None
+                raise StoreBusy(
+                    f"the store is still busy after {wait:g} s (another process has it open); try again when "
+                    f"it has finished, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
+                ) from None
+            time.sleep(_RETRY_SECONDS)
+
+
+def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
     if url.startswith("duckdb://"):
         path = duckdb_path(url)
         if path != ":memory:":
             parent = Path(path).parent
             if not parent.exists():
                 raise KeepwiseInputError(f"store URL '{url}': folder '{parent}' does not exist")
-        import ibis
-
-        try:
-            backend = ibis.duckdb.connect(path, read_only=read_only)
-        except Exception as exc:  # duckdb raises IOException for locked or unreadable files
-            raise KeepwiseInputError(f"cannot open store '{url}': {str(exc).splitlines()[0]}") from exc
+        backend = _open_duckdb(url, path, read_only=read_only, wait=wait)
         backend.raw_sql("SET TimeZone = 'UTC'")
         if not read_only:
             ensure_tables(backend)

@@ -4,8 +4,10 @@
 ``/outreach/{customer_id}/`` record an action done or skipped, as ``keepwise outreach done|skip`` does.
 
 Errors have one shape, ``{"error": "one line"}`` (plus ``"field"``, the input to fix, when one is at fault):
-400 for bad input, 401 without the right Bearer token, 404 for an id or month the store does not hold, 422
-for a model the store's data cannot support, 500 for an internal failure.
+400 for bad input, 401 without the right Bearer token, 403 for a request another site's page sent, 404 for an
+id or month the store does not hold, 415 for a body that is not JSON, 422 for a model the store's data cannot
+support, 429 after too many wrong tokens, 500 for an internal failure, 503 while another process holds the
+store. Every input is read through :mod:`keepwise.web.validation`; ids may contain ``/`` (``X%2F1``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any, cast
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from keepwise.arguments import MAX_COUNT, MAX_MONTHS
 from keepwise.decisions.wins import WinsLosses
-from keepwise.exceptions import BadInput, KeepwiseInputError
-from keepwise.web import data
+from keepwise.exceptions import BadInput
+from keepwise.web import data, validation
 from keepwise.web.app import NotFound, Unauthorized, WebState, json_response, state_of
 from keepwise.web.auth import same_token
 
@@ -37,7 +40,15 @@ def require_token(request: Request) -> None:
         raise Unauthorized("the access token is not valid")
 
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api", dependencies=[Depends(require_token), Depends(validation.json_body_required)]
+)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request) -> Response:
+    """The OpenAPI document of this API (behind the same token as the API itself)."""
+    return json_response(request.app.openapi())
 
 
 @router.get("/status")
@@ -57,7 +68,7 @@ def review_latest(request: Request) -> Response:
         return json_response(data.review_document(backend))
 
 
-@router.get("/review/{month}")
+@router.get("/review/{month:path}")
 def review_month(request: Request, month: str) -> Response:
     """The stored review of ``month`` (YYYY-MM)."""
     with state_of(request).store() as backend:
@@ -76,6 +87,7 @@ def profit(request: Request, month: str | None = None, view: str = "month") -> R
     """Profitability, tiers and the whale curve (``keepwise profit --json``)."""
     from keepwise.value.review_section import profit_document
 
+    month = validation.month(month)
     if view not in ("month", "ttm", "lifetime"):
         raise BadInput("view", "is not one of: month, ttm, lifetime", view)
     state = state_of(request)
@@ -83,32 +95,25 @@ def profit(request: Request, month: str | None = None, view: str = "month") -> R
         return json_response(profit_document(backend, month, view=cast(Any, view), config=state.config))
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:path}")
 def customer(request: Request, customer_id: str) -> Response:
     """One customer's profile: orders, profit and tier, P(alive), warnings, incidents, consent."""
+    customer_id = validation.identifier(customer_id, "customer_id")
     state = state_of(request)
     with state.store() as backend:
         return json_response(data.customer_profile(backend, customer_id, state.config))
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise KeepwiseInputError("the request body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise KeepwiseInputError("the request body must be a JSON object")
-    return body
 
 
 def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[str, Any]:
     """``keepwise concession CUSTOMER_ID --cost COST [--incident ID] --json``, for the API and the form."""
     from keepwise.decisions.concession import advise as advise_concession
 
-    if not isinstance(customer_id, str) or not customer_id.strip():
-        raise BadInput("customer_id", "is required, e.g. C001")
-    if cost is None or isinstance(cost, bool) or str(cost).strip() == "":
+    customer_id = validation.identifier(customer_id, "customer_id")
+    if cost is None or (isinstance(cost, str) and not cost.strip()):
         raise BadInput("cost", "is required, e.g. 200.00")
+    amount = validation.amount(cost, "cost")
+    if incident is not None and incident != "":
+        incident = validation.identifier(incident, "incident")
     with state.store() as backend:
         if not backend.count("customers", where={"customer_id": customer_id}):
             raise NotFound(f"unknown customer id '{customer_id}'")
@@ -117,7 +122,7 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
         advice = advise_concession(
             backend,
             customer_id,
-            str(cost).strip(),
+            amount,
             incident=str(incident) if incident else None,
             config=state.config,
         )
@@ -128,7 +133,7 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
 @router.post("/concession")
 async def concession(request: Request) -> Response:
     """Approve, refuse or counter a concession: body ``{"customer_id", "cost", "incident"?}``."""
-    body = await _json_body(request)
+    body = await validation.json_object(request)
     state = state_of(request)
     from starlette.concurrency import run_in_threadpool
 
@@ -139,11 +144,15 @@ async def concession(request: Request) -> Response:
 
 
 @router.get("/winback")
-def winback(request: Request, month: str | None = None, top: int = 20) -> Response:
+def winback(request: Request, month: str | None = None, top: str = "20") -> Response:
     """The win-back ranking (``keepwise winback --json``): ``?month=YYYY-MM&top=N`` (0: all)."""
     state = state_of(request)
+    month = validation.month(month)
+    count = validation.count(top, "top", minimum=None, maximum=MAX_COUNT)
     with state.store() as backend:
-        return json_response(data.winback_document(backend, state.config, month, top))
+        return json_response(
+            data.winback_document(backend, state.config, month, count if count is not None else 20)
+        )
 
 
 @router.get("/conjoint")
@@ -158,17 +167,16 @@ def conjoint(request: Request, study: str | None = None) -> Response:
     return json_response(data.conjoint_document(result))
 
 
-def outreach_document(state: WebState, month: str | None, top: int = 20) -> dict[str, Any]:
+def outreach_document(state: WebState, month: str | None, top: int | str = 20) -> dict[str, Any]:
     """``keepwise outreach [--month M] --top N --json --no-save``: the plan, computed and not stored.
 
     ``top`` only shortens the CLI's tables (its JSON has every action), so it is checked and not applied.
     """
     from keepwise.decisions import outreach as outreach_stage
-    from keepwise.value.profitability import parse_month
 
-    data.check_top(top)
-    if month is not None:
-        parse_month(month)
+    shown = validation.count(top, "top", minimum=None, maximum=MAX_COUNT)
+    data.check_top(shown if shown is not None else 20)
+    month = validation.month(month)
     with state.store() as backend:
         doc: dict[str, Any] = outreach_stage.run(backend, month, config=state.config, save=False).to_json()
     return doc
@@ -181,58 +189,56 @@ def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str
     CLI's one-line error.
     """
     from keepwise.decisions.service import mark
-    from keepwise.value.profitability import parse_month
 
+    customer_id = validation.identifier(customer_id, "customer_id")
     month, action, note = body.get("month"), body.get("action") or "contact", body.get("note")
     if not isinstance(month, str) or not month.strip():
         raise BadInput("month", "is required, e.g. 2024-06")
     if not isinstance(action, str):
         raise BadInput("action", "must be one of reprice_or_part_ways, re_engage, contact")
-    if note is not None and not isinstance(note, str):
-        raise BadInput("note", "must be text")
-    parse_month(month.strip())
-    with state.store() as backend:
-        row = mark(backend, month.strip(), customer_id, action, status, note=note or None)
+    month = validation.month(month.strip()) or ""
+    text = validation.note(note)
+    with state.store(write=True) as backend:
+        row = mark(backend, month, customer_id, action, status, note=text)
     return data.mark_document(row)
 
 
 @router.get("/outreach")
-def outreach(request: Request, month: str | None = None, top: int = 20) -> Response:
+def outreach(request: Request, month: str | None = None, top: str = "20") -> Response:
     """The month's outreach plan (``keepwise outreach --json --no-save``); a GET never stores it."""
     return json_response(outreach_document(state_of(request), month, top))
 
 
-@router.post("/outreach/{customer_id}/done")
+@router.post("/outreach/{customer_id:path}/done")
 async def outreach_done(request: Request, customer_id: str) -> Response:
     """Record a saved action as done: body ``{"month", "action"?, "note"?}`` (``keepwise outreach done``)."""
     from starlette.concurrency import run_in_threadpool
 
-    body = await _json_body(request)
+    body = await validation.json_object(request)
     return json_response(await run_in_threadpool(mark_outreach, state_of(request), "done", customer_id, body))
 
 
-@router.post("/outreach/{customer_id}/skip")
+@router.post("/outreach/{customer_id:path}/skip")
 async def outreach_skip(request: Request, customer_id: str) -> Response:
     """Record a saved action as skipped: body ``{"month", "action"?, "note"?}`` (``outreach skip``)."""
     from starlette.concurrency import run_in_threadpool
 
-    body = await _json_body(request)
+    body = await validation.json_object(request)
     doc = await run_in_threadpool(mark_outreach, state_of(request), "skipped", customer_id, body)
     return json_response(doc)
 
 
-def wins_result(state: WebState, month: str | None, months: int | None) -> WinsLosses:
+def wins_result(state: WebState, month: str | None, months: int | str | None) -> WinsLosses:
     """The :class:`~keepwise.decisions.wins.WinsLosses` of ``keepwise wins [--month M] [--months N]``."""
     from keepwise.decisions.wins import wins_against_losses
-    from keepwise.value.profitability import parse_month
 
-    if month is not None:
-        parse_month(month)
+    month = validation.month(month)
+    span = validation.count(months, "months", minimum=None, maximum=MAX_MONTHS)
     with state.store() as backend:
-        return wins_against_losses(backend, month, months=months, config=state.config)
+        return wins_against_losses(backend, month, months=span, config=state.config)
 
 
 @router.get("/wins")
-def wins(request: Request, month: str | None = None, months: int | None = None) -> Response:
+def wins(request: Request, month: str | None = None, months: str | None = None) -> Response:
     """Why customers choose the business against why they leave (``keepwise wins --json``)."""
     return json_response(wins_result(state_of(request), month, months).to_json())

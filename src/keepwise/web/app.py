@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -21,8 +22,16 @@ from starlette.types import Receive, Scope, Send
 from keepwise.config import Config, load_config
 from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError
 from keepwise.jsonio import dumps
-from keepwise.store import Store, connect
+from keepwise.store import Store
+from keepwise.store.connection import StoreBusy
 from keepwise.web.auth import Sessions, resolve_token
+from keepwise.web.csrf import SAFE_METHODS, CrossSite, refuse_cross_site
+from keepwise.web.opening import RETRY_AFTER_SECONDS, StoreAccess, writing
+from keepwise.web.ratelimit import SignInLimit
+from keepwise.web.validation import NotJson, no_control_characters
+
+#: Where internal failures are logged (with their traceback, which the client never sees).
+log = logging.getLogger("keepwise.web")
 
 #: Host names an app without a token answers to.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -65,15 +74,21 @@ class WebState:
     config: Config
     token: str | None
     sessions: Sessions | None
+    access: StoreAccess = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.access = StoreAccess(self.db)
 
     @contextmanager
-    def store(self) -> Iterator[Store]:
-        """A connection to the store for one request (opened and closed, so the CLI can use it between)."""
-        backend = connect(self.db)
-        try:
+    def store(self, write: bool | None = None) -> Iterator[Store]:
+        """A connection to the store for one request, opened and closed so the CLI can use it between.
+
+        Read-only for a request that only reads (``GET``, ``HEAD``), read-write for one that may write, or
+        as ``write`` says (:mod:`keepwise.web.opening`); a store another process holds raises
+        :class:`~keepwise.store.connection.StoreBusy` at once (HTTP 503).
+        """
+        with self.access.open(write) as backend:
             yield backend
-        finally:
-            backend.disconnect()
 
 
 def state_of(request: Request) -> WebState:
@@ -158,6 +173,11 @@ class LoopbackOnly(TrustedHostMiddleware):
         await super().__call__(scope, receive, send)
 
 
+async def _request_mode(request: Request) -> None:
+    """Open the store read-only for this request unless its method may change something."""
+    writing.set(request.method.upper() not in SAFE_METHODS)
+
+
 def create_app(db: str, config: Config | None = None) -> FastAPI:
     """The dashboard, the REST API and the unsubscribe endpoint for the store at ``db``.
 
@@ -184,13 +204,40 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
         version=_version(),
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served by the API under its token: /api/openapi.json
+        dependencies=[Depends(_request_mode), Depends(refuse_cross_site), Depends(no_control_characters)],
     )
-    app.state.keepwise = WebState(db=db, config=cfg, token=token, sessions=sessions)
+    state = WebState(db=db, config=cfg, token=token, sessions=sessions)
+    state.access.prepare()
+    app.state.keepwise = state
+    app.state.cross_site_exempt = frozenset(unsubscribe.paths(cfg.messages.unsubscribe_url))
     if token is None:
         # open only to this machine: a page elsewhere that points its own host name at 127.0.0.1 (DNS
         # rebinding) is refused, since its requests name that host
         app.add_middleware(LoopbackOnly, allowed_hosts=list(LOOPBACK_HOSTS))
+    else:
+        app.add_middleware(SignInLimit)
+
+    @app.exception_handler(StoreBusy)
+    async def _busy(request: Request, exc: StoreBusy) -> Response:
+        message = "the store is busy (another keepwise process has it open); try again in a few seconds"
+        response: Response
+        if _is_api(request):
+            response = error_response(message, 503)
+        else:
+            response = render(request, "error.html.j2", status_code=503, title="Busy", message=message)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    @app.exception_handler(CrossSite)
+    async def _cross_site(request: Request, exc: CrossSite) -> Response:
+        if _is_api(request):
+            return error_response(str(exc), 403)
+        return render(request, "error.html.j2", status_code=403, title="Refused", message=str(exc))
+
+    @app.exception_handler(NotJson)
+    async def _not_json(request: Request, exc: NotJson) -> Response:
+        return error_response(str(exc), 415)
 
     @app.exception_handler(KeepwiseInputError)
     async def _bad_input(request: Request, exc: KeepwiseInputError) -> Response:
@@ -244,9 +291,23 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
             return error_response(message, exc.status_code)
         return render(request, "error.html.j2", status_code=exc.status_code, title=message, message=message)
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(ValueError)
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
-        message = f"internal error: {type(exc).__name__}: {exc} (please report it)"
+        # ValueError and OverflowError are handled here in the app (a date pushed off the calendar is a 400
+        # and never reaches the server's log as a crash); any other exception as well, after which Starlette
+        # re-raises it for the server to log
+        from keepwise.arguments import calendar_overflow
+
+        too_far = calendar_overflow(exc)
+        if too_far is not None:  # a date the request pushed off the calendar: a 400, as on the CLI
+            if _is_api(request):
+                return error_response(too_far, 400)
+            return render(request, "error.html.j2", status_code=400, title="Please check", message=too_far)
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        message = f"internal error: {type(exc).__name__}: {first} (please report it)"
         if _is_api(request):
             return error_response(message, 500)
         return render(

@@ -198,7 +198,7 @@ def find_customer(request: Request, id: str = "") -> Response:
     return RedirectResponse(f"/customers/{quote(id.strip(), safe='')}", status_code=303)
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:path}")
 def customer_page(request: Request, customer_id: str) -> Response:
     """One customer: orders, profit and tier, P(alive), warnings, incidents, consent."""
     state = state_of(request)
@@ -343,7 +343,7 @@ def _same_origin(request: Request) -> None:
         raise KeepwiseInputError("this form must be sent from the keepwise dashboard itself")
 
 
-@router.post("/outreach/{customer_id}/{status}")
+@router.post("/outreach/{customer_id:path}/{status}")
 async def outreach_mark(request: Request, customer_id: str, status: str) -> Response:
     """The Done / Skip buttons: record the action (``keepwise outreach done|skip``), then show the month."""
     from urllib.parse import quote

@@ -49,13 +49,9 @@ def parse_cost(cost: Decimal | float | str) -> Decimal:
 
     Raises :class:`~keepwise.exceptions.BadInput` for field ``cost`` (the CLI and the web show its message).
     """
-    try:
-        amount = Decimal(str(cost).strip())
-    except ArithmeticError:
-        raise BadInput("cost", f"must be an amount such as 200.00, not {cost!r}") from None
-    if not amount.is_finite() or amount < 0:
-        raise BadInput("cost", f"must be an amount of at least 0, not {cost}")
-    return amount
+    from keepwise.arguments import amount
+
+    return amount(cost, "cost")  # at most 14 digits before the point and 4 after; at least 0
 
 
 def to_cent(amount: Decimal | float | str) -> Decimal:

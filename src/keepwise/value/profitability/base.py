@@ -92,6 +92,8 @@ def parse_month(month: str) -> int:
     """The month index of ``YYYY-MM`` (read by :func:`keepwise.months.parse_month`); else an input error."""
     try:
         return months.month_index(months.parse_month(month))
+    except months.MonthOutOfRange:
+        raise
     except KeepwiseInputError:
         raise KeepwiseInputError(
             f"month '{month}' is not understood; write it as YYYY-MM, e.g. 2024-05"

@@ -1,0 +1,165 @@
+"""Every route of the app, sent out-of-range, malformed and cross-site input: no 5xx, and no write (issue 21).
+
+The routes come from ``app.routes``, so a route added later is walked too. Each gets every path parameter
+as ids with ``/``, NUL, a month out of range and an over-long id; every query parameter any route reads as
+months out of range (``9999-12``, ``0001-01``), garbage and huge numbers; and, for the methods that change
+something, malformed JSON and form bodies and *well-formed* requests sent from another site
+(``Origin: http://evil.example``, ``Content-Type: text/plain``), which must be refused too. The store is
+hashed before and after (every row of every table, as ``tests/store/loads_kit.py`` hashes it): nothing the
+walk sends may change it. The walk runs against an app with a token (signed in) and an open one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+import duckdb
+import pytest
+
+from keepwise.config import Config, WebAssumptions
+
+from .conftest import MONTH, SECRET, TOKEN, routes_of
+
+EVIL = "http://evil.example"
+
+#: Values for a path parameter: an id with '/', with NUL, months out of range, an id too long for the store.
+PATH_VALUES = ["X/1", "a\x00b", "9999-12", "0001-01", "2025-13", "../../etc/passwd", "C" * 300]
+
+#: Query strings, each with every parameter a route reads set to something it must refuse or survive.
+QUERIES: list[dict[str, str]] = [
+    {"month": "9999-12"},
+    {"month": "0001-01"},
+    {"month": "garbage\x00", "view": "week"},
+    {"month": "", "view": "lifetime"},
+    {"months": "1000000000", "top": "1000000000000"},
+    {"months": "99999999999999999999999", "top": "-1", "view": "x" * 1000},
+    {"months": "1e400", "top": "1e3"},
+    {
+        "study": "x/../\x00",
+        "id": "X/1",
+        "customer_id": "%00",
+        "incident": "\x1b[2J",
+        "next": "//evil.example/",
+    },
+    {"token": "forged", "id": "C" * 300},
+]
+
+
+def _digest(url: str) -> str:
+    """Every row of every table of the store, hashed (order-independent)."""
+    con = duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        h = hashlib.sha256()
+        tables = con.execute(
+            "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
+            "FROM duckdb_columns() WHERE NOT internal GROUP BY table_name ORDER BY table_name"
+        ).fetchall()
+        for name, columns in tables:
+            count, total = con.execute(f'SELECT COUNT(*), SUM(HASH(t)::HUGEINT) FROM "{name}" t').fetchone()
+            h.update(f"{name}({columns}): {count} {total}\n".encode())
+        return h.hexdigest()
+    finally:
+        con.close()
+
+
+def _a_customer(url: str) -> str:
+    con = duckdb.connect(url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        return str(con.execute("SELECT customer_id FROM incidents ORDER BY opened_at LIMIT 1").fetchone()[0])
+    finally:
+        con.close()
+
+
+def _urls(route_path: str) -> list[str]:
+    """The route's path with each parameter set to each of :data:`PATH_VALUES` (URL-encoded)."""
+    names = re.findall(r"{([^}:]+)(?::[^}]+)?}", route_path)
+    if not names:
+        return [route_path]
+    urls = []
+    for value in PATH_VALUES:
+        path = route_path
+        for name in names:
+            path = re.sub(r"{" + name + r"(?::[^}]+)?}", quote(value, safe=""), path)
+        urls.append(path)
+    return urls
+
+
+def _bodies(customer: str) -> list[dict[str, Any]]:
+    """Request bodies for the methods that change something: malformed, out of range, or cross-site."""
+    good = {"customer_id": customer, "cost": "10", "month": MONTH, "action": "contact"}
+    return [
+        {"json": {"customer_id": "X/1", "cost": "1e400", "incident": "\x00", "month": "9999-12", "note": 5}},
+        {"json": {"customer_id": customer, "cost": "99999999999999999999", "month": "0001-01"}},
+        {"json": {"customer_id": customer, "cost": True, "month": "2025-13", "note": "\x00" * 3}},
+        {"json": ["not", "an", "object"]},
+        {"content": b"\xff\xfe{not json", "headers": {"Content-Type": "application/json"}},
+        {"data": {"customer_id": customer, "cost": "1e400", "month": "9999-12", "token": "forged"}},
+        # well-formed requests that would write, sent by another site's page: refused
+        {"content": json.dumps(good).encode(), "headers": {"Origin": EVIL, "Content-Type": "text/plain"}},
+        {"json": good, "headers": {"Origin": EVIL}},
+        {"data": good, "headers": {"Origin": EVIL}},
+        {"json": good, "headers": {"Sec-Fetch-Site": "cross-site"}},
+        {"data": {**good, "token": TOKEN}, "headers": {"Referer": f"{EVIL}/form"}},
+    ]
+
+
+def _walk(app: Any, base_url: str, signed_in: bool, customer: str) -> list[tuple[str, str, int]]:
+    """Send every route its adversarial requests; the (method, url, status) of each answer."""
+    from fastapi.testclient import TestClient
+
+    seen: list[tuple[str, str, int]] = []
+    with (
+        TestClient(app, base_url=base_url, raise_server_exceptions=False) as c,
+        TestClient(app, base_url=base_url, raise_server_exceptions=False, client=("10.9.9.9", 1)) as login,
+    ):
+        if signed_in:
+            c.headers["Authorization"] = f"Bearer {TOKEN}"
+            assert c.post("/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+        for route_path, methods in routes_of(app):
+            for method in sorted(methods - {"HEAD"}):
+                # wrong sign-ins go through their own address, so the rate limit does not stop the walk
+                client = login if route_path == "/login" and method == "POST" else c
+                for url in _urls(route_path):
+                    if method == "GET":
+                        variants: list[dict[str, Any]] = [{"params": q} for q in QUERIES]
+                    else:
+                        variants = _bodies(customer)
+                    if url != _urls(route_path)[0]:  # other path values: one plain request each
+                        variants = variants[:1]
+                    for kwargs in variants:
+                        got = client.request(method, url, follow_redirects=False, **kwargs)
+                        seen.append((method, url, got.status_code))
+    return seen
+
+
+@pytest.mark.parametrize("access", ["token", "open"])
+def test_every_route_survives_bad_and_cross_site_input_without_a_5xx_or_a_write(
+    store_url, reviews, monkeypatch, access
+):
+    from keepwise.web import create_app
+
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    monkeypatch.setenv("KEEPWISE_SECRET", SECRET)
+    token = TOKEN if access == "token" else ""
+    config = replace(Config(), web=replace(WebAssumptions(), token=token))
+    app = create_app(store_url, config)
+    customer = _a_customer(store_url)
+    before = _digest(store_url)
+    base = "http://testserver" if access == "token" else "http://127.0.0.1:8000"
+    seen = _walk(app, base, access == "token", customer)
+    failures = [s for s in seen if s[2] >= 500]
+    assert not failures, f"{len(failures)} of {len(seen)} answers were 5xx: {failures[:10]}"
+    assert _digest(store_url) == before, "a request of the walk changed the store"
+    walked = {(method, path) for method, path, _ in seen}
+    routes = routes_of(app)
+    assert len(routes) > 30
+    for route_path, methods in routes:  # every route was sent something
+        for method in methods - {"HEAD"}:
+            assert (method, _urls(route_path)[0]) in walked, route_path
+    refused = [s for s in seen if s[0] == "POST" and s[2] in (403, 415)]
+    assert len(refused) > 25  # the cross-site requests and the bodies not declared JSON
