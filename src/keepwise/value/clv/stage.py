@@ -120,6 +120,11 @@ def model_label(model: str, names: list[str], on: list[str] | None) -> str:
     return f"{model} ~ {','.join(names)}" + (f" on {','.join(on)}" if on else "")
 
 
+#: The longest horizon valued (100 years): beyond it a discounted value no longer changes, and the monthly
+#: sums would only take time (a horizon of 10^9 months ran for minutes).
+MAX_HORIZON_MONTHS = 1200
+
+
 def run(
     store: Store,
     *,
@@ -178,6 +183,8 @@ def run(
     cfg = config or load_config()
     settings = cfg.clv
     horizon = settings.horizon_months if horizon_months is None else horizon_months
+    if not isinstance(horizon, int) or isinstance(horizon, bool) or not 1 <= horizon <= MAX_HORIZON_MONTHS:
+        raise BadInput("horizon_months", f"must be a whole number of months from 1 to {MAX_HORIZON_MONTHS}")
     rate = settings.discount_rate if discount_rate is None else discount_rate
     if model not in PURCHASE_MODELS:
         raise BadInput("model", f"must be one of {', '.join(PURCHASE_MODELS)}", model)
