@@ -139,9 +139,12 @@ def history_at(orders: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
     days["cum_value"] = g["value"].cumsum()
     days["first"] = g["day"].transform("min")
     days["first_value"] = days.groupby("customer_id", sort=False)["value"].transform("first")
+    # the ids as plain objects on both sides: merge_asof refuses keys of different dtypes (an empty incidents
+    # table arrives as object, orders as an Arrow string)
+    days["customer_id"] = days["customer_id"].astype(str).astype(object)
     q = pd.DataFrame(
         {
-            "customer_id": queries["customer_id"].astype(str).to_numpy(),
+            "customer_id": pd.Series(queries["customer_id"].astype(str).to_numpy(), dtype=object),
             "at": pd.to_datetime(queries["at"], utc=True),
         }
     )
