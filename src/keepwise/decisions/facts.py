@@ -241,7 +241,9 @@ class ValueModel:
             margin=self.margin_rate_,
             spend=spend,
         )
-        p_alive = np.maximum(out["p_alive"].to_numpy(float), 0.05)
+        # given alive, exactly: the model's figures are P(alive) x the figure if alive (no floor: a customer
+        # the model thinks gone, but who is asking, is alive; a floor of 5% cut their value by up to 20x)
+        p_alive = np.maximum(out["p_alive"].to_numpy(float), 1e-300)
         purchases = out["discounted_purchases"].to_numpy(float) / p_alive
         p = self.purchase_.params_
         rate = (float(p["r"]) + x) / (float(p["alpha"]) + T)
