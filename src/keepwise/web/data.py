@@ -222,6 +222,32 @@ def _value(store: Store, customer_id: str, config: Config) -> dict[str, Any] | N
         "years": float(r["years"]),
         "purchase_days": int(r["purchase_days"]),
         "rule": RULE,
+        "clv": _clv(store, customer_id),
+    }
+
+
+def _clv(store: Store, customer_id: str) -> dict[str, Any] | None:
+    """The customer's discounted model-based value from the latest ``keepwise clv`` run (``None``: no run)."""
+    if not store.has_table("clv"):
+        return None
+    t = store.table("clv")
+    wanted = ["as_of", "model", "horizon_months", "clv"]
+    if not set(wanted) <= set(t.columns):
+        return None
+    rows = _rows(
+        t.filter(t.customer_id == customer_id)
+        .order_by([ibis.desc("as_of"), ibis.desc("computed_at") if "computed_at" in t.columns else "model"])
+        .limit(1)
+        .select(*wanted)
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return {
+        "as_of": r["as_of"],
+        "model": r["model"],
+        "horizon_months": int(r["horizon_months"]),
+        "value": None if r["clv"] is None else cents(r["clv"]),
     }
 
 
