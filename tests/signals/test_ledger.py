@@ -214,3 +214,27 @@ def test_the_stage_front_door_returns_the_ledger_warnings_and_metrics_and_drops_
     assert list(result.warnings.columns[:3]) == ["rank", "customer_id", "kind"]
     assert result.metrics["monthly"] and result.notes is result.inputs.notes
     assert set(b.list_tables()) == before  # the month's order lines and orders were temporary
+
+
+def test_a_regular_buyer_brings_a_year_of_purchases_a_year():
+    # 25 monthly purchases of $100 margin over two years: years as a customer = span x 25 / 24 (the last
+    # purchase covers the month until the next was due) = 2.08, so $2,500 / 2.08 = about $1,200 a year, i.e.
+    # 12 purchases a year (first to last purchase alone would say $1,250: one purchase too many a year)
+    from keepwise.value.worth import customer_worth
+
+    days = pd.date_range("2021-01-15", periods=25, freq="MS", tz="UTC") + pd.Timedelta(days=14)
+    hist = pd.DataFrame(
+        {
+            "customer_id": ["R"],
+            "margin": [Decimal("2500.00")],
+            "purchase_days": [25],
+            "first_day": [days[0]],
+            "last_day": [days[-1]],
+        }
+    )
+    row = customer_worth(hist, profit={"R": Decimal("1250.00")}).iloc[0]
+    assert row["basis"] == "history"
+    assert abs(row["annual_margin"] - Decimal("1200")) < 5
+    assert row["monthly_margin"] == (row["annual_margin"] / 12).quantize(Decimal("0.01"))
+    # profit takes the same years: half the margin, half the monthly figure (to the cent)
+    assert abs(row["monthly_profit"] * 2 - row["monthly_margin"]) <= Decimal("0.01")
