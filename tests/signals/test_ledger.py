@@ -16,20 +16,25 @@ B: mean gap = 60 days / 2 gaps = 30, threshold max(180, 3 x 30) = 180 days -> ju
 E: judged lost 2023-07-09, before the window: not counted, not at risk.
 At risk: A, B, C, D, F, G = 6. Lost: A, B, C = 3. Rate 3 / 6 = 0.5.
 Reasons: unknown 2 (B by inactivity, C recorded without a reason), price 1. Competitors: BeanCo 1.
-Monthly margin = lifetime margin / calendar months from first to last order, both included:
-   A 80 / 3 (Jun..Aug 2023) = 26.666..; B 90 / 3 (Jan..Mar) = 30;
-   C (30 - 10 + 30) = 50 / 6 (May..Oct) = 8.333..
-Margin a year: A 320.00, B 360.00, C 100.00; total 780.00.
-Simple lifetime value (x 12 x 20): A 6,400.00, B 7,200.00, C 2,000.00; total 15,600.00.
-Discounted: monthly margins (65.00 in total) x annuity factor (1 - 1.1^-20) / (1.1^(1/12) - 1) = 106.76...
+Margin a year = lifetime margin / years as a customer (first to last purchase day plus one mean gap, at
+least one year; keepwise.value.worth):
+   A: 80 over 2 purchase days 71 days apart -> 142 days -> 1 year -> 80.00 (monthly 6.67)
+   B: 90 over 3 days, 60 days -> 90 days -> 1 year -> 90.00 (7.50)
+   C: (30 - 10 + 30) = 50 over 2 purchase days (the return is not one), 153 days -> 1 year -> 50.00 (4.17)
+   total 220.00. (Until session 5 it was 12 x margin / calendar months from first to last order: A 320.00,
+   B 360.00, C 100.00, i.e. A was said to bring $320 a year after buying $80 in all: that was the bug.)
+Without the purchase model (build_ledger is given none) the discounted and simple lifetime values are not
+   estimated (None), said in a note; with model values given, simple = margin a year x 20.
+The business's margin in 2024: B 90 + C 50 + D 20 + F 10 + G 5 = 175.00.
 Replacement: customers acquired in 2024 with a recorded cost: B 100, C 60, G 80 (D has none) -> average 80.00;
-   3 x 80.00 = 240.00.
+   3 x 80.00 = 240.00; a note says 1 of 7 customers has no acquisition cost.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from keepwise import features
@@ -95,32 +100,68 @@ def test_reasons_and_competitors(ledger):
 
 def test_costs(ledger):
     rows = ledger.customers.set_index("customer_id")
-    assert list(rows["annual_margin"]) == [Decimal("320.00"), Decimal("360.00"), Decimal("100.00")]
-    assert list(rows["simple_value"]) == [Decimal("6400.00"), Decimal("7200.00"), Decimal("2000.00")]
-    assert ledger.annual_margin_lost == Decimal("780.00")
-    assert ledger.simple_value_lost == Decimal("15600.00")
-    factor = (1 - 1.1**-20) / (1.1 ** (1 / 12) - 1)
-    assert abs(float(ledger.discounted_value_lost) - 65 * factor) < 0.01
+    assert list(rows["annual_margin"]) == [Decimal("80.00"), Decimal("90.00"), Decimal("50.00")]
+    assert list(rows["monthly_margin"]) == [Decimal("6.67"), Decimal("7.50"), Decimal("4.17")]
+    assert list(rows["basis"]) == ["history"] * 3
+    assert ledger.annual_margin_lost == Decimal("220.00")
+    assert ledger.business_margin == Decimal("175.00")
+    # no purchase model given: no lifetime value, and never the 20-year arithmetic on its own
+    assert ledger.simple_value_lost is None and ledger.discounted_value_lost is None
+    assert rows["simple_value"].isna().all() and rows["discounted_value"].isna().all()
+    assert "purchase model" in [n.input for n in ledger.notes]
     assert ledger.replacement_cost_each == Decimal("80.00")
     assert ledger.replacement_cost == Decimal("240.00")
+    (partial,) = [n for n in ledger.notes if n.input == "customers.acquisition_cost"]
+    assert partial.missing == "empty on 1 of 7 rows of customers"
 
 
 def test_json_money_is_strings_with_two_decimals(ledger):
     doc = ledger.to_json()
-    assert doc["lifetime_value_lost"]["simple"] == "15600.00"
-    assert doc["replacement_cost"] == {"per_customer": "80.00", "total": "240.00"}
+    assert doc["lifetime_value_lost"]["simple"] is None and doc["lifetime_value_lost"]["discounted"] is None
+    assert doc["replacement_cost"]["per_customer"] == "80.00" and doc["replacement_cost"]["total"] == "240.00"
     assert doc["count"] == 3 and doc["by_reason"]["unknown"] == 2
-    assert doc["customers"][0]["simple_value"] == "6400.00"
+    assert doc["customers"][0]["annual_margin"] == "80.00" and doc["customers"][0]["basis"] == "history"
+    assert {"input", "missing", "instead"} <= set(doc["notes"][0])
 
 
-def test_thousand_a_month_for_twenty_years_is_240000(store):
-    # one customer with $1,000 of margin in each of 12 months, then an exit: 1,000 x 12 x 20 = 240,000
+def test_without_acquisition_costs_replacing_them_is_unknown_never_zero(store):
+    b = store([(c, at, None) for c, at, _ in CUSTOMERS], ORDERS, EXITS)
+    period = ReviewPeriod.of("2024-12")
+    ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period)
+    assert ledger.replacement_cost is None and ledger.replacement_cost_each is None
+    doc = ledger.to_json()
+    assert doc["replacement_cost"]["total"] is None
+    (note,) = [n for n in doc["notes"] if n["input"] == "customers.acquisition_cost"]
+    assert note["missing"] == "empty on all 7 rows of customers" and "unknown" in note["instead"]
+
+
+def test_a_year_of_margin_is_a_year_and_twenty_years_only_beside_the_model(store):
+    # one customer with $1,000 of margin in each of 12 months, then an exit: $12,000 a year; beside a model
+    # value the seed arithmetic is 12,000 x 20 = 240,000
     orders = [(f"O{m}", "X", f"2023-{m:02d}-15", "coffee", 1, 1500, 500) for m in range(1, 13)]
     b = store([("X", "2023-01-01", None)], orders, [("X", "2024-02-01", "price", None)])
     period = ReviewPeriod.of("2024-06")
-    ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period)
+    ords = features.orders(features.order_lines(b, period.end))
+    ledger = build_ledger(b, ords, period)
+    assert ledger.annual_margin_lost == Decimal("12000.00") and ledger.simple_value_lost is None
+    model = pd.DataFrame({"customer_id": ["X"], "value": [Decimal("30000.00")]})
+    ledger = build_ledger(b, ords, period, model_values=model)
+    assert ledger.discounted_value_lost == Decimal("30000.00")
     assert ledger.simple_value_lost == Decimal("240000.00")
-    assert ledger.annual_margin_lost == Decimal("12000.00")
+    assert ledger.discounted_method == "purchase-model lifetime value"
+
+
+def test_a_one_time_buyer_is_valued_by_their_one_purchase(store):
+    b = store([("Y", "2023-01-01", None)], [("Y1", "Y", "2023-03-15", "tea", 2, 40, 10)])
+    period = ReviewPeriod.of("2024-06")
+    ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period)
+    row = ledger.customers.iloc[0]
+    assert (row["basis"], row["annual_margin"], row["monthly_margin"]) == (
+        "one purchase",
+        Decimal("60.00"),
+        Decimal("5.00"),
+    )
+    assert ledger.one_time_buyers == 1
 
 
 def test_inactivity_rule_comes_from_the_review_assumptions(store):
@@ -132,15 +173,17 @@ def test_inactivity_rule_comes_from_the_review_assumptions(store):
     b = store(CUSTOMERS, ORDERS, EXITS)
     period = ReviewPeriod.of("2024-12")
     rules = ReviewAssumptions(inactivity_days=365, lifetime_years=10)
-    ledger = build_ledger(b, features.orders(features.order_lines(b, period.end)), period, rules=rules)
+    model = pd.DataFrame({"customer_id": ["A"], "value": [Decimal("500.00")]})
+    ords = features.orders(features.order_lines(b, period.end))
+    ledger = build_ledger(b, ords, period, rules=rules, model_values=model)
     assert list(ledger.customers["customer_id"]) == ["E", "A", "C"]
     assert str(ledger.customers.loc[0, "lost_at"].date()) == "2024-01-10"
     assert ledger.at_risk == 7
     doc = ledger.to_json()
     assert "max(365 days, 3 x" in doc["rule"]
-    assert doc["lifetime_value_lost"]["simple_rule"] == "monthly margin x 12 x 10 years, undiscounted"
-    # A: $320 a year for 10 years instead of 20
-    assert ledger.customers.set_index("customer_id").loc["A", "simple_value"] == Decimal("3200.00")
+    assert doc["lifetime_value_lost"]["simple_rule"].startswith("margin a year x 10 years, undiscounted")
+    # A: $80 a year for 10 years instead of 20, beside the model's value
+    assert ledger.customers.set_index("customer_id").loc["A", "simple_value"] == Decimal("800.00")
 
 
 def test_review_assumptions_in_keepwise_toml_are_checked(tmp_path):
@@ -166,9 +209,32 @@ def test_the_stage_front_door_returns_the_ledger_warnings_and_metrics_and_drops_
     before = set(b.list_tables())
     result = run(b, ReviewPeriod.of("2024-12"), Config())
     assert (result.ledger.count, result.ledger.at_risk) == (3, 6)
-    assert result.ledger.annual_margin_lost == Decimal("780.00")
-    assert result.ledger.simple_value_lost == Decimal("15600.00")
+    assert result.ledger.annual_margin_lost == Decimal("220.00")
     assert set(result.status.loc[result.status["lost"], "customer_id"]) == {"A", "B", "C", "E"}
     assert list(result.warnings.columns[:3]) == ["rank", "customer_id", "kind"]
     assert result.metrics["monthly"] and result.notes is result.inputs.notes
     assert set(b.list_tables()) == before  # the month's order lines and orders were temporary
+
+
+def test_a_regular_buyer_brings_a_year_of_purchases_a_year():
+    # 25 monthly purchases of $100 margin over two years: years as a customer = span x 25 / 24 (the last
+    # purchase covers the month until the next was due) = 2.08, so $2,500 / 2.08 = about $1,200 a year, i.e.
+    # 12 purchases a year (first to last purchase alone would say $1,250: one purchase too many a year)
+    from keepwise.value.worth import customer_worth
+
+    days = pd.date_range("2021-01-15", periods=25, freq="MS", tz="UTC") + pd.Timedelta(days=14)
+    hist = pd.DataFrame(
+        {
+            "customer_id": ["R"],
+            "margin": [Decimal("2500.00")],
+            "purchase_days": [25],
+            "first_day": [days[0]],
+            "last_day": [days[-1]],
+        }
+    )
+    row = customer_worth(hist, profit={"R": Decimal("1250.00")}).iloc[0]
+    assert row["basis"] == "history"
+    assert abs(row["annual_margin"] - Decimal("1200")) < 5
+    assert row["monthly_margin"] == (row["annual_margin"] / 12).quantize(Decimal("0.01"))
+    # profit takes the same years: half the margin, half the monthly figure (to the cent)
+    assert abs(row["monthly_profit"] * 2 - row["monthly_margin"]) <= Decimal("0.01")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from keepwise.commands.common import DbOption, JsonOption, err, out, print_json
 from keepwise.exceptions import KeepwiseInputError
@@ -65,6 +66,8 @@ def concession(
             f"{doc['decision_id']} --action granted|refused`."
         )
     err.print(f"effect: {doc['effect']['description']}")
+    for note in doc["notes"]:
+        err.print(escape(f"note: {note['input']}: {note['missing']}; {note['instead']}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from keepwise.commands.common import DbOption, JsonOption, out, print_json
 from keepwise.exceptions import KeepwiseInputError
@@ -106,6 +107,8 @@ def report(
         out.print("(stayed, left and quiet: of those granted a concession)")
     for reason in doc["reasons"]:
         out.print(f"- {reason}")
+    for note in doc["notes"]:
+        out.print(escape(f"note: {note['input']}: {note['missing']}; {note['instead']}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -93,6 +93,8 @@ def winback(
             out.print(f"     - {escape(reason)}")
     out.print(f"\nOffer: {escape(doc['offer_source'])}")
     err.print(f"rule: {doc['rule']}")
+    for note in doc["notes"]:
+        err.print(escape(f"note: {note['input']}: {note['missing']}; {note['instead']}"))
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ recommended, or a recommended refuse was refused; anything else **overrode** it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from keepwise.decisions._frames import money, stamps, text
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.money import cents, shown
 from keepwise.store import SCHEMA, Store, as_store
+from keepwise.store.inventory import Note, inventory
 
 __all__ = [
     "ConcessionReport",
@@ -263,6 +264,8 @@ class ConcessionReport:
     months: list[dict[str, Any]]
     total: dict[str, Any]
     reasons: list[str]
+    #: inputs the report lacked and what it did instead
+    notes: list[Note] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-able data (money as strings with two decimals)."""
@@ -273,6 +276,7 @@ class ConcessionReport:
             "months": self.months,
             "total": self.total,
             "reasons": self.reasons,
+            "notes": [n.to_json() for n in self.notes],
         }
 
 
@@ -373,9 +377,19 @@ def report(store: Store, since: str | None = None, *, config: Config | None = No
     ``keepwise concessions report --json`` prints.
     """
     cfg = config or load_config()
-    return concession_report(
+    result = concession_report(
         store, since, window_days=cfg.decisions.outcome_window_days, currency=cfg.value.reporting_currency
     )
+    result.notes = inventory(store).notes(
+        "incidents",
+        "orders.unit_cost",
+        instead={
+            "incidents": "the advisor's decisions rest on its documented default effect of a concession "
+            "([decisions] concession_odds_ratio), not on your history",
+            "orders.unit_cost": "the margin after a decision is the revenue of the orders (no unit costs)",
+        },
+    )
+    return result
 
 
 def _n(count: int, noun: str) -> str:

@@ -139,9 +139,12 @@ def history_at(orders: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
     days["cum_value"] = g["value"].cumsum()
     days["first"] = g["day"].transform("min")
     days["first_value"] = days.groupby("customer_id", sort=False)["value"].transform("first")
+    # the ids as plain objects on both sides: merge_asof refuses keys of different dtypes (an empty incidents
+    # table arrives as object, orders as an Arrow string)
+    days["customer_id"] = days["customer_id"].astype(str).astype(object)
     q = pd.DataFrame(
         {
-            "customer_id": queries["customer_id"].astype(str).to_numpy(),
+            "customer_id": pd.Series(queries["customer_id"].astype(str).to_numpy(), dtype=object),
             "at": pd.to_datetime(queries["at"], utc=True),
         }
     )
@@ -238,7 +241,9 @@ class ValueModel:
             margin=self.margin_rate_,
             spend=spend,
         )
-        p_alive = np.maximum(out["p_alive"].to_numpy(float), 0.05)
+        # given alive, exactly: the model's figures are P(alive) x the figure if alive (no floor: a customer
+        # the model thinks gone, but who is asking, is alive; a floor of 5% cut their value by up to 20x)
+        p_alive = np.maximum(out["p_alive"].to_numpy(float), 1e-300)
         purchases = out["discounted_purchases"].to_numpy(float) / p_alive
         p = self.purchase_.params_
         rate = (float(p["r"]) + x) / (float(p["alpha"]) + T)

@@ -13,6 +13,7 @@ import pandas as pd
 from keepwise import features
 from keepwise.config import ReviewAssumptions
 from keepwise.signals.period import ReviewPeriod
+from keepwise.value.worth import customer_worth
 
 __all__ = ["MIN_TENURE_DAYS", "SignalInputs", "money", "prepare", "to_frame"]
 
@@ -58,8 +59,10 @@ class SignalInputs:
         review).
     summary:
         One row per customer with a purchase before the end of the period: the columns of
-        :func:`keepwise.features.rfm` and :func:`keepwise.features.cadence`, plus ``annual_margin`` (margin
-        per year since the first purchase, over at least :data:`MIN_TENURE_DAYS`), ``orders_per_year`` and
+        :func:`keepwise.features.rfm` and :func:`keepwise.features.cadence`, plus ``annual_margin`` (the
+        customer's margin a year, :func:`keepwise.value.worth.customer_worth`: lifetime margin over their
+        years as a customer, at least one), ``basis`` (how it was reached), ``orders_per_year`` (purchase
+        orders per year since the first purchase, over at least :data:`MIN_TENURE_DAYS`) and
         ``lost`` (already in the lost-customer ledger at the end of the period: warnings skip them).
     p_alive:
         ``customer_id``, ``p_alive`` (at the end of the period) and ``p_alive_prev`` (at the end of the month
@@ -97,7 +100,20 @@ def prepare(
     summary = to_frame(rfm.left_join(cad, "customer_id").drop("customer_id_right"))
     summary = summary[summary["n_orders"] > 0].reset_index(drop=True)
     tenure = np.maximum(summary["tenure_days"].astype(float), MIN_TENURE_DAYS)
-    summary["annual_margin"] = summary["margin"].astype(float) * 365.25 / tenure
+    worth = customer_worth(
+        pd.DataFrame(
+            {
+                "customer_id": summary["customer_id"],
+                "margin": summary["margin"],
+                "purchase_days": summary["n_days"],
+                "first_day": pd.to_datetime(summary["first_order_at"], utc=True).dt.floor("D"),
+                "last_day": pd.to_datetime(summary["last_order_at"], utc=True).dt.floor("D"),
+            }
+        ),
+        rules=rules,
+    )
+    summary["annual_margin"] = worth["annual_margin"].astype(float).to_numpy()
+    summary["basis"] = worth["basis"].to_numpy()
     summary["orders_per_year"] = summary["n_orders"].astype(float) * 365.25 / tenure
     summary["lost"] = summary["customer_id"].isin(lost_ids or set())
     return SignalInputs(

@@ -16,18 +16,22 @@ already lost before the twelve months began.
 
 The cost, per lost customer
 ---------------------------
-* monthly margin = their lifetime margin / the calendar months from their first to their last purchase,
-  both included (margin is revenue less cost of goods, net of returns, summed exactly in the engine);
-* margin they used to bring = 12 x monthly margin (a year);
-* simple lifetime value lost = monthly margin x 12 x :data:`HORIZON_YEARS` (20, ``[review] lifetime_years``),
-  undiscounted: $1,000 a
-  month for 20 years is $240,000;
-* discounted lifetime value lost = the purchase model's figure when the model is available
-  (:func:`model_lifetime_values`: discounted expected purchases over the same 20 years at
-  :data:`DISCOUNT_RATE` a year x margin per purchase), otherwise the monthly margin as an annuity over the
-  same months at :data:`DISCOUNT_RATE` a year (monthly rate ``(1 + r)^(1/12) - 1``);
+Every figure is the customer's one honest value, :func:`keepwise.value.worth.customer_worth`:
+
+* margin a year = lifetime margin / years as a customer (first to last purchase plus one mean gap between
+  purchases, **at least one year**), so nobody is annualised from a short life and a one-time buyer is valued
+  by their one purchase (``basis`` says which); monthly margin = that / 12;
+* discounted lifetime value lost = the purchase model's figure (discounted expected purchases over
+  :data:`HORIZON_YEARS` at :data:`DISCOUNT_RATE` a year from the moment after their last purchase x margin per
+  purchase), only when the model is available; otherwise it is not estimated (``None``, said in the notes);
+* simple lifetime value lost = margin a year x :data:`HORIZON_YEARS` (20, ``[review] lifetime_years``),
+  undiscounted: seed arithmetic, given only beside the model's discounted value;
 * replacement cost = the average acquisition cost of customers acquired in the same twelve months (of all
-  customers when none were), per lost customer.
+  customers when none were), per lost customer; **unknown** (``None``) when no acquisition cost is recorded,
+  never 0.
+
+The ledger also gives the business's margin over the same twelve months: the lost customers' margin a year
+cannot exceed what the whole business earned in a year.
 
 All money is computed in ``Decimal`` and rounded half-even to cents once, at the end.
 """
@@ -48,6 +52,9 @@ from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import _records, money, to_frame
 from keepwise.signals.period import ReviewPeriod
 from keepwise.store import Store
+from keepwise.store.inventory import Note
+from keepwise.value.worth import RULE as WORTH_RULE
+from keepwise.value.worth import customer_worth, history, model_values
 
 __all__ = [
     "DISCOUNT_RATE",
@@ -66,6 +73,22 @@ HORIZON_YEARS = ReviewAssumptions.lifetime_years
 DISCOUNT_RATE = ReviewAssumptions.discount_rate
 INACTIVITY_DAYS = float(ReviewAssumptions.inactivity_days)
 INACTIVITY_GAPS = ReviewAssumptions.inactivity_gaps
+
+#: The columns of the ledger's ``customers`` frame (money as ``Decimal``; the last two ``None`` without the
+#: purchase model).
+CUSTOMER_COLUMNS = [
+    "customer_id",
+    "lost_at",
+    "how",
+    "reason",
+    "competitor",
+    "basis",
+    "years",
+    "monthly_margin",
+    "annual_margin",
+    "discounted_value",
+    "simple_value",
+]
 
 
 def rule_text(rules: ReviewAssumptions) -> str:
@@ -88,9 +111,18 @@ def annuity_factor(months: int, annual_rate: Decimal) -> Decimal:
     return (1 - (1 + i) ** -months) / i
 
 
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 @dataclass
 class Ledger:
-    """The lost-customer ledger of one review month (see the module docstring for the rules)."""
+    """The lost-customer ledger of one review month (see the module docstring for the rules).
+
+    ``simple_value_lost``, ``discounted_value_lost`` and ``discounted_method`` are ``None`` without the
+    purchase model; ``replacement_cost_each`` and ``replacement_cost`` are ``None`` (unknown) without
+    acquisition costs. ``notes`` name the inputs that were missing and what was done instead.
+    """
 
     month: str
     count: int
@@ -99,13 +131,16 @@ class Ledger:
     competitors: dict[str, int]
     customers: pd.DataFrame
     annual_margin_lost: Decimal
-    simple_value_lost: Decimal
-    discounted_value_lost: Decimal
-    discounted_method: str
-    replacement_cost_each: Decimal
-    replacement_cost: Decimal
-    notes: list[str] = field(default_factory=list)
+    simple_value_lost: Decimal | None
+    discounted_value_lost: Decimal | None
+    discounted_method: str | None
+    replacement_cost_each: Decimal | None
+    replacement_cost: Decimal | None
+    notes: list[Note] = field(default_factory=list)
     rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
+    replacement_source: str = ""
+    one_time_buyers: int = 0
+    business_margin: Decimal | None = None
 
     @property
     def rate(self) -> float:
@@ -113,7 +148,7 @@ class Ledger:
         return self.count / self.at_risk if self.at_risk else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """The ledger as JSON-able data, money as strings with two decimals."""
+        """The ledger as JSON-able data, money as strings with two decimals (``null`` where unknown)."""
         rows = [
             {
                 "customer_id": r["customer_id"],
@@ -121,13 +156,16 @@ class Ledger:
                 "how": r["how"],
                 "reason": r["reason"],
                 "competitor": r["competitor"] if isinstance(r["competitor"], str) else None,
+                "basis": r["basis"],
+                "years": float(r["years"]),
                 "monthly_margin": str(r["monthly_margin"]),
                 "annual_margin": str(r["annual_margin"]),
-                "simple_value": str(r["simple_value"]),
-                "discounted_value": str(r["discounted_value"]),
+                "discounted_value": _text(r["discounted_value"]),
+                "simple_value": _text(r["simple_value"]),
             }
             for r in _records(self.customers)
         ]
+        years = self.rules.lifetime_years
         return {
             "month": self.month,
             "rule": rule_text(self.rules),
@@ -137,18 +175,25 @@ class Ledger:
             "by_reason": self.by_reason,
             "competitors": self.competitors,
             "annual_margin_lost": str(self.annual_margin_lost),
+            "annual_margin_rule": WORTH_RULE,
+            "one_time_buyers": self.one_time_buyers,
+            "business_margin_12_months": _text(self.business_margin),
             "lifetime_value_lost": {
-                "simple": str(self.simple_value_lost),
-                "simple_rule": f"monthly margin x 12 x {self.rules.lifetime_years} years, undiscounted",
-                "discounted": str(self.discounted_value_lost),
+                "discounted": _text(self.discounted_value_lost),
                 "discounted_method": self.discounted_method,
+                "simple": _text(self.simple_value_lost),
+                "simple_rule": (
+                    f"margin a year x {years} years, undiscounted (seed arithmetic, shown only beside the "
+                    "purchase model's discounted value)"
+                ),
             },
             "replacement_cost": {
-                "per_customer": str(self.replacement_cost_each),
-                "total": str(self.replacement_cost),
+                "per_customer": _text(self.replacement_cost_each),
+                "total": _text(self.replacement_cost),
+                "source": self.replacement_source,
             },
             "customers": rows,
-            "notes": self.notes,
+            "notes": [n.to_json() for n in self.notes],
         }
 
 
@@ -170,25 +215,18 @@ def lost_status(
     -------
     pandas.DataFrame
         ``customer_id``, ``first_order_at``, ``last_order_at``, ``margin`` (Decimal), ``lost`` (bool),
-        ``lost_at``, ``how`` ("exit" or "inactivity"), ``reason``, ``competitor``.
+        ``lost_at``, ``how`` ("exit" or "inactivity"), ``reason``, ``competitor``, and what
+        :func:`keepwise.value.worth.customer_worth` reads: ``purchase_days``, ``first_day``, ``last_day``.
     """
     end = ibis.literal(period.end)
-    p = ords.filter(ords.value > 0)
-    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
-    per = days.group_by("customer_id").aggregate(
-        first_day=days.day.min(), last_day=days.day.max(), n_days=days.day.count()
-    )
-    margin = ords.group_by("customer_id").aggregate(
-        margin=ords.margin.sum(), first_order_at=ords.ordered_at.min(), last_order_at=ords.ordered_at.max()
-    )
-    summary = margin.left_join(per, "customer_id").drop("customer_id_right").to_pyarrow().to_pandas()
+    summary = to_frame(history(ords))
     ex = backend.table("exits")
     ex = ex.filter(ex.lost_at < end)
     w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
     ex = ex.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0)
     exits = to_frame(ex.select("customer_id", "lost_at", "reason_code", "competitor"))
     d = summary.merge(exits, on="customer_id", how="outer")
-    n_gaps = d["n_days"].fillna(0).astype(float) - 1
+    n_gaps = d["purchase_days"].fillna(0).astype(float) - 1
     span = (_utc(d["last_day"]) - _utc(d["first_day"])).dt.total_seconds() / 86_400
     mean_gap = np.where(n_gaps > 0, span / np.maximum(n_gaps, 1), 0.0)
     rules = rules or ReviewAssumptions()
@@ -206,6 +244,7 @@ def lost_status(
     )
     d["reason"] = np.where(explicit, reason, "unknown")
     d["competitor"] = d["competitor"].where(explicit & d["competitor"].notna(), None)
+    d["purchase_days"] = d["purchase_days"].fillna(0).astype(int)
     return d[
         [
             "customer_id",
@@ -217,6 +256,9 @@ def lost_status(
             "how",
             "reason",
             "competitor",
+            "purchase_days",
+            "first_day",
+            "last_day",
         ]
     ]
 
@@ -226,50 +268,55 @@ def model_lifetime_values(
 ) -> pd.DataFrame:
     """The purchase model's discounted lifetime value of each lost customer, as at their last purchase.
 
-    For a lost customer with ``x`` repeat purchases, the last at ``t_x`` (weeks since the first), the value is
-    what the model expected from them the moment after their last purchase (``T = t_x``): discounted
-    expected purchases over :data:`HORIZON_YEARS` at :data:`DISCOUNT_RATE` a year
-    (:func:`keepwise.value.clv.discounted_expected_purchases`) times their margin per purchase (lifetime
-    margin / purchases).
+    See :func:`keepwise.value.worth.model_values` (the one place it is computed).
 
     Returns
     -------
     pandas.DataFrame
         ``customer_id``, ``value`` (``Decimal``, cents).
     """
-    from keepwise.value.clv import discounted_expected_purchases
-
     lost = status[status["lost"] & status["margin"].notna()][["customer_id", "margin"]]
-    d = lost.merge(rft, on="customer_id")
-    if d.empty:
-        return pd.DataFrame({"customer_id": [], "value": []})
-    rules = rules or ReviewAssumptions()
-    purchases = discounted_expected_purchases(
-        model,
-        d["frequency"],
-        d["recency"],
-        d["recency"],
-        12 * rules.lifetime_years,
-        float(rules.discount_rate),
-        "week",
-    )
-    per_purchase = d["margin"].astype(float).to_numpy() / (d["frequency"].to_numpy() + 1)
-    return pd.DataFrame(
-        {"customer_id": d["customer_id"], "value": [money(v) for v in purchases * per_purchase]}
-    )
+    values = model_values(model, rft, lost, rules)
+    return pd.DataFrame({"customer_id": list(values), "value": list(values.values())})
 
 
-def _replacement_cost(backend: Store, start: datetime, end: datetime) -> tuple[Decimal, str]:
+def _replacement_cost(
+    backend: Store, start: datetime, end: datetime
+) -> tuple[Decimal | None, str, Note | None]:
+    """Average acquisition cost (``None``: unknown), where it comes from, and a note if costs are missing."""
     c = backend.table("customers")
+    counts = c.aggregate(n=c.count(), known=c.acquisition_cost.count()).to_pyarrow().to_pylist()[0]
+    n, known = int(counts["n"]), int(counts["known"] or 0)
+    if known == 0:
+        note = Note(
+            "customers.acquisition_cost",
+            f"empty on all {n:,} rows of customers" if n else "no rows in customers",
+            "the cost of replacing lost customers is unknown (not 0)",
+        )
+        return None, "unknown: no acquisition costs are recorded", note
     c = c.filter(c.acquisition_cost.notnull())
     recent = c.filter((c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end)))
     for expr, where in ((recent, "acquired in the same twelve months"), (c, "on record")):
         stats = expr.aggregate(total=expr.acquisition_cost.sum(), n=expr.count()).to_pyarrow().to_pylist()[0]
         if stats["n"]:
-            return Decimal(stats["total"]) / stats[
-                "n"
-            ], f"average acquisition cost of the {stats['n']} customers {where}"
-    return Decimal(0), "no acquisition costs are recorded, so replacement cost is taken as zero"
+            how = f"average acquisition cost of the {stats['n']:,} customers {where} with one recorded"
+            if known < n:
+                how += f" ({n - known:,} of {n:,} customers have no acquisition cost)"
+                note = Note(
+                    "customers.acquisition_cost",
+                    f"empty on {n - known:,} of {n:,} rows of customers",
+                    f"replacement cost is the {how}",
+                )
+                return Decimal(stats["total"]) / stats["n"], how, note
+            return Decimal(stats["total"]) / stats["n"], how, None
+    return None, "unknown", None  # not reached: known > 0
+
+
+def _business_margin(ords: ir.Table, start: datetime, end: datetime) -> Decimal | None:
+    """The whole business's margin on orders in ``[start, end)`` (``None`` without orders)."""
+    w = ords.filter((ords.ordered_at >= ibis.literal(start)) & (ords.ordered_at < ibis.literal(end)))
+    total = w.margin.sum().to_pyarrow().as_py()
+    return None if total is None else money(Decimal(str(total)))
 
 
 def build_ledger(
@@ -279,6 +326,9 @@ def build_ledger(
     status: pd.DataFrame | None = None,
     model_values: pd.DataFrame | None = None,
     rules: ReviewAssumptions | None = None,
+    *,
+    model: Any = None,
+    rft: pd.DataFrame | None = None,
 ) -> Ledger:
     """Build the ledger for ``period`` from orders (``ords``, before the end of the period) and ``exits``.
 
@@ -293,76 +343,72 @@ def build_ledger(
     status:
         The result of :func:`lost_status`, if already computed.
     model_values:
-        Optional ``customer_id``, ``value`` (Decimal): a model's discounted lifetime value per customer; when
-        given, it replaces the annuity figure for the customers it covers.
+        Optional ``customer_id``, ``value`` (Decimal): the purchase model's discounted lifetime values,
+        already computed (:func:`model_lifetime_values`).
     rules:
         The lost-customer rule and lifetime-value horizon (``[review]`` of ``keepwise.toml``; default: the
         documented defaults).
+    model, rft:
+        The fitted purchase model and every customer's ``frequency``, ``recency`` (weeks), to compute the
+        discounted values here.
     """
     rules = rules or ReviewAssumptions()
-    years, rate = rules.lifetime_years, rules.discount_rate
     d = lost_status(backend, ords, period, rules) if status is None else status
     start, end = pd.Timestamp(period.year_start), pd.Timestamp(period.end)
     before = d["lost"] & (d["lost_at"] < start)
     at_risk = int((d["first_order_at"].notna() & ~before).sum())
     lost = d[d["lost"] & (d["lost_at"] >= start) & (d["lost_at"] < end)].copy()
     lost = lost.sort_values(["lost_at", "customer_id"]).reset_index(drop=True)
-    factor = annuity_factor(12 * years, rate)
-    monthly, simple, disc = [], [], []
-    model = (
-        {}
+    given = (
+        None
         if model_values is None
-        else dict(zip(model_values["customer_id"], model_values["value"], strict=True))
+        else {
+            str(c): Decimal(v)
+            for c, v in zip(model_values["customer_id"], model_values["value"], strict=True)
+        }
     )
-    for r in _records(lost):
-        if pd.isna(r["first_order_at"]) or r["margin"] is None or pd.isna(r["margin"]):
-            m = Decimal(0)
-        else:
-            m = Decimal(r["margin"]) / _months_spanned(
-                pd.Timestamp(r["first_order_at"]), pd.Timestamp(r["last_order_at"])
+    w = customer_worth(lost, model=model, rft=rft, rules=rules, model_value=given)
+    for col in ("basis", "years", "monthly_margin", "annual_margin", "discounted_value", "simple_value"):
+        lost[col] = w[col].to_numpy()
+    if len(lost):
+        has_model = bool(lost["discounted_value"].notna().any())
+    else:
+        has_model = given is not None or (model is not None and rft is not None)
+    notes: list[Note] = []
+    each, how, note = _replacement_cost(backend, period.year_start, period.end)
+    if note is not None:
+        notes.append(note)
+    if not has_model and len(lost):
+        notes.append(
+            Note(
+                "purchase model",
+                "not available (too little repeat buying to fit it, or it failed)",
+                "the lifetime value of lost customers is not estimated; their margin a year is shown",
             )
-        monthly.append(m)
-        simple.append(m * 12 * years)
-        disc.append(Decimal(model[r["customer_id"]]) if r["customer_id"] in model else m * factor)
-    lost["monthly_margin"] = pd.Series([money(v) for v in monthly], index=lost.index, dtype=object)
-    lost["annual_margin"] = pd.Series([money(v * 12) for v in monthly], index=lost.index, dtype=object)
-    lost["simple_value"] = pd.Series([money(v) for v in simple], index=lost.index, dtype=object)
-    lost["discounted_value"] = pd.Series([money(v) for v in disc], index=lost.index, dtype=object)
-    each, how = _replacement_cost(backend, period.year_start, period.end)
+        )
     reasons = lost["reason"].value_counts()
     by_reason = {str(k): int(v) for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], str(kv[0])))}
     comp = lost["competitor"].dropna().value_counts()
     competitors = {str(k): int(v) for k, v in sorted(comp.items(), key=lambda kv: (-kv[1], str(kv[0])))}
-    method = (
-        "purchase-model lifetime value"
-        if model
-        else f"annuity of the monthly margin over {years} years at {rate * 100:.0f}% a year"
-    )
+    method = "purchase-model lifetime value" if has_model else None
+    disc = [v for v in lost["discounted_value"] if v is not None and not pd.isna(v)]
+    simple = [v for v in lost["simple_value"] if v is not None and not pd.isna(v)]
     return Ledger(
         month=period.month,
         count=len(lost),
         at_risk=at_risk,
         by_reason=by_reason,
         competitors=competitors,
-        customers=lost[
-            [
-                "customer_id",
-                "lost_at",
-                "how",
-                "reason",
-                "competitor",
-                "monthly_margin",
-                "annual_margin",
-                "simple_value",
-                "discounted_value",
-            ]
-        ],
-        annual_margin_lost=money(sum((v * 12 for v in monthly), Decimal(0))),
-        simple_value_lost=money(sum(simple, Decimal(0))),
-        discounted_value_lost=money(sum(disc, Decimal(0))),
+        customers=lost[CUSTOMER_COLUMNS],
+        annual_margin_lost=money(sum(lost["annual_margin"], Decimal(0))),
+        simple_value_lost=money(sum(simple, Decimal(0))) if has_model else None,
+        discounted_value_lost=money(sum(disc, Decimal(0))) if has_model else None,
         discounted_method=method,
-        replacement_cost_each=money(each),
-        replacement_cost=money(each * len(lost)),
-        notes=[rule_text(rules), f"replacement cost: {how}"],
+        replacement_cost_each=None if each is None else money(each),
+        replacement_cost=None if each is None else money(each * len(lost)),
+        notes=notes,
         rules=rules,
+        replacement_source=how,
+        one_time_buyers=int((lost["basis"] == "one purchase").sum()),
+        business_margin=_business_margin(ords, period.year_start, period.end),
     )

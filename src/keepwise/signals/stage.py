@@ -101,7 +101,7 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
         if inputs.model is not None and inputs.rft is not None:
             try:
                 model_values = model_lifetime_values(inputs.model, inputs.rft, status, rules)
-            except Exception as exc:  # the model-based figure is a bonus; the annuity stands in for it
+            except Exception as exc:  # the model-based figure is a bonus; the ledger says it is not estimated
                 inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
         ledger = build_ledger(store, ords, period, status=status, model_values=model_values, rules=rules)
         metrics = compute_metrics(ords, period)

@@ -108,22 +108,23 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
             first=o.ordered_at.min(),
             last=o.ordered_at.max(),
             revenue=(o.quantity * o.unit_price).sum(),
-            gross_margin=(o.quantity * (o.unit_price - o.unit_cost.coalesce(0))).sum(),
         )
     )[0]
+    value = _value(store, customer_id, config)
     orders = {
         "orders": int(agg["orders"]),
         "lines": int(agg["lines"]),
         "first": agg["first"],
         "last": agg["last"],
         "revenue": cents(agg["revenue"]),
-        "gross_margin": cents(agg["gross_margin"]),
+        "gross_margin": None if value is None else value["margin"],
     }
     doc: dict[str, Any] = {
         "customer_id": customer_id,
         "customer": customer,
         "orders": orders,
         "profit": _profit(store, customer_id, config) if orders["orders"] else None,
+        "value": value,
     }
     months = review_months(store)
     latest = months[0] if months else None
@@ -136,6 +137,8 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
         def reviewed(table: str, columns: list[str], *order: str) -> list[dict[str, Any]]:
             if not store.has_table(table):
                 return []
+            have = set(store.table(table).columns)
+            columns = [c for c in columns if c in have]  # a review stored by an older keepwise has fewer
             expr = _of_customer(store, table, customer_id, ["review_month", *columns], *order)
             return [{c: r[c] for c in columns} for r in _rows(expr.filter(expr.review_month == latest))]
 
@@ -151,7 +154,18 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
             }
         doc["warnings"] = reviewed("review_warnings", ["kind", "evidence", "value_at_risk"], "kind")
         lost = reviewed(
-            "review_lost", ["lost_at", "how", "reason", "competitor", "annual_margin", "simple_value"]
+            "review_lost",
+            [
+                "lost_at",
+                "how",
+                "reason",
+                "competitor",
+                "basis",
+                "monthly_margin",
+                "annual_margin",
+                "discounted_value",
+                "simple_value",
+            ],
         )
     doc["lost"] = lost[0] if lost else None
     incidents = store.table("incidents")
@@ -186,6 +200,55 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
         )
     )
     return doc
+
+
+def _value(store: Store, customer_id: str, config: Config) -> dict[str, Any] | None:
+    """The customer's one honest value (:func:`keepwise.value.worth.worth`), as review and win-back give it.
+
+    ``None`` for a customer without orders; otherwise ``margin`` (lifetime), ``margin_a_year``,
+    ``monthly_margin``, ``basis``, ``years`` and ``purchase_days``, money as text with two decimals.
+    """
+    from keepwise.value.worth import RULE, worth
+
+    w = worth(store, [customer_id], rules=config.review)
+    if w.empty:
+        return None
+    r = w.iloc[0]
+    return {
+        "margin": cents(r["margin"]),
+        "margin_a_year": cents(r["annual_margin"]),
+        "monthly_margin": cents(r["monthly_margin"]),
+        "basis": str(r["basis"]),
+        "years": float(r["years"]),
+        "purchase_days": int(r["purchase_days"]),
+        "rule": RULE,
+        "clv": _clv(store, customer_id),
+    }
+
+
+def _clv(store: Store, customer_id: str) -> dict[str, Any] | None:
+    """The customer's discounted model-based value from the latest ``keepwise clv`` run (``None``: no run)."""
+    if not store.has_table("clv"):
+        return None
+    t = store.table("clv")
+    wanted = ["as_of", "model", "horizon_months", "clv"]
+    if not set(wanted) <= set(t.columns):
+        return None
+    rows = _rows(
+        t.filter(t.customer_id == customer_id)
+        .order_by([ibis.desc("as_of"), ibis.desc("computed_at") if "computed_at" in t.columns else "model"])
+        .limit(1)
+        .select(*wanted)
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    return {
+        "as_of": r["as_of"],
+        "model": r["model"],
+        "horizon_months": int(r["horizon_months"]),
+        "value": None if r["clv"] is None else cents(r["clv"]),
+    }
 
 
 def _profit(store: Store, customer_id: str, config: Config) -> dict[str, Any] | None:

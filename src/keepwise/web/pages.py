@@ -133,7 +133,7 @@ def overview(request: Request, month: str | None = None) -> Response:
         _fragment(figures.cohort_heatmap(metrics.get("cohorts", [])), "fig-cohorts"),
         _fragment(figures.trend_chart(metrics.get("monthly", [])[-24:]), "fig-trend"),
     ]
-    lost_rows = sorted(lost.get("customers", []), key=lambda r: Decimal(r["simple_value"]), reverse=True)
+    lost_rows = sorted(lost.get("customers", []), key=lambda r: Decimal(r["annual_margin"]), reverse=True)
     return render(
         request,
         "overview.html.j2",

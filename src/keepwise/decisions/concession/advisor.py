@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,8 @@ from keepwise.decisions.facts import (
 )
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import Note, inventory
+from keepwise.value.worth import worth
 
 __all__ = ["ConcessionAdvisor", "advise"]
 
@@ -76,6 +79,7 @@ class ConcessionAdvisor:
         customers = store.table("customers").select("customer_id").to_pandas()["customer_id"]
         self.known = set(customers.astype(str))
         self.replacement, self.replacement_source = replacement_cost(store, self.cfg)
+        self.missing = self._missing_inputs(store)
         by_customer = self.orders.groupby("customer_id")["ordered_at"]
         self.cts = CostToServe(store, self.as_of, by_customer.min(), by_customer.max(), config=self.config)
         self.currency = self.config.value.reporting_currency
@@ -84,6 +88,28 @@ class ConcessionAdvisor:
         self.typical_margin = self.value.typical_margin_ - self.cts.average_ * self.value.typical_weeks_
         wom = self.cfg.people_told * self.cfg.trust_in_friend * self.cfg.told_conversion
         self.word_of_mouth = to_cent(wom * max(self.typical_margin, 0.0))
+
+    def _missing_inputs(self, store: Store) -> list[Note]:
+        """Notes on the inputs the advice does without: incidents, acquisition costs, staff time, costs."""
+        inv = inventory(store)
+        cfg = self.cfg
+        effect = (
+            f"the documented default effect is used: {self.effect.describe()} "
+            f"([decisions] concession_odds_ratio = {cfg.concession_odds_ratio:g}; a customer leaves after an "
+            f"incident with chance {cfg.leave_after_incident:g}, [decisions] leave_after_incident)"
+        )
+        instead = {"incidents": effect, "time_logs": "cost to serve is taken as 0"}
+        names = ["incidents", "time_logs", "orders.unit_cost"]
+        if cfg.replacement_cost is None:
+            names.append("customers.acquisition_cost")
+            instead["customers.acquisition_cost"] = (
+                f"replacement cost is the assumed [decisions] replacement_cost_fallback "
+                f"({self.replacement} {self.config.value.reporting_currency})"
+            )
+        notes = inv.notes(*names, instead=instead)
+        if inv.has("incidents") and self.effect.source == "default":
+            notes.insert(0, Note("incidents", f"too few to estimate from ({self.effect.note})", effect))
+        return notes
 
     def incident(self, customer_id: str, incident_id: str | None) -> tuple[str | None, str | None]:
         """The incident asked about (id and category): the given one, else the customer's latest."""
@@ -205,7 +231,15 @@ class ConcessionAdvisor:
         if customer_id not in self.known:
             raise KeepwiseInputError(f"unknown customer id '{customer_id}'")
         inc_id, category = self.incident(customer_id, incident_id)
-        advice = decide(self.figures(customer_id, inc_id, category, at=at), amount, self.cfg)
+        figures = self.figures(customer_id, inc_id, category, at=at)
+        before = None if at is None else pd.Timestamp(at).to_pydatetime()
+        mine = worth(self.store, [customer_id], before=before, rules=self.config.review)
+        if len(mine):
+            figures = replace(
+                figures, annual_margin=mine["annual_margin"].iloc[0], basis=str(mine["basis"].iloc[0])
+            )
+        advice = decide(figures, amount, self.cfg)
+        advice.missing = list(self.missing)
         advice.assumptions = [
             a
             for a in used(self.config, "decisions")

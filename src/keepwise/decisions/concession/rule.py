@@ -14,6 +14,7 @@ import numpy as np
 from keepwise.config import DecisionAssumptions
 from keepwise.exceptions import BadInput
 from keepwise.money import cents, shown
+from keepwise.store.inventory import Note
 
 __all__ = [
     "CENT",
@@ -87,6 +88,9 @@ class ConcessionFigures:
     cost_to_serve: Decimal | None = None
     cost_per_week: Decimal | None = None
     active_weeks: float | None = None
+    #: the customer's one honest value (:func:`keepwise.value.worth.customer_worth`): margin a year, basis
+    annual_margin: Decimal | None = None
+    basis: str | None = None
 
     @property
     def reduction(self) -> float:
@@ -116,6 +120,8 @@ class ConcessionAdvice:
     assumptions: list[dict[str, Any]] = field(default_factory=list)
     #: the id in the store's decision log (None when not logged)
     decision_id: str | None = None
+    #: inputs the advisor lacked and what it did instead (``notes`` of the JSON)
+    missing: list[Note] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The advice as JSON-able data: money as strings with two decimals."""
@@ -138,6 +144,8 @@ class ConcessionAdvice:
                 "cost_to_serve": None if f.cost_to_serve is None else cents(f.cost_to_serve),
                 "cost_to_serve_per_week": None if f.cost_per_week is None else cents(f.cost_per_week),
                 "weeks_as_customer": None if f.active_weeks is None else round(f.active_weeks, 1),
+                "margin_a_year": None if f.annual_margin is None else cents(f.annual_margin),
+                "margin_a_year_basis": f.basis,
                 "replacement_cost": cents(f.replacement_cost if f.future_margin > 0 else 0),
                 "word_of_mouth_loss": cents(f.word_of_mouth_loss),
                 "loss_if_they_leave": cents(f.loss_if_leave),
@@ -148,7 +156,8 @@ class ConcessionAdvice:
                 "expected_benefit": cents(self.expected_benefit),
             },
             "effect": {"source": f.effect_source, "description": f.effect_text},
-            "notes": list(f.notes),
+            "notes": [n.to_json() for n in self.missing],
+            "remarks": list(f.notes),
             "assumptions": self.assumptions,
             "reasons": self.reasons,
         }
@@ -200,6 +209,9 @@ def decide(figures: ConcessionFigures, cost: Decimal, cfg: DecisionAssumptions) 
             f" (discounted), less {m(f.cost_to_serve)} to serve them"
             + (f" at {m(f.cost_per_week)} a week" if f.cost_per_week is not None else "")
         )
+    if f.annual_margin is not None:
+        how = "their one purchase" if f.basis == "one purchase" else "a year while they have bought"
+        reasons.append(f"{f.customer_id} has brought {m(f.annual_margin)} of margin {how}.")
     if f.future_margin > 0:
         reasons.append(
             f"If {f.customer_id} stays, they are expected to bring {m(f.future_margin)} of margin{parts}."

@@ -34,10 +34,10 @@ plus the inactivity rule of ``[review]``), keepwise decides, in this order:
    by exit reason with its cost from ``[decisions] offer_costs`` (``unknown`` for reasons not listed).
 6. **Expected value** = chance x value if back - offer cost - contact cost, where value if back = monthly
    profit x ``winback_months`` and monthly profit = lifetime operating profit (gross margin less cost to
-   serve and concessions) / the calendar months they were a customer, from the first purchase to
-   ``lost_at`` (both included; unlike the ledger's first-to-last purchase count, a one-order customer is
-   not credited with a whole month's worth of profit a month). Candidates with a positive expected value
-   are ranked by it (**contact**); the rest are
+   serve and concessions) / their months as a customer, the customer's one honest value
+   (:func:`keepwise.value.worth.customer_worth`, the same years as the review's ledger: first to last
+   purchase plus one mean gap, at least a year, so a one-time buyer is valued by their one purchase).
+   Candidates with a positive expected value are ranked by it (**contact**); the rest are
    **not worth a contact**.
 
 Every row carries ``reasons`` quoting the figures of its JSON, and the ranking lists the assumptions it used.

@@ -46,6 +46,11 @@ class LostCustomer:
     wanted_back: bool | None = None
     failed_attempts: int = 0
     first_failed_at: datetime | None = None
+    #: from :func:`keepwise.value.worth.customer_worth` (``None``: operating profit / ``months``)
+    monthly_profit: Decimal | None = None
+    monthly_margin: Decimal | None = None
+    basis: str | None = None
+    years: float | None = None
 
 
 @dataclass
@@ -89,6 +94,10 @@ class WinbackRow:
                 "months": c.months,
             },
         }
+        if c.monthly_margin is not None:
+            doc["monthly_margin"] = cents(c.monthly_margin)
+            doc["basis"] = c.basis
+            doc["years"] = c.years
         doc["wanted_back"] = c.wanted_back
         doc["failed_attempts"] = c.failed_attempts
         if self.chance is not None:
@@ -176,7 +185,15 @@ def decide(
                 "recommend you to others",
             ],
         )
-    monthly = (c.operating_profit / max(c.months, 1)).quantize(_CENT, ROUND_HALF_UP)
+    if c.monthly_profit is not None:
+        monthly = c.monthly_profit.quantize(_CENT, ROUND_HALF_UP)
+    else:
+        monthly = (c.operating_profit / max(c.months, 1)).quantize(_CENT, ROUND_HALF_UP)
+    how_long = f"{c.months} months as a customer"
+    if c.basis == "one purchase":
+        how_long += ": one purchase, counted as their year"
+    elif c.years is not None and c.years <= 1:
+        how_long += ": less than a year, counted as one"
     value = monthly * cfg.winback_months
     rate = own_chance(rate, c.failed_attempts, cfg)
     chance = Decimal(str(round(rate.mean, 4)))
@@ -189,7 +206,7 @@ def decide(
     reasons = [
         f"{_lost_words(c)}; {_profit_words(c)}: {wanted}",
         f"monthly profit {shown(monthly, cur)} (operating profit {shown(c.operating_profit, cur)} over "
-        f"{c.months} months as a customer), so {cfg.winback_months} months back is worth {shown(value, cur)}",
+        f"{how_long}), so {cfg.winback_months} months back is worth {shown(value, cur)}",
         f"chance of winning them back {_pct(float(chance))} (90% interval {_pct(rate.low)}-"
         f"{_pct(rate.high)}): {rate.source}",
         f"offer: {offer.text} (cost {shown(offer.cost, cur)}; {offer.source})",

@@ -21,9 +21,12 @@ from keepwise.decisions.winback.offers import Offer, _conjoint_offer, _cost_rati
 from keepwise.decisions.winback.rate import ReasonRate, posterior
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import cents
-from keepwise.signals.ledger import _months_spanned, build_ledger, lost_status
+from keepwise.signals.ledger import build_ledger, lost_status, rule_text
 from keepwise.signals.period import ReviewPeriod, last_complete_month
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import Note, inventory
+from keepwise.value.worth import RULE as WORTH_RULE
+from keepwise.value.worth import customer_worth
 
 if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
@@ -42,6 +45,8 @@ class WinbackRanking:
     offer_source: str
     assumptions: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    #: inputs the ranking lacked and what it did instead (``notes`` of the JSON)
+    missing: list[Note] = field(default_factory=list)
 
     def top(self, n: int | None = None) -> list[WinbackRow]:
         """The customers worth a contact, best first (at most ``n``)."""
@@ -81,8 +86,10 @@ class WinbackRanking:
                 "expected value = chance x monthly profit x winback_months - offer cost - contact cost; "
                 "ranked when positive"
             ),
+            "value_rule": f"monthly profit = operating profit / months as a customer; {WORTH_RULE}",
             "assumptions": self.assumptions,
-            "notes": self.notes,
+            "notes": [n.to_json() for n in self.missing],
+            "remarks": self.notes,
         }
 
 
@@ -193,7 +200,20 @@ def rank_winback(
     rates: dict[str, ReasonRate] = {
         str(r): posterior(str(r), int(row["count"]), int(row["sum"]), dec) for r, row in counts.iterrows()
     }
-    notes: list[str] = list(ledger.notes)
+    notes: list[str] = [rule_text(cfg.review)]
+    inv = inventory(store)
+    lacking = inv.notes(
+        "exits",
+        "orders.unit_cost",
+        "time_logs",
+        "incidents",
+        instead={
+            "exits": "customers count as lost after a long silence (the review's rule); their reason is "
+            "unknown, so the offer and the chance are those of an unknown reason",
+            "time_logs": "cost to serve is left out: monthly profit is margin less concessions",
+            "incidents": "no concessions are charged to a customer's profit",
+        },
+    )
     offer_cj: Offer | None = None
     try:
         offer_cj = _conjoint_offer(store, _cost_ratio(prof), currency, spec, where)
@@ -208,6 +228,9 @@ def rank_winback(
     if offer_cj is not None:
         notes.extend(offer_cj.notes)
     spans = status.set_index("customer_id")[["first_order_at", "last_order_at"]]
+    lost_hist = status.set_index("customer_id").loc[list(ledger.customers["customer_id"])].reset_index()
+    operating = {str(c): prof.loc[c, "operating_profit"] for c in lost_hist["customer_id"] if c in prof.index}
+    worth = customer_worth(lost_hist, profit=operating, rules=cfg.review).set_index("customer_id")
     wanted_back = _wanted_back(store, period.end)
     by_customer = {cid: g for cid, g in attempts.groupby("customer_id")}
     zero = Decimal("0.0000")
@@ -217,8 +240,8 @@ def rank_winback(
         lost_ts: Any = r.lost_at
         lost_at = pd.Timestamp(lost_ts).to_pydatetime(warn=False)
         p = prof.loc[cid] if cid in prof.index else None
-        first_at: Any = spans.loc[cid, "first_order_at"]
-        months = _months_spanned(pd.Timestamp(first_at), pd.Timestamp(lost_at)) if pd.notna(first_at) else 1
+        value: dict[Any, Any] = worth.loc[cid].to_dict()
+        years = float(value["years"])
         mine = by_customer.get(cid)
         won_back_at, last, first_failed, n_failed = None, None, None, 0
         if mine is not None:
@@ -258,7 +281,11 @@ def rank_winback(
             profit=amount("profit"),
             operating_profit=amount("operating_profit"),
             tier=str(p["tier"]) if p is not None else "lead",
-            months=months,
+            months=round(12 * years),
+            monthly_profit=value["monthly_profit"],
+            monthly_margin=value["monthly_margin"],
+            basis=str(value["basis"]),
+            years=years,
             competitor=r.competitor if isinstance(r.competitor, str) else None,
             won_back_at=won_back_at,
             last_attempt=last,
@@ -279,4 +306,5 @@ def rank_winback(
         offer_source=offer_source,
         assumptions=_assumptions(cfg),
         notes=notes,
+        missing=lacking,
     )

@@ -11,6 +11,7 @@ from keepwise.report.section import Section
 
 if TYPE_CHECKING:
     from keepwise.review import ReviewContext
+    from keepwise.signals.ledger import Ledger
 
 __all__ = ["KEY", "READS", "section"]
 
@@ -19,26 +20,49 @@ KEY = "lost"
 READS = "signals"
 
 
+def _headline(ledger: Ledger) -> str:
+    """One sentence: how many were lost, the margin a year they took, their lifetime value and replacement."""
+    if not ledger.count:
+        return "No customer was lost in the last 12 months"
+    money = figures.money_text
+    text = (
+        f"{ledger.count:,} customers were lost in the last 12 months ({100 * ledger.rate:.1f}% of those at "
+        f"risk), taking {money(ledger.annual_margin_lost)} of margin a year with them (what they brought a "
+        "year while they bought"
+    )
+    if ledger.one_time_buyers:
+        text += f"; {ledger.one_time_buyers:,} bought once and are valued by that one purchase"
+    text += ")"
+    if ledger.business_margin is not None:
+        text += f"; the whole business made {money(ledger.business_margin)} of margin in those 12 months"
+    if ledger.discounted_value_lost is not None:
+        text += (
+            f"; lifetime value lost {money(ledger.discounted_value_lost)} discounted, by the purchase model "
+            f"({money(ledger.simple_value_lost or 0)} as margin a year x "
+            f"{ledger.rules.lifetime_years} years, undiscounted)"
+        )
+    else:
+        text += "; their lifetime value is not estimated without the purchase model"
+    if ledger.replacement_cost is None:
+        text += "; replacing them costs an unknown amount (no acquisition costs recorded)"
+    else:
+        text += f"; replacing them costs {money(ledger.replacement_cost)}"
+    return text
+
+
 def section(ctx: ReviewContext) -> Section:
     """Who was lost, why (Pareto of reasons), the competitors named and what it cost."""
     ledger = ctx.signals.ledger
-    if ledger.count:
-        headline = (
-            f"{ledger.count:,} customers were lost in the last 12 months ({100 * ledger.rate:.1f}% of those "
-            f"at risk), taking {figures.money_text(ledger.annual_margin_lost)} of margin a year with them; "
-            f"lifetime value lost {figures.money_text(ledger.simple_value_lost)} "
-            f"({figures.money_text(ledger.discounted_value_lost)} discounted), and replacing them costs "
-            f"{figures.money_text(ledger.replacement_cost)}"
-        )
-    else:
-        headline = "No customer was lost in the last 12 months"
+    headline = _headline(ledger)
     data = ledger.to_json()
     comp = ", ".join(f"{k} ({v})" for k, v in ledger.competitors.items()) or "none named"
+    method = ledger.discounted_method or "not estimated (no purchase model)"
+    rows = ledger.customers.assign(_sort=ledger.customers["annual_margin"].map(float))
     html = (
         figures.fragment(figures.reasons_pareto(ledger.by_reason), "fig-reasons")
         + f"<p>Competitors named: {figures.escape(comp)}.</p>"
-        + f"<p class='rule'>Rule: {figures.escape(data['rule'])}. Discounted value: "
-        + f"{figures.escape(ledger.discounted_method)}.</p>"
+        + f"<p class='rule'>Rule: {figures.escape(data['rule'])}. Margin a year: "
+        + f"{figures.escape(data['annual_margin_rule'])}. Lifetime value: {figures.escape(method)}.</p>"
         + figures.html_table(
             [
                 "customer",
@@ -47,7 +71,8 @@ def section(ctx: ReviewContext) -> Section:
                 "reason",
                 "competitor",
                 "margin / year",
-                "lifetime value (simple)",
+                "valued by",
+                "lifetime value (discounted)",
             ],
             [
                 (
@@ -57,18 +82,19 @@ def section(ctx: ReviewContext) -> Section:
                     r["reason"],
                     r["competitor"] or "",
                     f"${r['annual_margin']:,}",
-                    f"${r['simple_value']:,}",
+                    r["basis"],
+                    "" if r["discounted_value"] is None else f"${r['discounted_value']:,}",
                 )
-                for r in ledger.customers.sort_values("simple_value", ascending=False)
+                for r in rows.sort_values(["_sort", "customer_id"], ascending=[False, True])
                 .head(50)
                 .to_dict("records")
             ],
-            numeric=(5, 6),
+            numeric=(5, 7),
         )
     )
     table = ledger.customers.assign(
         **{
-            c: ledger.customers[c].map(str)
+            c: ledger.customers[c].map(lambda v: None if v is None or v != v else str(v))
             for c in ("monthly_margin", "annual_margin", "simple_value", "discounted_value")
         }
     )
