@@ -393,3 +393,9 @@ def test_every_page_and_api_route_answers(
         else:
             absent = [w for w in wanted if w not in got.text]
             assert not absent, f"{call.method} {call.url}: the page does not name the missing inputs {absent}"
+
+
+def test_status_lists_every_input_the_owner_did_not_load(ran: Session):
+    r = ran["status"]
+    assert r.code == 0, r.why()
+    check_notes(r.doc, [i.name for i in INPUTS], "keepwise status --json")
