@@ -16,9 +16,7 @@ USD; source and licence in ``keepwise/datasets/data/README.md``).
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,12 +24,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from keepwise.store import connect
 from keepwise.store.inventory import INPUTS, Inventory, inventory
 
-from .conftest import CDNOW_LAST_MONTH
+from .conftest import CDNOW_LAST_MONTH, Ran, run_cli
 
 #: A customer of the issue's report (``keepwise concession 19339 --cost 20`` failed with a MergeError).
 CUSTOMER = "19339"
@@ -82,23 +79,6 @@ USED_BY_NAME = {f"fit {m}": "fit" for m in MODELS}
 
 
 @dataclass
-class Ran:
-    """One command as the CLI ran it: arguments, exit code, stdout, stderr and the JSON it printed."""
-
-    args: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
-    doc: Any = None
-    seconds: float = 0.0
-
-    def why(self) -> str:
-        """The command line and the last line of its error, for a failure message."""
-        last = (self.stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
-        return f"keepwise {' '.join(self.args)} exited {self.code}: {last}"
-
-
-@dataclass
 class Session:
     """The commands of one module's run: their results by key, and the folder their files went to."""
 
@@ -107,29 +87,6 @@ class Session:
 
     def __getitem__(self, key: str) -> Ran:
         return self.results[key]
-
-
-def run_cli(*args: str) -> Ran:
-    """Run ``keepwise ARGS`` in-process with the exit codes of ``keepwise.cli.main`` (2 for a user error)."""
-    from keepwise import cli as cli_module
-    from keepwise.exceptions import ConvergenceError, KeepwiseInputError
-
-    started = time.perf_counter()
-    result = CliRunner().invoke(cli_module.app, list(args), catch_exceptions=True)
-    code, err = result.exit_code, result.stderr
-    exc = result.exception
-    if isinstance(exc, KeepwiseInputError | ConvergenceError):
-        code, err = 2, cli_module.error_line(exc) + "\n"
-    elif exc is not None and not isinstance(exc, SystemExit):
-        code, err = 1, f"internal error: {type(exc).__name__}: {exc}\n"
-    shown = tuple("DB" if a.startswith("duckdb:") else a for a in args)
-    ran = Ran(shown, code, result.stdout, err, seconds=time.perf_counter() - started)
-    if code == 0 and "--json" in args:
-        try:
-            ran.doc = json.loads(result.stdout)
-        except ValueError as e:
-            ran.code, ran.stderr = -1, f"--json printed no single JSON document: {e}"
-    return ran
 
 
 def window_orders(orders: pd.DataFrame, first: str, last: str) -> pd.DataFrame:

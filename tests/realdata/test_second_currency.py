@@ -27,7 +27,7 @@ import pytest
 import keepwise
 from keepwise.datasets import load_online_retail_lines, online_retail_tables
 
-from .test_cdnow_commands import Ran, run_cli
+from .conftest import Ran, run_cli
 
 #: The last complete month of the data (it ends on 2011-12-09).
 MONTH = "2011-11"
