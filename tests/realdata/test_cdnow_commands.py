@@ -72,6 +72,8 @@ COMMANDS: list[tuple[str, str]] = [
         "--value-column spend_before --json",
     ),
     ("flows run", "flows run --dry-run --json --db {db}"),
+    ("messages send", "messages send --json --db {db}"),  # nothing is queued without consent: no SMTP
+    ("messages report", "messages report --json --db {db}"),
 ]
 
 #: The name a command has in :data:`INPUTS`' ``used_by`` where it is not its key.
