@@ -125,12 +125,20 @@ def test_profit_as_people_read_it_is_in_pounds(gbp_db: str, plain: Path):
     assert ("£" in r.stdout or "GBP" in r.stdout) and "$" not in r.stdout and "USD" not in r.stdout
 
 
-def test_review_is_in_pounds(gbp_db: str, plain: Path):
+def test_review_is_in_pounds_and_its_months_are_the_data_own(gbp_db: str, plain: Path, lines: pd.DataFrame):
     html = plain / "review.html"
     r = run_cli("review", "--month", MONTH, "--json", "--html", str(html), "--db", gbp_db)
     assert_all_gbp(r)
     page = visible_text(html.read_text())
     assert ("£" in page or "GBP" in page) and "$" not in page and "USD" not in page
+    revenue = lines.groupby("month")["amount"].sum()
+    buyers = lines[lines["quantity"] > 0].groupby("month")["customer_id"].nunique()
+    monthly = r.doc["metrics"]["monthly"]
+    assert [m["month"] for m in monthly][-1] == MONTH and len(monthly) == 12  # 2010-12 to 2011-11
+    for m in monthly:
+        got, own = Decimal(m["revenue"]), revenue[m["month"]]
+        assert abs(got - own) < Decimal("0.01"), f"revenue of {m['month']}: {got}, the data's own {own}"
+        assert m["active"] == buyers[m["month"]], f"customers who bought in {m['month']}"
 
 
 def test_winback_is_in_pounds(gbp_db: str, plain: Path):
