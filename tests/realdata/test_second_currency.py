@@ -125,11 +125,16 @@ def test_profit_as_people_read_it_is_in_pounds(gbp_db: str, plain: Path):
     assert ("£" in r.stdout or "GBP" in r.stdout) and "$" not in r.stdout and "USD" not in r.stdout
 
 
-def test_review_is_in_pounds_and_its_months_are_the_data_own(gbp_db: str, plain: Path, lines: pd.DataFrame):
-    html = plain / "review.html"
-    r = run_cli("review", "--month", MONTH, "--json", "--html", str(html), "--db", gbp_db)
+@pytest.fixture(scope="module")
+def reviewed(gbp_db: str, plain: Path) -> Ran:
+    """``keepwise review --month 2011-11 --json --html review.html``, run once (it stores the review)."""
+    return run_cli("review", "--month", MONTH, "--json", "--html", str(plain / "review.html"), "--db", gbp_db)
+
+
+def test_review_is_in_pounds_and_its_months_are_the_data_own(reviewed: Ran, plain: Path, lines: pd.DataFrame):
+    r = reviewed
     assert_all_gbp(r)
-    page = visible_text(html.read_text())
+    page = visible_text((plain / "review.html").read_text())
     assert ("£" in page or "GBP" in page) and "$" not in page and "USD" not in page
     revenue = lines.groupby("month")["amount"].sum()
     # a purchase: a line of positive quantity at a positive price (customer 13256's one line in 2011-11 was a
@@ -148,3 +153,23 @@ def test_winback_is_in_pounds(gbp_db: str, plain: Path):
     r = run_cli("winback", "--month", MONTH, "--json", "--db", gbp_db)
     assert_all_gbp(r)
     assert int(r.doc["lost_customers"]) > 0
+
+
+@pytest.mark.parametrize("path", ["/", "/profit", "/winback", f"/api/profit?month={MONTH}", "/api/winback"])
+def test_the_dashboard_is_in_pounds(gbp_db: str, plain: Path, reviewed: Ran, path: str):
+    """The pages and the API of the same store, with no configuration: pounds, never dollars."""
+    from fastapi.testclient import TestClient
+
+    from keepwise.config import Config
+    from keepwise.web import create_app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+        with TestClient(create_app(gbp_db, Config()), base_url="http://127.0.0.1") as client:
+            got = client.get(path)
+    assert got.status_code == 200, got.text[:300]
+    if path.startswith("/api/"):
+        assert_all_gbp(Ran((path,), 0, got.text, "", got.json()))
+    else:
+        page = visible_text(got.text)
+        assert ("£" in page or "GBP" in page) and "$" not in page and "USD" not in page, path
