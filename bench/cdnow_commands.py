@@ -28,9 +28,11 @@ from tests.realdata.test_cdnow_commands import COMMANDS, EXPERIMENT, uplift_tria
 
 def run_keepwise(args: list[str], cwd: Path) -> tuple[int, float, str]:
     """Run ``keepwise ARGS`` in a fresh process: exit code, wall seconds, last line of stderr."""
+    # the checkout's own code, whatever the working directory and however the environment installed keepwise
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "keepwise.cli", *args], cwd=cwd, capture_output=True, text=True
+        [sys.executable, "-m", "keepwise.cli", *args], cwd=cwd, env=env, capture_output=True, text=True
     )
     seconds = time.perf_counter() - started
     last = (done.stderr.strip().splitlines() or [""])[-1]
