@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # this checkout's keepwise and its tests
 
 from tests.realdata.test_cdnow_commands import COMMANDS, EXPERIMENT, uplift_trial  # noqa: E402
 
