@@ -1,7 +1,9 @@
 """The UCI "Online Retail" data set: a real UK gift-ware wholesaler's invoices, in pounds sterling (GBP).
 
-Bundled as ``datasets/data/online_retail_gbp.csv.xz`` (see ``datasets/data/README.md`` for its source and
-licence): every invoice line of the 4,372 customers with an id, 2010-12-01 to 2011-12-09, as published.
+Bundled as ``datasets/data/online_retail_gbp.csv.xz``: every invoice line of the 4,372 customers with an id,
+2010-12-01 to 2011-12-09, as published. Source: the UCI Machine Learning Repository, "Online Retail" (id 352,
+https://doi.org/10.24432/C5BW33, licensed CC BY 4.0; Chen, Sain and Guo 2012), read from the onlineretail
+0.1.2 package for R (CC0, included with the donor's permission). Details in ``datasets/data/README.md``.
 """
 
 from __future__ import annotations
