@@ -17,6 +17,7 @@ USD; source and licence in ``keepwise/datasets/data/README.md``).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -235,7 +236,10 @@ def _app(db: str) -> Any:
 
 
 def app_routes() -> list[tuple[str, str]]:
-    """(method, path) of every route the app serves (HEAD aside), as the app lists them."""
+    """(method, path) of every route the app serves (HEAD aside), as the app lists them.
+
+    Path converters are left out: ``/customers/{customer_id:path}`` is ``/customers/{customer_id}`` here.
+    """
 
     def walk(routes: list[Any], prefix: str) -> Iterator[tuple[str, str]]:
         for route in routes:
@@ -246,7 +250,8 @@ def app_routes() -> list[tuple[str, str]]:
                 continue
             path, methods = getattr(route, "path", None), getattr(route, "methods", None)
             if path is not None and methods:
-                yield from ((m, prefix + path) for m in sorted(methods) if m != "HEAD")
+                plain = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", prefix + path)
+                yield from ((m, plain) for m in sorted(methods) if m != "HEAD")
 
     return sorted(set(walk(_app("duckdb:///unused.duckdb").routes, "")))
 
