@@ -37,3 +37,29 @@ def test_every_example_row_in_the_contract_loads(store):
 
 def test_ci_runs_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_inputs_table_is_what_schema_inputs_prints():
+    from typer.testing import CliRunner
+
+    from keepwise.cli import app
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- inputs:begin -->")[1].split("<!-- inputs:end -->")[0]
+    printed = CliRunner().invoke(app, ["schema", "--inputs"])
+    assert printed.exit_code == 0, printed.output
+    assert section.strip() == printed.stdout.strip(), "regenerate the README table: keepwise schema --inputs"
+
+
+def test_schema_inputs_lists_the_required_tables_then_every_optional_input():
+    import json
+
+    from typer.testing import CliRunner
+
+    from keepwise.cli import app
+    from keepwise.store.inventory import INPUTS, REQUIRED
+
+    doc = json.loads(CliRunner().invoke(app, ["schema", "--inputs", "--json"]).stdout)
+    assert [r["input"] for r in doc] == [*REQUIRED, *(i.name for i in INPUTS)]
+    assert [r["required"] for r in doc] == [True] * len(REQUIRED) + [False] * len(INPUTS)
+    assert all(r["used_by"] and r["without"] for r in doc)

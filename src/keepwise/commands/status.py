@@ -11,7 +11,7 @@ from keepwise.store.status import store_status
 
 
 def status(db: DbOption = DEFAULT_URL, json_: JsonOption = False) -> None:
-    """Show what the store holds: tables, rows, date ranges and customers."""
+    """Show what the store holds: tables, rows, date ranges and customers, and the inputs it lacks."""
     backend = connect(db)
     try:
         doc = {"db": db, **store_status(backend)}
@@ -32,6 +32,12 @@ def status(db: DbOption = DEFAULT_URL, json_: JsonOption = False) -> None:
             (row.get("last") or "")[:10],
         )
     out.print(grid)
+    if doc["notes"]:
+        out.print("Not in the store (every command works without them; `keepwise schema --inputs` says how):")
+        for note in doc["notes"]:
+            out.print(
+                f"  {note['input']}: {note['missing']}; {note['instead']}", markup=False, highlight=False
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""What the store holds: rows, date ranges and customers per table."""
+"""What the store holds: rows, date ranges and customers per table, and the optional inputs it lacks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from keepwise.store.schema import TABLES
 
 
 def store_status(backend: Any) -> dict[str, Any]:
-    """Per table: row count, and the first and last timestamp and the number of distinct customers."""
+    """Per table: row count, and the first and last timestamp and the number of distinct customers.
+
+    ``notes`` lists every optional input the store lacks (``keepwise.store.inventory.INPUTS``), as the notes
+    of the commands that would use it say.
+    """
+    from keepwise.store.inventory import INPUTS, inventory
+
     present = set(backend.list_tables())
     tables: dict[str, Any] = {}
     for t in TABLES:
@@ -27,4 +33,5 @@ def store_status(backend: Any) -> dict[str, Any]:
             if key in row and row[key] is not None:
                 row[key] = row[key].isoformat()
         tables[t.name] = row
-    return {"tables": tables}
+    missing = inventory(backend).notes(*(i.name for i in INPUTS))
+    return {"tables": tables, "notes": [n.to_json() for n in missing]}
