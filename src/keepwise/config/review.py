@@ -36,8 +36,8 @@ class ReviewAssumptions:
     lifetime_years: int = field(
         default=20,
         metadata=about(
-            "Years of margin counted as the simple lifetime value of a lost customer ($1,000 a month for "
-            "twenty years is $240,000).",
+            "Years of margin counted as the simple lifetime value of a lost customer (1,000 a month for "
+            "twenty years is 240,000).",
             "the loyalty arithmetic of Reichheld, 'The Loyalty Effect' (1996); shown beside a discounted "
             "figure, never alone",
         ),

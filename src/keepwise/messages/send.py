@@ -137,6 +137,8 @@ class SendResult:
     retried: int = 0
     reconciled: int = 0
     details: list[dict[str, Any]] = field(default_factory=list)
+    #: Inputs the store lacks that matter to sending (``Note.to_json()`` objects), e.g. no consent at all.
+    notes: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""
@@ -455,5 +457,10 @@ def run(
     keepwise.messages.outbox.LockBusy
         Another run holds the outbox lock; this one did nothing.
     """
+    from keepwise.store.inventory import inventory
+
     settings = SmtpSettings.from_config((config or load_config()).messages, smtp)
-    return send_outbox(as_store(store), settings, log=log, limit=limit, clock=clock)
+    store = as_store(store)
+    result = send_outbox(store, settings, log=log, limit=limit, clock=clock)
+    result.notes = [n.to_json() for n in inventory(store).notes("consent")]
+    return result

@@ -62,7 +62,7 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "customers.acquisition_cost",
         "what it cost to win each customer",
-        ("review", "profit"),
+        ("review", "concession"),
         "the cost of replacing a lost customer is shown as unknown, never as 0",
     ),
     Input(
