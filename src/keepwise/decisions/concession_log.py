@@ -32,6 +32,7 @@ from keepwise.decisions._frames import money, stamps, text
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.money import cents, shown
 from keepwise.store import SCHEMA, Store, as_store
+from keepwise.value.profitability import reporting_currency
 
 __all__ = [
     "ConcessionReport",
@@ -374,7 +375,7 @@ def report(store: Store, since: str | None = None, *, config: Config | None = No
     """
     cfg = config or load_config()
     return concession_report(
-        store, since, window_days=cfg.decisions.outcome_window_days, currency=cfg.value.reporting_currency
+        store, since, window_days=cfg.decisions.outcome_window_days, currency=reporting_currency(store, cfg)
     )
 
 

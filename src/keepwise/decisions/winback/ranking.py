@@ -24,6 +24,7 @@ from keepwise.money import cents
 from keepwise.signals.ledger import _months_spanned, build_ledger, lost_status
 from keepwise.signals.period import ReviewPeriod, last_complete_month
 from keepwise.store import Store, as_store
+from keepwise.value.profitability import reporting_currency
 
 if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
@@ -186,7 +187,7 @@ def rank_winback(
     status = lost_status(store, ords, period, cfg.review)
     ledger = build_ledger(store, ords, period, status=status, rules=cfg.review)
     prof = profitability(store, period.month, view="lifetime", config=cfg).set_index("customer_id")
-    currency = cfg.value.reporting_currency
+    currency = reporting_currency(store, cfg)  # the one currency of the data when [value] does not set it
     dec = cfg.decisions
     attempts = _attempts(store, period.end)
     counts = attempts.groupby("reason")["won_back"].agg(["count", "sum"])
