@@ -17,7 +17,6 @@ from keepwise.commands.fit import phrased_for_cli
 from keepwise.config import load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.connection import DEFAULT_URL, connect
-from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
 
 if TYPE_CHECKING:
     from keepwise.value.profitability import View
@@ -84,6 +83,8 @@ def profit(
 
 def _margin_label(doc: dict[str, Any]) -> str:
     """``Gross margin``, or what it really is when unit costs are missing or assumed (from the notes)."""
+    from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
+
     cost = next((n for n in doc.get("notes", []) if n["input"] == "orders.unit_cost"), None)
     if cost is None:
         return "Gross margin"
@@ -95,6 +96,8 @@ def _margin_label(doc: dict[str, Any]) -> str:
 
 
 def _print(doc: dict[str, Any]) -> None:
+    from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
+
     cur = doc["currency"]
     t = doc["totals"]
     grid = Table(
