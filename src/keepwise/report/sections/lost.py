@@ -6,8 +6,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from keepwise.money import shown
 from keepwise.report import figures
 from keepwise.report.section import Section
+from keepwise.store.inventory import inventory
+from keepwise.value.profitability import reporting_currency
 
 if TYPE_CHECKING:
     from keepwise.review import ReviewContext
@@ -22,13 +25,23 @@ READS = "signals"
 def section(ctx: ReviewContext) -> Section:
     """Who was lost, why (Pareto of reasons), the competitors named and what it cost."""
     ledger = ctx.signals.ledger
+    cur = reporting_currency(
+        ctx.store, ctx.config
+    )  # the one currency of the data when [value] does not set it
+    # no acquisition cost recorded: the cost of replacing them is unknown, never 0 (issue 15)
+    replacing = (
+        figures.money_text(ledger.replacement_cost, cur)
+        if inventory(ctx.store).has("customers.acquisition_cost")
+        else "an unknown amount (no acquisition costs are recorded)"
+    )
     if ledger.count:
         headline = (
             f"{ledger.count:,} customers were lost in the last 12 months ({100 * ledger.rate:.1f}% of those "
-            f"at risk), taking {figures.money_text(ledger.annual_margin_lost)} of margin a year with them; "
-            f"lifetime value lost {figures.money_text(ledger.simple_value_lost)} "
-            f"({figures.money_text(ledger.discounted_value_lost)} discounted), and replacing them costs "
-            f"{figures.money_text(ledger.replacement_cost)}"
+            f"at risk), taking {figures.money_text(ledger.annual_margin_lost, cur)} of margin a year with "
+            "them; "
+            f"lifetime value lost {figures.money_text(ledger.simple_value_lost, cur)} "
+            f"({figures.money_text(ledger.discounted_value_lost, cur)} discounted), and replacing them costs "
+            f"{replacing}"
         )
     else:
         headline = "No customer was lost in the last 12 months"
@@ -56,8 +69,8 @@ def section(ctx: ReviewContext) -> Section:
                     r["how"],
                     r["reason"],
                     r["competitor"] or "",
-                    f"${r['annual_margin']:,}",
-                    f"${r['simple_value']:,}",
+                    shown(r["annual_margin"], cur),
+                    shown(r["simple_value"], cur),
                 )
                 for r in ledger.customers.sort_values("simple_value", ascending=False)
                 .head(50)
