@@ -170,3 +170,19 @@ def test_partly_costed_lines_say_what_share_of_revenue_has_no_cost(store):
         "without_unit_cost": 1,
         "revenue_share_without_unit_cost": 0.4,
     }
+    # the outreach plan carries the same notes, and says what it does without consent
+    from keepwise.decisions import outreach
+
+    plan = outreach.run(store, "2024-03", config=Config(), save=False).to_json()
+    inputs = [n["input"] for n in plan["notes"]]
+    assert inputs == [
+        "value.reporting_currency",
+        "orders.unit_cost",
+        "time_logs",
+        "staff_rates",
+        "incidents",
+        "advocacy",
+        "products",
+        "consent",
+    ]
+    assert plan["currency"] == "EUR" and "EUR" in plan["notes"][0]["instead"]
