@@ -70,16 +70,28 @@ def profitability_section(
     figure = whale_figure(curve, headline, currency=cur)
     worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
     t = {k: shown(v, cur) for k, v in this["totals"].items()}
+    missing = {n["input"] for n in this.get("notes", [])}
+    serving = (
+        "no staff time is recorded, so cost to serve is left out"
+        if missing & {"time_logs", "staff_rates"}
+        else f"serving them took {t['cost_to_serve']} of staff time"
+    )
+    conceded = f"{t['concessions']} of concessions"
+    if "incidents" in missing:
+        conceded = "no concessions are recorded"
+    advocacy = "" if "advocacy" in missing else f" (plus {t['advocacy_value']} of advocacy value)"
     sentences = [
         f"In {this['month']} customers brought {t['revenue']} of revenue and {t['gross_margin']} "
-        f"of gross margin{_margin_words(this)}; serving them took {t['cost_to_serve']} of staff time and "
-        f"{t['concessions']} of concessions, leaving {t['operating_profit']} of operating profit "
-        f"(plus {t['advocacy_value']} of advocacy value).",
+        f"of gross margin{_margin_words(this)}; {serving} and {conceded}, leaving "
+        f"{t['operating_profit']} of operating profit{advocacy}.",
         f"Over the last twelve months: {headline.sentence}",
-        f"Staff capacity paid for but not used on customers in {this['month']}: "
-        f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
-        "is not charged to any customer.",
     ]
+    if not missing & {"time_logs", "staff_rates"}:
+        sentences.append(
+            f"Staff capacity paid for but not used on customers in {this['month']}: "
+            f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); "
+            "it is not charged to any customer."
+        )
     mv = ttm.get("movement")
     if mv:
         sentences.append(
