@@ -10,6 +10,7 @@ figure is off its exact value by up to 0.00005 and the TWD one (whose hourly cos
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from keepwise.config import Config
+from keepwise.config import Config, ValueAssumptions
 from keepwise.datasets.simulate import simulate
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.report.sections.profitability import profitability_section
@@ -91,8 +92,6 @@ def _money_words(text: str) -> list[str]:
 def test_a_store_in_one_currency_reports_in_it_with_no_configuration(stores, tmp_path):
     done = _cli("profit", "--json", "--no-save", "--db", stores["twd"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    import json
-
     doc = json.loads(done.stdout)
     assert doc["currency"] == "TWD"
     assert {c["currency"] for c in doc["customers"]} == {"TWD"}
@@ -183,6 +182,9 @@ def test_several_currencies_without_rates_name_the_currencies_and_the_setting(tm
     (tmp_path / "keepwise.toml").write_text('[value]\nfx = {EUR = "1.08", GBP = "1.27"}\n')
     ok = _cli("profit", "--json", "--no-save", "--db", url, cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert doc["currency"] == "USD"  # the one currency without a rate
+    assert "USD is the one without a rate in [value] fx" in doc["notes"][0]["instead"]
     store = connect(url)
     try:
         with pytest.raises(KeepwiseInputError, match=r"^orders are in EUR, GBP and USD"):
@@ -190,3 +192,22 @@ def test_several_currencies_without_rates_name_the_currencies_and_the_setting(tm
     finally:
         store.disconnect()
     assert FIELDS[0] == "revenue"
+
+
+def test_a_reporting_currency_that_is_set_keeps_working(stores):
+    store = connect(stores["twd"])
+    try:
+        unset = run(store, config=Config(), save=False).document
+        twd = run(store, config=Config(value=ValueAssumptions(reporting_currency="TWD")), save=False).document
+        with pytest.raises(
+            KeepwiseInputError, match=r"^no exchange rate for TWD: .*\[value\] fx = \{TWD = <rate>\}"
+        ):
+            run(store, config=Config(value=ValueAssumptions(reporting_currency="USD")), save=False)
+        usd = Config(value=ValueAssumptions(reporting_currency="USD", fx={"TWD": Decimal("0.5")}))
+        halved = run(store, config=usd, save=False).document
+    finally:
+        store.disconnect()
+    assert twd["totals"] == unset["totals"] and twd["currency"] == "TWD"
+    assert "value.reporting_currency" not in {n["input"] for n in twd["notes"]}  # set: nothing to say
+    assert halved["currency"] == "USD"
+    assert Decimal(halved["totals"]["revenue"]) == Decimal(unset["totals"]["revenue"]) / 2
