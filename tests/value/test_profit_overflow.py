@@ -79,3 +79,21 @@ def test_a_customer_total_no_money_column_can_hold_is_one_line_exit_2(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("error: a customer's total for the period is 10^14 or more")
+
+
+def test_staff_time_that_costs_ten_to_the_ten_in_one_log_is_one_line_exit_2(tmp_path):
+    url = f"duckdb:///{tmp_path}/cts.duckdb"
+    _store(url, 1)
+    store = connect(url)
+    try:
+        rate = {"staff_id": "s1", "role": "x", "hourly_cost": "9999999", "currency": "USD"}
+        load_frame(store, "staff_rates", pd.DataFrame([{**rate, "valid_from": "2024-01-01"}]), source="rates")
+        logs = [
+            {"customer_id": "c1", "staff_id": "s1", "started_at": "2024-03-02T10:00:00Z", "minutes": "9000"}
+        ]  # 9,000 minutes at 9,999,999 an hour: 8.99e10 x 60 before dividing by 60
+        load_frame(store, "time_logs", pd.DataFrame(logs), source="logs")
+    finally:
+        store.disconnect()
+    done = _profit(url, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: an amount of the period is 10^10")

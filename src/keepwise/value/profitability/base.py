@@ -229,7 +229,9 @@ def frame(expr: ir.Table, *, sort_by: str | None = None) -> pd.DataFrame:
 
 
 _OVERFLOW = re.compile(
-    r"DECIMAL\(18, ?4\).*out of range|out of range.*DECIMAL\(18, ?4\)", re.IGNORECASE | re.DOTALL
+    r"DECIMAL\(18, ?([48])\).*out of range|out of range.*DECIMAL\(18, ?([48])\)"
+    r"|Overflow in multiplication of DECIMAL",
+    re.IGNORECASE | re.DOTALL,
 )
 
 
@@ -238,16 +240,25 @@ def too_large_to_keep() -> Iterator[None]:
     """Turn the engine's overflow of a ``DECIMAL(18, 4)`` figure into a one-line input error.
 
     Sums are 128-bit (:data:`_SUM`), so only a customer's figure for a period of 10^14 or more (what the
-    ``profit`` table and every other money column of the contract can hold) ends up here.
+    ``profit`` table and every other money column of the contract can hold) ends up here, or one staff time
+    log (or a customer's staff minutes of the period) costing 10^10 or more: minutes x hourly cost is exact
+    in 64 bits (:func:`_times`, :func:`_div60`) as the contract keeps every line below 10^10.
     """
     try:
         yield
     except KeepwiseInputError:
         raise
     except Exception as exc:
-        if not _OVERFLOW.search(str(exc)):
+        found = _OVERFLOW.search(str(exc))
+        if found is None:
             raise
+        if "4" in found.groups():
+            raise KeepwiseInputError(
+                "a customer's total for the period is 10^14 or more, more than a money figure of the store "
+                "(DECIMAL(18,4)) can hold; check the order lines' quantities and prices"
+            ) from None
         raise KeepwiseInputError(
-            "a customer's total for the period is 10^14 or more, more than a money figure of the store "
-            "(DECIMAL(18,4)) can hold; check the order lines' quantities and prices"
+            "an amount of the period is 10^10 or more before rounding (a staff time log's minutes x hourly "
+            "cost, or a customer's staff time, or a line's quantity x cost); check time_logs minutes, "
+            "staff_rates hourly_cost and the products' unit_cost"
         ) from None
