@@ -81,7 +81,7 @@ def resolve_currency(store: Store | Any, config: Config) -> tuple[Config, Note |
                 f"worth in {FALLBACK}"
             )
         else:
-            code = FALLBACK if FALLBACK in without else _commonest(store, without)
+            code = _suggested(store, without, found.get("orders", ()))
             raise KeepwiseInputError(
                 missing_rates(_where(found), every, code, [c for c in without if c != code])
             )
@@ -94,6 +94,20 @@ def reporting_currency(store: Store | Any, config: Config) -> str:
     code = resolve_currency(store, config)[0].value.reporting_currency
     assert code is not None
     return code
+
+
+def _suggested(store: Store | Any, without: list[str], of_orders: tuple[str, ...]) -> str:
+    """The currency to suggest reporting in when several lack a rate.
+
+    USD when it is one of the orders' currencies without a rate, else the orders' commonest currency without
+    one, else USD or the first currency without a rate (e.g. staff rates in another currency).
+    """
+    in_orders = [c for c in without if c in of_orders]
+    if FALLBACK in in_orders:
+        return FALLBACK
+    if in_orders:
+        return _commonest(store, in_orders)
+    return FALLBACK if FALLBACK in without else without[0]
 
 
 def _commonest(store: Store | Any, codes: list[str]) -> str:
