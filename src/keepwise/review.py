@@ -11,7 +11,13 @@ whole JSON document (what ``keepwise review --json`` prints, less the report fil
 ``review_document`` and each customer's P(alive) as ``review_p_alive``, for the dashboard and the API.
 
 A section whose input is absent (no outreach saved, no conjoint study, nobody won or lost) is left out; any
-other failure stops the review.
+other failure stops the review. The document's ``notes`` say what the review did without
+(:class:`~keepwise.store.inventory.Note` objects): the optional inputs the store lacks, the month chosen when
+none was given, and what a stage could not compute.
+
+The review of a month reads nothing after the month's end and nothing of the wall clock: run on a store
+whose history goes on for years, it gives the same document as on a copy of the store cut at the month's
+end (``tests/realdata/test_as_of.py`` holds it to that).
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ from keepwise.report.sections import conjoint as conjoint_section
 from keepwise.report.sections import outreach as outreach_section
 from keepwise.report.sections import profitability as profitability_section
 from keepwise.report.sections import wins as wins_section
-from keepwise.signals import ReviewPeriod, SignalsResult, last_complete_month
+from keepwise.signals import ReviewPeriod, SignalsResult
+from keepwise.signals.period import resolve_period
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import INPUTS, Note, inventory
 from keepwise.store.settings import quiet
 
 if TYPE_CHECKING:
@@ -42,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOOP",
+    "REVIEW_INPUTS",
     "SECTIONS",
     "Review",
     "ReviewContext",
@@ -52,6 +61,9 @@ __all__ = [
 
 #: The stage results the review reads, in the loop's order: value, signals, decisions, conjoint.
 LOOP: tuple[str, ...] = ("profit", "signals", "wins", "outreach", "conjoint")
+
+#: The optional inputs (:data:`keepwise.store.inventory.INPUTS`) the review uses; each one missing is a note.
+REVIEW_INPUTS: tuple[str, ...] = tuple(i.name for i in INPUTS if "review" in i.used_by)
 
 
 class ReviewContext:
@@ -110,12 +122,40 @@ class ReviewContext:
 
 @dataclass
 class Review:
-    """The result of :func:`run_review`."""
+    """The result of :func:`run_review`.
+
+    Attributes
+    ----------
+    period:
+        The month reviewed.
+    sections:
+        The sections made, in order.
+    notes:
+        What a stage could not compute, in words (e.g. P(alive) when the purchase model failed).
+    assumptions:
+        The settings the review used (``[review]`` of ``keepwise.toml``).
+    input_notes:
+        The optional inputs the store lacks and what the review did instead, and the month chosen when none
+        was given (:class:`~keepwise.store.inventory.Note`).
+    """
 
     period: ReviewPeriod
     sections: list[Section]
     notes: list[str]
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    input_notes: list[Note] = field(default_factory=list)
+
+    @property
+    def all_notes(self) -> list[Note]:
+        """Every note as a :class:`~keepwise.store.inventory.Note`: the inputs' first, then the stages'."""
+        instead = "left out of the review; the rest is computed"
+        stages = [Note("signals", text, instead) for text in self.notes]
+        return [*self.input_notes, *stages]
+
+    @property
+    def note_lines(self) -> list[str]:
+        """Every note as one line for people (the report and the command's output)."""
+        return [*(str(n) for n in self.input_notes), *self.notes]
 
     def section(self, key: str) -> Section | None:
         """The section called ``key``, if the review has it."""
@@ -131,7 +171,7 @@ class Review:
         doc: dict[str, Any] = {
             "month": self.period.month,
             "headlines": {s.key: s.headline for s in self.sections},
-            "notes": self.notes,
+            "notes": [n.to_json() for n in self.all_notes],
             "assumptions": self.assumptions,
         }
         for s in self.sections:
@@ -139,9 +179,12 @@ class Review:
         return doc
 
 
-def _period(store: Store, month: str | None) -> ReviewPeriod:
-    """The review month: ``month``, or the last complete month; a month before the first order is an error."""
-    period = ReviewPeriod.of(month) if month else last_complete_month(store)
+def _period(store: Store, month: str | None) -> tuple[ReviewPeriod, Note | None]:
+    """The review month: ``month``, or the data's last complete month (said in a note).
+
+    A month before the first order is an error.
+    """
+    period, note = resolve_period(store, month)
     first = store.table("orders").ordered_at.min().to_pyarrow().as_py()
     if first is None:
         raise KeepwiseInputError("the store holds no orders; load some first (keepwise load DIR)")
@@ -149,7 +192,7 @@ def _period(store: Store, month: str | None) -> ReviewPeriod:
         raise KeepwiseInputError(
             f"month {period.month} is before the first order ({first:%Y-%m-%d}); pick a later one"
         )
-    return period
+    return period, note
 
 
 def run_review(
@@ -167,7 +210,8 @@ def run_review(
     backend:
         The store (:func:`keepwise.store.connect`).
     month:
-        ``YYYY-MM``; default: the last complete calendar month in the orders.
+        ``YYYY-MM``; default: the last complete calendar month in the orders (never the wall clock's), said
+        in the notes.
     write:
         Write each section's tables back to the store as ``review_<name>``, and the review's document.
     sections:
@@ -179,11 +223,11 @@ def run_review(
     Returns
     -------
     Review
-        The sections in order, and notes on what could not be computed.
+        The sections in order, and notes on what the store lacks and what could not be computed.
     """
     store = as_store(backend)
     cfg = config or load_config()
-    period = _period(store, month)
+    period, month_note = _period(store, month)
     quiet(store)  # stdout belongs to --json
     chosen = list(SECTIONS) if sections is None else sections
     ctx = ReviewContext(store, period, cfg)
@@ -198,11 +242,50 @@ def run_review(
             ctx.sections[section.key] = section
             done.append(section)
     notes = list(ctx.signals.notes) if ctx.ran("signals") else []
-    review = Review(period=period, sections=done, notes=notes, assumptions=used(cfg, "review"))
+    missing = _missing_inputs(store, period)
+    review = Review(
+        period=period,
+        sections=done,
+        notes=notes,
+        assumptions=used(cfg, "review"),
+        input_notes=[n for n in (month_note, *missing) if n is not None],
+    )
     if write:
         p_alive = ctx.signals.p_alive if ctx.ran("signals") else None
         _write(store, review, p_alive)
     return review
+
+
+#: The time stamp of each optional input whose rows are events: only those before the month's end count.
+_STAMPED: dict[str, str] = {
+    "time_logs": "started_at",
+    "incidents": "opened_at",
+    "exits": "lost_at",
+    "advocacy": "at",
+}
+
+
+def _missing_inputs(store: Store, period: ReviewPeriod) -> list[Note]:
+    """The notes of the inputs the review uses that the store lacks, as of the month's end.
+
+    A table of events recorded only after the month (exits that all came later) is missing for this month's
+    review as it would be on a store cut at the month's end.
+    """
+    inv = inventory(store)
+    notes = inv.notes(*(name for name in REVIEW_INPUTS if name not in _STAMPED))
+    for name, column in _STAMPED.items():
+        if name not in REVIEW_INPUTS:
+            continue
+        n = 0
+        if inv.has(name):
+            t = store.table(name)
+            before = t.filter(t[column] < period.end).aggregate(n=lambda x: x.count())
+            n = int(store.to_pandas(before).iloc[0]["n"])
+        if n == 0:
+            spec = next(i for i in INPUTS if i.name == name)
+            notes.append(Note(name, f"no rows before {period.end:%Y-%m-%d}", spec.without))
+    order = {name: i for i, name in enumerate(REVIEW_INPUTS)}
+    return sorted(notes, key=lambda n: order[n.input])
 
 
 def _as_stored(frame: pd.DataFrame) -> pd.DataFrame:

@@ -141,7 +141,17 @@ def test_cli_json_html_and_errors(wl_store, db_url, tmp_path: Path, monkeypatch:
     )
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert set(doc) == {"month", "period", "won", "lost", "strengths", "reasons", "findings", "assumptions"}
+    assert set(doc) == {
+        "month",
+        "period",
+        "won",
+        "lost",
+        "strengths",
+        "reasons",
+        "findings",
+        "assumptions",
+        "notes",
+    }
     assert doc["period"] == {"start": "2024-01-01T00:00:00+00:00", "end": "2025-01-01T00:00:00+00:00"}
     assert doc["assumptions"][0]["value"] == ["service", "quality"]
     assert doc["assumptions"][0]["from"] == "keepwise.toml"

@@ -82,7 +82,13 @@ def test_design_is_saved_reproducible_and_never_silently_reassigned(db_file):
         a = store.table("assignments")
         assert a.filter(a.experiment_id == "store-vip").count().execute() == 600
         metrics, _, window = experiment_metrics(store, "store-vip", months=12, config=Config())
-        assert window == {"first_month": "2025-01", "last_month": "2025-12", "pre_first_month": "2024-01"}
+        assert window == {
+            "first_month": "2025-01",
+            "last_month": "2025-12",
+            "pre_first_month": "2024-01",
+            "ends_on": "2025-12-31",
+            "data_end": "2025-12-31",
+        }
         assert len(metrics) == 600
         # The 2024 pre-period profit of the top 600 is what population() ranked them by (2024 profit), except
         # for referrers: a referral's value is the referred customer's first-year margin as far as the store

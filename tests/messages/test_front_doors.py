@@ -21,11 +21,12 @@ from .test_flows import shop  # noqa: F401  (the shop fixture)
 def test_flows_run_json_is_what_the_command_prints(shop, db_url, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.chdir(tmp_path)  # no keepwise.toml: the defaults, for the command and the front door
     shop.disconnect()
-    printed = CliRunner().invoke(cli.app, ["flows", "run", "--dry-run", "--json", "--db", db_url])
+    at = ["--as-of", NOW.isoformat()]  # the document says the moment it acted as of
+    printed = CliRunner().invoke(cli.app, ["flows", "run", "--dry-run", *at, "--json", "--db", db_url])
     assert printed.exit_code == 0, printed.output
     store = connect(db_url)
     try:
-        result = flows.run(store, dry_run=True)
+        result = flows.run(store, dry_run=True, as_of=NOW)
     finally:
         store.disconnect()
     assert printed.stdout == dumps(result.to_json()) + "\n"

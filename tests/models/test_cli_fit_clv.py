@@ -57,7 +57,16 @@ def test_fit_bgnbd_from_the_store_reproduces_the_published_fit(cdnow_store):
             "--json",
         ]
     )
-    assert set(doc) == {"model", "params", "std_errors", "log_likelihood", "n_customers", "fit_seconds"}
+    assert set(doc) == {
+        "model",
+        "params",
+        "std_errors",
+        "log_likelihood",
+        "n_customers",
+        "fit_seconds",
+        "notes",
+    }
+    assert doc["notes"] == []  # a calibration end was given; nothing was left out
     assert doc["model"] == "bgnbd" and doc["n_customers"] == 2357
     # FHL (2005) p. 279 to the printed digits; CLVTools' LL -9582.429 (exact days/7, as the store gives)
     assert {k: round(v, 3) for k, v in doc["params"].items()} == {
@@ -94,6 +103,24 @@ def test_fit_from_a_summary_file(tmp_path, cdnow_summary):
 
     saved = ParetoNBDModel.load(tmp_path / "m.json")
     assert saved.params_ == doc["params"]
+
+
+def test_fit_gamma_gamma_leaves_out_repeat_buyers_whose_spend_is_0(tmp_path, cdnow_spend):
+    # FHL (2005) p. 420 on the 946 repeat buyers; two more rows with repeat purchases worth $0 change nothing
+    rows = cdnow_spend[["x", "zbar"]].rename(columns={"x": "frequency", "zbar": "monetary_value"})
+    zero = pd.DataFrame({"frequency": [2, 5], "monetary_value": [0.0, 0.0]})
+    path = tmp_path / "spend.csv"
+    pd.concat([rows, zero]).to_csv(path, index=False)
+    doc = _json(["fit", "gamma-gamma", "--summary", str(path), "--json"])
+    params = doc["params"]
+    assert (round(params["p"], 2), round(params["q"], 2)) == (6.25, 3.74)
+    assert params["v"] == pytest.approx(15.44, abs=0.01)  # MLE 15.4477 on the rounded zbar, printed 15.44
+    assert doc["n_customers"] == 946
+    [note] = doc["notes"]
+    assert note["input"] == "orders"
+    assert (
+        note["missing"] == "2 of 948 customers with repeat purchases have a repeat purchase worth 0 or less"
+    )
 
 
 def test_fit_sbg_from_a_summary_with_counts(tmp_path):

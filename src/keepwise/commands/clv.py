@@ -135,6 +135,19 @@ def clv(
         f"CLV over {doc['horizon_months']} months at {doc['discount_rate']:.1%} a year: total "
         f"{doc['total_clv']:,.2f} {currency}, mean {doc['mean_clv']:,.2f} {currency} per customer"
     )
+    if doc["exited_customers"]:
+        err.print(
+            f"{doc['exited_customers']:,} customers with a recorded exit after their last purchase: P(alive) "
+            "and value 0"
+        )
+    if doc["without_next_purchase_date"]:
+        err.print(
+            f"{doc['without_next_purchase_date']:,} customers without a next purchase date (P(alive) below "
+            f"{doc['next_purchase_min_p_alive']:.0%}, [clv] next_purchase_min_p_alive)",
+            markup=False,
+        )
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     if out_file is not None:
         err.print(f"per-customer values written to {out_file}")
     if doc["rows_saved"]:

@@ -93,6 +93,72 @@ def design_command(
         err.print(f"  {name}: {path}")
 
 
+@conjoint_app.command("answers")
+def answers_command(
+    design: Annotated[Path, typer.Argument(help="design.csv (or the folder `conjoint design --out` wrote).")],
+    answers: Annotated[Path, typer.Argument(help="The filled answers_template.csv.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the long-format CSV for `estimate`.")],
+    study: Annotated[
+        Path | None,
+        typer.Option(
+            "--study", help="The study's YAML file: names the price and the categorical attributes."
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Join filled answer sheets to the design: one row per offer of each answered task, `chosen` 0/1."""
+    from keepwise.conjoint.answers import long_format, read_sheet
+    from keepwise.exports import write_csv
+
+    long = long_format(
+        read_sheet(design, "design"),
+        read_sheet(answers, "answers"),
+        design_name=str(design),
+        answers_name=str(answers),
+    )
+    write_csv(long.frame, out)
+    has_none = "none" in long.frame.columns
+    parts = [
+        f"keepwise conjoint estimate --file {out} --task-column task --alternative-column alternative",
+        "--choice-column chosen --respondent-column respondent",
+        "--attributes " + ",".join([*long.attributes, *(["none"] if has_none else [])]),
+    ]
+    if has_none:
+        parts.append("--none-column none")
+    if study is not None:
+        from keepwise.conjoint.study import load_study
+
+        spec = load_study(study)
+        price = [a.name for a in spec.attributes if a.numeric]
+        numeric_looking = [
+            a.name
+            for a in spec.attributes
+            if not a.numeric and all(str(v).replace(".", "", 1).lstrip("-").isdigit() for v in a.levels)
+        ]
+        if numeric_looking:
+            parts.append("--categorical " + ",".join(numeric_looking))
+        if price:
+            parts.append(f"--price-column {price[0]}")
+    nxt = " ".join(parts)
+    doc = {
+        "out": str(out),
+        "rows": len(long.frame),
+        "answered_tasks": long.answered,
+        "skipped_rows": long.skipped,
+        "respondents": int(long.frame["respondent"].nunique()),
+        "attributes": list(long.attributes),
+        "next": nxt,
+    }
+    if json_output:
+        print_json(doc)
+        return
+    err.print(
+        f"{long.answered:,} answered tasks of {doc['respondents']:,} respondents -> {len(long.frame):,} rows "
+        f"in {out}" + (f" ({long.skipped:,} rows without a choice skipped)" if long.skipped else "")
+    )
+    err.print(f"next: {nxt}")
+
+
 def _split(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 

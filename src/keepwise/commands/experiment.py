@@ -118,6 +118,7 @@ def analyze_command(
     from keepwise.experiments.analysis import analyze as analyze_frame
     from keepwise.experiments.design import parse_arms
     from keepwise.experiments.run import read_results
+    from keepwise.experiments.store import TooEarly
     from keepwise.store.connection import connect
 
     config = load_config()
@@ -168,8 +169,8 @@ def analyze_command(
                     months=months,
                     config=config,
                 )
-                if analysis.window and analysis.window.get("warning"):
-                    err.print(f"[yellow]note: {analysis.window['warning']}[/yellow]")
+        except TooEarly as exc:
+            raise KeepwiseInputError(f"{exc} with --months N") from None
         finally:
             store.disconnect()
     if json_:
@@ -184,11 +185,11 @@ def _fmt(x: float | None, pct: bool = False) -> str:
     return f"{x:+.1%}" if pct else f"{x:,.4g}"
 
 
-def _print_result(result: ExperimentResult, window: dict[str, str] | None) -> None:
+def _print_result(result: ExperimentResult, window: dict[str, str | None] | None) -> None:
     from rich.table import Table
 
     if window is not None:
-        out.print(f"Window: {window['first_month']} to {window['last_month']}")
+        out.print(f"Window: {window['first_month']} to {window['last_month']} (ends on {window['ends_on']})")
     out.print(
         f"Sample-ratio check: p = {result.srm.p_value:.3g} "
         + ("[bold red](MISMATCH)[/bold red]" if result.srm.mismatch else "(fine)")
@@ -248,7 +249,10 @@ def design_command(
     month: Annotated[
         str | None,
         typer.Option(
-            "--month", help="Last month of the trailing-profit window (default: latest).", show_default=False
+            "--month",
+            help="Last month of the trailing-profit window; a past month is assigned at its end, so the "
+            "window measured starts the month after (default: the data's last month).",
+            show_default=False,
         ),
     ] = None,
     baseline_retention: Annotated[
@@ -290,9 +294,12 @@ def design_command(
     if json_:
         print_json(doc)
         return
+    for note in started.notes:
+        err.print(f"note: {note}", highlight=False)
     status, assigned, statements = started.status, started.assigned, started.power
     verb = "Saved" if status == "created" else "Unchanged (same seed and population)"
     out.print(f"{verb}: experiment '{name}', {len(assigned):,} customers from {population}.")
+    out.print(f"Profit ranked over the twelve months to {doc['month']}; assigned at {doc['assigned_at']}.")
     out.print("Arms: " + ", ".join(f"{a} {n:,}" for a, n in doc["arms"].items()))
     grid = Table(
         title="Balance (standardised mean differences; |SMD| > 0.1 is a warning)", title_justify="left"

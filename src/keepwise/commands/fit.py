@@ -224,6 +224,8 @@ def fit(
     if info.get("reference_levels"):
         refs = ", ".join(f"{k}={v}" for k, v in info["reference_levels"].items())
         err.print(f"covariate effects are relative to {refs}")
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     table = m.summary
     out.print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     out.print(f"log-likelihood {m.log_likelihood_:.2f}, AIC {m.aic_:.2f}")

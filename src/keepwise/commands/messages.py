@@ -22,7 +22,18 @@ FLAGS = {
     "incident": "--incident",
     "customer": "--customer",
     "kind": "--kind",
+    "as_of": "--as-of",
 }
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Act as of this moment instead of now: a date (its end, UTC) or a time with its zone, e.g. "
+        "2024-12-31 or 2024-12-31T09:00Z (for back-filling and tests).",
+        show_default=False,
+    ),
+]
 
 
 @contextmanager
@@ -83,10 +94,15 @@ def send(
         str | None, typer.Option("--smtp", help="HOST:PORT of the SMTP server (overrides config).")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Send at most this many messages.")] = None,
+    as_of: AsOfOption = None,
     json_: JsonOption = False,
     db: DbOption = DEFAULT_URL,
 ) -> None:
-    """Send every queued message once (consent checked at send time; safe to rerun after a crash)."""
+    """Send every queued message once (consent checked at send time; safe to rerun after a crash).
+
+    With --as-of, consent is checked at that moment and the statuses are stamped with it.
+    """
+    from keepwise.messages.flows import parse_as_of
     from keepwise.messages.outbox import LockBusy
     from keepwise.messages.send import SmtpSettings
     from keepwise.messages.send import run as send_run
@@ -94,10 +110,18 @@ def send(
     config = load_config()
     with as_options():
         SmtpSettings.from_config(config.messages, smtp)  # a bad server or setting is refused before opening
+        moment = None if as_of is None else parse_as_of(as_of)
     store = connect(db)
     try:
         with as_options():
-            result = send_run(store, config=config, smtp=smtp, limit=limit, log=None if json_ else err.print)
+            result = send_run(
+                store,
+                config=config,
+                smtp=smtp,
+                limit=limit,
+                log=None if json_ else err.print,
+                clock=None if moment is None else (lambda: moment),
+            )
     except LockBusy as exc:
         if json_:
             print_json({"skipped": str(exc)})

@@ -13,7 +13,8 @@ from keepwise.store.connection import DEFAULT_URL, connect
 MonthOption = Annotated[
     str | None,
     typer.Option(
-        "--month", help="Month to review, YYYY-MM (default: the last complete month in the orders)."
+        "--month",
+        help="Month to review, YYYY-MM (default: the last complete month of the data, said in the notes).",
     ),
 ]
 HtmlOption = Annotated[
@@ -45,7 +46,7 @@ def review(
     out.print(f"[bold]Retention review {result.period.month}[/bold]")
     for line in result.headlines:
         out.print(f"  • {line}", highlight=False)
-    for note in result.notes:
+    for note in result.note_lines:
         err.print(f"note: {note}", highlight=False)
     out.print(f"Report: {path}", highlight=False)
 

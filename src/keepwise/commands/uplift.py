@@ -103,7 +103,9 @@ def score(
     scores = _scores(model, file, id_column)
     table = scores.table
     if out is not None:
-        table.to_csv(out, index=False)
+        from keepwise.exports import write_csv
+
+        write_csv(table, out)
     if json_:
         print_json(scores.to_json())
     else:
@@ -149,7 +151,9 @@ def plan_offers(
         source=file.name,
     )
     if out is not None:
-        planned.customers.to_csv(out, index=False)
+        from keepwise.exports import write_csv
+
+        write_csv(planned.customers, out)
     if json_:
         print_json(planned.to_json())
         return

@@ -16,7 +16,7 @@ MonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="Last month counted, YYYY-MM (default: the latest month with data).",
+        help="Last month counted, YYYY-MM (default: the data's last month with an order, said in a note).",
         show_default=False,
     ),
 ]
@@ -75,6 +75,8 @@ def wins(
             str(r["lost"]),
             f"{r['lost_share']:.1f}%",
         )
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False)
     out.print(table)
     for finding in doc["findings"]:
         out.print(f"- {finding}")

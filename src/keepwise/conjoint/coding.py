@@ -19,10 +19,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from keepwise.conjoint.study import Study
+from keepwise.conjoint.study import Study, level_text
 from keepwise.exceptions import KeepwiseInputError
 
-__all__ = ["AttributeCoding", "ChoiceData", "Coding", "choice_data"]
+__all__ = ["AttributeCoding", "ChoiceData", "Coding", "choice_data", "level_text"]
 
 CodingKind = Literal["effects", "dummy"]
 
@@ -139,7 +139,7 @@ class Coding:
                 values = values[~np.isnan(values)]
                 coded.append(AttributeCoding(name, True, values=tuple(values.tolist())))
             else:
-                labels = column.dropna().astype(str)
+                labels = column.dropna().map(level_text)
                 levels = sorted(set(labels[labels != ""].tolist()))
                 if len(levels) < 2:
                     raise KeepwiseInputError(
@@ -171,7 +171,7 @@ class Coding:
                     )
                 blocks.append(values[:, None])
             else:
-                labels = column.astype("string").fillna("")
+                labels = column.map(level_text, na_action="ignore").astype("string").fillna("")
                 codes = pd.Categorical(labels, categories=[*a.levels, ""]).codes
                 bad = np.flatnonzero(codes < 0)
                 if bad.size:
@@ -190,11 +190,11 @@ class Coding:
         if a.numeric:
             vector[where] = float(level)
         else:
-            if str(level) not in a.levels:
+            if level_text(level) not in a.levels:
                 raise KeepwiseInputError(
                     f"'{level}' is not a level of '{attribute}' (levels: {list(a.levels)})"
                 )
-            vector[where] = a.lookup()[a.levels.index(str(level))]
+            vector[where] = a.lookup()[a.levels.index(level_text(level))]
         return vector
 
     def profile_vector(self, offer: dict[str, Any]) -> np.ndarray:

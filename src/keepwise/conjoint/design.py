@@ -23,7 +23,6 @@ scaled to ``[-1, 1]``; the "none" option is left out. Lower is better.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from jinja2 import Environment
 
 from keepwise.conjoint.study import Study
 from keepwise.exceptions import BadInput, KeepwiseInputError
+from keepwise.exports import write_csv
 
 __all__ = [
     "Design",
@@ -249,8 +249,8 @@ class Design:
             "questionnaire": out / "questionnaire.html",
             "report": out / "design.json",
         }
-        self.to_frame().to_csv(paths["design"], index=False, quoting=csv.QUOTE_MINIMAL)
-        self.answers_template().to_csv(paths["answers_template"], index=False)
+        write_csv(self.to_frame(), paths["design"])
+        write_csv(self.answers_template(), paths["answers_template"])
         paths["questionnaire"].write_text(self.questionnaire_html(), encoding="utf-8")
         paths["report"].write_text(json.dumps(self.report(), indent=2) + "\n", encoding="utf-8")
         return paths

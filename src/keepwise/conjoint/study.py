@@ -25,6 +25,7 @@ all of its ``attribute: level`` pairs is never shown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ import yaml
 
 from keepwise.exceptions import KeepwiseInputError
 
-__all__ = ["Attribute", "Study", "load_study"]
+__all__ = ["Attribute", "Study", "level_text", "load_study"]
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,22 @@ class Study:
         return out
 
 
+#: A whole number written with a decimal part of zeros (``1.0``), as a spreadsheet or pandas writes a
+#: numeric level read back from a column that also holds blanks.
+_WHOLE = re.compile(r"^(-?[0-9]+)\.0+$")
+
+
+def level_text(value: Any) -> str:
+    """A categorical level as text, as the study writes it: ``1`` for ``1``, ``1.0`` and ``"1.0"``."""
+    text = f"{value:g}" if isinstance(value, float) and np.isfinite(value) else str(value)
+    whole = _WHOLE.match(text.strip())
+    return whole.group(1) if whole else text
+
+
 def _find_level(a: Attribute, value: Any, source: str) -> int:
     for i, level in enumerate(a.levels):
-        if (a.numeric and _is_number(value) and float(value) == float(level)) or str(level) == str(value):
+        numeric = a.numeric and _is_number(value) and float(value) == float(level)
+        if numeric or str(level) == str(value) or level_text(level) == level_text(value):
             return i
     raise KeepwiseInputError(f"{source}: '{value}' is not a level of '{a.name}' (levels: {list(a.levels)})")
 

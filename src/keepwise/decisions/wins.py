@@ -20,7 +20,9 @@ reason for leaving. The figure is a Plotly bar chart of both shares by reason (o
 ``keepwise wins --html`` embed plotly.js).
 
 The monthly review's section (in the report package, which also makes the HTML) covers the twelve months
-ending with the review month.
+ending with the review month. Without a month the window ends with the data's last month with an order
+(never the wall clock's), said in ``notes``; a store without ``wins`` or ``exits`` counts no one on that
+side and says so there too.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ import plotly.graph_objects as go
 from keepwise.config import Config, load_config, used
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
-from keepwise.value.profitability import latest_month, parse_month, period
+from keepwise.store.inventory import Note, inventory, resolve_month
+from keepwise.value.profitability import parse_month, period
 
 __all__ = ["ReasonRow", "WinsLosses", "wins_against_losses", "wins_figure"]
 
@@ -82,6 +85,7 @@ class WinsLosses:
     verdicts: dict[str, Verdict]
     findings: list[str]
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def row(self, reason: str) -> ReasonRow | None:
         """The row of ``reason``, if anyone named it (or it is a declared strength)."""
@@ -98,6 +102,7 @@ class WinsLosses:
             "reasons": [r.to_json() for r in self.rows],
             "findings": self.findings,
             "assumptions": self.assumptions,
+            "notes": [n.to_json() for n in self.notes],
         }
 
     def figure(self) -> go.Figure:
@@ -158,6 +163,8 @@ def _strengths(cfg: Config) -> list[str]:
 def _counts(
     store: Store, table: str, ts: str, start: datetime | None, end: datetime
 ) -> dict[str | None, int]:
+    if not store.has_table(table):
+        return {}
     t = store.table(table)
     cond = t[ts] < ibis.literal(end)
     if start is not None:
@@ -186,7 +193,8 @@ def wins_against_losses(
     store:
         The store (a :class:`~keepwise.store.Store` or an Ibis backend).
     month:
-        ``YYYY-MM``, the last month counted; ``None``: the latest month with an order line or a time log.
+        ``YYYY-MM``, the last month counted; ``None``: the data's last month with an order (said in
+        ``notes``).
     months:
         Count only the trailing ``months`` months ending with ``month``; ``None``: all history.
     config:
@@ -203,7 +211,12 @@ def wins_against_losses(
     strengths = _strengths(cfg)
     if months is not None and months < 1:
         raise KeepwiseInputError(f"months must be at least 1, not {months}")
-    month = month or latest_month(store)
+    inv = inventory(store)
+    month, month_note = resolve_month(store, month, inv=inv)
+    no_exits = inv.note("exits", "no reasons for leaving are counted")
+    notes = [n for n in (month_note, no_exits) if n is not None]
+    if not (store.has_table("wins") and store.count("wins")):
+        notes.append(Note("wins", "no rows", "no reasons for choosing the business are counted"))
     end = period(month, "month").end
     start = None
     if months is not None:
@@ -284,4 +297,5 @@ def wins_against_losses(
         verdicts=verdicts,
         findings=findings,
         assumptions=assumptions,
+        notes=notes,
     )

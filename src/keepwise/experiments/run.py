@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -24,7 +24,14 @@ from keepwise.experiments.analysis import ExperimentResult
 from keepwise.experiments.analysis import analyze as analyze_frame
 from keepwise.experiments.design import Design, balance_table, parse_arms
 from keepwise.experiments.power import power_statement
-from keepwise.experiments.store import METRICS, design_experiment, experiment_metrics
+from keepwise.experiments.store import (
+    METRICS,
+    TooEarly,
+    assignment_time,
+    design_experiment,
+    experiment_metrics,
+)
+from keepwise.store.inventory import Note, resolve_month
 from keepwise.store.store import Store, as_store
 
 __all__ = ["Analysis", "Started", "analyze", "read_results", "start"]
@@ -49,7 +56,14 @@ class Started:
         Per treated arm: the smallest detectable effect on 12-month retention and on profit per customer,
         as a figure and a sentence.
     designed_at:
-        When it was designed (UTC).
+        When it was designed (UTC, the wall clock: when the command ran).
+    month:
+        The last month of the trailing-profit window (``YYYY-MM``).
+    assigned_at:
+        The time of the assignment: the end of ``month`` when it has passed, else the design's time; the
+        window measured starts with the first full month after it.
+    notes:
+        The month chosen when none was given (:class:`~keepwise.store.inventory.Note`).
     """
 
     design: Design
@@ -58,6 +72,9 @@ class Started:
     balance: pd.DataFrame
     power: list[dict[str, Any]]
     designed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    month: str | None = None
+    assigned_at: datetime | None = None
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def arm_counts(self) -> dict[str, int]:
@@ -78,6 +95,9 @@ class Started:
             "balance": self.balance.to_dict(orient="records"),
             "power": self.power,
             "designed_at": self.designed_at.isoformat(),
+            "month": self.month,
+            "assigned_at": None if self.assigned_at is None else self.assigned_at.isoformat(),
+            "notes": [n.to_json() for n in self.notes],
         }
 
 
@@ -118,16 +138,20 @@ def start(
     strata:
         Columns to stratify by: ``profit_decile``, ``tier``, ``segment``, ``channel``.
     month:
-        Last month of the trailing-profit window (default: the latest month with orders).
+        Last month of the trailing-profit window (default: the data's last month with an order, said in
+        ``notes``). A past month is assigned at its end, so the window measured starts the month after.
     baseline_retention:
         12-month retention without the program, for the power statement.
     config:
         Settings (``[experiments]`` alpha and power); default: the documented defaults.
     at:
-        Time of the assignment (default: now).
+        Time of the assignment (default: the end of ``month`` when it has passed, else now; see
+        :func:`keepwise.experiments.store.assignment_time`).
     """
     store = as_store(store)
     config = config or Config()
+    month, month_note = resolve_month(store, month)
+    at = at or assignment_time(month)
     design = Design(
         name=name,
         arms=parse_arms(arms) if isinstance(arms, str) else dict(arms),
@@ -175,7 +199,12 @@ def start(
                 "profit": None if profit is None else {"mde": profit.mde, "sentence": profit.sentence},
             }
         )
-    return Started(design, status, assigned, balance, statements)
+    if status == "unchanged":  # the assignment made before stands, with its time
+        a = store.table("assignments")
+        stored = pd.Timestamp(cast(Any, store.to_pandas(a.filter(a.experiment_id == name).assigned_at.min())))
+        at = (stored.tz_convert("UTC") if stored.tzinfo else stored.tz_localize("UTC")).to_pydatetime()
+    notes = [month_note] if month_note is not None else []
+    return Started(design, status, assigned, balance, statements, month=month, assigned_at=at, notes=notes)
 
 
 @dataclass
@@ -188,12 +217,12 @@ class Analysis:
         The comparisons of every arm with the control (:class:`~keepwise.experiments.analysis.
         ExperimentResult`).
     window:
-        First and last month measured (``first_month``, ``last_month``, ``pre_first_month``) and a
-        ``warning`` when the store's data end inside the window; ``None`` for a result file.
+        First and last month measured (``first_month``, ``last_month``, ``pre_first_month``), the window's
+        last day (``ends_on``) and the day the data reach (``data_end``); ``None`` for a result file.
     """
 
     result: ExperimentResult
-    window: dict[str, str] | None = None
+    window: dict[str, str | None] | None = None
 
     def to_json(self, details: bool = False) -> dict[str, Any]:
         """The document ``keepwise experiment analyze [--details] --json`` prints."""
@@ -255,10 +284,20 @@ def analyze(
         Months measured after the start.
     config:
         Settings; default: the documented defaults.
+
+    Raises
+    ------
+    TooEarly
+        The data do not reach the window's last day yet (nothing is compared: months without data would
+        read as customers who bought nothing).
     """
     store = as_store(store)
     config = config or Config()
     frame, design, window = experiment_metrics(store, experiment_id, months=months, config=config)
+    if window.get("warning"):
+        ends_on, data_end = window["ends_on"], window["data_end"]
+        assert ends_on is not None
+        raise TooEarly(date.fromisoformat(ends_on), date.fromisoformat(data_end) if data_end else None)
     chosen = list(metrics) if metrics else list(METRICS)
     covs = dict(covariates or {})
     if cuped:

@@ -16,11 +16,18 @@ after the experiment's assignment (or the month of assignment, if it was made at
 ``retained`` (1 if they ordered in the window), ``orders`` (distinct orders), ``revenue``, ``margin`` (gross
 margin) and ``profit`` (from :func:`keepwise.value.profitability.customer_ledger`), and ``pre_*`` the same
 over the ``months`` before the window (the CUPED covariate). Customers with no activity count as zero.
+
+Time comes from the data, not the wall clock. An experiment designed for a past month (its trailing-profit
+window ending with ``month``) is assigned at that month's end, so its window starts with the month after it
+(:func:`assignment_time`); one designed for the current month is assigned now. Its window has ended when
+the data reach the window's last day (the latest order falls on that day or later: the rule that makes a
+month complete for the review); before that :func:`experiment_metrics` marks the window ``complete: false``
+and the analysis refuses with :class:`TooEarly`, instead of comparing months that have no data yet.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import ibis
@@ -30,18 +37,21 @@ import pandas as pd
 from keepwise.config import Config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.experiments.design import Design, assign, parse_arms
+from keepwise.months import add_months
+from keepwise.months import parse_month as parse_month_start
 from keepwise.store.measurement import ensure_tables
 from keepwise.store.store import Store, as_store
 from keepwise.value.profitability import (
     customer_ledger,
     latest_month,
     month_label,
-    parse_month,
     profitability,
 )
 
 __all__ = [
     "METRICS",
+    "TooEarly",
+    "assignment_time",
     "design_experiment",
     "experiment_metrics",
     "load_design",
@@ -51,6 +61,39 @@ __all__ = [
 
 #: Metrics :func:`experiment_metrics` reads from the store.
 METRICS: tuple[str, ...] = ("retained", "orders", "revenue", "margin", "profit")
+
+
+class TooEarly(KeepwiseInputError):
+    """An experiment's window has not ended in the data: there is nothing to compare yet.
+
+    Attributes
+    ----------
+    ends_on:
+        The window's last day.
+    data_end:
+        The day of the store's latest order (``None`` without orders).
+    """
+
+    def __init__(self, ends_on: date, data_end: date | None):
+        self.ends_on = ends_on
+        self.data_end = data_end
+        reach = f"the data reach {data_end:%Y-%m-%d}" if data_end else "the store has no orders"
+        super().__init__(
+            f"too early: the window ends on {ends_on:%Y-%m-%d} and {reach}; analyse it once the data reach "
+            "that day, or measure fewer months"
+        )
+
+
+def assignment_time(month: str, now: datetime | None = None) -> datetime:
+    """When an experiment designed for ``month`` is assigned: the month's end if it has passed, else now.
+
+    An experiment designed for a past month (on history that goes on, or a store whose data end then) is
+    assigned at the first instant after the month, so its window starts with the next month; the month in
+    progress is assigned at ``now`` (default: the wall clock, the one moment this reads it).
+    """
+    end = add_months(parse_month_start(month), 1)
+    moment = now or datetime.now(UTC)
+    return end if end <= moment else moment
 
 
 def population(
@@ -208,13 +251,18 @@ def design_experiment(
     config: Config | None = None,
     at: datetime | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    """Select the population, assign it and save it; returns (assignment with population columns, status)."""
+    """Select the population, assign it and save it; returns (assignment with population columns, status).
+
+    ``at`` (the time of the assignment) defaults to :func:`assignment_time` of ``month`` (default: the latest
+    month with data): a design for a past month is measured from the month after it.
+    """
     store = as_store(store)
+    month = month or latest_month(store)
     pop = population(store, rule, month=month, config=config)
     if len(pop) < 2:
         raise KeepwiseInputError(f"population '{rule}' has fewer than 2 customers")
     assignment = assign(pop, design)
-    status = save_assignment(store, design, assignment, at=at)
+    status = save_assignment(store, design, assignment, at=at or assignment_time(month))
     return assignment.merge(pop, on="customer_id", how="left"), status
 
 
@@ -242,14 +290,16 @@ def _recorded_design(store: Store, name: str) -> Design | None:
 
 def experiment_metrics(
     store: Store, name: str, *, months: int = 12, config: Config | None = None
-) -> tuple[pd.DataFrame, Design, dict[str, str]]:
+) -> tuple[pd.DataFrame, Design, dict[str, str | None]]:
     """Per-customer metrics of experiment ``name`` (see the module docstring).
 
     Returns
     -------
     (frame, design, window)
         ``frame`` has ``customer_id``, ``arm``, the :data:`METRICS` and their ``pre_`` versions; ``window``
-        gives the first and last month of the window (``YYYY-MM``).
+        gives the first and last month of the window (``YYYY-MM``), its last day ``ends_on`` and the day the
+        data reach ``data_end`` (``YYYY-MM-DD``), and, when the data end before the window does, a
+        ``warning`` (the analysis then refuses with :class:`TooEarly`).
     """
     store = as_store(store)
     design = load_design(store, name) or _recorded_design(store, name)
@@ -266,7 +316,8 @@ def experiment_metrics(
     last = first + months - 1
     pre_first = first - months
     end_label = month_label(last)
-    data_last = parse_month(latest_month(store))
+    ends_on = (add_months(parse_month_start(end_label), 1) - timedelta(days=1)).date()
+    data_end = _data_end(store)
     ledger = customer_ledger(store, end_label, view="lifetime", by_month=True, config=config or Config())
     ids = list(assigned["customer_id"].astype(str))
     ledger = ledger.filter(ledger.customer_id.isin(ids) & (ledger.month_index >= pre_first))
@@ -304,9 +355,19 @@ def experiment_metrics(
         "first_month": month_label(first),
         "last_month": month_label(last),
         "pre_first_month": month_label(pre_first),
+        "ends_on": ends_on.isoformat(),
+        "data_end": None if data_end is None else data_end.isoformat(),
     }
-    if last > data_last:
-        window["warning"] = (
-            f"the store has data up to {month_label(data_last)} only; the window is not complete"
-        )
+    if data_end is None or data_end < ends_on:
+        window["warning"] = str(TooEarly(ends_on, data_end))
     return out, design, window
+
+
+def _data_end(store: Store) -> date | None:
+    """The day (UTC) of the store's latest order, or ``None`` without orders."""
+    latest = store.to_pandas(store.table("orders").ordered_at.max())
+    if latest is None or pd.isna(latest):
+        return None
+    ts = pd.Timestamp(latest)
+    ts = ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
+    return ts.date()

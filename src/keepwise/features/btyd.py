@@ -21,9 +21,11 @@ from keepwise.store import Store, as_store
 __all__ = [
     "bgbb_histogram",
     "customer_summary",
+    "exited_after_last_purchase",
     "histogram",
     "purchase_days_until",
     "rft_histogram",
+    "spend_exclusions",
     "spend_histogram",
 ]
 
@@ -54,10 +56,13 @@ def purchase_days_until(store: Store, end: date | None) -> tuple[Any, date]:
 
 
 def customer_summary(days: Any, end: date, time_unit: str) -> Any:
-    """Per customer (Ibis): ``x`` repeat purchase days, ``t_x``, ``T`` in ``time_unit`` and ``zbar``.
+    """Per customer (Ibis): ``x`` repeat purchase days, ``t_x``, ``T``, ``zbar`` and ``zero_repeats``.
 
-    ``zbar`` is the mean value of the repeat purchase days (0 without any); ``T`` runs from the first purchase
-    day to ``end``, so both ``t_x`` and ``T`` are whole days divided by the unit.
+    ``t_x`` and ``T`` are in ``time_unit``; ``zbar`` is the mean value of the repeat purchase days (0 without
+    any); ``T`` runs from the first purchase day to ``end``, so both ``t_x`` and ``T`` are whole days divided
+    by the unit. ``zero_repeats`` counts the repeat purchase days whose orders were all worth 0 (free items,
+    full discounts): they are purchase occasions, but the spend model cannot use them
+    (:func:`spend_histogram`).
     """
     unit = days_per_unit(time_unit) * SECONDS_PER_DAY
     first = days.day.min().over(group_by=days.customer_id)
@@ -68,6 +73,7 @@ def customer_summary(days: Any, end: date, time_unit: str) -> Any:
         first_s=d.first.min().epoch_seconds(),
         last_s=d.day.max().epoch_seconds(),
         repeat_value=d.value.sum(where=d.day > d.first),
+        zero_repeats=((d.day > d.first) & (d.value <= 0)).cast("int64").sum(),
     )
     x = (agg.n - 1).cast("float64")
     return agg.select(
@@ -77,6 +83,7 @@ def customer_summary(days: Any, end: date, time_unit: str) -> Any:
         t_x=((agg.last_s - agg.first_s).cast("float64") / unit).round(10),
         T=((end_s - agg.first_s).cast("float64") / unit).round(10),
         zbar=ibis.ifelse(x > 0, agg.repeat_value.cast("float64") / x, 0.0),
+        zero_repeats=agg.zero_repeats.fill_null(0),
     )
 
 
@@ -96,8 +103,57 @@ def rft_histogram(summary: Any) -> pd.DataFrame:
 
 
 def spend_histogram(summary: Any) -> pd.DataFrame:
-    """Unique ``(x, zbar)`` of customers with repeat purchases, with ``count``."""
-    return histogram(summary.filter(summary.x > 0), ["x", "zbar"])
+    """Unique ``(x, zbar)`` of the customers the spend model can fit on, with ``count``.
+
+    Those are the customers with repeat purchases, every one of them worth more than 0: the Gamma-Gamma model
+    takes each purchase's value to be gamma-distributed, so a purchase worth 0 is outside the model (and a
+    mean of 0 has no likelihood at all). :func:`spend_exclusions` counts the customers left out.
+    """
+    keep = summary.x > 0
+    if "zero_repeats" in summary.columns:
+        keep = keep & (summary.zero_repeats == 0)
+    return histogram(summary.filter(keep), ["x", "zbar"])
+
+
+def spend_exclusions(summary: Any) -> dict[str, int]:
+    """How many customers with repeat purchases :func:`spend_histogram` leaves out, counted in the engine.
+
+    Returns
+    -------
+    dict
+        ``repeat_customers`` (customers with ``x > 0``), ``left_out`` (of them, those with a repeat purchase
+        day worth 0), ``zero_mean`` (of those, the ones whose repeat purchases are all worth 0) and
+        ``zero_days`` (repeat purchase days worth 0).
+    """
+    s = summary.filter(summary.x > 0)
+    agg = s.aggregate(
+        repeat_customers=s.count(),
+        left_out=(s.zero_repeats > 0).cast("int64").sum(),
+        zero_mean=(s.zbar <= 0).cast("int64").sum(),
+        zero_days=s.zero_repeats.sum(),
+    )
+    row = agg.to_pandas().iloc[0]
+    return {k: 0 if pd.isna(row[k]) else int(row[k]) for k in agg.columns}
+
+
+def exited_after_last_purchase(store: Store, days: Any, end: date) -> Any | None:
+    """Customers with a recorded exit on or before ``end`` and on or after their last purchase day (Ibis).
+
+    The same rule as the lost-customer ledger's "lost explicitly" (``exits.lost_at`` on or after the last
+    purchase): as of ``end`` such a customer is known to have left, whatever the purchase model says.
+    ``days`` are the purchase days of :func:`purchase_days_until`. Returns ``customer_id``, ``lost_at`` (the
+    latest exit), or ``None`` when the store records no exits.
+    """
+    store = as_store(store)
+    if not store.has_table("exits"):
+        return None
+    before = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
+    ex = store.table("exits")
+    ex = ex.filter(ex.lost_at < ibis.literal(before))
+    ex = ex.group_by("customer_id").aggregate(lost_at=ex.lost_at.max())
+    last = days.group_by("customer_id").aggregate(last_day=days.day.max())
+    joined = ex.inner_join(last, "customer_id")
+    return joined.filter(joined.lost_at >= joined.last_day).select("customer_id", "lost_at")
 
 
 def bgbb_histogram(days: Any, end: date, time_unit: str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ package chooses them, composition only words them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -179,12 +180,23 @@ def format_day(value: date | datetime | str, language: str) -> str:
 
 
 def environment(templates_dir: str | Path | None = None) -> jinja2.Environment:
-    """The Jinja2 environment: overrides first (if a folder is given), then the bundled templates."""
-    loaders: list[jinja2.BaseLoader] = []
+    """The Jinja2 environment: overrides first (if a folder is given), then the bundled templates.
+
+    One environment per folder for the life of the process, so each template is compiled once, not once per
+    message; Jinja2 still notices a template file changed on disk (``auto_reload``) and compiles it again.
+    """
     if templates_dir:
         folder = Path(templates_dir)
         if not folder.is_dir():
             raise KeepwiseInputError(f"templates folder '{folder}' does not exist ([messages] templates_dir)")
+        return _environment(str(folder.resolve()))
+    return _environment(None)
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(folder: str | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if folder is not None:
         loaders.append(jinja2.FileSystemLoader(folder))
     loaders.append(jinja2.FileSystemLoader(TEMPLATES))
     env = jinja2.Environment(

@@ -30,6 +30,12 @@ flow's ``holdout_share``: random with respect to customers, stable across runs (
 re-draws). Held-out customers get an outbox row with status ``held_out`` and a row in ``assignments``
 (``experiment_id = flow:NAME``, ``arm`` = ``holdout`` or ``treatment``) for the experiments package.
 
+As of a moment: a run acts as of ``as_of`` (default: now). Everything it reads is cut there (orders,
+exits and incidents up to that moment; consent in force then) and everything it writes is stamped with
+it, so a run ``--as-of 2024-12-31`` on data that go on to 2025 queues exactly what a run on that day
+would have queued. On data that end long before the moment of the run, the result says so in a note
+(everyone looks lapsed a year after the last order).
+
 Safety from cron: the whole run (choose, queue, send) holds the store lock ``outbox``; a second run while
 one is going does nothing and says so. Idempotency keys make a rerun queue nothing new.
 
@@ -43,18 +49,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from keepwise.config import Config, load_config
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
 from keepwise.messages.audience import recent_incidents, rhythms, top_buyers
 from keepwise.messages.compose import Grant
 from keepwise.messages.prepare import customer_record, incident_facts, prepare, queue
 from keepwise.messages.send import SmtpSettings, send_outbox
 from keepwise.messages.tokens import secret_from_env
+from keepwise.store.inventory import Note, inventory
 from keepwise.store.outbox import assign_once, require_transactions
 from keepwise.store.store import Store, as_store
 
@@ -66,6 +73,7 @@ __all__ = [
     "decided_offer",
     "due",
     "flow_settings",
+    "parse_as_of",
     "run",
     "run_flows",
 ]
@@ -112,6 +120,40 @@ def flow_settings(config: Config) -> dict[str, dict[str, Any]]:
     return merged
 
 
+#: Data that end this many days before a run's moment get a note (the flows would treat everyone as lapsed).
+STALE_DAYS = 31
+
+
+def parse_as_of(text: str) -> datetime:
+    """The moment ``text`` names: an ISO date (the end of that day, UTC) or an ISO timestamp with its zone.
+
+    A date means the whole day has passed: ``2024-12-31`` is 2024-12-31 23:59:59.999999 UTC, so what was
+    recorded that day counts. A timestamp must carry its zone (``2024-12-31T09:00Z``, ``...+01:00``).
+
+    Raises
+    ------
+    BadInput
+        ``as_of`` is neither (the CLI names it ``--as-of``).
+    """
+    value = str(text).strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        if len(value) == 10:
+            return datetime.combine(day, time.max, tzinfo=UTC)
+    try:
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise BadInput(
+            "as_of", "must be a date (2024-12-31) or a time with its zone (2024-12-31T09:00Z)", text
+        ) from None
+    if moment.tzinfo is None:
+        raise BadInput("as_of", "a time needs its zone, e.g. 2024-12-31T09:00Z or +01:00", text)
+    return moment.astimezone(UTC)
+
+
 def _unit(*parts: str) -> float:
     """A uniform number in [0, 1) from a keyed hash of ``parts``."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
@@ -131,7 +173,11 @@ class Due:
 
 @dataclass
 class FlowRun:
-    """What a run of the flows did (or, with ``dry_run``, would do)."""
+    """What a run of the flows did (or, with ``dry_run``, would do).
+
+    ``as_of`` is the moment the run acted as of; ``notes`` say what it did without (no consent recorded,
+    data that end long before ``as_of``), as :class:`~keepwise.store.inventory.Note` objects.
+    """
 
     dry_run: bool
     due: dict[str, int] = field(default_factory=dict)
@@ -139,11 +185,15 @@ class FlowRun:
     held_out: int = 0
     already_known: int = 0
     sent: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    as_of: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON output."""
-        return dict(self.__dict__)
+        """Plain data for JSON output (notes as ``{"input", "missing", "instead"}``, the moment ISO 8601)."""
+        doc = dict(self.__dict__)
+        doc["notes"] = [n.to_json() for n in self.notes]
+        doc["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        return doc
 
     def to_json(self) -> dict[str, Any]:
         """The run as the JSON document ``keepwise flows run --json`` prints."""
@@ -151,9 +201,18 @@ class FlowRun:
 
 
 def decided_gesture(
-    store: Store, customer_id: str, incident_id: str, remedy: Grant, language: str
+    store: Store,
+    customer_id: str,
+    incident_id: str,
+    remedy: Grant,
+    language: str,
+    *,
+    at: datetime | None = None,
 ) -> Grant | None:
-    """The concession advisor's extra gesture (English wording, so only for English letters), if available."""
+    """The concession advisor's extra gesture (English wording, so only for English letters), if available.
+
+    ``at``: the advisor uses the history before this moment (default: all of it).
+    """
     if language != "en" or remedy.amount is None:
         return None
     try:
@@ -161,7 +220,8 @@ def decided_gesture(
     except ImportError:
         return None
     try:
-        advice = ConcessionAdvisor(store).advise(customer_id, remedy.amount, incident_id, log=False)
+        advisor = ConcessionAdvisor(store, as_of=at)
+        advice = advisor.advise(customer_id, remedy.amount, incident_id, log=False)
     except Exception:  # the advisor is optional here: a letter without a gesture is still a good letter
         return None
     text = str(getattr(advice, "extra_gesture", "") or "").strip().rstrip(".")
@@ -238,7 +298,7 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
             language = str(customer_record(store, cid)["language"] or "en")
             remedy = letter["remedy"]
             assert isinstance(remedy, Grant)
-            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language)
+            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language, at=at)
             out.append(Due("incident_followup", "adjustment", cid, incident_id, letter))
     t = flows["thanks"]
     if t["enabled"]:
@@ -272,7 +332,8 @@ def run(
         The store. Queueing and sending need transactions (DuckDB, PostgreSQL); a dry run only reads and
         works on Spark too.
     as_of:
-        The moment the run acts as of (default: now).
+        The moment the run acts as of (default: now): who is due, consent and every stamp use it, also
+        when the outbox is sent.
     config:
         The configuration (``[messages]`` and its flows; default: ``keepwise.toml``).
     dry_run:
@@ -294,7 +355,7 @@ def run(
     config = config or load_config()
     cfg = config.messages
     flows = flow_settings(config)
-    result = FlowRun(dry_run=dry_run)
+    result = FlowRun(dry_run=dry_run, as_of=at, notes=_notes(store, at))
     if dry_run:
         if store.kind in ("duckdb", "postgres"):
             outbox.ensure_columns(store)
@@ -335,8 +396,26 @@ def run(
         if not dry_run:
             lock.release()
     if send and not dry_run:
-        result.sent = send_outbox(store, settings, log=log).as_dict()
+        clock = None if as_of is None else (lambda: at)
+        result.sent = send_outbox(store, settings, log=log, clock=clock).as_dict()
     return result
+
+
+def _notes(store: Store, at: datetime) -> list[Note]:
+    """What a run at ``at`` does without: consent (no marketing goes out), and data that end long before."""
+    inv = inventory(store)
+    notes = inv.notes("consent")
+    last = inv.last_order_at
+    if last is not None and at - last > timedelta(days=STALE_DAYS):
+        notes.append(
+            Note(
+                "as_of",
+                f"the data end on {last:%Y-%m-%d}, {(at - last).days:,} days before {at:%Y-%m-%d}",
+                f"messages are chosen as of {at:%Y-%m-%d}, when every customer has been silent since the "
+                "data end; run the flows as of the data's end (as_of) to act as of then",
+            )
+        )
+    return notes
 
 
 def run_flows(

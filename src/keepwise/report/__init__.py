@@ -38,7 +38,7 @@ def render_html(review: Review) -> str:
         month_name=start.strftime("%B %Y"),
         version=version,
         sections=review.sections,
-        notes=review.notes,
+        notes=review.note_lines,
         assumptions=review.assumptions,
         plotly_js=_plotly_js(),
     )

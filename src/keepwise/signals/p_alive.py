@@ -15,6 +15,11 @@ had not dropped out in the review month (31 warnings, 12 of them customers who r
 test asserts the rate stays below 1%. The simulator plants no pattern for this rule, so its recall is not
 measured.
 
+A customer with a recorded exit after their last purchase (``exits``, the lost-customer ledger's "lost
+explicitly") has P(alive) 0 from the moment of the exit, whatever the model says: the store knows they left.
+Their score is 0 at the end of the month of the exit and after it (``p_alive_prev`` too when the exit came
+before the review month). Without exits P(alive) comes from the purchase model alone.
+
 When :mod:`keepwise.models` is not installed or the fit fails (also with a small penalizer), the rule is
 skipped and the review says so.
 
@@ -74,8 +79,16 @@ def _rft(days: Any, as_of: Any) -> pd.DataFrame:
     return df[["customer_id", "frequency", "recency", "T"]]
 
 
-def score(inputs: SignalInputs) -> pd.DataFrame | None:
+def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """P(alive) at the end of the review month and of the month before, or ``None`` without a model.
+
+    Parameters
+    ----------
+    inputs:
+        The shared inputs of the review month.
+    status:
+        Every customer's lost status (:func:`keepwise.signals.ledger.lost_status`): customers lost by a
+        recorded exit (``how == "exit"``) score 0 from their ``lost_at`` on.
 
     Returns
     -------
@@ -110,9 +123,31 @@ def score(inputs: SignalInputs) -> pd.DataFrame | None:
     inputs.model = model
     inputs.rft = now[["customer_id", "frequency", "recency", "T"]]
     before = before.assign(p_alive_prev=prev)[["customer_id", "p_alive_prev"]]
-    return now.merge(before, on="customer_id", how="left")[
+    scored = now.merge(before, on="customer_id", how="left")[
         ["customer_id", "frequency", "p_alive", "p_alive_prev"]
     ]
+    return _exits_to_zero(scored, status, inputs.period.start)
+
+
+def _exits_to_zero(scored: pd.DataFrame, status: pd.DataFrame | None, start: Any) -> pd.DataFrame:
+    """``scored`` with P(alive) 0 for the customers lost by a recorded exit.
+
+    Their P(alive) of the month before is 0 too when the exit came before ``start``.
+    """
+    if status is None or status.empty:
+        return scored
+    exits = status.loc[status["how"] == "exit", ["customer_id", "lost_at"]]
+    if exits.empty:
+        return scored
+    gone = scored["customer_id"].isin(exits["customer_id"])
+    lost_at = pd.to_datetime(exits["lost_at"], utc=True)
+    starts = pd.Timestamp(start)
+    starts = starts.tz_localize("UTC") if starts.tzinfo is None else starts.tz_convert("UTC")
+    gone_before = scored["customer_id"].isin(exits.loc[(lost_at < starts).to_numpy(), "customer_id"])
+    scored = scored.copy()
+    scored.loc[gone, "p_alive"] = 0.0
+    scored.loc[gone_before & scored["p_alive_prev"].notna(), "p_alive_prev"] = 0.0
+    return scored
 
 
 def detect(inputs: SignalInputs) -> pd.DataFrame:

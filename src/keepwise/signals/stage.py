@@ -95,7 +95,7 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
         status = lost_status(store, ords, period, rules)
         lost_ids = set(status.loc[status["lost"], "customer_id"])
         inputs = prepare(lines, ords, period, lost_ids, rules)
-        inputs.p_alive = p_alive_rule.score(inputs)
+        inputs.p_alive = p_alive_rule.score(inputs, status)
         warnings = detect_warnings(inputs)
         model_values = None
         if inputs.model is not None and inputs.rft is not None:

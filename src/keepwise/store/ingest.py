@@ -305,15 +305,20 @@ def _load_one(steps: _Steps, s: _Source, stage: str) -> LoadResult:
     if s.table.name == "consent":  # consent is a history: a load adds events (store/consent_history.py)
         new, updated, unchanged = consent_history.load_stage(con, stage, s.table, present, s.name)
     else:
-        new, updated, unchanged = _upsert(steps, stage, s.table, present)
+        new, updated, unchanged = _upsert(steps, stage, s.table, present, rows)
     con.execute(f"DROP VIEW {q(stage)}")
     con.execute(f"DROP TABLE {q(stage + '_raw')}")
     return LoadResult(s.table.name, s.name, rows, new, updated, unchanged)
 
 
-def _upsert(steps: _Steps, stage: str, table: Table, present: set[str]) -> tuple[int, int, int]:
+def _upsert(steps: _Steps, stage: str, table: Table, present: set[str], rows: int) -> tuple[int, int, int]:
     con = steps.con
     target = q(table.name)
+    cols = ", ".join(q(c) for c in table.column_names)
+    if con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone() is None:  # a first load: every row is new
+        typed = ", ".join(f"{typed_expr(col, col.name in present)} AS {q(col.name)}" for col in table.columns)
+        steps.execute(f"saving {table.name}", f"INSERT INTO {target} ({cols}) SELECT {typed} FROM {q(stage)}")
+        return rows, 0, 0
     key_match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
     values = []
     for col in table.columns:
@@ -323,18 +328,19 @@ def _upsert(steps: _Steps, stage: str, table: Table, present: set[str]) -> tuple
             values.append(f"t.{q(col.name)} AS {q(col.name)}")
     typed_keys = ", ".join(f"{typed_expr(table.column(k), True)} AS {q(k)}" for k in table.key)
     other = [c for c in table.column_names if c not in table.key]
-    same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in other) or "TRUE"
+    same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM n.{q('_old_' + c)}" for c in other) or "TRUE"
+    old = "".join(f", t.{q(c)} AS {q('_old_' + c)}" for c in other)
     found = " AND ".join(f"t.{q(k)} IS NOT NULL" for k in table.key)
     status = f"_kw_status_{stage}"
-    steps.execute(
+    steps.execute(  # one join: each staged row beside the stored row of its key, if any
         f"saving {table.name}",
         f"""
         CREATE TEMP TABLE {q(status)} AS
         WITH s AS (SELECT * REPLACE ({typed_keys}) FROM {q(stage)}),
-             n AS (SELECT {", ".join(values)}, ({found}) AS _known
+             n AS (SELECT {", ".join(values)}{old}, ({found}) AS _known
                    FROM s LEFT JOIN {target} t ON {key_match})
-        SELECT n.*, CASE WHEN NOT n._known THEN 'new' WHEN {same} THEN 'same' ELSE 'updated' END AS _status
-        FROM n LEFT JOIN {target} t ON {" AND ".join(f"t.{q(k)} = n.{q(k)}" for k in table.key)}
+        SELECT {cols}, CASE WHEN NOT n._known THEN 'new' WHEN {same} THEN 'same' ELSE 'updated' END AS _status
+        FROM n
         """,
     )
     counts = dict(con.execute(f"SELECT _status, COUNT(*) FROM {q(status)} GROUP BY _status").fetchall())
@@ -342,7 +348,6 @@ def _upsert(steps: _Steps, stage: str, table: Table, present: set[str]) -> tuple
         match = " AND ".join(f"{target}.{q(k)} = u.{q(k)}" for k in table.key)
         con.execute(f"DELETE FROM {target} USING {q(status)} u WHERE u._status = 'updated' AND {match}")
     if counts.get("new") or counts.get("updated"):
-        cols = ", ".join(q(c) for c in table.column_names)
         steps.execute(
             f"saving {table.name}",
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {q(status)} WHERE _status <> 'same'",

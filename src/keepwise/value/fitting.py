@@ -28,13 +28,15 @@ from keepwise.features.btyd import (
     customer_summary,
     purchase_days_until,
     rft_histogram,
+    spend_exclusions,
     spend_histogram,
 )
 from keepwise.features.covariates import covariate_histogram, encode_covariates, need_columns
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import Note
 
 if TYPE_CHECKING:
-    from keepwise.models import BaseModel
+    from keepwise.models import BaseModel, GammaGammaModel
 
 __all__ = [
     "FIT_MODELS",
@@ -43,9 +45,11 @@ __all__ = [
     "covariate_effects",
     "covariate_spec",
     "fit_model",
+    "fit_spend",
     "fit_summary",
     "fit_with_covariates",
     "new_model",
+    "spend_note",
 ]
 
 #: Models that can be fitted, by their name in :data:`keepwise.models.MODELS`.
@@ -69,12 +73,15 @@ class FitResult:
         the histogram fitted on); with covariates ``reference_levels``.
     covariates:
         The covariate columns the model was fitted with (empty: none).
+    notes:
+        What the fit left out or assumed, and what it did instead (:class:`~keepwise.store.inventory.Note`).
     """
 
     model: BaseModel
     name: str
     info: dict[str, Any] = field(default_factory=dict)
     covariates: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """What ``keepwise fit --json`` prints: parameters, standard errors, log-likelihood, sizes."""
@@ -90,7 +97,75 @@ class FitResult:
         if self.covariates:
             doc["covariates"] = covariate_effects(m)
             doc["reference_levels"] = self.info.get("reference_levels", {})
+        doc["notes"] = [n.to_json() for n in self.notes]
         return doc
+
+
+def spend_note(
+    left_out: int, repeat_customers: int, zero_mean: int, zero_days: int | None = None
+) -> Note | None:
+    """The note saying which customers the spend model left out and why (``None`` when none were).
+
+    Parameters
+    ----------
+    left_out:
+        Customers with repeat purchases left out of the fit (a repeat purchase worth 0 or less).
+    repeat_customers:
+        Customers with repeat purchases in all.
+    zero_mean:
+        Of those left out, the ones whose repeat purchases average 0 or less.
+    zero_days:
+        Repeat purchase days worth 0 (when known).
+    """
+    if left_out <= 0:
+        return None
+    days = f" ({zero_days:,} repeat purchase days)" if zero_days else ""
+    instead = (
+        "left out of the spend model (Gamma-Gamma) fit, which takes every purchase to be worth more than 0; "
+        "keepwise clv still values them by their own mean spend, shrunk to the population's as for everyone"
+    )
+    if zero_mean:
+        instead += (
+            f", except {zero_mean:,} whose repeat purchases average 0 or less, who are given the "
+            "population's mean spend per purchase (as a customer without repeat purchases)"
+        )
+    return Note(
+        "orders",
+        f"{left_out:,} of {repeat_customers:,} customers with repeat purchases have a repeat purchase worth "
+        f"0 or less{days}",
+        instead,
+    )
+
+
+def fit_spend(summary: Any) -> tuple[GammaGammaModel, Note | None, pd.DataFrame]:
+    """Fit the Gamma-Gamma spend model on a per-customer summary in the engine (:func:`customer_summary`).
+
+    Customers with a repeat purchase worth 0 are left out of the fit (:func:`spend_histogram`) and counted in
+    the returned note (``None`` when nobody was left out). Returns the model, the note and the histogram of
+    unique ``(x, zbar)`` it was fitted on.
+
+    Raises
+    ------
+    KeepwiseInputError
+        Fewer than two customers are left to fit on.
+    """
+    from keepwise.models import GammaGammaModel
+
+    h = spend_histogram(summary)
+    left = spend_exclusions(summary)
+    note = spend_note(left["left_out"], left["repeat_customers"], left["zero_mean"], left["zero_days"])
+    usable = int(h["count"].sum()) if len(h) else 0
+    if left["repeat_customers"] == 0:
+        raise KeepwiseInputError(
+            "no customer has a repeat purchase in this history: the spend model (gamma-gamma) and customer "
+            "lifetime value need some (use a later date, or load more orders)"
+        )
+    if usable < 2:
+        raise KeepwiseInputError(
+            "the spend model (gamma-gamma) needs at least 2 customers with repeat purchases worth more than "
+            f"0; the data has {usable}"
+        )
+    return GammaGammaModel().fit(h["x"], h["zbar"], weights=h["count"]), note, h
 
 
 def new_model(name: str) -> Any:
@@ -180,6 +255,7 @@ def fit_summary(
     m = new_model(model)
     names = list(covariates or [])
     info: dict[str, Any] = {"time_unit": time_unit}
+    notes: list[Note] = []
     if names:
         covariate_spec(m, names, covariates_on)  # fail early on a wrong model or parameter
     w = _weights(frame)
@@ -190,7 +266,15 @@ def fit_summary(
         )
     elif model == "gamma-gamma":
         need_columns(frame, ["frequency", "monetary_value"], source)
-        m.fit(frame["frequency"], frame["monetary_value"], weights=w)
+        x = pd.to_numeric(frame["frequency"], errors="coerce")
+        z = pd.to_numeric(frame["monetary_value"], errors="coerce")
+        bad = (x > 0) & (z <= 0)
+        rows = w if w is not None else pd.Series(1.0, index=frame.index)
+        note = spend_note(int(rows[bad].sum()), int(rows[x > 0].sum()), int(rows[bad].sum()))
+        if note is not None:
+            notes.append(note)
+        keep = ~bad
+        m.fit(x[keep], z[keep], weights=None if w is None else w[keep])
     elif model == "sbg":
         need_columns(frame, ["duration", "churned"], source)
         m.fit(frame["duration"], frame["churned"], weights=w)
@@ -201,7 +285,7 @@ def fit_summary(
     else:
         need_columns(frame, ["frequency", "recency", "T"], source)
         m.fit(frame["frequency"], frame["recency"], frame["T"], weights=w)
-    return FitResult(m, model, info, names)
+    return FitResult(m, model, info, names, notes)
 
 
 def fit_model(
@@ -253,12 +337,22 @@ def fit_model(
         )
     days, end = purchase_days_until(store, calibration_end)
     info["calibration_end"] = end.isoformat()
+    notes: list[Note] = []
+    if calibration_end is None:
+        notes.append(
+            Note(
+                "calibration_end",
+                "none given",
+                f"fitted on every order, to {end.isoformat()}, the last day with an order in the data",
+            )
+        )
     if model == "bgbb":
         h = bgbb_histogram(days, end, time_unit)
         m.fit(h["x"], h["t_x"], h["n"], weights=h["count"])
     elif model == "gamma-gamma":
-        h = spend_histogram(customer_summary(days, end, time_unit))
-        m.fit(h["x"], h["zbar"], weights=h["count"])
+        summ = customer_summary(days, end, time_unit)
+        m, spend, h = fit_spend(summ)
+        notes += [spend] if spend is not None else []
     elif names:
         summ = customer_summary(days, end, time_unit)
         _, h, source = covariate_histogram(store, summ, ["x", "t_x", "T"], names, covariates_file)
@@ -271,4 +365,4 @@ def fit_model(
         h = h[h["T"] >= 0]
         m.fit(h["x"], h["t_x"], h["T"], weights=h["count"])
     info["unique_tuples"] = len(h)
-    return FitResult(m, model, info, names)
+    return FitResult(m, model, info, names, notes)

@@ -189,7 +189,9 @@ def customer_lifetime_value(
         A fitted Gamma-Gamma model giving the expected spend per purchase from ``(frequency,
         monetary_value)``; or ``None`` with ``spend`` giving it per customer.
     frequency, recency, T, monetary_value:
-        The customers' summaries (``monetary_value``: mean value of the repeat purchases).
+        The customers' summaries (``monetary_value``: mean value of the repeat purchases). A customer whose
+        repeat purchases average 0 or less (free items) is given the population's mean spend per purchase,
+        as a customer without repeat purchases is: the Gamma-Gamma model has nothing to learn from them.
     horizon_months, discount_rate, time_unit:
         Months ahead, annual discount rate (0.1 = 10% a year), and the models' time unit (defaults: those of
         ``[clv]`` in :mod:`keepwise.config`, 12 months and 10% a year).
@@ -231,13 +233,16 @@ def customer_lifetime_value(
             )
         exp_spend = np.broadcast_to(np.asarray(spend, dtype=float), x.shape).copy()
         z = np.zeros_like(x)
+        x_spend = x
     else:
         if monetary_value is None:
             raise KeepwiseInputError(
                 "monetary_value (mean repeat-purchase value) is needed with a spend model"
             )
         z = np.asarray(monetary_value, dtype=float)
-        exp_spend = spend_model.conditional_expected_average_profit(x, z)
+        # repeat purchases that average 0 or less say nothing the spend model can use: the population mean
+        x_spend = np.where(z > 0, x, 0.0)
+        exp_spend = spend_model.conditional_expected_average_profit(x_spend, z)
     data, cov_u, p, inverse = _unique_rows(purchase_model, x, tx, t, covariates)
     ux, utx, ut = data["x"], data["t_x"], data["T"]
     uniq = np.column_stack([ux, utx, ut])
@@ -261,7 +266,7 @@ def customer_lifetime_value(
             uniq,
             cov_u,
             inverse,
-            x,
+            x_spend,
             z,
             exp_spend,
             months,

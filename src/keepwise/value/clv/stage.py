@@ -5,11 +5,26 @@ histograms computed in the engine, scores the unique tuples, joins the scores ba
 engine and writes one row per customer through the :class:`~keepwise.store.Store` (a rerun for the same
 history date and model replaces its rows). The horizon and the discount rate come from ``[clv]`` of
 ``keepwise.toml`` unless given. ``keepwise clv`` is this function and a printer.
+
+On real data:
+
+* Orders worth $0 (free items, full discounts) are purchase occasions for the purchase model, but the
+  Gamma-Gamma spend model takes every purchase to be worth more than 0: customers with a repeat purchase worth
+  0 are left out of its fit. They are still valued by their own mean spend (shrunk to the population's, as
+  everyone is), except those whose repeat purchases average 0, who get the population's mean spend per
+  purchase, as a customer without repeat purchases does: their purchases say nothing about what they will
+  pay, and a value of 0 would claim more than the data shows. The ``notes`` say how many.
+* A customer with a recorded exit (``exits.lost_at`` on or before the history date and on or after their
+  last purchase day) has P(alive) 0, no expected purchases, a value of 0 and no next purchase date.
+* The expected next purchase date is left empty where P(alive) is below ``[clv] next_purchase_min_p_alive``
+  (default 0.05), and where the model's mean wait is infinite (``r + x <= 1``).
+* Without unit costs the margin rate is 100% (CLV in revenue) unless ``--margin`` or ``[value]
+  default_margin_rate`` gives one; the notes say which.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,17 +33,25 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from keepwise.config import Config, load_config
+from keepwise.config import Config, load_config, used
 from keepwise.exceptions import BadInput, KeepwiseInputError
+from keepwise.exports import write_csv
 from keepwise.features import order_lines
-from keepwise.features.btyd import customer_summary, histogram, purchase_days_until, spend_histogram
+from keepwise.features.btyd import (
+    customer_summary,
+    exited_after_last_purchase,
+    histogram,
+    purchase_days_until,
+)
 from keepwise.features.covariates import covariate_histogram
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import Inventory, Note, inventory
 from keepwise.value.clv.lifetime import customer_lifetime_value, uses_dert
 from keepwise.value.fitting import (
     PURCHASE_MODELS,
     covariate_effects,
     covariate_spec,
+    fit_spend,
     fit_with_covariates,
     new_model,
 )
@@ -46,19 +69,23 @@ class ClvResult:
     Attributes
     ----------
     document:
-        The figures ``keepwise clv --json`` prints (:meth:`to_json`).
+        The figures ``keepwise clv --json`` prints (:meth:`to_json`), with ``notes``: what the run lacked or
+        left out and what it did instead (:class:`~keepwise.store.inventory.Note` as JSON).
     values:
         One row per customer (Ibis, in the engine): ``customer_id``, the covariates, ``x``, ``t_x``, ``T``,
         ``p_alive``, ``expected_purchases``, ``next_purchase_date``, ``expected_spend``, ``clv`` and, with
         draws, ``clv_lower``, ``clv_upper``; highest value first.
     purchase_model, spend_model:
         The fitted models.
+    notes:
+        The notes themselves (the human output prints them).
     """
 
     document: dict[str, Any]
     values: Any
     purchase_model: Any
     spend_model: Any
+    notes: list[Note] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """What ``keepwise clv --json`` prints."""
@@ -148,7 +175,8 @@ def run(
         ``to_json()`` is what ``keepwise clv --json`` prints.
     """
     store = as_store(store)
-    settings = (config or load_config()).clv
+    cfg = config or load_config()
+    settings = cfg.clv
     horizon = settings.horizon_months if horizon_months is None else horizon_months
     rate = settings.discount_rate if discount_rate is None else discount_rate
     if model not in PURCHASE_MODELS:
@@ -167,10 +195,21 @@ def run(
     label = model_label(model, names, on)
     z: Any = None
     references: dict[str, Any] = {}
+    inv = inventory(store)
+    notes: list[Note] = []
 
     days, end = purchase_days_until(store, as_of)
+    if as_of is None:
+        notes.append(
+            Note(
+                "as_of",
+                "none given",
+                f"valued as of {end.isoformat()}, the last day with an order in the data",
+            )
+        )
     summary = customer_summary(days, end, time_unit)
-    spend_h = spend_histogram(summary)
+    spend, left_out, _ = fit_spend(summary)
+    notes += [left_out] if left_out is not None else []
     if names:
         # score each unique (x, t_x, T, zbar, covariates) once; fit on the same rows (same likelihood)
         summary, keys, source = covariate_histogram(
@@ -184,11 +223,7 @@ def run(
         purchase.fit(rft["x"], rft["t_x"], rft["T"], weights=rft["count"])
         # score each unique (x, t_x, T, zbar) once, then join back to customers in the engine
         keys = histogram(summary, ["x", "t_x", "T", "zbar"])
-    from keepwise.models import GammaGammaModel
-
-    spend = GammaGammaModel().fit(spend_h["x"], spend_h["zbar"], weights=spend_h["count"])
-    measured, currency = margin_rate(store, end)
-    share = measured if margin is None else margin
+    share, share_source, currency = _margin(store, end, margin, inv, cfg, notes)
     scored = customer_lifetime_value(
         purchase,
         spend,
@@ -206,17 +241,26 @@ def run(
     )
     key_cols = ["x", "t_x", "T", "zbar", *names]
     scored = pd.concat([keys[key_cols].reset_index(drop=True), scored], axis=1)
-    scored["next_purchase_date"] = _next_purchase(purchase, z, keys, end, time_unit)
-    weights = keys["count"].to_numpy(dtype=float)
-    total = float(np.dot(weights, scored["clv"]))
+    threshold = settings.next_purchase_min_p_alive
+    dates = _next_purchase(purchase, z, keys, end, time_unit)
+    scored["next_purchase_date"] = dates.where(scored["p_alive"].to_numpy() >= threshold)
     joined = summary.inner_join(ibis.memtable(scored), key_cols)
     cols = ["customer_id", *names, "x", "t_x", "T", "p_alive", "expected_purchases", "next_purchase_date"]
     cols += ["expected_spend", "clv"]
     cols += ["clv_lower", "clv_upper"] if draws > 0 else []
-    values = joined.select(cols).order_by([ibis.desc("clv"), "customer_id"])
+    exits_note = inv.note(
+        "exits",
+        instead="P(alive) comes from the purchase model alone: no customer is known to have left, so "
+        "nobody's value is set to 0 for a recorded exit",
+    )
+    notes += [exits_note] if exits_note is not None else []
+    flagged = _with_exits(joined, exited_after_last_purchase(store, days, end), cols)
+    values = flagged.select(cols).order_by([ibis.desc("clv"), "customer_id"])
+    counts = _totals(store, flagged, scored, keys["count"].to_numpy(dtype=float), key_cols)
+    n_customers, total = counts["n"], counts["total"]
     if out is not None:
         if out.suffix.lower() == ".csv":
-            values.to_csv(out)
+            write_csv(values, out)
         else:
             values.to_parquet(out)
     saved = 0
@@ -231,11 +275,14 @@ def run(
         "horizon_months": horizon,
         "discount_rate": rate,
         "margin_rate": share,
-        "margin_rate_source": "measured from orders" if margin is None else "--margin",
+        "margin_rate_source": share_source,
         "currency": currency,
-        "n_customers": int(weights.sum()),
+        "n_customers": n_customers,
         "total_clv": total,
-        "mean_clv": total / float(weights.sum()),
+        "mean_clv": total / n_customers if n_customers else 0.0,
+        "exited_customers": counts["exited"],
+        "next_purchase_min_p_alive": threshold,
+        "without_next_purchase_date": counts["undated"],
         "params": purchase.params_,
         "spend_params": spend.params_,
         "clv_model": label,
@@ -247,7 +294,95 @@ def run(
     if names:
         doc["covariates"] = covariate_effects(purchase)
         doc["reference_levels"] = references
-    return ClvResult(doc, values, purchase, spend)
+    doc["assumptions"] = _assumptions(cfg, horizon, rate)
+    doc["notes"] = [n.to_json() for n in notes]
+    return ClvResult(doc, values, purchase, spend, notes)
+
+
+def _margin(
+    store: Store, end: date, margin: float | None, inv: Inventory, cfg: Config, notes: list[Note]
+) -> tuple[float, str, str]:
+    """The margin rate to value with, where it came from, and the currency; a note when costs are missing."""
+    measured, currency = margin_rate(store, end)
+    if margin is not None:
+        return margin, "--margin", currency
+    if inv.has("orders.unit_cost"):
+        return measured, "measured from orders", currency
+    default = getattr(cfg.value, "default_margin_rate", None)  # [value] default_margin_rate, when set
+    if default is not None:
+        share = float(default)
+        notes.append(
+            Note(
+                "orders.unit_cost",
+                "no unit costs recorded",
+                f"CLV is margin at [value] default_margin_rate = {share:.0%} of revenue",
+            )
+        )
+        return share, "[value] default_margin_rate (no unit costs recorded)", currency
+    notes.append(
+        Note(
+            "orders.unit_cost",
+            "no unit costs recorded",
+            "CLV shown is revenue, not margin (margin rate 100%); give --margin or set [value] "
+            "default_margin_rate",
+        )
+    )
+    return measured, "no unit costs recorded: CLV is revenue", currency
+
+
+def _with_exits(joined: Any, exited: Any | None, cols: list[str]) -> Any:
+    """``joined`` with ``exited`` (bool) and, for customers with a recorded exit, nothing more expected.
+
+    Their P(alive), expected purchases and value (and its interval) are 0 and they have no next purchase
+    date: the store records that they left after their last purchase.
+    """
+    if exited is None:
+        return joined.mutate(exited=ibis.literal(False))
+    e = exited.select(exit_id=exited.customer_id, exit_at=exited.lost_at)
+    j = joined.left_join(e, joined.customer_id == e.exit_id)
+    gone = j.exit_at.notnull()
+    zeroed = {
+        c: ibis.ifelse(gone, ibis.literal(0.0), j[c])
+        for c in ("p_alive", "expected_purchases", "clv", "clv_lower", "clv_upper")
+        if c in cols
+    }
+    no_date = ibis.null().cast(j.next_purchase_date.type())
+    return j.mutate(
+        exited=gone, next_purchase_date=ibis.ifelse(gone, no_date, j.next_purchase_date), **zeroed
+    ).drop("exit_id", "exit_at")
+
+
+def _totals(
+    store: Store, flagged: Any, scored: pd.DataFrame, weights: np.ndarray, key_cols: list[str]
+) -> dict[str, Any]:
+    """Customers, total value, exited customers and customers without a date, summed in a fixed order.
+
+    Sums run over the unique tuples in Python (the engine's sum of floats may differ in its last bits from
+    run to run); only the exited customers per tuple come from the engine.
+    """
+    gone = flagged.filter(flagged.exited)
+    per_key = store.to_pandas(gone.group_by(key_cols).aggregate(n_exited=gone.count()))
+    merged = scored.reset_index(drop=True).assign(_w=weights, _row=np.arange(len(scored)))
+    merged = merged.merge(per_key, on=key_cols, how="left").sort_values("_row", kind="stable")
+    n_exited = merged["n_exited"].fillna(0).to_numpy(dtype=float)
+    clv = merged["clv"].to_numpy(dtype=float)
+    undated = merged["next_purchase_date"].isna().to_numpy()
+    return {
+        "n": int(weights.sum()),
+        "total": float(np.dot(weights, clv) - np.dot(n_exited, clv)),
+        "exited": int(n_exited.sum()),
+        "undated": int((weights - n_exited)[undated].sum()),
+    }
+
+
+def _assumptions(cfg: Config, horizon: int, rate: float) -> list[dict[str, Any]]:
+    """The ``[clv]`` figures the run used (:func:`keepwise.config.used`), with options that overrode them."""
+    rows = used(cfg, "clv")
+    given = {"clv.horizon_months": horizon, "clv.discount_rate": rate}
+    for row in rows:
+        if row["name"] in given and given[row["name"]] != row["value"]:
+            row["value"], row["from"] = given[row["name"]], "option"
+    return rows
 
 
 def _next_purchase(purchase: Any, z: Any, keys: pd.DataFrame, end: date, time_unit: str) -> pd.DatetimeIndex:
