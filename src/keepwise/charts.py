@@ -7,18 +7,24 @@ without importing the review's report package.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
 from markupsafe import escape
 
+from keepwise.money import shown
+
 __all__ = ["escape", "fragment", "html_table", "money_text"]
 
 
-def money_text(amount: Any) -> str:
-    """``$38,200`` for whole amounts of 100 or more, ``$12.50`` below."""
-    value = float(amount)
-    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+def money_text(amount: Any, currency: str = "USD") -> str:
+    """``$38,200`` for 100 or more (whole units), ``$12.50`` below; ``NT$38,200``, ``38,200 zł`` in others.
+
+    The amount is rounded half up from its exact value (:func:`keepwise.money.shown`), never through a float.
+    """
+    value = Decimal(str(amount))
+    return shown(value, currency, whole=abs(value) >= 100)
 
 
 def fragment(fig: go.Figure, div_id: str) -> str:

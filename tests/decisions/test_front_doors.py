@@ -157,13 +157,15 @@ def test_concession_advise_is_the_cli_json_and_a_bad_cost_is_bad_input(url: str)
 
 
 def test_concession_log_report_reads_the_settings(url: str):
+    from keepwise.value.profitability import reporting_currency  # the data's one currency when unset
+
     store = connect(url)
     try:
         concession.advise(store, "C0002", "40", config=Config(), at=datetime(2025, 6, 1, 10, tzinfo=UTC))
         cfg = Config()
         rep = concession_log.report(store, config=cfg)
         same = concession_log.concession_report(
-            store, window_days=cfg.decisions.outcome_window_days, currency=cfg.value.reporting_currency
+            store, window_days=cfg.decisions.outcome_window_days, currency=reporting_currency(store, cfg)
         )
         assert rep.to_json() == same.to_json()
         assert rep.to_json()["total"]["decisions"] == 1

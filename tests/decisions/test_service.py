@@ -370,6 +370,7 @@ def test_cli_json_shape_and_input_errors(sim, tmp_path: Path, monkeypatch: pytes
         "counts",
         "actions",
         "assumptions",
+        "notes",
         "saved",
     }
     assert doc["saved"] is None

@@ -173,8 +173,17 @@ def test_customer_currency_and_reporting_currency(store):
     own = profitability(store, "2024-03", currency="customer", config=CONFIG).set_index("customer_id")
     assert own.loc["F", ["currency", "revenue", "profit"]].tolist() == ["EUR", D("100.00"), D("50.00")]
     assert own.loc["A", ["currency", "profit"]].tolist() == ["USD", D("-25.50")]
-    with pytest.raises(KeepwiseInputError, match=r"no exchange rate for EUR; add them under \[value.fx\]"):
+    # not set and no rates: the message names the currencies and the settings
+    with pytest.raises(
+        KeepwiseInputError,
+        match=r"^orders are in EUR and USD: set \[value\] fx = \{EUR = <rate>\} in keepwise.toml to report "
+        r"in USD \(reporting_currency",
+    ):
         profitability(store, "2024-03", config=Config())
+    # set, and a rate missing: the same words, after the currency without a rate
+    eur = Config(value=ValueAssumptions(reporting_currency="EUR"))
+    with pytest.raises(KeepwiseInputError, match=r"^no exchange rate for USD: amounts are in EUR and USD: "):
+        profitability(store, "2024-03", config=eur)
 
 
 def test_a_time_log_before_any_staff_rate_is_an_error_that_says_what_to_do(store):

@@ -108,6 +108,8 @@ def outreach(
                 + " ".join(a["reasons"])
             )
     err.print("assumptions: " + ", ".join(f"{a['name']}={a['value']}" for a in doc["assumptions"]))
+    for n in doc.get("notes", []):
+        err.print(f"note: {n['input']}: {n['missing']}; {n['instead']}", markup=False)
     if saved is not None:
         err.print(
             f"{saved['saved']:,} planned actions stored in outreach_actions for {doc['month']} "

@@ -81,7 +81,23 @@ def profit(
     _print(doc)
 
 
+def _margin_label(doc: dict[str, Any]) -> str:
+    """``Gross margin``, or what it really is when unit costs are missing or assumed (from the notes)."""
+    from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
+
+    cost = next((n for n in doc.get("notes", []) if n["input"] == "orders.unit_cost"), None)
+    if cost is None:
+        return "Gross margin"
+    if cost["instead"] == MARGIN_IS_REVENUE:
+        return "Gross margin (= revenue: no unit costs)"
+    if "default_margin_rate" in cost["instead"]:
+        return "Gross margin (partly assumed)" if " of " in cost["missing"] else "Gross margin (assumed rate)"
+    return "Gross margin (some lines without cost)"
+
+
 def _print(doc: dict[str, Any]) -> None:
+    from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
+
     cur = doc["currency"]
     t = doc["totals"]
     grid = Table(
@@ -92,7 +108,7 @@ def _print(doc: dict[str, Any]) -> None:
     for label, key in (
         ("Revenue (net of returns)", "revenue"),
         ("Cost of goods", "cogs"),
-        ("Gross margin", "gross_margin"),
+        (_margin_label(doc), "gross_margin"),
         ("Cost to serve (staff time)", "cost_to_serve"),
         ("Concessions", "concessions"),
         ("Operating profit", "operating_profit"),
@@ -117,6 +133,14 @@ def _print(doc: dict[str, Any]) -> None:
     out.print(
         "Assumptions: " + "; ".join(f"{a['name']} = {a['value']} ({a['from']})" for a in doc["assumptions"])
     )
+    notes = doc.get("notes", [])
+    if any(n["instead"] == MARGIN_IS_REVENUE for n in notes):
+        hint = "set [value] default_margin_rate in keepwise.toml to assume one"
+        out.print(f"{MARGIN_IS_REVENUE.capitalize()} ({hint}).", markup=False, style="bold")
+    if notes:
+        out.print("Notes (inputs missing or assumed):")
+        for n in notes:
+            out.print(f"- {n['input']}: {n['missing']}; {n['instead']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,8 @@ Nothing else changes. A figure has one home: a section that reads a figure of an
 Example ``keepwise.toml``::
 
     [value]
-    reporting_currency = "USD"
+    reporting_currency = "USD"             # unset: the one currency of your records (several need fx)
+    default_margin_rate = "0.3"            # lines without a unit cost; unset: their margin shown is revenue
     referral_value = "first_year_margin"   # or a fixed amount, e.g. "150.00"
     case_study_value = "500.00"
     review_value = "20.00"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from keepwise.config.fields import about
+from keepwise.config.fields import CONFIG_FILE, about
+from keepwise.exceptions import KeepwiseInputError
 
 __all__ = ["ValueAssumptions"]
 
@@ -14,11 +15,13 @@ __all__ = ["ValueAssumptions"]
 class ValueAssumptions:
     """Assumptions of customer profitability, tiers and the whale curve (section ``[value]``)."""
 
-    reporting_currency: str = field(
-        default="USD",
+    reporting_currency: str | None = field(
+        default=None,
         metadata=about(
-            "Currency that totals, tiers and the whale curve are reported in.",
-            "convention: set it to the currency your books are kept in",
+            "Currency that totals, tiers and the whale curve are reported in (an ISO 4217 code). Unset: the "
+            "one currency of your records (orders, staff rates, concessions, advocacy), said in each "
+            "report's notes; records in several currencies need it, or rates in [value] fx for all but one.",
+            "convention: set it to the currency your books are kept in; data in one currency needs nothing",
         ),
     )
     fx: dict[str, Decimal] = field(
@@ -27,6 +30,15 @@ class ValueAssumptions:
             "Exchange rates: 1 unit of each currency is worth this much reporting currency (a fixed table; "
             "amounts in the reporting currency need no rate).",
             "none: keepwise does not fetch rates; a currency without a rate is an error that names it",
+        ),
+    )
+    default_margin_rate: Decimal | None = field(
+        default=None,
+        metadata=about(
+            "Gross margin as a share of the price (0.3 = 30%) for order lines with no unit cost of their own "
+            "and none from their product: such a line costs unit_price x (1 - rate). Unset: those lines cost "
+            "nothing, so the margin shown for them is their revenue, and every report says so.",
+            "none: keepwise does not guess a margin; set the average gross margin of your trade to use one",
         ),
     )
     referral_value: Decimal | None = field(
@@ -75,3 +87,22 @@ class ValueAssumptions:
             "Zeithaml, Rust and Lemon 2001: lead customers cost the company money",
         ),
     )
+
+    def __post_init__(self) -> None:
+        """Read ``default_margin_rate`` as an exact share between 0 and 1 (TOML gives a float or a string)."""
+        rate = self.default_margin_rate
+        if rate is None:
+            return
+        problem = (
+            f"{CONFIG_FILE}: value.default_margin_rate must be a share between 0 and 1 such as 0.3, "
+            f"not {rate!r}"
+        )
+        if isinstance(rate, bool):
+            raise KeepwiseInputError(problem)
+        try:
+            exact = Decimal(str(rate))
+        except ArithmeticError:
+            raise KeepwiseInputError(problem) from None
+        if not exact.is_finite() or not 0 <= exact <= 1:
+            raise KeepwiseInputError(problem)
+        object.__setattr__(self, "default_margin_rate", exact)

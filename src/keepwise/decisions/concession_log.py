@@ -33,6 +33,7 @@ from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.money import cents, shown
 from keepwise.store import SCHEMA, Store, as_store
 from keepwise.store.inventory import Note, inventory
+from keepwise.value.profitability import reporting_currency
 
 __all__ = [
     "ConcessionReport",
@@ -378,7 +379,7 @@ def report(store: Store, since: str | None = None, *, config: Config | None = No
     """
     cfg = config or load_config()
     result = concession_report(
-        store, since, window_days=cfg.decisions.outcome_window_days, currency=cfg.value.reporting_currency
+        store, since, window_days=cfg.decisions.outcome_window_days, currency=reporting_currency(store, cfg)
     )
     result.notes = inventory(store).notes(
         "incidents",

@@ -8,7 +8,8 @@ summary.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -16,7 +17,15 @@ import ibis.expr.types as ir
 if TYPE_CHECKING:
     from keepwise.store import Store
 
-__all__ = ["SECONDS_PER_DAY", "days_between", "order_lines", "orders", "priced_lines"]
+__all__ = [
+    "FROM_CONFIG",
+    "SECONDS_PER_DAY",
+    "days_between",
+    "margin_rate_of",
+    "order_lines",
+    "orders",
+    "priced_lines",
+]
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -32,8 +41,34 @@ def days_between(later: ir.Value, earlier: ir.Value) -> ir.FloatingValue:
     return (lat - ear).cast("float64") / SECONDS_PER_DAY
 
 
-def priced_lines(store: Store, before: datetime | None = None) -> ir.Table:
+#: ``margin_rate`` default of :func:`priced_lines` and :func:`order_lines`: ``[value] default_margin_rate`` of
+#: ``keepwise.toml``.
+FROM_CONFIG: Literal["config"] = "config"
+#: Type of an assumed unit cost: price x (1 - rate) exactly (8 places), wide enough for any contract price.
+ASSUMED_COST = "decimal(24, 8)"
+
+
+def margin_rate_of(margin_rate: Decimal | float | str | Literal["config"] | None) -> Decimal | None:
+    """The margin rate to use: ``margin_rate`` itself, or ``[value] default_margin_rate`` for ``"config"``."""
+    if margin_rate == FROM_CONFIG:
+        from keepwise.config import load_config
+
+        return load_config().value.default_margin_rate
+    return None if margin_rate is None else Decimal(str(margin_rate))
+
+
+def priced_lines(
+    store: Store,
+    before: datetime | None = None,
+    *,
+    margin_rate: Decimal | float | str | Literal["config"] | None = FROM_CONFIG,
+) -> ir.Table:
     """Order lines with their unit cost resolved: the one place that joins orders to products.
+
+    Every margin keepwise shows goes through here, so a line's cost is decided once: its own ``unit_cost``,
+    else its product's standard cost, else, when a default margin rate is set (``[value]
+    default_margin_rate``), ``unit_price x (1 - rate)`` (an assumption, flagged in ``assumed_cost``), else
+    zero: the whole price of such a line counts as margin, and every report says "no unit costs recorded".
 
     Parameters
     ----------
@@ -41,21 +76,35 @@ def priced_lines(store: Store, before: datetime | None = None) -> ir.Table:
         The store holding the contract's tables (see :func:`keepwise.store.connect`).
     before:
         Exclusive upper bound on ``ordered_at`` (a timezone-aware UTC timestamp), or ``None`` for all lines.
+    margin_rate:
+        The default gross margin rate (0.3 = 30% of the price) for lines with no cost; ``None``: none;
+        ``"config"`` (the default): ``[value] default_margin_rate`` of ``keepwise.toml``.
 
     Returns
     -------
     ibis.Table
         Columns ``customer_id``, ``order_id``, ``ordered_at``, ``category``, ``currency``, ``quantity``,
-        ``unit_price`` and ``unit_cost``: the line's own unit cost, else the product's standard cost, else
-        zero (``DECIMAL(18, 4)``).
+        ``unit_price``, ``unit_cost`` (``DECIMAL(18, 4)``; ``DECIMAL(24, 8)`` with a margin rate, so the
+        assumed cost is exact) and ``assumed_cost`` (true for a line with no cost of its own or of its
+        product).
     """
+    rate = margin_rate_of(margin_rate)
     lines = store.table("orders")
     products = store.table("products")
     if before is not None:
         lines = lines.filter(lines.ordered_at < ibis.literal(before))
     std_cost = products.select(product_id=products.product_id, std_cost=products.unit_cost)
     joined = lines.left_join(std_cost, lines.product_id == std_cost.product_id)
-    unit_cost = ibis.coalesce(joined.unit_cost, joined.std_cost, ibis.literal(0).cast("decimal(18,4)"))
+    assumed = joined.unit_cost.isnull() & joined.std_cost.isnull()
+    if rate is None:
+        unit_cost = ibis.coalesce(joined.unit_cost, joined.std_cost, ibis.literal(0).cast("decimal(18,4)"))
+    else:
+        keep = ibis.literal(1 - rate, type="decimal(18, 8)")
+        unit_cost = ibis.coalesce(
+            joined.unit_cost.cast(ASSUMED_COST),
+            joined.std_cost.cast(ASSUMED_COST),
+            (joined.unit_price.cast(ASSUMED_COST) * keep).cast(ASSUMED_COST),
+        )
     return joined.select(
         customer_id=joined.customer_id,
         order_id=joined.order_id,
@@ -65,10 +114,16 @@ def priced_lines(store: Store, before: datetime | None = None) -> ir.Table:
         quantity=joined.quantity,
         unit_price=joined.unit_price,
         unit_cost=unit_cost,
+        assumed_cost=assumed,
     )
 
 
-def order_lines(store: Store, before: datetime | None = None) -> ir.Table:
+def order_lines(
+    store: Store,
+    before: datetime | None = None,
+    *,
+    margin_rate: Decimal | float | str | Literal["config"] | None = FROM_CONFIG,
+) -> ir.Table:
     """Order lines with their revenue and margin, optionally only those ordered before ``before``.
 
     Parameters
@@ -78,15 +133,18 @@ def order_lines(store: Store, before: datetime | None = None) -> ir.Table:
     before:
         Exclusive upper bound on ``ordered_at`` (a timezone-aware UTC timestamp), or ``None`` for all lines.
 
+    margin_rate:
+        The default margin rate for lines without a cost (:func:`priced_lines`; ``"config"``: keepwise.toml).
+
     Returns
     -------
     ibis.Table
         Columns ``customer_id``, ``order_id``, ``ordered_at``, ``category``, ``revenue`` (quantity x unit
         price) and ``margin`` (quantity x (unit price - unit cost)). A line without its own unit cost takes
-        the product's standard cost; without either, its cost is taken as zero (its whole revenue counts as
-        margin): see :func:`priced_lines`.
+        the product's standard cost; without either, the default margin rate's cost when one is set, else
+        zero (its whole revenue counts as margin): see :func:`priced_lines`.
     """
-    lines = priced_lines(store, before)
+    lines = priced_lines(store, before, margin_rate=margin_rate)
     return lines.select(
         customer_id=lines.customer_id,
         order_id=lines.order_id,

@@ -20,14 +20,14 @@ __all__ = [
 ]
 
 
-def warnings_bar(by_kind: dict[str, dict[str, Any]]) -> go.Figure:
-    """Warnings per kind: customers (bars) with the value at risk in the hover text."""
+def warnings_bar(by_kind: dict[str, dict[str, Any]], currency: str = "USD") -> go.Figure:
+    """Warnings per kind: customers (bars) with the value at risk (in ``currency``) in the hover text."""
     kinds = list(by_kind)
     fig = go.Figure(
         go.Bar(
             x=kinds,
             y=[by_kind[k]["count"] for k in kinds],
-            text=[money_text(by_kind[k]["value_at_risk"]) for k in kinds],
+            text=[money_text(by_kind[k]["value_at_risk"], currency) for k in kinds],
             hovertemplate="%{x}: %{y} customers, %{text} a year at risk<extra></extra>",
             marker_color="#c0504d",
         )

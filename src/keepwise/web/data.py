@@ -267,7 +267,7 @@ def _profit(store: Store, customer_id: str, config: Config) -> dict[str, Any] | 
         "quintile": int(r["quintile"]),
         "rank": int(r["rank"]),
         "of": len(df),
-        "currency": config.value.reporting_currency,
+        "currency": str(r["currency"]),
         **{f: cents(r[f]) for f in FIELDS},
     }
 

@@ -93,7 +93,10 @@ def logout() -> Response:
 
 
 def _currency(request: Request) -> str:
-    return state_of(request).config.value.reporting_currency
+    from keepwise.value.profitability import reporting_currency
+
+    with state_of(request).store() as backend:  # the one currency of the data when [value] does not set it
+        return reporting_currency(backend, state_of(request).config)
 
 
 def _fragment(fig: Any, div_id: str) -> str:

@@ -34,6 +34,7 @@ from keepwise.decisions.facts import (
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
 from keepwise.store.inventory import Note, inventory
+from keepwise.value.profitability import reporting_currency
 from keepwise.value.worth import worth
 
 __all__ = ["ConcessionAdvisor", "advise"]
@@ -82,7 +83,7 @@ class ConcessionAdvisor:
         self.missing = self._missing_inputs(store)
         by_customer = self.orders.groupby("customer_id")["ordered_at"]
         self.cts = CostToServe(store, self.as_of, by_customer.min(), by_customer.max(), config=self.config)
-        self.currency = self.config.value.reporting_currency
+        self.currency = reporting_currency(store, self.config)  # the one currency of the data when unset
         # a typical new customer: their gross margin if alive, less the average cost to serve a week over
         # the weeks they are expected to stay
         self.typical_margin = self.value.typical_margin_ - self.cts.average_ * self.value.typical_weeks_

@@ -13,6 +13,7 @@ import pandas as pd
 
 from keepwise.config import DecisionAssumptions
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.store.inventory import Note
 from keepwise.value.tiers import TIERS
 
 __all__ = [
@@ -149,6 +150,8 @@ class OutreachPlan:
     tiers: pd.DataFrame
     actions: list[Action]
     assumptions: list[dict[str, Any]] = field(default_factory=list)
+    #: Inputs the plan lacked and what it did instead (:class:`keepwise.store.inventory.Note`).
+    notes: list[Note] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """Actions per kind, and how many of them wait for an inbound contact (no consent in force)."""
@@ -176,6 +179,7 @@ class OutreachPlan:
             "counts": self.counts(),
             "actions": [a.to_json() for a in self.actions],
             "assumptions": self.assumptions,
+            "notes": [n.to_json() for n in self.notes],
         }
 
 

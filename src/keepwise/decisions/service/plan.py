@@ -27,10 +27,19 @@ from keepwise.decisions.service.rules import (
     _reprice,
 )
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import inventory
 from keepwise.value.profitability import latest_month, period, profitability
+from keepwise.value.profitability.currency import reporting_currency, resolve_currency
+from keepwise.value.profitability.notes import profit_notes
 from keepwise.value.tiers import TIERS
 
 __all__ = ["outreach"]
+
+#: What the plan does without any consent on record.
+_NO_CONSENT = (
+    "nobody has given permission to be contacted, so every contact, re-engagement and reprice-or-part-ways "
+    "conversation waits for the customer's next inbound contact"
+)
 
 
 def outreach(store: Store, month: str | None = None, *, config: Config | None = None) -> OutreachPlan:
@@ -54,14 +63,14 @@ def outreach(store: Store, month: str | None = None, *, config: Config | None = 
         most overdue first.
     """
     store = as_store(store)
-    cfg = config or load_config()
+    cfg, currency_note = resolve_currency(store, config or load_config())
     d = cfg.decisions
     levels = service_levels(d)
     month = month or latest_month(store)
     per = period(month, "month")
     assert per.start is not None
     start, as_of = pd.Timestamp(per.start), pd.Timestamp(per.end)
-    cur = cfg.value.reporting_currency
+    cur = reporting_currency(store, cfg)  # resolved above: no second look at the data
 
     tiers = profitability(store, month, view="ttm", config=cfg)
     tier_rows = _rows(tiers[["customer_id", "tier", "rank", "profit"]])
@@ -129,6 +138,9 @@ def outreach(store: Store, month: str | None = None, *, config: Config | None = 
 
     wanted = {f"decisions.{f}" for f in SERVICE_FIELDS} | {f"value.{f}" for f in _TIER_FIELDS}
     assumptions = [a for a in used(cfg, "decisions") + used(cfg, "value") if a["name"] in wanted]
+    inv = inventory(store)
+    notes = profit_notes(store, period(month, "ttm"), cfg, currency_note=currency_note, inv=inv)
+    notes += inv.notes("consent", instead={"consent": _NO_CONSENT})
     return OutreachPlan(
         month=per.month,
         as_of=per.end,
@@ -137,4 +149,5 @@ def outreach(store: Store, month: str | None = None, *, config: Config | None = 
         tiers=tiers,
         actions=actions,
         assumptions=assumptions,
+        notes=notes,
     )

@@ -25,6 +25,7 @@ from keepwise.signals.ledger import build_ledger, lost_status, rule_text
 from keepwise.signals.period import ReviewPeriod, last_complete_month
 from keepwise.store import Store, as_store
 from keepwise.store.inventory import Note, inventory
+from keepwise.value.profitability import reporting_currency
 from keepwise.value.worth import RULE as WORTH_RULE
 from keepwise.value.worth import customer_worth
 
@@ -193,7 +194,7 @@ def rank_winback(
     status = lost_status(store, ords, period, cfg.review)
     ledger = build_ledger(store, ords, period, status=status, rules=cfg.review)
     prof = profitability(store, period.month, view="lifetime", config=cfg).set_index("customer_id")
-    currency = cfg.value.reporting_currency
+    currency = reporting_currency(store, cfg)  # the one currency of the data when [value] does not set it
     dec = cfg.decisions
     attempts = _attempts(store, period.end)
     counts = attempts.groupby("reason")["won_back"].agg(["count", "sum"])

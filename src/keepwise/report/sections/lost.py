@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from keepwise.money import shown
 from keepwise.report import figures
 from keepwise.report.section import Section
+from keepwise.value.profitability import reporting_currency
 
 if TYPE_CHECKING:
     from keepwise.review import ReviewContext
@@ -20,11 +22,14 @@ KEY = "lost"
 READS = "signals"
 
 
-def _headline(ledger: Ledger) -> str:
+def _headline(ledger: Ledger, currency: str) -> str:
     """One sentence: how many were lost, the margin a year they took, their lifetime value and replacement."""
     if not ledger.count:
         return "No customer was lost in the last 12 months"
-    money = figures.money_text
+
+    def money(amount: object) -> str:
+        return figures.money_text(amount, currency)
+
     text = (
         f"{ledger.count:,} customers were lost in the last 12 months ({100 * ledger.rate:.1f}% of those at "
         f"risk), taking {money(ledger.annual_margin_lost)} of margin a year with them (what they brought a "
@@ -53,7 +58,8 @@ def _headline(ledger: Ledger) -> str:
 def section(ctx: ReviewContext) -> Section:
     """Who was lost, why (Pareto of reasons), the competitors named and what it cost."""
     ledger = ctx.signals.ledger
-    headline = _headline(ledger)
+    cur = reporting_currency(ctx.store, ctx.config)  # the data's one currency when [value] sets none
+    headline = _headline(ledger, cur)
     data = ledger.to_json()
     comp = ", ".join(f"{k} ({v})" for k, v in ledger.competitors.items()) or "none named"
     method = ledger.discounted_method or "not estimated (no purchase model)"
@@ -81,9 +87,9 @@ def section(ctx: ReviewContext) -> Section:
                     r["how"],
                     r["reason"],
                     r["competitor"] or "",
-                    f"${r['annual_margin']:,}",
+                    shown(r["annual_margin"], cur),
                     r["basis"],
-                    "" if r["discounted_value"] is None else f"${r['discounted_value']:,}",
+                    "" if r["discounted_value"] is None else shown(r["discounted_value"], cur),
                 )
                 for r in rows.sort_values(["_sort", "customer_id"], ascending=[False, True])
                 .head(50)

@@ -15,7 +15,14 @@ from keepwise.money import shown
 from keepwise.report import figures
 from keepwise.report.section import Section
 from keepwise.store import Store
-from keepwise.value.profitability import customer_ledger, latest_month, profitability
+from keepwise.value.profitability import (
+    customer_ledger,
+    latest_month,
+    profitability,
+    reporting_currency,
+    resolve_currency,
+)
+from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
 from keepwise.value.review_section import customer_rows, profit_document
 from keepwise.value.whale import whale_curve, whale_figure
 
@@ -50,28 +57,41 @@ def profitability_section(
         trailing twelve months: one month is too noisy to rank customers on); ``month`` and ``ttm`` (the
         :func:`~keepwise.value.review_section.profit_document` of the month and of the trailing twelve months,
         without the customer lists); ``least_profitable`` (the 10 customers with the lowest twelve-month
-        profit, lowest first, with their figures); and ``assumptions``.
+        profit, lowest first, with their figures); ``assumptions``; ``currency``; and ``notes`` (the inputs
+        the figures lacked, :class:`keepwise.store.inventory.Note` as JSON: unit costs, time logs, ...).
     """
-    cfg = config or load_config()
+    cfg, _ = resolve_currency(store, config or load_config())
+    cur = reporting_currency(store, cfg)  # resolved above: the setting, or the one currency of the data
     month = month or latest_month(store)
     this = profit_document(store, month, view="month", config=cfg, customers=False)
     ttm = profit_document(store, month, view="ttm", config=cfg, customers=False)
     ledger = customer_ledger(store, month, view="ttm", config=cfg)
     curve, headline = whale_curve(ledger)
-    figure = whale_figure(curve, headline, currency=cfg.value.reporting_currency)
+    figure = whale_figure(curve, headline, currency=cur)
     worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
-    cur = cfg.value.reporting_currency
     t = {k: shown(v, cur) for k, v in this["totals"].items()}
+    missing = {n["input"] for n in this.get("notes", [])}
+    serving = (
+        "no staff time is recorded, so cost to serve is left out"
+        if missing & {"time_logs", "staff_rates"}
+        else f"serving them took {t['cost_to_serve']} of staff time"
+    )
+    conceded = f"{t['concessions']} of concessions"
+    if "incidents" in missing:
+        conceded = "no concessions are recorded"
+    advocacy = "" if "advocacy" in missing else f" (plus {t['advocacy_value']} of advocacy value)"
     sentences = [
         f"In {this['month']} customers brought {t['revenue']} of revenue and {t['gross_margin']} "
-        f"of gross margin; serving them took {t['cost_to_serve']} of staff time and "
-        f"{t['concessions']} of concessions, leaving {t['operating_profit']} of operating profit "
-        f"(plus {t['advocacy_value']} of advocacy value).",
+        f"of gross margin{_margin_words(this)}; {serving} and {conceded}, leaving "
+        f"{t['operating_profit']} of operating profit{advocacy}.",
         f"Over the last twelve months: {headline.sentence}",
-        f"Staff capacity paid for but not used on customers in {this['month']}: "
-        f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); it "
-        "is not charged to any customer.",
     ]
+    if not missing & {"time_logs", "staff_rates"}:
+        sentences.append(
+            f"Staff capacity paid for but not used on customers in {this['month']}: "
+            f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); "
+            "it is not charged to any customer."
+        )
     mv = ttm.get("movement")
     if mv:
         sentences.append(
@@ -86,7 +106,28 @@ def profitability_section(
         "ttm": ttm,
         "least_profitable": customer_rows(worst) if len(worst) else [],
         "assumptions": this["assumptions"],
+        "currency": cur,
+        "notes": _notes(this, ttm),
     }
+
+
+def _margin_words(doc: dict[str, Any]) -> str:
+    """`` (no unit costs recorded: margin shown is revenue)`` and the like, from the document's cost note."""
+    cost = next((n for n in doc.get("notes", []) if n["input"] == "orders.unit_cost"), None)
+    if cost is None:
+        return ""
+    if cost["instead"] == MARGIN_IS_REVENUE:
+        return f" ({MARGIN_IS_REVENUE})"
+    return f" ({cost['missing']}: {cost['instead']})"
+
+
+def _notes(*docs: dict[str, Any]) -> list[dict[str, str]]:
+    """The notes of the documents, each once (the month's and the twelve months' mostly agree)."""
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for doc in docs:
+        for n in doc.get("notes", []):
+            seen.setdefault((n["input"], n["missing"]), n)
+    return list(seen.values())
 
 
 def read(ctx: ReviewContext) -> dict[str, Any]:
@@ -108,6 +149,13 @@ def section(ctx: ReviewContext) -> Section:
     html = "".join(f"<p>{figures.escape(x)}</p>" for x in sentences)
     if doc.get("figure") is not None:
         html += figures.fragment(doc["figure"], "fig-profitability")
+    notes = doc.get("notes", [])
+    if notes:
+        items = "".join(
+            "<li>" + str(figures.escape(f"{n['input']}: {n['missing']}; {n['instead']}")) + "</li>"
+            for n in notes
+        )
+        html += f"<p class='rule'>Inputs missing or assumed:</p><ul class='notes'>{items}</ul>"
     return Section(
         key=KEY,
         title=str(doc.get("title", "Profitability")),

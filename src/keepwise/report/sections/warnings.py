@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from keepwise.money import shown
 from keepwise.report import figures
 from keepwise.report.section import Section
 from keepwise.signals import KINDS
 from keepwise.signals.inputs import money
+from keepwise.value.profitability import reporting_currency
 
 if TYPE_CHECKING:
     from keepwise.review import ReviewContext
@@ -23,6 +25,9 @@ READS = "signals"
 def section(ctx: ReviewContext) -> Section:
     """Warnings per kind (bars), the 50 largest in a table, every warning in the JSON and the store."""
     w = ctx.signals.warnings
+    cur = reporting_currency(
+        ctx.store, ctx.config
+    )  # the one currency of the data when [value] does not set it
     per_customer = w.drop_duplicates("customer_id")
     n_customers = len(per_customer)
     worth = sum(per_customer["annual_margin"], Decimal(0))
@@ -36,8 +41,8 @@ def section(ctx: ReviewContext) -> Section:
     }
     if n_customers:
         headline = (
-            f"{n_customers:,} customers worth {figures.money_text(worth)} a year in margin show warning "
-            f"signs; {figures.money_text(at_risk)} of it is at risk"
+            f"{n_customers:,} customers worth {figures.money_text(worth, cur)} a year in margin show warning "
+            f"signs; {figures.money_text(at_risk, cur)} of it is at risk"
         )
     else:
         headline = "No customer shows warning signs this month"
@@ -51,10 +56,10 @@ def section(ctx: ReviewContext) -> Section:
         for r in w.to_dict("records")
     ]
     top = w.head(50)
-    html = figures.fragment(figures.warnings_bar(by_kind), "fig-warnings") + figures.html_table(
+    html = figures.fragment(figures.warnings_bar(by_kind, cur), "fig-warnings") + figures.html_table(
         ["#", "customer", "warning", "evidence", "value at risk / year"],
         [
-            (r["rank"], r["customer_id"], r["kind"], r["evidence"], f"${r['value_at_risk']:,}")
+            (r["rank"], r["customer_id"], r["kind"], r["evidence"], shown(r["value_at_risk"], cur))
             for r in top.to_dict("records")
         ],
         numeric=(0, 4),

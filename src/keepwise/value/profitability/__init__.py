@@ -61,6 +61,7 @@ from keepwise.value.profitability.base import (
     period,
 )
 from keepwise.value.profitability.cost_to_serve import unused_capacity
+from keepwise.value.profitability.currency import reporting_currency, resolve_currency
 from keepwise.value.profitability.document import customer_rows, profit_document
 from keepwise.value.profitability.ledger import customer_ledger, profitability, totals
 
@@ -81,6 +82,8 @@ __all__ = [
     "period",
     "profit_document",
     "profitability",
+    "reporting_currency",
+    "resolve_currency",
     "totals",
     "unused_capacity",
 ]

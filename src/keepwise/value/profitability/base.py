@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +30,7 @@ __all__ = [
     "month_label",
     "parse_month",
     "period",
+    "too_large_to_keep",
 ]
 
 View = Literal["month", "ttm", "lifetime"]
@@ -48,8 +52,15 @@ FIELDS: tuple[str, ...] = (
 #: A customer's amount for a period: ``DECIMAL(18, 4)`` like the store's money, so the engine works on 64-bit
 #: integers (an amount of 10^14 or more is an overflow error, never a silent wrong figure).
 MONEY = "decimal(18, 4)"
-#: Sums before rounding: exact products of two 4-place decimals.
+#: An order line's amount before rounding: the exact product of two 4-place decimals. The contract keeps
+#: quantity x price below 10^10 (``LINE_TOTAL_LIMIT``), so a line fits 64 bits.
 _RAW = "decimal(18, 8)"
+#: Sums of line amounts (a customer's period, the union of every source): 128-bit, so many lines that each fit
+#: the contract cannot overflow their sum (issue 21). Only the final figure is narrowed to :data:`MONEY`.
+_SUM = "decimal(38, 8)"
+#: Below this, an 8-place sum is rounded in 64-bit arithmetic (about 40x faster than 128-bit).
+_FAST_BELOW = Decimal(10) ** 9
+_SUM_4 = "decimal(38, 4)"
 _FX = "decimal(38, 12)"
 _ZERO = Decimal("0.0000")
 _FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
@@ -155,10 +166,15 @@ def _in_window(ts: ir.TimestampValue, per: Period) -> ir.BooleanValue:
 def _round4(x: ir.NumericValue) -> ir.DecimalValue:
     """Round an 8-place sum half away from zero to 4 places, typed ``DECIMAL(18, 4)``.
 
-    The sum (``DECIMAL(38, 8)`` in DuckDB, 128-bit) is first narrowed to ``DECIMAL(18, 8)``: 128-bit decimal
-    rounding is ~40x slower, and a customer's amount for a period is far below 10^10.
+    A sum below 10^9 in size (nearly every customer's period) is narrowed to ``DECIMAL(18, 8)`` and rounded
+    in 64-bit arithmetic: 128-bit decimal rounding is ~40x slower. A larger one is rounded in 128 bits, so
+    a customer whose lines each fit the contract never overflows here; a figure of 10^14 or more cannot be
+    kept as ``DECIMAL(18, 4)`` and is an error (:func:`frame` says so in one line).
     """
-    return x.cast(_RAW).round(4).cast(MONEY)
+    wide = x.cast(_SUM)
+    fast = wide.cast(_RAW).round(4).cast(_SUM_4)
+    slow = wide.round(4).cast(_SUM_4)
+    return ibis.cases((wide.abs() < ibis.literal(_FAST_BELOW, type=_SUM), fast), else_=slow).cast(MONEY)
 
 
 def _times(a: ir.NumericValue, b: ir.NumericValue) -> ir.DecimalValue:
@@ -196,7 +212,7 @@ def _stream(t: ir.Table, **amounts: ir.Value) -> ir.Table:
     """One source of amounts in the common shape: customer, month key, source currency, every raw amount."""
     cols: dict[str, Any] = {"customer_id": t.customer_id, "m": t.m.cast("int64"), "cur": t.cur}
     for name in _RAW_COLUMNS:
-        cols[name] = amounts[name].cast(_RAW) if name in amounts else ibis.literal(_ZERO, type=_RAW)
+        cols[name] = amounts[name].cast(_SUM) if name in amounts else ibis.literal(_ZERO, type=_SUM)
     return t.select(**cols)
 
 
@@ -207,7 +223,44 @@ def frame(expr: ir.Table, *, sort_by: str | None = None) -> pd.DataFrame:
     conversion takes about 2 s. Sorting, if asked, is done on the Arrow table: ``ORDER BY`` after the ranking
     window costs the engine more than the window itself.
     """
-    table = expr.to_pyarrow()
+    with too_large_to_keep():
+        table = expr.to_pyarrow()
     if sort_by is not None:
         table = table.sort_by(sort_by)
     return table.to_pandas()
+
+
+_OVERFLOW = re.compile(
+    r"DECIMAL\(18, ?([48])\).*out of range|out of range.*DECIMAL\(18, ?([48])\)"
+    r"|Overflow in multiplication of DECIMAL",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@contextmanager
+def too_large_to_keep() -> Iterator[None]:
+    """Turn the engine's overflow of a ``DECIMAL(18, 4)`` figure into a one-line input error.
+
+    Sums are 128-bit (:data:`_SUM`), so only a customer's figure for a period of 10^14 or more (what the
+    ``profit`` table and every other money column of the contract can hold) ends up here, or one staff time
+    log (or a customer's staff minutes of the period) costing 10^10 or more: minutes x hourly cost is exact
+    in 64 bits (:func:`_times`, :func:`_div60`) as the contract keeps every line below 10^10.
+    """
+    try:
+        yield
+    except KeepwiseInputError:
+        raise
+    except Exception as exc:
+        found = _OVERFLOW.search(str(exc))
+        if found is None:
+            raise
+        if "4" in found.groups():
+            raise KeepwiseInputError(
+                "a customer's total for the period is 10^14 or more, more than a money figure of the store "
+                "(DECIMAL(18,4)) can hold; check the order lines' quantities and prices"
+            ) from None
+        raise KeepwiseInputError(
+            "an amount of the period is 10^10 or more before rounding (a staff time log's minutes x hourly "
+            "cost, or a customer's staff time, or a line's quantity x cost); check time_logs minutes, "
+            "staff_rates hourly_cost and the products' unit_cost"
+        ) from None

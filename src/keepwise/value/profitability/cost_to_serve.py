@@ -16,6 +16,7 @@ import pandas as pd
 from keepwise.config import Config, load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
+from keepwise.store.currencies import missing_rates
 from keepwise.value.profitability.base import (
     _FOREVER,
     Period,
@@ -120,8 +121,11 @@ def unused_capacity(
         ``staff_id``, ``supplied_minutes``, ``used_minutes``, ``unused_minutes``, ``supplied_cost``,
         ``used_cost``, ``unused_cost`` (Decimal, 4 places) and ``currency`` (the reporting currency).
     """
+    from keepwise.value.profitability.currency import reporting_currency
+
     store = as_store(store)
     cfg = (config or load_config()).value
+    reporting = reporting_currency(store, config or load_config())
     per = period(month or latest_month(store), view)
     rates = _rate_periods(store).to_pyarrow().to_pylist()
     logs = _priced_logs(store, per)
@@ -132,7 +136,7 @@ def unused_capacity(
         .to_pylist()
     )
     used_by = {(u["staff_id"], u["valid_from"]): u for u in used}
-    fx = {cfg.reporting_currency: Decimal(1), **cfg.fx}
+    fx = {reporting: Decimal(1), **cfg.fx}
     first_month = per.first_index
     if first_month is None:
         starts = [r["valid_from"] for r in rates]
@@ -145,7 +149,8 @@ def unused_capacity(
             continue
         if r["cur"] not in fx:
             raise KeepwiseInputError(
-                f"no exchange rate for {r['cur']}; add it under [value.fx] in keepwise.toml"
+                f"no exchange rate for {r['cur']}: "
+                + missing_rates("staff rates", {r["cur"], reporting}, reporting, [r["cur"]])
             )
         per_min = Fraction(r["hourly_cost"]) / 60 * Fraction(fx[r["cur"]])
         supplied = Fraction(0)
@@ -174,7 +179,7 @@ def unused_capacity(
             "supplied_cost": dec(a["sc"]),
             "used_cost": dec(a["uc"]),
             "unused_cost": dec(a["sc"] - a["uc"]),
-            "currency": cfg.reporting_currency,
+            "currency": reporting,
         }
         for staff, a in sorted(rows.items())
     ]

@@ -16,7 +16,9 @@ from keepwise.money import cents as money
 from keepwise.store import Store, as_store
 from keepwise.value.profitability.base import FIELDS, View, latest_month, month_label, parse_month, period
 from keepwise.value.profitability.cost_to_serve import unused_capacity
+from keepwise.value.profitability.currency import resolve_currency
 from keepwise.value.profitability.ledger import customer_ledger, profitability, totals
+from keepwise.value.profitability.notes import cost_coverage, profit_notes
 from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
 from keepwise.value.whale import whale_curve
 
@@ -55,7 +57,11 @@ def profit_document(
         ``month``, ``view``, ``period`` {start, end}, ``currency``, ``totals`` {revenue, cogs, gross_margin,
         cost_to_serve, concessions, advocacy_value, profit, operating_profit}, ``unused_capacity``,
         ``whale`` (headline figures), ``tiers``, ``movement`` and ``customers`` (each with ``customer_id``,
-        ``tier``, ``quintile``, ``rank`` and the same money fields), and ``assumptions``.
+        ``tier``, ``quintile``, ``rank`` and the same money fields), ``assumptions``, ``cost_coverage``
+        (order lines of the period without a unit cost, and their share of revenue) and ``notes`` (each
+        input that was missing or assumed, :class:`keepwise.store.inventory.Note`: the currency chosen when
+        ``[value] reporting_currency`` is not set, unit costs, time logs, staff rates, incidents, advocacy,
+        products).
     """
     return document_and_rows(store, month, view=view, config=config, customers=customers, movement=movement)[
         0
@@ -73,9 +79,11 @@ def document_and_rows(
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """:func:`profit_document` and the :func:`profitability` frame it was made from (one row per customer)."""
     store = as_store(store)
-    cfg = config or load_config()
+    cfg, currency_note = resolve_currency(store, config or load_config())
     month = month or latest_month(store)
     per = period(month, view)
+    coverage = cost_coverage(store, per)
+    notes = profit_notes(store, per, cfg, currency_note=currency_note, coverage=coverage)
     ledger = customer_ledger(store, month, view=view, config=cfg)
     sums = totals(ledger)
     df = profitability(store, month, view=view, config=cfg)
@@ -113,6 +121,11 @@ def document_and_rows(
     if customers:
         doc["customers"] = customer_rows(df)
     doc["assumptions"] = used(cfg, "value")
+    for a in doc["assumptions"]:
+        if a["name"] == "value.reporting_currency" and currency_note is not None:
+            a["from"] = "your data"  # not set: the one currency of the records (see notes)
+    doc["cost_coverage"] = coverage.to_json()
+    doc["notes"] = [n.to_json() for n in notes]
     return doc, df
 
 

@@ -16,6 +16,7 @@ from keepwise.config import Config, ValueAssumptions, load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.features.orders import priced_lines
 from keepwise.store import Store, as_store
+from keepwise.store.currencies import listed, missing_rates
 from keepwise.value.profitability.base import (
     _FX,
     _RAW_COLUMNS,
@@ -34,10 +35,18 @@ from keepwise.value.profitability.base import (
     frame,
     latest_month,
     period,
+    too_large_to_keep,
 )
 from keepwise.value.profitability.cost_to_serve import _check_rates, _cost_to_serve
+from keepwise.value.profitability.currency import resolve_currency
 
 __all__ = ["customer_ledger", "profitability", "totals"]
+
+
+def _code(cfg: ValueAssumptions) -> str:
+    """The reporting currency of a resolved ``[value]`` section (:func:`resolve_currency`)."""
+    assert cfg.reporting_currency is not None, "resolve_currency first"
+    return cfg.reporting_currency
 
 
 def _customers(store: Store, reporting: str) -> ir.Table:
@@ -49,9 +58,9 @@ def _customers(store: Store, reporting: str) -> ir.Table:
     )
 
 
-def _order_lines(store: Store) -> ir.Table:
+def _order_lines(store: Store, rate: Decimal | None) -> ir.Table:
     """Each order line's revenue and cost of goods, exact (:func:`keepwise.features.orders.priced_lines`)."""
-    lines = priced_lines(store)
+    lines = priced_lines(store, margin_rate=rate)
     return lines.select(
         customer_id=lines.customer_id,
         ordered_at=lines.ordered_at,
@@ -61,8 +70,8 @@ def _order_lines(store: Store) -> ir.Table:
     )
 
 
-def _sales(store: Store, per: Period, by_month: bool) -> ir.Table:
-    lines = _order_lines(store)
+def _sales(store: Store, per: Period, by_month: bool, rate: Decimal | None) -> ir.Table:
+    lines = _order_lines(store, rate)
     lines = lines.filter(_in_window(lines.ordered_at, per)).mutate(m=_month_key(lines.ordered_at, by_month))
     agg = lines.group_by(["customer_id", "m", "cur"]).aggregate(
         revenue=lines.revenue.sum(), cogs=lines.cogs.sum()
@@ -113,20 +122,22 @@ def _advocacy(
             continue
         rows = a.filter(a.value.isnull() & (a.kind == kind))
         rows = rows.group_by(["customer_id", "m"]).aggregate(n=rows.count())
-        rows = rows.mutate(cur=ibis.literal(cfg.reporting_currency))
+        rows = rows.mutate(cur=ibis.literal(_code(cfg)))
         value = rows.n.cast("decimal(18, 0)") * ibis.literal(amount, type=MONEY)
         streams.append(_stream(rows, advocacy_value=value))
 
     if cfg.referral_value is None:
-        streams.append(_referral_margin(store, per, a, cust))
+        streams.append(_referral_margin(store, per, a, cust, cfg))
     return streams
 
 
-def _referral_margin(store: Store, per: Period, adv: ir.Table, cust: ir.Table) -> ir.Table:
+def _referral_margin(
+    store: Store, per: Period, adv: ir.Table, cust: ir.Table, cfg: ValueAssumptions
+) -> ir.Table:
     """Gross margin of each referred customer's first year, credited to the referrer in the referral month."""
     refs = adv.filter(adv.value.isnull() & (adv.kind == "referral") & adv.referred.notnull())
     refs = refs.select(referrer=refs.customer_id, ref_m=refs.m, referred=refs.referred)
-    lines = _order_lines(store)
+    lines = _order_lines(store, cfg.default_margin_rate)
     lines = lines.filter(lines.customer_id.isin(refs.referred) & (lines.ordered_at < ibis.literal(per.end)))
     first_order = lines.group_by("customer_id").aggregate(first_at=lines.ordered_at.min())
     starts = first_order.left_join(cust, first_order.customer_id == cust.customer_id).select(
@@ -156,12 +167,13 @@ def _currencies(store: Store, per: Period, reporting: str) -> set[str]:
 
 def _fx_pairs(currencies: set[str], cfg: ValueAssumptions) -> ir.Table:
     """Factor from each currency to each other one, through the reporting currency."""
-    rates = {cfg.reporting_currency: Decimal(1), **cfg.fx}
+    reporting = _code(cfg)
+    rates = {reporting: Decimal(1), **cfg.fx}
     missing = sorted(c for c in currencies if c not in rates)
     if missing:
         raise KeepwiseInputError(
-            f"no exchange rate for {', '.join(missing)}; add them under [value.fx] in keepwise.toml "
-            f"(1 unit = how much {cfg.reporting_currency})"
+            f"no exchange rate for {listed(missing)}: "
+            + missing_rates("amounts", currencies, reporting, missing)
         )
     q = Decimal("1e-12")
     rows = [
@@ -206,12 +218,13 @@ def customer_ledger(
         one row per customer with any order line, time log, concession or advocacy in the period.
     """
     store = as_store(store)
-    cfg = (config or load_config()).value
+    cfg = resolve_currency(store, config or load_config())[0].value
+    reporting = _code(cfg)
     per = period(month or latest_month(store), view)
     _check_rates(store, per)
-    cust = _customers(store, cfg.reporting_currency)
+    cust = _customers(store, reporting)
     streams = [
-        _sales(store, per, by_month),
+        _sales(store, per, by_month, cfg.default_margin_rate),
         _cost_to_serve(store, per, by_month),
         _concessions(store, per, cust, by_month),
         *_advocacy(store, per, cust, cfg, by_month),
@@ -219,16 +232,16 @@ def customer_ledger(
     amounts = ibis.union(*streams, distinct=False)
     keys = ["customer_id", "m"] if by_month else ["customer_id"]
 
-    currencies = _currencies(store, per, cfg.reporting_currency)
-    if currencies == {cfg.reporting_currency}:
-        converted = amounts.mutate(currency=ibis.literal(cfg.reporting_currency))
+    currencies = _currencies(store, per, reporting)
+    if currencies == {reporting}:
+        converted = amounts.mutate(currency=ibis.literal(reporting))
     else:
         pairs = _fx_pairs(currencies, cfg)
         if currency == "customer":
             amounts = amounts.left_join(cust.select("customer_id", "ccy"), "customer_id")
-            target = ibis.coalesce(amounts.ccy, ibis.literal(cfg.reporting_currency))
+            target = ibis.coalesce(amounts.ccy, ibis.literal(reporting))
         else:
-            target = ibis.literal(cfg.reporting_currency)
+            target = ibis.literal(reporting)
         amounts = amounts.mutate(dst=target)
         j = amounts.inner_join(pairs, [amounts.cur == pairs.src, amounts.dst == pairs.dst])
         converted = j.select(
@@ -299,8 +312,7 @@ def profitability(
     from keepwise.value.tiers import assign_tiers
 
     store = as_store(store)
-
-    cfg = config or load_config()
+    cfg = resolve_currency(store, config or load_config())[0]
     month = month or latest_month(store)
     ledger = customer_ledger(store, month, view=view, currency=currency, config=cfg)
     df = frame(assign_tiers(ledger, cfg.value), sort_by="rank")
@@ -317,5 +329,6 @@ def profitability(
 def totals(ledger: ir.Table) -> dict[str, Decimal]:
     """Sum of each money field over the customers of a :func:`customer_ledger` expression (in the engine)."""
     names = [*FIELDS, "operating_profit"]
-    row = ledger.aggregate(**{f: ledger[f].sum() for f in names}).to_pyarrow().to_pylist()[0]
+    with too_large_to_keep():
+        row = ledger.aggregate(**{f: ledger[f].sum() for f in names}).to_pyarrow().to_pylist()[0]
     return {f: (row[f] if row[f] is not None else _ZERO) for f in names}
