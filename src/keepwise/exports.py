@@ -15,7 +15,6 @@ data, not exports, and are not changed.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,17 +27,9 @@ __all__ = ["FORMULA_STARTS", "neutralise", "safe_frame", "write_csv"]
 FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
-#: Text that is a plain number (``-5``, ``+1.25``): a spreadsheet reads it as that number, never a formula.
-_PLAIN_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
-
-
 def neutralise(value: Any) -> Any:
-    """``value`` with a single quote in front when it is text that a spreadsheet would run as a formula.
-
-    Text that is a plain number (a level ``-5`` of a study read as text) is left alone: it is read as the
-    number, and the quote would change what keepwise reads back.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(value):
+    """``value`` with a single quote in front when it is text that a spreadsheet would run as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

@@ -45,6 +45,7 @@ from scipy import stats
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
+from keepwise.money import shown
 from keepwise.signals.inputs import SignalInputs, to_frame
 
 __all__ = ["ALPHA", "KIND", "MIN_DROP", "MIN_HISTORY", "MIN_RECENT", "PRIOR_DF", "decline_test", "detect"]
@@ -113,8 +114,10 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     d = d[~d["lost"]]
     margin_rate = (d["margin_h"] / d["revenue_h"]).clip(lower=0, upper=1).fillna(0)
     var = d["orders_per_year"] * (d["aov_h"] - d["aov_r"]).clip(lower=0) * margin_rate
+    cur = inputs.currency
     evidence = [
-        f"average order fell from ${h:,.2f} ({int(nh)} orders before) to ${r:,.2f} ({int(nr)} orders in the "
+        f"average order fell from {shown(h, cur)} ({int(nh)} orders before) to {shown(r, cur)} ({int(nr)} "
+        "orders in the "
         f"last 3 months), {100 * (1 - q):.0f}% lower and falling month by month; a fall like this happens by "
         f"chance with probability {p:.2g}"
         for h, nh, r, nr, q, p in zip(

@@ -74,6 +74,8 @@ class SignalInputs:
         the period, when the model is available.
     rules:
         The thresholds of the warning rules (``[review]`` in ``keepwise.toml``).
+    currency:
+        The reporting currency, for money in the warnings' evidence.
     """
 
     period: ReviewPeriod
@@ -85,6 +87,7 @@ class SignalInputs:
     model: Any = None
     rft: pd.DataFrame | None = None
     rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
+    currency: str = "USD"
 
 
 def prepare(

@@ -23,6 +23,7 @@ from keepwise.signals.period import ReviewPeriod
 from keepwise.signals.warnings import detect_warnings
 from keepwise.store import Store, as_store
 from keepwise.store.settings import quiet
+from keepwise.value.profitability import reporting_currency
 
 __all__ = ["SignalsResult", "run"]
 
@@ -87,14 +88,17 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
         The results, in memory.
     """
     store = as_store(store)
-    rules = (config or Config()).review
+    cfg = config or Config()
+    rules = cfg.review
     quiet(store)
-    lines = store.materialize(features.order_lines(store, period.end), LINES_TEMP)
+    rate = cfg.value.default_margin_rate
+    lines = store.materialize(features.order_lines(store, period.end, margin_rate=rate), LINES_TEMP)
     ords = store.materialize(features.orders(lines), ORDERS_TEMP)
     try:
         status = lost_status(store, ords, period, rules)
         lost_ids = set(status.loc[status["lost"], "customer_id"])
         inputs = prepare(lines, ords, period, lost_ids, rules)
+        inputs.currency = reporting_currency(store, cfg)
         inputs.p_alive = p_alive_rule.score(inputs, status)
         warnings = detect_warnings(inputs)
         model_values = None

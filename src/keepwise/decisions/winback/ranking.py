@@ -189,7 +189,7 @@ def rank_winback(
         raise KeepwiseInputError(
             f"month {period.month} is before the first order ({first:%Y-%m-%d}); pick a later one"
         )
-    lines = features.order_lines(store, period.end)
+    lines = features.order_lines(store, period.end, margin_rate=cfg.value.default_margin_rate)
     ords = features.orders(lines)
     status = lost_status(store, ords, period, cfg.review)
     ledger = build_ledger(store, ords, period, status=status, rules=cfg.review)
