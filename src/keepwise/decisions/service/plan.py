@@ -27,7 +27,7 @@ from keepwise.decisions.service.rules import (
     _reprice,
 )
 from keepwise.store import Store, as_store
-from keepwise.store.inventory import inventory
+from keepwise.store.inventory import Note, inventory
 from keepwise.value.profitability import latest_month, period, profitability
 from keepwise.value.profitability.currency import reporting_currency, resolve_currency
 from keepwise.value.profitability.notes import profit_notes
@@ -66,6 +66,7 @@ def outreach(store: Store, month: str | None = None, *, config: Config | None = 
     cfg, currency_note = resolve_currency(store, config or load_config())
     d = cfg.decisions
     levels = service_levels(d)
+    given = month
     month = month or latest_month(store)
     per = period(month, "month")
     assert per.start is not None
@@ -141,6 +142,10 @@ def outreach(store: Store, month: str | None = None, *, config: Config | None = 
     inv = inventory(store)
     notes = profit_notes(store, period(month, "ttm"), cfg, currency_note=currency_note, inv=inv)
     notes += inv.notes("consent", instead={"consent": _NO_CONSENT})
+    if given is None:  # as of the data, not the wall clock: say which month was taken
+        notes.insert(
+            0, Note("month", "none given", f"used {month}, the last month with an order or a time log")
+        )
     return OutreachPlan(
         month=per.month,
         as_of=per.end,

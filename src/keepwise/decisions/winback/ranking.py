@@ -215,6 +215,10 @@ def rank_winback(
             "incidents": "no concessions are charged to a customer's profit",
         },
     )
+    if not month:  # as of the data, not the wall clock: say which month was taken
+        lacking.insert(
+            0, Note("month", "none given", f"used {period.month}, the last complete month of the data")
+        )
     offer_cj: Offer | None = None
     try:
         offer_cj = _conjoint_offer(store, _cost_ratio(prof), currency, spec, where)

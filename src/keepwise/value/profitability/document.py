@@ -14,6 +14,7 @@ import pandas as pd
 from keepwise.config import Config, load_config, used
 from keepwise.money import cents as money
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import Note
 from keepwise.value.profitability.base import FIELDS, View, latest_month, month_label, parse_month, period
 from keepwise.value.profitability.cost_to_serve import unused_capacity
 from keepwise.value.profitability.currency import resolve_currency
@@ -80,10 +81,15 @@ def document_and_rows(
     """:func:`profit_document` and the :func:`profitability` frame it was made from (one row per customer)."""
     store = as_store(store)
     cfg, currency_note = resolve_currency(store, config or load_config())
+    given = month
     month = month or latest_month(store)
     per = period(month, view)
     coverage = cost_coverage(store, per)
     notes = profit_notes(store, per, cfg, currency_note=currency_note, coverage=coverage)
+    if given is None:  # as of the data, not the wall clock: say which month was taken
+        notes.insert(
+            0, Note("month", "none given", f"used {month}, the last month with an order or a time log")
+        )
     ledger = customer_ledger(store, month, view=view, config=cfg)
     sums = totals(ledger)
     df = profitability(store, month, view=view, config=cfg)
