@@ -184,7 +184,9 @@ def test_several_currencies_without_rates_name_the_currencies_and_the_setting(tm
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
     assert doc["currency"] == "USD"  # the one currency without a rate
-    assert "USD is the one without a rate in [value] fx" in doc["notes"][0]["instead"]
+    by_input = {n["input"]: n for n in doc["notes"]}
+    assert "USD is the one without a rate in [value] fx" in by_input["value.reporting_currency"]["instead"]
+    assert by_input["month"]["instead"].startswith("used 2024-06")  # no --month: the data's last month
     store = connect(url)
     try:
         with pytest.raises(KeepwiseInputError, match=r"^orders are in EUR, GBP and USD"):
