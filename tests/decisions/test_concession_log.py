@@ -247,3 +247,44 @@ def test_cli_logs_records_and_reports(log_db):
     assert doc["months"][0]["month"] == "2024-06" and doc["reasons"]
     res = runner.invoke(app, ["concessions", "record", "nope", "--action", "granted", "--db", log_db])
     assert isinstance(res.exception, KeepwiseInputError) and "unknown decision id" in str(res.exception)
+
+
+def test_margin_after_takes_the_product_s_standard_cost_and_the_margin_rate(tmp_path):
+    """Lines without a unit cost of their own cost their product's standard cost, else the margin rate.
+
+    C1 is granted a concession on 2024-01-10 and orders 2 x 30.00 on 2024-02-01 of product P1, whose
+    standard cost is 10.00 (no cost on the line): 40.00 of margin after, not the 60.00 of revenue. C2's line
+    has neither cost; with a margin rate of 0.25 its 2 x 40.00 leave 20.00.
+    """
+    b = connect(f"duckdb:///{tmp_path / 'costs.duckdb'}")
+    load_frame(b, "customers", pd.DataFrame({"customer_id": ["C1", "C2"]}), source="customers")
+    load_frame(
+        b,
+        "products",
+        pd.DataFrame({"product_id": ["P1", "P2"], "category": ["a", "b"], "unit_cost": ["10.00", None]}),
+        source="products",
+    )
+    lines = [
+        ("O1", "C1", "2023-12-01T10:00Z", "P1", 1, "30.00"),
+        ("O2", "C1", "2024-02-01T10:00Z", "P1", 2, "30.00"),
+        ("O3", "C2", "2023-12-02T10:00Z", "P2", 1, "40.00"),
+        ("O4", "C2", "2024-02-02T10:00Z", "P2", 2, "40.00"),
+        ("O5", "C2", "2024-12-31T10:00Z", "P2", 1, "40.00"),
+    ]
+    orders = pd.DataFrame(
+        [
+            dict(order_id=o, line_no=1, customer_id=c, ordered_at=at, product_id=p, quantity=q, unit_price=u,
+                 currency="USD")
+            for o, c, at, p, q, u in lines
+        ]
+    )  # fmt: skip
+    load_frame(b, "orders", orders, source="orders")
+    d1 = log_advice(b, decide(_figures("C1"), Decimal("50"), CFG), pd.Timestamp("2024-01-10T09:00Z"))
+    d2 = log_advice(b, decide(_figures("C2"), Decimal("50"), CFG), pd.Timestamp("2024-01-12T09:00Z"))
+    record_action(b, d1, "granted")
+    record_action(b, d2, "granted")
+    without_rate = concession_report(b, window_days=90).to_json()["total"]["margin_after_granted"]
+    with_rate = concession_report(b, window_days=90, margin_rate="0.25").to_json()["total"]
+    assert without_rate == "120.00"  # C1: 2 x (30 - 10); C2: 2 x 40 with no cost at all
+    assert with_rate["margin_after_granted"] == "60.00"  # C2: 2 x 40 x 0.25
+    b.disconnect()

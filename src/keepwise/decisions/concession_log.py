@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from keepwise import features
 from keepwise.config import Config, load_config
 from keepwise.decisions._frames import money, stamps, text
 from keepwise.exceptions import BadInput, KeepwiseInputError
@@ -179,11 +180,16 @@ def _data_end(store: Store) -> pd.Timestamp | None:
     return max(ends) if ends else None
 
 
-def _within(store: Store, decisions: Any, table: str, at: str, window_days: int, keep: Any = None) -> Any:
-    """``decisions`` joined with the rows of ``table`` of the same customer in the window after each one."""
+def _within(
+    store: Store, decisions: Any, table: str | Any, at: str, window_days: int, keep: Any = None
+) -> Any:
+    """``decisions`` joined with the same customer's rows of ``table`` in the window after each one.
+
+    ``table`` is a table's name or an expression (the priced order lines).
+    """
     import ibis
 
-    t = store.table(table)
+    t = store.table(table) if isinstance(table, str) else table
     if keep is not None:
         t = t.filter(keep(t))
     t = t.rename(_customer="customer_id")
@@ -314,12 +320,18 @@ def _summary(g: pd.DataFrame) -> dict[str, Any]:
 
 
 def concession_report(
-    store: Store, since: str | None = None, window_days: int = 90, currency: str = "USD"
+    store: Store,
+    since: str | None = None,
+    window_days: int = 90,
+    currency: str = "USD",
+    margin_rate: Decimal | float | str | None = None,
 ) -> ConcessionReport:
     """Concession decisions by month (of ``decided_at``) from ``since`` (``YYYY-MM``), after filling outcomes.
 
     ``margin_after_granted`` is the gross margin of the orders, within the outcome window after the
-    decision, of the customers who were granted a concession and stayed.
+    decision, of the customers who were granted a concession and stayed; a line's unit cost is its own,
+    else its product's standard cost, else ``margin_rate`` of its price (``[value] default_margin_rate``;
+    ``None``: no cost), as :func:`keepwise.features.priced_lines` resolves it everywhere.
     """
     if since is not None:
         try:
@@ -334,9 +346,11 @@ def concession_report(
         log = store.table(TABLE)
         log = log.filter(log.kind == "concession")
         d = log.select("decision_id", "customer_id", "decided_at")
-        after = _within(store, d, "orders", "ordered_at", window_days)
+        # the lines' unit cost resolved as everywhere else: own, else the product's, else the margin rate
+        lines = features.priced_lines(store, margin_rate=margin_rate)
+        after = _within(store, d, lines, "ordered_at", window_days)
         after = after.group_by("decision_id").aggregate(
-            margin_after=(after.quantity * (after.unit_price - after.unit_cost.fill_null(0))).sum()
+            margin_after=(after.quantity * (after.unit_price - after.unit_cost)).sum()
         )
         df = store.to_pandas(log).merge(store.to_pandas(after), on="decision_id", how="left")
         df = df.sort_values(["decided_at", "decision_id"], kind="stable")
@@ -379,7 +393,11 @@ def report(store: Store, since: str | None = None, *, config: Config | None = No
     """
     cfg = config or load_config()
     result = concession_report(
-        store, since, window_days=cfg.decisions.outcome_window_days, currency=reporting_currency(store, cfg)
+        store,
+        since,
+        window_days=cfg.decisions.outcome_window_days,
+        currency=reporting_currency(store, cfg),
+        margin_rate=cfg.value.default_margin_rate,
     )
     result.notes = inventory(store).notes(
         "incidents",
