@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from keepwise.conjoint.run import read_answers
 from keepwise.exceptions import KeepwiseInputError
 
 __all__ = ["LongAnswers", "long_format", "read_sheet"]
@@ -49,15 +50,8 @@ class LongAnswers:
 
 
 def read_sheet(path: Path, what: str) -> pd.DataFrame:
-    """A CSV file read entirely as text (blank cells stay empty strings); ``what`` names it in errors."""
-    if path.is_dir():
-        path = path / f"{what}.csv"
-    if not path.exists():
-        raise KeepwiseInputError(f"{path}: no such file")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise KeepwiseInputError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+    """A CSV file read as text (blank cells stay empty strings); for a folder, ``what``.csv in it."""
+    return read_answers(path / f"{what}.csv" if path.is_dir() else path, all_text=True)
 
 
 def _whole(frame: pd.DataFrame, column: str, source: str) -> pd.Series:

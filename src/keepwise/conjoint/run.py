@@ -127,11 +127,16 @@ class Estimate:
         return doc
 
 
-def read_answers(path: Path, text_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """A long-format answers CSV file (``text_columns`` read as text); a bad file is an input error."""
+def read_answers(path: Path, text_columns: Sequence[str] = (), *, all_text: bool = False) -> pd.DataFrame:
+    """A long-format answers CSV file (``text_columns`` read as text); a bad file is an input error.
+
+    ``all_text`` reads every column as text exactly as written, a blank cell as an empty string.
+    """
     if not path.exists():
         raise KeepwiseInputError(f"{path}: no such file")
     try:
+        if all_text:
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
         return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise KeepwiseInputError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
