@@ -275,7 +275,6 @@ def customer_ledger(
         return kept(store, out, "ledger")
 
 
-@once
 def profitability(
     store: Store,
     month: str | None = None,
