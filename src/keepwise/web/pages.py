@@ -114,22 +114,19 @@ def _fragment(fig: Any, div_id: str) -> str:
     return fragment(fig, div_id)
 
 
-@router.get("/")
-def overview(
-    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
-) -> Response:
-    """The latest review (or ``?month=``): warnings by value at risk, lost customers, cohort retention."""
+def _derived(state: WebState, key: tuple[str, ...], doc: dict[str, Any], make: Any) -> Any:
+    """``make(doc)``, made once per stored document ``doc`` (kept with it) and reused while it is current."""
+    kept: tuple[dict[str, Any], Any] = state.documents.get(
+        (state.db, *key), id(doc), lambda: (doc, make(doc))
+    )
+    return kept[1]
+
+
+def _overview_parts(doc: dict[str, Any]) -> tuple[list[Any], dict[str, Any], list[Any], list[str]]:
+    """The overview's warnings by value at risk, totals by kind, lost customers by margin and its 4 charts."""
     from keepwise.report import figures
     from keepwise.signals import KINDS
 
-    state = state_of(request)
-    chosen = page_of(page, per_page)
-    with state.store() as backend:
-        months = data.review_months(backend)
-        if not months and month is None:
-            return render(request, "empty.html.j2", title="No review yet", months=[])
-        doc = data.review_document(backend, month, kept=state.documents)
-        cur = _currency(state, backend)
     warnings = sorted(doc.get("warnings", []), key=lambda w: Decimal(w["value_at_risk"]), reverse=True)
     by_kind = {
         k: {
@@ -149,6 +146,26 @@ def overview(
         _fragment(figures.trend_chart(metrics.get("monthly", [])[-24:]), "fig-trend"),
     ]
     lost_rows = sorted(lost.get("customers", []), key=lambda r: Decimal(r["annual_margin"]), reverse=True)
+    return warnings, by_kind, lost_rows, charts
+
+
+@router.get("/")
+def overview(
+    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
+) -> Response:
+    """The latest review (or ``?month=``): warnings by value at risk, lost customers, cohort retention."""
+    state = state_of(request)
+    chosen = page_of(page, per_page)
+    with state.store() as backend:
+        months = data.review_months(backend)
+        if not months and month is None:
+            return render(request, "empty.html.j2", title="No review yet", months=[])
+        doc = data.review_document(backend, month, kept=state.documents)
+        section = doc.get("profitability") or {}
+        cur = section.get("currency") or _currency(state, backend)  # the review's money is in its currency
+    # sorted lists, sums and charts are made once per stored review and kept with it
+    warnings, by_kind, lost_rows, charts = _derived(state, ("overview", doc["month"]), doc, _overview_parts)
+    lost = doc.get("lost") or {}
     return render(
         request,
         "overview.html.j2",
@@ -185,12 +202,16 @@ def profit_page(
     try:
         with state.store() as backend:
             doc = stored.profit_document(backend, month, "ttm", kept=state.documents)
-            rows_of = backend.table(table_name("ttm"))
-            curve, drawn = whale_curve(rows_of.filter(rows_of.month == doc["month"]))
+
+            def chart(doc: dict[str, Any]) -> str:  # the stored rows' whale curve, drawn once per document
+                rows_of = backend.table(table_name("ttm"))
+                curve, drawn = whale_curve(rows_of.filter(rows_of.month == doc["month"]))
+                return _fragment(whale_figure(curve, drawn, currency=doc["currency"]), "fig-whale")
+
+            drawn_chart = _derived(state, ("whale", doc["month"]), doc, chart)
     except NotFound as exc:
         return render(request, "profit.html.j2", title="Profitability", doc=None, message=str(exc))
     cur = doc["currency"]
-    fig = whale_figure(curve, drawn, currency=cur)
     customers = doc["customers"]
 
     def shown_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -212,7 +233,7 @@ def profit_page(
         doc=doc,
         message=None,
         headline=doc["whale"]["sentence"],
-        chart=_fragment(fig, "fig-whale"),
+        chart=drawn_chart,
         top=shown_rows(chosen.cut(customers)),  # most profitable first, as keepwise profit lists them
         pager=_pager(request, chosen, len(customers)),
         bottom=shown_rows(customers[-10:][::-1]) if len(customers) > 10 else [],
@@ -236,7 +257,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
     state = state_of(request)
     with state.store() as backend:
         profile = data.customer_profile(backend, customer_id, state.config)
-        cur = _currency(state, backend)
+        cur = (profile["profit"] or {}).get("currency") or _currency(state, backend)
     return render(
         request,
         "customer.html.j2",
