@@ -56,7 +56,7 @@ def all_pages(client, path: str, params: dict, lists, per_page: int = 1000) -> d
     """
     doc: dict | None = None
     url: str | None = path
-    query = {**params, "per_page": per_page}
+    query: dict | None = {**params, "per_page": per_page}
     while url is not None:
         got = client.get(url, params=query)
         assert got.status_code == 200, got.text
@@ -71,7 +71,7 @@ def all_pages(client, path: str, params: dict, lists, per_page: int = 1000) -> d
                     doc[outer][inner] += body[outer][inner]
                 elif isinstance(doc.get(key), list):
                     doc[key] += body[key]
-        url, query = pagination["next"], {}
+        url, query = pagination["next"], None  # the link carries the query
     assert doc is not None
     return doc
 
