@@ -40,12 +40,19 @@ def _rows(expr: Any) -> list[dict[str, Any]]:
 
 def review_months(store: Store) -> list[str]:
     """Months with a stored review, newest first."""
+    return list(_reviews(store))
+
+
+def _reviews(store: Store) -> dict[str, str]:
+    """When the latest review of each reviewed month was written, by month, newest month first (one query)."""
     store = as_store(store)
     if not store.has_table("review_document"):
-        return []
+        return {}
     t = store.table("review_document")
-    months = t.select("review_month").distinct().order_by(ibis.desc("review_month"))
-    return [str(r["review_month"]) for r in _rows(months)]
+    months = (
+        t.group_by("review_month").aggregate(written=t.written_at.max()).order_by(ibis.desc("review_month"))
+    )
+    return {str(r["review_month"]): str(r["written"]) for r in _rows(months)}
 
 
 def review_document(store: Store, month: str | None = None, kept: Kept[Any] | None = None) -> dict[str, Any]:
@@ -57,7 +64,8 @@ def review_document(store: Store, month: str | None = None, kept: Kept[Any] | No
     store = as_store(store)
     if month is not None:
         month = ReviewPeriod.of(month).month  # a malformed month is the CLI's one-line error
-    months = review_months(store)
+    written = _reviews(store)
+    months = list(written)
     if not months:
         raise NotFound("the store holds no review yet; run `keepwise review` first")
     chosen = month or months[0]
@@ -75,8 +83,7 @@ def review_document(store: Store, month: str | None = None, kept: Kept[Any] | No
 
     if kept is None:
         return load()
-    stamp = str(_rows(latest.select("written_at"))[0]["written_at"])
-    found: dict[str, Any] = kept.get((store.url, "review", chosen), stamp, load)
+    found: dict[str, Any] = kept.get((store.url, "review", chosen), written[chosen], load)
     return found
 
 
