@@ -210,10 +210,12 @@ def decided_gesture(
     language: str,
     *,
     at: datetime | None = None,
+    advisors: dict[str, Any] | None = None,
 ) -> Grant | None:
     """The concession advisor's extra gesture (English wording, so only for English letters), if available.
 
-    ``at``: the advisor uses the history before this moment (default: all of it).
+    ``at``: the advisor uses the history before this moment (default: all of it). ``advisors``: a dict the
+    caller keeps across the incidents of one run, so the advisor (which fits its models) is built once.
     """
     if language != "en" or remedy.amount is None:
         return None
@@ -221,8 +223,14 @@ def decided_gesture(
         from keepwise.decisions.concession import ConcessionAdvisor
     except ImportError:
         return None
+    cache = {} if advisors is None else advisors
     try:
-        advisor = ConcessionAdvisor(store, as_of=at)
+        if "advisor" not in cache:
+            cache["advisor"] = None  # a store the advisor cannot work on is tried once per run
+            cache["advisor"] = ConcessionAdvisor(store, as_of=at)
+        advisor = cache["advisor"]
+        if advisor is None:
+            return None
         advice = advisor.advise(customer_id, remedy.amount, incident_id, log=False)
     except Exception:  # the advisor is optional here: a letter without a gesture is still a good letter
         return None
@@ -292,6 +300,7 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
                 )
     f = flows["incident_followup"]
     if f["enabled"]:
+        advisors: dict[str, Any] = {}  # one concession advisor for all of the run's incidents
         for incident_id, customer_id in recent_incidents(store, at, int(f["within_days"])):
             if not facts:
                 out.append(Due("incident_followup", "adjustment", customer_id, incident_id, {}))
@@ -300,7 +309,9 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
             language = str(customer_record(store, cid)["language"] or "en")
             remedy = letter["remedy"]
             assert isinstance(remedy, Grant)
-            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language, at=at)
+            letter["gesture"] = decided_gesture(
+                store, cid, incident_id, remedy, language, at=at, advisors=advisors
+            )
             out.append(Due("incident_followup", "adjustment", cid, incident_id, letter))
     t = flows["thanks"]
     if t["enabled"]:
