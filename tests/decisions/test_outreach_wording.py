@@ -12,8 +12,9 @@ from keepwise.decisions.service.rules import _due, _reprice, higher
 
 
 def test_price_increases_in_plain_rounded_bounded_words():
-    assert higher(0.123) == "12% higher"
-    assert higher(0.001) == "under 1% higher"
+    assert higher(0.123) == "13% higher"  # the smallest whole percentage that breaks even
+    assert higher(0.13) == "13% higher"
+    assert higher(0.001) == "1% higher"
     assert higher(16.213) == "much higher than now (17x)"  # was "1621.3% higher"
     assert higher(450.0) == "much higher than now (more than 100x)"
 

@@ -5,7 +5,8 @@ or parting ways when no acceptable price would make them pay; its plan is saved 
 as the stage document ``outreach`` of its month. :func:`outreach_facts` turns the customer's latest such
 action into the facts its letter needs (``keepwise messages compose --customer ID --kind reprice|partways``):
 
-- ``reprice``: ``increase_percent`` = the break-even price increase rounded up to a whole percent,
+- ``reprice``: ``increase_percent`` = the break-even price increase rounded up to a whole percent (as the
+  plan's reasons say it),
   ``effective_on`` = the decision's due date plus :data:`NOTICE_DAYS`, ``months`` = the months reviewed;
 - ``partways``: ``last_day`` = the decision's due date plus :data:`NOTICE_DAYS` (orders are taken until
   then), ``months``.
@@ -16,10 +17,10 @@ and keep the door open.
 
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 from typing import Any
 
+from keepwise.decisions.service.rules import whole_percent
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
 
@@ -77,6 +78,6 @@ def outreach_facts(
     months = int(figures.get("months") or 0) or 6
     if kind == "reprice":
         increase = figures.get("break_even_price_increase")
-        percent = None if increase is None else max(1, math.ceil(round(float(increase) * 100, 6)))
+        percent = None if increase is None else whole_percent(increase)
         return f"outreach-{month_of}", {"increase_percent": percent, "effective_on": notice, "months": months}
     return f"outreach-{month_of}", {"last_day": notice, "months": months}

@@ -5,6 +5,7 @@ See :mod:`keepwise.decisions.service` for the rules in words.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -168,16 +169,21 @@ def _reprice(
     return rec, figs, reasons
 
 
+def whole_percent(share: float | Decimal) -> int:
+    """A break-even share as the smallest whole percentage that reaches it (0.1712 -> 18, 0.13 -> 13)."""
+    return max(1, math.ceil(round(float(share) * 100, 6)))
+
+
 def _share(x: float | Decimal) -> str:
-    """A share as a whole percentage, "under 1%" when it rounds to nothing."""
-    return "under 1%" if 0 < float(x) < 0.005 else f"{float(x):.0%}"
+    return f"{whole_percent(x)}%"
 
 
 def higher(increase: float) -> str:
-    """A price increase in plain words, rounded and bounded: "12% higher", "much higher than now (17x)".
+    """A price increase in plain words, rounded and bounded: "13% higher", "much higher than now (17x)".
 
-    Up to doubling the increase is a whole percentage; beyond it, the new price as a multiple of the old one
-    (rounded; "more than 100x" above that): a manager reads "1621.3% higher" as a typo.
+    Below doubling, the smallest whole percentage that breaks even (what a reprice letter asks for); from
+    doubling on, the new price as a multiple of the old one (rounded; "more than 100x" above that): a
+    manager reads "1621.3% higher" as a typo.
     """
     if increase < 1:
         return f"{_share(increase)} higher"
