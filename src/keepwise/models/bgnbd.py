@@ -188,13 +188,25 @@ class BetaGeoModel(PurchaseModel):
 
         The Gauss hypergeometric term is evaluated after Euler's transformation,
         ``(1 - z)^(r + x) 2F1(r + x, b + x; c; z) = (1 - z)^(a - 1) 2F1(c - r - x, a - 1; c; z)``, with
-        ``c = a + b + x - 1``, whose parameters no longer grow with ``x`` (no overflow at x = 500).
+        ``c = a + b + x - 1``, whose parameters no longer grow with ``x`` (no overflow at x = 500). When ``a``
+        is huge (a fit where every customer drops out with the same probability ``a / (a + b)``), that form is
+        ``0 x inf``: the untransformed term is used there, and where it fails too, its limit as ``a`` and
+        ``b`` grow with ``(b + x) / c`` fixed, ``((1 - z) / (1 - z (b + x) / c))^(r + x)``.
         """
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         k = self._shift
         c = a + b + x - 1 + k
         z = t / (alpha + T + t)
-        bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bracket = np.asarray(1 - (1 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z), dtype=float)
+            bad = ~np.isfinite(bracket)
+            if bad.any():
+                shape = np.broadcast(c, z, x).shape
+                cb, zb, xb = (np.broadcast_to(np.asarray(v, dtype=float), shape)[bad] for v in (c, z, x))
+                plain = 1 - (1 - zb) ** (r + xb) * hyp2f1(r + xb, b + xb, cb, zb)
+                limit = 1 - ((1 - zb) / (1 - zb * (b + xb) / cb)) ** (r + xb)
+                bracket = np.array(np.broadcast_to(bracket, shape), dtype=float)
+                bracket[bad] = np.where(np.isfinite(plain), plain, limit)
         return np.asarray(c / (a - 1) * bracket)
 
     def expected_number_of_purchases_up_to_time(self, t: Any) -> FloatArray:
