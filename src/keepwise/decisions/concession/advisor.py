@@ -55,7 +55,7 @@ class ConcessionAdvisor:
         later incidents with the history known at the time.
     dropout:
         The drop-out models to choose from by holdout fit (:mod:`~keepwise.decisions.concession.dropout`;
-        one name: that model).
+        one name: that model; ``MODELS``: the Pareto/NBD fallbacks compete too).
     """
 
     def __init__(
