@@ -225,3 +225,51 @@ def test_decisions_unchanged_on_a_business_with_no_schedule_buyers_and_one_effec
         assert a.loss_if_leave == b.loss_if_leave and a.reduction == b.reduction
         for cost in (Decimal("10"), Decimal("60")):
             assert decide(a, cost, cfg).decision == decide(b, cost, cfg).decision
+
+
+def test_advisor_on_orders_only_says_what_it_assumed():
+    """A store with customers and orders only (as CDNOW): no crash; the notes name each missing input and
+    what was done instead, and the advice shows the drop-out model it chose and the default effect."""
+    from keepwise.config import Config
+    from keepwise.datasets import simulate
+    from keepwise.decisions.concession import ConcessionAdvisor
+    from keepwise.store import connect
+    from keepwise.store.ingest import load_frame
+
+    biz = simulate(customers=1500, months=24, seed=4)
+    store = connect("duckdb://:memory:")
+    for name in ("customers", "orders"):
+        table = biz.tables[name]
+        if name == "customers":
+            table = table.assign(acquisition_cost=None)
+        load_frame(store, name, table, source=name)
+    advisor = ConcessionAdvisor(store, Config())
+    doc = advisor.advise(str(biz.tables["orders"]["customer_id"].iloc[0]), "25", log=False).to_json()
+    notes = {n["input"]: n for n in doc["notes"]}
+    assert notes["incidents"]["missing"] == "no rows"
+    assert "documented default effect" in notes["incidents"]["instead"]
+    assert notes["time_logs"]["instead"] == "cost to serve is taken as 0"
+    assert "replacement_cost_fallback" in notes["customers.acquisition_cost"]["instead"]
+    assert doc["effect"]["source"] == "default" and doc["effect"]["model"] == "documented default"
+    assert doc["value_model"]["chosen"] in ("bgnbd", "bgnbd_by_segment")
+    assert all("rmse" in c or "error" in c for c in doc["value_model"]["candidates"])
+    assert any(r.startswith("weeks as a customer and purchases from BG/NBD") for r in doc["remarks"])
+    assert doc["decision"] in ("approve", "counter", "refuse") and doc["reasons"]
+
+
+def test_advice_json_shows_which_models_were_chosen_and_why(advisor):
+    """On the simulated store: the drop-out model with each candidate's holdout error, the effect model with
+    each likelihood-ratio test (statistic, degrees of freedom, p-value, AIC difference)."""
+    doc = advisor.advise("C0002", "40", log=False).to_json()
+    vm = doc["value_model"]
+    assert vm["chosen"] in CANDIDATES and vm["holdout_weeks"] > 8
+    scored = [c for c in vm["candidates"] if "rmse" in c]
+    assert scored and all(c["rmse"] > 0 and c["actual"] > 0 for c in scored)
+    assert f"{next(c for c in scored if c['model'] == vm['chosen'])['rmse']:.3f}" in vm["reason"]
+    effect = doc["effect"]
+    assert effect["source"] == "history" and effect["model"] == advisor.effect.model
+    first = effect["tests"][0]
+    assert first["model"] == "grows with customer value" and first["against"] == "one effect"
+    assert first["df"] == 1 and 0 <= first["p_value"] <= 1
+    assert first["aic_difference"] == pytest.approx(2 - first["lr_statistic"], abs=1e-3)
+    assert f"p = {first['p_value']:.2f}" in effect["description"] or effect["model"] != "one effect"
