@@ -10,28 +10,31 @@ Each past incident is one observation:
 
 Not ordering again does not prove that a customer left: a customer who stayed may simply not have needed
 anything yet. So the model is a mixture. The incident makes the customer leave with probability ``p``
-(logistic in the terms above); a customer who stays orders with their own purchase rate, and the chance
-that such a customer shows no order in the ``w`` weeks from the incident to the end of the data is, under the
-BG/NBD model (a customer can only drop out right after a purchase, so a customer alive at the incident with
-no purchase since has simply not bought)::
-
-    q = ((alpha + T) / (alpha + T + w)) ^ (r + x)
-
-with the population's ``r, alpha`` and the customer's ``x`` repeat purchases and age ``T`` at the incident.
-The likelihood of "no order since" is ``p + (1 - p) q``, of "ordered again" ``(1 - p)(1 - q)``, with::
+(logistic in the terms above); a customer who stays shows no order in the ``w`` weeks from the incident to
+the end of the data with the chance ``q`` that the advisor's drop-out model gives (:func:`no_order_chance`:
+under BG/NBD, where a customer drops out only right after a purchase, ``q = ((alpha + T) / (alpha + T +
+w)) ^ (r + x)`` with the population's ``r, alpha`` and the customer's ``x`` repeat purchases and age ``T``
+at the incident; under Pareto/NBD a customer may also leave before buying again). The likelihood of "no
+order since" is ``p + (1 - p) q``, of "ordered again" ``(1 - p)(1 - q)``, with::
 
     logit p = a + a[category] + b value_z + conceded x (e + f value_z + e[category])
 
 (the category interactions only where a category has at least 20 incidents with and 20 without a
 concession), fitted by maximum likelihood (statsmodels ``GenericLikelihoodModel``, standard errors from the
-numerical Hessian). The interactions ``f`` and ``e[category]`` are kept only when a likelihood-ratio test
-against the model with one effect for all (``e`` alone) rejects it at ``LR_LEVEL`` (5%): a few hundred
-incidents rarely say how the effect differs by category, and effects estimated per category from a few
-dozen incidents each are mostly noise (measured on the simulator: with them the advisor kept 70% of the
+numerical Hessian).
+
+**Which effect.** The models are nested, simplest first: ``ONE`` ("one effect": ``e`` alone), ``BY_VALUE``
+(the effect grows, or shrinks, with customer value: ``e + f value_z``), then the category interactions on
+top of the model kept so far (``BY_CATEGORY`` or ``BY_VALUE_AND_CATEGORY``). Each richer model is kept only
+when a likelihood-ratio test against the simpler one rejects it at ``LR_LEVEL`` (5%); each test, with its
+statistic, degrees of freedom, p-value and AIC difference, is in ``EffectEstimate.tests`` and the advice's
+JSON. A few hundred incidents rarely show a difference by category, and effects estimated per category from a
+few dozen incidents each are mostly noise (measured on the simulator: with them the advisor kept 70% of the
 oracle's profit on one business, without them 79%). The concession's effect on an incident is the drop in
 the chance of leaving it buys, ``p(no concession) - p(concession)`` at the incident's category and the
-customer's value; its interval comes from the 95% interval of the pooled log odds ratio ``e`` (a fit
-without the interactions).
+customer's value; its interval comes from the 95% interval of the kept model's concession terms at that
+category and value (delta method: ``var e + z^2 var f + 2 z cov(e, f)`` [+ the category term]). The reported
+``odds_ratio`` is the pooled one (model ``ONE``).
 
 With fewer than ``min_incidents`` incidents (or fewer than 20 with and 20 without a concession) the estimate
 falls back to the documented defaults of ``[decisions]``: ``leave_after_incident`` without a concession and

@@ -102,8 +102,13 @@ class ConcessionAdvisor:
         self.known = set(customers.astype(str))
         self.replacement, self.replacement_source = replacement_cost(store, self.cfg)
         self.missing = self._missing_inputs(store)
-        by_customer = self.orders.groupby("customer_id")["ordered_at"]
-        self.cts = CostToServe(store, self.as_of, by_customer.min(), by_customer.max(), config=self.config)
+        # first orders from the whole record: a question after as_of about a customer who joined since then
+        # counts their own cost over their own weeks (their first order is before the question, so known
+        # then); with first orders before as_of only, such a customer had 0 weeks of record and their whole
+        # cost so far was spread over the 4.35 prior weeks (cost to serve a week 3x the truth in the bench)
+        first = orders.groupby("customer_id")["ordered_at"].min()
+        last = self.orders.groupby("customer_id")["ordered_at"].max()
+        self.cts = CostToServe(store, self.as_of, first, last, config=self.config)
         self.currency = reporting_currency(store, self.config)  # the one currency of the data when unset
         # a typical new customer: their gross margin if alive, less the average cost to serve a week over
         # the weeks they are expected to stay
