@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from keepwise.exceptions import KeepwiseInputError, LoadError
-from keepwise.store import consent_history, readers
+from keepwise.store import consent_history, readers, stats
 from keepwise.store.connection import duckdb_connection
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.schema import table as table_named
@@ -167,6 +167,10 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
         with _Steps(con, big) as steps:
             for i, s in enumerate(sources):
                 results.append(_load_one(steps, s, f"_kw_stage_{i}"))
+            stats.record(
+                lambda sql, params=None: con.execute(sql, params or []).fetchall(),
+                [s.table.name for s in sources],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
