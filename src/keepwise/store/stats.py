@@ -137,10 +137,18 @@ def costed_lines(sql: Sql) -> int:
     return int(n)
 
 
-def record(sql: Sql, tables: Sequence[str]) -> None:
-    """Record the figures of ``tables`` (those of :data:`RECORDED`) as they are now; call inside the load."""
+def record(sql: Sql, tables: Sequence[str], known: dict[str, dict[str, int]] | None = None) -> None:
+    """Record the figures of ``tables`` (those of :data:`RECORDED`) as they are now; call inside the load.
+
+    ``known``: per table, figures the load already counted (``{"customers": n}``), not counted again.
+    """
     sql(f"CREATE TABLE IF NOT EXISTS {STATS_TABLE} (table_name VARCHAR, row_count BIGINT, stats VARCHAR)")
-    figures = {t: scan(sql, SCHEMA[t]) for t in dict.fromkeys(tables) if t in RECORDED}
+    known = known or {}
+    figures = {
+        t: scan(sql, SCHEMA[t], customers="customers" not in known.get(t, {})) | known.get(t, {})
+        for t in dict.fromkeys(tables)
+        if t in RECORDED
+    }
     if {"orders", "products"} & set(figures):
         counts = live_counts(sql, ["orders", "products"])
         figures[COSTED] = {

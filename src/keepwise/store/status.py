@@ -30,46 +30,25 @@ def store_status(backend: Any) -> dict[str, Any]:
 
 
 def _status_at(url: str) -> dict[str, Any]:
-    from keepwise.store.connection import connect, duckdb_path
+    from keepwise.store.raw import is_duckdb_file, open_duckdb
 
-    if not url.startswith("duckdb://") or duckdb_path(url) == ":memory:":
+    if not is_duckdb_file(url):
+        from keepwise.store.connection import connect
+
         store = connect(url)
         try:
             return store_status(store)
         finally:
             store.disconnect()
-    con = _open_raw(url)
+    con = open_duckdb(url)
     try:
-        con.execute("SET TimeZone = 'UTC'")
 
         def sql(statement: str) -> list[tuple[Any, ...]]:
             return list(con.execute(statement).fetchall())
 
-        from keepwise.store.stats import columns_of
-
-        have = columns_of(sql)
-        missing = [t for t in TABLES if t.name not in have]
-        if missing:  # as ``connect`` does: the contract's tables exist in every store
-            con.execute("; ".join(t.create_sql() for t in missing))
-        return _duckdb_status(sql, have if not missing else None)
+        return _duckdb_status(sql)
     finally:
         con.close()
-
-
-def _open_raw(url: str) -> Any:
-    """A plain DuckDB connection to the file ``url`` names, waiting for a busy store as ``connect`` does."""
-    from pathlib import Path
-
-    import duckdb
-
-    from keepwise.exceptions import KeepwiseInputError
-    from keepwise.store.connection import _open_duckdb, duckdb_path
-
-    path = duckdb_path(url)
-    parent = Path(path).parent
-    if not parent.exists():
-        raise KeepwiseInputError(f"store URL '{url}': folder '{parent}' does not exist")
-    return _open_duckdb(url, path, read_only=False, wait=None, opener=duckdb.connect)
 
 
 def _duckdb_status(sql: Any, columns: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
