@@ -1,11 +1,16 @@
 """Loading 10 million order lines: keepwise's validated load against a bare DuckDB read of the same file.
 
-Run: ``.venv/bin/python bench/load.py [--lines 10000000] [--customers 1000000]``
+Run: ``.venv/bin/python bench/load.py [--lines 10000000] [--customers 1000000]`` (``make bench`` runs it with
+``--lines 1000000 --customers 100000``).
 
 Generates ``bench/data/load/{customers,orders}.csv`` with DuckDB (seeded), then, each in a fresh process
 (so peak memory is that process's own): ``keepwise load DIR`` (validation, key and reference checks, upsert,
 one transaction) and the reference ``CREATE TABLE orders AS SELECT * FROM read_csv(...)`` in plain duckdb.
-Prints a Markdown table with wall time, peak RSS and the ratio; paste it into bench/RESULTS.md.
+Prints a Markdown table with wall time, CPU time, peak RSS and the ratios; paste it into bench/RESULTS.md.
+
+Then, on the store just loaded, ``keepwise status --json`` (what the load recorded, read with DuckDB alone)
+beside the same figures counted through Ibis as ``status`` did before it read the load's record, and
+``keepwise --help`` (the start-up every command pays), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -116,6 +121,46 @@ def main() -> None:
     print(
         f"| ratio keepwise / bare | {load_s / bare_s:.1f}x | {load_cpu / bare_cpu:.1f}x "
         f"| {load_mb / bare_mb:.1f}x |"
+    )
+    status(f"duckdb:///{DATA / 'keepwise.duckdb'}", args.lines)
+
+
+#: ``keepwise status`` as it was before loads recorded their figures: every table counted through Ibis.
+COUNTED = """
+import sys
+from keepwise.store import connect
+from keepwise.store.status import _ibis_status
+store = connect(sys.argv[1])
+_ibis_status(store)
+store.disconnect()
+"""
+
+
+def status(url: str, lines: int) -> None:
+    """Time ``keepwise status`` on the loaded store against counting it, and ``keepwise --help``."""
+    runs = {
+        "`keepwise status --json` (what the load recorded)": _timed(
+            _cli("'status', '--json', '--db', sys.argv[1]")
+        ),
+        "the same figures counted through Ibis (status before)": _timed(COUNTED),
+        "`keepwise --help`": _timed(_cli("'--help'")),
+    }
+    print(f"\nStatus of the store just loaded ({lines:,} order lines):")
+    print("| run | wall time (s) | CPU time (s) |")
+    print("|---|---:|---:|")
+    for name, code in runs.items():
+        out = subprocess.run(
+            [sys.executable, "-c", code, url], check=True, capture_output=True, text=True
+        ).stdout
+        seconds, cpu, _ = _figures(out)
+        print(f"| {name} | {seconds:.2f} | {cpu:.2f} |")
+
+
+def _cli(args: str) -> str:
+    """Code that runs ``keepwise ARGS`` (a Python list's items) in this interpreter, failing on a bad exit."""
+    return (
+        f"from keepwise.cli import main; import sys; sys.argv = ['keepwise', {args}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code"
     )
 
 

@@ -6,17 +6,16 @@ import typer
 from rich.table import Table
 
 from keepwise.commands.common import DbOption, JsonOption, out, print_json
-from keepwise.store.connection import DEFAULT_URL, connect
+from keepwise.store.connection import DEFAULT_URL
 from keepwise.store.status import store_status
 
 
 def status(db: DbOption = DEFAULT_URL, json_: JsonOption = False) -> None:
     """Show what the store holds: tables, rows, date ranges and customers, and the inputs it lacks."""
-    backend = connect(db)
-    try:
-        doc = {"db": db, **store_status(backend)}
-    finally:
-        backend.disconnect()
+    doc = {
+        "db": db,
+        **store_status(db),
+    }  # a URL: a DuckDB file is read with DuckDB alone (no Ibis, no pandas)
     if json_:
         print_json(doc)
         return

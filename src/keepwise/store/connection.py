@@ -90,13 +90,11 @@ def connect(url: str | None = None, *, read_only: bool = False, wait: float | No
     return Store(_open(url, read_only=read_only, wait=wait), url)
 
 
-def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None) -> Any:
-    import ibis
-
+def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None, opener: Any = None) -> Any:
     deadline: float | None = None
     while True:
         try:
-            return ibis.duckdb.connect(path, read_only=read_only)
+            return (opener or _ibis_duckdb)(path, read_only=read_only)
         except Exception as exc:  # duckdb raises IOException for locked or unreadable files
             if not is_busy(exc):
                 raise KeepwiseInputError(f"cannot open store '{url}': {str(exc).splitlines()[0]}") from exc
@@ -119,6 +117,12 @@ def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None) ->
                     f"it has finished, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
                 ) from None
             time.sleep(_RETRY_SECONDS)
+
+
+def _ibis_duckdb(path: str, *, read_only: bool) -> Any:
+    import ibis
+
+    return ibis.duckdb.connect(path, read_only=read_only)
 
 
 def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:

@@ -18,22 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from keepwise.exceptions import KeepwiseInputError, LoadError
-from keepwise.store import consent_history, readers
+from keepwise.store import consent_history, readers, stats
 from keepwise.store.connection import duckdb_connection
+from keepwise.store.keys import problem
 from keepwise.store.schema import SCHEMA, Table, load_order
 from keepwise.store.schema import table as table_named
-from keepwise.store.validate import first_problem, lit, missing_reference, q, shown, typed_expr
+from keepwise.store.validate import lit, q, shown, stored_expr
 
 SUFFIXES = (".csv", ".parquet")
 #: Files at least this large get a progress bar on stderr.
 PROGRESS_MIN_BYTES = 32 << 20
 #: Memory DuckDB may use during a load; larger loads spill to disk.
-LOAD_MEMORY_LIMIT = "1GB"
+LOAD_MEMORY_LIMIT = "600MB"
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ def _file_source(table: Table, path: Path) -> _Source:
 
 
 def _frame_source(table: Table, frame: Any, name: str) -> _Source:
+    import pyarrow as pa
+
     if len(frame) == 0:
         raise LoadError(name, "is empty (no rows)")
     if not isinstance(frame, pa.Table):
@@ -157,7 +159,8 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
                 f"table '{s.table.name}' is written by keepwise itself and cannot be loaded"
             )
         _check_header(s)
-    con = duckdb_connection(backend)
+    # a store, or a plain DuckDB connection (keepwise.store.raw: the command's way, without Ibis)
+    con: Any = backend if isinstance(backend, duckdb.DuckDBPyConnection) else duckdb_connection(backend)
     big = show_progress and sum(s.size for s in sources) >= PROGRESS_MIN_BYTES
     results: list[LoadResult] = []
     (old_limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
@@ -165,8 +168,13 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
     con.execute("BEGIN TRANSACTION")
     try:
         with _Steps(con, big) as steps:
+            known: dict[str, dict[str, int]] = {}  # figures of a first load that the checks already counted
             for i, s in enumerate(sources):
-                results.append(_load_one(steps, s, f"_kw_stage_{i}"))
+                result, facts = _load_one(steps, s, f"_kw_stage_{i}")
+                results.append(result)
+                seen = [r.table for r in results].count(s.table.name) > 1
+                known[s.table.name] = {} if seen else facts
+            stats.record(lambda sql: con.execute(sql).fetchall(), [s.table.name for s in sources], known)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -258,13 +266,13 @@ def _stage(steps: _Steps, s: _Source, stage: str) -> int:
     raw = f"{stage}_raw"
     if s.kind == "csv":
         types = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in s.columns) + "}"
-        source = (
-            f"read_csv(?, header = true, auto_detect = false, columns = {types}, delim = ',', quote = '\"', "
-            "escape = '\"', strict_mode = true, null_padding = false)"
+        source = (  # the path as a literal: binding a parameter makes DuckDB import pandas
+            f"read_csv({lit(str(s.data))}, header = true, auto_detect = false, columns = {types}, "
+            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false)"
         )
-        params: list[Any] = [str(s.data)]
+        params: list[Any] = []
     elif s.kind == "parquet":
-        source, params = "read_parquet(?)", [str(s.data)]
+        source, params = f"read_parquet({lit(str(s.data))})", []
     else:
         con.register("_kw_frame", s.data)
         source, params = "_kw_frame", []
@@ -293,40 +301,48 @@ def _stage(steps: _Steps, s: _Source, stage: str) -> int:
     return int(rows)
 
 
-def _load_one(steps: _Steps, s: _Source, stage: str) -> LoadResult:
+def _load_one(steps: _Steps, s: _Source, stage: str) -> tuple[LoadResult, dict[str, int]]:
+    """Stage, check and save one source; also the figures of the table the checks counted on a first load."""
     con = steps.con
     rows = _stage(steps, s, stage)
     present = set(s.columns)
-    problem = first_problem(con, stage, s.table, present, s.name) or missing_reference(
-        con, stage, s.table, present, s.name
-    )
-    if problem is not None:
-        raise problem
+    clean: set[str] = set()  # columns whose text is the stored value (validate.stored_expr)
+    facts: dict[str, int] = {}
+    found = problem(con, stage, s.table, present, s.name, clean, facts)
+    if found is not None:
+        raise found
+    first = con.execute(f"SELECT 1 FROM {q(s.table.name)} LIMIT 1").fetchone() is None
     if s.table.name == "consent":  # consent is a history: a load adds events (store/consent_history.py)
         new, updated, unchanged = consent_history.load_stage(con, stage, s.table, present, s.name)
     else:
-        new, updated, unchanged = _upsert(steps, stage, s.table, present, rows)
+        new, updated, unchanged = _upsert(steps, stage, s.table, present, rows, clean, first=first)
     con.execute(f"DROP VIEW {q(stage)}")
     con.execute(f"DROP TABLE {q(stage + '_raw')}")
-    return LoadResult(s.table.name, s.name, rows, new, updated, unchanged)
+    # into an empty table every staged row is stored: its distinct customers are the staged rows' ones
+    known = {"customers": facts["distinct customer_id"]} if first and "distinct customer_id" in facts else {}
+    return LoadResult(s.table.name, s.name, rows, new, updated, unchanged), known
 
 
-def _upsert(steps: _Steps, stage: str, table: Table, present: set[str], rows: int) -> tuple[int, int, int]:
+def _upsert(
+    steps: _Steps, stage: str, table: Table, present: set[str], rows: int, clean: set[str], *, first: bool
+) -> tuple[int, int, int]:
     con = steps.con
     target = q(table.name)
     cols = ", ".join(q(c) for c in table.column_names)
-    if con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone() is None:  # a first load: every row is new
-        typed = ", ".join(f"{typed_expr(col, col.name in present)} AS {q(col.name)}" for col in table.columns)
+    if first:  # a first load (the table is empty): every row is new
+        typed = ", ".join(
+            f"{stored_expr(col, col.name in present, clean)} AS {q(col.name)}" for col in table.columns
+        )
         steps.execute(f"saving {table.name}", f"INSERT INTO {target} ({cols}) SELECT {typed} FROM {q(stage)}")
         return rows, 0, 0
     key_match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
     values = []
     for col in table.columns:
         if col.name in present:
-            values.append(f"{typed_expr(col, True, 's')} AS {q(col.name)}")
+            values.append(f"{stored_expr(col, True, clean, 's')} AS {q(col.name)}")
         else:  # absent from the file: keep what the store holds for known keys
             values.append(f"t.{q(col.name)} AS {q(col.name)}")
-    typed_keys = ", ".join(f"{typed_expr(table.column(k), True)} AS {q(k)}" for k in table.key)
+    typed_keys = ", ".join(f"{stored_expr(table.column(k), True, clean)} AS {q(k)}" for k in table.key)
     other = [c for c in table.column_names if c not in table.key]
     same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM n.{q('_old_' + c)}" for c in other) or "TRUE"
     old = "".join(f", t.{q(c)} AS {q('_old_' + c)}" for c in other)

@@ -17,10 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import ibis
-
 from keepwise.store.memo import once
-from keepwise.store.schema import TABLES
+from keepwise.store.schema import SCHEMA, TABLES
 from keepwise.store.store import Store, as_store
 
 __all__ = ["INPUTS", "REQUIRED", "Input", "Inventory", "Note", "inventory", "resolve_month"]
@@ -207,20 +205,41 @@ class Inventory:
         return [n for n in found if n is not None]
 
 
-@once
-def inventory(store: Store | Any) -> Inventory:
-    """Read what ``store`` holds: rows per table, filled optional columns, currencies, the last order."""
-    store = as_store(store)
-    present = set(store.tables())
-    rows: dict[str, int] = {}
-    filled: dict[str, int] = {}
+def _wanted() -> dict[str, list[str]]:
+    """The columns whose filled rows the inventory counts, per table."""
     wanted: dict[str, list[str]] = {}
     for spec in INPUTS:
         if "." in spec.name:
             table, column = spec.name.split(".", 1)
             wanted.setdefault(table, []).append(column)
     wanted.setdefault("products", []).append("unit_cost")
-    names = {*REQUIRED, *(i.name.split(".", 1)[0] for i in INPUTS)}
+    return wanted
+
+
+#: The tables the inventory counts rows of.
+_NAMES = {*REQUIRED, *(i.name.split(".", 1)[0] for i in INPUTS)}
+
+
+@once
+def inventory(store: Store | Any) -> Inventory:
+    """Read what ``store`` holds: rows per table, filled optional columns, currencies, the last order.
+
+    On DuckDB the figures of tables a load wrote come from what it recorded (:mod:`keepwise.store.stats`),
+    with the same results as counting the rows.
+    """
+    store = as_store(store)
+    if store.is_duckdb:
+        return inventory_from_sql(store.sql)
+    return _ibis_inventory(store)
+
+
+def _ibis_inventory(store: Store) -> Inventory:
+    """:func:`inventory` through Ibis, counting every table's rows (any engine)."""
+    present = set(store.tables())
+    rows: dict[str, int] = {}
+    filled: dict[str, int] = {}
+    wanted = _wanted()
+    names = _NAMES
     for t in TABLES:
         if t.name not in names:
             continue
@@ -251,8 +270,55 @@ def inventory(store: Store | Any) -> Inventory:
     return Inventory(rows=rows, filled=filled, currencies=currencies, last_order_at=last)
 
 
+def inventory_from_sql(
+    sql: Any,
+    counts: dict[str, int] | None = None,
+    known: dict[str, dict[str, Any]] | None = None,
+    columns: dict[str, dict[str, str]] | None = None,
+) -> Inventory:
+    """:func:`inventory` of a DuckDB store through ``sql`` (``Store.sql`` or a raw connection's).
+
+    ``counts`` (the live row counts) and ``known`` (:func:`keepwise.store.stats.recorded`) are read when not
+    given, and so are ``columns`` (:func:`keepwise.store.stats.columns_of`). A table the load recorded with
+    its current row count is not read again; any other is scanned once.
+    """
+    from keepwise.store import stats
+
+    columns = stats.columns_of(sql) if columns is None else columns
+    counts = stats.live_counts(sql, [t.name for t in TABLES], present=columns) if counts is None else counts
+    known = stats.recorded(sql, counts, present=columns) if known is None else known
+    rows: dict[str, int] = {}
+    filled: dict[str, int] = {}
+    figures: dict[str, dict[str, Any]] = {}
+    for name, wanted in _wanted().items():
+        if not counts.get(name):
+            continue
+        stored = columns.get(name, {})
+        figures[name] = known.get(name) or stats.scan(sql, SCHEMA[name], customers=False, stored=stored)
+        for column in wanted:
+            filled[f"{name}.{column}"] = int(figures[name]["filled"].get(column, 0))
+    for t in TABLES:
+        if t.name in _NAMES:
+            rows[t.name] = counts.get(t.name, 0)
+            for column in _wanted().get(t.name, []) if t.name in counts else []:
+                filled.setdefault(f"{t.name}.{column}", 0)
+    currencies: tuple[str, ...] = ()
+    last: datetime | None = None
+    if rows.get("orders"):
+        orders = figures["orders"]
+        currencies = tuple(orders.get("currencies", ()))
+        if orders.get("last") is not None:
+            last = datetime.fromisoformat(orders["last"])
+    if rows.get("orders") and rows.get("products") and filled.get("products.unit_cost", 0):
+        costed = known.get(stats.COSTED)
+        filled["orders.unit_cost"] = int(costed["costed"]) if costed else stats.costed_lines(sql)
+    return Inventory(rows=rows, filled=filled, currencies=currencies, last_order_at=last)
+
+
 def _costed_lines(store: Store) -> int:
     """Order lines with a unit cost of their own or from their product."""
+    import ibis
+
     lines = store.table("orders")
     products = store.table("products")
     std = products.select(pid=products.product_id, std_cost=products.unit_cost)

@@ -7,13 +7,12 @@ import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from keepwise.exceptions import LoadError
+
+if TYPE_CHECKING:  # pyarrow is imported where it is used: a CSV load of a valid file needs none of it
+    import pyarrow as pa
 
 #: Bytes read per CSV block by the locating reader.
 CSV_BLOCK_BYTES = 8 << 20
@@ -61,6 +60,9 @@ def csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     The loader reads files with DuckDB; this slower reader runs only when DuckDB refuses a file, to say
     exactly which row and column is at fault.
     """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     names = csv_header(path)
     bad_rows: list[Any] = []
 
@@ -160,6 +162,8 @@ def _column_of_bad_byte(path: Path, line: bytes) -> str | None:
 
 def frame_columns(frame: Any) -> list[str]:
     """Column names of a DataFrame or Arrow table."""
+    import pyarrow as pa
+
     if isinstance(frame, pa.Table):
         return list(frame.column_names)
     return [str(c) for c in frame.columns]
@@ -167,6 +171,9 @@ def frame_columns(frame: Any) -> list[str]:
 
 def parquet_columns(path: Path) -> list[str]:
     """Column names of a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         return list(pq.read_schema(path).names)
     except (pa.ArrowInvalid, OSError) as exc:

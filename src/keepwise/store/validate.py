@@ -49,8 +49,9 @@ ID_CONTROL_RE = r"[\x00-\x1f\x7f\x{80}-\x{9f}]"
 #: :func:`_fast_ok` adds), so the full checks run only on the rows that do not match one of them.
 FAST_AMOUNT_RE = r"^[0-9]{1,14}(\.[0-9]{0,4})?$"
 FAST_SIGNED_AMOUNT_RE = r"^-?[0-9]{1,14}(\.[0-9]{0,4})?$"
-#: An id of printable ASCII that starts with a visible character, at most MAX_ID_LENGTH long.
-FAST_ID_RE = rf"^[!-~][ -~]{{0,{MAX_ID_LENGTH - 1}}}$"
+#: An id of printable ASCII that starts and ends with a visible character, at most MAX_ID_LENGTH long
+#: (so that trimming it changes nothing: see :func:`stored_expr`).
+FAST_ID_RE = rf"^[!-~]([ -~]{{0,{MAX_ID_LENGTH - 2}}}[!-~])?$"
 FAST_TIMESTAMP_RE = (
     r"^(19|20|21)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,9})?)?"
@@ -274,20 +275,128 @@ def _fast_ok(table: Table, col: Column, checks: list[_Check]) -> str:
     return "TRUE" if not mine else "NOT COALESCE(" + " OR ".join(f"({c})" for c in mine) + ", FALSE)"
 
 
+def _fast_across(table: Table, check: _Check) -> str:
+    """SQL true for a row that passes the product ``check`` (``Table.products``), cheaply when it is clear.
+
+    Two plain decimals whose texts are together at most as long as the limit has digits multiply to less
+    than the limit; only longer pairs are converted and multiplied. (A value that is not a plain decimal
+    fails its own column's test, so the shortcut never lets a bad row through.)
+    """
+    left = next(a for a, b in table.products if b == check.column)
+    digits = len(str(int(LINE_TOTAL_LIMIT))) - 1
+    short = f"LENGTH(CAST({q(left)} AS VARCHAR)) + LENGTH(CAST({q(check.column)} AS VARCHAR)) <= {digits}"
+    return f"CASE WHEN {short} THEN TRUE ELSE NOT COALESCE({check.condition}, FALSE) END"
+
+
 def first_problem(con: Any, stage: str, table: Table, present: set[str], source: str) -> LoadError | None:
     """The earliest contract violation among the staged rows, or ``None`` when every row is valid.
 
     A valid file costs one scan with about one cheap test per value (:func:`_fast_ok`); only when a test
     fails does a second scan run every check to find the earliest row at fault and what is wrong with it.
     """
+    from keepwise.store.keys import duplicate_key, mixed_currency
+
+    return value_problem(con, stage, table, present, source) or (
+        mixed_currency(con, stage, table, present, source) or duplicate_key(con, stage, table, source)
+    )
+
+
+def _is_exact(table: Table, col: Column) -> bool:
+    """Whether a value that passes the fast test of ``col`` (:func:`_fast_ok`) is stored exactly as written.
+
+    True for ids (printable ASCII without spaces at either end) and currency codes (one of the list, upper
+    case): trimming and upper-casing them (:func:`typed_expr`) changes nothing.
+    """
+    return col.type == "currency" or (col.type == "text" and col.allowed is None and is_id(table, col))
+
+
+def stored_expr(col: Column, present: bool, clean: set[str], qualifier: str = "") -> str:
+    """SQL for the value of ``col`` as stored: :func:`typed_expr`, or the text itself for a ``clean`` column.
+
+    ``clean`` names the columns whose every value passed an exact fast test (:func:`problem` fills it).
+    """
+    if present and col.name in clean:
+        return f"CAST({(qualifier + '.' if qualifier else '') + q(col.name)} AS VARCHAR)"
+    return typed_expr(col, present, qualifier)
+
+
+def _ids_together(cols: list[Column]) -> str:
+    """An aggregate true when every value of the id columns ``cols`` passes :data:`FAST_ID_RE` (one regex).
+
+    The ids of a row are joined with the character 0x01 (which no fast id holds) and matched by one
+    expression with exactly one part per column, which costs less than one match per column. A blank
+    optional id (NULL) is an empty part; an empty string is not blank text and fails.
+    """
+    part = FAST_ID_RE[1:-1]
+    texts, patterns, not_empty = [], [], []
+    for col in cols:
+        raw = f"CAST({q(col.name)} AS VARCHAR)"
+        if col.required:
+            texts.append(raw)
+            patterns.append(part)
+        else:
+            texts.append(f"COALESCE({raw}, '')")
+            patterns.append(f"({part})?")
+            not_empty.append(f"COALESCE({raw} <> '', TRUE)")
+    joined = " || chr(1) || ".join(texts)
+    regex = "^" + "\\x01".join(patterns) + "$"
+    test = " AND ".join([f"REGEXP_FULL_MATCH({joined}, {lit(regex)})", *not_empty])
+    return f"COALESCE(BOOL_AND(COALESCE({test}, FALSE)), FALSE)"  # a NULL required id fails the test
+
+
+def _one_currency(col: Column) -> str:
+    """An aggregate true when every value of the currency column ``col`` is one and the same ISO 4217 code.
+
+    A file in one currency is the common case; testing its one value instead of each row's against the list
+    of codes saves most of the test's time. When it is false the rows are tested one by one.
+    """
+    raw = f"CAST({q(col.name)} AS VARCHAR)"
+    one = f"MIN({raw}) = MAX({raw}) AND LIST_CONTAINS({_CODES}, MIN({raw}))"
+    if col.required:
+        return f"COALESCE(COUNT({raw}) = COUNT(*) AND {one}, FALSE)"
+    return f"COALESCE(COUNT({raw}) = 0 OR ({one}), FALSE)"
+
+
+def value_problem(
+    con: Any, stage: str, table: Table, present: set[str], source: str, clean: set[str] | None = None
+) -> LoadError | None:
+    """The earliest row with a value that breaks the contract (types, ranges, the products of columns).
+
+    ``clean``, when given, receives the columns whose every value passed an exact fast test (their text is
+    the stored value; :func:`stored_expr`).
+    """
     checks = _checks(table, present)
     columns = [c for c in table.columns if c.name in present]
     column_checks = [c for c in checks if not c.across]
     ok = [_fast_ok(table, c, column_checks) for c in columns]
-    ok += [f"NOT COALESCE({c.condition}, FALSE)" for c in checks if c.across]
-    all_ok = ok and all(
-        con.execute(f"SELECT {', '.join(f'BOOL_AND({o})' for o in ok)} FROM {q(stage)}").fetchone()
+    ok += [_fast_across(table, c) for c in checks if c.across]
+    # one aggregate per column, or per group of columns: (SQL, the indexes into ``ok`` it answers for,
+    # whether a false answer must be asked again column by column, value by value)
+    ids = [i for i, c in enumerate(columns) if c.type == "text" and c.allowed is None and is_id(table, c)]
+    ids = ids if len(ids) > 1 else []
+    groups: list[tuple[str, list[int], bool]] = (
+        [(_ids_together([columns[i] for i in ids]), ids, True)] if ids else []
     )
+    for i, c in enumerate(columns):
+        if i not in ids:
+            currency = c.type == "currency"
+            groups.append((_one_currency(c) if currency else f"BOOL_AND({ok[i]})", [i], currency))
+    groups += [(f"BOOL_AND({ok[i]})", [i], False) for i in range(len(columns), len(ok))]
+    passed = [False] * len(ok)
+    retry: list[int] = []
+    if ok:
+        answers = con.execute(f"SELECT {', '.join(g[0] for g in groups)} FROM {q(stage)}").fetchone() or ()
+        for (_, covered, ask_again), held in zip(groups, answers, strict=True):
+            for i in covered:
+                passed[i] = bool(held)
+            retry += covered if ask_again and not held else []
+    if retry:  # not one currency, or some id not plain: each column's own test, row by row
+        again = con.execute(f"SELECT {', '.join(f'BOOL_AND({ok[i]})' for i in retry)} FROM {q(stage)}")
+        for i, held in zip(retry, again.fetchone() or (), strict=True):
+            passed[i] = bool(held)
+    all_ok = bool(ok) and all(passed)
+    if clean is not None:
+        clean.update(c.name for c, held in zip(columns, passed, strict=False) if held and _is_exact(table, c))
     if checks and not all_ok:
         aggregates = ", ".join(f"MIN(_row) FILTER (WHERE {c.condition})" for c in checks)
         firsts = con.execute(f"SELECT {aggregates} FROM {q(stage)}").fetchone()
@@ -300,93 +409,5 @@ def first_problem(con: Any, stage: str, table: Table, present: set[str], source:
             ).fetchone()
             return LoadError(
                 source, check.problem.format(value=shown(str(value))), row=row, column=check.column
-            )
-    return _mixed_currency(con, stage, table, present, source) or _duplicate_key(con, stage, table, source)
-
-
-def _mixed_currency(con: Any, stage: str, table: Table, present: set[str], source: str) -> LoadError | None:
-    if table.one_currency_per is None or not set(table.one_currency_per) <= present:
-        return None
-    who, currency = table.one_currency_per
-    w, c = typed_expr(table.column(who), True), typed_expr(table.column(currency), True)
-    mixed = con.execute(  # a hash aggregate first; the window query below only locates a known problem
-        f"""SELECT 1 FROM (SELECT {w} AS w, {c} AS c FROM {q(stage)}) GROUP BY w
-            HAVING MIN(c) <> MAX(c) OR (COUNT(c) > 0 AND COUNT(c) < COUNT(*)) LIMIT 1"""
-    ).fetchone()
-    if mixed is None:
-        return None
-    found = con.execute(
-        f"""
-        SELECT _row, first_row, w, c, first_c FROM (
-            SELECT _row, {w} AS w, {c} AS c,
-                   FIRST({c} ORDER BY _row) OVER (PARTITION BY {w}) AS first_c,
-                   MIN(_row) OVER (PARTITION BY {w}) AS first_row
-            FROM {q(stage)}
-        ) WHERE c IS DISTINCT FROM first_c ORDER BY _row LIMIT 1
-        """
-    ).fetchone()
-    if found is None:
-        return None
-    row, first_row, who_value, value, first = found
-    return LoadError(
-        source,
-        f"currency {shown(str(value))} differs from {shown(str(first))} on row {first_row} for the same "
-        f"{who} {shown(str(who_value))} (one currency per {who} in a file)",
-        row=row,
-        column=currency,
-    )
-
-
-def _duplicate_key(con: Any, stage: str, table: Table, source: str) -> LoadError | None:
-    keys = [typed_expr(table.column(k), True) for k in table.key]
-    names = ", ".join(f"k{i}" for i in range(len(keys)))
-    selected = ", ".join(f"{expr} AS k{i}" for i, expr in enumerate(keys))
-    repeated = con.execute(  # a hash aggregate first; the window query below only locates a known problem
-        f"SELECT 1 FROM (SELECT {selected} FROM {q(stage)}) GROUP BY {names} HAVING COUNT(*) > 1 LIMIT 1"
-    ).fetchone()
-    if repeated is None:
-        return None
-    found = con.execute(
-        f"""
-        SELECT _row, first_row, {names} FROM (
-            SELECT _row, {selected},
-                   MIN(_row) OVER (PARTITION BY {", ".join(keys)}) AS first_row
-            FROM {q(stage)}
-        ) WHERE _row > first_row ORDER BY _row LIMIT 1
-        """
-    ).fetchone()
-    if found is None:
-        return None
-    row, first_row, *values = found
-    key = ", ".join(f"{k}={shown(str(v))}" for k, v in zip(table.key, values, strict=True))
-    return LoadError(
-        source, f"duplicate key ({key}), first seen on row {first_row}", row=row, column=table.key[-1]
-    )
-
-
-def missing_reference(con: Any, stage: str, table: Table, present: set[str], source: str) -> LoadError | None:
-    """The first row whose reference (e.g. ``customer_id``) names a row that does not exist in the store."""
-    for col in table.columns:
-        if not col.references or col.name not in present:
-            continue
-        ref_table, ref_col = col.references
-        typed = typed_expr(col, True, qualifier="s")
-        found = con.execute(
-            f"""
-            SELECT s._row, {typed} FROM {q(stage)} s
-            WHERE {typed} IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM {q(ref_table)} r WHERE r.{q(ref_col)} = {typed})
-            ORDER BY s._row LIMIT 1
-            """
-        ).fetchone()
-        if found is not None:
-            row, value = found
-            what = ref_table[:-1] if ref_table.endswith("s") else ref_table
-            return LoadError(
-                source,
-                f"{what} {shown(str(value))} does not exist in {ref_table} "
-                f"(load {ref_table} first, or put {ref_table}.csv in the same folder)",
-                row=row,
-                column=col.name,
             )
     return None
