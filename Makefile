@@ -48,6 +48,7 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/winback.py --customers 3000 --seeds 0
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
