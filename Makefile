@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := demo
 DEMO_DB := duckdb:///$(DEMO_DIR)/keepwise.duckdb
 
-.PHONY: install demo test lint typecheck unit system-deps bench clean
+.PHONY: install demo test lint typecheck unit system-deps bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "keepwise needs Python 3.11 or newer"'
@@ -46,9 +46,12 @@ unit: $(STAMP) system-deps
 ## test: lint, type-check and the whole test suite (what CI runs)
 test: lint typecheck unit
 
+## bench: every benchmark at a reduced size (minutes; bench/run.py); bench-full (or FULL=1): the full sizes (hours)
 bench: $(STAMP)
-	$(BIN)/python bench/load.py
-	$(BIN)/python bench/winback.py --customers 3000 --seeds 0
+	$(BIN)/python bench/run.py $(if $(FULL),--full,--quick)
+
+bench-full: $(STAMP)
+	$(BIN)/python bench/run.py --full
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

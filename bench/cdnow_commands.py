@@ -1,6 +1,7 @@
 """Each command on CDNOW, orders only: wall seconds of one run each, as a user runs them (a fresh process).
 
-Run: ``.venv/bin/python bench/cdnow_commands.py [--out FILE]``
+Run: ``.venv/bin/python bench/cdnow_commands.py [--out FILE] [--quick]`` (``--quick``: the load and
+:data:`QUICK`'s commands only, what ``make bench`` runs)
 
 Writes CDNOW's customers and orders (``keepwise.datasets.cdnow_tables``, 23,570 customers, 69,659 lines) as
 CSV files, times ``keepwise load`` of the folder into a fresh DuckDB store, then times every command of
@@ -25,6 +26,9 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]  # this checkout's keepwise and it
 
 from tests.realdata.test_cdnow_commands import COMMANDS, EXPERIMENT, uplift_trial  # noqa: E402
 
+#: the commands of a quick run (``make bench``): a few quick ones; the review, win-back and BG/BB fit left out
+QUICK = ("status", "schema", "profit", "fit bgnbd", "concessions report", "messages report")
+
 
 def run_keepwise(args: list[str], cwd: Path) -> tuple[int, float, str]:
     """Run ``keepwise ARGS`` in a fresh process: exit code, wall seconds, last line of stderr."""
@@ -43,7 +47,9 @@ def main() -> None:
     """Time the load and every command; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="Also write the table to this file.")
+    parser.add_argument("--quick", action="store_true", help="Only the load and a few commands (QUICK).")
     args = parser.parse_args()
+    commands = [(k, line) for k, line in COMMANDS if k in QUICK] if args.quick else COMMANDS
 
     import keepwise
     from keepwise.datasets import cdnow_tables
@@ -64,7 +70,7 @@ def main() -> None:
         db = f"duckdb:///{work / 'cdnow.duckdb'}"
         code, seconds, err = run_keepwise(["load", str(data), "--db", db], work)
         rows.append(("load (customers.csv, orders.csv)", code, seconds, err))
-        for key, line in COMMANDS:
+        for key, line in commands:
             if key == "uplift fit":
                 store = keepwise.connect(db)
                 if "assignments" in store.tables():  # else uplift fit fails on the missing file, and says so

@@ -1,6 +1,8 @@
 """The monthly review of 1 million customers and 10 million order lines, beside a bare DuckDB scan.
 
-Run: ``.venv/bin/python bench/review.py [--customers 1000000] [--orders 4200000]``
+Run: ``.venv/bin/python bench/review.py [--customers 1000000] [--orders 4200000]``, with ``--baseline SRC``
+to time another source tree's review side by side, ``--repeat N`` for medians, or ``--demo`` for the
+``make demo`` business (3,000 customers, 24 months, seed 7).
 
 Generates a store ``bench/data/review/CUSTOMERS-ORDERS/kw.duckdb`` with DuckDB SQL (deterministic: every value
 is a hash of its row number): ``--customers`` customers acquired over 2024, each active for 30-730 days from
@@ -21,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "review"
@@ -72,8 +76,9 @@ con.execute("SET enable_progress_bar = false")
 rows = con.execute('''SELECT customer_id, count(*) AS lines, sum(quantity * unit_price) AS revenue,
                              sum(quantity * (unit_price - unit_cost)) AS margin, max(ordered_at) AS last
                       FROM orders GROUP BY customer_id''').fetchall()
+use = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": len(rows),
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "cpu": use.ru_utime + use.ru_stime, "peak_mib": use.ru_maxrss / 1024}))
 """
 
 REVIEW = """
@@ -92,7 +97,7 @@ def timed(key, provider):
             timings[key] = round(time.perf_counter() - t, 1)
     return run
 b = connect(sys.argv[1])
-review = R.run_review(b, "2025-12", sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
+review = R.run_review(b, sys.argv[3], sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
 t = time.perf_counter()
 write_report(review, sys.argv[2])
 timings["html report"] = round(time.perf_counter() - t, 1)
@@ -101,8 +106,42 @@ print(json.dumps({"seconds": time.perf_counter() - start,
                   "warnings": len(doc["warnings"]), "lost": doc["lost"]["count"],
                   "sections": [s.key for s in review.sections], "notes": review.notes,
                   "headlines": review.headlines, "timings": timings,
+                  "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
                   "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+def demo() -> Path:
+    """The ``make demo`` business (3,000 customers, 24 months, seed 7) in a store of its own."""
+    folder = DATA / "demo"
+    path = folder / "kw.duckdb"
+    if path.exists() and (folder / ".complete").exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in folder.glob("kw.duckdb*"):
+        f.unlink()
+    cli = [sys.executable, "-m", "keepwise.cli"]
+    subprocess.run(
+        [
+            *cli,
+            "simulate",
+            "--customers",
+            "3000",
+            "--months",
+            "24",
+            "--seed",
+            "7",
+            "--out",
+            str(folder / "data"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [*cli, "load", str(folder / "data"), "--db", f"duckdb:///{path}"], check=True, capture_output=True
+    )
+    (folder / ".complete").touch()
+    return path
 
 
 def generate(customers: int, orders: int) -> Path:
@@ -125,39 +164,76 @@ def generate(customers: int, orders: int) -> Path:
     return path
 
 
-def child(code: str, *args: str) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+def child(code: str, *args: str, src: str | None = None) -> dict[str, Any]:
+    """Run ``code`` in a fresh Python (with ``src`` first on its path) and return the JSON it prints last."""
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True, env=env
+    )
     return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
 
+def median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time, its CPU and memory replaced by the medians of all runs."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    out = dict(ordered[len(ordered) // 2])
+    for key in ("cpu", "peak_mib"):
+        values = sorted(r[key] for r in runs)
+        out[key] = values[len(values) // 2]
+    return out
+
+
 def main() -> None:
+    """Generate (or reuse) the store, then time the bare scan and the review, each in its own process."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=4_200_000)
+    parser.add_argument(
+        "--baseline",
+        metavar="SRC",
+        help="also time the review with the sources in SRC (e.g. a worktree of main's src), side by side",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="review the `make demo` business (3,000 customers) instead"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each side; the median is shown")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    path = generate(args.customers, args.orders)
+    path = demo() if args.demo else generate(args.customers, args.orders)
     print(f"data ready in {time.perf_counter() - t0:.1f} s: {path}", file=sys.stderr)
     import duckdb
 
     con = duckdb.connect(str(path), read_only=True)
     lines = con.execute("SELECT count(*) FROM orders").fetchone()[0]  # type: ignore[index]
     con.close()
-    bare = child(BARE, str(path))
-    review = child(REVIEW, f"duckdb:///{path}", str(path.parent / "review.html"))
-    print(f"{args.customers:,} customers, {lines:,} order lines\n")
-    print("| run | wall time (s) | peak RSS (MiB) |\n|---|---:|---:|")
+    bare = median([child(BARE, str(path)) for _ in range(args.repeat)])
+    runs = [("`run_review` 2025-12 + HTML report", None)]
+    if args.baseline:
+        runs.insert(0, (f"the same, sources of {args.baseline}", args.baseline))
+    html, month = str(path.parent / "review.html"), "2025-12"
+    results = [
+        (
+            label,
+            median([child(REVIEW, f"duckdb:///{path}", html, month, src=src) for _ in range(args.repeat)]),
+        )
+        for label, src in runs
+    ]
+    customers = 3000 if args.demo else args.customers
+    print(f"{customers:,} customers, {lines:,} order lines; median of {args.repeat}\n")
+    print("| run | wall (s) | CPU (s) | peak RSS (MiB) | wall / bare | CPU / bare |")
+    print("|---|---:|---:|---:|---:|---:|")
     print(
         f"| bare DuckDB scan: per-customer count, revenue, margin, last order | {bare['seconds']:.1f} | "
-        f"{bare['peak_mib']:,.0f} |"
+        f"{bare['cpu']:.1f} | {bare['peak_mib']:,.0f} | 1.0x | 1.0x |"
     )
-    print(f"| `run_review` 2025-12 + HTML report | {review['seconds']:.1f} | {review['peak_mib']:,.0f} |")
-    print(
-        f"| ratio review / bare | {review['seconds'] / bare['seconds']:.1f}x | "  # type: ignore[operator]
-        f"{review['peak_mib'] / bare['peak_mib']:.1f}x |"
-    )  # type: ignore[operator]
+    for label, r in results:
+        print(
+            f"| {label} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r['peak_mib']:,.0f} | "
+            f"{r['seconds'] / bare['seconds']:.1f}x | {r['cpu'] / bare['cpu']:.1f}x |"
+        )
+    review = results[-1][1]
     print(f"\nreview: {json.dumps({k: review[k] for k in ('warnings', 'lost', 'timings', 'notes')})}")
-    for h in review["headlines"]:  # type: ignore[attr-defined]
+    for h in review["headlines"]:
         print(f"- {h}")
 
 

@@ -1,6 +1,8 @@
 """Feature queries and the (x, t_x, T) compression on DuckDB and on Spark in local mode, side by side.
 
-Run: ``.venv/bin/python bench/spark.py [--customers 200000] [--orders 840000]``
+Run: ``.venv/bin/python bench/spark.py [--customers 200000] [--orders 840000]``, or by size:
+``--lines 10000000`` (1,000,000 customers and 4,200,000 orders, about 10 million lines: bench/review.py's
+store), ``--lines 200000`` for a quick run (what ``make bench`` uses).
 
 The store is bench/review.py's generated business (``--orders`` orders with 1-4 lines each, about 2.4 lines
 per order, over 2024-2025). It is exported as Parquet (``keepwise.store.spark.export_parquet``, what a
@@ -42,7 +44,8 @@ if engine == "duckdb":
     b.raw_sql("SET enable_progress_bar = false")
 else:
     from keepwise.store.spark import SMALL_DATA_CONF, connect_spark
-    b = connect_spark(url, conf=SMALL_DATA_CONF if engine == "spark-small" else None)
+    conf = {**(SMALL_DATA_CONF if engine == "spark-small" else {}), **json.loads(sys.argv[3])}
+    b = connect_spark(url, conf=conf or None)
 ready = time.perf_counter() - t0
 as_of = datetime(2026, 1, 1, tzinfo=UTC)
 out = {"engine": engine, "start_s": ready}
@@ -64,17 +67,30 @@ print(json.dumps(out))
 
 def child(*args: str) -> dict[str, object]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, *args], check=True, capture_output=True, text=True, env=env
-    )
+    done = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        sys.exit(f"{args[0]} failed:\n{done.stderr[-3000:]}")
     return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+
+
+ENGINES = ("duckdb", "spark", "spark-small")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--orders", type=int, default=840_000)
+    parser.add_argument(
+        "--lines",
+        type=int,
+        help="size by order lines: LINES/10 customers, 0.42 LINES orders (10000000 = review.py's store)",
+    )
+    parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--driver-memory", default="", help="spark.driver.memory, e.g. 6g")
     args = parser.parse_args()
+    if args.lines:
+        args.customers, args.orders = args.lines // 10, round(args.lines * 0.42)
+    conf = json.dumps({"spark.driver.memory": args.driver_memory} if args.driver_memory else {})
     path = generate(args.customers, args.orders)
     import duckdb
 
@@ -89,11 +105,9 @@ def main() -> None:
         duck.disconnect()
     export_s = time.perf_counter() - t
     (lines,) = duckdb.connect(str(path), read_only=True).execute("SELECT count(*) FROM orders").fetchone()
-    runs = [
-        child("duckdb", f"duckdb:///{path}"),
-        child("spark", f"spark-local?data={parquet}"),
-        child("spark-small", f"spark-local?data={parquet}"),
-    ]
+    urls = {"duckdb": f"duckdb:///{path}", "spark": f"spark-local?data={parquet}"}
+    engines = dict.fromkeys(["duckdb", *args.engines])  # DuckDB first: the reference of the ratios
+    runs = [child(engine, urls.get(engine, urls["spark"]), conf) for engine in engines]
     shas = {r["hist_sha"] for r in runs}
     assert len(shas) == 1, f"engines disagree on the histogram: {runs}"
     base = runs[0]

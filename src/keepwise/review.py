@@ -42,6 +42,7 @@ from keepwise.signals import ReviewPeriod, SignalsResult
 from keepwise.signals.period import resolve_period
 from keepwise.store import Store, as_store
 from keepwise.store.inventory import INPUTS, Note, inventory
+from keepwise.store.memo import one_run
 from keepwise.store.settings import quiet
 
 if TYPE_CHECKING:
@@ -226,6 +227,19 @@ def run_review(
         The sections in order, and notes on what the store lacks and what could not be computed.
     """
     store = as_store(backend)
+    with one_run(store):  # each figure computed once for the whole review (keepwise.store.memo)
+        return _run_review(store, month, write=write, sections=sections, config=config)
+
+
+def _run_review(
+    store: Store,
+    month: str | None,
+    *,
+    write: bool,
+    sections: list[tuple[str, SectionProvider]] | None,
+    config: Config | None,
+) -> Review:
+    """:func:`run_review` inside one run of the store."""
     cfg = config or load_config()
     period, month_note = _period(store, month)
     quiet(store)  # stdout belongs to --json

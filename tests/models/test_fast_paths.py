@@ -135,3 +135,46 @@ def test_the_estimates_do_not_depend_on_the_order_of_the_rows(model_cls, cdnow_s
         b = model_cls().fit(hp["frequency"], hp["recency"], hp["T"], weights=hp["count"])
         assert b.params_ == pytest.approx(a.params_, rel=1e-10)
         assert b.log_likelihood_ == pytest.approx(a.log_likelihood_, rel=1e-12)
+
+
+def _groupby_compress(x, tx, T):
+    """The plain reference: a three-column pandas group-by in order of first appearance."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": x, "t_x": tx, "T": T})
+    inverse = frame.groupby(["x", "t_x", "T"], sort=False).ngroup().to_numpy()
+    first = frame.drop_duplicates().to_numpy()
+    return first, np.bincount(inverse).astype(float), inverse
+
+
+@pytest.mark.parametrize("case", ["simulated", "fractional-x", "large-x", "one-row"])
+def test_keyed_compression_equals_the_group_by(case):
+    data, _ = _data()
+    x, tx, T = data["x"], data["t_x"], data["T"]
+    x, tx, T = np.repeat(x, 3)[::2], np.repeat(tx, 3)[::2], np.repeat(T, 3)[::2]  # repeated tuples
+    if case == "fractional-x":  # not whole numbers: coded by a hash instead of by value
+        x = x + 0.5
+    elif case == "large-x":
+        x = x + (1 << 21)
+    elif case == "one-row":
+        x, tx, T = x[:1], tx[:1], T[:1]
+    got, w, _, inverse = compress_rft(x, tx, T, return_inverse=True)
+    first, counts, ref_inverse = _groupby_compress(x, tx, T)
+    np.testing.assert_array_equal(np.column_stack([got["x"], got["t_x"], got["T"]]), first)
+    np.testing.assert_array_equal(w, counts)
+    np.testing.assert_array_equal(inverse, ref_inverse)
+    # the codes left for the likelihoods point at each tuple's values
+    ux, ix, uT, iT, utx, itx = got["_codes"]
+    np.testing.assert_array_equal(ux[ix], got["x"])
+    np.testing.assert_array_equal(uT[iT], got["T"])
+    np.testing.assert_array_equal(utx[itx], got["t_x"])
+    assert len(np.unique(ux)) == len(ux) == len(np.unique(got["x"]))
+
+
+def test_bgnbd_fit_is_the_same_with_and_without_the_compression_codes():
+    data, w = _data()
+    with_codes = BetaGeoModel()._fit(dict(data), w)
+    plain = BetaGeoModel()._fit({k: v for k, v in data.items() if not k.startswith("_")}, w)
+    for k, v in plain.params_.items():
+        assert with_codes.params_[k] == pytest.approx(v, rel=1e-10)
+    assert with_codes.log_likelihood_ == pytest.approx(plain.log_likelihood_, rel=1e-12)

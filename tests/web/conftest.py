@@ -48,6 +48,34 @@ def same_error(api: dict, cli_err: str) -> bool:
     return f"--{field.replace('_', '-')}" in line and problem in line
 
 
+def all_pages(client, path: str, params: dict, lists, per_page: int = 1000) -> dict:
+    """Every page of a paginated route put back together (``pagination`` dropped): the whole document.
+
+    ``lists`` are the document's paginated lists (``lost.customers`` for one inside an object); the pages
+    are followed by their ``next`` links until there is none.
+    """
+    doc: dict | None = None
+    url: str | None = path
+    query: dict | None = {**params, "per_page": per_page}
+    while url is not None:
+        got = client.get(url, params=query)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        pagination = body.pop("pagination")
+        if doc is None:
+            doc = body
+        else:
+            for key in lists:
+                outer, _, inner = key.partition(".")
+                if inner and isinstance(doc.get(outer), dict):
+                    doc[outer][inner] += body[outer][inner]
+                elif isinstance(doc.get(key), list):
+                    doc[key] += body[key]
+        url, query = pagination["next"], None  # the link carries the query
+    assert doc is not None
+    return doc
+
+
 @pytest.fixture(scope="session")
 def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """600 customers over 24 months, loaded, then reviewed twice (two months) by ``keepwise review``."""

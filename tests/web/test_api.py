@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 
 from keepwise.store import connect
+from keepwise.web.api import PROFIT_LISTS, REVIEW_LISTS, WINBACK_LISTS
 
-from .conftest import MONTH, TOKEN, cli, same_error
+from .conftest import MONTH, TOKEN, all_pages, cli, same_error
 
 
 def _without_report(doc: dict) -> dict:
@@ -25,9 +26,9 @@ def test_status_is_the_cli_json(client, store_url):
 
 
 def test_review_latest_and_by_month_are_what_keepwise_review_printed(client, reviews):
-    latest = client.get("/api/review").json()
+    latest = all_pages(client, "/api/review", {}, REVIEW_LISTS)
     assert latest == _without_report(reviews[MONTH])
-    october = client.get("/api/review/2025-10").json()
+    october = all_pages(client, "/api/review/2025-10", {}, REVIEW_LISTS)
     assert october == _without_report(reviews["2025-10"])
     assert october["month"] == "2025-10"
     assert october["warnings"] != latest["warnings"]
@@ -49,8 +50,8 @@ def test_review_of_a_month_never_reviewed_is_404_and_a_bad_month_is_the_cli_mess
 def test_profit_is_the_cli_json(client, store_url):
     code, stdout, err = cli("profit", "--month", MONTH, "--view", "ttm", "--json", "--db", store_url)
     assert code == 0, err
-    got = client.get("/api/profit", params={"month": MONTH, "view": "ttm"})
-    assert got.json() == json.loads(stdout)
+    got = all_pages(client, "/api/profit", {"month": MONTH, "view": "ttm"}, PROFIT_LISTS)
+    assert got == json.loads(stdout)  # the document the command stored, read back page by page
     bad = client.get("/api/profit", params={"view": "week"})
     assert bad.status_code == 400
     code, _, err = cli("profit", "--view", "week", "--db", store_url)
@@ -60,6 +61,8 @@ def test_profit_is_the_cli_json(client, store_url):
 def test_customer_profile_matches_the_store_and_the_profitability_ledger(client, store_url, config):
     from keepwise.value.profitability import latest_month, profitability
 
+    code, _, err = cli("profit", "--view", "ttm", "--db", store_url)  # stores the rows the profile reads
+    assert code == 0, err
     backend = connect(store_url)
     try:
         df = profitability(backend, latest_month(backend), view="ttm", config=config)
@@ -152,9 +155,9 @@ def test_concession_errors_are_the_cli_messages(client, store_url):
 def test_winback_is_the_cli_json(client, store_url):
     code, stdout, err = cli("winback", "--month", MONTH, "--top", "5", "--json", "--db", store_url)
     assert code == 0, err
-    got = client.get("/api/winback", params={"month": MONTH, "top": 5})
-    assert got.json() == json.loads(stdout)
-    assert len(got.json()["ranked"]) <= 5
+    got = all_pages(client, "/api/winback", {"month": MONTH, "top": 5}, WINBACK_LISTS)
+    assert got == json.loads(stdout)
+    assert len(got["ranked"]) <= 5
     bad = client.get("/api/winback", params={"top": -1})
     assert bad.status_code == 400
     code, _, err = cli("winback", "--top", "-1", "--db", store_url)
@@ -215,7 +218,7 @@ def test_an_internal_failure_keeps_the_error_shape(tmp_path, config, monkeypatch
 def test_a_model_the_data_cannot_support_is_a_422_with_what_to_check(tmp_path, config, monkeypatch):
     from fastapi.testclient import TestClient
 
-    import keepwise.value.review_section as review_section
+    import keepwise.web.stored as stored_documents
     from keepwise.exceptions import ConvergenceError
     from keepwise.web import create_app
 
@@ -224,7 +227,7 @@ def test_a_model_the_data_cannot_support_is_a_422_with_what_to_check(tmp_path, c
     def no_fit(*args, **kwargs):
         raise ConvergenceError(message)
 
-    monkeypatch.setattr(review_section, "profit_document", no_fit)
+    monkeypatch.setattr(stored_documents, "profit_document", no_fit)
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/empty.duckdb"
     connect(url).disconnect()

@@ -147,14 +147,14 @@ def test_every_api_route_refuses_a_missing_token_in_the_shape(client):
 def test_a_model_that_does_not_fit_and_an_internal_failure_have_the_shape(tmp_path, config, monkeypatch):
     from fastapi.testclient import TestClient
 
-    import keepwise.value.review_section as review_section
+    import keepwise.web.stored as stored_documents
     from keepwise.exceptions import ConvergenceError
     from keepwise.web import create_app
 
     def no_fit(*args: Any, **kwargs: Any) -> None:
         raise ConvergenceError("the model did not converge.\nThings to check: (1)")
 
-    monkeypatch.setattr(review_section, "profit_document", no_fit)
+    monkeypatch.setattr(stored_documents, "profit_document", no_fit)
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/broken.duckdb"
     backend = connect(url)

@@ -203,13 +203,13 @@ def test_the_cli_says_the_same_in_one_line_with_exit_2(store_url, args, message)
 def test_an_internal_failure_is_logged_and_answered_in_the_one_shape(tmp_path, config, monkeypatch, caplog):
     from fastapi.testclient import TestClient
 
-    import keepwise.value.review_section as review_section
+    import keepwise.web.stored as stored_documents
     from keepwise.web import create_app
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(review_section, "profit_document", broken)
+    monkeypatch.setattr(stored_documents, "profit_document", broken)
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/empty.duckdb"
     connect(url).disconnect()
@@ -290,13 +290,13 @@ def test_sign_in_allows_five_tries_a_minute_per_address(store_url, monkeypatch):
 def test_a_date_the_request_pushes_off_the_calendar_is_a_400(tmp_path, config, monkeypatch):
     from fastapi.testclient import TestClient
 
-    import keepwise.value.review_section as review_section
+    import keepwise.web.stored as stored_documents
     from keepwise.web import create_app
 
     def too_far(*args, **kwargs):
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(review_section, "profit_document", too_far)
+    monkeypatch.setattr(stored_documents, "profit_document", too_far)
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/empty.duckdb"
     connect(url).disconnect()

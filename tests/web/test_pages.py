@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from keepwise.store import connect
 
-from .conftest import MONTH, TOKEN
+from .conftest import MONTH, TOKEN, cli
 
 
 @pytest.fixture
@@ -74,6 +74,8 @@ def test_profit_page_shows_the_tiers_and_whale_curve(browser_client, store_url, 
     from keepwise.value import customer_ledger, whale_curve
     from keepwise.value.review_section import profit_document
 
+    code, _, err = cli("profit", "--month", MONTH, "--view", "ttm", "--db", store_url)
+    assert code == 0, err
     backend = connect(store_url)
     try:
         doc = profit_document(backend, MONTH, view="ttm", config=config, customers=False)
@@ -132,6 +134,8 @@ def test_concession_form_shows_the_decision_and_reasons(browser_client, client):
 
 
 def test_winback_page_lists_the_ranking(browser_client, client, store_url):
+    code, _, err = cli("winback", "--db", store_url)  # stores the ranking of the default month
+    assert code == 0, err
     sign_in(browser_client)
     page = browser_client.get("/winback")
     assert page.status_code == 200

@@ -18,7 +18,7 @@ from keepwise.decisions.service.follow_through import TABLE
 from keepwise.exceptions import BadInput
 from keepwise.store import Store, as_store
 
-__all__ = ["MarkedAction", "OutreachResult", "mark", "mark_document", "run"]
+__all__ = ["MarkedAction", "OutreachResult", "mark", "mark_document", "run", "stored", "unsaved"]
 
 
 @dataclass
@@ -86,6 +86,21 @@ def run(
             result.saved = {"table": TABLE, **save_plan(store, plan)}
             store.save_document("outreach", plan.month, result.to_json())
     return result
+
+
+def stored(store: Store, month: str) -> dict[str, Any] | None:
+    """The plan :func:`run` saved for ``month`` as ``keepwise outreach --no-save --json`` prints it.
+
+    Reads the stage document (never plans again) and applies :func:`unsaved`. ``None`` when no plan of
+    ``month`` is stored.
+    """
+    doc: dict[str, Any] | None = as_store(store).load_document("outreach", month)
+    return None if doc is None else unsaved(doc)
+
+
+def unsaved(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored plan document as a run that does not save prints it: ``saved`` is ``null``."""
+    return {**document, "saved": None}
 
 
 def mark_document(row: dict[str, Any]) -> dict[str, Any]:

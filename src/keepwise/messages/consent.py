@@ -15,29 +15,34 @@ Rules (:func:`permission`), per channel (``email``) and purpose:
   opt-in: :func:`request` then :func:`confirm`, which writes the consent row with its proof).
 
 Unsubscribing (:func:`unsubscribe`) adds a revocation at once: the next send checks the history again.
+The sender asks :func:`permissions` for a batch of messages at a time (one query per table for the batch),
+just before it sends that batch.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.messages.compose import MARKETING_KINDS
 from keepwise.messages.tokens import verify
 from keepwise.store import consent as table
-from keepwise.store.recipients import incident_row
+from keepwise.store.recipients import incident_rows
 from keepwise.store.store import Store, as_store
 
 __all__ = [
+    "Asking",
     "Permission",
     "confirm",
     "consented",
     "has_consent",
     "is_suppressed",
     "permission",
+    "permissions",
     "request",
     "suppress",
     "unsubscribe",
@@ -132,29 +137,82 @@ def permission(
     service_days: int = 30,
 ) -> Permission:
     """May a ``kind`` message about ``cause`` go to ``recipient`` now? Checked against the store at ``at``."""
+    return permissions(
+        store, [Asking(customer_id, recipient, kind, cause)], at=at, service_days=service_days
+    )[0]
+
+
+@dataclass(frozen=True)
+class Asking:
+    """One message whose permission :func:`permissions` decides: to whom, what kind, about what."""
+
+    customer_id: str
+    recipient: str | None
+    kind: str
+    cause: str
+
+
+def permissions(
+    store: Store, asking: Sequence[Asking], *, at: datetime | None = None, service_days: int = 30
+) -> list[Permission]:
+    """:func:`permission` for a batch of messages, with one query per table for the whole batch.
+
+    The rules are those of the module docstring, checked at ``at`` (default: now) for every message; the
+    answers come in the order of ``asking``.
+    """
     store = as_store(store)
     at = _now(at)
-    if not recipient:
+    if not asking:
+        return []
+    addresses = {a.recipient.strip().lower() for a in asking if a.recipient}
+    barred = table.suppressed_among(store, addresses) if addresses else set()
+    ids = {a.customer_id for a in asking}
+    marketing = (
+        table.in_force_among(store, ids, "email", "marketing", at)
+        if any(a.kind in MARKETING_KINDS for a in asking)
+        else set()
+    )
+    service = (
+        table.in_force_among(store, ids, "email", "service", at)
+        if any(a.kind not in MARKETING_KINDS and a.kind != "confirm" for a in asking)
+        else set()
+    )
+    pending = table.pending_among(store, {a.customer_id for a in asking if a.kind == "confirm"})
+    incidents = incident_rows(store, [a.cause for a in asking if a.kind == "adjustment"])
+    return [_decide(a, barred, marketing, service, pending, incidents, at, service_days) for a in asking]
+
+
+def _decide(
+    a: Asking,
+    barred: set[str],
+    marketing: set[str],
+    service: set[str],
+    pending: set[str],
+    incidents: dict[str, dict[str, Any]],
+    at: datetime,
+    service_days: int,
+) -> Permission:
+    if not a.recipient:
         return Permission(False, "no e-mail address")
-    if is_suppressed(store, recipient):
-        return Permission(False, f"{recipient} is on the suppression list")
-    if kind in MARKETING_KINDS:
-        if has_consent(store, customer_id, "marketing", at):
+    if a.recipient.strip().lower() in barred:
+        return Permission(False, f"{a.recipient} is on the suppression list")
+    if a.kind in MARKETING_KINDS:
+        if a.customer_id in marketing:
             return Permission(True, "marketing consent in force")
         return Permission(False, "no marketing consent in force at send time")
-    if kind == "confirm":
-        if table.pending_requests(store, customer_id):
+    if a.kind == "confirm":
+        if a.customer_id in pending:
             return Permission(True, "the customer asked to subscribe (double opt-in)")
         return Permission(False, "no pending consent request")
-    if kind == "adjustment":
-        incident = incident_row(store, cause)
-        if incident is not None and incident["customer_id"] == customer_id:
+    if a.kind == "adjustment":
+        incident = incidents.get(a.cause)
+        if incident is not None and incident["customer_id"] == a.customer_id:
             status, resolved_at = incident["status"], incident["resolved_at"]
             if status == "open" or resolved_at is None:
-                return Permission(True, f"service message about open incident {cause}")
+                return Permission(True, f"service message about open incident {a.cause}")
             if resolved_at >= at - timedelta(days=service_days):
-                return Permission(True, f"service message within {service_days} days of resolving {cause}")
-    if has_consent(store, customer_id, "service", at):
+                return Permission(True, f"service message within {service_days} days of resolving {a.cause}")
+    if a.customer_id in service:
         return Permission(True, "service consent in force")
     return Permission(False, "no service consent in force and no open incident")
 

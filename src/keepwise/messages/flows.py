@@ -37,7 +37,9 @@ would have queued. On data that end long before the moment of the run, the resul
 (everyone looks lapsed a year after the last order).
 
 Safety from cron: the whole run (choose, queue, send) holds the store lock ``outbox``; a second run while
-one is going does nothing and says so. Idempotency keys make a rerun queue nothing new.
+one is going does nothing and says so. Idempotency keys make a rerun queue nothing new. Messages are composed
+and queued a batch at a time (:data:`QUEUE_BATCH` per transaction, customers read in one query per batch),
+so a run killed midway keeps the batches it committed and a rerun queues the rest.
 
 The remedy comes from the incident's ``concession_amount``; the extra gesture and the win-back offer come
 from :mod:`keepwise.decisions` when it is installed and answers (guarded imports: without it the letters
@@ -53,16 +55,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from keepwise.config import Config, load_config
+from keepwise.config import Config, MessagesAssumptions, load_config
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
 from keepwise.messages.audience import recent_incidents, rhythms, top_buyers
-from keepwise.messages.compose import Grant
-from keepwise.messages.prepare import customer_record, incident_facts, prepare, queue
+from keepwise.messages.compose import Composed, Grant
+from keepwise.messages.prepare import customer_record, customer_records, incident_facts, mime_text, prepare
 from keepwise.messages.send import SmtpSettings, send_outbox
 from keepwise.messages.tokens import secret_from_env
 from keepwise.store.inventory import Note, inventory
-from keepwise.store.outbox import assign_once, require_transactions
+from keepwise.store.outbox import require_transactions
 from keepwise.store.store import Store, as_store
 
 __all__ = [
@@ -210,10 +212,12 @@ def decided_gesture(
     language: str,
     *,
     at: datetime | None = None,
+    advisors: dict[str, Any] | None = None,
 ) -> Grant | None:
     """The concession advisor's extra gesture (English wording, so only for English letters), if available.
 
-    ``at``: the advisor uses the history before this moment (default: all of it).
+    ``at``: the advisor uses the history before this moment (default: all of it). ``advisors``: a dict the
+    caller keeps across the incidents of one run, so the advisor (which fits its models) is built once.
     """
     if language != "en" or remedy.amount is None:
         return None
@@ -221,8 +225,14 @@ def decided_gesture(
         from keepwise.decisions.concession import ConcessionAdvisor
     except ImportError:
         return None
+    cache = {} if advisors is None else advisors
     try:
-        advisor = ConcessionAdvisor(store, as_of=at)
+        if "advisor" not in cache:
+            cache["advisor"] = None  # a store the advisor cannot work on is tried once per run
+            cache["advisor"] = ConcessionAdvisor(store, as_of=at)
+        advisor = cache["advisor"]
+        if advisor is None:
+            return None
         advice = advisor.advise(customer_id, remedy.amount, incident_id, log=False)
     except Exception:  # the advisor is optional here: a letter without a gesture is still a good letter
         return None
@@ -301,6 +311,7 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
                 )
     f = flows["incident_followup"]
     if f["enabled"]:
+        advisors: dict[str, Any] = {}  # one concession advisor for all of the run's incidents
         for incident_id, customer_id in recent_incidents(store, at, int(f["within_days"])):
             if not facts:
                 out.append(Due("incident_followup", "adjustment", customer_id, incident_id, {}))
@@ -309,7 +320,9 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
             language = str(customer_record(store, cid)["language"] or "en")
             remedy = letter["remedy"]
             assert isinstance(remedy, Grant)
-            letter["gesture"] = decided_gesture(store, cid, incident_id, remedy, language, at=at)
+            letter["gesture"] = decided_gesture(
+                store, cid, incident_id, remedy, language, at=at, advisors=advisors
+            )
             out.append(Due("incident_followup", "adjustment", cid, incident_id, letter))
     t = flows["thanks"]
     if t["enabled"]:
@@ -380,6 +393,7 @@ def run(
         lock.acquire()
     try:
         known = outbox.known_keys(store)
+        batch: list[tuple[Due, bool]] = []
         for item in due(store, config, at, facts=not dry_run):
             result.due[item.flow] = result.due.get(item.flow, 0) + 1
             key = f"{item.customer_id}:{item.kind}:{item.cause}"
@@ -397,15 +411,13 @@ def run(
                     why = {"customer_id": item.customer_id, "held_out": held, "reason": item.facts["ranking"]}
                     result.winback_reasons.append(why)
                 continue
-            if held:
-                outbox.record_held_out(store, item.customer_id, item.kind, item.cause, at=at)
-            else:
-                message, link = prepare(
-                    store, cfg, item.kind, item.customer_id, item.cause, item.facts, secret=secret, at=at
-                )
-                queue(store, cfg, message, link, at=at)
-            assign_once(store, experiment, item.customer_id, "holdout" if held else "treatment", at)
-            lock.renew()
+            batch.append((item, held))
+            if len(batch) >= QUEUE_BATCH:
+                _queue_batch(store, cfg, batch, secret=secret, at=at)
+                lock.renew()
+                batch = []
+        if batch:
+            _queue_batch(store, cfg, batch, secret=secret, at=at)
     finally:
         if not dry_run:
             lock.release()
@@ -413,6 +425,36 @@ def run(
         clock = None if as_of is None else (lambda: at)
         result.sent = send_outbox(store, settings, log=log, clock=clock).as_dict()
     return result
+
+
+#: Messages composed and queued per transaction by :func:`run`.
+QUEUE_BATCH = 500
+
+
+def _queue_batch(
+    store: Store, cfg: MessagesAssumptions, batch: list[tuple[Due, bool]], *, secret: str | None, at: datetime
+) -> None:
+    """Compose the batch's messages and queue them, its holdouts and its assignments in one transaction.
+
+    The customers are read in one query; held-out messages get their ``held_out`` row, every message its
+    flow's assignment (``holdout`` or ``treatment``).
+    """
+    customers = customer_records(store, {item.customer_id for item, held in batch if not held})
+    messages: list[tuple[Composed, str]] = []
+    held_out: list[tuple[str, str, str]] = []
+    for item, held in batch:
+        if held:
+            held_out.append((item.customer_id, item.kind, item.cause))
+            continue
+        message, link = prepare(
+            store, cfg, item.kind, item.customer_id, item.cause, item.facts, secret=secret, at=at,
+            customer=customers.get(item.customer_id) or customer_record(store, item.customer_id),
+        )  # fmt: skip
+        messages.append((message, mime_text(cfg, message, link, at=at)))
+    arms = [
+        (f"flow:{item.flow}", item.customer_id, "holdout" if held else "treatment") for item, held in batch
+    ]
+    outbox.enqueue_batch(store, messages, held_out=held_out, assignments=arms, at=at)
 
 
 def _notes(store: Store, at: datetime) -> list[Note]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +33,7 @@ __all__ = [
     "OutboxRow",
     "StoreLock",
     "enqueue",
+    "enqueue_batch",
     "ensure_columns",
     "known_keys",
     "queued",
@@ -40,6 +41,7 @@ __all__ = [
     "report",
     "run_report",
     "set_status",
+    "set_statuses",
     "store_lock",
 ]
 
@@ -89,8 +91,11 @@ def enqueue(store: Store, message: Composed, mime: str, *, at: datetime | None =
     bool
         True if it was queued now, False if the key was already there (nothing changed).
     """
-    at = at or datetime.now(UTC)
-    row = {
+    return table.insert_queued(as_store(store), _queued_row(message, at or datetime.now(UTC)), mime)
+
+
+def _queued_row(message: Composed, at: datetime) -> dict[str, Any]:
+    return {
         "message_id": message.message_id,
         "idempotency_key": message.idempotency_key,
         "customer_id": message.customer_id,
@@ -102,7 +107,50 @@ def enqueue(store: Store, message: Composed, mime: str, *, at: datetime | None =
         "subject": message.subject,
         "queued_at": at,
     }
-    return table.insert_queued(as_store(store), row, mime)
+
+
+def enqueue_batch(
+    store: Store,
+    messages: Sequence[tuple[Composed, str]],
+    *,
+    held_out: Sequence[tuple[str, str, str]] = (),
+    assignments: Sequence[tuple[str, str, str]] = (),
+    at: datetime | None = None,
+) -> tuple[int, int]:
+    """Queue a batch in one transaction: :func:`enqueue`, :func:`record_held_out` and assignments, for many.
+
+    What those do for one message each (and a flow's ``assignments`` row), for a whole batch.
+
+    Parameters
+    ----------
+    store:
+        The store.
+    messages:
+        ``(message, mime)`` pairs to queue (a key already in the outbox is skipped).
+    held_out:
+        ``(customer_id, kind, cause)`` of messages held out (recorded ``held_out``, never sent).
+    assignments:
+        ``(experiment_id, customer_id, arm)``, recorded unless the customer already has an arm there.
+    at:
+        The moment every row is stamped with (default: now).
+
+    Returns
+    -------
+    tuple[int, int]
+        Messages queued and held-out rows recorded now.
+    """
+    at = at or datetime.now(UTC)
+    held = [
+        {"message_id": message_id_for(f"{c}:{k}:{cause}"), "idempotency_key": f"{c}:{k}:{cause}",
+         "customer_id": c, "kind": k, "cause": cause, "queued_at": at}
+        for c, k, cause in held_out
+    ]  # fmt: skip
+    arms = [
+        {"experiment_id": e, "customer_id": c, "arm": arm, "assigned_at": at} for e, c, arm in assignments
+    ]
+    return table.insert_batch(
+        as_store(store), [(_queued_row(m, at), mime) for m, mime in messages], held, arms
+    )
 
 
 def record_held_out(
@@ -131,6 +179,13 @@ def set_status(store: Store, message_id: str, status: str, **values: Any) -> Non
     if status not in STATUSES:
         raise ValueError(status)
     table.set_status(as_store(store), message_id, status, values)
+
+
+def set_statuses(store: Store, status: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Set ``status`` and each row's other columns (the same in every row) for a batch, in one statement."""
+    if status not in STATUSES:
+        raise ValueError(status)
+    return table.set_statuses(as_store(store), status, rows)
 
 
 def report(store: Store) -> dict[str, Any]:

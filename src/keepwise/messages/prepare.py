@@ -1,11 +1,14 @@
 """From the store to a composed, queued message: the customer's record, the facts of the case, the links.
 
 :func:`prepare` reads the customer (name, address, language), adds the signed one-click unsubscribe link to
-marketing messages and composes; :func:`queue` fixes the MIME text and puts it in the outbox once.
+marketing messages and composes; :func:`queue` fixes the MIME text (:func:`mime_text`) and puts it in the
+outbox once. A flow run reads its customers in one query (:func:`customer_records`) and queues a batch at
+a time (:func:`keepwise.messages.outbox.enqueue_batch`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,10 +19,10 @@ from keepwise.messages.compose import MARKETING_KINDS, Composed, Grant, compose
 from keepwise.messages.mime import to_mime
 from keepwise.messages.outbox import enqueue
 from keepwise.messages.tokens import issue
-from keepwise.store.recipients import customer_row, incident_row
+from keepwise.store.recipients import customer_row, customer_rows, incident_row
 from keepwise.store.store import Store, as_store
 
-__all__ = ["customer_record", "incident_facts", "prepare", "queue"]
+__all__ = ["customer_record", "customer_records", "incident_facts", "mime_text", "prepare", "queue"]
 
 
 def customer_record(store: Store, customer_id: str) -> dict[str, Any]:
@@ -69,6 +72,7 @@ def prepare(
     *,
     secret: str | None,
     at: datetime | None = None,
+    customer: Mapping[str, Any] | None = None,
 ) -> tuple[Composed, str | None]:
     """Compose ``kind`` for ``customer_id``; returns the message and its unsubscribe link (marketing only).
 
@@ -84,8 +88,12 @@ def prepare(
         Signing secret for the unsubscribe link; ``None`` writes a placeholder link (previews only).
     at:
         When the link is issued (default: now).
+    customer:
+        The customer's record (:func:`customer_record`) when the caller has read it already, e.g. for a
+        whole batch with :func:`customer_records`.
     """
-    customer = customer_record(store, customer_id)
+    if customer is None:
+        customer = customer_record(store, customer_id)
     if not customer["email"]:
         raise KeepwiseInputError(f"customer '{customer_id}' has no e-mail address")
     link: str | None = None
@@ -112,10 +120,19 @@ def queue(
 ) -> bool:
     """Fix the MIME text of ``message`` and queue it once; False if its idempotency key was already queued."""
     at = at or datetime.now(UTC)
-    mime = to_mime(
+    return enqueue(store, message, mime_text(cfg, message, link, at=at), at=at)
+
+
+def mime_text(cfg: MessagesAssumptions, message: Composed, link: str | None, *, at: datetime) -> str:
+    """The MIME text :func:`queue` fixes for ``message``: sender, date and list headers from ``cfg``."""
+    return to_mime(
         message, from_address=cfg.from_address, from_name=cfg.business_name, unsubscribe_url=link, at=at
     )
-    return enqueue(store, message, mime, at=at)
+
+
+def customer_records(store: Store, customer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """:func:`customer_record` of many customers in one query, by id; unknown ids are left out."""
+    return customer_rows(as_store(store), customer_ids)
 
 
 def confirm_facts(cfg: MessagesAssumptions, secret: str, customer_id: str, at: datetime) -> dict[str, Any]:

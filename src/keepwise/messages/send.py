@@ -14,16 +14,23 @@ The protocol (:func:`send_outbox`)
     1. hold the store lock ``outbox`` (one sender at a time; a killed holder's lock is taken over);
     2. reconcile: every message left in ``sending`` by a killed run is recorded ``sent`` with
        ``confirmed = false`` (its final dot had been, or was about to be, written: it is never resent);
-    3. for each ``queued`` message: check permission against the consent table *now*; MAIL, RCPT, DATA,
-       transmit the whole body *without* the final dot;
-    4. commit ``status = 'sending'`` (attempts + 1): the point of no return;
-    5. write the final ``.`` and read the reply: 250 commits ``sent`` (``confirmed = true``); 4xx puts the
-       message back in the queue to retry with exponential backoff (up to ``max_attempts``, then
-       ``failed``); 5xx commits ``failed`` (and a 5xx to RCPT puts the address on the suppression list).
+    3. take the ``queued`` messages a batch at a time (:func:`batch_size`: ``batch`` messages, at most about
+       a second of sending at the throttle): renew the lock, check the whole batch's permission against
+       the consent history *now* (one query per table), record the refused ones ``suppressed`` (one
+       statement);
+    4. for each allowed message, over the one SMTP session the run keeps open (:mod:`keepwise.messages.smtp`;
+       MAIL, RCPT and DATA in one write when the server offers PIPELINING): transmit the whole body
+       *without* the final dot;
+    5. commit ``status = 'sending'`` (attempts + 1): the point of no return, one statement per message;
+    6. write the final ``.`` and read the reply: 250 joins the batch's accepted messages, recorded ``sent``
+       (``confirmed = true``) in one statement when the batch ends; 4xx puts the message back in the queue
+       at once to retry with exponential backoff (up to ``max_attempts``, then ``failed``); 5xx commits
+       ``failed`` at once (and a 5xx to RCPT puts the address on the suppression list).
 
-    A kill at any point before step 4 has committed leaves the message ``queued`` and the server with an
-    unfinished transaction, which it discards: the restart sends it once. A kill after step 4 leaves it
-    ``sending``; the restart records it sent and never resends it.
+    A kill at any point before step 5 has committed leaves the message ``queued`` and the server with an
+    unfinished transaction, which it discards: the restart sends it once. A kill after step 5 leaves it
+    ``sending`` (also when the server had accepted it and the batch's record was not yet written); the
+    restart records it sent and never resends it.
 
 Limits, honestly
     The commit of step 4 and the write of step 5 cannot be one atomic act. A kill in the microseconds
@@ -35,15 +42,16 @@ Limits, honestly
     broken connection after the dot is recorded sent-unconfirmed, and a server that accepts the dot but
     then loses the message (its own crash) is outside keepwise's sight. Should a message ever be
     transmitted twice, both copies carry the same ``Message-ID``, which receivers that suppress duplicates
-    use. Power loss is covered as far as DuckDB's write-ahead log is flushed on commit.
+    use. Power loss is covered as far as DuckDB's write-ahead log is flushed on commit. A kill after the
+    server accepted messages of a batch but before the batch's ``sent`` record reports those messages as
+    sent-unconfirmed although they arrived (at most one batch). Permission is checked at the start of each
+    batch, so a consent withdrawn while a batch is being sent stops messages from the next batch on.
 """
 
 from __future__ import annotations
 
 import heapq
 import os
-import re
-import smtplib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,8 +61,9 @@ from typing import Any
 from keepwise.config import Config, MessagesAssumptions, load_config
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
-from keepwise.messages.consent import permission, suppress
+from keepwise.messages.consent import Asking, permissions, suppress
 from keepwise.messages.mime import MIME_POLICY, list_unsubscribe, to_mime
+from keepwise.messages.smtp import Permanent, Session, Temporary, Unconfirmed, Unopened, transmit
 from keepwise.store.consent_history import ensure_events
 from keepwise.store.outbox import reconcile_sending
 from keepwise.store.store import Store, as_store
@@ -64,6 +73,7 @@ __all__ = [
     "SendResult",
     "SmtpSettings",
     "SmtpUnreachable",
+    "batch_size",
     "list_unsubscribe",
     "parse_hostport",
     "run",
@@ -88,6 +98,10 @@ class SmtpSettings:
     timeout: float = 30.0
     service_days: int = 30
     lock_ttl: timedelta = timedelta(minutes=15)
+    #: Messages per batch (one permission check and one status update each; see :func:`batch_size`).
+    batch: int = 100
+    #: Pipeline MAIL, RCPT and DATA when the server offers PIPELINING (RFC 2920).
+    pipelining: bool = True
 
     @classmethod
     def from_config(cls, cfg: MessagesAssumptions, smtp: str | None = None) -> SmtpSettings:
@@ -145,132 +159,12 @@ class SendResult:
         return dict(self.__dict__)
 
 
-class _Temporary(Exception):
-    """A 4xx reply or a broken connection before the final dot: try again later."""
-
-
-class _Unopened(Exception):
-    """No session could be opened (connection refused, unknown host, time-out, refused greeting or TLS)."""
-
-
-class _Permanent(Exception):
-    """A 5xx reply: record the message as failed."""
-
-    def __init__(self, reply: str, stage: str):
-        super().__init__(reply)
-        self.stage = stage
-
-
-class _Unconfirmed(Exception):
-    """The final dot was written but no reply was read."""
-
-
 class SmtpUnreachable(KeepwiseInputError):
     """No SMTP session could be opened: the run stops at once and leaves the rest of the queue queued.
 
     Retrying message by message against a server that refuses connections only burns the backoff (minutes
     per message); the setting or the server needs fixing first, then ``keepwise messages send`` again.
     """
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    text = text.decode(errors="replace") if isinstance(text, bytes) else text
-    return f"{code} {' '.join(text.split())}"
-
-
-def _check(code: int, text: bytes, stage: str) -> None:
-    if 400 <= code < 500:
-        raise _Temporary(_reply(code, text))
-    if code >= 500:
-        raise _Permanent(_reply(code, text), stage)
-
-
-def _dot_stuffed(mime: str) -> bytes:
-    """The DATA payload without its final dot: CRLF line ends, leading dots doubled, ending in CRLF."""
-    data = re.sub(r"\r\n|\r|\n", "\r\n", mime)
-    data = re.sub(r"(?m)^\.", "..", data)
-    if not data.endswith("\r\n"):
-        data += "\r\n"
-    return data.encode("utf-8")
-
-
-class _Connection:
-    """One SMTP session, opened on demand and reopened after an error."""
-
-    def __init__(self, settings: SmtpSettings):
-        self.settings = settings
-        self.smtp: smtplib.SMTP | None = None
-
-    def get(self) -> smtplib.SMTP:
-        if self.smtp is None:
-            s = self.settings
-            try:
-                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-                smtp.ehlo()
-                if s.starttls:
-                    smtp.starttls()
-                    smtp.ehlo()
-                if s.username:
-                    smtp.login(s.username, s.password)
-            except smtplib.SMTPAuthenticationError as exc:
-                raise KeepwiseInputError(
-                    f"SMTP login refused: {_reply(exc.smtp_code, exc.smtp_error)}"
-                ) from None
-            except (OSError, smtplib.SMTPException) as exc:
-                raise _Unopened(f"{s.host}:{s.port} ({exc})") from None
-            self.smtp = smtp
-        return self.smtp
-
-    def drop(self) -> None:
-        if self.smtp is not None:
-            try:
-                self.smtp.close()
-            finally:
-                self.smtp = None
-
-    def quit(self) -> None:
-        if self.smtp is not None:
-            try:
-                self.smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
-            self.smtp = None
-
-
-def _transmit(
-    conn: _Connection, row: outbox.OutboxRow, from_address: str, point_of_no_return: Callable[[], None]
-) -> str:
-    """One SMTP transaction for ``row``; calls ``point_of_no_return`` just before the final dot."""
-    smtp = conn.get()
-    try:
-        code, text = smtp.mail(from_address)
-        _check(code, text, "MAIL")
-        code, text = smtp.rcpt(row.recipient)
-        _check(code, text, "RCPT")
-        smtp.putcmd("data")
-        code, text = smtp.getreply()
-        if code != 354:
-            _check(code, text, "DATA")
-            raise _Temporary(_reply(code, text))
-        smtp.send(_dot_stuffed(row.mime))
-    except (_Temporary, _Permanent):
-        try:
-            smtp.rset()
-        except (OSError, smtplib.SMTPException):
-            conn.drop()
-        raise
-    except (OSError, smtplib.SMTPException) as exc:
-        conn.drop()
-        raise _Temporary(f"connection lost before the end of the message: {exc}") from None
-    point_of_no_return()
-    try:
-        smtp.send(b".\r\n")
-        code, text = smtp.getreply()
-    except (OSError, smtplib.SMTPException) as exc:
-        conn.drop()
-        raise _Unconfirmed(f"no reply after the end of the message: {exc}") from None
-    _check(code, text, "end of DATA")
-    return _reply(code, text)
 
 
 def send_outbox(
@@ -289,7 +183,7 @@ def send_outbox(
     store:
         The store (DuckDB or PostgreSQL: the protocol needs transactions).
     settings:
-        SMTP server, throttle, retries.
+        SMTP server, throttle, retries, batch size.
     clock:
         The time permission is checked at and statuses are stamped with (default: now, UTC).
     sleep:
@@ -317,113 +211,155 @@ def send_outbox(
         rows = outbox.queued(store)
         if limit is not None:
             rows = rows[:limit]
-        conn = _Connection(settings)
+        run = _Run(store, settings, now, sleep, say, result)
         # (due time, order, row): messages that got a 4xx come back after their backoff.
         todo: list[tuple[float, int, outbox.OutboxRow]] = [(0.0, i, r) for i, r in enumerate(rows)]
         heapq.heapify(todo)
-        last_start: float | None = None
         try:
             while todo:
-                due, order, row = heapq.heappop(todo)
-                wait = due - time.monotonic()
-                if wait > 0:
-                    conn.quit()
-                    sleep(wait)
-                if last_start is not None:
-                    gap = settings.interval - (time.monotonic() - last_start)
-                    if gap > 0:
-                        sleep(gap)
+                batch = run.next_batch(todo)
                 lock.renew()
-                verdict = permission(
-                    store,
-                    customer_id=row.customer_id,
-                    recipient=row.recipient,
-                    kind=row.kind,
-                    cause=row.cause,
-                    at=now(),
-                    service_days=settings.service_days,
-                )
-                if not verdict.allowed:
-                    outbox.set_status(store, row.message_id, "suppressed", error=verdict.reason)
-                    result.suppressed += 1
-                    result.details.append(
-                        {"message_id": row.message_id, "status": "suppressed", "why": verdict.reason}
-                    )
-                    say(f"{row.message_id} {row.kind} to {row.customer_id}: not sent ({verdict.reason})")
-                    continue
-                last_start = time.monotonic()
-                attempt = row.attempts + 1
-
-                def mark_sending(message_id: str = row.message_id, n: int = attempt) -> None:
-                    outbox.set_status(store, message_id, "sending", attempts=n)
-
-                try:
-                    reply = _transmit(conn, row, settings.from_address, mark_sending)
-                except _Unopened as exc:  # nothing of this message was sent: it stays queued as it was
-                    left = 1 + len(todo)
-                    done = f"sent {result.sent} and " if result.sent else ""
-                    raise SmtpUnreachable(
-                        f"cannot reach the SMTP server {exc}: {done}left {left:,} message(s) queued; check "
-                        "[messages] smtp (or --smtp) and run keepwise messages send again"
-                    ) from None
-                except _Temporary as exc:
-                    retry = attempt < settings.max_attempts
-                    outbox.set_status(
-                        store,
-                        row.message_id,
-                        "queued" if retry else "failed",
-                        attempts=attempt,
-                        error=str(exc),
-                    )
-                    if retry:
-                        result.retried += 1
-                        delay = settings.backoff * 2 ** (attempt - 1)
-                        nxt = outbox.OutboxRow(**{**row.__dict__, "attempts": attempt})
-                        heapq.heappush(todo, (time.monotonic() + delay, order, nxt))
-                        say(f"{row.message_id}: {exc}; retry {attempt + 1} in {delay:g} s")
-                    else:
-                        result.failed += 1
-                        result.details.append(
-                            {"message_id": row.message_id, "status": "failed", "why": str(exc)}
-                        )
-                        say(f"{row.message_id}: failed after {attempt} attempts: {exc}")
-                    continue
-                except _Permanent as exc:
-                    outbox.set_status(store, row.message_id, "failed", attempts=attempt, error=str(exc))
-                    if exc.stage == "RCPT":
-                        suppress(
-                            store,
-                            row.recipient,
-                            "hard_bounce",
-                            customer_id=row.customer_id,
-                            detail=str(exc),
-                        )
-                    result.failed += 1
-                    result.details.append({"message_id": row.message_id, "status": "failed", "why": str(exc)})
-                    say(f"{row.message_id}: refused: {exc}")
-                    continue
-                except _Unconfirmed as exc:
-                    outbox.set_status(
-                        store, row.message_id, "sent", confirmed=False, sent_at=now(), error=str(exc)
-                    )
-                    result.sent += 1
-                    result.details.append({"message_id": row.message_id, "status": "sent", "why": str(exc)})
-                    continue
-                outbox.set_status(
-                    store,
-                    row.message_id,
-                    "sent",
-                    confirmed=True,
-                    sent_at=now(),
-                    attempts=attempt,
-                    error=reply,
-                )
-                result.sent += 1
-                result.details.append({"message_id": row.message_id, "status": "sent", "why": reply})
-                say(f"{row.message_id} {row.kind} to {row.customer_id}: sent")
+                run.send_batch(batch, todo)
         finally:
-            conn.quit()
+            run.session.quit()
     return result
+
+
+def batch_size(settings: SmtpSettings) -> int:
+    """Messages per batch: ``settings.batch``, and no more than about a second of sending at the throttle.
+
+    Permission is checked for a whole batch at its start, so a batch is kept short in time: a customer who
+    withdraws consent while a batch is under way is not written to from the next batch on.
+    """
+    if settings.interval <= 0:
+        return max(1, settings.batch)
+    return max(1, min(settings.batch, int(1 / settings.interval)))
+
+
+class _Run:
+    """One run of the sender: the SMTP session, the throttle and the batch's outcomes not yet recorded."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: SmtpSettings,
+        now: Callable[[], datetime],
+        sleep: Callable[[float], None],
+        say: Callable[[str], None],
+        result: SendResult,
+    ):
+        self.store, self.settings, self.now, self.sleep, self.say = store, settings, now, sleep, say
+        self.result = result
+        self.session = Session(settings, pipelining=settings.pipelining)
+        self.size = batch_size(settings)
+        self.last_start: float | None = None
+
+    def next_batch(
+        self, todo: list[tuple[float, int, outbox.OutboxRow]]
+    ) -> list[tuple[int, outbox.OutboxRow]]:
+        """The next batch: the first message (after waiting for its backoff) and those due with it."""
+        due, order, row = heapq.heappop(todo)
+        wait = due - time.monotonic()
+        if wait > 0:
+            self.session.quit()
+            self.sleep(wait)
+        batch = [(order, row)]
+        while todo and len(batch) < self.size and todo[0][0] <= time.monotonic():
+            _due, order, row = heapq.heappop(todo)
+            batch.append((order, row))
+        return batch
+
+    def send_batch(
+        self, batch: list[tuple[int, outbox.OutboxRow]], todo: list[tuple[float, int, outbox.OutboxRow]]
+    ) -> None:
+        """Check the batch's permission in one go, record the refusals at once, send the rest."""
+        asking = [Asking(r.customer_id, r.recipient, r.kind, r.cause) for _o, r in batch]
+        verdicts = permissions(self.store, asking, at=self.now(), service_days=self.settings.service_days)
+        refused = [(row, v) for (_o, row), v in zip(batch, verdicts, strict=True) if not v.allowed]
+        outbox.set_statuses(self.store, "suppressed", [{"message_id": r.message_id, "error": v.reason}
+                                                       for r, v in refused])  # fmt: skip
+        for row, verdict in refused:
+            self.result.suppressed += 1
+            self.result.details.append(
+                {"message_id": row.message_id, "status": "suppressed", "why": verdict.reason}
+            )
+            self.say(f"{row.message_id} {row.kind} to {row.customer_id}: not sent ({verdict.reason})")
+        sent: list[dict[str, Any]] = []  # accepted by the server; recorded for the batch in one statement
+        try:
+            left = sum(v.allowed for v in verdicts)
+            for (order, row), verdict in zip(batch, verdicts, strict=True):
+                if verdict.allowed:
+                    left -= 1
+                    self.send_one(order, row, sent, todo, left)
+        finally:
+            outbox.set_statuses(self.store, "sent", sent)
+
+    def send_one(
+        self,
+        order: int,
+        row: outbox.OutboxRow,
+        sent: list[dict[str, Any]],
+        todo: list[tuple[float, int, outbox.OutboxRow]],
+        left: int,
+    ) -> None:
+        """One message: claim, final dot, and its outcome (a confirmed send joins ``sent``)."""
+        settings, result, store = self.settings, self.result, self.store
+        if self.last_start is not None:
+            gap = settings.interval - (time.monotonic() - self.last_start)
+            if gap > 0:
+                self.sleep(gap)
+        self.last_start = time.monotonic()
+        attempt = row.attempts + 1
+
+        def claim() -> None:
+            outbox.set_status(store, row.message_id, "sending", attempts=attempt)
+
+        try:
+            reply = transmit(self.session, settings.from_address, row.recipient, row.mime, claim)
+        except Unopened as exc:  # nothing of this message was sent: it stays queued as it was
+            done = f"sent {result.sent} and " if result.sent else ""
+            raise SmtpUnreachable(
+                f"cannot reach the SMTP server {exc}: {done}left {1 + left + len(todo):,} message(s) queued; "
+                "check [messages] smtp (or --smtp) and run keepwise messages send again"
+            ) from None
+        except Temporary as exc:
+            retry = attempt < settings.max_attempts
+            outbox.set_status(
+                store, row.message_id, "queued" if retry else "failed", attempts=attempt, error=str(exc)
+            )
+            if retry:
+                result.retried += 1
+                delay = settings.backoff * 2 ** (attempt - 1)
+                nxt = outbox.OutboxRow(**{**row.__dict__, "attempts": attempt})
+                heapq.heappush(todo, (time.monotonic() + delay, order, nxt))
+                self.say(f"{row.message_id}: {exc}; retry {attempt + 1} in {delay:g} s")
+            else:
+                result.failed += 1
+                result.details.append({"message_id": row.message_id, "status": "failed", "why": str(exc)})
+                self.say(f"{row.message_id}: failed after {attempt} attempts: {exc}")
+            return
+        except Permanent as exc:
+            outbox.set_status(store, row.message_id, "failed", attempts=attempt, error=str(exc))
+            if exc.stage == "RCPT":
+                suppress(store, row.recipient, "hard_bounce", customer_id=row.customer_id, detail=str(exc))
+            result.failed += 1
+            result.details.append({"message_id": row.message_id, "status": "failed", "why": str(exc)})
+            self.say(f"{row.message_id}: refused: {exc}")
+            return
+        except Unconfirmed as exc:
+            outbox.set_status(
+                store, row.message_id, "sent", confirmed=False, sent_at=self.now(), error=str(exc)
+            )
+            result.sent += 1
+            result.details.append({"message_id": row.message_id, "status": "sent", "why": str(exc)})
+            return
+        sent.append(
+            {"message_id": row.message_id, "confirmed": True, "sent_at": self.now(), "attempts": attempt,
+             "error": reply}
+        )  # fmt: skip
+        result.sent += 1
+        result.details.append({"message_id": row.message_id, "status": "sent", "why": reply})
+        self.say(f"{row.message_id} {row.kind} to {row.customer_id}: sent")
 
 
 def run(

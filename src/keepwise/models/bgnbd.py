@@ -32,6 +32,11 @@ from keepwise.models.data import distinct
 from keepwise.models.purchase import PurchaseModel
 
 
+def _wdot(a: FloatArray, b: FloatArray, out: FloatArray) -> float:
+    """``sum(a * b)`` through the work array ``out`` (no temporary, no BLAS)."""
+    return float(np.multiply(a, b, out=out).sum())
+
+
 class BetaGeoModel(PurchaseModel):
     """BG/NBD: Poisson purchases while alive, beta-geometric drop-out after each repeat purchase.
 
@@ -111,30 +116,11 @@ class BetaGeoModel(PurchaseModel):
         """
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         k = self._shift
-        # index arrays and weight sums, built once per data set and weights (cached in ``d``)
         idx = d.get("_idx") if d.get("_idx_w") is w else None
         if idx is None:
-            x, tx, T = d["x"], d["t_x"], d["T"]
-            ux, ix = distinct(x)
-            uT, iT = distinct(T)
-            ix, iT = ix.reshape(-1), iT.reshape(-1)
-            has2 = (x > 0) if k == 0 else np.ones(len(x), dtype=bool)
-            utx, itx = distinct(tx[has2])
-            idx = (
-                ux,
-                np.bincount(ix, w, len(ux)),
-                uT,
-                np.bincount(iT, w, len(uT)),
-                np.bincount(iT, w * x, len(uT)),
-                utx,
-                ix[has2],
-                iT[has2],
-                itx.reshape(-1),
-                x[has2],
-                w[has2],
-            )
-            d["_idx"], d["_idx_w"] = idx, w
-        ux, wx, uT, wt, wxt, utx, ix2, iT2, itx2, x2, w2 = idx
+            idx = d["_idx"] = self._index(d, w)
+            d["_idx_w"] = w
+        ux, wx, uT, wt, wxt, utx, ix2, iT2, itx2, x2, w2, work = idx
         lb = betaln(a, b)
         has2 = (ux > 0) if k == 0 else np.ones(len(ux), dtype=bool)
         bx2 = np.where(has2, b + ux - 1 + k, 1.0)
@@ -144,31 +130,79 @@ class BetaGeoModel(PurchaseModel):
         db1 = digamma(b + ux + k) - digamma(b) + dab - dx
         db2 = np.where(has2, digamma(bx2) - digamma(b) + dab - dx, 0.0)
         la_t, la_tx = np.log(alpha + uT), np.log(alpha + utx)
-        # per row with a second term: d = t2 - t1 = (c2 - c1)[x] + (r + x) (log(alpha+T) - log(alpha+t_x))
-        dd = la_t[iT2] - la_tx[itx2]
-        rx = r + x2
         diff = np.where(has2, c2 - c1, 0.0)
-        z = diff[ix2] + rx * dd
-        sp = np.logaddexp(0.0, z)
-        ws = w2 * np.exp(z - sp)
+        # per row with a second term, z = t2 - t1 = (c2 - c1)[x] + (r + x) (log(alpha+T) - log(alpha+t_x)),
+        # evaluated in preallocated arrays: a fresh temporary of this size costs more in page faults than
+        # the arithmetic on it
+        dd, rx, z, sp, tmp = work
+        np.take(la_t, iT2, out=dd)
+        np.take(la_tx, itx2, out=tmp)
+        np.subtract(dd, tmp, out=dd)
+        np.add(x2, r, out=rx)
+        np.take(diff, ix2, out=z)
+        np.multiply(rx, dd, out=tmp)
+        np.add(z, tmp, out=z)
+        # softplus(z) = max(z, 0) + log(1 + exp(-|z|)); its derivative, the weight of the second term,
+        # exp(z - softplus(z)), keeps full relative precision where it is tiny
+        np.abs(z, out=sp)
+        np.negative(sp, out=sp)
+        np.exp(sp, out=sp)
+        np.add(sp, 1.0, out=sp)
+        np.log(sp, out=sp)
+        np.maximum(z, 0.0, out=tmp)
+        np.add(sp, tmp, out=sp)
+        sp_sum = _wdot(w2, sp, tmp)
+        np.subtract(z, sp, out=z)
+        np.exp(z, out=z)
+        ws = np.multiply(z, w2, out=z)
         s_x = np.bincount(ix2, ws, len(ux))
+        ws_dd = _wdot(ws, dd, tmp)
+        # d/d alpha of (r + x) dd = (r + x) (1 / (alpha + T) - 1 / (alpha + t_x))
+        np.take(1 / (alpha + uT), iT2, out=dd)
+        np.take(1 / (alpha + utx), itx2, out=tmp)
+        np.subtract(dd, tmp, out=dd)
+        np.multiply(ws, rx, out=ws)
+        ws_rx_dinv = _wdot(ws, dd, tmp)
         wsum = float(w.sum())
-        value = (
-            dot(wx, gammaln(r + ux) + c1)
-            - wsum * gammaln(r)
-            + wsum * r * np.log(alpha)
-            - dot(r * wt + wxt, la_t)
-            + dot(w2, sp)
-        )
-        g_r = (
-            dot(wx, digamma(r + ux)) - wsum * digamma(r) + wsum * np.log(alpha) - dot(wt, la_t) + dot(ws, dd)
-        )
-        inv_t, inv_tx = 1 / (alpha + uT), 1 / (alpha + utx)
-        g_alpha = wsum * r / alpha - dot(r * wt + wxt, inv_t) + dot(ws * rx, inv_t[iT2] - inv_tx[itx2])
+        value = dot(wx, gammaln(r + ux) + c1) - wsum * gammaln(r) + wsum * r * np.log(alpha)
+        value += -dot(r * wt + wxt, la_t) + sp_sum
+        g_r = dot(wx, digamma(r + ux)) - wsum * digamma(r) + wsum * np.log(alpha) - dot(wt, la_t) + ws_dd
+        g_alpha = wsum * r / alpha - dot(r * wt + wxt, 1 / (alpha + uT)) + ws_rx_dinv
         g_a = dot(wx, dab - dx) + s_x.sum() / a
         g_b = dot(wx, db1) + dot(s_x, db2 - db1)
         grad = {"r": r * g_r, "alpha": alpha * g_alpha, "a": a * g_a, "b": b * g_b}
         return value, {key: float(v) for key, v in grad.items()}
+
+    def _index(self, d: dict[str, Any], w: FloatArray) -> tuple[Any, ...]:
+        """What the regrouped sums need, built once per data and weights.
+
+        Distinct x, T and t_x with the weight sums per distinct value, the indices of the rows with a second
+        term (x > 0; every row for MBG/NBD) and work arrays of their length.
+        """
+        x, tx, T = d["x"], d["t_x"], d["T"]
+        codes = d.get("_codes")  # distinct values and codes per row, left by compress_rft
+        if codes is not None:
+            ux, ix, uT, iT, utx, itx = codes
+        else:
+            ux, ix = distinct(x)
+            uT, iT = distinct(T)
+            utx, itx = distinct(tx)
+        has2 = (x > 0) if self._shift == 0 else np.ones(len(x), dtype=bool)
+        m = int(has2.sum())
+        return (
+            ux,
+            np.bincount(ix, w, len(ux)),
+            uT,
+            np.bincount(iT, w, len(uT)),
+            np.bincount(iT, w * x, len(uT)),
+            utx,
+            ix[has2],
+            iT[has2],
+            itx[has2],
+            x[has2],
+            w[has2],
+            tuple(np.empty(m) for _ in range(5)),
+        )
 
     def _initial_params(self, d: dict[str, FloatArray], w: FloatArray) -> dict[str, float]:
         rate = max(dot(w, d["x"]) / max(dot(w, d["T"]), 1e-9), 1e-6)
@@ -188,13 +222,25 @@ class BetaGeoModel(PurchaseModel):
 
         The Gauss hypergeometric term is evaluated after Euler's transformation,
         ``(1 - z)^(r + x) 2F1(r + x, b + x; c; z) = (1 - z)^(a - 1) 2F1(c - r - x, a - 1; c; z)``, with
-        ``c = a + b + x - 1``, whose parameters no longer grow with ``x`` (no overflow at x = 500).
+        ``c = a + b + x - 1``, whose parameters no longer grow with ``x`` (no overflow at x = 500). When ``a``
+        is huge (a fit where every customer drops out with the same probability ``a / (a + b)``), that form is
+        ``0 x inf``: the untransformed term is used there, and where it fails too, its limit as ``a`` and
+        ``b`` grow with ``(b + x) / c`` fixed, ``((1 - z) / (1 - z (b + x) / c))^(r + x)``.
         """
         r, alpha, a, b = p["r"], p["alpha"], p["a"], p["b"]
         k = self._shift
         c = a + b + x - 1 + k
         z = t / (alpha + T + t)
-        bracket = 1 - (1 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bracket = np.asarray(1 - (1 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z), dtype=float)
+            bad = ~np.isfinite(bracket)
+            if bad.any():
+                shape = np.broadcast(c, z, x).shape
+                cb, zb, xb = (np.broadcast_to(np.asarray(v, dtype=float), shape)[bad] for v in (c, z, x))
+                plain = 1 - (1 - zb) ** (r + xb) * hyp2f1(r + xb, b + xb, cb, zb)
+                limit = 1 - ((1 - zb) / (1 - zb * (b + xb) / cb)) ** (r + xb)
+                bracket = np.array(np.broadcast_to(bracket, shape), dtype=float)
+                bracket[bad] = np.where(np.isfinite(plain), plain, limit)
         return np.asarray(c / (a - 1) * bracket)
 
     def expected_number_of_purchases_up_to_time(self, t: Any) -> FloatArray:

@@ -41,6 +41,17 @@ def compress_rft(
     Returns ``(data, weights, covariates)`` where ``data`` is ``{"x", "t_x", "T"}`` of unique rows, and with
     ``return_inverse`` also the index that maps each input row to its unique row.
     """
+    w = None if weights is None else np.asarray(weights, dtype=float).reshape(-1)
+    if w is not None and w.shape != np.shape(x):
+        raise KeepwiseInputError("weights must have one value per row")
+    keyed = None if covariates else _keyed_groups(x, tx, T)
+    if keyed is not None:
+        inverse, data, codes = keyed
+        data["_codes"] = codes
+        wu = np.bincount(inverse, weights=w, minlength=len(data["x"])).astype(float)
+        if return_inverse:
+            return data, wu, None, inverse
+        return data, wu, None
     cols = [x, tx, T] + ([covariates[c] for c in covariates] if covariates else [])
     names = [f"c{j}" for j in range(len(cols))]
     # a hash group-by (pandas) is ~20x faster than np.unique(axis=0) on a million rows
@@ -49,15 +60,54 @@ def compress_rft(
     first = np.empty(n_groups, dtype=np.int64)
     first[inverse[::-1]] = np.arange(len(inverse))[::-1]
     uniq = np.column_stack(cols)[first] if n_groups else np.empty((0, len(cols)))
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=float).reshape(-1)
-    if w.shape != x.shape:
-        raise KeepwiseInputError("weights must have one value per row")
-    wu = np.bincount(inverse, weights=w, minlength=n_groups)
+    wu = np.bincount(inverse, weights=w, minlength=n_groups).astype(float)
     data = {"x": uniq[:, 0].copy(), "t_x": uniq[:, 1].copy(), "T": uniq[:, 2].copy()}
     cov = {c: uniq[:, 3 + j].copy() for j, c in enumerate(covariates)} if covariates else None
     if return_inverse:
         return data, wu, cov, inverse
     return data, wu, cov
+
+
+#: the largest whole frequency coded by its value (beyond it, frequencies are hashed like t_x and T)
+_DENSE_X = 1 << 20
+
+
+def _keyed_groups(x: FloatArray, tx: FloatArray, T: FloatArray) -> tuple[Any, dict[str, Any], Any] | None:
+    """Unique ``(x, t_x, T)`` rows by one 64-bit key per row: twice as fast as a three-column group-by.
+
+    Each column is coded (whole frequencies by their value, t_x and T by a hash), the codes are combined into
+    one integer and the integers hashed; the groups come in order of first appearance, as the group-by's.
+    Returns the index of each row's group, the groups' columns and, for the likelihoods, the distinct
+    values of each column with every group's code (``ux, ix, uT, iT, utx, itx``); None when the codes
+    would not fit in 62 bits.
+    """
+    if len(x) == 0:
+        return None
+    xi = x.astype(np.int64)
+    dense_x = bool(xi.min() >= 0 and xi.max() < _DENSE_X and np.array_equal(xi, x))
+    if not dense_x:
+        xi, ux_all = pd.factorize(x)
+    ctx, utx = pd.factorize(tx)
+    cT, uT = pd.factorize(T)
+    nx, ntx, nT = int(xi.max()) + 1, len(utx), len(uT)
+    if nx * ntx * nT >= 1 << 62:
+        return None
+    key = xi * (ntx * nT)
+    key += ctx * nT
+    key += cT
+    # a 32-bit key hashes about a quarter faster when the codes fit in it (a daily grid: ~2e7 combinations)
+    inverse, groups = pd.factorize(key.astype(np.uint32) if nx * ntx * nT < 1 << 32 else key)
+    groups = np.asarray(groups, dtype=np.int64)
+    gx = groups // (ntx * nT)
+    gtx = (groups // nT) % ntx
+    gT = groups % nT
+    # the distinct frequencies that occur, coded 0..k-1
+    present = np.bincount(gx, minlength=nx) > 0
+    ux = np.flatnonzero(present).astype(float) if dense_x else np.asarray(ux_all, dtype=float)[present]
+    code = np.cumsum(present) - 1
+    uT, utx = np.asarray(uT, dtype=float), np.asarray(utx, dtype=float)
+    data = {"x": ux[code[gx]], "t_x": utx[gtx], "T": uT[gT]}
+    return inverse.astype(np.int64, copy=False), data, (ux, code[gx], uT, gT, utx, gtx)
 
 
 def unique_rows(*cols: FloatArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtr
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
@@ -90,7 +90,7 @@ def decline_test(stats_frame: pd.DataFrame, alpha: float = ALPHA, min_drop: floa
         s2m = (np.where(usable, s2 * dof, 0.0) + PRIOR_DF * s0) / (np.maximum(dof, 0) + PRIOR_DF)
         t = slope / np.sqrt(s2m / s_kk)
         eligible = (d["n_h"].to_numpy() >= MIN_HISTORY) & (d["n_r"].to_numpy() >= MIN_RECENT) & usable
-        p = np.where(eligible, stats.t.cdf(t, np.maximum(dof, 0) + PRIOR_DF), np.nan)
+        p = np.where(eligible, stdtr(np.maximum(dof, 0) + PRIOR_DF, t), np.nan)
         ratio = np.exp(d["mean_log_r"].astype(float).to_numpy() - d["mean_log_h"].astype(float).to_numpy())
     d["slope"] = slope
     d["t"] = t

@@ -36,7 +36,7 @@ import pandas as pd
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
-from keepwise.signals.inputs import MIN_TENURE_DAYS, SignalInputs, _records, to_frame
+from keepwise.signals.inputs import MIN_TENURE_DAYS, SignalInputs, to_frame
 from keepwise.signals.overdue import predictive_tail
 
 __all__ = [
@@ -106,24 +106,34 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     d = d[(~d["lost"]) & (d["recency_days"] <= RECENT_DAYS)].sort_values(["customer_id", "category"])
     days = (pd.to_datetime(d["last_at"]) - pd.to_datetime(d["first_at"])).dt.total_seconds() / 86_400
     d = d.assign(cat_annual=d["margin"].astype(float) * 365.25 / np.maximum(days, MIN_TENURE_DAYS))
-    rows = []
-    for cid, g in d.groupby("customer_id", sort=False):
-        parts = [
-            f"bought {r['category']} about every {r['mean_gap_days']:.0f} days ({int(r['n_days'])} times) "
-            f"but not for {r['current_gap_days']:.0f} days, since {pd.Timestamp(r['last_at']).date()} "
-            f"(chance if nothing changed: {r['p_gap']:.2g}), "
-            f"while ordering {int(r['orders_after'])} times since"
-            for r in _records(g)
-        ]
-        rows.append(
-            (
-                cid,
-                "; ".join(parts),
-                float(g["cat_annual"].sum()),
-                float(g["p_gap"].min()),
-                list(g["category"]),
-            )
+    parts = [  # one range's evidence per row, column by column (no dict per row)
+        f"bought {cat} about every {gap:.0f} days ({int(n)} times) "
+        f"but not for {now:.0f} days, since {pd.Timestamp(last).date()} "
+        f"(chance if nothing changed: {p:.2g}), "
+        f"while ordering {int(after)} times since"
+        for cat, gap, n, now, last, p, after in zip(
+            d["category"],
+            d["mean_gap_days"],
+            d["n_days"],
+            d["current_gap_days"],
+            d["last_at"],
+            d["p_gap"],
+            d["orders_after"],
+            strict=True,
         )
-    out = pd.DataFrame(rows, columns=["customer_id", "evidence", "value_at_risk", "p_value", "categories"])
+    ]
+    g = d.assign(part=parts).groupby("customer_id", sort=False)
+    out = (
+        pd.DataFrame(
+            {
+                "evidence": g["part"].agg("; ".join),
+                "value_at_risk": g["cat_annual"].agg(lambda v: float(v.sum())),
+                "p_value": g["p_gap"].agg(lambda v: float(v.min())),
+                "categories": g["category"].agg(list),
+            }
+        )
+        .rename_axis("customer_id")
+        .reset_index()
+    )
     out.insert(1, "kind", KIND)
     return out

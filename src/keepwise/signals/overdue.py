@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtr
 
 from keepwise.config import ReviewAssumptions
 from keepwise.signals.inputs import SignalInputs, _records
@@ -78,7 +78,7 @@ def predictive_tail(n_gaps: Any, mean_log: Any, var_log: Any, current: Any) -> F
         z = (
             np.log(np.maximum(np.asarray(current, dtype=float), 1e-9)) - np.asarray(mean_log, dtype=float)
         ) / scale
-        return np.asarray(stats.t.sf(z, np.maximum(n - 1, 1)), dtype=float)
+        return np.asarray(stdtr(np.maximum(n - 1, 1), -z), dtype=float)
 
 
 def gap_test(

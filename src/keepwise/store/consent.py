@@ -4,17 +4,20 @@ Consent itself is a history of events (:mod:`keepwise.store.consent_history`): a
 adds an event and re-derives the ``consent`` rows; nothing edits a consent in place.
 
 The rules of permission live in :mod:`keepwise.messages.consent`; these are the reads and writes it makes,
-one statement each (or one transaction where a consent and its request change together). They run at send
-time once per message, so they are plain SQL rather than Ibis expressions compiled per call.
+one statement each (or one transaction where a consent and its request change together). The sender reads
+them once per batch of messages (``*_among``: one statement for the whole batch), so they are plain SQL rather
+than Ibis expressions compiled per call.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from keepwise.store import consent_history as history
 from keepwise.store.outbox import require_transactions
+from keepwise.store.recipients import in_list
 from keepwise.store.store import Store
 
 __all__ = [
@@ -22,10 +25,13 @@ __all__ = [
     "add_suppression",
     "grant_confirmed",
     "in_force",
+    "in_force_among",
     "is_suppressed",
     "latest_pending_request",
+    "pending_among",
     "pending_requests",
     "revoke",
+    "suppressed_among",
 ]
 
 
@@ -40,6 +46,37 @@ def in_force(store: Store, customer_id: str, channel: str, purpose: str, at: dat
     revocation at or before ``at`` decides.
     """
     return int(history.in_force(store, customer_id, channel, purpose, at))
+
+
+def in_force_among(
+    store: Store, customer_ids: Iterable[str], channel: str, purpose: str, at: datetime
+) -> set[str]:
+    """Those of ``customer_ids`` with consent for ``channel`` and ``purpose`` in force at ``at`` (a batch)."""
+    return history.in_force_among(store, customer_ids, channel, purpose, at)
+
+
+def suppressed_among(store: Store, addresses: Iterable[str]) -> set[str]:
+    """Those of ``addresses`` (already lower case) on the suppression list, in one statement per chunk."""
+    out: set[str] = set()
+    for chunk in in_list(addresses):
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.sql(f"SELECT DISTINCT address FROM suppressions WHERE address IN ({marks})", chunk)
+        out.update(str(r[0]) for r in rows)
+    return out
+
+
+def pending_among(store: Store, customer_ids: Iterable[str]) -> set[str]:
+    """Those of ``customer_ids`` with a consent request not yet confirmed (a batch)."""
+    out: set[str] = set()
+    for chunk in in_list(customer_ids):
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.sql(
+            "SELECT DISTINCT customer_id FROM consent_requests WHERE confirmed_at IS NULL "
+            f"AND customer_id IN ({marks})",
+            chunk,
+        )
+        out.update(str(r[0]) for r in rows)
+    return out
 
 
 def is_suppressed(store: Store, address: str) -> bool:

@@ -31,7 +31,16 @@ if TYPE_CHECKING:
     from keepwise.store.schema import Table
     from keepwise.store.store import Store
 
-__all__ = ["EVENTS", "add_event", "ensure_events", "in_force", "in_force_rows", "load_stage", "rebuild"]
+__all__ = [
+    "EVENTS",
+    "add_event",
+    "ensure_events",
+    "in_force",
+    "in_force_among",
+    "in_force_rows",
+    "load_stage",
+    "rebuild",
+]
 
 #: The table of events.
 EVENTS = "consent_events"
@@ -87,6 +96,31 @@ def in_force(store: Store, customer_id: str, channel: str, purpose: str, at: dat
     )
     granted, revoked = rows[0] if rows else (None, None)
     return granted is not None and (revoked is None or revoked < granted)
+
+
+def in_force_among(
+    store: Store, customer_ids: Iterable[str], channel: str, purpose: str, at: datetime
+) -> set[str]:
+    """Those of ``customer_ids`` whose consent is in force at ``at`` by the rule of :func:`in_force`.
+
+    One statement per :data:`~keepwise.store.recipients.IN_LIST_SIZE` customers (the sender checks a
+    batch at a time).
+    """
+    from keepwise.store.recipients import in_list
+
+    out: set[str] = set()
+    for chunk in in_list(customer_ids):
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.sql(
+            "SELECT customer_id FROM (SELECT customer_id, "
+            "max(CASE WHEN event = 'grant' THEN \"at\" END) AS g, "
+            f"max(CASE WHEN event = 'revoke' THEN \"at\" END) AS r FROM {EVENTS} "
+            f'WHERE channel = ? AND purpose = ? AND "at" <= ? AND customer_id IN ({marks}) '
+            "GROUP BY customer_id) s WHERE g IS NOT NULL AND (r IS NULL OR r < g)",
+            [channel, purpose, at, *chunk],
+        )
+        out.update(str(r[0]) for r in rows)
+    return out
 
 
 def in_force_rows(store: Store, customer_id: str, channel: str, purpose: str, at: datetime) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from keepwise.store.memo import once
+
 __all__ = ["ISO_4217", "MONEY_TABLES", "listed", "missing_rates", "record_currencies"]
 
 ISO_4217: frozenset[str] = frozenset(
@@ -31,6 +33,7 @@ ISO_4217: frozenset[str] = frozenset(
 MONEY_TABLES: tuple[str, ...] = ("orders", "customers", "staff_rates", "incidents", "advocacy")
 
 
+@once
 def record_currencies(store: Any) -> dict[str, tuple[str, ...]]:
     """The currencies each table of :data:`MONEY_TABLES` holds (sorted; a table without rows holds none).
 

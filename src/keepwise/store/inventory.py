@@ -19,6 +19,7 @@ from typing import Any
 
 import ibis
 
+from keepwise.store.memo import once
 from keepwise.store.schema import TABLES
 from keepwise.store.store import Store, as_store
 
@@ -206,6 +207,7 @@ class Inventory:
         return [n for n in found if n is not None]
 
 
+@once
 def inventory(store: Store | Any) -> Inventory:
     """Read what ``store`` holds: rows per table, filled optional columns, currencies, the last order."""
     store = as_store(store)

@@ -2,8 +2,12 @@
 
 The messages stage (:mod:`keepwise.messages.outbox`, :mod:`keepwise.messages.send`) decides *what* to
 write; these functions are *how*: one statement each, or one transaction where several rows must land
-together (a message and its MIME text). Every one runs on the sender's hot path, once per message, so they
-are plain SQL statements rather than Ibis expressions compiled per call.
+together (a message and its MIME text). They run on the hot paths of queueing and sending, so they are plain
+SQL statements rather than Ibis expressions compiled per call, and they work a batch at a time:
+:func:`insert_batch` queues a batch of messages, holdouts and assignments in one transaction and
+:func:`set_statuses` records a batch's outcomes in one statement. Only the claim of each message before its
+final dot (:func:`set_status` to ``sending``) is one committed statement per message, as the exactly-once
+protocol of :mod:`keepwise.messages.send` needs.
 
 Exactly-once sending rests on transactions (a message and its body land together; the status change to
 ``sending`` is committed before the final dot is written), so the outbox lives only on engines that have
@@ -12,7 +16,7 @@ them: :func:`require_transactions` refuses the others (Spark) with a clear input
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +29,7 @@ __all__ = [
     "add_missing_columns",
     "assign_once",
     "failed_rows",
+    "insert_batch",
     "insert_held_out",
     "insert_queued",
     "kind_status_counts",
@@ -32,9 +37,13 @@ __all__ = [
     "reconcile_sending",
     "require_transactions",
     "set_status",
+    "set_statuses",
     "status_counts",
     "unconfirmed_count",
 ]
+
+#: Messages per statement of :func:`set_statuses`.
+STATUS_BATCH = 500
 
 #: Engines whose transactions the outbox relies on.
 TRANSACTIONAL_ENGINES = ("duckdb", "postgres")
@@ -119,6 +128,87 @@ def insert_held_out(
     return True
 
 
+def _known_among(store: Store, keys: Sequence[str]) -> set[str]:
+    from keepwise.store.recipients import in_list
+
+    out: set[str] = set()
+    for chunk in in_list(keys):
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.sql(f"SELECT idempotency_key FROM outbox WHERE idempotency_key IN ({marks})", chunk)
+        out.update(str(r[0]) for r in rows)
+    return out
+
+
+def insert_batch(
+    store: Store,
+    queued: Sequence[tuple[Mapping[str, Any], str]],
+    held_out: Sequence[Mapping[str, Any]] = (),
+    assignments: Sequence[Mapping[str, Any]] = (),
+) -> tuple[int, int]:
+    """Queue a batch in one transaction: messages with their MIME text, held-out rows, flow assignments.
+
+    ``queued`` holds ``(row, mime)`` pairs (``row`` as for :func:`insert_queued`); ``held_out`` rows have
+    ``message_id``, ``idempotency_key``, ``customer_id``, ``kind``, ``cause`` and ``queued_at``;
+    ``assignments`` rows ``experiment_id``, ``customer_id``, ``arm`` and ``assigned_at``. A message whose
+    idempotency key is already in the outbox (or earlier in the batch) is left out, as is an assignment of
+    a customer who already has one in that experiment. Returns ``(queued, held out)`` rows written.
+    """
+    import pandas as pd
+
+    with store.transaction():
+        keys = [str(r["idempotency_key"]) for r, _ in queued] + [str(r["idempotency_key"]) for r in held_out]
+        seen = _known_among(store, keys)
+        rows: list[dict[str, Any]] = []
+        bodies: list[dict[str, Any]] = []
+        for row, mime in queued:
+            key = str(row["idempotency_key"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(
+                    {**{c: row[c] for c in _QUEUED_COLUMNS if c in row}, "status": "queued", "attempts": 0}
+                )
+                bodies.append({"message_id": row["message_id"], "mime": mime})
+        n_queued = len(rows)
+        for row in held_out:
+            key = str(row["idempotency_key"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(
+                    {**row, "template": row["kind"], "status": "held_out", "attempts": 0,
+                     "error": "in the holdout group"}
+                )  # fmt: skip
+        if rows:
+            store.append("outbox", pd.DataFrame(rows))
+        if bodies:
+            store.append("message_bodies", pd.DataFrame(bodies))
+        _assign_batch(store, assignments)
+    return n_queued, len(rows) - n_queued
+
+
+def _assign_batch(store: Store, assignments: Sequence[Mapping[str, Any]]) -> None:
+    import pandas as pd
+
+    from keepwise.store.recipients import in_list
+
+    wanted: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for a in assignments:
+        wanted.setdefault((str(a["experiment_id"]), str(a["customer_id"])), a)
+    if not wanted:
+        return
+    for experiment in sorted({e for e, _ in wanted}):
+        ids = [c for e, c in wanted if e == experiment]
+        for chunk in in_list(ids):
+            marks = ", ".join("?" for _ in chunk)
+            have = store.sql(
+                f"SELECT customer_id FROM assignments WHERE experiment_id = ? AND customer_id IN ({marks})",
+                [experiment, *chunk],
+            )
+            for (cid,) in have:
+                wanted.pop((experiment, str(cid)), None)
+    if wanted:
+        store.append("assignments", pd.DataFrame([dict(a) for a in wanted.values()]))
+
+
 def queued_rows(store: Store) -> list[tuple[Any, ...]]:
     """Queued messages, oldest first: (message_id, customer_id, kind, cause, recipient, attempts, mime)."""
     return store.sql(
@@ -135,6 +225,32 @@ def set_status(store: Store, message_id: str, status: str, values: Mapping[str, 
     store.sql(
         f"UPDATE outbox SET status = ?{sets} WHERE message_id = ?", [status, *values.values(), message_id]
     )
+
+
+def set_statuses(store: Store, status: str, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Set ``status`` and each row's other outbox columns for a batch of messages, in one statement.
+
+    Every row holds ``message_id`` and the same further columns (e.g. ``attempts``, ``sent_at``,
+    ``error``); rows are written ``BATCH`` at a time. Returns how many rows were given.
+    """
+    if not rows:
+        return 0
+    columns = ["status", *(c for c in rows[0] if c not in ("message_id", "status"))]
+    types = {c.name: c.sql_type for c in SCHEMA["outbox"].columns}
+    names = ", ".join(store.quote(c) for c in ["message_id", *columns])
+    sets = ", ".join(f"{store.quote(c)} = CAST(v.{store.quote(c)} AS {types[c]})" for c in columns)
+    row_marks = "(" + ", ".join("?" for _ in range(len(columns) + 1)) + ")"
+    for start in range(0, len(rows), STATUS_BATCH):
+        part = rows[start : start + STATUS_BATCH]
+        params: list[Any] = []
+        for row in part:  # every value sits in the VALUES list (engines number the placeholders differently)
+            params += [row["message_id"], status, *(row[c] for c in columns[1:])]
+        store.sql(
+            f"UPDATE outbox SET {sets} FROM (VALUES {', '.join(row_marks for _ in part)}) AS v({names}) "
+            "WHERE outbox.message_id = v.message_id",
+            params,
+        )
+    return len(rows)
 
 
 def reconcile_sending(store: Store, at: datetime) -> int:

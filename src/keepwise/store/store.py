@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from keepwise.store import memo
+
 if TYPE_CHECKING:  # pandas is imported when a store is used, not by `keepwise --help`
     import pandas as pd
 
@@ -85,8 +87,14 @@ class Store:
 
     # ------------------------------------------------------------------ reading
     def table(self, name: str) -> Any:
-        """The table ``name`` as an Ibis expression."""
-        return self.backend.table(name)
+        """The table ``name`` as an Ibis expression (looked up once per run, :mod:`keepwise.store.memo`)."""
+        cache = memo.active(self)
+        if cache is None:
+            return self.backend.table(name)
+        key = ("table", name)
+        if key not in cache:
+            cache[key] = self.backend.table(name)
+        return cache[key]
 
     def tables(self) -> list[str]:
         """Names of the tables (and views) in the store."""
@@ -213,6 +221,7 @@ class Store:
     # ------------------------------------------------------------------ writing
     def append(self, name: str, rows: pd.DataFrame) -> int:
         """Insert ``rows`` into table ``name`` (created from the frame's columns if it does not exist)."""
+        memo.forget(self)  # what the run cached may have changed
         if rows is None or len(rows) == 0:
             if not self.has_table(name) and rows is not None and len(rows.columns):
                 self._create_from(name, rows)
@@ -251,6 +260,7 @@ class Store:
         ``rows`` get ``column`` set to ``month`` (added as the first column when missing). A table whose
         columns changed between keepwise versions is rebuilt with this month's rows only.
         """
+        memo.forget(self)  # what the run cached may have changed
         df = rows.copy()
         if column in df.columns:
             df[column] = month
@@ -279,6 +289,7 @@ class Store:
 
     def upsert(self, name: str, rows: pd.DataFrame, key: Sequence[str]) -> int:
         """Insert ``rows``, replacing stored rows with the same ``key`` values; returns the rows written."""
+        memo.forget(self)  # what the run cached may have changed
         if rows is None or len(rows) == 0:
             return 0
         rows = _plain(rows)
@@ -313,6 +324,7 @@ class Store:
 
     def delete(self, name: str, where: Mapping[str, Any]) -> int:
         """Delete the rows of ``name`` whose columns equal ``where``'s values (all rows for ``{}``)."""
+        memo.forget(self)  # what the run cached may have changed
         if self.is_spark:
             import ibis
 
@@ -329,6 +341,7 @@ class Store:
 
     def update(self, name: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> int:
         """Set ``values`` on the rows of ``name`` matching ``where``; returns how many rows matched."""
+        memo.forget(self)  # what the run cached may have changed
         if self.is_spark:
             import ibis
 
@@ -356,6 +369,7 @@ class Store:
     def drop(self, name: str) -> None:
         """Drop table ``name`` if it exists."""
         # not backend.drop_table: Ibis 12 with sqlglot 30 renders its DROP statement without the name on Spark
+        memo.forget_table(self, name)
         self.sql(f"DROP TABLE IF EXISTS {self.quote(name)}")
 
     def materialize(self, expr: Any, name: str) -> Any:
@@ -364,7 +378,9 @@ class Store:
             return expr.cache()
         import ibis
 
+        self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         self.sql(f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}")
+        memo.forget_table(self, name)
         return self.table(name)
 
     def drop_temp(self, name: str) -> None:
@@ -407,6 +423,7 @@ class Store:
 
     # ------------------------------------------------------------------ helpers
     def _create_from(self, name: str, rows: pd.DataFrame) -> None:
+        memo.forget(self)  # what the run cached may have changed
         from keepwise.store.schema import SCHEMA
 
         if name in SCHEMA:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from keepwise.config import Config, load_config
 from keepwise.exceptions import BadInput
 from keepwise.store import Store, as_store
+from keepwise.store.memo import one_run
 from keepwise.value.profitability import FIELDS, View
 from keepwise.value.profitability.document import document_and_rows
 
@@ -102,7 +103,8 @@ def run(
         raise BadInput("view", f"'{view}' is not one of: month, ttm, lifetime")
     store = as_store(store)
     cfg = config or load_config()
-    doc, customers = document_and_rows(store, month, view=view, config=cfg)
+    with one_run(store):  # the period's ledger computed once for the document and the customers
+        doc, customers = document_and_rows(store, month, view=view, config=cfg)
     if save:
         with store.transaction():
             store.replace_month(table_name(view), doc["month"], _rows(customers), column="month")

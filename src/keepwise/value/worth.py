@@ -148,7 +148,8 @@ def model_values(
     -------
     dict
         Customer id -> value (``Decimal``, cents): discounted expected purchases from ``T = t_x`` over
-        ``lifetime_years`` x lifetime margin / (frequency + 1).
+        ``lifetime_years`` x lifetime margin / (frequency + 1); customers the model gives no finite value
+        are left out.
     """
     from keepwise.value.clv import discounted_expected_purchases
 
@@ -169,7 +170,8 @@ def model_values(
     )
     per_purchase = d["margin"].astype(float).to_numpy() / (d["frequency"].to_numpy(float) + 1)
     values = np.asarray(purchases, dtype=float) * per_purchase
-    return {str(c): _cents(v) for c, v in zip(d["customer_id"], values, strict=True)}
+    # a value the model cannot give (not finite) is left out, never shown as 0.00
+    return {str(c): _cents(v) for c, v in zip(d["customer_id"], values, strict=True) if np.isfinite(v)}
 
 
 def customer_worth(

@@ -1,9 +1,11 @@
 """The dashboard and its REST API (FastAPI): pages for the owner, JSON under ``/api``, one-click unsubscribe.
 
 ``create_app(db)`` builds the application for one store; ``keepwise serve`` runs it with uvicorn. Everything
-it shows is read from the store (the review's tables and document written by ``keepwise review``, the raw
-records for profitability and customer profiles); the JSON of each route is the JSON of the matching CLI
-command, made by the same functions.
+it shows is read from the store: the documents ``keepwise review``, ``profit``, ``winback`` and ``outreach``
+stored (:mod:`keepwise.web.stored`, parsed once per version), the stored profit rows and the records for a
+customer's profile. The JSON of each route is the JSON of the matching CLI command, its lists a page at a
+time (:mod:`keepwise.web.paging`); the concession advisor is fitted once per state of its input tables
+(:mod:`keepwise.web.cache`).
 """
 
 from fastapi import FastAPI

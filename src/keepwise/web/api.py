@@ -12,7 +12,7 @@ store. Every input is read through :mod:`keepwise.web.validation`; ids may conta
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -20,11 +20,34 @@ from fastapi.responses import Response
 from keepwise.arguments import MAX_COUNT, MAX_MONTHS
 from keepwise.decisions.wins import WinsLosses
 from keepwise.exceptions import BadInput
-from keepwise.web import data, validation
+from keepwise.store import Store
+from keepwise.web import data, stored, validation
 from keepwise.web.app import NotFound, Unauthorized, WebState, json_response, state_of
 from keepwise.web.auth import same_token
+from keepwise.web.cache import data_stamp
+from keepwise.web.paging import Page, page_of, paginate
 
-__all__ = ["require_token", "router"]
+__all__ = ["OUTREACH_LISTS", "PROFIT_LISTS", "REVIEW_LISTS", "WINBACK_LISTS", "require_token", "router"]
+
+#: The lists of each document that come a page at a time (the first is the one ``total`` counts).
+REVIEW_LISTS = ("warnings", "lost.customers")
+PROFIT_LISTS = ("customers",)
+WINBACK_LISTS = ("ranked", "not_worth_contact", "not_wanted", "not_candidates", "won_back")
+OUTREACH_LISTS = ("actions",)
+
+#: The tables ``keepwise wins`` reads, with the columns whose latest value marks a change.
+WINS_INPUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("wins", ("won_at",)),
+    ("exits", ("lost_at",)),
+    ("orders", ("ordered_at",)),
+    ("time_logs", ("started_at",)),
+    ("customers", ("acquired_at",)),
+)
+
+
+def paged(request: Request, doc: dict[str, Any], lists: tuple[str, ...], page: Page) -> dict[str, Any]:
+    """``doc`` with ``lists`` cut to ``page`` and its ``pagination`` links on this route."""
+    return paginate(doc, lists, page, request.url.path, dict(request.query_params))
 
 
 def require_token(request: Request) -> None:
@@ -62,17 +85,25 @@ def status(request: Request) -> Response:
 
 
 @router.get("/review")
-def review_latest(request: Request) -> Response:
-    """The latest stored review (``keepwise review --json`` without the report file)."""
-    with state_of(request).store() as backend:
-        return json_response(data.review_document(backend))
+def review_latest(request: Request, page: str | None = None, per_page: str | None = None) -> Response:
+    """The latest stored review (``keepwise review --json`` without the report file), lists paginated."""
+    chosen = page_of(page, per_page)
+    state = state_of(request)
+    with state.store() as backend:
+        doc = data.review_document(backend, kept=state.documents)
+    return json_response(paged(request, doc, REVIEW_LISTS, chosen))
 
 
 @router.get("/review/{month:path}")
-def review_month(request: Request, month: str) -> Response:
-    """The stored review of ``month`` (YYYY-MM)."""
-    with state_of(request).store() as backend:
-        return json_response(data.review_document(backend, month))
+def review_month(
+    request: Request, month: str, page: str | None = None, per_page: str | None = None
+) -> Response:
+    """The stored review of ``month`` (YYYY-MM), lists paginated."""
+    chosen = page_of(page, per_page)
+    state = state_of(request)
+    with state.store() as backend:
+        doc = data.review_document(backend, month, kept=state.documents)
+    return json_response(paged(request, doc, REVIEW_LISTS, chosen))
 
 
 @router.get("/reviews")
@@ -83,16 +114,22 @@ def reviews(request: Request) -> Response:
 
 
 @router.get("/profit")
-def profit(request: Request, month: str | None = None, view: str = "month") -> Response:
-    """Profitability, tiers and the whale curve (``keepwise profit --json``)."""
-    from keepwise.value.review_section import profit_document
-
+def profit(
+    request: Request,
+    month: str | None = None,
+    view: str = "month",
+    page: str | None = None,
+    per_page: str | None = None,
+) -> Response:
+    """Profitability, tiers and the whale curve (``keepwise profit --json`` as stored), customers paged."""
     month = validation.month(month)
-    if view not in ("month", "ttm", "lifetime"):
+    if view not in stored.VIEWS:
         raise BadInput("view", "is not one of: month, ttm, lifetime", view)
+    chosen = page_of(page, per_page)
     state = state_of(request)
     with state.store() as backend:
-        return json_response(profit_document(backend, month, view=cast(Any, view), config=state.config))
+        doc = stored.profit_document(backend, month, view, kept=state.documents)
+    return json_response(paged(request, doc, PROFIT_LISTS, chosen))
 
 
 @router.get("/customers/{customer_id:path}")
@@ -104,10 +141,24 @@ def customer(request: Request, customer_id: str) -> Response:
         return json_response(data.customer_profile(backend, customer_id, state.config))
 
 
+def advisor(state: WebState, store: Store) -> Any:
+    """The concession advisor of ``store``, fitted once per state of its input tables and kept.
+
+    :class:`~keepwise.decisions.concession.ConcessionAdvisor` is what the stage's front door
+    (:func:`keepwise.decisions.concession.advise`) builds for each question; the server builds it again only
+    when :func:`~keepwise.web.cache.data_stamp` of its inputs changes, and lends it this request's connection
+    (a request that may write has the store to itself, so no two requests share it at once).
+    """
+    from keepwise.decisions.concession import ConcessionAdvisor
+
+    stamp = data_stamp(store)
+    fitted = state.models.get((state.db, "concession"), stamp, lambda: ConcessionAdvisor(store, state.config))
+    fitted.store = fitted.backend = store
+    return fitted
+
+
 def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[str, Any]:
     """``keepwise concession CUSTOMER_ID --cost COST [--incident ID] --json``, for the API and the form."""
-    from keepwise.decisions.concession import advise as advise_concession
-
     customer_id = validation.identifier(customer_id, "customer_id")
     if cost is None or (isinstance(cost, str) and not cost.strip()):
         raise BadInput("cost", "is required, e.g. 200.00")
@@ -119,13 +170,7 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
             raise NotFound(f"unknown customer id '{customer_id}'")
         if incident and not backend.count("incidents", where={"incident_id": str(incident)}):
             raise NotFound(f"unknown incident id '{incident}'")
-        advice = advise_concession(
-            backend,
-            customer_id,
-            amount,
-            incident=str(incident) if incident else None,
-            config=state.config,
-        )
+        advice = advisor(state, backend).advise(customer_id, amount, str(incident) if incident else None)
     doc: dict[str, Any] = advice.to_json()
     return doc
 
@@ -144,15 +189,24 @@ async def concession(request: Request) -> Response:
 
 
 @router.get("/winback")
-def winback(request: Request, month: str | None = None, top: str = "20") -> Response:
-    """The win-back ranking (``keepwise winback --json``): ``?month=YYYY-MM&top=N`` (0: all)."""
+def winback(
+    request: Request,
+    month: str | None = None,
+    top: str = "20",
+    page: str | None = None,
+    per_page: str | None = None,
+) -> Response:
+    """The win-back ranking as stored (``keepwise winback --json``): ``?month=YYYY-MM&top=N`` (0: all).
+
+    Each list (ranked, not worth a contact, not wanted, not candidates, won back) comes a page at a time.
+    """
     state = state_of(request)
     month = validation.month(month)
     count = validation.count(top, "top", minimum=None, maximum=MAX_COUNT)
+    chosen = page_of(page, per_page)
     with state.store() as backend:
-        return json_response(
-            data.winback_document(backend, state.config, month, count if count is not None else 20)
-        )
+        doc = stored.winback_document(backend, month, count if count is not None else 20, state.documents)
+    return json_response(paged(request, doc, WINBACK_LISTS, chosen))
 
 
 @router.get("/conjoint")
@@ -168,18 +222,15 @@ def conjoint(request: Request, study: str | None = None) -> Response:
 
 
 def outreach_document(state: WebState, month: str | None, top: int | str = 20) -> dict[str, Any]:
-    """``keepwise outreach [--month M] --top N --json --no-save``: the plan, computed and not stored.
+    """``keepwise outreach [--month M] --top N --json --no-save``: the plan ``keepwise outreach`` stored.
 
     ``top`` only shortens the CLI's tables (its JSON has every action), so it is checked and not applied.
     """
-    from keepwise.decisions import outreach as outreach_stage
-
     shown = validation.count(top, "top", minimum=None, maximum=MAX_COUNT)
-    data.check_top(shown if shown is not None else 20)
+    stored.check_top(shown if shown is not None else 20)
     month = validation.month(month)
     with state.store() as backend:
-        doc: dict[str, Any] = outreach_stage.run(backend, month, config=state.config, save=False).to_json()
-    return doc
+        return stored.outreach_document(backend, month, state.documents)
 
 
 def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -204,9 +255,17 @@ def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str
 
 
 @router.get("/outreach")
-def outreach(request: Request, month: str | None = None, top: str = "20") -> Response:
-    """The month's outreach plan (``keepwise outreach --json --no-save``); a GET never stores it."""
-    return json_response(outreach_document(state_of(request), month, top))
+def outreach(
+    request: Request,
+    month: str | None = None,
+    top: str = "20",
+    page: str | None = None,
+    per_page: str | None = None,
+) -> Response:
+    """The month's stored outreach plan (``keepwise outreach --json --no-save``), actions paginated."""
+    chosen = page_of(page, per_page)
+    doc = outreach_document(state_of(request), month, top)
+    return json_response(paged(request, doc, OUTREACH_LISTS, chosen))
 
 
 @router.post("/outreach/{customer_id:path}/done")
@@ -235,7 +294,13 @@ def wins_result(state: WebState, month: str | None, months: int | str | None) ->
     month = validation.month(month)
     span = validation.count(months, "months", minimum=None, maximum=MAX_MONTHS)
     with state.store() as backend:
-        return wins_against_losses(backend, month, months=span, config=state.config)
+        stamp = data_stamp(backend, WINS_INPUTS)
+        found: WinsLosses = state.models.get(
+            (state.db, "wins", month, span),
+            stamp,
+            lambda: wins_against_losses(backend, month, months=span, config=state.config),
+        )
+        return found
 
 
 @router.get("/wins")

@@ -25,6 +25,7 @@ from keepwise.jsonio import dumps
 from keepwise.store import Store
 from keepwise.store.connection import StoreBusy
 from keepwise.web.auth import Sessions, resolve_token
+from keepwise.web.cache import Kept
 from keepwise.web.csrf import SAFE_METHODS, CrossSite, refuse_cross_site
 from keepwise.web.opening import RETRY_AFTER_SECONDS, StoreAccess, writing
 from keepwise.web.ratelimit import SignInLimit
@@ -68,16 +69,24 @@ class SignInRequired(Exception):
 
 @dataclass
 class WebState:
-    """What every route needs: the store URL, the assumptions and the access token (``None``: open)."""
+    """What every route needs: the store URL, the assumptions and the access token (``None``: open).
+
+    ``documents`` keeps parsed stored documents and ``models`` fitted models and computed results between
+    requests, each for the stamp it was made for (:mod:`keepwise.web.cache`).
+    """
 
     db: str
     config: Config
     token: str | None
     sessions: Sessions | None
     access: StoreAccess = field(init=False)
+    documents: Kept[Any] = field(init=False)
+    models: Kept[Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = StoreAccess(self.db)
+        self.documents = Kept(size=12)
+        self.models = Kept(size=4)
 
     @contextmanager
     def store(self, write: bool | None = None) -> Iterator[Store]:

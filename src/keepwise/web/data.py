@@ -15,11 +15,12 @@ import ibis
 
 from keepwise.config import Config
 from keepwise.conjoint.results import ConjointResult
-from keepwise.exceptions import BadInput
 from keepwise.money import cents
 from keepwise.signals.period import ReviewPeriod
 from keepwise.store import Store, as_store
+from keepwise.store.inventory import Note
 from keepwise.web.app import NotFound
+from keepwise.web.cache import Kept
 
 __all__ = [
     "conjoint_document",
@@ -28,7 +29,6 @@ __all__ = [
     "mark_document",
     "review_document",
     "review_months",
-    "winback_document",
 ]
 
 
@@ -40,23 +40,32 @@ def _rows(expr: Any) -> list[dict[str, Any]]:
 
 def review_months(store: Store) -> list[str]:
     """Months with a stored review, newest first."""
+    return list(_reviews(store))
+
+
+def _reviews(store: Store) -> dict[str, str]:
+    """When the latest review of each reviewed month was written, by month, newest month first (one query)."""
     store = as_store(store)
     if not store.has_table("review_document"):
-        return []
+        return {}
     t = store.table("review_document")
-    months = t.select("review_month").distinct().order_by(ibis.desc("review_month"))
-    return [str(r["review_month"]) for r in _rows(months)]
+    months = (
+        t.group_by("review_month").aggregate(written=t.written_at.max()).order_by(ibis.desc("review_month"))
+    )
+    return {str(r["review_month"]): str(r["written"]) for r in _rows(months)}
 
 
-def review_document(store: Store, month: str | None = None) -> dict[str, Any]:
+def review_document(store: Store, month: str | None = None, kept: Kept[Any] | None = None) -> dict[str, Any]:
     """The JSON document of the review of ``month`` (default: the latest) as ``keepwise review --json``.
 
-    The CLI's document also names the HTML file it wrote (``report``); the stored one has no file.
+    The CLI's document also names the HTML file it wrote (``report``); the stored one has no file. With
+    ``kept``, the document is parsed once per review written (the caller must not change it).
     """
     store = as_store(store)
     if month is not None:
         month = ReviewPeriod.of(month).month  # a malformed month is the CLI's one-line error
-    months = review_months(store)
+    written = _reviews(store)
+    months = list(written)
     if not months:
         raise NotFound("the store holds no review yet; run `keepwise review` first")
     chosen = month or months[0]
@@ -66,9 +75,16 @@ def review_document(store: Store, month: str | None = None) -> dict[str, Any]:
             f"run `keepwise review --month {chosen}`"
         )
     t = store.table("review_document")
-    latest = t.filter(t.review_month == chosen).order_by(ibis.desc("written_at")).limit(1).select("document")
-    doc: dict[str, Any] = json.loads(_rows(latest)[0]["document"])
-    return doc
+    latest = t.filter(t.review_month == chosen).order_by(ibis.desc("written_at")).limit(1)
+
+    def load() -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(_rows(latest.select("document"))[0]["document"])
+        return doc
+
+    if kept is None:
+        return load()
+    found: dict[str, Any] = kept.get((store.url, "review", chosen), written[chosen], load)
+    return found
 
 
 def _money_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,9 +139,21 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
         "customer_id": customer_id,
         "customer": customer,
         "orders": orders,
-        "profit": _profit(store, customer_id, config) if orders["orders"] else None,
+        "profit": None,
         "value": value,
+        "notes": [],
     }
+    if orders["orders"]:
+        try:
+            doc["profit"] = _profit(store, customer_id)
+        except _NoProfit as gap:
+            doc["notes"].append(
+                Note(
+                    "profit_ttm",
+                    f"no twelve-month profitability of {gap.month} stored",
+                    f"tier and rank are not shown; run `keepwise profit --view ttm --month {gap.month}`",
+                ).to_json()
+            )
     months = review_months(store)
     latest = months[0] if months else None
     doc["review_month"] = latest
@@ -251,46 +279,45 @@ def _clv(store: Store, customer_id: str) -> dict[str, Any] | None:
     }
 
 
-def _profit(store: Store, customer_id: str, config: Config) -> dict[str, Any] | None:
-    from keepwise.value.profitability import FIELDS, latest_month, profitability
+def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
+    """The customer's row of the stored trailing-twelve-month profitability (``keepwise profit --view ttm``).
+
+    One query of the ``profit_ttm`` table for the latest month (:func:`~keepwise.value.profit.run` stored
+    it); ``None`` if they bought nothing in that window. A month never stored is a note naming the command.
+    """
+    from keepwise.value.profit import table_name
+    from keepwise.value.profitability import FIELDS, latest_month
 
     month = latest_month(store)
-    df = profitability(store, month, view="ttm", config=config)
-    mine = df[df["customer_id"] == customer_id]
-    if mine.empty:
+    table = table_name("ttm")
+    if not store.has_table(table):
+        raise _NoProfit(month)
+    t = store.table(table)
+    of_month = t.filter(t.month == month)
+    rows = _rows(of_month.mutate(of=of_month.count().over()).filter(lambda r: r.customer_id == customer_id))
+    if not rows:
+        if not store.count(table, where={"month": month}):
+            raise _NoProfit(month)
         return None
-    r = mine.iloc[0]
+    r = rows[0]
     return {
         "month": month,
         "view": "ttm",
         "tier": str(r["tier"]),
         "quintile": int(r["quintile"]),
         "rank": int(r["rank"]),
-        "of": len(df),
+        "of": int(r["of"]),
         "currency": str(r["currency"]),
         **{f: cents(r[f]) for f in FIELDS},
     }
 
 
-def check_top(top: int) -> None:
-    """``top`` (how many rows a table shows) must be 0 (all) or more."""
-    if top < 0:
-        raise BadInput("top", "must be 0 (all) or more", top)
+class _NoProfit(Exception):
+    """No trailing-twelve-month profitability stored for ``month``."""
 
-
-def winback_document(store: Store, config: Config, month: str | None = None, top: int = 20) -> dict[str, Any]:
-    """The win-back ranking exactly as ``keepwise winback [--month M] [--top N] --json`` prints it.
-
-    Through the stage's front door (:func:`keepwise.decisions.winback.run`), without saving: a GET never
-    writes.
-    """
-    from keepwise.decisions import winback
-
-    check_top(top)
-    if month is not None:
-        ReviewPeriod.of(month)
-    doc: dict[str, Any] = winback.run(store, month, config=config, top=top or None, save=False).to_json()
-    return doc
+    def __init__(self, month: str):
+        super().__init__(month)
+        self.month = month
 
 
 def conjoint_result(store: Store, study: str | None = None) -> ConjointResult | None:

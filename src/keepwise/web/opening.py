@@ -19,11 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from keepwise.store import Store, connect
 from keepwise.store.connection import StoreBusy, duckdb_path
 
-__all__ = ["RETRY_AFTER_SECONDS", "WAIT_SECONDS", "StoreAccess", "writing"]
+__all__ = ["RETRY_AFTER_SECONDS", "WAIT_SECONDS", "ReadOnlyStore", "StoreAccess", "writing"]
 
 #: Seconds a request waits for the server's own other requests before it answers 503.
 WAIT_SECONDS = 10.0
@@ -32,6 +33,31 @@ RETRY_AFTER_SECONDS = 5
 
 #: Whether the request being served may write (set per request from its method by the app).
 writing: ContextVar[bool] = ContextVar("keepwise_web_writing", default=True)
+
+
+class ReadOnlyStore(Store):
+    """The store of a request that only reads: its table names and each table's schema looked up once.
+
+    Nothing can create or change a table through a read-only connection, so what the first lookup found
+    holds for the whole request (a customer's page asks for a dozen tables; each lookup is a query).
+    """
+
+    def __init__(self, store: Store):
+        super().__init__(store.backend, store.url)
+        self._names: list[str] | None = None
+        self._tables: dict[str, Any] = {}
+
+    def tables(self) -> list[str]:
+        """Names of the tables (and views) in the store, listed once."""
+        if self._names is None:
+            self._names = super().tables()
+        return list(self._names)
+
+    def table(self, name: str) -> Any:
+        """The table ``name`` as an Ibis expression, looked up once."""
+        if name not in self._tables:
+            self._tables[name] = super().table(name)
+        return self._tables[name]
 
 
 class StoreAccess:
@@ -89,6 +115,6 @@ class StoreAccess:
         with self._hold(write):
             backend = connect(self.db, read_only=not write, wait=0)
             try:
-                yield backend
+                yield backend if write else ReadOnlyStore(backend)
             finally:
                 backend.disconnect()

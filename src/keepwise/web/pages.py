@@ -1,5 +1,8 @@
 """Dashboard pages, server-rendered for a business owner: the review, profitability, customers, decisions.
 
+Pages read what the commands stored (the review's document, the profit, win-back and outreach documents,
+:mod:`keepwise.web.stored`); a month nothing is stored for says which command to run. Long tables come a
+page at a time (``?page=&per_page=``, :mod:`keepwise.web.paging`) with links to the next and previous pages.
 ``/outreach`` lists the month's actions with a Done / Skip form per saved action; the forms post to this
 router (session cookie), which records them through the same function as ``keepwise outreach done|skip``.
 """
@@ -16,13 +19,14 @@ from fastapi.responses import RedirectResponse, Response
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
 from keepwise.store import Store
-from keepwise.web import data
-from keepwise.web.app import NotFound, SignInRequired, render, state_of
+from keepwise.web import data, stored
+from keepwise.web.app import NotFound, SignInRequired, WebState, render, state_of
 from keepwise.web.auth import COOKIE, same_token
+from keepwise.web.paging import Page, page_of, paginate
 
 __all__ = ["public", "router"]
 
-#: How many rows a page table shows (the API and the store hold all of them).
+#: How many of the ranked lost customers the win-back page shows (the API's ``top``), a page at a time.
 TOP = 25
 
 
@@ -92,11 +96,16 @@ def logout() -> Response:
     return response
 
 
-def _currency(request: Request) -> str:
+def _currency(state: WebState, store: Store) -> str:
+    """The reporting currency: ``[value]``'s, else the one currency of the data."""
     from keepwise.value.profitability import reporting_currency
 
-    with state_of(request).store() as backend:  # the one currency of the data when [value] does not set it
-        return reporting_currency(backend, state_of(request).config)
+    return reporting_currency(store, state.config)
+
+
+def _pager(request: Request, page: Page, total: int) -> dict[str, Any]:
+    """The ``pagination`` of a page's table of ``total`` rows (links to the next and previous pages)."""
+    return page.info({"rows": total}, request.url.path, dict(request.query_params))
 
 
 def _fragment(fig: Any, div_id: str) -> str:
@@ -105,19 +114,19 @@ def _fragment(fig: Any, div_id: str) -> str:
     return fragment(fig, div_id)
 
 
-@router.get("/")
-def overview(request: Request, month: str | None = None) -> Response:
-    """The latest review (or ``?month=``): warnings by value at risk, lost customers, cohort retention."""
+def _derived(state: WebState, key: tuple[str, ...], doc: dict[str, Any], make: Any) -> Any:
+    """``make(doc)``, made once per stored document ``doc`` (kept with it) and reused while it is current."""
+    kept: tuple[dict[str, Any], Any] = state.documents.get(
+        (state.db, *key), id(doc), lambda: (doc, make(doc))
+    )
+    return kept[1]
+
+
+def _overview_parts(doc: dict[str, Any]) -> tuple[list[Any], dict[str, Any], list[Any], list[str]]:
+    """The overview's warnings by value at risk, totals by kind, lost customers by margin and its 4 charts."""
     from keepwise.report import figures
     from keepwise.signals import KINDS
 
-    state = state_of(request)
-    with state.store() as backend:
-        months = data.review_months(backend)
-        if not months and month is None:
-            return render(request, "empty.html.j2", title="No review yet", months=[])
-        doc = data.review_document(backend, month)
-    cur = _currency(request)
     warnings = sorted(doc.get("warnings", []), key=lambda w: Decimal(w["value_at_risk"]), reverse=True)
     by_kind = {
         k: {
@@ -137,6 +146,26 @@ def overview(request: Request, month: str | None = None) -> Response:
         _fragment(figures.trend_chart(metrics.get("monthly", [])[-24:]), "fig-trend"),
     ]
     lost_rows = sorted(lost.get("customers", []), key=lambda r: Decimal(r["annual_margin"]), reverse=True)
+    return warnings, by_kind, lost_rows, charts
+
+
+@router.get("/")
+def overview(
+    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
+) -> Response:
+    """The latest review (or ``?month=``): warnings by value at risk, lost customers, cohort retention."""
+    state = state_of(request)
+    chosen = page_of(page, per_page)
+    with state.store() as backend:
+        months = data.review_months(backend)
+        if not months and month is None:
+            return render(request, "empty.html.j2", title="No review yet", months=[])
+        doc = data.review_document(backend, month, kept=state.documents)
+        section = doc.get("profitability") or {}
+        cur = section.get("currency") or _currency(state, backend)  # the review's money is in its currency
+    # sorted lists, sums and charts are made once per stored review and kept with it
+    warnings, by_kind, lost_rows, charts = _derived(state, ("overview", doc["month"]), doc, _overview_parts)
+    lost = doc.get("lost") or {}
     return render(
         request,
         "overview.html.j2",
@@ -144,49 +173,70 @@ def overview(request: Request, month: str | None = None) -> Response:
         doc=doc,
         months=months,
         month=doc["month"],
-        warnings=warnings[:TOP],
+        warnings=chosen.cut(warnings),
+        first=chosen.start,
+        pager=_pager(request, chosen, max(len(warnings), len(lost_rows))),
         n_warnings=len(warnings),
         at_risk=shown(sum((Decimal(w["value_at_risk"]) for w in warnings), Decimal(0)), cur),
         by_kind={k: {**v, "value_at_risk": shown(v["value_at_risk"], cur)} for k, v in by_kind.items()},
         lost=lost,
-        lost_rows=lost_rows[:TOP],
+        lost_rows=chosen.cut(lost_rows),
         charts=charts,
         money=lambda v: shown(v, cur),
     )
 
 
 @router.get("/profit")
-def profit_page(request: Request, month: str | None = None) -> Response:
-    """Profitability over the trailing twelve months: tiers, the whale curve, most and least profitable."""
-    from keepwise.value import customer_ledger, whale_curve, whale_figure
-    from keepwise.value.review_section import profit_document
+def profit_page(
+    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
+) -> Response:
+    """Profitability over the trailing twelve months: tiers, the whale curve, customers most profitable first.
+
+    Reads what ``keepwise profit --view ttm`` stored: the document and, for the whale curve, its rows.
+    """
+    from keepwise.value import whale_curve, whale_figure
+    from keepwise.value.profit import table_name
 
     state = state_of(request)
-    cur = _currency(request)
-    with state.store() as backend:
-        doc = profit_document(backend, month, view="ttm", config=state.config)
-        ledger = customer_ledger(backend, doc["month"], view="ttm", config=state.config)
-        curve, headline = whale_curve(ledger)
-    fig = whale_figure(curve, headline, currency=cur)
-    rows = [  # most profitable first, as keepwise profit lists them
-        {
-            "customer_id": r["customer_id"],
-            "tier": r["tier"],
-            "rank": r["rank"],
-            "revenue": shown(r["revenue"], cur),
-            "profit": shown(r["profit"], cur),
-        }
-        for r in doc.pop("customers")
-    ]
+    chosen = page_of(page, per_page)
+    try:
+        with state.store() as backend:
+            doc = stored.profit_document(backend, month, "ttm", kept=state.documents)
+
+            def chart(doc: dict[str, Any]) -> str:  # the stored rows' whale curve, drawn once per document
+                rows_of = backend.table(table_name("ttm"))
+                curve, drawn = whale_curve(rows_of.filter(rows_of.month == doc["month"]))
+                return _fragment(whale_figure(curve, drawn, currency=doc["currency"]), "fig-whale")
+
+            drawn_chart = _derived(state, ("whale", doc["month"]), doc, chart)
+    except NotFound as exc:
+        return render(request, "profit.html.j2", title="Profitability", doc=None, message=str(exc))
+    cur = doc["currency"]
+    customers = doc["customers"]
+
+    def shown_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "customer_id": r["customer_id"],
+                "tier": r["tier"],
+                "rank": r["rank"],
+                "revenue": shown(r["revenue"], cur),
+                "profit": shown(r["profit"], cur),
+            }
+            for r in rows
+        ]
+
     return render(
         request,
         "profit.html.j2",
         title=f"Profitability, twelve months to {doc['month']}",
         doc=doc,
-        headline=headline.sentence,
-        chart=_fragment(fig, "fig-whale"),
-        top=rows[:10],
-        bottom=rows[-10:][::-1] if len(rows) > 10 else [],
+        message=None,
+        headline=doc["whale"]["sentence"],
+        chart=drawn_chart,
+        top=shown_rows(chosen.cut(customers)),  # most profitable first, as keepwise profit lists them
+        pager=_pager(request, chosen, len(customers)),
+        bottom=shown_rows(customers[-10:][::-1]) if len(customers) > 10 else [],
         money=lambda v: shown(v, cur),
     )
 
@@ -207,7 +257,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
     state = state_of(request)
     with state.store() as backend:
         profile = data.customer_profile(backend, customer_id, state.config)
-    cur = _currency(request)
+        cur = (profile["profit"] or {}).get("currency") or _currency(state, backend)
     return render(
         request,
         "customer.html.j2",
@@ -261,18 +311,40 @@ async def concession_page(request: Request) -> Response:
 
 
 @router.get("/winback")
-def winback_page(request: Request, month: str | None = None) -> Response:
-    """Which lost customers to win back, with what offer, ranked by expected value, with the reasons."""
+def winback_page(
+    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
+) -> Response:
+    """Which lost customers to win back, with what offer, ranked by expected value, with the reasons.
+
+    The ranking ``keepwise winback`` stored, its best :data:`TOP` a page at a time.
+    """
+    from keepwise.web.api import WINBACK_LISTS
+
     state = state_of(request)
+    chosen = page_of(page, per_page)
     try:
         with state.store() as backend:
-            doc = data.winback_document(backend, state.config, month, TOP)
+            whole = stored.winback_document(backend, data_month(month), TOP, state.documents)
     except NotFound as exc:
         return render(request, "winback.html.j2", title="Win-back", doc=None, message=str(exc))
+    doc = paginate(whole, WINBACK_LISTS, chosen, request.url.path, dict(request.query_params))
     cur = doc["currency"]
     return render(
-        request, "winback.html.j2", title="Win-back", doc=doc, message=None, money=lambda v: shown(v, cur)
+        request,
+        "winback.html.j2",
+        title="Win-back",
+        doc=doc,
+        pager=doc["pagination"],
+        message=None,
+        money=lambda v: shown(v, cur),
     )
+
+
+def data_month(month: str | None) -> str | None:
+    """A month from the query string (``YYYY-MM``), checked as the API checks it; ``None`` when not given."""
+    from keepwise.web.validation import month as checked
+
+    return checked(month)
 
 
 @router.get("/conjoint")
@@ -307,26 +379,41 @@ def _saved_actions(store: Store, month: str) -> dict[tuple[str, str], dict[str, 
 
 
 @router.get("/outreach")
-def outreach_page(request: Request, month: str | None = None) -> Response:
-    """The month's actions by tier, with reasons, due date, channel, status and a Done / Skip button each."""
+def outreach_page(
+    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
+) -> Response:
+    """The month's actions by tier, with reasons, due date, channel, status and a Done / Skip button each.
+
+    The plan ``keepwise outreach`` stored, a page of actions at a time; the counts are of the whole plan.
+    """
     from keepwise.value.tiers import TIERS
     from keepwise.web.api import outreach_document
 
     state = state_of(request)
-    doc = outreach_document(state, month)
+    chosen = page_of(page, per_page)
+    try:
+        doc = outreach_document(state, month)
+    except NotFound as exc:
+        return render(request, "outreach.html.j2", title="Outreach", doc=None, message=str(exc))
     with state.store() as backend:
         saved = _saved_actions(backend, doc["month"])
-    rows = [{**a, **saved.get((a["customer_id"], a["action"]), {"status": None})} for a in doc["actions"]]
+    actions = doc["actions"]
+    status_of = [saved.get((a["customer_id"], a["action"]), {"status": None})["status"] for a in actions]
+    rows = [
+        {**a, **saved.get((a["customer_id"], a["action"]), {"status": None})} for a in chosen.cut(actions)
+    ]
     by_tier = [(t, [r for r in rows if r["tier"] == t]) for t in TIERS]
-    statuses = {s: sum(r["status"] == s for r in rows) for s in ("planned", "done", "skipped")}
+    statuses = {s: sum(st == s for st in status_of) for s in ("planned", "done", "skipped")}
     return render(
         request,
         "outreach.html.j2",
         title=f"Outreach {doc['month']}",
         doc=doc,
+        message=None,
         by_tier=[(t, rs) for t, rs in by_tier if rs],
+        pager=_pager(request, chosen, len(actions)),
         statuses=statuses,
-        unsaved=sum(r["status"] is None for r in rows),
+        unsaved=sum(st is None for st in status_of),
     )
 
 

@@ -17,7 +17,7 @@ from keepwise.store import Store, as_store
 if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
 
-__all__ = ["TABLE", "WinbackResult", "offer_for", "rows_frame", "run"]
+__all__ = ["TABLE", "WinbackResult", "cut", "offer_for", "rows_frame", "run", "stored"]
 
 #: The store table of the ranking's rows, one per lost customer of the month's ledger (``month`` column).
 TABLE = "winback"
@@ -130,6 +130,33 @@ def run(
             saved = store.replace_month(TABLE, ranking.month, rows_frame(ranking, store), column="month")
             store.save_document("winback", ranking.month, ranking.to_json(), variant=variant)
     return WinbackResult(ranking, top or None, saved)
+
+
+def stored(store: Store, month: str, *, top: int | None = None, variant: str = "") -> dict[str, Any] | None:
+    """The document :func:`run` saved for ``month``, cut to ``top`` as ``keepwise winback --top`` cuts it.
+
+    Reads the stage document (never ranks again) and applies :func:`cut`. ``None`` when no ranking of
+    ``month`` is stored.
+    """
+    doc: dict[str, Any] | None = as_store(store).load_document("winback", month, variant=variant)
+    return None if doc is None else cut(doc, top)
+
+
+def cut(document: dict[str, Any], top: int | None) -> dict[str, Any]:
+    """A stored (uncut) ranking document as ``to_json(top)`` gives it: ``ranked`` cut to its first ``top``.
+
+    ``expected_value_of_ranked`` is summed over the rows kept (``None`` or 0: all, the document as it is).
+    The document given is not changed.
+    """
+    if not top:
+        return document
+    from decimal import Decimal
+
+    from keepwise.money import cents
+
+    ranked = document["ranked"][:top]
+    total = sum((Decimal(r.get("expected_value") or 0) for r in ranked), Decimal(0))
+    return {**document, "ranked": ranked, "expected_value_of_ranked": cents(total)}
 
 
 # --- the hook the message flows call --------------------------------------------------------------------

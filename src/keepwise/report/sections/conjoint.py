@@ -10,16 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from keepwise.conjoint.hb import HierarchicalBayesMNL
-from keepwise.conjoint.latent_class import LatentClassMNL
-from keepwise.conjoint.report import headline, section_html
-from keepwise.conjoint.results import ConjointResult, importance, wtp
-from keepwise.conjoint.store import list_studies, load_result
 from keepwise.money import cents
 from keepwise.report.section import Section
 from keepwise.store import Store, as_store
 
 if TYPE_CHECKING:
+    from keepwise.conjoint.results import ConjointResult
     from keepwise.review import ReviewContext
 
 __all__ = ["KEY", "READS", "SavedStudy", "conjoint_section", "read", "saved_study", "section"]
@@ -27,6 +23,8 @@ __all__ = ["KEY", "READS", "SavedStudy", "conjoint_section", "read", "saved_stud
 KEY = "conjoint"
 #: The stage result the section reads (:class:`keepwise.review.ReviewContext` attribute).
 READS = "conjoint"
+#: The table of saved studies (``keepwise.conjoint.store.STUDIES``; a test keeps the two equal).
+STUDIES = "conjoint_studies"
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,10 @@ class SavedStudy:
 def saved_study(store: Store) -> SavedStudy | None:
     """The study saved last, or ``None`` when the store holds none."""
     store = as_store(store)
+    if not store.has_table(STUDIES) or store.count(STUDIES) == 0:  # none: the conjoint package not loaded
+        return None
+    from keepwise.conjoint.store import list_studies, load_result
+
     result = load_result(store)
     if result is None:
         return None
@@ -57,6 +59,11 @@ def section(ctx: ReviewContext) -> Section | None:
     saved = ctx.conjoint
     if saved is None:
         return None
+    from keepwise.conjoint.hb import HierarchicalBayesMNL
+    from keepwise.conjoint.latent_class import LatentClassMNL
+    from keepwise.conjoint.report import headline, section_html
+    from keepwise.conjoint.results import importance, wtp
+
     result, saved_at = saved.result, saved.saved_at
     data = {
         "study": result.study,

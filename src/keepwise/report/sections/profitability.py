@@ -18,10 +18,10 @@ from keepwise.store import Store
 from keepwise.value.profitability import (
     customer_ledger,
     latest_month,
-    profitability,
     reporting_currency,
     resolve_currency,
 )
+from keepwise.value.profitability.document import document_and_rows
 from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
 from keepwise.value.review_section import customer_rows, profit_document
 from keepwise.value.whale import whale_curve, whale_figure
@@ -64,11 +64,11 @@ def profitability_section(
     cur = reporting_currency(store, cfg)  # resolved above: the setting, or the one currency of the data
     month = month or latest_month(store)
     this = profit_document(store, month, view="month", config=cfg, customers=False)
-    ttm = profit_document(store, month, view="ttm", config=cfg, customers=False)
+    ttm, ttm_rows = document_and_rows(store, month, view="ttm", config=cfg, customers=False)
     ledger = customer_ledger(store, month, view="ttm", config=cfg)
     curve, headline = whale_curve(ledger)
     figure = whale_figure(curve, headline, currency=cur)
-    worst = profitability(store, month, view="ttm", config=cfg).tail(10).iloc[::-1]
+    worst = ttm_rows.tail(10).iloc[::-1]  # the twelve months' customers, most profitable first
     t = {k: shown(v, cur) for k, v in this["totals"].items()}
     missing = {n["input"] for n in this.get("notes", [])}
     serving = (

@@ -17,6 +17,7 @@ import pandas as pd
 from keepwise import months
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
+from keepwise.store.memo import once
 
 __all__ = [
     "COMPONENTS",
@@ -135,6 +136,7 @@ def period(month: str, view: View = "month") -> Period:
     return Period(month=month_label(index), view=view, start=start, end=end)
 
 
+@once
 def latest_month(store: Store) -> str:
     """The last month with an order line or a time log (``YYYY-MM``, UTC)."""
     store = as_store(store)

@@ -17,6 +17,7 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.features.orders import priced_lines
 from keepwise.store import Store, as_store
 from keepwise.store.currencies import listed, missing_rates
+from keepwise.store.memo import kept, once
 from keepwise.value.profitability.base import (
     _FX,
     _RAW_COLUMNS,
@@ -185,6 +186,7 @@ def _fx_pairs(currencies: set[str], cfg: ValueAssumptions) -> ir.Table:
     return ibis.memtable(pd.DataFrame(rows), schema=schema)
 
 
+@once
 def customer_ledger(
     store: Store,
     month: str | None = None,
@@ -269,7 +271,8 @@ def customer_ledger(
     out = out.select(*cols)
     if by_month:
         out = out.rename(month_index="m")
-    return out
+    with too_large_to_keep():  # in a run (a review) the ledger is computed here, once, for every figure after
+        return kept(store, out, "ledger")
 
 
 def profitability(
