@@ -286,12 +286,12 @@ def test_cli_and_api_use_the_stored_prohibitions(stored_rules_store: str):
     doc = json.loads(result.stdout)
     assert doc["ranked"] and all(not _prohibited(r["offer"]["levels"]) for r in doc["ranked"])
     assert "prohibitions stored with conjoint study 'winback-2025'" in doc["offer_source"]
-    # /api/winback serves winback_document: the same ranking, the same offers
-    from keepwise.web.data import winback_document
+    # /api/winback serves the document the command stored: the same ranking, the same offers
+    from keepwise.web.stored import winback_document
 
     backend = connect(stored_rules_store, read_only=True)
     try:
-        api = winback_document(backend, Config(), top=50)
+        api = winback_document(backend, None, top=50)
     finally:
         backend.disconnect()
     assert [r["offer"]["levels"] for r in api["ranked"]] == [r["offer"]["levels"] for r in doc["ranked"]]
