@@ -63,7 +63,8 @@ def test_json_document(review):
     assert MONEY.match(lost["lifetime_value_lost"]["simple"]) and MONEY.match(
         lost["lifetime_value_lost"]["discounted"]
     )
-    assert {"cohorts", "monthly", "revenue_retention", "reactivations", "churn_rate"} <= set(doc["metrics"])
+    names = {"cohorts", "monthly", "revenue_retention", "reactivations", "no_purchase_rate"}
+    assert names <= set(doc["metrics"])
 
 
 def test_headline_in_plain_words(review):
@@ -80,7 +81,7 @@ def test_results_are_written_back_and_rerun_replaces_them(db, review):
         run_review(b, "2025-12")
         assert b.table("review_warnings").count().execute() == n
         assert b.table("review_lost").count().execute() == review.to_json()["lost"]["count"]
-        assert set(b.table("review_metrics").columns) >= {"review_month", "month", "churn_rate"}
+        assert set(b.table("review_metrics").columns) >= {"review_month", "month", "no_purchase_rate"}
     finally:
         b.disconnect()
 

@@ -16,6 +16,7 @@ from keepwise.cli import app
 from keepwise.config import Config, DecisionAssumptions
 from keepwise.datasets import simulate
 from keepwise.decisions.service import outreach, service_levels
+from keepwise.decisions.service.rules import higher
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
 from keepwise.store import connect
@@ -147,7 +148,7 @@ def _assert_reasons_quote_figures(action: dict[str, object]) -> None:
             assert str(figs[key]) in text, (key, text)
     for key in ("break_even_price_increase",):
         if figs.get(key) is not None:
-            assert f"{figs[key]:.1%}" in text
+            assert higher(figs[key]) in text  # "12% higher", "much higher than now (17x)"
 
 
 def test_hand_computed_actions(hand_store):
@@ -170,7 +171,7 @@ def test_hand_computed_actions(hand_store):
         "2024-07-02",  # W: the review warning (end of the month) + 24 hours
         "2024-06-11",  # I: incident opened 06-10 + 24 hours
         "2024-06-15",  # D: ordered 06-15 10:00 + 8 hours
-        "2024-03-31",  # G: contacted 03-01 + 30 days
+        "2024-06-01",  # G: contacted 03-01 + 30 days = 03-31, before the month: due on its first day
         "2024-06-01",  # Z: no contact on record: the first day of the month
     ]
     by = {a["customer_id"]: a for a in doc["actions"]}
@@ -218,7 +219,9 @@ def test_hand_computed_actions(hand_store):
         "twelve_month_profit": "970.00",
         "rank": 1,
         "consent": {"purpose": "service", "channel": "email", "in_force": True},
+        "overdue_since": "2024-03-31",
     }
+    assert by["G"]["reasons"][1] == "Overdue since 2024-03-31: due now, on 2024-06-01."
     assert by["Z"]["figures"]["last_contact"] is None  # the failed e-mail is not a contact
     assert by["G"]["handled_by"] == "named account manager" and by["G"]["response_hours"] == 4
     assert doc["counts"] == {"reprice_or_part_ways": 2, "re_engage": 3, "contact": 2, "no_consent": 4}
@@ -238,7 +241,7 @@ def test_hand_computed_actions(hand_store):
     assert tiers == {"platinum": 1, "gold": 2, "iron": 4, "lead": 4}
     for a in doc["actions"]:
         _assert_reasons_quote_figures(a)
-    assert "Prices 13.0% higher on their orders or 24.5% less staff time would break even" in " ".join(
+    assert "Prices 13% higher on their orders or 25% less staff time would break even" in " ".join(
         by["R"]["reasons"]
     )
     names = {a["name"] for a in doc["assumptions"]}

@@ -47,6 +47,8 @@ def test_fit_score_and_plan_earn_more_than_treating_everyone(files):
         features,
         "--model-out",
         str(model),
+        "--value-column",
+        "margin",
         "--json",
     )
     assert fitted.returncode == 0, fitted.stderr
@@ -83,6 +85,10 @@ def test_fit_score_and_plan_earn_more_than_treating_everyone(files):
     everyone = max(policy_profit(population, np.repeat(t, len(policy))) for t in population.treatments)
     assert targeted > 0 > everyone  # known truth: treating everyone loses money, targeting earns it
     assert plan["summary"]["treated"] == sum(policy != "control")
+    truth = sum(float(population.effect[t][policy == t].sum()) for t in population.treatments)
+    low, high = plan["summary"]["incremental_margin_interval"]
+    assert low <= truth <= high  # measured on the trial's holdout, the interval covers the known truth
+    assert len(doc["calibration"]["call"]) == 10
     assert all(r["reason"] for r in plan["customers"])
 
     capped = run(

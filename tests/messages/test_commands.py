@@ -45,5 +45,5 @@ def test_bad_input_exits_2_with_one_line(db_url):
     assert (
         proc.stderr.strip()
         == "error: --customer needs --kind (one of: adjustment, winback, goodbye, thanks, "
-        "reengagement, confirm)"
+        "reengagement, confirm, reprice, partways)"
     )

@@ -47,6 +47,9 @@ QUERIES: list[dict[str, str]] = [
         "next": "//evil.example/",
     },
     {"token": "forged", "id": "C" * 300},
+    {"page": "99999999999999999999", "per_page": "-5"},
+    {"page": "1000000", "per_page": "1000"},  # a page far past the last: empty, never an error
+    {"page": "1e3", "per_page": "0x10"},
 ]
 
 

@@ -2,6 +2,8 @@
 
 ``keepwise outreach`` saves the plan in the store's ``outreach_actions`` table (``--no-save``: don't), and
 ``keepwise outreach done CUSTOMER_ID --month M --action KIND`` (or ``skip``) records what became of an action.
+Each reprice-or-part-ways action names its letter (``keepwise messages compose --customer ID --kind reprice``
+or ``partways``), composed from the saved plan.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def outreach(
         return
     from keepwise.decisions import outreach as stage
     from keepwise.decisions.service import ACTIONS
+    from keepwise.messages.outreach_letters import KIND_OF
 
     exists = db.startswith("duckdb:///") and Path(db.removeprefix("duckdb:///")).exists()
     store = connect(db, read_only=exists and not save)
@@ -107,6 +110,12 @@ def outreach(
                 f"[bold]{a['customer_id']}[/bold] ({a['tier']}, {a['recommendation']}): "
                 + " ".join(a["reasons"])
             )
+            letter = KIND_OF.get(a["recommendation"]) if kind == "reprice_or_part_ways" else None
+            if letter and saved is not None:
+                out.print(
+                    f"  letter: keepwise messages compose --customer {a['customer_id']} --kind {letter}",
+                    markup=False,
+                )
     err.print("assumptions: " + ", ".join(f"{a['name']}={a['value']}" for a in doc["assumptions"]))
     for n in doc.get("notes", []):
         err.print(f"note: {n['input']}: {n['missing']}; {n['instead']}", markup=False)

@@ -116,8 +116,12 @@ def _print(doc: dict[str, Any]) -> None:
         ("Profit incl. advocacy", "profit"),
     ):
         grid.add_row(label, t[key])
-    grid.add_row("Unused staff capacity (not on customers)", doc["unused_capacity"]["cost"])
+    over = doc["unused_capacity"]["cost"].startswith("-")  # worked over capacity: said in words below
+    if not over:
+        grid.add_row("Unused staff capacity (not on customers)", doc["unused_capacity"]["cost"])
     out.print(grid)
+    if over:
+        out.print(doc["unused_capacity"]["note"])
     out.print(doc["whale"]["sentence"])
     tiers = Table(title="Tiers", title_justify="left")
     for heading in ("tier", "customers", "% of customers", f"profit ({cur})"):

@@ -46,12 +46,18 @@ def fit(
     ),
     learner: Annotated[str, typer.Option("--learner", help="t, x or dr.")] = "dr",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the evaluation split and the models.")] = 0,
+    value_column: Annotated[
+        str | None,
+        typer.Option(
+            "--value-column", help="Margin if retained (for a 0/1 outcome), to measure plans' margin."
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Learn each offer's effect from a randomised trial; report the Qini area on a 30% held-out part.
+    """Learn each offer's effect from a randomised trial; report Qini area and calibration on a 30% holdout.
 
-    The learner is evaluated on a seeded 30% of the trial it did not see, then refitted on the whole trial
-    and saved (a pickle: load it only from a source you trust).
+    The learner is fitted on 70% of the trial and saved with the seeded 30% it did not see (a pickle: load
+    it only from a source you trust); plans measure their incremental margin on that 30%.
     """
     from keepwise.experiments.targeting import fit_uplift, read_table
 
@@ -65,6 +71,7 @@ def fit(
         control=control,
         learner=learner,
         seed=seed,
+        value_column=value_column,
         source=file.name,
     )
     fitted.save(model_out)
@@ -77,6 +84,12 @@ def fit(
     err.print(f"fitted a {learner}-learner on {fitted.n_customers:,} customers; saved to {model_out}")
     for offer, area in qini.items():
         err.print(f"  {offer}: Qini area {area:,.4f} on {held_out:,} held-out customers (0 = random)")
+        top = (fitted.calibration or {}).get(offer, [])[-1:]
+        for row in top:
+            err.print(
+                f"    top decile: predicted uplift {row['predicted_uplift']:,.3f}, realised "
+                f"{row['realised_uplift'] if row['realised_uplift'] is not None else 'unknown'}"
+            )
 
 
 def _scores(model: Path, file: Path, id_column: str) -> UpliftScores:
@@ -158,12 +171,21 @@ def plan_offers(
         print_json(planned.to_json())
         return
     summary = planned.summary
+    interval = summary["incremental_margin_interval"]
+    measured = (
+        f"incremental margin {summary['incremental_margin']:,.2f} (90% interval {interval[0]:,.2f} to "
+        f"{interval[1]:,.2f}, measured on the trial's holdout; the learner predicted "
+        f"{summary['predicted_incremental_margin']:,.2f})"
+        if interval is not None
+        else f"predicted incremental margin {summary['incremental_margin']:,.2f} (not measured)"
+    )
     err.print(
         f"treat {summary['treated']:,} of {len(planned.customers):,} customers "
-        f"({', '.join(f'{k}: {v:,}' for k, v in summary['by_offer'].items()) or 'nobody'}); predicted "
-        f"incremental margin {summary['incremental_margin']:,.2f} for a cost of {summary['cost']:,.2f}"
-        + (f"; wrote {out}" if out else "")
+        f"({', '.join(f'{k}: {v:,}' for k, v in summary['by_offer'].items()) or 'nobody'}); {measured} "
+        f"for a cost of {summary['cost']:,.2f}" + (f"; wrote {out}" if out else "")
     )
+    for note in planned.to_json()["notes"]:
+        err.print(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:

@@ -197,11 +197,27 @@ class ValueModel:
     horizon_months: int = DecisionAssumptions.horizon_months
     discount_rate: float = DecisionAssumptions.discount_rate
 
-    def fit(self, orders: pd.DataFrame, as_of: pd.Timestamp | datetime) -> ValueModel:
-        """Fit both models on the orders before ``as_of`` and measure the margin rate."""
+    def fit(
+        self,
+        orders: pd.DataFrame,
+        as_of: pd.Timestamp | datetime,
+        *,
+        purchase: Any = None,
+        schedule: Any = None,
+        schedule_ids: set[str] | None = None,
+    ) -> ValueModel:
+        """Fit both models on the orders before ``as_of`` and measure the margin rate.
+
+        ``purchase``: a fitted purchase model (BG/NBD or Pareto/NBD) to use instead of fitting BG/NBD on
+        every customer; ``schedule`` and ``schedule_ids``: a second one for the customers who buy on a
+        schedule, and their ids (:mod:`keepwise.decisions.concession.dropout`). Rows of :meth:`score` with a
+        true ``schedule`` column are scored with it.
+        """
         s = summaries(orders, as_of)
         s = s[s["T"] > 0]
-        self.purchase_ = BetaGeoModel().fit(s["x"], s["t_x"], s["T"])
+        self.purchase_ = purchase if purchase is not None else BetaGeoModel().fit(s["x"], s["t_x"], s["T"])
+        self.schedule_purchase_ = schedule
+        self.schedule_ids_ = set(schedule_ids or ()) if schedule is not None else set()
         rep = s[(s["x"] > 0) & (s["zbar"] > 0)]
         self.spend_ = GammaGammaModel().fit(rep["x"], rep["zbar"])
         rev = float(s["revenue"].sum())
@@ -221,16 +237,31 @@ class ValueModel:
         purchases.
 
         Customers without a repeat purchase get the population's expected spend (Gamma-Gamma at x = 0).
+        With a model of schedule buyers, rows whose ``schedule`` column is true are scored with it.
         """
         if len(summary) == 0:
             return pd.DataFrame({"gross_margin": np.zeros(0), "active_weeks": np.zeros(0)})
+        if getattr(self, "schedule_purchase_", None) is not None and "schedule" in summary:
+            on = summary["schedule"].to_numpy(bool)
+            out = pd.DataFrame(
+                {"gross_margin": np.zeros(len(summary)), "active_weeks": 0.0, "purchases": 0.0},
+                index=summary.index,
+            )
+            for model, rows in ((self.purchase_, ~on), (self.schedule_purchase_, on)):
+                if rows.any():
+                    part = self._score(model, summary[rows])
+                    out.loc[rows, ["gross_margin", "active_weeks", "purchases"]] = part.to_numpy()
+            return out.reset_index(drop=True)
+        return self._score(self.purchase_, summary)
+
+    def _score(self, model: Any, summary: pd.DataFrame) -> pd.DataFrame:
         x = summary["x"].to_numpy(float)
         z = summary["zbar"].to_numpy(float)
         t_x = summary["t_x"].to_numpy(float)
         T = np.maximum(summary["T"].to_numpy(float), t_x)
         spend = self.spend_.conditional_expected_average_profit(x, np.where(x > 0, z, 1.0))
         out = customer_lifetime_value(
-            self.purchase_,
+            model,
             None,
             x,
             t_x,
@@ -245,7 +276,7 @@ class ValueModel:
         # the model thinks gone, but who is asking, is alive; a floor of 5% cut their value by up to 20x)
         p_alive = np.maximum(out["p_alive"].to_numpy(float), 1e-300)
         purchases = out["discounted_purchases"].to_numpy(float) / p_alive
-        p = self.purchase_.params_
+        p = model.params_
         rate = (float(p["r"]) + x) / (float(p["alpha"]) + T)
         return pd.DataFrame(
             {

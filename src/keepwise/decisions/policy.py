@@ -41,15 +41,17 @@ Two measurements separate skill from luck and say where the advisor's shortfall 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from keepwise.config import Config
+from keepwise.config import Config, DecisionAssumptions
+from keepwise.store import Store
 
-__all__ = ["POLICIES", "compare_policies"]
+__all__ = ["POLICIES", "compare_policies", "compare_scales"]
 
 POLICIES = (
     "always_yes",
@@ -85,8 +87,15 @@ def compare_policies(
     train_months: int = 14,
     cost_scale: float = 1.0,
     config: Config | None = None,
+    *,
+    business: Any = None,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     """Total profit of each concession policy on the incidents after the cut (see the module docstring).
+
+    ``business`` and ``store``: a simulated business (:func:`keepwise.datasets.simulate` with ``customers``,
+    ``months`` and ``seed``) already loaded into ``store``; by default one is simulated and loaded into an
+    in-memory store. :func:`compare_scales` evaluates several amounts with one fitted advisor.
 
     Returns
     -------
@@ -100,8 +109,25 @@ def compare_policies(
         (counts), ``detail`` (one row per incident: the true and estimated loss, reduction and chances, the
         parts of the estimated future margin, the decision and the realised responses).
     """
+    return compare_scales(
+        customers, months, seed, train_months, (cost_scale,), config, business=business, store=store
+    )[0]
+
+
+def compare_scales(
+    customers: int = 8000,
+    months: int = 24,
+    seed: int = 0,
+    train_months: int = 14,
+    cost_scales: tuple[float, ...] = (1.0,),
+    config: Config | None = None,
+    *,
+    business: Any = None,
+    store: Store | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`compare_policies` at each of ``cost_scales``, with one simulated business and one advisor."""
     from keepwise.datasets import simulate
-    from keepwise.decisions.concession import ConcessionAdvisor, decide
+    from keepwise.decisions.concession import ConcessionAdvisor
     from keepwise.store import connect
     from keepwise.store.ingest import load_frame
     from keepwise.store.schema import load_order
@@ -109,10 +135,11 @@ def compare_policies(
 
     cfg_all = config or Config()
     cfg = cfg_all.decisions
-    biz = simulate(customers=customers, months=months, seed=seed)
-    store = connect("duckdb://:memory:")
-    for name in load_order(set(biz.tables)):
-        load_frame(store, name, biz.tables[name], source=name)
+    biz = business if business is not None else simulate(customers=customers, months=months, seed=seed)
+    if store is None:
+        store = connect("duckdb://:memory:")
+        for name in load_order(set(biz.tables)):
+            load_frame(store, name, biz.tables[name], source=name)
     start = pd.Timestamp(biz.truth["start"])
     end = pd.Timestamp(biz.truth["end"])
     cut = start + pd.DateOffset(months=train_months)
@@ -125,9 +152,6 @@ def compare_policies(
     opened = biz.incidents.set_index("incident_id")["opened_at"]
     ti["opened_at"] = pd.to_datetime(ti["incident_id"].map(opened), utc=True)
     test = ti[(ti["opened_at"] >= cut) & (ti["opened_at"] < end)].reset_index(drop=True)
-    rng = np.random.default_rng(seed + 7919)
-    asked = _asked(test, tc["mean_spend"], rng, cost_scale)
-
     # true value of a customer who stays, from their true rates
     c = tc.loc[test["customer_id"]]
     alive_from = pd.to_datetime(c["acquired_at"], utc=True)
@@ -146,11 +170,6 @@ def compare_policies(
     wom = float(advisor.word_of_mouth)
     loss = V + np.where(V > 0, replacement, 0.0) + wom
 
-    left_yes = test["left_if_conceded"].to_numpy(bool)
-    left_no = test["left_if_refused"].to_numpy(bool)
-    p_yes = test["p_leave_with_concession"].to_numpy(float)
-    p_no = test["p_leave_without_concession"].to_numpy(float)
-
     # the top 20% by profit up to the cut
     month = (cut - pd.Timedelta(seconds=1)).strftime("%Y-%m")
     prof = profitability(store, month, view="lifetime", config=cfg_all)
@@ -165,6 +184,47 @@ def compare_policies(
         }
     )
     figures = advisor.figures_many(queries)
+    truth = _Truth(test, loss, V, top)
+    out = []
+    for cost_scale in cost_scales:
+        asked = _asked(test, tc["mean_spend"], np.random.default_rng(seed + 7919), cost_scale)
+        r = _outcome(truth, figures, asked, cfg)
+        out.append(
+            {
+                "seed": seed,
+                "customers": customers,
+                "n_incidents": len(test),
+                "cost_scale": cost_scale,
+                **r,
+                "effect": advisor.effect.describe(),
+                "advisor": advisor,
+                "asked_total": round(float(asked.sum()), 2),
+            }
+        )
+    return out
+
+
+@dataclass
+class _Truth:
+    """The test incidents with their true responses, the true loss and value, and the top-20% customers."""
+
+    test: pd.DataFrame
+    loss: np.ndarray
+    V: np.ndarray
+    top: set[str]
+
+
+def _outcome(
+    truth: _Truth, figures: list[Any], asked: np.ndarray, cfg: DecisionAssumptions
+) -> dict[str, Any]:
+    """Each policy's realised and expected profit for one set of amounts asked (see the module docstring)."""
+    from keepwise.decisions.concession import decide
+
+    test, loss, V, top = truth.test, truth.loss, truth.V, truth.top
+    left_yes = test["left_if_conceded"].to_numpy(bool)
+    left_no = test["left_if_refused"].to_numpy(bool)
+    p_yes = test["p_leave_with_concession"].to_numpy(float)
+    p_no = test["p_leave_without_concession"].to_numpy(float)
     advice = [decide(f, Decimal(str(round(float(a), 2))), cfg) for f, a in zip(figures, asked, strict=True)]
     decisions = [a.decision for a in advice]
     counter_amount = np.array([float(a.recommended) if a.decision == "counter" else 0.0 for a in advice])
@@ -239,10 +299,6 @@ def compare_policies(
     )
     return {
         "detail": detail,
-        "seed": seed,
-        "customers": customers,
-        "n_incidents": len(test),
-        "cost_scale": cost_scale,
         "profit": {k: round(v, 2) for k, v in profit.items()},
         "granted": {k: int(g.sum()) for k, g in grant.items()},
         "share_of_oracle": {k: round(v / best, 4) for k, v in profit.items()},
@@ -253,6 +309,4 @@ def compare_policies(
         "expected_share": {k: round(v / expected["expected_oracle"], 4) for k, v in expected.items()},
         "what_if_share": what_if_share,
         "decisions": {k: int((dec == k).sum()) for k in ("approve", "counter", "refuse")},
-        "effect": advisor.effect.describe(),
-        "asked_total": round(float(asked.sum()), 2),
     }

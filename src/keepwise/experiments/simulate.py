@@ -115,7 +115,8 @@ def simulate_offers(n: int, seed: int = 0) -> OfferWorld:
 def run_trial(world: OfferWorld, seed: int = 1) -> pd.DataFrame:
     """A randomised trial over every customer of ``world``: arms equally likely, observed outcomes only.
 
-    Returns the features with ``arm``, ``retained`` (0/1) and ``profit`` (margin over the next twelve months).
+    Returns the features with ``arm``, ``retained`` (0/1), ``profit`` (margin over the next twelve months) and
+    ``margin`` (next year's expected margin if retained, ``V``: what a business knows of each customer).
     """
     rng = np.random.default_rng(seed)
     arms = np.array(["control", *world.treatments])
@@ -128,6 +129,7 @@ def run_trial(world: OfferWorld, seed: int = 1) -> pd.DataFrame:
     out["arm"] = arm
     out["retained"] = retained
     out["profit"] = profit
+    out["margin"] = world.value
     return out
 
 

@@ -3,9 +3,10 @@
 They work on DataFrames (or the files they were read from) so that any randomised trial can be used:
 :func:`fit_uplift` learns each offer's effect (and its held-out Qini area), :func:`score_uplift` predicts each
 offer's effect for other customers, :func:`plan_uplift` gives each customer the offer whose predicted
-incremental margin exceeds its cost. Each returns an object whose ``to_json()`` is what ``keepwise uplift
-fit|score|plan --json`` prints. The models are in :mod:`keepwise.experiments.uplift` (scikit-learn, imported
-when a learner is fitted or a plan made).
+incremental margin exceeds its cost and estimates what the plan will really add, with an interval, on the
+part of the trial the learner did not see (:mod:`keepwise.experiments.calibration`). Each returns an object
+whose ``to_json()`` is what ``keepwise uplift fit|score|plan --json`` prints. The models are in
+:mod:`keepwise.experiments.uplift` (scikit-learn, imported when a learner is fitted or a plan made).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.experiments.calibration import Holdout, PlanMargin, calibrate, plan_margin
 
 __all__ = [
     "UpliftFit",
@@ -66,12 +68,13 @@ def numeric_columns(frame: pd.DataFrame, columns: Sequence[str], source: str) ->
 
 @dataclass
 class UpliftFit:
-    """A learner fitted on a whole trial, with each offer's Qini area on a held-out part of it.
+    """A learner fitted on 70% of a trial, with each offer's Qini area and calibration on the other 30%.
 
     Attributes
     ----------
     learner:
-        The learner refitted on the whole trial.
+        The learner, fitted on the 70% (not refitted on the holdout, so that the holdout can still measure
+        what its plans realise).
     kind:
         ``t``, ``x`` or ``dr``.
     features, outcome:
@@ -80,6 +83,11 @@ class UpliftFit:
         Customers in the trial, and how many of them the evaluation learner did not see.
     qini_area:
         Per offer, the area between the held-out Qini curve and random targeting (0 = random).
+    calibration:
+        Per offer, predicted against realised uplift by decile on the holdout
+        (:func:`keepwise.experiments.calibration.calibrate`).
+    holdout:
+        The held-out customers (kept with the model to measure what a plan realises).
     """
 
     learner: Any
@@ -89,11 +97,21 @@ class UpliftFit:
     n_customers: int
     held_out: int
     qini_area: dict[str, float]
+    calibration: dict[str, list[dict[str, Any]]] | None = None
+    holdout: Holdout | None = None
 
     def save(self, path: Path) -> None:
         """Write the learner as ``keepwise uplift fit --model-out`` does (a pickle: trust its source)."""
         with path.open("wb") as f:
-            pickle.dump({"learner": self.learner, "features": self.features, "outcome": self.outcome}, f)
+            pickle.dump(
+                {
+                    "learner": self.learner,
+                    "features": self.features,
+                    "outcome": self.outcome,
+                    "holdout": self.holdout,
+                },
+                f,
+            )
 
     def to_json(self, model: Path | str | None = None) -> dict[str, Any]:
         """The document ``keepwise uplift fit --json`` prints (``model``: where the learner was saved)."""
@@ -103,6 +121,7 @@ class UpliftFit:
             "n_customers": self.n_customers,
             "held_out": self.held_out,
             "qini_area": self.qini_area,
+            "calibration": self.calibration,
             "model": str(model),
         }
 
@@ -116,12 +135,15 @@ def fit_uplift(
     control: str = "control",
     learner: str = "dr",
     seed: int = 0,
+    value_column: str | None = None,
     source: str = "the trial",
 ) -> UpliftFit:
     """Learn each offer's effect from a randomised trial; evaluate it on a seeded 30% it did not see.
 
-    The learner (:func:`keepwise.experiments.uplift.make_learner`) is fitted on 70% of the trial, its Qini
-    area measured on the rest, then refitted on the whole trial.
+    The learner (:func:`keepwise.experiments.uplift.make_learner`) is fitted on 70% of the trial; its Qini
+    area and its calibration (predicted against realised uplift by decile) are measured on the other 30%,
+    which is kept with the model so that :func:`plan_uplift` can measure what a plan realises. It is not
+    refitted on the whole trial: the holdout would then no longer be unseen.
 
     Parameters
     ----------
@@ -135,6 +157,9 @@ def fit_uplift(
         ``t``, ``x`` or ``dr``.
     seed:
         Seed of the evaluation split and of the models.
+    value_column:
+        For a 0/1 outcome, each customer's margin if retained (what ``plan --value-column`` names in the
+        customers' file), so that a plan's incremental margin can be measured on the holdout.
     source:
         Name of the data in error messages (e.g. the file name).
     """
@@ -143,6 +168,9 @@ def fit_uplift(
     names = list(features)
     X = numeric_columns(trial, names, source)
     y = numeric_columns(trial, [outcome], source)[outcome].to_numpy()
+    value = None
+    if value_column is not None:
+        value = numeric_columns(trial, [value_column], source)[value_column].to_numpy()
     if arm_column not in trial.columns:
         raise KeepwiseInputError(f"{source}, column '{arm_column}': missing column")
     arm = trial[arm_column].astype(str).to_numpy()
@@ -151,13 +179,22 @@ def fit_uplift(
     evaluation.fit(X[~held_out], arm[~held_out], y[~held_out])
     effects = evaluation.predict(X[held_out])
     qini: dict[str, float] = {}
+    calibration: dict[str, list[dict[str, Any]]] = {}
     for offer in effects.columns:
         pair = (arm[held_out] == offer) | (arm[held_out] == control)
-        qini[offer] = qini_area(
-            y[held_out][pair], (arm[held_out][pair] == offer).astype(float), effects[offer].to_numpy()[pair]
-        )
-    final = make_learner(learner, control=control, random_state=seed, threads=1).fit(X, arm, y)
-    return UpliftFit(final, learner, names, outcome, len(trial), int(held_out.sum()), qini)
+        score = effects[offer].to_numpy()[pair]
+        qini[offer] = qini_area(y[held_out][pair], (arm[held_out][pair] == offer).astype(float), score)
+        calibration[offer] = calibrate(score, arm[held_out][pair] == offer, y[held_out][pair])
+    holdout = Holdout(
+        X[held_out].reset_index(drop=True),
+        arm[held_out],
+        y[held_out],
+        None if value is None else value[held_out],
+        control,
+    )
+    return UpliftFit(
+        evaluation, learner, names, outcome, len(trial), int(held_out.sum()), qini, calibration, holdout
+    )
 
 
 def load_uplift(path: Path) -> dict[str, Any]:
@@ -181,6 +218,7 @@ class UpliftScores:
     outcome: str
     effects: pd.DataFrame
     customers: pd.DataFrame
+    model: Mapping[str, Any] | None = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -205,33 +243,54 @@ def score_uplift(
     X = numeric_columns(customers, saved["features"], source)
     effects = saved["learner"].predict(X)
     effects.index = customers[id_column].astype(str)
-    return UpliftScores(str(saved["outcome"]), effects, customers)
+    return UpliftScores(str(saved["outcome"]), effects, customers, saved)
 
 
 @dataclass
 class UpliftPlan:
     """Who gets which offer: one row per customer, best first, with the reason.
 
-    The rows are :func:`keepwise.experiments.uplift.plan`'s.
+    The rows are :func:`keepwise.experiments.uplift.plan`'s (each customer's ``incremental_margin`` is the
+    learner's prediction); ``margin`` is what the plan as a whole is measured to add on the trial's holdout
+    (``None`` when the model holds no holdout to measure it on, with ``note`` saying why).
     """
 
     customers: pd.DataFrame
+    margin: PlanMargin | None = None
+    note: str | None = None
 
     @property
     def summary(self) -> dict[str, Any]:
-        """How many are treated, by offer, and the predicted incremental margin, cost and net (rounded)."""
+        """How many are treated, by offer, and the incremental margin (with its interval), cost and net.
+
+        ``incremental_margin`` is the holdout's measure when there is one, else the learner's prediction;
+        ``predicted_incremental_margin`` is always the learner's (the sum over the treated of their predicted
+        effects, which runs high: the plan picks the customers whose predictions are largest).
+        """
         treated = self.customers[self.customers["offer"] != "none"]
+        predicted = float(treated["incremental_margin"].sum())
+        cost = float(treated["cost"].sum())
+        margin = self.margin.estimate if self.margin is not None else predicted
+        interval = None if self.margin is None else [self.margin.low, self.margin.high]
         return {
             "treated": len(treated),
             "by_offer": {str(k): int(v) for k, v in treated["offer"].value_counts().items()},
-            "incremental_margin": round(float(treated["incremental_margin"].sum()), 2),
-            "cost": round(float(treated["cost"].sum()), 2),
-            "net": round(float(treated["net"].sum()), 2),
+            "incremental_margin": round(margin, 2),
+            "incremental_margin_interval": None if interval is None else [round(x, 2) for x in interval],
+            "predicted_incremental_margin": round(predicted, 2),
+            "cost": round(cost, 2),
+            "net": round(margin - cost, 2),
+            "net_interval": None if interval is None else [round(x - cost, 2) for x in interval],
         }
 
     def to_json(self) -> dict[str, Any]:
         """The document ``keepwise uplift plan --json`` prints."""
-        return {"summary": self.summary, "customers": self.customers.to_dict(orient="records")}
+        return {
+            "summary": self.summary,
+            "holdout": None if self.margin is None else self.margin.to_json(),
+            "notes": [self.note] if self.note else [],
+            "customers": self.customers.to_dict(orient="records"),
+        }
 
 
 def plan_uplift(
@@ -246,7 +305,9 @@ def plan_uplift(
     """Give each scored customer the offer whose predicted incremental margin exceeds its cost.
 
     ``value_column`` names the customers' margin if retained when the outcome is 0/1 (omit it when the
-    outcome is profit); ``budget`` and ``max_count`` cap the total cost and the customers treated.
+    outcome is profit); ``budget`` and ``max_count`` cap the total cost and the customers treated. When the
+    model keeps its trial's holdout (:func:`fit_uplift`), the plan's incremental margin is measured there
+    with a 90% interval (:func:`keepwise.experiments.calibration.plan_margin`).
     """
     from keepwise.experiments.uplift import plan
 
@@ -256,4 +317,31 @@ def plan_uplift(
     planned = plan(
         scores.effects, costs, value=value, budget=budget, max_count=max_count, ids=list(scores.effects.index)
     )
-    return UpliftPlan(planned)
+    holdout = None if scores.model is None else scores.model.get("holdout")
+    if scores.model is None or holdout is None:
+        return UpliftPlan(
+            planned, note="the model keeps no holdout: the incremental margin is its prediction"
+        )
+    if value is not None and holdout.value is None:
+        return UpliftPlan(
+            planned,
+            note=(
+                "the model was fitted without the trial's margin if retained (uplift fit --value-column), so "
+                "the plan's incremental margin is the learner's prediction, not measured; predictions of the "
+                "customers a plan picks run high"
+            ),
+        )
+    if value is None and holdout.value is not None:
+        holdout = Holdout(holdout.features, holdout.arm, holdout.outcome, None, holdout.control)
+    treated = planned["offer"].to_numpy() != "none"
+    row = pd.Series(range(len(scores.effects)), index=scores.effects.index)
+    pos = row.loc[planned["customer_id"][treated]].to_numpy()
+    col = [list(scores.effects.columns).index(o) for o in planned["offer"][treated]]
+    margin = plan_margin(
+        scores.model["learner"],
+        holdout,
+        planned["offer"][treated].to_numpy(),
+        scores.effects.to_numpy()[pos, col],
+        None if value is None else value[pos],
+    )
+    return UpliftPlan(planned, margin, margin.note)

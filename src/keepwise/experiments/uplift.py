@@ -63,9 +63,21 @@ __all__ = [
 
 
 def default_model(random_state: int = 0) -> Any:
-    """The default outcome and effect model: gradient-boosted trees with a little regularisation."""
+    """The default outcome and effect model: gradient-boosted trees that stop when they start to overfit.
+
+    Trees are added (at most 300) while the squared error on a seeded 20% of the fitting data kept aside
+    still falls (10 rounds without improvement stop it). A fixed 150 rounds overfitted the noisy outcomes of
+    small trials: on 4,000 customers a DR-learner's plan predicted 2.65x its true incremental margin (1.12x
+    with early stopping; ``bench/uplift.py``).
+    """
     return HistGradientBoostingRegressor(
-        max_iter=150, learning_rate=0.05, min_samples_leaf=100, random_state=random_state
+        max_iter=300,
+        learning_rate=0.05,
+        min_samples_leaf=100,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=10,
+        random_state=random_state,
     )
 
 

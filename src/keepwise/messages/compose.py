@@ -37,9 +37,18 @@ __all__ = [
     "message_id_for",
 ]
 
-Kind = Literal["adjustment", "winback", "goodbye", "thanks", "reengagement", "confirm"]
+Kind = Literal["adjustment", "winback", "goodbye", "thanks", "reengagement", "confirm", "reprice", "partways"]
 #: Every kind of message, as the ``X-Keepwise-Kind`` header names it.
-KINDS: tuple[str, ...] = ("adjustment", "winback", "goodbye", "thanks", "reengagement", "confirm")
+KINDS: tuple[str, ...] = (
+    "adjustment",
+    "winback",
+    "goodbye",
+    "thanks",
+    "reengagement",
+    "confirm",
+    "reprice",
+    "partways",
+)
 #: Kinds that need a marketing consent at send time (the rest are service messages).
 MARKETING_KINDS: frozenset[str] = frozenset({"winback", "thanks", "reengagement"})
 #: Languages with bundled templates; anything else falls back to English.
@@ -56,6 +65,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "thanks": ("customer_since", "offer"),
     "reengagement": ("last_order_at", "offer"),
     "confirm": ("confirm_url", "expires_at"),
+    "reprice": ("increase_percent", "effective_on", "months"),  # increase_percent None: terms to agree
+    "partways": ("last_day", "months"),
 }
 
 

@@ -288,7 +288,7 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
             risk_after = max(float(r["min_days"]), float(r["rhythm_multiple"]) * gap if gap else 0.0)
             if w["enabled"] and win_after < idle <= float(w["max_days"]):
                 if wanted is False:
-                    out.append(Due("winback", "goodbye", customer_id, lapse, {}))
+                    out.append(Due("winback", "goodbye", customer_id, lapse, {"reason": row.reason}))
                 elif ranked is None:  # no stored ranking (keepwise winback): lapsed, the offer if decided
                     offer = decided_offer(store, customer_id) if facts else None
                     out.append(

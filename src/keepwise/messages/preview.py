@@ -43,7 +43,13 @@ def preview_facts(
     if kind == "confirm":
         return "preview", confirm_facts(config.messages, secret or "PREVIEW-NOT-SIGNED-0000", customer_id, at)
     if kind == "goodbye":
-        return "preview", {}
+        e = store.table("exits")
+        reason = store.to_pandas(e.filter(e.customer_id == customer_id).reason_code.argmax(e.lost_at))
+        return "preview", {"reason": plain(reason)}
+    if kind in ("reprice", "partways"):
+        from keepwise.messages.outreach_letters import outreach_facts
+
+        return outreach_facts(store, customer_id, kind)
     if kind == "adjustment":
         raise BadInput("kind", "an adjustment letter is about an incident: give the incident, not a customer")
     raise BadInput("kind", f"is not a message kind; the kinds are: {', '.join(KINDS)}", kind)

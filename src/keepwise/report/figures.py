@@ -100,8 +100,12 @@ def cohort_heatmap(rows: list[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+def _pct(rate: float | None) -> float | None:
+    return None if rate is None else 100 * rate
+
+
 def trend_chart(monthly: list[dict[str, Any]]) -> go.Figure:
-    """Monthly churn rate (line) and reactivations (bars)."""
+    """Monthly no-purchase rate (line: last month's buyers who did not buy this month) and reactivations."""
     months = [m["month"] for m in monthly]
     fig = go.Figure()
     fig.add_bar(
@@ -109,17 +113,19 @@ def trend_chart(monthly: list[dict[str, Any]]) -> go.Figure:
     )
     fig.add_scatter(
         x=months,
-        y=[None if m["churn_rate"] is None else 100 * m["churn_rate"] for m in monthly],
-        name="churn rate %",
+        y=[
+            _pct(m.get("no_purchase_rate", m.get("churn_rate"))) for m in monthly
+        ],  # churn_rate: before issue 17
+        name="no purchase this month %",
         yaxis="y2",
         mode="lines+markers",
         marker_color="#c0504d",
     )
     fig.update_layout(
-        title="Monthly churn rate and reactivations",
+        title="Last month's buyers who did not buy this month, and reactivations",
         xaxis_title="month",
         yaxis={"title": "reactivated customers"},
-        yaxis2={"title": "churn rate %", "overlaying": "y", "side": "right"},
+        yaxis2={"title": "no purchase this month %", "overlaying": "y", "side": "right"},
         height=380,
         margin={"t": 50},
         legend={"orientation": "h", "y": -0.25},

@@ -1,4 +1,4 @@
-"""Retention metrics: monthly retention and churn by acquisition cohort, revenue retention, reactivations.
+"""Retention metrics: monthly retention by acquisition cohort, revenue retention, reactivations.
 
 Definitions
 -----------
@@ -6,10 +6,15 @@ Definitions
 * A customer is **active** in a month when they made a purchase in it.
 * **Retention** of a cohort ``k`` months after acquisition = active customers of the cohort in that month /
   the cohort's size (the cohort heat map).
-* **Churn rate** of a cohort in a month = the share of its customers active in the month before who made no
-  purchase this month; the overall churn rate does the same over all customers.
+* **No-purchase rate** (``no_purchase_rate``) of a cohort in a month = the share of its customers active in
+  the month before who made no purchase this month; the overall rate does the same over all customers. It
+  was called ``churn_rate`` until issue 17: a customer who skips a month has not churned, so it is named for
+  what it measures (the key ``churn_rate`` is gone; nothing outside the review read it but the trend chart).
 * **Revenue retention** (net) over the twelve months ending with the review month = revenue in those months
-  from the customers who bought in the twelve months before / the revenue those customers brought then.
+  from the customers who bought in the twelve months before / the revenue those customers brought then. It
+  needs 24 months of history; ``revenue_retention_history_months`` says how many the orders cover (from the
+  first order to the end of the month, at most 24); a shorter history makes the "year before" a part year
+  and the report says so.
 * A **reactivation** is a purchase after at least 180 days without one (the ledger's inactivity floor).
 
 Everything is aggregated in the engine; only counts per cohort and month come back.
@@ -27,7 +32,7 @@ from keepwise.features.orders import days_between
 from keepwise.signals.inputs import to_frame
 from keepwise.signals.period import ReviewPeriod, add_months
 
-__all__ = ["REACTIVATION_DAYS", "cohort_activity", "compute_metrics"]
+__all__ = ["REACTIVATION_DAYS", "REVENUE_RETENTION_MONTHS", "cohort_activity", "compute_metrics"]
 
 REACTIVATION_DAYS = 180.0
 
@@ -86,9 +91,10 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     Returns
     -------
     dict
-        ``cohorts`` (rows of cohort, months_since, size, active, retention, churn_rate), ``monthly`` (month,
-        active, new, retained, churn_rate, reactivated, revenue), ``revenue_retention`` and
-        ``reactivations`` (in the review month), ``churn_rate`` (the review month's).
+        ``cohorts`` (rows of cohort, months_since, size, active, retention, no_purchase_rate), ``monthly``
+        (month, active, new, retained, no_purchase_rate, reactivated, revenue), ``revenue_retention`` (with
+        ``revenue_retention_history_months``: the months of history it was computed on, of the 24 it
+        needs) and ``reactivations`` (in the review month), ``no_purchase_rate`` (the review month's).
     """
     act = cohort_activity(ords)
     act["cohort"] = _naive(act["cohort"])
@@ -100,7 +106,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     act["size"] = act["cohort"].map(size)
     act["months_since"] = [_months_between(c, m) for c, m in zip(act["cohort"], act["month"], strict=True)]
     act["retention"] = act["active"] / act["size"]
-    act["churn_rate"] = 1 - act["retained"] / act["active_prev"]
+    act["no_purchase_rate"] = 1 - act["retained"] / act["active_prev"]
     first = _naive_ts(add_months(period.start, -(cohorts - 1)))
     heat = act[act["cohort"] >= first]
     cohort_rows = [
@@ -110,7 +116,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
             "size": int(s),
             "active": int(a),
             "retention": round(float(r), 4),
-            "churn_rate": None if pd.isna(ch) else round(float(ch), 4),
+            "no_purchase_rate": None if pd.isna(ch) else round(float(ch), 4),
         }
         for c, k, s, a, r, ch in zip(
             heat["cohort"],
@@ -118,7 +124,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
             heat["size"],
             heat["active"],
             heat["retention"],
-            heat["churn_rate"],
+            heat["no_purchase_rate"],
             strict=True,
         )
     ]
@@ -127,7 +133,7 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     new = act[act["months_since"] == 0].set_index("month")["active"]
     by_month["new"] = new.reindex(by_month.index).fillna(0).astype(int)
     by_month["active_prev"] = by_month["active"].shift(1)
-    by_month["churn_rate"] = 1 - by_month["retained"] / by_month["active_prev"]
+    by_month["no_purchase_rate"] = 1 - by_month["retained"] / by_month["active_prev"]
 
     p = ords.filter(ords.value > 0)
     days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
@@ -150,7 +156,9 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
             "active": int(r["active"]),
             "new": int(r["new"]),
             "retained": int(r["retained"]),
-            "churn_rate": None if pd.isna(r["churn_rate"]) else round(float(r["churn_rate"]), 4),
+            "no_purchase_rate": (
+                None if pd.isna(r["no_purchase_rate"]) else round(float(r["no_purchase_rate"]), 4)
+            ),
             "reactivated": int(r["reactivated"]),
             "revenue": f"{r['revenue']:.2f}" if pd.notna(r["revenue"]) else "0.00",
         }
@@ -158,15 +166,31 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
         if isinstance(m, pd.Timestamp)
     ]
     key = _naive_ts(period.start)
-    churn_this = by_month["churn_rate"].get(key)
+    churn_this = by_month["no_purchase_rate"].get(key)
     react_this: Any = by_month["reactivated"].get(key, 0)
     return {
         "cohorts": cohort_rows,
         "monthly": monthly,
-        "churn_rate": None if churn_this is None or pd.isna(churn_this) else round(float(churn_this), 4),
+        "no_purchase_rate": (
+            None if churn_this is None or pd.isna(churn_this) else round(float(churn_this), 4)
+        ),
         "reactivations": int(react_this),
         "revenue_retention": _revenue_retention(ords, period),
+        "revenue_retention_history_months": _history_months(ords, period),
     }
+
+
+#: Months of history revenue retention needs: the twelve months reviewed and the twelve before.
+REVENUE_RETENTION_MONTHS = 24
+
+
+def _history_months(ords: ir.Table, period: ReviewPeriod) -> int:
+    """Calendar months from the first order's month to the review month, at most 24 (0 without orders)."""
+    first = ords.aggregate(first=ords.ordered_at.min()).to_pyarrow().to_pylist()[0]["first"]
+    if first is None:
+        return 0
+    months = _months_between(_naive_ts(first), _naive_ts(period.start)) + 1
+    return max(0, min(REVENUE_RETENTION_MONTHS, months))
 
 
 def _revenue_retention(ords: ir.Table, period: ReviewPeriod) -> float | None:

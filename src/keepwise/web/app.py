@@ -86,7 +86,7 @@ class WebState:
     def __post_init__(self) -> None:
         self.access = StoreAccess(self.db)
         self.documents = Kept(size=12)
-        self.models = Kept(size=4)
+        self.models = Kept(size=16)
 
     @contextmanager
     def store(self, write: bool | None = None) -> Iterator[Store]:

@@ -19,6 +19,7 @@ from keepwise.web.cache import Kept
 
 __all__ = [
     "VIEWS",
+    "check_top",
     "document",
     "not_stored",
     "outreach_document",

@@ -9,8 +9,12 @@ It weighs the concession against what losing the customer would cost::
     concession pays    = reduction in the chance of leaving it buys x loss if they leave
 
 The expected future margin comes from :mod:`keepwise.decisions.facts` (gross margin if alive, less the
-customer's cost to serve a week times the weeks they are expected to stay); the reduction from
-:mod:`keepwise.decisions.effect` (the business's own incidents, or the documented default). The answer:
+customer's cost to serve a week times the weeks they are expected to stay), with the drop-out model chosen
+by holdout fit on the business's own history (:mod:`~keepwise.decisions.concession.dropout`: BG/NBD on every
+customer or fitted apart on schedule buyers, Pareto/NBD as the fallback); the reduction from
+:mod:`keepwise.decisions.effect` (the business's own incidents, with the effect's model chosen by
+likelihood-ratio tests, or the documented default). The advice's JSON shows both choices and why
+(``value_model``, ``effect.model``, ``effect.tests``). The answer:
 
 - **approve** when the cost is at most what the concession pays;
 - **counter** with the largest amount that still pays (rounded down to a whole unit) when that is at least

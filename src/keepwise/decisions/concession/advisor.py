@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from keepwise.config import Config, load_config, used
+from keepwise.decisions.concession.dropout import CANDIDATES, DropoutChoice, choose_dropout
 from keepwise.decisions.concession.rule import (
     ConcessionAdvice,
     ConcessionFigures,
@@ -22,7 +23,7 @@ from keepwise.decisions.concession.rule import (
     parse_cost,
     to_cent,
 )
-from keepwise.decisions.effect import EffectEstimate, estimate_effect, incident_history
+from keepwise.decisions.effect import EffectEstimate, estimate_effect, incident_history, no_order_chance
 from keepwise.decisions.facts import (
     PRIOR_WEEKS,
     CostToServe,
@@ -52,9 +53,19 @@ class ConcessionAdvisor:
     as_of:
         Use only history before this moment (default: all of it); the policy benchmark uses it to advise on
         later incidents with the history known at the time.
+    dropout:
+        The drop-out models to choose from by holdout fit (:mod:`~keepwise.decisions.concession.dropout`;
+        one name: that model; ``MODELS``: the Pareto/NBD fallbacks compete too).
     """
 
-    def __init__(self, store: Store, config: Config | None = None, as_of: datetime | None = None):
+    def __init__(
+        self,
+        store: Store,
+        config: Config | None = None,
+        as_of: datetime | None = None,
+        *,
+        dropout: tuple[str, ...] = CANDIDATES,
+    ):
         store = as_store(store)
         self.config = config or load_config()
         self.cfg = self.config.decisions
@@ -71,8 +82,18 @@ class ConcessionAdvisor:
         # customer's own orders up to that moment
         self.all_orders = orders
         self.orders = orders[orders["ordered_at"] < self.as_of]
-        self.value = ValueModel(self.cfg.horizon_months, self.cfg.discount_rate).fit(self.orders, self.as_of)
+        #: the drop-out model chosen by holdout fit, with each candidate's holdout error
+        self.dropout: DropoutChoice = choose_dropout(self.orders, self.as_of, dropout)
+        fitted = self.dropout.fitted
+        self.value = ValueModel(self.cfg.horizon_months, self.cfg.discount_rate).fit(
+            self.orders,
+            self.as_of,
+            purchase=fitted.rest,
+            schedule=fitted.schedule,
+            schedule_ids=fitted.schedule_ids,
+        )
         self.history = incident_history(store, self.orders, before=self.as_of)
+        self.history["no_order_chance"] = self._no_order_chance(self.history)
         bg = self.value.purchase_.params_
         self.effect: EffectEstimate = estimate_effect(
             self.history, self.cfg, float(bg["r"]), float(bg["alpha"])
@@ -81,14 +102,30 @@ class ConcessionAdvisor:
         self.known = set(customers.astype(str))
         self.replacement, self.replacement_source = replacement_cost(store, self.cfg)
         self.missing = self._missing_inputs(store)
-        by_customer = self.orders.groupby("customer_id")["ordered_at"]
-        self.cts = CostToServe(store, self.as_of, by_customer.min(), by_customer.max(), config=self.config)
+        # first orders from the whole record: a question after as_of about a customer who joined since then
+        # counts their own cost over their own weeks (their first order is before the question, so known
+        # then); with first orders before as_of only, such a customer had 0 weeks of record and their whole
+        # cost so far was spread over the 4.35 prior weeks (cost to serve a week 3x the truth in the bench)
+        first = orders.groupby("customer_id")["ordered_at"].min()
+        last = self.orders.groupby("customer_id")["ordered_at"].max()
+        self.cts = CostToServe(store, self.as_of, first, last, config=self.config)
         self.currency = reporting_currency(store, self.config)  # the one currency of the data when unset
         # a typical new customer: their gross margin if alive, less the average cost to serve a week over
         # the weeks they are expected to stay
         self.typical_margin = self.value.typical_margin_ - self.cts.average_ * self.value.typical_weeks_
         wom = self.cfg.people_told * self.cfg.trust_in_friend * self.cfg.told_conversion
         self.word_of_mouth = to_cent(wom * max(self.typical_margin, 0.0))
+
+    def _no_order_chance(self, history: pd.DataFrame) -> np.ndarray:
+        """Per past incident, the chance a customer who stayed shows no order by the end (chosen model)."""
+        fitted = self.dropout.fitted
+        out = no_order_chance(fitted.rest, history["x"], history["T"], history["weeks_after"])
+        if fitted.schedule is not None:
+            on = history["customer_id"].astype(str).isin(fitted.schedule_ids).to_numpy()
+            if on.any():
+                h = history[on]
+                out[on] = no_order_chance(fitted.schedule, h["x"], h["T"], h["weeks_after"])
+        return out
 
     def _missing_inputs(self, store: Store) -> list[Note]:
         """Notes on the inputs the advice does without: incidents, acquisition costs, staff time, costs."""
@@ -105,11 +142,15 @@ class ConcessionAdvisor:
             names.append("customers.acquisition_cost")
             instead["customers.acquisition_cost"] = (
                 f"replacement cost is the assumed [decisions] replacement_cost_fallback "
-                f"({self.replacement} {self.config.value.reporting_currency})"
+                f"({self.replacement} {reporting_currency(store, self.config)})"
             )
         notes = inv.notes(*names, instead=instead)
         if inv.has("incidents") and self.effect.source == "default":
             notes.insert(0, Note("incidents", f"too few to estimate from ({self.effect.note})", effect))
+        if self.dropout.calibration_end is None:
+            notes.append(
+                Note("orders", "too little history to check the drop-out model", self.dropout.reason)
+            )
         return notes
 
     def incident(self, customer_id: str, incident_id: str | None) -> tuple[str | None, str | None]:
@@ -155,6 +196,7 @@ class ConcessionAdvisor:
         q = queries.copy()
         q["at"] = pd.to_datetime(q["at"], utc=True).fillna(self.as_of)
         h = history_at(self.all_orders[self.all_orders["ordered_at"] < q["at"].max()], q)
+        h["schedule"] = q["customer_id"].astype(str).isin(self.value.schedule_ids_).to_numpy()
         has = h["has_orders"].to_numpy(bool)
         scored = self.value.score(h)
         gross = np.where(has, scored["gross_margin"].to_numpy(float), self.value.typical_margin_)
@@ -198,6 +240,7 @@ class ConcessionAdvisor:
                         f"replacement cost: {self.replacement_source}",
                         f"cost to serve a week from {own_weeks[i]:.0f} weeks of their own record and "
                         f"{PRIOR_WEEKS:g} weeks of the business's average ({self.cts.average_:.2f} a week)",
+                        f"weeks as a customer and purchases from {self.dropout.summary()}",
                     ),
                 )
             )
@@ -241,6 +284,8 @@ class ConcessionAdvisor:
             )
         advice = decide(figures, amount, self.cfg)
         advice.missing = list(self.missing)
+        advice.effect = self.effect.to_json()
+        advice.value_model = self.dropout.to_json()
         advice.assumptions = [
             a
             for a in used(self.config, "decisions")

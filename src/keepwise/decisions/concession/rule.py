@@ -122,6 +122,10 @@ class ConcessionAdvice:
     decision_id: str | None = None
     #: inputs the advisor lacked and what it did instead (``notes`` of the JSON)
     missing: list[Note] = field(default_factory=list)
+    #: the model of the effect kept and the tests that chose it (``effect`` of the JSON, beside the source)
+    effect: dict[str, Any] = field(default_factory=dict)
+    #: the drop-out model the customer is valued with and each candidate's holdout error (``value_model``)
+    value_model: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The advice as JSON-able data: money as strings with two decimals."""
@@ -155,7 +159,8 @@ class ConcessionAdvice:
                 "reduction_interval": [round(f.reduction_low, 4), round(f.reduction_high, 4)],
                 "expected_benefit": cents(self.expected_benefit),
             },
-            "effect": {"source": f.effect_source, "description": f.effect_text},
+            "effect": {"source": f.effect_source, "description": f.effect_text, **self.effect},
+            "value_model": self.value_model,
             "notes": [n.to_json() for n in self.missing],
             "remarks": list(f.notes),
             "assumptions": self.assumptions,

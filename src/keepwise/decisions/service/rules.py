@@ -5,6 +5,7 @@ See :mod:`keepwise.decisions.service` for the rules in words.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -85,12 +86,21 @@ def _apply_consent(consents: Consents, a: Action, at: datetime) -> None:
 
 
 def _due(a: Action, act: dict[str, dict[str, dict[str, Any]]], start: datetime, as_of: datetime) -> date:
-    """When the action is due (see the module's docstring)."""
+    """When the action is due (see the module's docstring); never before the first day of the month.
+
+    A contact whose cadence ran out before the month began is due on its first day; the date it ran out is
+    kept as ``figures["overdue_since"]`` and said in its reasons ("overdue since ...").
+    """
     if a.action == "contact":
         last = a.figures["last_contact"]
         if last is None:
             return start.date()
-        return date.fromisoformat(last) + timedelta(days=a.figures["contact_every_days"])
+        due = date.fromisoformat(last) + timedelta(days=a.figures["contact_every_days"])
+        if due < start.date():
+            a.figures["overdue_since"] = due.isoformat()
+            a.reasons.insert(1, f"Overdue since {due.isoformat()}: due now, on {start.date().isoformat()}.")
+            return start.date()
+        return due
     if a.action == "re_engage":
         first = [
             _utc(act[k].get(a.customer_id, {}).get("first"))
@@ -144,19 +154,43 @@ def _reprice(
         f"{shown(figs['gross_margin'], cur)} on {shown(figs['revenue'], cur)} of revenue.",
     ]
     if rec == "reprice":
-        extra = f" or {figs['break_even_staff_time_cut']:.1%} less staff time" if cut is not None else ""
+        extra = f" or {_share(cut)} less staff time" if cut is not None and cut < 1 else ""
         reasons.append(
-            f"Prices {figs['break_even_price_increase']:.1%} higher on their orders{extra} would break "
+            f"Prices {higher(float(increase))} on their orders{extra} would break "
             f"even; that is within the {d.reprice_max_increase:.0%} a customer can be asked to accept: "
             "reprice (or move them to cheaper channels) and review again next quarter."
         )
     else:
         reasons.append(
-            f"Breaking even would need prices {figs['break_even_price_increase']:.1%} higher, beyond the "
+            f"Breaking even would need prices {higher(float(increase))}, beyond the "
             f"{d.reprice_max_increase:.0%} a customer can be asked to accept: part ways gracefully (a kind "
             "goodbye and a pointer to self-service), so they still speak well of you."
         )
     return rec, figs, reasons
+
+
+def whole_percent(share: float | Decimal) -> int:
+    """A break-even share as the smallest whole percentage that reaches it (0.1712 -> 18, 0.13 -> 13)."""
+    return max(1, math.ceil(round(float(share) * 100, 6)))
+
+
+def _share(x: float | Decimal) -> str:
+    return f"{whole_percent(x)}%"
+
+
+def higher(increase: float) -> str:
+    """A price increase in plain words, rounded and bounded: "13% higher", "much higher than now (17x)".
+
+    Below doubling, the smallest whole percentage that breaks even (what a reprice letter asks for); from
+    doubling on, the new price as a multiple of the old one (rounded; "more than 100x" above that): a
+    manager reads "1621.3% higher" as a typo.
+    """
+    if increase < 1:
+        return f"{_share(increase)} higher"
+    times = 1 + increase
+    if times > 100:
+        return "much higher than now (more than 100x)"
+    return f"much higher than now ({times:.0f}x)"
 
 
 def _n(count: int, noun: str) -> str:

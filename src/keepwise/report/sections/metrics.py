@@ -8,6 +8,7 @@ import pandas as pd
 
 from keepwise.report import figures
 from keepwise.report.section import Section
+from keepwise.signals.metrics import REVENUE_RETENTION_MONTHS
 
 if TYPE_CHECKING:
     from keepwise.review import ReviewContext
@@ -22,15 +23,20 @@ READS = "signals"
 def section(ctx: ReviewContext) -> Section:
     """Repeat buying, revenue retention and reactivations in one sentence; the cohort heat map and trend."""
     m = ctx.signals.metrics
-    churn = m["churn_rate"]
+    no_purchase = m.get("no_purchase_rate", m.get("churn_rate"))  # documents saved before issue 17
     nrr = m["revenue_retention"]
+    history = m.get("revenue_retention_history_months")
     parts = []
-    if churn is not None:
-        parts.append(f"{100 * (1 - churn):.0f}% of last month's buyers bought again this month")
+    if no_purchase is not None:
+        parts.append(f"{100 * (1 - no_purchase):.0f}% of last month's buyers bought again this month")
     if nrr is not None:
-        parts.append(
-            f"customers from a year ago brought {100 * nrr:.0f}% of their revenue of the year before"
-        )
+        text = f"customers from a year ago brought {100 * nrr:.0f}% of their revenue of the year before"
+        if history is not None and history < REVENUE_RETENTION_MONTHS:
+            text += (
+                f" (computed on only {history} months of history, not the {REVENUE_RETENTION_MONTHS} it "
+                f"needs: the year before covers only {max(history - 12, 0)} of its 12 months)"
+            )
+        parts.append(text)
     parts.append(f"{m['reactivations']:,} came back after six months or more")
     headline = "; ".join(parts)
     html = figures.fragment(figures.cohort_heatmap(m["cohorts"]), "fig-cohorts") + figures.fragment(

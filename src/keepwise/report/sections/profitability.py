@@ -21,6 +21,7 @@ from keepwise.value.profitability import (
     reporting_currency,
     resolve_currency,
 )
+from keepwise.value.profitability.cost_to_serve import capacity_words
 from keepwise.value.profitability.document import document_and_rows
 from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
 from keepwise.value.review_section import customer_rows, profit_document
@@ -87,11 +88,8 @@ def profitability_section(
         f"Over the last twelve months: {headline.sentence}",
     ]
     if not missing & {"time_logs", "staff_rates"}:
-        sentences.append(
-            f"Staff capacity paid for but not used on customers in {this['month']}: "
-            f"{shown(this['unused_capacity']['cost'], cur)} ({this['unused_capacity']['minutes']} minutes); "
-            "it is not charged to any customer."
-        )
+        cap = this["unused_capacity"]
+        sentences.append(capacity_words(cap["minutes"], cap["cost"], cur, this["month"]))
     mv = ttm.get("movement")
     if mv:
         sentences.append(

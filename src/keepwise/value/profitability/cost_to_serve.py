@@ -15,6 +15,7 @@ import pandas as pd
 
 from keepwise.config import Config, load_config
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.money import shown
 from keepwise.store import Store, as_store
 from keepwise.store.currencies import missing_rates
 from keepwise.value.profitability.base import (
@@ -31,7 +32,7 @@ from keepwise.value.profitability.base import (
     period,
 )
 
-__all__ = ["unused_capacity"]
+__all__ = ["capacity_words", "unused_capacity"]
 
 
 def _rate_periods(store: Store) -> ir.Table:
@@ -96,6 +97,30 @@ def _cost_to_serve(store: Store, per: Period, by_month: bool) -> ir.Table:
 
 
 # ------------------------------------------------------------------------------------------ unused capacity
+
+
+def capacity_words(
+    minutes: Decimal | str, cost: Decimal | str, currency: str, month: str | None = None
+) -> str:
+    """Unused staff capacity in words; negative unused capacity is said as time worked over capacity.
+
+    "Staff capacity paid for but not used on customers in 2024-06: $1,200.00 (900 minutes); it is not
+    charged to any customer." or "Staff worked 7,055 minutes over capacity in 2024-06; all of it is in
+    customers' cost to serve, so no capacity went unused." (never "-$5,403.18 of unused capacity").
+    """
+    m, c = Decimal(str(minutes)), Decimal(str(cost))
+    when = f" in {month}" if month else ""
+    if m < 0:
+        return (
+            f"Staff worked {-m:,.0f} minutes over capacity{when}; all of it is in customers' cost to serve, "
+            "so no capacity went unused."
+        )
+    if m == 0:
+        return f"Staff worked exactly their capacity{when}: none went unused."
+    return (
+        f"Staff capacity paid for but not used on customers{when}: {shown(c, currency)} ({m:,.0f} minutes); "
+        "it is not charged to any customer."
+    )
 
 
 def unused_capacity(

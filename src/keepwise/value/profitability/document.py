@@ -16,7 +16,7 @@ from keepwise.money import cents as money
 from keepwise.store import Store, as_store
 from keepwise.store.inventory import Note
 from keepwise.value.profitability.base import FIELDS, View, latest_month, month_label, parse_month, period
-from keepwise.value.profitability.cost_to_serve import unused_capacity
+from keepwise.value.profitability.cost_to_serve import capacity_words, unused_capacity
 from keepwise.value.profitability.currency import resolve_currency
 from keepwise.value.profitability.ledger import customer_ledger, profitability, totals
 from keepwise.value.profitability.notes import cost_coverage, profit_notes
@@ -114,7 +114,11 @@ def document_and_rows(
                 }
                 for r in cap.itertuples()
             ],
-            "note": "capacity paid for and not used on customers; not included in any customer's cost",
+            "note": capacity_words(
+                sum(cap["unused_minutes"], start=Decimal(0)),
+                sum(cap["unused_cost"], start=Decimal(0)),
+                cfg.value.reporting_currency or "USD",
+            ),
         },
         "whale": headline.as_dict(),
         "tiers": [{**t, "profit": money(t["profit"])} for t in tier_summary(df)],
