@@ -13,7 +13,8 @@ With real answers, step 2-4 is one command::
     keepwise conjoint estimate --file answers.csv --task-column task --alternative-column alternative \
         --choice-column chosen --respondent-column respondent \
         --attributes plan,free_months,support,contract,price --categorical free_months \
-        --none-column none --price-column price --currency USD --save winback-2024
+        --none-column none --price-column price --currency USD --save winback-2024 \
+        --study examples/conjoint/winback_study.yaml
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from keepwise.conjoint.design import d_efficient
 from keepwise.conjoint.report import section_html
 from keepwise.conjoint.results import estimate, importance, wtp
 from keepwise.conjoint.simulator import simulate_answers
-from keepwise.conjoint.store import load_result, save_result
+from keepwise.conjoint.store import load_result, save_result, study_prohibitions
 from keepwise.conjoint.study import load_study
 from keepwise.store import connect
 
@@ -64,7 +65,15 @@ def main() -> None:
     print(importance(result).to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     print(wtp(result).to_string(index=False, float_format=lambda x: f"{x:.2f}"))
     backend = connect(args.db)
-    save_result(backend, result, "winback-demo", source="simulated answers")
+    # kept with the study: its prohibited offers, its levels' words and costs, the offer a lost customer left
+    save_result(
+        backend,
+        result,
+        "winback-demo",
+        source="simulated answers",
+        prohibitions=study_prohibitions(study),
+        terms=study.terms,
+    )
     loaded = load_result(backend)
     assert loaded is not None
     from plotly.offline import get_plotlyjs

@@ -272,6 +272,7 @@ def test_the_front_doors_return_what_the_commands_print(tmp_path):
         saved = fitted.save(
             store, "spring", source=str(answers),
             prohibitions=study_prohibitions(load_study(EXAMPLE_STUDY)), prohibitions_from=str(EXAMPLE_STUDY),
+            terms=load_study(EXAMPLE_STUDY).terms,  # --study keeps the levels' words and costs too
         )  # fmt: skip
     finally:
         store.disconnect()

@@ -19,7 +19,26 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import connect
 
 CFG = DecisionAssumptions()
-STUDY = Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml"
+
+
+def _plain_copy() -> Path:
+    """The example study without words, costs or lost offer: an offer costs its price cut alone."""
+    import tempfile
+
+    import yaml
+
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    for attribute in doc["attributes"]:
+        attribute["levels"] = [lv["level"] if isinstance(lv, dict) else lv for lv in attribute["levels"]]
+    doc["price"] = {k: doc["price"][k] for k in ("name", "levels", "currency")}
+    doc.pop("lost_offer")
+    path = Path(tempfile.mkdtemp()) / "winback_study.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+STUDY = _plain_copy()
 
 
 def lost(
@@ -121,7 +140,6 @@ def _prohibited(levels: dict) -> bool:
 
 
 def test_a_prohibited_offer_is_never_proposed_with_the_study(study_store: str):
-    from keepwise.conjoint.simulator import best_offer
     from keepwise.conjoint.store import load_result
 
     backend = connect(study_store, read_only=True)
@@ -138,8 +156,6 @@ def test_a_prohibited_offer_is_never_proposed_with_the_study(study_store: str):
     assert unbound_offer.levels["plan"] == "Basic" and unbound_offer.levels["support"] == "Dedicated manager"
     assert _prohibited(unbound_offer.levels)
     assert any("give the study file" in n for n in free.notes)
-    offers = {r.offer.text for r in bound.top() if r.offer is not None}
-    assert len(offers) == 1
     offer = bound.top(1)[0].offer
     assert offer is not None and offer.levels is not None
     assert not _prohibited(offer.levels)
@@ -147,34 +163,29 @@ def test_a_prohibited_offer_is_never_proposed_with_the_study(study_store: str):
         "the study's 174 allowed offers" in offer.source
         and "42 prohibited combinations left out" in offer.source
     )
-    # the best allowed one: the unconstrained choice's table (second path: the whole grid), prohibited
-    # rows dropped, first row; same costs (price x the store's cogs share) as the ranking
-    grid = [
-        {"plan": p, "free_months": f, "support": s, "contract": c, "price": float(x)}
-        for p in ("Basic", "Standard", "Premium")
-        for f in ("0", "1", "3")
-        for s in ("Email", "Phone", "Dedicated manager")
-        for c in ("Monthly", "Annual")
-        for x in (19, 29, 39, 49)
-    ]
-    ratio = _cogs_share(study_store)
-    table = best_offer(result, grid, [g["price"] * ratio for g in grid]).table
-    allowed = table[[not _prohibited({k: row[k] for k in grid[0]}) for _, row in table.iterrows()]]
-    top = allowed.iloc[0]
-    assert offer.levels == {k: (float(top[k]) if k == "price" else top[k]) for k in grid[0]}
-    assert offer.take_up == pytest.approx(float(top["take_up"]))
-    assert offer.cost == Decimal("49.00") - Decimal(str(float(top["price"]))).quantize(Decimal("0.01"))
+    # the best allowed one for the top customer (second path: every allowed offer by hand): the study file
+    # has no costs, so an offer costs its price cut from 49 (once), and its chance is the customer's chance by
+    # exit reason x its acceptance over the lost offer's (first levels at 49)
+    from keepwise.conjoint.simulator import acceptance, candidate_offers
+    from keepwise.conjoint.study import load_study
 
-
-def _cogs_share(url: str) -> float:
-    from keepwise.value.profitability import profitability
-
-    backend = connect(url, read_only=True)
-    try:
-        prof = profitability(backend, "2025-12", view="lifetime", config=Config())
-    finally:
-        backend.disconnect()
-    return float(sum(prof["cogs"], Decimal(0))) / float(sum(prof["revenue"], Decimal(0)))
+    row = bound.top(1)[0]
+    assert row.value_if_back is not None and row.chance is not None
+    grid = candidate_offers(load_study(STUDY))
+    lost_offer = {
+        "plan": "Basic",
+        "free_months": "0",
+        "support": "Email",
+        "contract": "Monthly",
+        "price": 49.0,
+    }
+    shares = acceptance(result, [*grid, lost_offer])
+    chance = np.minimum(1.0, round(row.chance.mean, 4) * shares[:-1] / shares[-1])
+    cuts = np.array([49.0 - float(g["price"]) for g in grid])
+    best = int(np.argmax(chance * (float(row.value_if_back) - cuts) - 5.0))
+    assert offer.levels == grid[best]
+    assert offer.take_up == pytest.approx(float(shares[best]))
+    assert offer.cost == Decimal(str(cuts[best])).quantize(Decimal("0.01"))
 
 
 def test_cli_study_option_and_its_errors(study_store: str, tmp_path: Path):

@@ -298,8 +298,9 @@ def estimate_command(
         Path | None,
         typer.Option(
             "--study",
-            help="The study's YAML file: its prohibited offers are saved with the estimate (--save), so the "
-            "win-back ranking never proposes one.",
+            help="The study's YAML file: its prohibited offers, its levels' words and costs and its lost "
+            "offer are saved with the estimate (--save), so the win-back ranking never proposes a prohibited "
+            "offer and costs and words each offer; its categorical attributes are read as text, as written.",
         ),
     ] = None,
     currency: Annotated[str, typer.Option("--currency", help="Currency of the price (e.g. USD).")] = "",
@@ -312,13 +313,19 @@ def estimate_command(
 
     started = time.perf_counter()
     rules: list[dict[str, Any]] | None = None
+    terms = None
     if study is not None:
         from keepwise.conjoint.store import study_prohibitions
         from keepwise.conjoint.study import load_study
 
         if save is None:
             raise KeepwiseInputError(f"{study}: --study keeps the study's prohibitions with --save NAME only")
-        rules = study_prohibitions(load_study(study))
+        spec = load_study(study)
+        rules, terms = study_prohibitions(spec), spec.terms
+        # the study's own categorical attributes stay text as written (a level 1 is never 1.0)
+        named = set(_split(attributes))
+        extra = [a.name for a in spec.attributes if not a.numeric and a.name in named]
+        categorical = ",".join(dict.fromkeys([*_split(categorical), *extra])) or None
     _classes(model, classes)  # a wrong --classes fails before the data are read
     estimated = _estimate(
         file, task_column, alternative_column, choice_column, attributes, respondent_column, model, coding,
@@ -330,7 +337,7 @@ def estimate_command(
         store = connect(db)
         try:
             estimated = estimated.save(
-                store, save, source=str(file), prohibitions=rules, prohibitions_from=str(study)
+                store, save, source=str(file), prohibitions=rules, prohibitions_from=str(study), terms=terms
             )
         except BadInput as exc:
             if exc.field != "study":

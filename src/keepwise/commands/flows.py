@@ -59,6 +59,8 @@ def run(
         return
     for note in result.notes:
         err.print(f"note: {note}", highlight=False)
+    for why in result.winback_reasons:
+        err.print(f"winback {why['customer_id']}: {why['reason']}", highlight=False)
     by_flow = ", ".join(f"{k} {v}" for k, v in result.due.items()) or "none"
     err.print(
         f"as of {result.as_of:%Y-%m-%d %H:%M} UTC: due {sum(result.due.values())} ({by_flow}); "

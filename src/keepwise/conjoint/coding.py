@@ -162,6 +162,11 @@ class Coding:
             column = frame[a.name]
             if a.numeric:
                 values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+                if self.none is not None and self.none in frame.columns and a.name != self.none:
+                    # the "none of these" row has no level: an empty numeric cell there codes as 0
+                    is_none = pd.to_numeric(frame[self.none], errors="coerce").to_numpy(dtype=float) == 1
+                    blank = column.isna().to_numpy() | (column.astype("string").str.strip() == "").to_numpy()
+                    values = np.where(is_none & blank, 0.0, values)
                 bad = np.flatnonzero(~np.isfinite(values))
                 if bad.size:
                     row = _row(frame, bad[0])

@@ -34,6 +34,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from keepwise.conjoint.study import Study
+from keepwise.conjoint.terms import number_text
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.exports import write_csv
 
@@ -192,6 +193,17 @@ class Design:
                     rows.append(none_row)
         return pd.DataFrame(rows)
 
+    def written_frame(self) -> pd.DataFrame:
+        """:meth:`to_frame` with every level as the study writes it (text): price ``49``, never ``49.0``.
+
+        What ``design.csv`` holds, so the levels come back as written whatever reads the file.
+        """
+        frame = self.to_frame()
+        for a in self.study.attributes:
+            if a.numeric:
+                frame[a.name] = frame[a.name].map(number_text)
+        return frame
+
     def answers_template(self, respondents_per_version: int = 1) -> pd.DataFrame:
         """Answer sheet: respondent, version, task, an empty ``choice`` (alternative number; none = J+1)."""
         rows = [
@@ -249,7 +261,7 @@ class Design:
             "questionnaire": out / "questionnaire.html",
             "report": out / "design.json",
         }
-        write_csv(self.to_frame(), paths["design"])
+        write_csv(self.written_frame(), paths["design"])
         write_csv(self.answers_template(), paths["answers_template"])
         paths["questionnaire"].write_text(self.questionnaire_html(), encoding="utf-8")
         paths["report"].write_text(json.dumps(self.report(), indent=2) + "\n", encoding="utf-8")

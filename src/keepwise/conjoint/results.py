@@ -34,6 +34,7 @@ from keepwise.conjoint.coding import Coding, CodingKind, choice_data
 from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
+from keepwise.conjoint.terms import OfferTerms
 from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError, StatisticalWarning
 
 __all__ = ["ConjointResult", "class_result", "estimate", "importance", "part_worths", "segments", "wtp"]
@@ -53,6 +54,8 @@ class ConjointResult:
     currency: str = ""
     #: The study's prohibited offers as ``{attribute: level}`` partial profiles (``None``: not recorded).
     prohibitions: tuple[dict[str, Any], ...] | None = None
+    #: Words and costs of the levels and the lost offer (``None``: saved without them).
+    terms: OfferTerms | None = None
 
     @property
     def coefficients(self) -> dict[str, float]:

@@ -23,6 +23,7 @@ from keepwise.conjoint.results import ConjointResult, importance, part_worths, s
 from keepwise.conjoint.results import estimate as fit_result
 from keepwise.conjoint.simulator import OfferChoice, best_offer
 from keepwise.conjoint.store import load_result, save_result
+from keepwise.conjoint.terms import OfferTerms
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.store.store import Store, as_store
 
@@ -68,6 +69,7 @@ class Estimate:
         source: str = "",
         prohibitions: Sequence[Mapping[str, Any]] | None = None,
         prohibitions_from: str = "prohibitions",
+        terms: OfferTerms | None = None,
     ) -> Estimate:
         """Save the study in the store under ``study`` (:func:`keepwise.conjoint.store.save_result`)."""
         saved = save_result(
@@ -77,6 +79,7 @@ class Estimate:
             source=source,
             prohibitions=prohibitions,
             prohibitions_from=prohibitions_from,
+            terms=terms,
         )
         return Estimate(saved, study)
 
@@ -124,6 +127,8 @@ class Estimate:
             doc["saved_as"] = self.saved_as
             if result.prohibitions is not None:
                 doc["prohibitions"] = list(result.prohibitions)
+            if result.terms is not None:
+                doc["terms"] = result.terms.to_json()
         return doc
 
 

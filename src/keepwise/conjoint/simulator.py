@@ -36,6 +36,7 @@ from keepwise.exceptions import KeepwiseInputError
 
 __all__ = [
     "OfferChoice",
+    "acceptance",
     "best_offer",
     "candidate_offers",
     "first_choice",
@@ -82,6 +83,26 @@ def share_of_preference(
     p = np.exp(u)
     p /= p.sum(axis=1, keepdims=True)
     return pd.Series(result.average(p), index=_labels(offers, none), name="share")
+
+
+def acceptance(result: ConjointResult, offers: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Each offer's share of preference when it is the only offer against "none of these" (staying lost).
+
+    ``A(o) = mean over respondents of exp(V_o) / (exp(V_o) + exp(V_none))`` (share-weighted over latent
+    classes): the logit probability of choosing the offer over staying out (Train 2009, *Discrete Choice
+    Methods with Simulation*, 2nd ed., ch. 3, eq. 3.6), one offer at a time. Needs a "none" column.
+    """
+    coding = result.coding
+    if coding.none is None:
+        raise KeepwiseInputError("the model has no 'none' column, so it cannot predict staying out")
+    if not offers:
+        return np.zeros(0)
+    Z = np.stack([coding.profile_vector(_strip(o)) for o in offers])
+    z_none = np.zeros(len(coding.names))
+    z_none[coding.slices[coding.none]] = 1.0
+    betas = result.betas()
+    gap = betas @ z_none[:, None] - betas @ Z.T  # V_none - V_o, (rows, offers)
+    return np.asarray(result.average(1.0 / (1.0 + np.exp(np.clip(gap, -700, 700)))), dtype=float)
 
 
 def first_choice(result: ConjointResult, offers: Sequence[Mapping[str, Any]], none: bool = True) -> pd.Series:

@@ -17,7 +17,9 @@ the simulator); a loaded model's ``cov_draws_`` and ``individual_draws_`` hold t
 The study's prohibited offers, when given (``save_result(..., prohibitions=study_prohibitions(study))``), are
 kept in the ``coding`` JSON as ``{attribute: level}`` partial profiles (the price as a number), so the
 win-back ranking leaves them out without the study file; a study saved without them loads with
-``prohibitions`` ``None`` (not recorded), one saved with a study that has none with ``()``.
+``prohibitions`` ``None`` (not recorded), one saved with a study that has none with ``()``. The study's
+words and costs of its levels and its lost offer (:mod:`keepwise.conjoint.terms`) are kept there too
+(``terms``), so letters word the offer and the ranking costs it without the file.
 
 Saving again under the same name replaces the study. :func:`load_result` with no name returns the study
 saved last (what the review and the win-back ranking use), or ``None`` when the store holds none.
@@ -38,6 +40,7 @@ from keepwise.conjoint.hb import HierarchicalBayesMNL
 from keepwise.conjoint.latent_class import LatentClassMNL
 from keepwise.conjoint.mnl import ConditionalLogit
 from keepwise.conjoint.results import ConjointResult
+from keepwise.conjoint.terms import OfferTerms
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.store.store import Store, as_store
 
@@ -279,6 +282,7 @@ def save_result(
     saved_at: datetime | None = None,
     prohibitions: Sequence[Mapping[str, Any]] | None = None,
     prohibitions_from: str = "prohibitions",
+    terms: OfferTerms | None = None,
 ) -> ConjointResult:
     """Save ``result`` as study ``study`` (replacing a study of that name) and return it named.
 
@@ -299,6 +303,9 @@ def save_result(
         of its YAML); default: ``result.prohibitions``, and ``None`` records none (not known).
     prohibitions_from:
         Where they came from (the study file), to name in errors.
+    terms:
+        The study's words and costs of its levels and its lost offer (``Study.terms`` of its YAML);
+        default: ``result.terms`` (``None``: none kept, offers are then costed by the price cut alone).
     """
     study = study.strip()
     if not study:
@@ -315,6 +322,9 @@ def save_result(
     if rules is not None:
         kept = tuple(_checked_prohibitions(result.coding, rules, prohibitions_from))
         coding_doc["prohibitions"] = list(kept)
+    kept_terms = result.terms if terms is None else terms
+    if kept_terms is not None:
+        coding_doc["terms"] = kept_terms.to_json()
     n_respondents = getattr(model, "n_respondents_", None)
     row = pd.DataFrame(
         {
@@ -346,7 +356,9 @@ def save_result(
             store.delete(STUDIES, {"study": study})
         store.append(STUDIES, row)
         store.append(ESTIMATES, estimates)
-    return ConjointResult(model, result.coding, study=study, currency=result.currency, prohibitions=kept)
+    return ConjointResult(
+        model, result.coding, study=study, currency=result.currency, prohibitions=kept, terms=kept_terms
+    )
 
 
 def list_studies(store: Store) -> pd.DataFrame:
@@ -401,4 +413,5 @@ def load_result(store: Store, study: str | None = None) -> ConjointResult | None
         study=row["study"],
         currency=row["currency"] or "",
         prohibitions=None if rules is None else tuple(dict(r) for r in rules),
+        terms=None if coding.get("terms") is None else OfferTerms.from_json(coding["terms"]),
     )

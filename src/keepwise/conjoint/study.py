@@ -27,16 +27,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from keepwise.conjoint.terms import LevelTerms, OfferTerms, number_text, parse_level
 from keepwise.exceptions import KeepwiseInputError
 
-__all__ = ["Attribute", "Study", "level_text", "load_study"]
+__all__ = ["Attribute", "Study", "level_text", "load_study", "lost_offer"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class Study:
         Partial profiles never shown, each as ``{attribute index: level index}``.
     currency:
         Currency of the price (ISO 4217), for display.
+    terms:
+        Words and costs of the levels, the price's period and the lost offer
+        (:class:`~keepwise.conjoint.terms.OfferTerms`); ``None`` for a study built without a file.
     """
 
     name: str
@@ -93,6 +97,7 @@ class Study:
     none_label: str = "None of these"
     prohibitions: tuple[dict[int, int], ...] = field(default_factory=tuple)
     currency: str = "USD"
+    terms: OfferTerms | None = None
 
     @property
     def names(self) -> list[str]:
@@ -190,6 +195,7 @@ def study_from_dict(doc: Any, source: str = "<study>") -> Study:
         "none_option",
         "none_label",
         "prohibitions",
+        "lost_offer",
     }
     if unknown:
         raise KeepwiseInputError(f"{source}: unknown key(s) {sorted(unknown)}")
@@ -197,6 +203,7 @@ def study_from_dict(doc: Any, source: str = "<study>") -> Study:
     if not isinstance(raw, list) or not raw:
         raise KeepwiseInputError(f"{source}: 'attributes' must be a non-empty list of {{name, levels}}")
     attributes: list[Attribute] = []
+    level_terms: dict[str, dict[str, LevelTerms]] = {}
     for i, item in enumerate(raw):
         where = f"{source}: attributes[{i}]"
         if not isinstance(item, dict) or "name" not in item or "levels" not in item:
@@ -204,16 +211,24 @@ def study_from_dict(doc: Any, source: str = "<study>") -> Study:
         levels = item["levels"]
         if not isinstance(levels, list) or len(levels) < 2:
             raise KeepwiseInputError(f"{where} ('{item['name']}') needs at least two levels")
-        labels = tuple(str(v) for v in levels)
+        parsed = [parse_level(v, f"{where}.levels[{j}]") for j, v in enumerate(levels)]
+        labels = tuple(text for text, _ in parsed)
         if len(set(labels)) != len(labels):
             raise KeepwiseInputError(f"{where} ('{item['name']}') repeats a level")
         attributes.append(Attribute(str(item["name"]), labels))
+        level_terms[str(item["name"])] = {text: t for text, t in parsed if t is not None}
     price_name: str | None = None
     currency = "USD"
+    price_per = "once"
+    price_labels: dict[str, str] = {}
     if doc.get("price") is not None:
         price = doc["price"]
         if not isinstance(price, dict) or not isinstance(price.get("levels"), list):
             raise KeepwiseInputError(f"{source}: 'price' needs 'levels' (a list of amounts)")
+        unknown_price = set(price) - {"name", "levels", "currency", "per", "label"}
+        unknown_price -= {k for k in price if str(k).startswith("label_")}
+        if unknown_price:
+            raise KeepwiseInputError(f"{source}: price: unknown key(s) {sorted(map(str, unknown_price))}")
         values = price["levels"]
         if len(values) < 2 or not all(_is_number(v) and not isinstance(v, bool) for v in values):
             raise KeepwiseInputError(f"{source}: price levels must be at least two numbers, got {values}")
@@ -221,6 +236,16 @@ def study_from_dict(doc: Any, source: str = "<study>") -> Study:
             raise KeepwiseInputError(f"{source}: price repeats a level")
         price_name = str(price.get("name", "price"))
         currency = str(price.get("currency", "USD"))
+        price_per = str(price.get("per", "once"))
+        if price_per not in ("once", "month"):
+            raise KeepwiseInputError(f"{source}: price: 'per' is 'month' or 'once', got {price_per!r}")
+        for key, value in price.items():
+            if key == "label" or str(key).startswith("label_"):
+                if not isinstance(value, str) or "{amount}" not in value:
+                    raise KeepwiseInputError(
+                        f"{source}: price: '{key}' must be words with {{amount}} in them, got {value!r}"
+                    )
+                price_labels["en" if key == "label" else str(key).removeprefix("label_")] = value
         attributes.append(Attribute(price_name, tuple(float(v) for v in values), numeric=True))
     names = [a.name for a in attributes]
     duplicated = sorted({n for n in names if names.count(n) > 1})
@@ -251,8 +276,41 @@ def study_from_dict(doc: Any, source: str = "<study>") -> Study:
         prohibitions=tuple(prohibitions),
         currency=currency,
     )
+    terms = OfferTerms(
+        tuple(names),
+        {k: v for k, v in level_terms.items() if v},
+        price_name,
+        "month" if price_per == "month" else "once",
+        price_labels,
+        _lost_offer(study, doc.get("lost_offer"), source),
+    )
+    study = replace(study, terms=terms)
     _check_every_level_allowed(study, source)
     return study
+
+
+def _lost_offer(study: Study, raw: Any, source: str) -> dict[str, str] | None:
+    """The study's ``lost_offer``, every attribute a level of the study, levels as written."""
+    if raw is None:
+        return None
+    where = f"{source}: lost_offer"
+    if not isinstance(raw, dict):
+        raise KeepwiseInputError(f"{where} maps every attribute to a level, got {raw!r}")
+    unknown = sorted(set(map(str, raw)) - set(study.names))
+    if unknown:
+        raise KeepwiseInputError(f"{where}: unknown attribute(s) {unknown} (attributes: {study.names})")
+    index = study.level_index(raw, where)
+    return {
+        a.name: number_text(a.levels[i]) if a.numeric else str(a.levels[i])
+        for a, i in zip(study.attributes, index, strict=True)
+    }
+
+
+def lost_offer(study: Study) -> dict[str, Any]:
+    """The offer a lost customer left: the study's ``lost_offer``, else every first level at the top price."""
+    if study.terms is not None and study.terms.lost_offer is not None:
+        return dict(study.terms.lost_offer)
+    return {a.name: (max(a.levels) if a.numeric else a.levels[0]) for a in study.attributes}
 
 
 def _check_every_level_allowed(study: Study, source: str) -> None:

@@ -189,6 +189,8 @@ class FlowRun:
     sent: dict[str, Any] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     as_of: datetime | None = None
+    #: a dry run: each win-back letter's customer and the ranking's reason for it
+    winback_reasons: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON output (notes as ``{"input", "missing", "instead"}``, the moment ISO 8601)."""
@@ -274,6 +276,10 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
     out: list[Due] = []
     w, r = flows["winback"], flows["at_risk"]
     if w["enabled"] or r["enabled"]:
+        from keepwise.decisions.winback import contacts  # the stored ranking: whom to win back, with what
+
+        ranked = contacts(store, as_of=at, compute=False) if w["enabled"] else None
+        ranked = None if ranked is None else ranked.set_index("customer_id")
         for row in rhythms(store, at):
             customer_id, last_at, gap, wanted = row.customer_id, row.last_at, row.gap, row.wanted_back
             idle = (at - last_at).total_seconds() / 86400
@@ -283,11 +289,16 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
             if w["enabled"] and win_after < idle <= float(w["max_days"]):
                 if wanted is False:
                     out.append(Due("winback", "goodbye", customer_id, lapse, {"reason": row.reason}))
-                else:
+                elif ranked is None:  # no stored ranking (keepwise winback): lapsed, the offer if decided
                     offer = decided_offer(store, customer_id) if facts else None
                     out.append(
                         Due("winback", "winback", customer_id, lapse, {"reason": row.reason, "offer": offer})
                     )
+                elif customer_id in ranked.index:  # the stored ranking: only those worth a contact
+                    pick = ranked.loc[customer_id]
+                    offer = Grant("other", note=str(pick["offer"])) if facts else None
+                    why = {"reason": row.reason, "offer": offer, "ranking": str(pick["reason"])}
+                    out.append(Due("winback", "winback", customer_id, lapse, why))
             elif r["enabled"] and risk_after < idle <= win_after and wanted is not False:
                 out.append(
                     Due(
@@ -396,6 +407,9 @@ def run(
             else:
                 result.queued += 1
             if dry_run:
+                if "ranking" in item.facts:
+                    why = {"customer_id": item.customer_id, "held_out": held, "reason": item.facts["ranking"]}
+                    result.winback_reasons.append(why)
                 continue
             batch.append((item, held))
             if len(batch) >= QUEUE_BATCH:

@@ -24,9 +24,15 @@ plus the inactivity rule of ``[review]``), keepwise decides, in this order:
    none won back: ``f`` of them) gets their own chance (:func:`own_chance`): the reason's chance ``m`` as
    the mean of a Beta prior worth ``w`` attempts, each own attempt a Bernoulli failure, so
    ``Beta(m w, (1 - m) w + f)`` with mean ``m w / (w + f)`` (its interval is shown instead).
-5. **The offer**: from the latest stored conjoint study when there is one
-   (:func:`keepwise.conjoint.simulator.best_offer`; its cost is the price concession, the highest price level
-   less the offer's price). The candidates are the study's allowed offers
+5. **The offer**: from the latest stored conjoint study when there is one, chosen per customer
+   (:mod:`~keepwise.decisions.winback.menu`): each allowed offer's cost is the sum of its lines (each level's
+   one-off cost and monthly cost over ``winback_months``, and the price cut from the offer the customer left;
+   :mod:`keepwise.conjoint.terms`), paid only if they come back, and it scales the chance:
+   ``chance(o) = min(1, chance x A(o) / A(lost offer))``, ``A`` the offer's share of preference against
+   staying lost (Train 2009, *Discrete Choice Methods with Simulation*, ch. 3); the customer gets the offer
+   of highest ``chance(o) x (value if back - cost(o)) - contact cost``, and no offer when none is positive.
+   Offers are worded from the study's per-level labels (English and Polish). The candidates are the study's
+   allowed offers
    (:func:`keepwise.conjoint.simulator.candidate_offers`): by the prohibitions of its YAML file when one is
    given (``keepwise winback --study FILE``), else by those stored with it (``keepwise conjoint estimate
    --save NAME --study FILE``), else, for a study saved without them, every level combination of the coding
@@ -41,6 +47,8 @@ plus the inactivity rule of ``[review]``), keepwise decides, in this order:
    **not worth a contact**.
 
 Every row carries ``reasons`` quoting the figures of its JSON, and the ranking lists the assumptions it used.
+:func:`contacts` reads the stored ranking back for the message flows: whom to contact, with which offer (in
+their language) and why.
 
 The package is split by concern: :mod:`~keepwise.decisions.winback.rate` (the chance),
 :mod:`~keepwise.decisions.winback.offers` (the offer), :mod:`~keepwise.decisions.winback.decide` (one
@@ -49,7 +57,9 @@ customer), :mod:`~keepwise.decisions.winback.ranking` (the whole ranking) and
 and the stage document, and :func:`offer_for`, the message flows' hook).
 """
 
+from keepwise.decisions.winback.contacts import contacts
 from keepwise.decisions.winback.decide import LostCustomer, Status, WinbackRow, decide, order_rows
+from keepwise.decisions.winback.menu import OfferMenu, conjoint_menu
 from keepwise.decisions.winback.offers import Offer, map_offer
 from keepwise.decisions.winback.ranking import WinbackRanking, rank_winback
 from keepwise.decisions.winback.rate import INTERVAL, ReasonRate, beta_prior, own_chance, posterior
@@ -60,12 +70,15 @@ __all__ = [
     "TABLE",
     "LostCustomer",
     "Offer",
+    "OfferMenu",
     "ReasonRate",
     "Status",
     "WinbackRanking",
     "WinbackResult",
     "WinbackRow",
     "beta_prior",
+    "conjoint_menu",
+    "contacts",
     "decide",
     "map_offer",
     "offer_for",

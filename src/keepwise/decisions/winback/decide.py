@@ -7,12 +7,13 @@ and the order of the ranking.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from keepwise.config import DecisionAssumptions
+from keepwise.decisions.winback.menu import OfferMenu, chance_words, cost_words
 from keepwise.decisions.winback.offers import _CENT, Offer
 from keepwise.decisions.winback.rate import ReasonRate, _pct, own_chance
 from keepwise.money import cents, shown
@@ -68,6 +69,15 @@ class WinbackRow:
     contact_cost: Decimal | None = None
     expected_value: Decimal | None = None
     rank: int | None = None
+    #: with a conjoint study: the chance under the chosen offer (``chance``: the one under the lost offer)
+    offer_chance: float | None = None
+
+    @property
+    def used_chance(self) -> float | None:
+        """The chance the expected value was computed with (under the chosen offer when there is a study)."""
+        if self.offer_chance is not None:
+            return self.offer_chance
+        return None if self.chance is None else self.chance.mean
 
     def to_json(self) -> dict[str, Any]:
         """Plain data; money as strings with two decimals."""
@@ -101,7 +111,9 @@ class WinbackRow:
         doc["wanted_back"] = c.wanted_back
         doc["failed_attempts"] = c.failed_attempts
         if self.chance is not None:
-            doc["chance"] = round(self.chance.mean, 4)
+            doc["chance"] = round(self.used_chance or 0.0, 4)
+            if self.offer_chance is not None:
+                doc["chance_under_lost_offer"] = round(self.chance.mean, 4)
             doc["chance_interval"] = [round(self.chance.low, 4), round(self.chance.high, 4)]
             if self.chance.reason_mean is not None:
                 doc["chance_for_reason"] = round(self.chance.reason_mean, 4)
@@ -138,10 +150,15 @@ def _lost_words(c: LostCustomer) -> str:
 def decide(
     c: LostCustomer,
     rate: ReasonRate,
-    offer: Offer,
+    offer: Offer | OfferMenu,
     cfg: DecisionAssumptions,
 ) -> WinbackRow:
-    """The decision on one lost customer, before ranking (see the module docstring for the rules)."""
+    """The decision on one lost customer, before ranking (see the module docstring for the rules).
+
+    ``offer``: the configured offer for their exit reason, or a stored conjoint study's priced offers
+    (:class:`~keepwise.decisions.winback.menu.OfferMenu`), among which the one with the highest expected
+    value for this customer is chosen (its chance scaled by its acceptance, its cost paid if they come back).
+    """
     cur = c.currency
     if c.reason in cfg.winback_not_candidates:
         return WinbackRow(
@@ -198,7 +215,6 @@ def decide(
     rate = own_chance(rate, c.failed_attempts, cfg)
     chance = Decimal(str(round(rate.mean, 4)))
     contact = cfg.contact_cost
-    ev = (chance * value - offer.cost - contact).quantize(_CENT, ROUND_HALF_UP)
     if c.wanted_back:
         wanted = "the business recorded that it wants them back (exits.wanted_back = true)"
     else:
@@ -207,19 +223,42 @@ def decide(
         f"{_lost_words(c)}; {_profit_words(c)}: {wanted}",
         f"monthly profit {shown(monthly, cur)} (operating profit {shown(c.operating_profit, cur)} over "
         f"{how_long}), so {cfg.winback_months} months back is worth {shown(value, cur)}",
-        f"chance of winning them back {_pct(float(chance))} (90% interval {_pct(rate.low)}-"
-        f"{_pct(rate.high)}): {rate.source}",
-        f"offer: {offer.text} (cost {shown(offer.cost, cur)}; {offer.source})",
-        f"expected value = {_pct(float(chance))} x {shown(value, cur)} - {shown(offer.cost, cur)} offer - "
-        f"{shown(contact, cur)} contact = {shown(ev, cur)}",
     ]
+    base = chance
+    from_menu = isinstance(offer, OfferMenu)
+    if isinstance(offer, OfferMenu):
+        menu = offer
+        i, p = menu.best(float(chance), value, contact)
+        offer = menu.offers[i]
+        ratio = offer.ratio if offer.ratio is not None else 1.0
+        chance = Decimal(str(round(p, 4)))
+        rate = replace(rate, low=min(1.0, rate.low * ratio), high=min(1.0, rate.high * ratio))
+        ev = (chance * (value - offer.cost) - contact).quantize(_CENT, ROUND_HALF_UP)
+        reasons += [
+            f"chance of winning them back under the offer they left: {rate.source}",
+            f"offer: {offer.text}, the best for them of {len(menu.offers)} by expected value; "
+            f"{chance_words(menu, offer, float(base), float(chance))} (90% interval {_pct(rate.low)}-"
+            f"{_pct(rate.high)})",
+            cost_words(offer, cur, cfg.winback_months),
+            f"expected value = {_pct(float(chance))} x ({shown(value, cur)} - "
+            f"{shown(offer.cost, cur)} offer) - {shown(contact, cur)} contact = {shown(ev, cur)}",
+        ]
+    else:
+        ev = (chance * value - offer.cost - contact).quantize(_CENT, ROUND_HALF_UP)
+        reasons += [
+            f"chance of winning them back {_pct(float(chance))} (90% interval {_pct(rate.low)}-"
+            f"{_pct(rate.high)}): {rate.source}",
+            f"offer: {offer.text} (cost {shown(offer.cost, cur)}; {offer.source})",
+            f"expected value = {_pct(float(chance))} x {shown(value, cur)} - "
+            f"{shown(offer.cost, cur)} offer - {shown(contact, cur)} contact = {shown(ev, cur)}",
+        ]
     if c.failed_attempts and rate.reason_mean is not None:
         last = c.last_attempt
         offered = f"; last offer: {last.get('offer') or 'not recorded'}" if last is not None else ""
         reasons.append(
             f"tried {c.failed_attempts} time(s) since {c.first_failed_at or c.lost_at:%Y-%m-%d}, no answer"
             f"{offered}: that lowers the chance from {_pct(rate.reason_mean)} for '{c.reason}' to "
-            f"{_pct(float(chance))}"
+            f"{_pct(float(base))}"
         )
     if ev > 0:
         status: Status = "contact"
@@ -228,7 +267,21 @@ def decide(
         status = "not_worth_contact"
         rec = "not worth a contact"
         reasons.append(f"the expected value {shown(ev, cur)} is not positive, so a contact would not pay")
-    return WinbackRow(c, status, rec, reasons, rate, offer, monthly, value, contact, ev)
+        if offer.ratio is not None:
+            reasons[-1] += " with any of the study's offers: no offer"
+    return WinbackRow(
+        c,
+        status,
+        rec,
+        reasons,
+        rate,
+        offer,
+        monthly,
+        value,
+        contact,
+        ev,
+        offer_chance=float(chance) if from_menu else None,
+    )
 
 
 def order_rows(rows: list[WinbackRow]) -> list[WinbackRow]:

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from keepwise.config import DecisionAssumptions
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.money import cents, shown
-from keepwise.store import Store
+from keepwise.money import cents
 
 if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
@@ -37,14 +34,29 @@ class Offer:
     take_up: float | None = None
     notes: tuple[str, ...] = ()
     levels: dict[str, Any] | None = None
+    #: a study's offer: its cost line by line (:class:`keepwise.conjoint.terms.CostLine`)
+    lines: tuple[Any, ...] = ()
+    #: a study's offer: its acceptance relative to the offer the customer left, ``A(o) / A(lost)``
+    ratio: float | None = None
+    #: a study's offer: its words by language (``en``, ``pl``)
+    words: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Plain data."""
         doc: dict[str, Any] = {"text": self.text, "cost": cents(self.cost), "source": self.source}
         if self.take_up is not None:
             doc["take_up"] = round(self.take_up, 4)
+        if self.ratio is not None:
+            doc["acceptance_ratio"] = round(self.ratio, 4)
         if self.levels is not None:
-            doc["levels"] = self.levels
+            doc["levels"] = {k: _level_text(v) for k, v in self.levels.items()}
+        if self.words is not None:
+            doc["words"] = dict(self.words)
+        if self.lines:
+            doc["cost_lines"] = [
+                {"what": line.what, "one_off": cents(line.one_off), "per_month": cents(line.per_month)}
+                for line in self.lines
+            ]
         return doc
 
 
@@ -106,7 +118,12 @@ def _rules_text(study: Study) -> str:
 
 
 def _level_text(level: Any) -> str:
-    return f"{level:g}" if isinstance(level, float) else str(level)
+    """A level as the study writes it (``49`` for ``49.0``)."""
+    if isinstance(level, float):
+        from keepwise.conjoint.terms import number_text
+
+        return number_text(level)
+    return str(level)
 
 
 def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict[str, Any]], str]:
@@ -122,8 +139,8 @@ def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict
             levels.append([(attr.name, v) for v in values])
         grid = [dict(combo) for combo in itertools.islice(itertools.product(*levels), _MAX_CANDIDATES)]
         return grid, (
-            f"the best of {len(grid)} level combinations by expected margin (the study was saved without "
-            "its prohibitions: give its file with --study, or save it with --study, to leave them out)"
+            f"the best of {len(grid)} level combinations (the study was saved without its prohibitions: give "
+            "its file with --study, or save it with --study, to leave them out)"
         )
     coded = {a.name: a for a in coding.attributes if a.name != coding.none}
     if set(coded) != set(study.names):
@@ -148,70 +165,13 @@ def _candidates(coding: Any, study: Study | None, where: str) -> tuple[list[dict
     allowed = allowed[:_MAX_CANDIDATES]
     left_out = int(study.n_levels.prod()) - len(allowed)
     return allowed, (
-        f"the best of the study's {len(allowed)} allowed offers by expected margin ({left_out} prohibited "
+        f"the best of the study's {len(allowed)} allowed offers ({left_out} prohibited "
         f"combinations left out; prohibitions applied, from {where}: {_rules_text(study)})"
     )
 
 
 #: At most this many candidate offers are priced.
 _MAX_CANDIDATES = 20_000
-
-
-def _conjoint_offer(
-    store: Store, cost_ratio: float, currency: str, study: Study | None = None, where: str = "study"
-) -> Offer | None:
-    """The best offer of the latest stored conjoint study, or ``None`` (no study, or it cannot price one).
-
-    With ``study`` (the study's YAML, :func:`keepwise.conjoint.study.load_study`) only its allowed offers
-    are candidates: a prohibited combination is never proposed. Without it the prohibitions stored with the
-    study (``keepwise conjoint estimate --save NAME --study FILE``) are applied; a study saved without them
-    has every level combination as a candidate, which its notes say.
-    """
-    try:
-        from keepwise.conjoint.simulator import best_offer
-        from keepwise.conjoint.store import load_result
-    except ImportError:
-        return None
-    result = load_result(store)
-    if result is None:
-        return None
-    coding = result.coding
-    price = coding.price
-    if price is None:
-        return None
-    notes: list[str] = []
-    if study is None:
-        study = _stored_study(result)
-        where = f"the prohibitions stored with conjoint study '{result.study or 'latest'}'"
-        if study is None:
-            notes.append(
-                "the conjoint offer was chosen among every level combination: the study was saved without "
-                "its prohibitions, so give the study file (keepwise winback --study FILE, or save it with "
-                "keepwise conjoint estimate --save NAME --study FILE) to leave them out"
-            )
-    candidates, how = _candidates(coding, study, where)
-    if study is not None:
-        notes.append(f"prohibited offers left out ({where}): {_rules_text(study)}")
-    prices = [float(c[price]) for c in candidates]
-    list_price = max(float(v) for v in coding.attribute(price).values)
-    choice = best_offer(result, candidates, [p * cost_ratio for p in prices], currency=currency)
-    offer = choice.offer
-    words = ", ".join(f"{k} {shown(v, currency) if k == price and currency else v}" for k, v in offer.items())
-    concession = Decimal(str(max(list_price - float(offer[price]), 0.0))).quantize(_CENT, ROUND_HALF_UP)
-    name = result.study or "latest"
-    source = (
-        f"conjoint study '{name}': {how}; its cost is the price concession, the highest price level "
-        f"{shown(list_price, currency or 'USD')} less the offer's price"
-    )
-    return Offer(
-        words,
-        concession,
-        source,
-        {"kind": "other", "note": words},
-        take_up=choice.take_up,
-        notes=(*notes, *choice.reasons),
-        levels=dict(offer),
-    )
 
 
 def _study(study: Study | str | Path | None) -> tuple[Study | None, str]:
@@ -221,9 +181,3 @@ def _study(study: Study | str | Path | None) -> tuple[Study | None, str]:
     from keepwise.conjoint.study import load_study
 
     return load_study(Path(study)), str(study)
-
-
-def _cost_ratio(prof: pd.DataFrame) -> float:
-    revenue = float(sum(prof["revenue"], Decimal(0)))
-    cogs = float(sum(prof["cogs"], Decimal(0)))
-    return cogs / revenue if revenue > 0 else 0.0

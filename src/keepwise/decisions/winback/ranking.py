@@ -17,7 +17,8 @@ import pandas as pd
 from keepwise import features
 from keepwise.config import Config, load_config, used
 from keepwise.decisions.winback.decide import LostCustomer, Status, WinbackRow, decide, order_rows
-from keepwise.decisions.winback.offers import Offer, _conjoint_offer, _cost_ratio, _study, map_offer
+from keepwise.decisions.winback.menu import OfferMenu, conjoint_menu
+from keepwise.decisions.winback.offers import _study, map_offer
 from keepwise.decisions.winback.rate import ReasonRate, posterior
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import cents
@@ -48,6 +49,12 @@ class WinbackRanking:
     notes: list[str] = field(default_factory=list)
     #: inputs the ranking lacked and what it did instead (``notes`` of the JSON)
     missing: list[Note] = field(default_factory=list)
+
+    #: how the expected value was computed (a conjoint study's offers are paid only by those who come back)
+    rule: str = (
+        "expected value = chance x monthly profit x winback_months - offer cost - contact cost; ranked when "
+        "positive"
+    )
 
     def top(self, n: int | None = None) -> list[WinbackRow]:
         """The customers worth a contact, best first (at most ``n``)."""
@@ -83,10 +90,7 @@ class WinbackRanking:
             "won_back": [r.to_json() for r in self.by_status("won_back")],
             "chance_by_reason": {k: v.to_json() for k, v in sorted(self.rates.items())},
             "offer_source": self.offer_source,
-            "rule": (
-                "expected value = chance x monthly profit x winback_months - offer cost - contact cost; "
-                "ranked when positive"
-            ),
+            "rule": self.rule,
             "value_rule": f"monthly profit = operating profit / months as a customer; {WORTH_RULE}",
             "assumptions": self.assumptions,
             "notes": [n.to_json() for n in self.missing],
@@ -219,9 +223,9 @@ def rank_winback(
         lacking.insert(
             0, Note("month", "none given", f"used {period.month}, the last complete month of the data")
         )
-    offer_cj: Offer | None = None
+    offer_cj: OfferMenu | None = None
     try:
-        offer_cj = _conjoint_offer(store, _cost_ratio(prof), currency, spec, where)
+        offer_cj = conjoint_menu(store, dec.winback_months, currency, spec, where)
     except KeepwiseInputError as exc:
         if spec is not None:
             message = str(exc) if str(exc).startswith(where) else f"{where}: {exc}"
@@ -312,4 +316,12 @@ def rank_winback(
         assumptions=_assumptions(cfg),
         notes=notes,
         missing=lacking,
+        rule=_STUDY_RULE if offer_cj is not None else WinbackRanking.rule,
     )
+
+
+_STUDY_RULE = (
+    "for each offer of the conjoint study: chance = min(1, chance by exit reason x A(offer) / A(offer they "
+    "left)), expected value = chance x (monthly profit x winback_months - offer cost) - contact cost; each "
+    "customer gets the offer with the highest expected value, ranked when positive (else no offer)"
+)

@@ -23,6 +23,16 @@ def _pct(x: float) -> str:
     return f"{x * 100:.1f}%"
 
 
+def _about(x: float) -> str:
+    """A chance rounded for a sentence: ``about 30%`` (``under 1%`` below half a percent)."""
+    return "under 1%" if 0 < x < 0.005 else f"about {x * 100:.0f}%"
+
+
+def _whole(x: float) -> str:
+    """A weight of evidence as a whole number of customers (``20``, ``21.5`` as ``22``)."""
+    return f"{x:,.0f}"
+
+
 @dataclass(frozen=True)
 class ReasonRate:
     """The chance of winning back a customer who left for ``reason``: prior, own attempts, posterior."""
@@ -42,26 +52,35 @@ class ReasonRate:
 
     @property
     def source(self) -> str:
-        """Where the chance comes from, in words."""
+        """Where the chance comes from, in plain words with rounded figures (exact ones in the JSON).
+
+        ``about 30%: no past win-back attempts ...; the commonly cited 20-40% for lost customers, counted as
+        20 comparable customers' worth of evidence``; with the business's own attempts ``7 of 10 ...``.
+        """
         words = self._reason_source()
         if self.own_failed == 0 or self.reason_mean is None:
             return words
         return (
-            f"{words}, a rate of {_pct(self.reason_mean)}; their own {self.own_failed} failed attempt(s) "
-            f"then lower it: Beta({self.a:g}, {self.b:g}) = the reason's rate as a Beta prior worth "
-            f"{self.a + self.b - self.own_failed:g} attempts, plus {self.own_failed} failure(s)"
+            f"{words}; their own {self.own_failed} failed attempt(s) since their last order lower it to "
+            f"{_about(self.mean)} (the reason's rate counted as {_whole(self.a + self.b - self.own_failed)} "
+            f"customers' worth of evidence, plus {self.own_failed} failure(s) of their own)"
         )
 
     def _reason_source(self) -> str:
+        weight = _whole(self.prior_a + self.prior_b)
+        prior = (
+            f"the commonly cited {self.prior_a / (self.prior_a + self.prior_b) * 100:.0f}% of lost customers "
+            f"won back, counted as {weight} comparable customers' worth of evidence"
+        )
+        mean = self.mean if self.reason_mean is None else self.reason_mean
         if self.attempts == 0:
             return (
-                f"no past win-back attempts on customers who left over '{self.reason}', so the prior: "
-                f"Beta({self.prior_a:g}, {self.prior_b:g}), the commonly cited 20-40% range"
+                f"{_about(mean)}: no past win-back attempts on customers who left over '{self.reason}', "
+                f"so {prior}"
             )
         return (
-            f"{self.won} of {self.attempts} past win-back attempts on customers who left over "
-            f"'{self.reason}' succeeded; with the prior Beta({self.prior_a:g}, {self.prior_b:g}) that gives "
-            f"Beta({self.a:g}, {self.b:g})"
+            f"{_about(mean)}: {self.won} of {self.attempts} past win-back attempts on customers who left "
+            f"over '{self.reason}' succeeded, weighed together with {prior}"
         )
 
     def to_json(self) -> dict[str, Any]:

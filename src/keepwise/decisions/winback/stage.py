@@ -69,7 +69,7 @@ def rows_frame(ranking: WinbackRanking, store: Store | None = None) -> pd.DataFr
             "failed_attempts": pd.Series([r.customer.failed_attempts for r in rows], dtype="Int64"),
             "lifetime_profit": money([r.customer.profit for r in rows], store),
             "chance": pd.Series(
-                [None if r.chance is None else round(r.chance.mean, 4) for r in rows], dtype="Float64"
+                [None if r.used_chance is None else round(r.used_chance, 4) for r in rows], dtype="Float64"
             ),
             "offer": text([None if r.offer is None else r.offer.text for r in rows]),
             "offer_cost": money([None if r.offer is None else r.offer.cost for r in rows], store),
