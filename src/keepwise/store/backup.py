@@ -7,10 +7,11 @@ not depend on the order the engine returns rows in, nor on the engine, and a res
 of the original exactly when it holds the same rows.
 
 ``restore(store, folder)`` refuses a store that holds any row, checks every file against the manifest,
-then restores keepwise's own tables (stage documents, outbox, consent events, results) as they are, and
-loads the contract's tables through the validated load (:func:`keepwise.store.ingest.load_frames`, in
-dependency order, one all-or-nothing load). Consent events come back before the consent table, so the load
-of ``consent`` finds its events already there and adds none. Every restored table's digest is checked
+then loads the contract's tables through the validated load (:func:`keepwise.store.ingest.load_frames`, in
+dependency order, one all-or-nothing load) and restores keepwise's own tables (stage documents, outbox,
+consent events, results) as they are, in one transaction. The load of ``consent`` records its grants as
+consent events stamped now and derives the consent table from them; the backup's events (with their real
+``recorded_at`` and every later revocation) then replace those. Every restored table's digest is checked
 against the manifest at the end.
 """
 
@@ -188,12 +189,15 @@ def restore(store: Store, folder: str | Path) -> Manifest:
     data = {e.table: _read_checked(source, e) for e in manifest.tables}
     contract = load_order({n for n in data if n in SCHEMA and SCHEMA[n].loadable})
     own = [n for n in data if n not in contract]
-    for name in own:  # keepwise's own tables, as they are (consent events before the consent load)
-        _put(store, name, data[name])
     if contract:
         from keepwise.store.ingest import load_frames
 
         load_frames(store, [(name, data[name], f"{source / (name + '.parquet')}") for name in contract])
+    with store.transaction():  # keepwise's own tables, as they are
+        for name in own:
+            if store.has_table(name) and store.count(name):  # consent events the consent load just wrote
+                store.delete(name, {})
+            _put(store, name, data[name])
     wrong = [e.table for e in manifest.tables if table_digest(store, e.table) != e.sha256]
     if wrong:
         raise KeepwiseInputError(
@@ -207,7 +211,13 @@ def _put(store: Store, name: str, data: pa.Table) -> None:
     """Restore table ``name`` as it is: into the existing (empty) table, or created with the file's types."""
     if data.num_rows == 0 and store.has_table(name):
         return
-    if store.has_table(name):
+    if not store.is_duckdb or store.has_table(name):
         store.append(name, data.to_pandas())
-    else:
-        store.backend.create_table(name, data)
+        return
+    con = store.backend.con
+    view = f"_kw_restore_{name}"
+    con.register(view, data)
+    try:
+        store.sql(f"CREATE TABLE {store.quote(name)} AS SELECT * FROM {store.quote(view)}")
+    finally:
+        con.unregister(view)
