@@ -46,7 +46,7 @@ def keepwise_commands(text: str) -> list[list[str]]:
     ``command:``).
     """
     found: list[list[str]] = []
-    for raw in text.splitlines():
+    for raw in text.replace("\\\n", " ").splitlines():  # continued lines joined
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -56,14 +56,21 @@ def keepwise_commands(text: str) -> list[list[str]]:
             continue
         line = re.sub(r"^Exec\w*=", "", line)
         for part in re.split(r"&&|\|\||;|\|", line):
-            found.extend(_after_keepwise(shlex.split(part)))
+            try:
+                words = shlex.split(part)
+            except ValueError:  # a quoted script cut at its ";": fine unless it runs keepwise
+                if re.search(r"(^|\s|/bin/)keepwise(\s|$)", part):
+                    raise
+                continue
+            found.extend(_after_keepwise(words))
     return found
 
 
 def _after_keepwise(words: list[str]) -> list[list[str]]:
+    """The arguments after ``keepwise`` when it is the command (first word, a path, ``-m keepwise``)."""
     for i, word in enumerate(words):
-        if word == "keepwise" or word.endswith("/bin/keepwise"):
-            return [words[i + 1 :]]  # also python -m keepwise ...
+        if word.endswith("/bin/keepwise") or (word == "keepwise" and (i == 0 or words[i - 1] == "-m")):
+            return [words[i + 1 :]]
     return []
 
 
