@@ -72,7 +72,7 @@ def run(
     try:
         store = connect(db, read_only=False)
     except StoreBusy as exc:
-        err.print(f"busy: {escape(str(exc))}")
+        err.print(f"busy: {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(EXIT_BUSY) from None
     try:
         with progress:
@@ -80,12 +80,12 @@ def run(
                 store, month, steps=chosen, dry_run=dry_run, again=again, config=config, on_step=show
             )
     except LockBusy as exc:
-        err.print(f"busy: {escape(str(exc))}; nothing was done")
+        err.print(f"busy: {escape(str(exc))}; nothing was done", soft_wrap=True)
         raise typer.Exit(EXIT_BUSY) from None
     except StepFailed as exc:
         if json_:
             print_json({"error": str(exc), "step": exc.step, "month": exc.month})
-        err.print(f"error: {escape(str(exc))}")
+        err.print(f"error: {escape(str(exc))}", soft_wrap=True)  # one line, for the scheduler's log
         raise typer.Exit(EXIT_USER if exc.user else EXIT_FAILED) from None
     finally:
         store.disconnect()
@@ -97,11 +97,11 @@ def run(
     for s in result.steps:
         took = f" ({s.seconds:.1f} s)" if s.outcome == "done" else ""
         what = "skipped (already done for this month)" if s.outcome == "skipped" else s.outcome
-        out.print(f"  {s.step:<9} {what}{took}: {escape(s.headline)}", highlight=False)
+        out.print(f"  {s.step:<9} {what}{took}: {escape(s.headline)}", highlight=False, soft_wrap=True)
         for note in s.notes:
-            err.print(f"    note: {escape(note)}", highlight=False)
+            err.print(f"    note: {escape(note)}", highlight=False, soft_wrap=True)
     for note in result.notes:
-        err.print(f"note: {escape(note)}", highlight=False)
+        err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
