@@ -174,3 +174,17 @@ def test_the_command_exits_1_on_a_failed_step_and_2_on_a_bad_option(
     bad = cli.invoke(app, ["run", "--steps", "review,nope", "--db", url])
     # keepwise.cli.main turns a BadInput into one line and exit 2 (tests/test_cli.py); nothing ran before it
     assert isinstance(bad.exception, BadInput) and "'nope' is not a step" in str(bad.exception)
+
+
+def test_the_flows_step_of_a_store_without_e_mail_addresses_says_so(store_copy: Callable[[str], str]) -> None:
+    url = store_copy("no_email")
+    store = connect(url)
+    try:
+        store.update("customers", {"email": None}, {})
+        result = run(store, MONTH, steps="flows")
+        assert [(s.step, s.outcome) for s in result.steps] == [("flows", "done")]
+        assert result.steps[0].headline == "no messages: no customer has an e-mail address"
+        assert result.steps[0].notes[0].startswith("customers.email: no customer has one")
+        assert store.count("outbox") == 0
+    finally:
+        store.disconnect()

@@ -116,9 +116,23 @@ def _outreach(store: Store, month: str, config: Config, dry_run: bool) -> Done:
     return Done(f"{len(actions):,} service actions planned", note_lines(doc))
 
 
+def _with_email(store: Store) -> int:
+    """How many customers have an e-mail address (the flows compose e-mail only)."""
+    t = store.table("customers")
+    if "email" not in t.columns:
+        return 0
+    n: Any = store.to_pandas(t.filter(t.email.notnull() & (t.email.strip() != "")).count())
+    return int(n)
+
+
 def _flows(store: Store, month: str, config: Config, dry_run: bool) -> Done:
     from keepwise.messages import flows
 
+    if _with_email(store) == 0:  # an orders-only store (CDNOW): nobody to write to; said, not a failure
+        return Done(
+            "no messages: no customer has an e-mail address",
+            ["customers.email: no customer has one; the flows compose e-mail only, so nothing was queued"],
+        )
     at = flows.parse_as_of(last_day(month).isoformat())  # as keepwise flows run --as-of DAY: the day's end
     result = flows.run(store, as_of=at, config=config, dry_run=dry_run, send=False)
     doc = result.to_json()
