@@ -12,6 +12,7 @@ import sys
 import typer
 
 from keepwise.commands import (
+    backup,
     clv,
     concession,
     concessions,
@@ -25,6 +26,7 @@ from keepwise.commands import (
     outreach,
     profit,
     review,
+    run,
     schema,
     serve,
     simulate,
@@ -43,6 +45,7 @@ COMMANDS = (
     status,
     simulate,
     review,
+    run,
     profit,
     fit,
     clv,
@@ -57,6 +60,7 @@ COMMANDS = (
     wins,
     winback,
     serve,
+    backup,
 )
 
 #: Their names under keepwise.commands.
