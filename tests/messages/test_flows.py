@@ -126,3 +126,23 @@ def test_flow_settings_are_checked(cfg):
         flow_settings(config(cfg, winback={"holdout": 0.1}))
     with pytest.raises(KeepwiseInputError, match="holdout_share must be between 0 and 1"):
         flow_settings(config(cfg, winback={"holdout_share": 1.5}))
+
+
+def test_a_customer_without_an_address_is_skipped_with_a_note_and_the_others_are_written_to(
+    shop, cfg, secret
+):
+    """One due customer without an e-mail address used to stop the whole run at its first letter (CDNOW)."""
+    duckdb_connection(shop).execute("UPDATE customers SET email = NULL WHERE customer_id = 'C2'")
+    conf = config(cfg, thanks={"top_share": 0.25, "holdout_share": 0.0}, winback={"holdout_share": 0.0})
+    result = run_flows(shop, conf, at=NOW, send=False)
+    assert sum(result.due.values()) == 6 and (result.queued, result.held_out) == (5, 0)
+    queued = duckdb_connection(shop).execute("SELECT DISTINCT customer_id FROM outbox").fetchall()
+    assert sorted(c for (c,) in queued) == ["C1", "C3", "C4"]
+    note = [n.to_json() for n in result.notes if n.input == "customers.email"]
+    assert note == [
+        {
+            "input": "customers.email",
+            "missing": "empty for 1 of the customers due a message",
+            "instead": "skipped; add their addresses to write",
+        }
+    ]

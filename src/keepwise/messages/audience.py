@@ -15,7 +15,7 @@ import pandas as pd
 
 from keepwise.store.store import Store
 
-__all__ = ["Rhythm", "plain", "recent_incidents", "rhythms", "top_buyers"]
+__all__ = ["Rhythm", "plain", "recent_incidents", "rhythms", "top_buyers", "with_address"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,10 @@ def top_buyers(store: Store, at: datetime, days: int = 365) -> list[tuple[str, d
     sales = j.group_by(["customer_id", "acquired_at"]).aggregate(sales=(j.quantity * j.unit_price).sum())
     expr = sales.filter(sales.sales > 0).order_by([sales.sales.desc(), sales.customer_id])
     return [(str(r["customer_id"]), r["acquired_at"]) for r in _rows(store, expr)]
+
+
+def with_address(store: Store) -> set[str]:
+    """The customers with an e-mail address (one query): only they can be written to."""
+    c = store.table("customers")
+    rows = store.to_pandas(c.filter(c.email.notnull() & (c.email.strip() != "")).select("customer_id"))
+    return set(rows["customer_id"].astype(str))

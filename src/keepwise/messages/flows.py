@@ -58,7 +58,7 @@ from typing import Any
 from keepwise.config import Config, MessagesAssumptions, load_config
 from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.messages import outbox
-from keepwise.messages.audience import recent_incidents, rhythms, top_buyers
+from keepwise.messages.audience import recent_incidents, rhythms, top_buyers, with_address
 from keepwise.messages.compose import Composed, Grant
 from keepwise.messages.prepare import customer_record, customer_records, incident_facts, mime_text, prepare
 from keepwise.messages.send import SmtpSettings, send_outbox
@@ -394,8 +394,14 @@ def run(
     try:
         known = outbox.known_keys(store)
         batch: list[tuple[Due, bool]] = []
+        addressed: set[str] | None = None
+        no_address = 0
         for item in due(store, config, at, facts=not dry_run):
             result.due[item.flow] = result.due.get(item.flow, 0) + 1
+            addressed = with_address(store) if addressed is None else addressed
+            if item.customer_id not in addressed:  # one customer without an address never stops the run
+                no_address += 1
+                continue
             key = f"{item.customer_id}:{item.kind}:{item.cause}"
             if key in known:
                 result.already_known += 1
@@ -418,6 +424,9 @@ def run(
                 batch = []
         if batch:
             _queue_batch(store, cfg, batch, secret=secret, at=at)
+        if no_address:  # said once, not an error at the first customer
+            missing = f"empty for {no_address:,} of the customers due a message"
+            result.notes.append(Note("customers.email", missing, "skipped; add their addresses to write"))
     finally:
         if not dry_run:
             lock.release()
