@@ -96,12 +96,14 @@ def offers_row(backend: object, seed: int, truth: pd.DataFrame, value: pd.Series
     grid = candidate_offers(study)  # type: ignore[arg-type]
     lost = {k: (float(v) if k == "price" else v) for k, v in lost_offer(study).items()}  # type: ignore[arg-type]
     accept = _true_acceptance(study, betas, [*grid, lost])
-    ratio = dict(zip(map(_key, grid), accept[:-1] / accept[-1], strict=True))
+    odds = accept / (1 - accept)
+    ratio = dict(zip(map(_key, grid), odds[:-1] / odds[-1], strict=True))  # the planted truth moves the odds
     cost = {_key(o): float(sum(line.total(12) for line in terms.cost_lines(o, 49.0, "USD"))) for o in grid}
     p_true = truth["p_winback"].fillna(0.0).where(truth["won_back"] != True, 0.0)  # noqa: E712
 
     def worth(cid: str, offer: dict) -> float:
-        p = min(1.0, float(p_true.get(cid, 0.0)) * ratio[_key(offer)])
+        c, o = float(p_true.get(cid, 0.0)), ratio[_key(offer)]
+        p = c * o / (1 - c + c * o)
         return p * (float(value.get(cid, 0.0)) - cost[_key(offer)]) - CONTACT
 
     aware = [(r.customer.customer_id, r.offer.levels) for r in ranking.top() if r.offer and r.offer.levels]

@@ -1,6 +1,7 @@
-"""A conjoint study's offers: costed line by line, scaling the chance, worded for customers (issue 17).
+"""A conjoint study's offers: costed line by line, moving the chance, worded for customers (issue 17).
 
-The chance under an offer is ``min(1, chance by exit reason x A(offer) / A(lost offer))`` with ``A`` the
+The chance under an offer is ``c OR / (1 - c + c OR)``, ``c`` the chance by exit reason and ``OR`` the odds
+ratio of ``A(offer)`` to ``A(lost offer)``, with ``A`` the
 logit share of the offer against "none of these" (Train 2009, *Discrete Choice Methods with Simulation*,
 ch. 3); here ``A`` is recomputed by hand from the fitted coefficients (a second implementation of
 :func:`keepwise.conjoint.simulator.acceptance`) and the chosen offer checked against a brute-force search.
@@ -21,6 +22,7 @@ from test_winback import example_study_result, lost_customer  # tests/decisions 
 from keepwise.config import Config, DecisionAssumptions, MessagesAssumptions
 from keepwise.conjoint.study import load_study
 from keepwise.decisions.winback import OfferMenu, contacts, decide, posterior, rank_winback, run
+from keepwise.decisions.winback.menu import scaled
 from keepwise.decisions.winback.offers import Offer
 from keepwise.store import connect
 
@@ -51,15 +53,18 @@ def test_the_issues_offer_is_costed_line_by_line_not_by_the_price_cut_alone():
     assert lines[2].text("USD", 12) == "your own account manager: $49.00 a month x 12 = $588.00"
 
 
-def test_the_chance_is_capped_at_one_and_no_offer_when_none_pays():
+def test_the_offer_moves_the_odds_never_reaching_one_and_no_offer_when_none_pays():
     cheap = Offer("cheap", Decimal("10.00"), "s", {}, ratio=1.0)
     rich = Offer("rich", Decimal("100.00"), "s", {}, ratio=3.0)
     menu = OfferMenu(
         (cheap, rich), np.array([1.0, 3.0]), {}, "what they had", 0.2, 12, "s", (), np.array([10, 100])
     )
-    # 0.5 x 3 = 1.5 -> capped at 1: EV rich = 1 x (1000 - 100) - 5 = 895 > cheap 0.5 x 990 - 5 = 490
-    assert menu.best(0.5, Decimal(1000), Decimal(5)) == (1, 1.0)
-    # a customer worth little: rich pays 0.3 x (60 - 100) < cheap 0.1 x 50; decide() then says no offer
+    # odds 1:1 x 3 = 3:1 -> 75% (scaling the chance itself gave 150%, capped at 100%)
+    # EV rich = 0.75 x (1000 - 100) - 5 = 670 > cheap 0.5 x 990 - 5 = 490
+    i, p = menu.best(0.5, Decimal(1000), Decimal(5))
+    assert (i, round(p, 12)) == (1, 0.75)
+    assert scaled(0.99, 1000.0) < 1 and scaled(0.3, 1.0) == pytest.approx(0.3)
+    # a customer worth little: rich pays 0.25 x (60 - 100) < cheap 0.1 x 50; decide() then says no offer
     assert menu.best(0.1, Decimal(60), Decimal(5))[0] == 0
     c = lost_customer("C1", "price", Decimal("10.00"), "iron", 10)
     row = decide(c, posterior("price", 0, 0, CFG), menu, CFG)
@@ -125,7 +130,9 @@ def test_each_customer_gets_the_offer_of_highest_expected_value(priced_store: st
         base = row.chance.mean if row.offer_chance is not None else None
         assert base is not None and row.value_if_back is not None and row.offer is not None
         # the base chance is the one by exit reason (lowered by own failures), before the offer
-        chance = np.minimum(1.0, round(base, 4) * accept / a_lost)
+        odds = (accept / (1 - accept)) / (a_lost / (1 - a_lost))
+        c = round(base, 4)
+        chance = c * odds / (1 - c + c * odds)
         ev = chance * (float(row.value_if_back) - np.array([float(c) for c in costs])) - 5.0
         best = int(np.argmax(ev))
         assert row.offer.levels == {k: (float(v) if k == "price" else v) for k, v in grid[best].items()}

@@ -27,9 +27,10 @@ plus the inactivity rule of ``[review]``), keepwise decides, in this order:
 5. **The offer**: from the latest stored conjoint study when there is one, chosen per customer
    (:mod:`~keepwise.decisions.winback.menu`): each allowed offer's cost is the sum of its lines (each level's
    one-off cost and monthly cost over ``winback_months``, and the price cut from the offer the customer left;
-   :mod:`keepwise.conjoint.terms`), paid only if they come back, and it scales the chance:
-   ``chance(o) = min(1, chance x A(o) / A(lost offer))``, ``A`` the offer's share of preference against
-   staying lost (Train 2009, *Discrete Choice Methods with Simulation*, ch. 3); the customer gets the offer
+   :mod:`keepwise.conjoint.terms`), paid only if they come back, and it moves the odds of coming back:
+   ``chance(o) = c OR / (1 - c + c OR)``, ``OR`` the odds ratio of the offer's share of preference against
+   staying lost to the lost offer's (Train 2009, *Discrete Choice Methods with Simulation*, ch. 3: the
+   logit's utility difference); the customer gets the offer
    of highest ``chance(o) x (value if back - cost(o)) - contact cost``, and no offer when none is positive.
    Offers are worded from the study's per-level labels (English and Polish). The candidates are the study's
    allowed offers

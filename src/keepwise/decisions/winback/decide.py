@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from keepwise.config import DecisionAssumptions
-from keepwise.decisions.winback.menu import OfferMenu, chance_words, cost_words
+from keepwise.decisions.winback.menu import OfferMenu, chance_words, cost_words, scaled
 from keepwise.decisions.winback.offers import _CENT, Offer
 from keepwise.decisions.winback.rate import ReasonRate, _pct, own_chance
 from keepwise.money import cents, shown
@@ -230,9 +230,9 @@ def decide(
         menu = offer
         i, p = menu.best(float(chance), value, contact)
         offer = menu.offers[i]
-        ratio = offer.ratio if offer.ratio is not None else 1.0
+        odds = float(menu.ratios[i])
         chance = Decimal(str(round(p, 4)))
-        rate = replace(rate, low=min(1.0, rate.low * ratio), high=min(1.0, rate.high * ratio))
+        rate = replace(rate, low=float(scaled(rate.low, odds)), high=float(scaled(rate.high, odds)))
         ev = (chance * (value - offer.cost) - contact).quantize(_CENT, ROUND_HALF_UP)
         reasons += [
             f"chance of winning them back under the offer they left: {rate.source}",

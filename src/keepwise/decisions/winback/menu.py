@@ -3,15 +3,20 @@
 See :mod:`keepwise.decisions.winback` (step 5) for the rule; this module prices every allowed offer of the
 study once (:func:`conjoint_menu`), and :meth:`OfferMenu.best` picks one customer's offer.
 
-The chance under an offer ``o`` (Train 2009, *Discrete Choice Methods with Simulation*, 2nd ed., ch. 3:
-logit choice probabilities, and their ratio between two alternatives)::
+The chance under an offer ``o`` moves the customer's odds of coming back as the offer moves the study's
+odds of taking it over "none of these" (Train 2009, *Discrete Choice Methods with Simulation*, 2nd ed., ch. 3:
+in a logit the log-odds of an alternative against another is their difference in utility, so the offer
+adds ``V(o) - V(lost)`` to the customer's log-odds)::
 
-    chance(o) = min(1, chance_base x A(o) / A(lost))
+    OR(o) = [A(o) / (1 - A(o))] / [A(lost) / (1 - A(lost))] = exp(V(o) - V(lost))
+    chance(o) = chance_base x OR(o) / (1 - chance_base + chance_base x OR(o))
 
 where ``chance_base`` is the customer's chance by exit reason (step 4: the chance under what they had),
 ``A(o)`` the offer's acceptance, its share of preference against "none of these" (staying lost) predicted
 by the study's model (:func:`keepwise.conjoint.simulator.acceptance`), and ``A(lost)`` the acceptance of the
-offer the customer left (the study's ``lost_offer``, default: first levels at the highest price). The
+offer the customer left (the study's ``lost_offer``, default: first levels at the highest price). The chance
+stays below 1 however strong the offer (scaling the chance itself by ``A(o) / A(lost)`` reached 100% with a
+strong study, which no manager would believe). The
 offer's cost is the sum of its lines (:meth:`keepwise.conjoint.terms.OfferTerms.cost_lines`): each level's
 one-off cost plus its monthly cost over ``winback_months``, and the price cut; it is paid only by a customer
 who comes back, so::
@@ -59,7 +64,8 @@ class OfferMenu:
     offers:
         The candidate offers (their ``cost`` is the total over ``months``, ``lines`` its lines).
     ratios:
-        ``A(o) / A(lost)`` of each offer (1 for all when the model cannot predict staying lost).
+        ``OR(o)``, the odds ratio of each offer's acceptance against the lost offer's (1 for all when the
+        model cannot predict staying lost); :func:`scaled` applies it to a chance.
     lost:
         The offer a lost customer left, ``{attribute: level}``, and its words and acceptance.
     months:
@@ -81,11 +87,11 @@ class OfferMenu:
     costs: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def best(self, chance: float, value: Decimal, contact: Decimal) -> tuple[int, float]:
-        """Index of the offer with the highest expected value for one customer, and its chance (capped at 1).
+        """Index of the offer with the highest expected value for one customer, and its chance.
 
         Ties go to the cheaper offer, then to the earlier one.
         """
-        p = np.minimum(1.0, chance * self.ratios)
+        p = scaled(chance, self.ratios)
         ev = p * (float(value) - self.costs) - float(contact)
         order = np.lexsort((np.arange(len(ev)), self.costs, -np.round(ev, 6)))
         i = int(order[0])
@@ -180,7 +186,7 @@ def conjoint_menu(
     if coding.none is not None:
         shares = acceptance(result, [*candidates, lost])
         accept, lost_accept = shares[:-1], float(shares[-1])
-        ratios = accept / lost_accept if lost_accept > 0 else np.ones(len(candidates))
+        ratios = _odds(accept) / _odds(lost_accept) if 0 < lost_accept < 1 else np.ones(len(candidates))
     else:
         accept, lost_accept = np.full(len(candidates), np.nan), None
         ratios = np.ones(len(candidates))
@@ -212,8 +218,9 @@ def conjoint_menu(
     source = (
         f"conjoint study '{name}': for each customer, {how} by expected value"
         f"; each offer's cost is the sum of its lines (one-off, and monthly over {months} months, paid if "
-        f"they come back), and it scales the chance by its acceptance relative to the offer they left "
-        f"({lost_words}): chance = min(1, chance by exit reason x A(offer) / A(lost offer)) ({CITATION})"
+        f"they come back), and it moves the odds of coming back as it moves the odds of taking it over the "
+        f"offer they left ({lost_words}): chance = c x OR / (1 - c + c x OR), c the chance by exit reason, "
+        f"OR the odds ratio of the offer's acceptance against the lost offer's ({CITATION})"
     )
     offers = [_with_source(o, source) for o in offers]
     if not offers:
@@ -231,6 +238,19 @@ def conjoint_menu(
     )
 
 
+def scaled(chance: Any, odds_ratio: Any) -> np.ndarray:
+    """``chance`` with its odds multiplied by ``odds_ratio``: ``c x OR / (1 - c + c x OR)``, never above 1."""
+    c = np.asarray(chance, dtype=float)
+    o = np.asarray(odds_ratio, dtype=float)
+    return np.asarray(c * o / (1 - c + c * o))
+
+
+def _odds(share: Any) -> Any:
+    """``A / (1 - A)``, with the share kept strictly between 0 and 1."""
+    a = np.clip(share, 1e-12, 1 - 1e-12)
+    return a / (1 - a)
+
+
 def _with_source(offer: Offer, source: str) -> Offer:
     from dataclasses import replace
 
@@ -241,12 +261,11 @@ def chance_words(menu: OfferMenu, offer: Offer, base: float, chance: float) -> s
     """How the offer moves the chance, in words: ``64% of the study's respondents would take it ...``."""
     if offer.take_up is None or menu.lost_acceptance is None:
         return f"the study cannot predict staying lost, so the chance stays at {base * 100:.1f}%"
-    capped = " (capped at 100%)" if base * (offer.ratio or 1.0) > 1 else ""
+    odds = (offer.take_up / (1 - offer.take_up)) / (menu.lost_acceptance / (1 - menu.lost_acceptance))
     return (
         f"the study predicts {offer.take_up * 100:.0f}% would take this offer against "
-        f"{menu.lost_acceptance * 100:.0f}% for the offer they left ({menu.lost_words}), so the chance is "
-        f"{base * 100:.1f}% x {offer.take_up * 100:.1f} / {menu.lost_acceptance * 100:.1f} = "
-        f"{chance * 100:.1f}%{capped}"
+        f"{menu.lost_acceptance * 100:.0f}% for the offer they left ({menu.lost_words}): {odds:.2f} times "
+        f"the odds, which moves the chance from {base * 100:.1f}% to {chance * 100:.1f}%"
     )
 
 

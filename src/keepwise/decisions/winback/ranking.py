@@ -321,7 +321,8 @@ def rank_winback(
 
 
 _STUDY_RULE = (
-    "for each offer of the conjoint study: chance = min(1, chance by exit reason x A(offer) / A(offer they "
-    "left)), expected value = chance x (monthly profit x winback_months - offer cost) - contact cost; each "
+    "for each offer of the conjoint study: chance = c x OR / (1 - c + c x OR), c the chance by exit reason, "
+    "OR the odds ratio of the offer's acceptance against the offer they left's, expected value = chance x "
+    "(monthly profit x winback_months - offer cost) - contact cost; each "
     "customer gets the offer with the highest expected value, ranked when positive (else no offer)"
 )
