@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from ops_kit import MONTH, RUN_RECORD, contents
 from typer.testing import CliRunner
@@ -51,6 +53,7 @@ def test_run_stores_what_the_commands_store_in_order(store_copy: Callable[[str],
         ["review", "--month", MONTH, "--html", str(tmp_path / "r.html")],
         ["clv", "--as-of", "2025-06-30"],
         ["profit", "--month", MONTH],
+        ["profit", "--month", MONTH, "--view", "ttm"],
         ["winback", "--month", MONTH],
         ["outreach", "--month", MONTH],
     ):
@@ -71,11 +74,11 @@ def test_run_stores_what_the_commands_store_in_order(store_copy: Callable[[str],
     assert {"clv", "profit", "winback", "outreach_actions", "outbox", "stage_documents"} <= set(ran)
     assert written, "the run wrote the stages' tables"
     differ = {
-        name: [c for c in ran[name].columns if not ran[name][c].equals(hand[name][c])]
+        name: [c for c in ran[name].columns if not _same(ran[name][c], hand[name][c])]
         for name in ran
         if not ran[name].equals(hand[name])
     }
-    assert differ == {}
+    assert {name: cols for name, cols in differ.items() if cols} == {}
     assert len(ran["outbox"]) > 0 and len(ran["clv"]) == 250
 
 
@@ -188,3 +191,13 @@ def test_the_flows_step_of_a_store_without_e_mail_addresses_says_so(store_copy: 
         assert store.count("outbox") == 0
     finally:
         store.disconnect()
+
+
+def _same(a: pd.Series, b: pd.Series) -> bool:
+    """Equal, floats to 1e-6 relative: the purchase model's fit varies by ~1e-9 between two runs (DuckDB's
+    GROUP BY order feeds the optimiser its histogram in a different order), as in tests/golden."""
+    if a.equals(b):
+        return True
+    if pd.api.types.is_float_dtype(a) and pd.api.types.is_float_dtype(b):
+        return bool(np.allclose(a.to_numpy(), b.to_numpy(), rtol=1e-6, atol=0, equal_nan=True))
+    return False

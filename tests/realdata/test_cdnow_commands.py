@@ -49,6 +49,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("schema", "schema --json"),
     ("review", "review --json --html {tmp}/review.html --db {db}"),
     ("profit", "profit --json --db {db}"),
+    ("profit ttm", "profit --view ttm --json --db {db}"),  # what the dashboard's profitability page shows
     *[(f"fit {m}", f"fit {m} --json --db {{db}}") for m in MODELS],
     ("clv", "clv --json --draws 20 --out {tmp}/clv.csv --db {db}"),
     ("concession", f"concession {CUSTOMER} --cost 20 --json --db {{db}}"),
@@ -82,7 +83,7 @@ COMMANDS: list[tuple[str, str]] = [
 REFUSED = {"fit sbg": "sbg needs contract durations"}
 
 #: The name a command has in :data:`INPUTS`' ``used_by`` where it is not its key.
-USED_BY_NAME = {f"fit {m}": "fit" for m in MODELS}
+USED_BY_NAME = {f"fit {m}": "fit" for m in MODELS} | {"profit ttm": "profit"}
 
 
 @dataclass

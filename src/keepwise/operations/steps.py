@@ -10,7 +10,8 @@ step     front door                                                      same as
 ======== =============================================================== ===============================
 review   ``review.run_review(store, M)``                                 ``keepwise review --month M``
 clv      ``value.clv.run(store, as_of=<last day of M>)``                 ``keepwise clv --as-of DAY``
-profit   ``value.profit.run(store, M)``                                  ``keepwise profit --month M``
+profit   ``value.profit.run(store, M)``, then with ``view="ttm"``         ``keepwise profit --month M`` and
+                                                                         ``... --view ttm`` (the dashboard)
 winback  ``decisions.winback.run(store, M)``                             ``keepwise winback --month M``
 outreach ``decisions.outreach.run(store, M)``                            ``keepwise outreach --month M``
 flows    ``messages.flows.run(store, as_of=<end of DAY>, send=False)``   ``keepwise flows run --as-of DAY``
@@ -93,6 +94,7 @@ def _profit(store: Store, month: str, config: Config, dry_run: bool) -> Done:
     from keepwise.value.profit import run
 
     doc = run(store, month, config=config, save=not dry_run).to_json()
+    run(store, month, config=config, save=not dry_run, view="ttm")  # the dashboard's profitability page
     profit = shown(doc["totals"]["operating_profit"], doc.get("currency") or "")
     return Done(f"operating profit {profit}", note_lines(doc))
 
