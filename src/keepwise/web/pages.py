@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
+from keepwise.operations import last_run
 from keepwise.store import Store
 from keepwise.web import data, stored
 from keepwise.web.app import NotFound, SignInRequired, WebState, render, state_of
@@ -163,6 +164,7 @@ def overview(
         doc = data.review_document(backend, month, kept=state.documents)
         section = doc.get("profitability") or {}
         cur = section.get("currency") or _currency(state, backend)  # the review's money is in its currency
+        last = last_run(backend)  # when `keepwise run` last ran the monthly loop (None: never)
     # sorted lists, sums and charts are made once per stored review and kept with it
     warnings, by_kind, lost_rows, charts = _derived(state, ("overview", doc["month"]), doc, _overview_parts)
     lost = doc.get("lost") or {}
@@ -183,6 +185,7 @@ def overview(
         lost_rows=chosen.cut(lost_rows),
         charts=charts,
         money=lambda v: shown(v, cur),
+        last_run=last,
     )
 
 
