@@ -17,7 +17,7 @@ from typing import Any
 
 from keepwise.store import consent_history as history
 from keepwise.store.outbox import require_transactions
-from keepwise.store.recipients import in_list
+from keepwise.store.recipients import in_list, present_among
 from keepwise.store.store import Store
 
 __all__ = [
@@ -57,12 +57,7 @@ def in_force_among(
 
 def suppressed_among(store: Store, addresses: Iterable[str]) -> set[str]:
     """Those of ``addresses`` (already lower case) on the suppression list, in one statement per chunk."""
-    out: set[str] = set()
-    for chunk in in_list(addresses):
-        marks = ", ".join("?" for _ in chunk)
-        rows = store.sql(f"SELECT DISTINCT address FROM suppressions WHERE address IN ({marks})", chunk)
-        out.update(str(r[0]) for r in rows)
-    return out
+    return present_among(store, "suppressions", "address", addresses)
 
 
 def pending_among(store: Store, customer_ids: Iterable[str]) -> set[str]:

@@ -129,14 +129,9 @@ def insert_held_out(
 
 
 def _known_among(store: Store, keys: Sequence[str]) -> set[str]:
-    from keepwise.store.recipients import in_list
+    from keepwise.store.recipients import present_among
 
-    out: set[str] = set()
-    for chunk in in_list(keys):
-        marks = ", ".join("?" for _ in chunk)
-        rows = store.sql(f"SELECT idempotency_key FROM outbox WHERE idempotency_key IN ({marks})", chunk)
-        out.update(str(r[0]) for r in rows)
-    return out
+    return present_among(store, "outbox", "idempotency_key", keys)
 
 
 def insert_batch(

@@ -21,6 +21,7 @@ __all__ = [
     "in_list",
     "incident_row",
     "incident_rows",
+    "present_among",
 ]
 
 #: Keys per ``IN (...)`` list: a batch larger than this is read in several statements.
@@ -60,6 +61,16 @@ def in_list(keys: Iterable[str]) -> list[list[str]]:
     """``keys`` (distinct, sorted) in chunks of at most :data:`IN_LIST_SIZE`: one ``IN (?, ...)`` each."""
     ordered = sorted({str(k) for k in keys})
     return [ordered[i : i + IN_LIST_SIZE] for i in range(0, len(ordered), IN_LIST_SIZE)]
+
+
+def present_among(store: Store, table: str, column: str, values: Iterable[str]) -> set[str]:
+    """Those of ``values`` that ``column`` of ``table`` holds (one statement per chunk of :func:`in_list`)."""
+    out: set[str] = set()
+    for chunk in in_list(values):
+        marks = ", ".join("?" for _ in chunk)
+        rows = store.sql(f"SELECT DISTINCT {column} FROM {table} WHERE {column} IN ({marks})", chunk)
+        out.update(str(r[0]) for r in rows)
+    return out
 
 
 def _by_key(

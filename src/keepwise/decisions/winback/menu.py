@@ -29,7 +29,6 @@ worth a contact ("no offer").
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -46,11 +45,9 @@ if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
     from keepwise.conjoint.terms import OfferTerms
 
-__all__ = ["MAX_CANDIDATES", "OfferMenu", "conjoint_menu"]
+__all__ = ["OfferMenu", "conjoint_menu"]
 
 _CENT = Decimal("0.01")
-#: At most this many candidate offers are priced.
-MAX_CANDIDATES = 20_000
 #: The reference the chance formula cites.
 CITATION = "Train 2009, Discrete Choice Methods with Simulation, ch. 3: logit share ratio"
 
@@ -96,16 +93,6 @@ class OfferMenu:
         order = np.lexsort((np.arange(len(ev)), self.costs, -np.round(ev, 6)))
         i = int(order[0])
         return i, float(p[i])
-
-
-def _grid(coding: Any) -> list[dict[str, Any]]:
-    levels = []
-    for attr in coding.attributes:
-        if attr.name == coding.none:
-            continue
-        values = list(attr.values) if attr.numeric else list(attr.levels)
-        levels.append([(attr.name, v) for v in values])
-    return [dict(combo) for combo in itertools.islice(itertools.product(*levels), MAX_CANDIDATES)]
 
 
 def _lost_offer(result: ConjointResult, terms: OfferTerms | None) -> dict[str, Any]:
