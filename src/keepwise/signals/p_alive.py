@@ -72,7 +72,8 @@ def _rft(days: Any, as_of: Any) -> pd.DataFrame:
         recency_days=days_between(agg["last"], agg["first"]),
         age_days=days_between(end, agg["first"]),
     )
-    df = to_frame(agg)
+    # one order, whatever order the engine's GROUP BY returned: the fit (and its sample) must not depend on it
+    df = to_frame(agg).sort_values("customer_id", kind="stable", ignore_index=True)
     df["frequency"] = df["n"].astype(float) - 1
     df["recency"] = df["recency_days"].astype(float) / _WEEK
     df["T"] = df["age_days"].astype(float) / _WEEK
