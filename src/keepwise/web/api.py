@@ -22,12 +22,12 @@ from keepwise.decisions.wins import WinsLosses
 from keepwise.exceptions import BadInput
 from keepwise.store import Store
 from keepwise.web import data, stored, validation
-from keepwise.web.app import NotFound, Unauthorized, WebState, json_response, state_of
-from keepwise.web.auth import same_token
+from keepwise.web.access import Role, api_guard
+from keepwise.web.app import NotFound, WebState, json_response, state_of
 from keepwise.web.cache import data_stamp
 from keepwise.web.paging import Page, page_of, paginate
 
-__all__ = ["OUTREACH_LISTS", "PROFIT_LISTS", "REVIEW_LISTS", "WINBACK_LISTS", "require_token", "router"]
+__all__ = ["OUTREACH_LISTS", "PROFIT_LISTS", "REVIEW_LISTS", "WINBACK_LISTS", "router"]
 
 #: The lists of each document that come a page at a time (the first is the one ``total`` counts).
 REVIEW_LISTS = ("warnings", "lost.customers")
@@ -50,21 +50,8 @@ def paged(request: Request, doc: dict[str, Any], lists: tuple[str, ...], page: P
     return paginate(doc, lists, page, request.url.path, dict(request.query_params))
 
 
-def require_token(request: Request) -> None:
-    """Refuse an API call without ``Authorization: Bearer <token>`` when the app has a token."""
-    token = state_of(request).token
-    if token is None:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise Unauthorized("send the access token as 'Authorization: Bearer <token>'")
-    if not same_token(given.strip(), token):
-        raise Unauthorized("the access token is not valid")
-
-
 router = APIRouter(
-    prefix="/api", dependencies=[Depends(require_token), Depends(validation.json_body_required)]
+    prefix="/api", dependencies=[Depends(api_guard(Role.REP)), Depends(validation.json_body_required)]
 )
 
 

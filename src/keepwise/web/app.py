@@ -26,7 +26,7 @@ from keepwise.store import Store
 from keepwise.store.connection import StoreBusy
 from keepwise.web.auth import Sessions, resolve_token
 from keepwise.web.cache import Kept
-from keepwise.web.csrf import SAFE_METHODS, CrossSite, refuse_cross_site
+from keepwise.web.csrf import SAFE_METHODS, CrossSite, csrf_field, refuse_cross_site
 from keepwise.web.opening import RETRY_AFTER_SECONDS, StoreAccess, writing
 from keepwise.web.ratelimit import SignInLimit
 from keepwise.web.validation import NotJson, no_control_characters
@@ -148,6 +148,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             version=_version(),
             signed_in=state.token is not None,
             path=request.url.path,
+            user=getattr(request.state, "user", None),
+            csrf_field=csrf_field(request),
             **context,
         )
     )
@@ -203,7 +205,8 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
     fastapi.FastAPI
         Run it with uvicorn (``keepwise serve``) or test it with ``fastapi.testclient.TestClient``.
     """
-    from keepwise.web import api, pages, unsubscribe
+    from keepwise.web import api, customers, pages, signin, team, unsubscribe
+    from keepwise.web.access import Forbidden
 
     cfg = config or load_config()
     token = resolve_token(cfg)
@@ -271,6 +274,12 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
             return error_response(str(exc), 404)
         return render(request, "error.html.j2", status_code=404, title="Not found", message=str(exc))
 
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if _is_api(request):
+            return error_response(str(exc), 403)
+        return render(request, "error.html.j2", status_code=403, title="Not for your role", message=str(exc))
+
     @app.exception_handler(Unauthorized)
     async def _unauthorized(request: Request, exc: Unauthorized) -> Response:
         response = error_response(str(exc), 401)
@@ -333,6 +342,8 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
 
     app.include_router(api.router)
     app.include_router(unsubscribe.make_router(cfg.messages.unsubscribe_url))
-    app.include_router(pages.public)
+    app.include_router(signin.public)
     app.include_router(pages.router)
+    app.include_router(customers.router)
+    app.include_router(team.router)
     return app

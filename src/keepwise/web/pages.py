@@ -21,80 +21,17 @@ from keepwise.money import shown
 from keepwise.operations import last_run
 from keepwise.store import Store
 from keepwise.web import data, stored
-from keepwise.web.app import NotFound, SignInRequired, WebState, render, state_of
-from keepwise.web.auth import COOKIE, same_token
+from keepwise.web.access import Role, page_guard
+from keepwise.web.app import NotFound, WebState, render, state_of
 from keepwise.web.paging import Page, page_of, paginate
 
-__all__ = ["public", "router"]
+__all__ = ["router"]
 
 #: How many of the ranked lost customers the win-back page shows (the API's ``top``), a page at a time.
 TOP = 25
 
 
-def require_session(request: Request) -> None:
-    """Send a visitor without a valid session to the sign-in form (when the app has a token)."""
-    state = state_of(request)
-    if state.sessions is None or state.sessions.valid(request.cookies.get(COOKIE)):
-        return
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    raise SignInRequired(target)
-
-
-def _safe_next(value: str | None) -> str:
-    """Only a path on this site (never ``//host`` or ``https://...``) is followed after signing in."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-public = APIRouter()
-router = APIRouter(dependencies=[Depends(require_session)])
-
-
-@public.get("/login")
-def login_form(request: Request, next: str = "/") -> Response:
-    """The sign-in form (only the access token)."""
-    if state_of(request).token is None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html.j2", public=True, next=_safe_next(next), error=None)
-
-
-@public.post("/login")
-async def login(request: Request) -> Response:
-    """Check the token; on success set the signed session cookie and go on."""
-    state = state_of(request)
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    target = _safe_next((form.get("next") or ["/"])[0])
-    if state.token is None or state.sessions is None:
-        return RedirectResponse(target, status_code=303)
-    given = (form.get("token") or [""])[0].strip()
-    if not same_token(given, state.token):
-        return render(
-            request,
-            "login.html.j2",
-            status_code=401,
-            public=True,
-            next=target,
-            error="That token is not valid.",
-        )
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        COOKIE,
-        state.sessions.issue(),
-        max_age=state.sessions.max_age,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
-
-
-@public.post("/logout")
-def logout() -> Response:
-    """Sign out: forget the session cookie."""
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE)
-    return response
+router = APIRouter(dependencies=[Depends(page_guard(Role.REP))])
 
 
 def _currency(state: WebState, store: Store) -> str:
@@ -240,32 +177,6 @@ def profit_page(
         top=shown_rows(chosen.cut(customers)),  # most profitable first, as keepwise profit lists them
         pager=_pager(request, chosen, len(customers)),
         bottom=shown_rows(customers[-10:][::-1]) if len(customers) > 10 else [],
-        money=lambda v: shown(v, cur),
-    )
-
-
-@router.get("/customers")
-def find_customer(request: Request, id: str = "") -> Response:
-    """The search box: go to the customer's page."""
-    from urllib.parse import quote
-
-    if not id.strip():
-        raise KeepwiseInputError("type a customer id, e.g. C001")
-    return RedirectResponse(f"/customers/{quote(id.strip(), safe='')}", status_code=303)
-
-
-@router.get("/customers/{customer_id:path}")
-def customer_page(request: Request, customer_id: str) -> Response:
-    """One customer: orders, profit and tier, P(alive), warnings, incidents, consent."""
-    state = state_of(request)
-    with state.store() as backend:
-        profile = data.customer_profile(backend, customer_id, state.config)
-        cur = (profile["profit"] or {}).get("currency") or _currency(state, backend)
-    return render(
-        request,
-        "customer.html.j2",
-        title=f"Customer {customer_id}",
-        p=profile,
         money=lambda v: shown(v, cur),
     )
 
