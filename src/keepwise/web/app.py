@@ -205,7 +205,7 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
     fastapi.FastAPI
         Run it with uvicorn (``keepwise serve``) or test it with ``fastapi.testclient.TestClient``.
     """
-    from keepwise.web import api, customers, pages, signin, team, unsubscribe
+    from keepwise.web import api, customers, pages, programs, signin, team, unsubscribe
     from keepwise.web.access import Forbidden
 
     cfg = config or load_config()
@@ -346,4 +346,7 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(customers.router)
     app.include_router(team.router)
+    app.include_router(programs.router)
+    for module in (pages, customers, team, programs):
+        app.include_router(module.api)
     return app

@@ -7,14 +7,19 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
-from keepwise.web import data
-from keepwise.web.access import Role, page_guard
+from keepwise.web import data, validation
+from keepwise.web.access import Role, api_guard, page_guard
 from keepwise.web.app import render, state_of
 from keepwise.web.pages import _currency
 
-__all__ = ["router"]
+__all__ = ["api", "router"]
 
 router = APIRouter(dependencies=[Depends(page_guard(Role.REP))])
+
+#: This module's part of the REST API (``/api/v1/...``, JSON, the one error shape).
+api = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(api_guard(Role.REP)), Depends(validation.json_body_required)]
+)
 
 
 @router.get("/customers")

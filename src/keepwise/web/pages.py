@@ -20,18 +20,23 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
 from keepwise.operations import last_run
 from keepwise.store import Store
-from keepwise.web import data, stored
-from keepwise.web.access import Role, page_guard
+from keepwise.web import data, stored, validation
+from keepwise.web.access import Role, api_guard, page_guard
 from keepwise.web.app import NotFound, WebState, render, state_of
 from keepwise.web.paging import Page, page_of, paginate
 
-__all__ = ["router"]
+__all__ = ["api", "router"]
 
 #: How many of the ranked lost customers the win-back page shows (the API's ``top``), a page at a time.
 TOP = 25
 
 
 router = APIRouter(dependencies=[Depends(page_guard(Role.REP))])
+
+#: This module's part of the REST API (``/api/v1/...``, JSON, the one error shape).
+api = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(api_guard(Role.REP)), Depends(validation.json_body_required)]
+)
 
 
 def _currency(state: WebState, store: Store) -> str:
