@@ -146,3 +146,20 @@ def test_a_store_in_zloty_shows_zloty_and_never_dollars(stores, open_client):
     assert ("zł" in chart or "z\\u0142" in chart) and "$" not in chart  # the hover texts too
     api = c.get("/api/v1/warnings").json()
     assert api["currency"] == "PLN"
+
+
+def test_cdnow_profit_page_calls_revenue_revenue(stores, open_client):
+    url, _ = stores["cdnow"]
+    code, _, err = cli("profit", "--view", "ttm", "--db", url)
+    assert code == 0, err
+    page = open_client(url).get("/profit")
+    assert page.status_code == 200
+    assert 'id="lacks"' in page.text and "without unit costs it is revenue" in page.text
+    assert re.search(
+        r'id="card-profit"><div class="label">profit</div><div class="big">not known</div>', page.text
+    )
+    assert re.search(
+        r'id="card-margin"><div class="label">gross margin</div><div class="big">not known</div>', page.text
+    )
+    assert 'id="fig-whale"' not in page.text and 'id="no-whale"' in page.text
+    assert "revenue less concessions" in page.text

@@ -20,6 +20,7 @@ from keepwise.money import shown
 from keepwise.store import Store
 from keepwise.web import data, stored
 from keepwise.web.app import NotFound, render, state_of
+from keepwise.web.pages import reviewed
 from keepwise.web.pages.common import MANAGER_PAGE, data_month, derived, fragment, pager, router, same_origin
 from keepwise.web.paging import page_of, paginate
 
@@ -51,7 +52,8 @@ def profit_page(
                 curve, drawn = whale_curve(rows_of.filter(rows_of.month == doc["month"]))
                 return fragment(whale_figure(curve, drawn, currency=doc["currency"]), "fig-whale")
 
-            drawn_chart = derived(state, ("whale", doc["month"]), doc, chart)
+            known = reviewed.known(doc)
+            drawn_chart = derived(state, ("whale", doc["month"]), doc, chart) if known.margin_known else None
     except NotFound as exc:
         return render(request, "profit.html.j2", title="Profitability", doc=None, message=str(exc))
     cur = doc["currency"]
@@ -75,7 +77,8 @@ def profit_page(
         title=f"Profitability, twelve months to {doc['month']}",
         doc=doc,
         message=None,
-        headline=doc["whale"]["sentence"],
+        headline=doc["whale"]["sentence"] if known.margin_known else None,
+        known=known,
         chart=drawn_chart,
         top=shown_rows(chosen.cut(customers)),  # most profitable first, as keepwise profit lists them
         pager=pager(request, chosen, len(customers)),

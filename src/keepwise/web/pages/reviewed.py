@@ -101,11 +101,11 @@ class Known:
 
 
 def known(doc: dict[str, Any]) -> Known:
-    """What the review document ``doc`` can support, from its notes and its profitability assumptions."""
+    """What a review (or profit) document ``doc`` can support, from its notes and its value assumptions."""
     notes = [n for n in doc.get("notes", []) if isinstance(n, dict)]
     lacking = {n.get("input") for n in notes}
     rate = None
-    for a in (doc.get("profitability") or {}).get("assumptions", []):
+    for a in [*(doc.get("profitability") or {}).get("assumptions", []), *doc.get("assumptions", [])]:
         if a.get("name") == "value.default_margin_rate" and a.get("value") not in (None, ""):
             rate = str(a["value"])
     return Known(
