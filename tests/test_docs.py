@@ -119,7 +119,8 @@ def test_every_readme_section_is_on_the_site():
     for page in (ROOT / "docs").glob("*.md"):
         placed |= {m["title"] for m in hooks.README_MARK.finditer(page.read_text(encoding="utf-8"))}
     placed |= {m["title"] for m in hooks.README_MARK.finditer(hooks.api_page())}
-    assert set(hooks.readme_sections()) - placed == set()
+    missing = set(hooks.readme_sections()) - placed
+    assert missing == set(), f"add a line '<!-- readme: TITLE -->' for each to a page of docs/: {missing}"
     assert placed - set(hooks.readme_sections()) == set(), "a page names a README section that is gone"
 
 
