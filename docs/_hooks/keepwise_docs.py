@@ -285,8 +285,22 @@ def on_files(files: Any, config: Any) -> Any:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """Place the README sections a page names."""
-    return place_readme(markdown, page.file.src_uri, _ANCHORS)
+    """Place the README sections a page names; unescape pipes in the code of table cells."""
+    return table_pipes(place_readme(markdown, page.file.src_uri, _ANCHORS))
+
+
+def table_pipes(markdown: str) -> str:
+    """``\\|`` inside inline code in a table row as ``|``.
+
+    GitHub needs the backslash there; Python-Markdown keeps a code span whole and would show it.
+    """
+
+    def row(line: str) -> str:
+        if not line.lstrip().startswith("|"):
+            return line
+        return re.sub(r"`[^`]*`", lambda m: m[0].replace("\\|", "|"), line)
+
+    return "\n".join(row(line) for line in markdown.split("\n"))
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
