@@ -256,3 +256,14 @@ def test_a_store_that_is_not_a_file_keeps_its_secret_in_a_table(monkeypatch):
             signing_secret(store)
     finally:
         store.disconnect()
+
+
+def test_the_link_secret_has_one_home():
+    """Every signer and checker of links takes its secret from ``signing_secret``, not the environment."""
+    src = Path(__file__).parents[2] / "src" / "keepwise"
+    readers = sorted(
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        if "secret_from_env(" in path.read_text(encoding="utf-8") and path.name != "tokens.py"
+    )
+    assert readers == [], f"use keepwise.store.secret.signing_secret(store, cfg.secret_env) in {readers}"
