@@ -8,6 +8,8 @@ experiment design`` does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -15,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.money import shown
 from keepwise.store import Store
 from keepwise.web import validation
 from keepwise.web.app import NotFound, WebState, json_response, render, state_of
@@ -71,6 +74,19 @@ def _all(state: WebState, months: int) -> list[dict[str, Any]]:
         ]
 
 
+def _money(state: WebState) -> Callable[[Any], str]:
+    """How the pages show the analysis' money (floats from the statistics): in the reporting currency."""
+    from keepwise.exceptions import KeepwiseError
+    from keepwise.value.profitability import reporting_currency
+
+    try:
+        with state.store() as backend:
+            currency = reporting_currency(backend, state.config)
+    except KeepwiseError:  # a store whose currencies cannot be reported in one: plain figures
+        return lambda v: f"{v:,.2f}"
+    return lambda v: shown(Decimal(str(v)), currency)
+
+
 def _one(state: WebState, experiment_id: str, months: int) -> dict[str, Any]:
     with state.store() as backend:
         doc: dict[str, Any] | None = report(state, backend, experiment_id, months)
@@ -84,11 +100,13 @@ def experiments_page(request: Request, months: str | None = None) -> Response:
     """Every experiment: design, status, results with intervals and the sample-ratio check; a design form."""
     from keepwise.experiments.overview import START_COMMAND
 
-    docs = _all(state_of(request), _months(months))
+    state = state_of(request)
+    docs = _all(state, _months(months))
     return render(
         request,
         "experiments.html.j2",
         title="Experiments",
+        money=_money(state),
         experiments=docs,
         form=DESIGN_DEFAULTS,
         error=None,
@@ -102,13 +120,13 @@ def experiment_page(request: Request, experiment_id: str, months: str | None = N
     from keepwise.charts import fragment
     from keepwise.experiments.figures import effects_figure
 
-    doc = _one(state_of(request), validation.identifier(experiment_id, "experiment_id"), _months(months))
+    state = state_of(request)
+    doc = _one(state, validation.identifier(experiment_id, "experiment_id"), _months(months))
     chart = None
     if doc.get("results"):
         chart = fragment(effects_figure(doc["results"]), "fig-effects")
-    return render(
-        request, "experiment.html.j2", title=f"Experiment {doc['experiment']}", doc=doc, chart=chart
-    )
+    title = f"Experiment {doc['experiment']}"
+    return render(request, "experiment.html.j2", title=title, doc=doc, chart=chart, money=_money(state))
 
 
 def _design_args(fields: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +195,7 @@ async def design_page(request: Request) -> Response:
             "experiments.html.j2",
             status_code=400,
             title="Experiments",
+            money=_money(state),
             experiments=docs,
             form=shown_form,
             error=str(exc),
