@@ -29,7 +29,14 @@ from keepwise.months import parse_month as parse_month_start
 from keepwise.store.store import Store, as_store
 from keepwise.value.profitability import month_label
 
-__all__ = ["STATUSES", "experiment_ids", "experiment_report", "experiment_summaries", "summary"]
+__all__ = [
+    "START_COMMAND",
+    "STATUSES",
+    "experiment_ids",
+    "experiment_report",
+    "experiment_summaries",
+    "summary",
+]
 
 #: What an experiment can be doing: still measuring, or done with results.
 STATUSES = ("measuring", "complete")

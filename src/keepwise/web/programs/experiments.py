@@ -21,7 +21,7 @@ from keepwise.money import shown
 from keepwise.store import Store
 from keepwise.web import validation
 from keepwise.web.app import NotFound, WebState, json_response, render, state_of
-from keepwise.web.cache import ADVISOR_INPUTS, data_stamp
+from keepwise.web.cache import ADVISOR_INPUTS, Kept, data_stamp
 from keepwise.web.paging import page_of, paginate
 from keepwise.web.programs.common import MANAGER_API, api, form_fields, router
 
@@ -29,6 +29,10 @@ __all__ = ["design", "experiment_api", "experiment_page", "experiments_api", "ex
 
 #: The tables an experiment's results are read from, with the columns whose change marks new data.
 INPUTS = (*ADVISOR_INPUTS, ("assignments", ("assigned_at",)), ("experiments", ("created_at",)))
+
+#: Experiments' reports kept between requests, each for the state of the data it was computed from (apart
+#: from the server's fitted models, so many experiments never push the concession advisor out).
+KEPT: Kept[Any] = Kept(size=64)
 
 #: The design form's fields and their defaults (those of ``keepwise experiment design``).
 DESIGN_DEFAULTS = {
@@ -52,8 +56,8 @@ def report(state: WebState, store: Store, experiment_id: str, months: int, stamp
     from keepwise.experiments.overview import experiment_report
 
     stamp = data_stamp(store, INPUTS) if stamp is None else stamp
-    return state.models.get(
-        (state.db, "experiment", experiment_id, months),
+    return KEPT.get(
+        (state.db, experiment_id, months, state.config.experiments.alpha),
         stamp,
         lambda: experiment_report(store, experiment_id, months=months, config=state.config),
     )
