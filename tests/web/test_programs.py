@@ -264,6 +264,35 @@ def test_a_rep_is_refused_the_programs_and_approval(app_client, url, monkeypatch
     assert query(url, "SELECT count(*) FROM outbox")[0][0] == before
 
 
+def test_a_later_flow_run_never_writes_again_to_approved_customers(app_client, url, config, monkeypatch):
+    from keepwise.messages import flows
+    from keepwise.store import connect
+
+    sql = "SELECT customer_id FROM winback WHERE month = ? AND status = 'contact' ORDER BY rank"
+    ranked = [c for (c,) in query(url, sql, [MONTH])]
+    approved = app_client.post(
+        "/api/v1/winback/approve", json={"month": MONTH, "customer_ids": ranked}
+    ).json()
+    written = {c["customer_id"] for c in approved["customers"] if c["message_id"]}
+    assert written
+    monkeypatch.setenv("KEEPWISE_SECRET", SECRET)
+    store = connect(url)
+    try:
+        run = flows.run(store, config=with_holdout(config), send=False)
+    finally:
+        store.disconnect()
+    assert run.queued > 0  # the flow wrote to others
+    assert run.already_known > 0  # ... and found the approved letters of those it had due already there
+    marks = ", ".join("?" for _ in written)
+    rows = query(
+        url,
+        f"SELECT customer_id, count(*) FROM outbox WHERE kind = 'winback' AND customer_id IN ({marks}) "
+        "GROUP BY customer_id",
+        sorted(written),
+    )
+    assert dict(rows) == {c: 1 for c in written}  # one win-back letter (or holdout row) each, not two
+
+
 # ------------------------------------------------------------------------------------------------ CDNOW
 
 
