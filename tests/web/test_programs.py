@@ -293,6 +293,27 @@ def test_a_later_flow_run_never_writes_again_to_approved_customers(app_client, u
     assert dict(rows) == {c: 1 for c in written}  # one win-back letter (or holdout row) each, not two
 
 
+def test_a_flows_holdout_is_an_experiment_at_the_flows_share(app_client, url, config, monkeypatch):
+    from keepwise.messages import flows
+    from keepwise.store import connect
+
+    monkeypatch.setenv("KEEPWISE_SECRET", SECRET)
+    store = connect(url)
+    try:  # a run back then: its holdouts' window has ended in the data
+        flows.run(store, as_of=datetime(2024, 6, 30, 12, tzinfo=UTC), config=with_holdout(config), send=False)
+    finally:
+        store.disconnect()
+    doc = app_client.get("/api/v1/experiments/flow:winback").json()
+    assert doc["origin"] == "flow holdout" and doc["status"] == "complete"
+    assert doc["design"]["arms"] == {"holdout": 0.5, "treatment": 0.5}  # the flow's holdout_share
+    assert doc["design"]["control"] == "holdout" and doc["design"]["control_share"] == 0.5
+    assert doc["command"].endswith("--ratios holdout:0.5,treatment:0.5")
+    expected = cli_json(*doc["command"].split()[1:-3], "--ratios", "holdout:0.5,treatment:0.5", "--db", url)
+    assert doc["results"] == expected
+    assert doc["results"]["srm"]["expected"]["holdout"] == pytest.approx(0.5 * doc["customers"])
+    assert f"<code>{doc['command']}</code>" in app_client.get("/experiments/flow:winback").text
+
+
 # ------------------------------------------------------------------------------------------------ CDNOW
 
 

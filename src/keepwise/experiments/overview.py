@@ -16,6 +16,7 @@ from typing import Any, cast
 import pandas as pd
 
 from keepwise.config import Config
+from keepwise.experiments.design import Design
 from keepwise.experiments.run import analyze
 from keepwise.experiments.store import (
     TooEarly,
@@ -85,13 +86,16 @@ def summary(
     months: int = 12,
     counts: dict[str, tuple[dict[str, int], pd.Timestamp | None]] | None = None,
     data_end: Any = None,
+    config: Config | None = None,
 ) -> dict[str, Any] | None:
     """One experiment's design, arms, window and status (``None``: no such experiment).
 
     ``design`` gives the arms with their ratios, the control arm and its share of the customers, the unit
     randomised (the customer), the population, seed and strata; ``start`` is the first assignment,
     ``window`` the months measured and ``ends_on`` its last day; ``status`` is ``measuring`` until the data
-    reach that day, then ``complete``.
+    reach that day, then ``complete``. A flow's holdout (``flow:NAME``) is designed by the flow's
+    ``holdout_share`` (``[messages.flows.NAME]`` of ``config``): its arms are ``holdout`` and ``treatment``
+    in that ratio. ``command`` is the command that prints the same results.
     """
     store = as_store(store)
     design = load_design(store, experiment_id)
@@ -99,6 +103,8 @@ def summary(
     if design is None and store.has_table("assignments"):
         design = _recorded_design(store, experiment_id)
         origin = "flow holdout" if experiment_id.startswith("flow:") else "recorded assignments"
+        flow_design = _flow_design(experiment_id, config) if design is not None else None
+        design = flow_design or design
     if design is None:
         return None
     created = None
@@ -122,9 +128,15 @@ def summary(
             "ends_on": ends_on.isoformat(),
         }
         status = "complete" if data_end is not None and data_end >= ends_on else "measuring"
+    command = f"keepwise experiment analyze {experiment_id} --details --json"
+    if months != 12:
+        command += f" --months {months}"
+    if origin == "flow holdout":
+        command += " --ratios " + ",".join(f"{a}:{r:g}" for a, r in design.arms.items())
     return {
         "experiment": experiment_id,
         "origin": origin,
+        "command": command,
         "status": status,
         "design": {
             "arms": dict(design.arms),
@@ -144,14 +156,34 @@ def summary(
     }
 
 
-def experiment_summaries(store: Store, *, months: int = 12) -> list[dict[str, Any]]:
+def _flow_design(experiment_id: str, config: Config | None) -> Design | None:
+    """A message flow's holdout, ``flow:NAME``: ``holdout`` at the flow's share (``None``: no holdout)."""
+    from keepwise.messages.flows import flow_settings
+
+    name = experiment_id.removeprefix("flow:")
+    settings = flow_settings(config or Config()).get(name) if experiment_id.startswith("flow:") else None
+    share = float(settings["holdout_share"]) if settings else 0.0
+    if not 0 < share < 1:
+        return None
+    return Design(
+        name=experiment_id,
+        arms={"holdout": share, "treatment": 1 - share},
+        seed=0,
+        control="holdout",
+        population=f"customers the {name} flow wrote to or held out",
+    )
+
+
+def experiment_summaries(
+    store: Store, *, months: int = 12, config: Config | None = None
+) -> list[dict[str, Any]]:
     """:func:`summary` of every experiment in the store (designed ones first, then the flows' holdouts)."""
     store = as_store(store)
     counts = _counts(store)
     data_end = _data_end(store) if store.has_table("orders") else None
     out = []
     for experiment_id in experiment_ids(store):
-        one = summary(store, experiment_id, months=months, counts=counts, data_end=data_end)
+        one = summary(store, experiment_id, months=months, counts=counts, data_end=data_end, config=config)
         if one is not None:
             out.append(one)
     return out
@@ -166,14 +198,16 @@ def experiment_report(
     Returns ``None`` when there is no such experiment.
     """
     store = as_store(store)
-    doc = summary(store, experiment_id, months=months)
+    doc = summary(store, experiment_id, months=months, config=config)
     if doc is None:
         return None
     doc["results"] = None
     doc["waiting"] = None
     if doc["status"] == "complete":
         try:
-            doc["results"] = analyze(store, experiment_id, months=months, config=config).to_json(details=True)
+            ratios = doc["design"]["arms"] if doc["origin"] == "flow holdout" else None
+            analysis = analyze(store, experiment_id, months=months, ratios=ratios, config=config)
+            doc["results"] = analysis.to_json(details=True)
         except TooEarly as exc:  # the rule above and the analysis agree; kept for safety
             doc["status"], doc["waiting"] = "measuring", str(exc)
     else:

@@ -68,7 +68,7 @@ def _all(state: WebState, months: int) -> list[dict[str, Any]]:
     from keepwise.experiments.overview import experiment_summaries
 
     with state.store() as backend:
-        summaries = experiment_summaries(backend, months=months)
+        summaries = experiment_summaries(backend, months=months, config=state.config)
         if not any(s["status"] == "complete" for s in summaries):
             return summaries
         stamp = data_stamp(backend, INPUTS)
