@@ -132,7 +132,7 @@ def summary(
     if months != 12:
         command += f" --months {months}"
     if origin == "flow holdout":
-        command += " --ratios " + ",".join(f"{a}:{r:g}" for a, r in design.arms.items())
+        command += " --ratios " + ",".join(f"{a}:{r:.12g}" for a, r in design.arms.items())
     return {
         "experiment": experiment_id,
         "origin": origin,
