@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
@@ -10,17 +9,16 @@ from fastapi import APIRouter, Depends, Request
 from keepwise.web import validation
 from keepwise.web.access import Role, api_guard, page_guard
 
-__all__ = ["MANAGER_API", "api", "form_fields", "router", "user_name"]
+__all__ = ["api", "form_fields", "router", "user_name"]
 
 router = APIRouter(dependencies=[Depends(page_guard(Role.MANAGER))])
 
-#: This module's part of the REST API (``/api/v1/...``, JSON, the one error shape).
+#: This module's part of the REST API (``/api/v1/...``, JSON, the one error shape): every route is a
+#: manager's, and the role is checked first (a rep's token gets 403 before anything about the body).
 api = APIRouter(
-    prefix="/api/v1", dependencies=[Depends(api_guard(Role.REP)), Depends(validation.json_body_required)]
+    prefix="/api/v1",
+    dependencies=[Depends(api_guard(Role.MANAGER)), Depends(validation.json_body_required)],
 )
-
-#: The dependency of every programs API route: a manager or above (a rep's token gets 403).
-MANAGER_API: list[Any] = [Depends(api_guard(Role.MANAGER))]
 
 
 async def form_fields(request: Request) -> dict[str, list[str]]:

@@ -23,7 +23,7 @@ from keepwise.web import validation
 from keepwise.web.app import NotFound, WebState, json_response, render, state_of
 from keepwise.web.cache import ADVISOR_INPUTS, Kept, data_stamp
 from keepwise.web.paging import page_of, paginate
-from keepwise.web.programs.common import MANAGER_API, api, form_fields, router
+from keepwise.web.programs.common import api, form_fields, router
 
 __all__ = ["design", "experiment_api", "experiment_page", "experiments_api", "experiments_page", "report"]
 
@@ -210,7 +210,7 @@ async def design_page(request: Request) -> Response:
     return RedirectResponse(f"/experiments/{quote(doc['experiment'], safe='')}", status_code=303)
 
 
-@api.get("/experiments", dependencies=MANAGER_API)
+@api.get("/experiments")
 def experiments_api(
     request: Request, months: str | None = None, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -223,14 +223,14 @@ def experiments_api(
     return json_response(body)
 
 
-@api.get("/experiments/{experiment_id}", dependencies=MANAGER_API)
+@api.get("/experiments/{experiment_id}")
 def experiment_api(request: Request, experiment_id: str, months: str | None = None) -> Response:
     """One experiment: design, status, and ``results`` as ``keepwise experiment analyze --details --json``."""
     doc = _one(state_of(request), validation.identifier(experiment_id, "experiment_id"), _months(months))
     return json_response(doc)
 
 
-@api.post("/experiments", dependencies=MANAGER_API)
+@api.post("/experiments")
 async def design_api(request: Request) -> Response:
     """Design an experiment (``keepwise experiment design``): 201 with its document, 200 if unchanged."""
     body = await validation.json_object(request)

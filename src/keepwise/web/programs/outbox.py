@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from keepwise.web import validation
 from keepwise.web.app import WebState, json_response, render, state_of
 from keepwise.web.paging import Page, page_of
-from keepwise.web.programs.common import MANAGER_API, api, router
+from keepwise.web.programs.common import api, router
 
 __all__ = ["outbox_api", "outbox_document", "outbox_page"]
 
@@ -70,7 +70,7 @@ def outbox_page(
     )
 
 
-@api.get("/outbox", dependencies=MANAGER_API)
+@api.get("/outbox")
 def outbox_api(
     request: Request,
     state: str | None = None,
