@@ -116,6 +116,32 @@ def test_design_an_experiment_from_the_page_and_the_api(app_client, url):
     assert form_error.status_code == 400 and 'id="design-error"' in form_error.text
 
 
+def test_an_experiment_too_small_to_compare_says_why_instead_of_failing(app_client, url):
+    import duckdb
+
+    con = duckdb.connect(url.removeprefix("duckdb:///"))
+    try:  # one customer in the control arm, recorded long enough ago for its window to have ended
+        con.execute(
+            "INSERT INTO assignments VALUES ('tiny', 'C0001', 'control', '2024-07-01 00:00:00+00'), "
+            "('tiny', 'C0002', 'treatment', '2024-07-01 00:00:00+00'), "
+            "('tiny', 'C0003', 'treatment', '2024-07-01 00:00:00+00')"
+        )
+    finally:
+        con.close()
+    doc = app_client.get("/api/v1/experiments/tiny").json()
+    assert doc["status"] == "complete" and doc["results"] is None
+    assert doc["problem"] == "experiment 'tiny': arm(s) control have fewer than 2 rows"
+    from .conftest import cli
+
+    code, _, err = cli("experiment", "analyze", "tiny", "--json", "--db", url)
+    assert code == 2 and "arm(s) control have fewer than 2 rows" in err  # the CLI refuses alike
+    for path in ("/experiments", "/experiments/tiny"):
+        page = app_client.get(path)
+        assert (
+            page.status_code == 200 and "No results: experiment &#39;tiny&#39;: arm(s) control" in page.text
+        )
+
+
 def test_unknown_experiment_is_404(app_client):
     assert app_client.get("/api/v1/experiments/no-such").status_code == 404
     assert app_client.get("/experiments/no-such").status_code == 404

@@ -16,6 +16,7 @@ from typing import Any, cast
 import pandas as pd
 
 from keepwise.config import Config
+from keepwise.exceptions import KeepwiseInputError
 from keepwise.experiments.design import Design
 from keepwise.experiments.run import analyze
 from keepwise.experiments.store import (
@@ -194,7 +195,8 @@ def experiment_report(
 ) -> dict[str, Any] | None:
     """:func:`summary` with ``results``, or ``None`` while measuring (``waiting`` then says until when).
 
-    ``results`` is the analysis ``keepwise experiment analyze NAME --details --json`` prints.
+    ``results`` is the analysis ``keepwise experiment analyze NAME --details --json`` prints; ``problem``
+    says why there are none when the analysis refuses the data (an arm with fewer than 2 customers).
     Returns ``None`` when there is no such experiment.
     """
     store = as_store(store)
@@ -203,6 +205,7 @@ def experiment_report(
         return None
     doc["results"] = None
     doc["waiting"] = None
+    doc["problem"] = None
     if doc["status"] == "complete":
         try:
             ratios = doc["design"]["arms"] if doc["origin"] == "flow holdout" else None
@@ -210,6 +213,8 @@ def experiment_report(
             doc["results"] = analysis.to_json(details=True)
         except TooEarly as exc:  # the rule above and the analysis agree; kept for safety
             doc["status"], doc["waiting"] = "measuring", str(exc)
+        except KeepwiseInputError as exc:  # an arm too small to compare: said, not a failed page
+            doc["problem"] = str(exc)
     else:
         window = doc["window"] or {}
         doc["waiting"] = (
