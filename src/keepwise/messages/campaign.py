@@ -38,8 +38,8 @@ from keepwise.messages.audience import rhythms, with_address
 from keepwise.messages.compose import Grant, message_id_for
 from keepwise.messages.consent import Asking, permissions
 from keepwise.messages.flows import Due, _queue_batch, _unit, flow_settings
-from keepwise.messages.tokens import secret_from_env
 from keepwise.store.outbox import require_transactions
+from keepwise.store.secret import signing_secret
 from keepwise.store.store import Store, as_store
 
 __all__ = ["OUTCOMES", "TABLE", "Approval", "approval", "approve_winback"]
@@ -152,7 +152,7 @@ def approve_winback(
     require_transactions(store)
     outbox.ensure_columns(store)
     cfg = config.messages
-    secret = secret_from_env(cfg.secret_env)
+    secret = signing_secret(store, cfg.secret_env)
     share = float(flow_settings(config)["winback"]["holdout_share"])
     lapses = {r.customer_id: r for r in rhythms(store, at) if r.customer_id in set(ids)}
     addressed = with_address(store)
