@@ -67,19 +67,6 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/api/winback", "/api/winback", {"params": {"top": "all"}}, 400, "top"),
     ("GET", "/api/winback", "/api/winback", {"params": {"month": "2025-13"}}, 400, None),
     ("GET", "/api/conjoint", "/api/conjoint", {}, 404, None),
-    ("GET", "/api/v1/experiments", "/api/v1/experiments", {"params": {"months": "0"}}, 400, "months"),
-    ("GET", "/api/v1/experiments/{experiment_id}", "/api/v1/experiments/NOPE", {}, 404, None),
-    ("POST", "/api/v1/experiments", "/api/v1/experiments", {"json": {"seed": 1}}, 400, "name"),
-    ("GET", "/api/v1/outbox", "/api/v1/outbox", {"params": {"state": "lost"}}, 400, "state"),
-    (
-        "POST",
-        "/api/v1/winback/approve",
-        "/api/v1/winback/approve",
-        {"json": {"month": MONTH}},
-        400,
-        "customer_ids",
-    ),
-    ("POST", "/api/v1/winback/approve", "/api/v1/winback/approve", {"content": b"month=x"}, 415, None),
     ("GET", "/api/outreach", "/api/outreach", {"params": {"top": -1}}, 400, "top"),
     ("GET", "/api/outreach", "/api/outreach", {"params": {"month": "2025-13"}}, 400, None),
     (
@@ -140,6 +127,23 @@ CASES += [
     ("GET", "/api/v1/lost", "/api/v1/lost", {"params": {"month": "2025-13"}}, 400, None),
     ("POST", "/api/v1/settings", "/api/v1/settings", {"json": {}}, 405, None),
     ("GET", "/api/v1/docs", "/api/v1/docs", {"headers": {"Authorization": "Bearer wrong"}}, 401, None),
+]
+
+#: The programs' routes (only under ``/api/v1``): experiments, the outbox, win-back approval.
+CASES += [
+    ("GET", "/api/v1/experiments", "/api/v1/experiments", {"params": {"months": "0"}}, 400, "months"),
+    ("GET", "/api/v1/experiments/{experiment_id}", "/api/v1/experiments/NOPE", {}, 404, None),
+    ("POST", "/api/v1/experiments", "/api/v1/experiments", {"json": {"seed": 1}}, 400, "name"),
+    ("GET", "/api/v1/outbox", "/api/v1/outbox", {"params": {"state": "lost"}}, 400, "state"),
+    (
+        "POST",
+        "/api/v1/winback/approve",
+        "/api/v1/winback/approve",
+        {"json": {"month": MONTH}},
+        400,
+        "customer_ids",
+    ),
+    ("POST", "/api/v1/winback/approve", "/api/v1/winback/approve", {"content": b"month=x"}, 415, None),
 ]
 
 #: Routes whose only error is the missing token (checked for every route below).
