@@ -37,7 +37,7 @@ from keepwise.messages import outbox
 from keepwise.messages.audience import rhythms, with_address
 from keepwise.messages.compose import Grant, message_id_for
 from keepwise.messages.consent import Asking, permissions
-from keepwise.messages.flows import Due, _queue_batch, _unit, flow_settings
+from keepwise.messages.flows import Due, flow_settings, holdout_unit, queue_batch
 from keepwise.store.outbox import require_transactions
 from keepwise.store.secret import signing_secret
 from keepwise.store.store import Store, as_store
@@ -192,7 +192,7 @@ def approve_winback(
             elif not permission.allowed:
                 row.update(outcome="not_allowed", detail=permission.reason.replace(" at send time", " now"))
             else:
-                held = _unit("flow:winback", item.cause, item.customer_id) < share
+                held = holdout_unit("flow:winback", item.cause, item.customer_id) < share
                 batch.append((item, held))
                 row.update(
                     outcome="held_out" if held else "queued",
@@ -203,7 +203,7 @@ def approve_winback(
             result.customers.append(row)
         with store.transaction():
             if batch:
-                _queue_batch(store, cfg, batch, secret=secret, at=at)
+                queue_batch(store, cfg, batch, secret=secret, at=at)
             store.append(TABLE, _rows(result))
     finally:
         lock.release()

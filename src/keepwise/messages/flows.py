@@ -154,7 +154,7 @@ def parse_as_of(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _unit(*parts: str) -> float:
+def holdout_unit(*parts: str) -> float:
     """A uniform number in [0, 1) from a keyed hash of ``parts``."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -409,8 +409,8 @@ def run(
             if key in known:
                 result.already_known += 1
                 continue
-            experiment = f"flow:{item.flow}"
-            held = _unit(experiment, item.cause, item.customer_id) < float(flows[item.flow]["holdout_share"])
+            share = float(flows[item.flow]["holdout_share"])
+            held = holdout_unit(f"flow:{item.flow}", item.cause, item.customer_id) < share
             if held:
                 result.held_out += 1
             else:
@@ -422,11 +422,11 @@ def run(
                 continue
             batch.append((item, held))
             if len(batch) >= QUEUE_BATCH:
-                _queue_batch(store, cfg, batch, secret=secret, at=at)
+                queue_batch(store, cfg, batch, secret=secret, at=at)
                 lock.renew()
                 batch = []
         if batch:
-            _queue_batch(store, cfg, batch, secret=secret, at=at)
+            queue_batch(store, cfg, batch, secret=secret, at=at)
         if no_address:  # said once, not an error at the first customer
             missing = f"empty for {no_address:,} of the customers due a message"
             result.notes.append(Note("customers.email", missing, "skipped; add their addresses to write"))
@@ -443,7 +443,7 @@ def run(
 QUEUE_BATCH = 500
 
 
-def _queue_batch(
+def queue_batch(
     store: Store, cfg: MessagesAssumptions, batch: list[tuple[Due, bool]], *, secret: str | None, at: datetime
 ) -> None:
     """Compose the batch's messages and queue them, its holdouts and its assignments in one transaction.
