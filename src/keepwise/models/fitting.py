@@ -269,11 +269,15 @@ class LikelihoodFitter:
         return np.asarray(res.x, dtype=float), hess_inv
 
     def _hessian(self, theta: FloatArray, args: tuple[Any, ...], g0: FloatArray | None = None) -> FloatArray:
-        """Finite differences of the analytic gradient, symmetrised.
+        """The objective's Hessian: exact (:meth:`_exact_hessian`), else differences of the gradient.
 
-        With ``g0``, the gradient at ``theta`` (the optimiser's last), forward differences (k evaluations,
-        relative error ~1e-6, plenty for standard errors); without it central differences (2k).
+        Differences of the analytic gradient are symmetrised. With ``g0``, the gradient at ``theta`` (the
+        optimiser's last), forward differences (k evaluations, relative error ~1e-6, plenty for standard
+        errors); without it central differences (2k).
         """
+        exact = self._exact_hessian(theta, args)
+        if exact is not None:
+            return exact
         k = len(theta)
         h = np.empty((k, k))
         for j in range(k):
@@ -287,6 +291,25 @@ class LikelihoodFitter:
             gm = self._objective(theta - e, *args)[1]
             h[:, j] = (gp - gm) / (2 * e[j])
         return 0.5 * (h + h.T)
+
+    def _exact_hessian(self, theta: FloatArray, args: tuple[Any, ...]) -> FloatArray | None:
+        """The objective's Hessian from the model's analytic ``_weighted_hessian``, if it has one.
+
+        Only without covariates; ``None`` (finite differences instead) when the model has none or it is not
+        finite at ``theta``.
+        """
+        analytic = getattr(self, "_weighted_hessian", None)
+        d, w, _, links, scale = args
+        if analytic is None or links:
+            return None
+        p, _ = self._row_params(theta, None, ())
+        with np.errstate(all="ignore"):
+            h = -np.asarray(analytic(p, d, w), dtype=float) / scale
+        if self.penalizer:  # the objective is -(log-likelihood - penalizer |theta|^2) / scale
+            h += 2 * self.penalizer / scale * np.eye(len(theta))
+        if not np.all(np.isfinite(h)):
+            return None
+        return np.asarray(0.5 * (h + h.T), dtype=float)
 
     def _check_convergence(
         self,
