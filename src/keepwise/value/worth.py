@@ -180,7 +180,12 @@ def model_values(
     per_purchase = d["margin"].astype(float).to_numpy() / (d["frequency"].to_numpy(float) + 1)
     values = np.asarray(purchases, dtype=float) * per_purchase
     # a value the model cannot give (not finite) is left out, never shown as 0.00
-    return {str(c): _cents(v) for c, v in zip(d["customer_id"], values, strict=True) if np.isfinite(v)}
+    finite = np.isfinite(values)
+    ids = d["customer_id"].astype(str).to_numpy(dtype=object)[finite].tolist()
+    return {
+        c: Decimal(repr(v)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        for c, v in zip(ids, values[finite].tolist(), strict=True)
+    }
 
 
 def customer_worth(
