@@ -22,6 +22,17 @@ _WARM_START_ROWS = 20_000
 _WARM_START_DRAWS = 4_000
 
 
+#: an exact Hessian is used only when its smallest eigenvalue is at least this share of its largest: below,
+#: finite differences (error ~1e-6 of the largest) decide as before whether a parameter is identified
+_CONDITION = 1e-5
+
+
+def _well_conditioned(hessian: FloatArray) -> bool:
+    """Whether ``hessian`` is positive definite with room to spare (smallest eigenvalue / largest)."""
+    eig = np.linalg.eigvalsh(hessian)
+    return bool(eig[0] > _CONDITION * np.max(np.abs(eig)))
+
+
 def dot(a: Any, b: Any) -> float:
     """Sum of ``a * b`` without BLAS.
 
@@ -271,12 +282,14 @@ class LikelihoodFitter:
     def _hessian(self, theta: FloatArray, args: tuple[Any, ...], g0: FloatArray | None = None) -> FloatArray:
         """The objective's Hessian: exact (:meth:`_exact_hessian`), else differences of the gradient.
 
-        Differences of the analytic gradient are symmetrised. With ``g0``, the gradient at ``theta`` (the
-        optimiser's last), forward differences (k evaluations, relative error ~1e-6, plenty for standard
-        errors); without it central differences (2k).
+        The exact Hessian is taken when it is well conditioned (:func:`_well_conditioned`): near a ridge of
+        the likelihood (a parameter not identified) the finite differences' verdict is kept, so the same fits
+        are accepted and refused as before. Differences of the analytic gradient are symmetrised. With
+        ``g0``, the gradient at ``theta`` (the optimiser's last), forward differences (k evaluations, relative
+        error ~1e-6, plenty for standard errors); without it central differences (2k).
         """
         exact = self._exact_hessian(theta, args)
-        if exact is not None:
+        if exact is not None and _well_conditioned(exact):
             return exact
         k = len(theta)
         h = np.empty((k, k))
