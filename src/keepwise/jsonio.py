@@ -7,10 +7,14 @@ a figure reads the same everywhere.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 __all__ = ["default", "dumps", "jsonable"]
+
+_INF = float("inf")
 
 
 def default(value: Any) -> Any:
@@ -25,8 +29,124 @@ def default(value: Any) -> Any:
 
 
 def dumps(document: Any, *, indent: int | None = 2) -> str:
-    """``document`` as JSON text (UTF-8 characters kept, ``indent`` spaces; ``None`` for one line)."""
-    return json.dumps(document, indent=indent, default=default, ensure_ascii=False)
+    """``document`` as JSON text (UTF-8 characters kept, ``indent`` spaces; ``None`` for one line).
+
+    The text is exactly ``json.dumps(document, indent=indent, default=default, ensure_ascii=False)``; with an
+    indent it is written by :func:`_indented`, several times faster than the standard library's encoder,
+    which is pure Python when it indents.
+    """
+    if indent is None:
+        return json.dumps(document, indent=None, default=default, ensure_ascii=False)
+    try:
+        return _indented(document, " " * indent)
+    except (TypeError, ValueError, RecursionError):  # a key JSON cannot hold, a cycle: the library's error
+        return json.dumps(document, indent=indent, default=default, ensure_ascii=False)
+
+
+def _float(value: float) -> str:
+    """A float as the standard library writes it (``NaN``, ``Infinity`` and ``-Infinity`` allowed)."""
+    if value != value:
+        return "NaN"
+    if value == _INF:
+        return "Infinity"
+    if value == -_INF:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+#: How a value of each exact plain type is written (subclasses go through the full rules).
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring,
+    int: int.__repr__,
+    float: _float,
+    bool: lambda b: "true" if b else "false",
+    type(None): lambda _: "null",
+}
+
+
+def _key(key: Any) -> str:
+    """A dictionary key as the standard library writes it (strings, numbers, booleans and None)."""
+    if isinstance(key, str):
+        return encode_basestring(key)
+    if isinstance(key, float):
+        return encode_basestring(_float(key))
+    if key is True:
+        return '"true"'
+    if key is False:
+        return '"false"'
+    if key is None:
+        return '"null"'
+    if isinstance(key, int):
+        return encode_basestring(int.__repr__(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def _indented(document: Any, indent: str) -> str:
+    """``document`` as indented JSON, token for token what ``json.dumps(..., indent=...)`` writes.
+
+    The same rules in the same order as the standard library's ``_make_iterencode`` (strings, None, booleans,
+    integers, floats, lists and tuples, dicts, then :func:`default`), appended to one list instead of yielded
+    through a generator per level of nesting; values of the plain types (:data:`_PLAIN`) are written in the
+    loop over their container, and each distinct text key is encoded once.
+    """
+    out: list[str] = []
+    put = out.append
+    keys: dict[str, str] = {}
+
+    def encode(o: Any, level: int) -> None:
+        if isinstance(o, str):
+            put(encode_basestring(o))
+        elif o is None:
+            put("null")
+        elif o is True:
+            put("true")
+        elif o is False:
+            put("false")
+        elif isinstance(o, int):
+            put(int.__repr__(o))
+        elif isinstance(o, float):
+            put(_float(o))
+        elif isinstance(o, list | tuple):
+            if not o:
+                put("[]")
+                return
+            inner = "\n" + indent * (level + 1)
+            sep = "[" + inner
+            for item in o:
+                write = _PLAIN.get(type(item))
+                if write is None:
+                    put(sep)
+                    encode(item, level + 1)
+                else:
+                    put(sep + write(item))
+                sep = "," + inner
+            put("\n" + indent * level + "]")
+        elif isinstance(o, dict):
+            if not o:
+                put("{}")
+                return
+            inner = "\n" + indent * (level + 1)
+            sep = "{" + inner
+            for k, v in o.items():
+                if type(k) is str:
+                    name = keys.get(k)
+                    if name is None:
+                        name = keys[k] = encode_basestring(k) + ": "
+                else:
+                    name = _key(k) + ": "
+                write = _PLAIN.get(type(v))
+                if write is None:
+                    put(sep + name)
+                    encode(v, level + 1)
+                else:
+                    put(sep + name + write(v))
+                sep = "," + inner
+            put("\n" + indent * level + "}")
+        else:
+            encode(default(o), level)
+
+    encode(document, 0)
+    return "".join(out)
 
 
 def jsonable(value: Any) -> Any:

@@ -22,6 +22,17 @@ _WARM_START_ROWS = 20_000
 _WARM_START_DRAWS = 4_000
 
 
+#: an exact Hessian is used only when its smallest eigenvalue is at least this share of its largest: below,
+#: finite differences (error ~1e-6 of the largest) decide as before whether a parameter is identified
+_CONDITION = 1e-5
+
+
+def _well_conditioned(hessian: FloatArray) -> bool:
+    """Whether ``hessian`` is positive definite with room to spare (smallest eigenvalue / largest)."""
+    eig = np.linalg.eigvalsh(hessian)
+    return bool(eig[0] > _CONDITION * np.max(np.abs(eig)))
+
+
 def dot(a: Any, b: Any) -> float:
     """Sum of ``a * b`` without BLAS.
 
@@ -269,11 +280,17 @@ class LikelihoodFitter:
         return np.asarray(res.x, dtype=float), hess_inv
 
     def _hessian(self, theta: FloatArray, args: tuple[Any, ...], g0: FloatArray | None = None) -> FloatArray:
-        """Finite differences of the analytic gradient, symmetrised.
+        """The objective's Hessian: exact (:meth:`_exact_hessian`), else differences of the gradient.
 
-        With ``g0``, the gradient at ``theta`` (the optimiser's last), forward differences (k evaluations,
-        relative error ~1e-6, plenty for standard errors); without it central differences (2k).
+        The exact Hessian is taken when it is well conditioned (:func:`_well_conditioned`): near a ridge of
+        the likelihood (a parameter not identified) the finite differences' verdict is kept, so the same fits
+        are accepted and refused as before. Differences of the analytic gradient are symmetrised. With
+        ``g0``, the gradient at ``theta`` (the optimiser's last), forward differences (k evaluations, relative
+        error ~1e-6, plenty for standard errors); without it central differences (2k).
         """
+        exact = self._exact_hessian(theta, args)
+        if exact is not None and _well_conditioned(exact):
+            return exact
         k = len(theta)
         h = np.empty((k, k))
         for j in range(k):
@@ -287,6 +304,25 @@ class LikelihoodFitter:
             gm = self._objective(theta - e, *args)[1]
             h[:, j] = (gp - gm) / (2 * e[j])
         return 0.5 * (h + h.T)
+
+    def _exact_hessian(self, theta: FloatArray, args: tuple[Any, ...]) -> FloatArray | None:
+        """The objective's Hessian from the model's analytic ``_weighted_hessian``, if it has one.
+
+        Only without covariates; ``None`` (finite differences instead) when the model has none or it is not
+        finite at ``theta``.
+        """
+        analytic = getattr(self, "_weighted_hessian", None)
+        d, w, _, links, scale = args
+        if analytic is None or links:
+            return None
+        p, _ = self._row_params(theta, None, ())
+        with np.errstate(all="ignore"):
+            h = -np.asarray(analytic(p, d, w), dtype=float) / scale
+        if self.penalizer:  # the objective is -(log-likelihood - penalizer |theta|^2) / scale
+            h += 2 * self.penalizer / scale * np.eye(len(theta))
+        if not np.all(np.isfinite(h)):
+            return None
+        return np.asarray(0.5 * (h + h.T), dtype=float)
 
     def _check_convergence(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from keepwise.config import ReviewAssumptions
 from keepwise.signals.period import ReviewPeriod
 from keepwise.value.worth import customer_worth
 
-__all__ = ["MIN_TENURE_DAYS", "SignalInputs", "money", "prepare", "to_frame"]
+__all__ = ["MIN_TENURE_DAYS", "SignalInputs", "among", "money", "prepare", "to_frame"]
 
 #: Margins are annualised over at least this many days, so a brand-new customer's first order is not
 #: extrapolated into a huge yearly figure.
@@ -30,6 +31,17 @@ def to_frame(expr: ir.Table) -> pd.DataFrame:
     Decimals arrive as ``Decimal`` in one pass, much faster than Ibis' value-by-value ``to_pandas``.
     """
     return expr.to_pyarrow().to_pandas()
+
+
+def among(ids: pd.Series, members: Iterable[Any]) -> np.ndarray:
+    """Whether each id of ``ids`` is one of ``members`` (a boolean array, one value per id).
+
+    A set lookup per id: pandas' ``isin`` on Arrow-backed text makes an Arrow scalar of every member first,
+    about ten times slower at 100,000 customers.
+    """
+    wanted = members if isinstance(members, set | frozenset) else set(members)
+    values = ids.to_numpy(dtype=object)
+    return np.fromiter((v in wanted for v in values), dtype=bool, count=len(values))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -118,7 +130,7 @@ def prepare(
     summary["annual_margin"] = worth["annual_margin"].astype(float).to_numpy()
     summary["basis"] = worth["basis"].to_numpy()
     summary["orders_per_year"] = summary["n_orders"].astype(float) * 365.25 / tenure
-    summary["lost"] = summary["customer_id"].isin(lost_ids or set())
+    summary["lost"] = among(summary["customer_id"], lost_ids or set())
     return SignalInputs(
         period=period, lines=lines, orders=ords, summary=summary, rules=rules or ReviewAssumptions()
     )

@@ -64,6 +64,7 @@ __all__ = [
     "Ledger",
     "annuity_factor",
     "build_ledger",
+    "isoformat",
     "lost_status",
     "model_lifetime_values",
 ]
@@ -152,7 +153,7 @@ class Ledger:
         c = self.customers
         columns = {  # column by column, then zipped: a row dict per customer costs 3x as much at 500k rows
             "customer_id": c["customer_id"].tolist(),
-            "lost_at": [v.isoformat() for v in c["lost_at"]],
+            "lost_at": isoformat(c["lost_at"]),
             "how": c["how"].tolist(),
             "reason": c["reason"].tolist(),
             "competitor": [v if isinstance(v, str) else None for v in c["competitor"]],
@@ -195,6 +196,33 @@ class Ledger:
             "customers": rows,
             "notes": [n.to_json() for n in self.notes],
         }
+
+
+def isoformat(values: pd.Series) -> list[str]:
+    """Each timestamp's ``isoformat()``, for a whole column at once (a ``Timestamp`` per value costs 4 us).
+
+    UTC times from 1970 on are written from their nanoseconds since the epoch, as pandas writes them: seconds,
+    then six or nine decimals when there is a fraction of a second, then ``+00:00``; anything else (another
+    zone, missing values) value by value.
+    """
+    s = pd.Series(values)
+    tz = getattr(s.dt, "tz", None) if s.dtype.kind == "M" else None
+    if tz is None or str(tz) != "UTC" or s.isna().any():
+        return [v.isoformat() for v in s]
+    ns = s.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    ticks = ns.astype("int64")
+    if len(ticks) and ticks.min() < 0:
+        return [v.isoformat() for v in s]
+    seconds = np.datetime_as_string(ns.astype("datetime64[s]"), unit="s").tolist()
+    out = []
+    for text, frac in zip(seconds, (ticks % 1_000_000_000).tolist(), strict=True):
+        if frac == 0:
+            out.append(text + "+00:00")
+        elif frac % 1000 == 0:
+            out.append(f"{text}.{frac // 1000:06d}+00:00")
+        else:
+            out.append(f"{text}.{frac:09d}+00:00")
+    return out
 
 
 def _utc(values: Any) -> pd.Series:

@@ -127,7 +127,9 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     else:
         d["p_alive"] = np.nan
     rows = []
-    for r in _records(d[d["fires"]]):
+    # only the columns the evidence reads: a dict of every summary column per customer costs more
+    cols = ["customer_id", "mean_gap_days", "n_gaps", "current_gap_days", "p_gap", "annual_margin", "p_alive"]
+    for r in _records(d.loc[d["fires"].to_numpy(dtype=bool), cols]):
         pa = r["p_alive"]
         loss = 1.0 if not np.isfinite(pa) else 1.0 - float(pa)
         rows.append(
@@ -142,7 +144,9 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
         )
     if inputs.p_alive is not None:
         irregular = d[(~d["regular"]) & (d["p_alive"] < P_ALIVE_THRESHOLD) & (d["n_orders"] >= 2)]
-        for r in _records(irregular):
+        for r in _records(
+            irregular[["customer_id", "n_orders", "current_gap_days", "annual_margin", "p_alive"]]
+        ):
             rows.append(
                 (
                     r["customer_id"],

@@ -37,7 +37,7 @@ import pandas as pd
 from keepwise import features
 from keepwise.config import ReviewAssumptions
 from keepwise.features.orders import days_between
-from keepwise.signals.inputs import SignalInputs, to_frame
+from keepwise.signals.inputs import SignalInputs, among, to_frame
 
 __all__ = ["KIND", "MAX_FIT", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
 
@@ -140,11 +140,13 @@ def _exits_to_zero(scored: pd.DataFrame, status: pd.DataFrame | None, start: Any
     exits = status.loc[status["how"] == "exit", ["customer_id", "lost_at"]]
     if exits.empty:
         return scored
-    gone = scored["customer_id"].isin(exits["customer_id"])
+    gone = among(scored["customer_id"], exits["customer_id"].to_numpy(dtype=object))
     lost_at = pd.to_datetime(exits["lost_at"], utc=True)
     starts = pd.Timestamp(start)
     starts = starts.tz_localize("UTC") if starts.tzinfo is None else starts.tz_convert("UTC")
-    gone_before = scored["customer_id"].isin(exits.loc[(lost_at < starts).to_numpy(), "customer_id"])
+    gone_before = among(
+        scored["customer_id"], exits.loc[(lost_at < starts).to_numpy(), "customer_id"].to_numpy(dtype=object)
+    )
     scored = scored.copy()
     scored.loc[gone, "p_alive"] = 0.0
     scored.loc[gone_before & scored["p_alive_prev"].notna(), "p_alive_prev"] = 0.0

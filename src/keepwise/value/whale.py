@@ -23,6 +23,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from keepwise.store import memo
+
 __all__ = ["WhaleHeadline", "plot_whale", "whale_curve", "whale_figure"]
 
 X_TITLE = "Customers ranked by profit, most profitable first (cumulative % of customers)"
@@ -84,6 +86,28 @@ def whale_curve(ledger: ir.Table | pd.DataFrame, *, points: int = 400) -> tuple[
     headline : WhaleHeadline
         The headline figures and the sentence that states them.
     """
+    if not isinstance(ledger, pd.DataFrame):
+        cache = _run_cache(ledger)
+        if cache is not None:  # in a run (a review) the same ledger's curve is asked for more than once
+            key = ("whale_curve", ledger.op(), points)
+            if key not in cache:
+                cache[key] = _whale_curve(ledger, points)
+            curve, headline = cache[key]
+            return curve.copy(), headline
+    return _whale_curve(ledger, points)
+
+
+def _run_cache(ledger: ir.Table) -> dict[Any, Any] | None:
+    """The cache of the run (:func:`keepwise.store.memo.one_run`) the ledger's engine is in, if any."""
+    try:
+        backend = ledger._find_backend()
+    except Exception:  # an expression of in-memory tables only: no engine, no run
+        return None
+    return memo.active(backend)
+
+
+def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataFrame, WhaleHeadline]:
+    """:func:`whale_curve`, computed."""
     if isinstance(ledger, pd.DataFrame):
         data = ledger[["customer_id", "profit"]].assign(profit=lambda d: d["profit"].map(str))
         t = ibis.memtable(data)

@@ -39,6 +39,7 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.models.base import check_rft
 from keepwise.models.data import compress_rft, days_per_unit
 from keepwise.models.gamma_gamma import GammaGammaModel
+from keepwise.models.purchase import PurchaseModel
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -88,6 +89,15 @@ def _discounted_purchases(
         return np.asarray(model._p_alive(params, x, tx, T) * alive)
     total = np.zeros(len(x))
     prev = np.zeros(len(x))
+    if type(model)._conditional_expected is PurchaseModel._conditional_expected:
+        # P(alive) x E[purchases | alive]: the first factor does not depend on the month: computed once
+        # (the products are the same numbers as the model's own, month by month)
+        alive = model._p_alive(params, x, tx, T)
+        for m in range(1, months + 1):
+            cum = alive * model._alive_expected(params, m * month, x, T)
+            total += (cum - prev) / (1 + d) ** m
+            prev = cum
+        return total
     for m in range(1, months + 1):
         cum = model._conditional_expected(params, x, tx, T, t=m * month)
         total += (cum - prev) / (1 + d) ** m

@@ -6,6 +6,7 @@ the streams are unioned, converted and summed in the engine (see :mod:`keepwise.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 import ibis
@@ -155,15 +156,24 @@ def _referral_margin(
 
 def _currencies(store: Store, per: Period, reporting: str) -> set[str]:
     """Every currency an amount in the window (or a customer) is in."""
+    return set(_currencies_before(store, per.end, reporting))
+
+
+@once
+def _currencies_before(store: Store, end: datetime, reporting: str) -> frozenset[str]:
+    """Every currency of an amount before ``end`` (or of a customer or a staff rate), and ``reporting``.
+
+    Once per run and end: a review's month and twelve months end together.
+    """
     parts = []
     for name, ts in (("orders", "ordered_at"), ("incidents", "opened_at"), ("advocacy", "at")):
         t = store.table(name)
-        parts.append(t.filter(t[ts] < ibis.literal(per.end)).select(cur=t.currency).distinct())
+        parts.append(t.filter(t[ts] < ibis.literal(end)).select(cur=t.currency).distinct())
     for name in ("staff_rates", "customers"):
         t = store.table(name)
         parts.append(t.select(cur=t.currency).distinct())
     found = ibis.union(*parts, distinct=True).to_pyarrow().column("cur").to_pylist()
-    return {c for c in found if c is not None} | {reporting}
+    return frozenset({c for c in found if c is not None} | {reporting})
 
 
 def _fx_pairs(currencies: set[str], cfg: ValueAssumptions) -> ir.Table:

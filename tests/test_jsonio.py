@@ -1,0 +1,76 @@
+"""keepwise.jsonio's indented writer against the standard library: the same text, character for character.
+
+``dumps(doc)`` (what ``--json`` prints) writes indented JSON with its own loop instead of ``json.dumps``'s
+pure-Python generators; the golden documents of the demo store (review, profit, win-back, flows) and a
+document of every awkward value must come out exactly as ``json.dumps(..., indent=2, default=default,
+ensure_ascii=False)`` writes them.
+"""
+
+from __future__ import annotations
+
+import enum
+import gzip
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from keepwise.jsonio import default, dumps
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _library(doc, indent=2):
+    return json.dumps(doc, indent=indent, default=default, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.glob("*.json.gz")))
+def test_golden_documents_are_written_as_the_library_writes_them(name):
+    doc = json.loads(gzip.decompress((GOLDEN / name).read_bytes()))
+    assert dumps(doc) == _library(doc)
+    assert dumps(doc, indent=4) == _library(doc, indent=4)
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
+class Text(str):
+    pass
+
+
+def test_awkward_values_are_written_as_the_library_writes_them():
+    doc = {
+        "decimal": Decimal("1234.5000"),
+        "negative zero": Decimal("-0.00"),
+        "floats": [0.1, -0.0, 1e300, float("nan"), float("inf"), float("-inf"), np.float64(2.5)],
+        "ints": [0, -7, 10**30, True, False, Level.LOW, np.int64(3), np.bool_(True)],
+        "text": ["naïve", 'quote " and \\ backslash', "line\nbreak\ttab\u2028", "\u0000", Text("sub")],
+        "empty": [[], {}, (), ""],
+        "nested": [[[]], [{}], {"a": [{"b": []}]}, (1, (2, 3))],
+        "times": [
+            datetime(2025, 1, 2, 3, 4, 5, 600, tzinfo=UTC),
+            date(2025, 1, 2),
+            pd.Timestamp("2025-01-02"),
+        ],
+        "frame": pd.DataFrame({"a": [1]}).to_dict("records"),
+        "numpy": np.array([1, 2]).tolist(),
+        "keys": [{1: "int", 2.5: "float", None: "null", "text": "str"}, {True: "bool"}, {Level.LOW: "enum"}],
+        "not a number": Decimal("NaN"),
+        None: None,
+    }
+    assert dumps(doc) == _library(doc)
+    assert dumps([]) == _library([]) and dumps("x") == _library("x") and dumps(None) == _library(None)
+
+
+def test_what_the_library_refuses_is_refused_the_same_way():
+    with pytest.raises(TypeError):
+        dumps({(1, 2): "tuple key"})
+    cycle: list = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular"):
+        dumps(cycle)
