@@ -66,6 +66,11 @@ class Store:
         return self.kind == "duckdb"
 
     @property
+    def is_postgres(self) -> bool:
+        """True when the engine is PostgreSQL."""
+        return self.kind == "postgres"
+
+    @property
     def is_spark(self) -> bool:
         """True when the engine is Spark."""
         return self.kind == "pyspark"
@@ -153,8 +158,8 @@ class Store:
     def sql(self, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement and return its rows (an empty list for statements without a result).
 
-        Only modules of ``keepwise.store`` call this. On DuckDB ``?`` placeholders take ``params``; on
-        other engines the values are rendered as literals of the engine's dialect.
+        Only modules of ``keepwise.store`` call this. On DuckDB and PostgreSQL ``?`` placeholders take
+        ``params``; on other engines the values are rendered as literals of the engine's dialect.
         """
         if self.is_duckdb:
             cur = self.backend.con.execute(statement, list(params or []))
@@ -162,6 +167,12 @@ class Store:
                 return list(cur.fetchall())
             except Exception:  # statements without a result set
                 return []
+        if self.is_postgres:
+            from keepwise.store.postgres import placeholders
+
+            with self.backend.con.cursor() as pg:
+                pg.execute(placeholders(statement), list(params or []))
+                return list(pg.fetchall()) if pg.description is not None else []
         if params:
             parts = statement.split("?")
             if len(parts) != len(params) + 1:
@@ -198,8 +209,17 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """Group writes: all land or none (DuckDB, PostgreSQL). Nested calls join the outer transaction.
 
-        On Spark the writes run in order and a failure leaves the earlier ones in place.
+        On Spark the writes run in order and a failure leaves the earlier ones in place. On PostgreSQL the
+        transaction is psycopg's (the backend's own statements inside it become savepoints).
         """
+        if self.is_postgres and not self._depth:
+            self._depth = 1
+            try:
+                with self.backend.con.transaction():
+                    yield self
+            finally:
+                self._depth = 0
+            return
         if self._depth or self.is_spark:
             self._depth += 1
             try:
@@ -237,6 +257,10 @@ class Store:
                 con.execute(f"INSERT INTO {self.quote(name)} BY NAME SELECT * FROM {view}")
             finally:
                 con.unregister(view)
+        elif self.is_postgres:
+            from keepwise.store.postgres import copy_rows, frame_rows
+
+            copy_rows(self.backend.con, name, [str(c) for c in rows.columns], frame_rows(rows))
         else:
             if self.is_spark:
                 from keepwise.store.rewrite import writable
@@ -316,6 +340,8 @@ class Store:
                     con.execute(f"DELETE FROM {self.quote(name)} USING {view} WHERE {on}")
                 finally:
                     con.unregister(view)
+            elif self.is_postgres:
+                self._pg_delete_keys(name, rows[list(key)].drop_duplicates())
             else:
                 for values in rows[list(key)].drop_duplicates().itertuples(index=False):
                     self.delete(name, dict(zip(key, values, strict=True)))
@@ -374,18 +400,23 @@ class Store:
 
     def materialize(self, expr: Any, name: str) -> Any:
         """Compute ``expr`` once into a temporary table of the engine and return it as a table expression."""
-        if not self.is_duckdb:
+        if not (self.is_duckdb or self.is_postgres):
             return expr.cache()
         import ibis
 
         self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
-        self.sql(f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}")
+        query = ibis.to_sql(expr, dialect=self.kind)
+        if self.is_postgres:  # no CREATE OR REPLACE TABLE there
+            self.sql(f"DROP TABLE IF EXISTS {self.quote(name)}")
+            self.sql(f"CREATE TEMP TABLE {self.quote(name)} AS {query}")
+        else:
+            self.sql(f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS {query}")
         memo.forget_table(self, name)
         return self.table(name)
 
     def drop_temp(self, name: str) -> None:
         """Drop a table made by :meth:`materialize` (nothing to do on engines that cache instead)."""
-        if self.is_duckdb:
+        if self.is_duckdb or self.is_postgres:
             self.drop(name)
 
     # ------------------------------------------------------------------ stage documents
@@ -430,6 +461,11 @@ class Store:
             if self.is_duckdb:
                 self.sql(SCHEMA[name].create_sql())
                 return
+            if self.is_postgres:
+                from keepwise.store.postgres import ddl
+
+                self.sql(ddl(SCHEMA[name].create_sql()))
+                return
             import ibis
 
             from keepwise.store.measurement import IBIS_TYPES
@@ -450,7 +486,35 @@ class Store:
             return
         import ibis
 
-        self.backend.create_table(name, schema=ibis.memtable(rows).schema())
+        schema = ibis.memtable(rows).schema()
+        if self.is_postgres:  # Ibis' PostgreSQL backend refuses null-typed columns: all-empty text
+            schema = ibis.schema({c: ("string" if t.is_null() else t) for c, t in schema.items()})
+            self.sql(f"CREATE TABLE IF NOT EXISTS {self.quote(name)} ({self._pg_columns(schema)})")
+            return
+        self.backend.create_table(name, schema=schema)
+
+    def _pg_columns(self, schema: Any) -> str:
+        return ", ".join(f"{self.quote(c)} {self._pg_type(t)}" for c, t in schema.items())
+
+    def _pg_delete_keys(self, name: str, keys: pd.DataFrame) -> None:
+        """PostgreSQL: delete the rows of ``name`` whose ``keys`` columns match a row of ``keys``."""
+        from keepwise.store.postgres import copy_rows, frame_rows
+
+        temp = f"_kw_keys_{id(keys)}"
+        target = self.table(name).schema()
+        cols = ", ".join(f"{self.quote(c)} {self._pg_type(target[c])}" for c in keys.columns)
+        self.sql(f"CREATE TEMP TABLE {self.quote(temp)} ({cols}) ON COMMIT DROP")
+        copy_rows(self.backend.con, temp, [str(c) for c in keys.columns], frame_rows(keys))
+        on = " AND ".join(
+            f"{self.quote(name)}.{self.quote(k)} IS NOT DISTINCT FROM k.{self.quote(k)}" for k in keys.columns
+        )
+        self.sql(f"DELETE FROM {self.quote(name)} USING {self.quote(temp)} k WHERE {on}")
+        self.sql(f"DROP TABLE {self.quote(temp)}")
+
+    def _pg_type(self, dtype: Any) -> str:
+        from ibis.backends.sql.datatypes import PostgresType
+
+        return str(PostgresType.from_ibis(dtype).sql("postgres"))
 
     def _fitted(self, name: str, rows: pd.DataFrame) -> Any:
         from keepwise.store.rewrite import fitted
