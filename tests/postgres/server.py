@@ -64,13 +64,14 @@ class Server:
         """A ``postgresql://`` store URL of ``database`` on this server (loopback TCP)."""
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create a new, empty database and return its store URL."""
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """Create a new database (empty, or a copy of database ``template``) and return its store URL."""
         import psycopg
 
         name = name or f"kw_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f'CREATE DATABASE "{name}"')
+            con.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def stop(self) -> None:

@@ -142,7 +142,7 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
     if url.startswith(("postgres://", "postgresql://")):
         from keepwise.store.postgres import open_postgres
 
-        return open_postgres(url)
+        return open_postgres(url, read_only=read_only)
     if url.startswith(("spark-local", "spark://")):
         from keepwise.store.spark import connect_spark
 

@@ -67,8 +67,12 @@ def _connect_args(url: str) -> dict[str, Any]:
     return args
 
 
-def open_postgres(url: str) -> Any:
-    """Open ``url`` with Ibis' PostgreSQL backend, in UTC, with the contract's tables created."""
+def open_postgres(url: str, *, read_only: bool = False) -> Any:
+    """Open ``url`` with Ibis' PostgreSQL backend, in UTC, with the contract's tables created.
+
+    ``read_only`` changes nothing here: PostgreSQL serves readers and writers at once, and a read-only
+    session could not create the temporary tables Ibis uses for in-memory data.
+    """
     try:
         import ibis
     except ImportError as exc:  # pragma: no cover - ibis is a dependency

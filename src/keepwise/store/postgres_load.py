@@ -36,7 +36,7 @@ def touched(tables: Sequence[Table]) -> tuple[list[str], list[str]]:
     written = [*names, STATS_TABLE]
     if "consent" in names:
         written += ["consent", EVENTS]
-    read = sorted({ref for t in tables for ref in t.depends_on} | set(_costed(names)) - set(written))
+    read = sorted(({ref for t in tables for ref in t.depends_on} | set(_costed(names))) - set(written))
     return list(dict.fromkeys(written)), read
 
 

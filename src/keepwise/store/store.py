@@ -505,10 +505,13 @@ class Store:
         cols = ", ".join(f"{self.quote(c)} {self._pg_type(target[c])}" for c in keys.columns)
         self.sql(f"CREATE TEMP TABLE {self.quote(temp)} ({cols}) ON COMMIT DROP")
         copy_rows(self.backend.con, temp, [str(c) for c in keys.columns], frame_rows(keys))
-        on = " AND ".join(
-            f"{self.quote(name)}.{self.quote(k)} IS NOT DISTINCT FROM k.{self.quote(k)}" for k in keys.columns
-        )
-        self.sql(f"DELETE FROM {self.quote(name)} USING {self.quote(temp)} k WHERE {on}")
+        self.sql(f"ANALYZE {self.quote(temp)}")
+        cols = [self.quote(k) for k in keys.columns]
+        equal = " AND ".join(f"{self.quote(name)}.{c} = k.{c}" for c in cols)  # a hash join
+        self.sql(f"DELETE FROM {self.quote(name)} USING {self.quote(temp)} k WHERE {equal}")
+        same = " AND ".join(f"{self.quote(name)}.{c} IS NOT DISTINCT FROM k.{c}" for c in cols)
+        some_null = " OR ".join(f"k.{c} IS NULL" for c in cols)  # keys with NULLs (few): compared one by one
+        self.sql(f"DELETE FROM {self.quote(name)} USING {self.quote(temp)} k WHERE ({some_null}) AND {same}")
         self.sql(f"DROP TABLE {self.quote(temp)}")
 
     def _pg_type(self, dtype: Any) -> str:
