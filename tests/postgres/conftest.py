@@ -17,7 +17,7 @@ from . import server as pg
 # the load tests' shared rows and cases (tests/store/loads_kit.py, test_adversarial_loads.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "store"))
 
-from loads_kit import BASE  # noqa: E402
+from loads_kit import BASE
 
 
 @pytest.fixture(scope="session")

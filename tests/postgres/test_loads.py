@@ -73,9 +73,7 @@ def test_malformed_load_is_refused_in_one_line_and_changes_nothing(
     assert digest(url) == before, "a refused load changed the store"
 
 
-def test_valid_files_load_once_and_a_second_load_changes_nothing(
-    pg_fresh: Callable[[], str], tmp_path: Path
-):
+def test_valid_files_load_once_and_a_second_load_changes_nothing(pg_fresh: Callable[[], str], tmp_path: Path):
     url = pg_fresh()
     folder = tmp_path / "all"
     folder.mkdir()

@@ -31,6 +31,7 @@ __all__ = [
     "test_upsert_replaces_by_key_and_update_delete_count",
 ]
 
+
 @pytest.fixture
 def store(pg_url: str):
     s = connect(pg_url)
@@ -43,9 +44,7 @@ def test_the_store_is_postgres_in_utc_with_every_contract_table(store):
     assert store.sql("SHOW TimeZone") == [("UTC",)]
     assert set(SCHEMA) <= set(store.tables())
     types = dict(
-        store.sql(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'orders'"
-        )
+        store.sql("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'orders'")
     )
     assert types["unit_price"] == "numeric" and types["ordered_at"] == "timestamp with time zone"
 
