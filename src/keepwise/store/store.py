@@ -502,8 +502,8 @@ class Store:
 
         temp = f"_kw_keys_{id(keys)}"
         target = self.table(name).schema()
-        cols = ", ".join(f"{self.quote(c)} {self._pg_type(target[c])}" for c in keys.columns)
-        self.sql(f"CREATE TEMP TABLE {self.quote(temp)} ({cols}) ON COMMIT DROP")
+        typed = ", ".join(f"{self.quote(c)} {self._pg_type(target[c])}" for c in keys.columns)
+        self.sql(f"CREATE TEMP TABLE {self.quote(temp)} ({typed}) ON COMMIT DROP")
         copy_rows(self.backend.con, temp, [str(c) for c in keys.columns], frame_rows(keys))
         self.sql(f"ANALYZE {self.quote(temp)}")
         cols = [self.quote(k) for k in keys.columns]
