@@ -28,13 +28,18 @@ if TYPE_CHECKING:
 __all__ = [
     "advisory_lock",
     "copy_rows",
+    "create_from",
+    "create_table",
     "ddl",
+    "delete_keys",
     "ensure_tables",
     "is_postgres_url",
     "lock_tables",
     "open_postgres",
     "patch_compiler",
+    "pg_type",
     "placeholders",
+    "run",
 ]
 
 #: Advisory lock key under which the contract's tables are created.
@@ -221,3 +226,61 @@ def _python_rows(frame: Any) -> Iterable[tuple[Any, ...]]:
 
     for row in frame.itertuples(index=False, name=None):
         yield tuple(plain(v) for v in row)
+
+
+def pg_type(dtype: Any) -> str:
+    """The PostgreSQL type of an Ibis data type."""
+    from ibis.backends.sql.datatypes import PostgresType
+
+    return str(PostgresType.from_ibis(dtype).sql("postgres"))
+
+
+def run(con: Any, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Run one statement with ``?`` placeholders on psycopg connection ``con``; its rows (or ``[]``)."""
+    with con.cursor() as cur:
+        cur.execute(placeholders(statement), list(params or []))
+        return list(cur.fetchall()) if cur.description is not None else []
+
+
+def create_from(store: Store, name: str, rows: Any) -> None:
+    """Create table ``name``: the contract's declaration if it has one, else the columns of frame ``rows``.
+
+    Ibis' PostgreSQL backend refuses columns of type null: a column with no value at all is text.
+    """
+    import ibis
+
+    from keepwise.store.schema import SCHEMA
+
+    if name in SCHEMA:
+        store.sql(ddl(SCHEMA[name].create_sql()))
+        return
+    schema = ibis.memtable(rows).schema()
+    create_table(store, name, ibis.schema({c: ("string" if t.is_null() else t) for c, t in schema.items()}))
+
+
+def create_table(store: Store, name: str, schema: Any) -> None:
+    """Create table ``name`` with the columns of Ibis ``schema`` unless it exists."""
+    columns = ", ".join(f"{store.quote(c)} {pg_type(t)}" for c, t in schema.items())
+    store.sql(f"CREATE TABLE IF NOT EXISTS {store.quote(name)} ({columns})")
+
+
+def delete_keys(store: Store, name: str, keys: Any) -> None:
+    """Delete the rows of ``name`` whose ``keys`` columns match a row of DataFrame ``keys`` (NULL = NULL).
+
+    The keys go to a temporary table by ``COPY``; matching them with ``=`` lets PostgreSQL hash-join them
+    (``IS NOT DISTINCT FROM`` cannot be hashed), and keys holding a NULL, few, are matched apart.
+    """
+    temp = store.quote(f"_kw_keys_{id(keys)}")
+    target = store.table(name).schema()
+    typed = ", ".join(f"{store.quote(c)} {pg_type(target[c])}" for c in keys.columns)
+    store.sql(f"CREATE TEMP TABLE {temp} ({typed}) ON COMMIT DROP")
+    copy_rows(store.backend.con, temp.strip('"'), [str(c) for c in keys.columns], frame_rows(keys))
+    store.sql(f"ANALYZE {temp}")
+    table = store.quote(name)
+    cols = [store.quote(k) for k in keys.columns]
+    equal = " AND ".join(f"{table}.{c} = k.{c}" for c in cols)
+    store.sql(f"DELETE FROM {table} USING {temp} k WHERE {equal}")
+    same = " AND ".join(f"{table}.{c} IS NOT DISTINCT FROM k.{c}" for c in cols)
+    some_null = " OR ".join(f"k.{c} IS NULL" for c in cols)
+    store.sql(f"DELETE FROM {table} USING {temp} k WHERE ({some_null}) AND {same}")
+    store.sql(f"DROP TABLE {temp}")

@@ -168,11 +168,9 @@ class Store:
             except Exception:  # statements without a result set
                 return []
         if self.is_postgres:
-            from keepwise.store.postgres import placeholders
+            from keepwise.store.postgres import run
 
-            with self.backend.con.cursor() as pg:
-                pg.execute(placeholders(statement), list(params or []))
-                return list(pg.fetchall()) if pg.description is not None else []
+            return run(self.backend.con, statement, params)
         if params:
             parts = statement.split("?")
             if len(parts) != len(params) + 1:
@@ -209,17 +207,9 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """Group writes: all land or none (DuckDB, PostgreSQL). Nested calls join the outer transaction.
 
-        On Spark the writes run in order and a failure leaves the earlier ones in place. On PostgreSQL the
-        transaction is psycopg's (the backend's own statements inside it become savepoints).
+        On Spark the writes run in order and a failure leaves the earlier ones in place. On PostgreSQL
+        (psycopg in autocommit mode) the Ibis backend's own statements inside become savepoints.
         """
-        if self.is_postgres and not self._depth:
-            self._depth = 1
-            try:
-                with self.backend.con.transaction():
-                    yield self
-            finally:
-                self._depth = 0
-            return
         if self._depth or self.is_spark:
             self._depth += 1
             try:
@@ -341,7 +331,9 @@ class Store:
                 finally:
                     con.unregister(view)
             elif self.is_postgres:
-                self._pg_delete_keys(name, rows[list(key)].drop_duplicates())
+                from keepwise.store.postgres import delete_keys
+
+                delete_keys(self, name, rows[list(key)].drop_duplicates())
             else:
                 for values in rows[list(key)].drop_duplicates().itertuples(index=False):
                     self.delete(name, dict(zip(key, values, strict=True)))
@@ -426,45 +418,28 @@ class Store:
         The dashboard and the API read it back with :meth:`load_document` instead of computing again.
         ``variant`` tells apart documents of one stage and month made with different options.
         """
-        from datetime import UTC, datetime
+        from keepwise.store.documents import save
 
-        import pandas as pd
-
-        from keepwise.jsonio import dumps
-
-        row = pd.DataFrame(
-            {
-                "kind": [kind],
-                "month": [month],
-                "variant": [variant],
-                "written_at": [datetime.now(UTC)],
-                "body": [dumps(document, indent=None)],
-            }
-        )
-        self.upsert(DOCUMENTS, row, key=["kind", "month", "variant"])
+        save(self, kind, month, document, variant=variant)
 
     def load_document(self, kind: str, month: str, *, variant: str = "") -> Any | None:
         """The document :meth:`save_document` stored for ``kind`` and ``month``, or ``None``."""
-        import json
+        from keepwise.store.documents import load
 
-        if not self.has_table(DOCUMENTS):
-            return None
-        df = self.read(DOCUMENTS, where={"kind": kind, "month": month, "variant": variant}, columns=["body"])
-        return None if df.empty else json.loads(df.body.iloc[0])
+        return load(self, kind, month, variant=variant)
 
     # ------------------------------------------------------------------ helpers
     def _create_from(self, name: str, rows: pd.DataFrame) -> None:
         memo.forget(self)  # what the run cached may have changed
         from keepwise.store.schema import SCHEMA
 
+        if self.is_postgres:
+            from keepwise.store.postgres import create_from
+
+            return create_from(self, name, rows)
         if name in SCHEMA:
             if self.is_duckdb:
                 self.sql(SCHEMA[name].create_sql())
-                return
-            if self.is_postgres:
-                from keepwise.store.postgres import ddl
-
-                self.sql(ddl(SCHEMA[name].create_sql()))
                 return
             import ibis
 
@@ -486,38 +461,7 @@ class Store:
             return
         import ibis
 
-        schema = ibis.memtable(rows).schema()
-        if self.is_postgres:  # Ibis' PostgreSQL backend refuses null-typed columns: all-empty text
-            schema = ibis.schema({c: ("string" if t.is_null() else t) for c, t in schema.items()})
-            self.sql(f"CREATE TABLE IF NOT EXISTS {self.quote(name)} ({self._pg_columns(schema)})")
-            return
-        self.backend.create_table(name, schema=schema)
-
-    def _pg_columns(self, schema: Any) -> str:
-        return ", ".join(f"{self.quote(c)} {self._pg_type(t)}" for c, t in schema.items())
-
-    def _pg_delete_keys(self, name: str, keys: pd.DataFrame) -> None:
-        """PostgreSQL: delete the rows of ``name`` whose ``keys`` columns match a row of ``keys``."""
-        from keepwise.store.postgres import copy_rows, frame_rows
-
-        temp = f"_kw_keys_{id(keys)}"
-        target = self.table(name).schema()
-        typed = ", ".join(f"{self.quote(c)} {self._pg_type(target[c])}" for c in keys.columns)
-        self.sql(f"CREATE TEMP TABLE {self.quote(temp)} ({typed}) ON COMMIT DROP")
-        copy_rows(self.backend.con, temp, [str(c) for c in keys.columns], frame_rows(keys))
-        self.sql(f"ANALYZE {self.quote(temp)}")
-        cols = [self.quote(k) for k in keys.columns]
-        equal = " AND ".join(f"{self.quote(name)}.{c} = k.{c}" for c in cols)  # a hash join
-        self.sql(f"DELETE FROM {self.quote(name)} USING {self.quote(temp)} k WHERE {equal}")
-        same = " AND ".join(f"{self.quote(name)}.{c} IS NOT DISTINCT FROM k.{c}" for c in cols)
-        some_null = " OR ".join(f"k.{c} IS NULL" for c in cols)  # keys with NULLs (few): compared one by one
-        self.sql(f"DELETE FROM {self.quote(name)} USING {self.quote(temp)} k WHERE ({some_null}) AND {same}")
-        self.sql(f"DROP TABLE {self.quote(temp)}")
-
-    def _pg_type(self, dtype: Any) -> str:
-        from ibis.backends.sql.datatypes import PostgresType
-
-        return str(PostgresType.from_ibis(dtype).sql("postgres"))
+        self.backend.create_table(name, schema=ibis.memtable(rows).schema())
 
     def _fitted(self, name: str, rows: pd.DataFrame) -> Any:
         from keepwise.store.rewrite import fitted
