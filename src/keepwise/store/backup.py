@@ -248,6 +248,15 @@ def _put(store: Store, name: str, data: pa.Table) -> None:
     """Restore table ``name`` as it is: into the existing (empty) table, or created with the file's types."""
     if data.num_rows == 0 and store.has_table(name):
         return
+    if store.is_postgres:  # the file's own types (through pandas an integer column with gaps is float)
+        import ibis
+
+        from keepwise.store.postgres import copy_rows, create_table, frame_rows
+
+        if not store.has_table(name):
+            create_table(store, name, ibis.Schema.from_pyarrow(data.schema))
+        copy_rows(store.backend.con, name, data.column_names, frame_rows(data))
+        return
     if not store.is_duckdb or store.has_table(name):
         store.append(name, data.to_pandas())
         return

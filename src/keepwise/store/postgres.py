@@ -245,7 +245,7 @@ def run(con: Any, statement: str, params: Sequence[Any] | None = None) -> list[t
 def create_from(store: Store, name: str, rows: Any) -> None:
     """Create table ``name``: the contract's declaration if it has one, else the columns of frame ``rows``.
 
-    Ibis' PostgreSQL backend refuses columns of type null: a column with no value at all is text.
+    A column with no value at all (type null, which PostgreSQL has not) is text.
     """
     import ibis
 
@@ -254,13 +254,16 @@ def create_from(store: Store, name: str, rows: Any) -> None:
     if name in SCHEMA:
         store.sql(ddl(SCHEMA[name].create_sql()))
         return
-    schema = ibis.memtable(rows).schema()
-    create_table(store, name, ibis.schema({c: ("string" if t.is_null() else t) for c, t in schema.items()}))
+    create_table(store, name, ibis.memtable(rows).schema())
 
 
 def create_table(store: Store, name: str, schema: Any) -> None:
-    """Create table ``name`` with the columns of Ibis ``schema`` unless it exists."""
-    columns = ", ".join(f"{store.quote(c)} {pg_type(t)}" for c, t in schema.items())
+    """Create table ``name`` with the columns of Ibis ``schema`` unless it exists (type null: text)."""
+    import ibis
+
+    columns = ", ".join(
+        f"{store.quote(c)} {pg_type(ibis.dtype('string') if t.is_null() else t)}" for c, t in schema.items()
+    )
     store.sql(f"CREATE TABLE IF NOT EXISTS {store.quote(name)} ({columns})")
 
 
