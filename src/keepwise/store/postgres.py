@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "advisory_lock",
     "copy_rows",
+    "create",
     "create_from",
     "create_table",
     "ddl",
@@ -252,9 +253,20 @@ def create_from(store: Store, name: str, rows: Any) -> None:
     from keepwise.store.schema import SCHEMA
 
     if name in SCHEMA:
-        store.sql(ddl(SCHEMA[name].create_sql()))
+        create(store, ddl(SCHEMA[name].create_sql()))
         return
     create_table(store, name, ibis.memtable(rows).schema())
+
+
+def create(store: Store, statement: str) -> None:
+    """Run a ``CREATE TABLE IF NOT EXISTS`` holding the schema's advisory lock until the transaction ends.
+
+    Two sessions creating the same table at once would otherwise collide in PostgreSQL's catalog
+    (``duplicate key value violates unique constraint "pg_type_typname_nsp_index"``).
+    """
+    with store.transaction():
+        store.sql("SELECT pg_advisory_xact_lock(?)", [_SCHEMA_LOCK])
+        store.sql(statement)
 
 
 def create_table(store: Store, name: str, schema: Any) -> None:
@@ -264,7 +276,7 @@ def create_table(store: Store, name: str, schema: Any) -> None:
     columns = ", ".join(
         f"{store.quote(c)} {pg_type(ibis.dtype('string') if t.is_null() else t)}" for c, t in schema.items()
     )
-    store.sql(f"CREATE TABLE IF NOT EXISTS {store.quote(name)} ({columns})")
+    create(store, f"CREATE TABLE IF NOT EXISTS {store.quote(name)} ({columns})")
 
 
 def delete_keys(store: Store, name: str, keys: Any) -> None:

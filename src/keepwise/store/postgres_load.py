@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from keepwise.store.consent_history import EVENTS
-from keepwise.store.postgres import copy_rows, ddl, frame_rows, lock_tables
+from keepwise.store.postgres import copy_rows, create, ddl, frame_rows, lock_tables
 from keepwise.store.schema import SCHEMA, TABLES, Table
 from keepwise.store.stats import STATS_DDL, STATS_TABLE
 from keepwise.store.store import Store
@@ -62,8 +62,9 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
             have = set(store.tables())
             for t in tables:
                 if t.name not in have:
-                    store.sql(ddl(t.create_sql()))
-            store.sql(STATS_DDL)
+                    create(store, ddl(t.create_sql()))
+            if STATS_TABLE not in have:
+                create(store, STATS_DDL)
             lock_tables(store, sorted({*written, *read}))
             present = set(store.tables())
             for name in [*written, *read]:
