@@ -67,3 +67,11 @@ def pg_base(pg_server: pg.Server, tmp_path_factory: pytest.TempPathFactory) -> s
 def pg_fresh(pg_server: pg.Server, pg_base: str) -> Callable[[], str]:
     """Make a copy of the base database (``CREATE DATABASE ... TEMPLATE``) and return its URL."""
     return lambda: pg_server.create_database(template=pg_base)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of this folder ``postgres`` (``-m "not postgres"`` leaves them out)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if Path(str(item.fspath)).resolve().parent == here:
+            item.add_marker(pytest.mark.postgres)

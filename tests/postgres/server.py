@@ -19,8 +19,18 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Where Debian's postgresql-15 package puts its programs.
-BIN = Path(os.environ.get("KEEPWISE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _bin() -> Path:
+    """Where Debian's postgresql package put the server's programs (the newest version installed)."""
+    if os.environ.get("KEEPWISE_TEST_PG_BIN"):
+        return Path(os.environ["KEEPWISE_TEST_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+#: The server's programs (``KEEPWISE_TEST_PG_BIN`` overrides).
+BIN = _bin()
 USER = "keepwise"
 
 
