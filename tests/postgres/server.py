@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-
 def _bin() -> Path:
     """Where Debian's postgresql package put the server's programs (the newest version installed)."""
     if os.environ.get("KEEPWISE_TEST_PG_BIN"):
