@@ -128,3 +128,47 @@ def test_backups_round_trip_with_identical_digests_on_both_engines(
     assert {t: manifests["duckdb"][t] for t in records} == {t: manifests["postgres"][t] for t in records}
     across = _restored_digests(tmp_path / "duckdb", pg_server.create_database())
     assert {t: across[t] for t in manifests["duckdb"]} == manifests["duckdb"]
+
+
+def _pages(url: str) -> dict[str, tuple[int, object]]:
+    """Every GET route without path parameters: status code and (for JSON) the document, ``db`` left out."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from keepwise.config import Config, WebAssumptions
+    from keepwise.web import create_app
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from web.conftest import routes_of
+
+    token = "pg-web-token-0123456789abcdef"
+    app = create_app(url, replace(Config(), web=replace(WebAssumptions(), token=token)))
+    found: dict[str, tuple[int, object]] = {}
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        for path, methods in sorted(routes_of(app)):
+            if "GET" not in methods or "{" in path:
+                continue
+            got = client.get(path)
+            body: object = None
+            if got.headers.get("content-type", "").startswith("application/json"):
+                body = got.json()
+                if isinstance(body, dict):
+                    body.pop("db", None)
+            found[path] = (got.status_code, body)
+    return found
+
+
+def test_the_dashboard_serves_the_same_pages_and_api_answers_on_postgres(
+    stores: dict[str, str], documents, snapshot: ModuleType, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    monkeypatch.setenv("KEEPWISE_SECRET", "pg-secret-0123456789abcdef")
+    duck, pg = _pages(stores["duckdb"]), _pages(stores["postgres"])
+    assert {p: c for p, (c, _) in pg.items()} == {p: c for p, (c, _) in duck.items()}
+    assert sum(code == 200 for code, _ in pg.values()) >= 10
+    for path, (_, body) in duck.items():
+        if body is not None:
+            gap = snapshot.float_gap(body, pg[path][1])
+            assert gap is not None and gap[0] <= RTOL, path
