@@ -105,3 +105,10 @@ def test_a_server_that_is_not_there_is_a_one_line_input_error(pg_server):
     with pytest.raises(KeepwiseInputError, match="cannot open store") as info:
         connect(url)
     assert "secret" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_replace_month_rebuilds_a_table_whose_columns_changed(store):
+    store.replace_month("review_y", "2024-01", pd.DataFrame({"a": [1]}))
+    store.replace_month("review_y", "2024-02", pd.DataFrame({"a": [2], "b": ["new column"]}))
+    got = store.read("review_y").to_dict("list")
+    assert got == {"review_month": ["2024-02"], "a": [2], "b": ["new column"]}

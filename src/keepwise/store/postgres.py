@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -41,6 +42,7 @@ __all__ = [
     "pg_type",
     "placeholders",
     "run",
+    "savepoint",
 ]
 
 #: Advisory lock key under which the contract's tables are created.
@@ -234,6 +236,11 @@ def pg_type(dtype: Any) -> str:
     from ibis.backends.sql.datatypes import PostgresType
 
     return str(PostgresType.from_ibis(dtype).sql("postgres"))
+
+
+def savepoint(store: Store) -> AbstractContextManager[Any]:
+    """On PostgreSQL a savepoint (a failed statement inside undoes only itself); elsewhere nothing."""
+    return store.backend.con.transaction() if store.is_postgres else nullcontext()
 
 
 def run(con: Any, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:

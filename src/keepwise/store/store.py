@@ -274,6 +274,8 @@ class Store:
         ``rows`` get ``column`` set to ``month`` (added as the first column when missing). A table whose
         columns changed between keepwise versions is rebuilt with this month's rows only.
         """
+        from keepwise.store.postgres import savepoint
+
         memo.forget(self)  # what the run cached may have changed
         df = rows.copy()
         if column in df.columns:
@@ -293,9 +295,10 @@ class Store:
         with self.transaction():
             self.delete(name, {column: month})
             try:
-                self.append(name, df)
+                with savepoint(self):  # PostgreSQL: a failed statement would end the transaction
+                    self.append(name, df)
             except Exception:  # the table's shape changed between keepwise versions: rebuild it
-                if not self.is_duckdb:
+                if not (self.is_duckdb or self.is_postgres):
                     raise
                 self.drop(name)
                 self.append(name, df)
@@ -397,12 +400,10 @@ class Store:
         import ibis
 
         self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
-        query = ibis.to_sql(expr, dialect=self.kind)
         if self.is_postgres:  # no CREATE OR REPLACE TABLE there
-            self.sql(f"DROP TABLE IF EXISTS {self.quote(name)}")
-            self.sql(f"CREATE TEMP TABLE {self.quote(name)} AS {query}")
-        else:
-            self.sql(f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS {query}")
+            self.drop(name)
+        replace = "" if self.is_postgres else "OR REPLACE "
+        self.sql(f"CREATE {replace}TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect=self.kind)}")
         memo.forget_table(self, name)
         return self.table(name)
 
