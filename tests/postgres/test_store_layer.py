@@ -112,3 +112,12 @@ def test_replace_month_rebuilds_a_table_whose_columns_changed(store):
     store.replace_month("review_y", "2024-02", pd.DataFrame({"a": [2], "b": ["new column"]}))
     got = store.read("review_y").to_dict("list")
     assert got == {"review_month": ["2024-02"], "a": [2], "b": ["new column"]}
+
+
+def test_a_url_shown_in_messages_hides_its_password():
+    from keepwise.store.postgres import redacted
+
+    assert (
+        redacted("postgresql://kw:s3cret@db.example:5432/shop") == "postgresql://kw:***@db.example:5432/shop"
+    )
+    assert redacted("postgresql://kw@db.example/shop") == "postgresql://kw@db.example/shop"

@@ -41,6 +41,7 @@ __all__ = [
     "patch_compiler",
     "pg_type",
     "placeholders",
+    "redacted",
     "run",
     "savepoint",
 ]
@@ -84,12 +85,12 @@ def open_postgres(url: str, *, read_only: bool = False) -> Any:
     try:
         import ibis
     except ImportError as exc:  # pragma: no cover - ibis is a dependency
-        raise KeepwiseInputError(f"cannot open store '{_shown(url)}': {exc}") from exc
+        raise KeepwiseInputError(f"cannot open store '{redacted(url)}': {exc}") from exc
     try:
         backend = ibis.postgres.connect(**_connect_args(url))
     except Exception as exc:  # psycopg.OperationalError: server down, wrong password, no such database
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise KeepwiseInputError(f"cannot open store '{_shown(url)}': {first}") from None
+        raise KeepwiseInputError(f"cannot open store '{redacted(url)}': {first}") from None
     patch_compiler()
     ensure_tables(backend)
     return backend
@@ -119,8 +120,8 @@ def patch_compiler() -> None:
     PostgresCompiler._keepwise_patched = True
 
 
-def _shown(url: str) -> str:
-    """``url`` without its password (for messages)."""
+def redacted(url: str) -> str:
+    """``url`` with its password shown as ``***`` (for messages, logs and JSON that others read)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
