@@ -120,3 +120,30 @@ def test_a_lock_lease_has_one_holder_however_many_sessions_ask_at_once(pg_url: s
     finally:
         for s in sessions:
             s.disconnect()
+
+
+def test_sessions_asking_for_the_link_secret_at_once_agree_on_one(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    from keepwise.store.secret import signing_secret
+
+    monkeypatch.delenv("KEEPWISE_SECRET", raising=False)
+    sessions = [connect(pg_url) for _ in range(4)]
+    gate = threading.Barrier(len(sessions))
+    found: list[str] = []
+
+    def ask(store) -> None:
+        gate.wait()
+        found.append(signing_secret(store))
+
+    try:
+        threads = [threading.Thread(target=ask, args=(s,)) for s in sessions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(found) == len(sessions) and len(set(found)) == 1 and len(found[0]) >= 32
+        assert sessions[0].sql("SELECT count(*) FROM kw_secret") == [(1,)]
+    finally:
+        for s in sessions:
+            s.disconnect()
