@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need from the operating system, if it is missing:
-# Debian's chromium (browser tests drive it through Playwright; no browser download works here) and
+# Debian's chromium (browser tests drive it through Playwright; no browser download works here),
+# Debian's PostgreSQL server (tests/postgres runs throwaway servers with its initdb and pg_ctl) and
 # Java 17 or newer (the Spark tests run PySpark 4 in local mode, which needs Java 17+).
 set -euo pipefail
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# the PostgreSQL suite (tests/postgres) starts throwaway servers from Debian's programs
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 
 java_major() {
   local java="${JAVA_HOME:+$JAVA_HOME/bin/}java"

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,17 @@ from keepwise.exceptions import BadInput, KeepwiseInputError
 from keepwise.store.schema import SCHEMA, load_order
 from keepwise.store.store import Store, as_store
 
-__all__ = ["MANIFEST", "Manifest", "TableEntry", "backup", "digest", "restore", "table_digest"]
+__all__ = [
+    "MANIFEST",
+    "Manifest",
+    "TableEntry",
+    "backup",
+    "digest",
+    "digester",
+    "restore",
+    "store_digests",
+    "table_digest",
+]
 
 #: The manifest's file name in a backup folder.
 MANIFEST = "manifest.json"
@@ -83,20 +95,35 @@ class Manifest:
             raise BadInput("dir", f"{path} is not a readable manifest ({exc})", str(folder)) from None
 
 
-def digest(data: pa.Table) -> str:
-    """SHA-256 of ``data``'s rows in canonical form: each row as DuckDB's text, sorted, newline-joined."""
-    con = duckdb.connect()
+def digest(data: pa.Table, *, con: Any = None) -> str:
+    """SHA-256 of ``data``'s rows in canonical form: each row as DuckDB's text, sorted, newline-joined.
+
+    ``con``: a DuckDB connection from :func:`digester` to compute it on (one is opened otherwise).
+    """
+    if con is None:
+        with digester() as own:
+            return digest(data, con=own)
+    h = hashlib.sha256()
+    h.update(("\t".join(data.column_names) + "\n").encode())
+    if data.num_rows == 0 or not data.column_names:
+        return h.hexdigest()
+    con.register("rows_in", data)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("rows_in", data)
-        h = hashlib.sha256()
-        h.update(("\t".join(data.column_names) + "\n").encode())
-        if data.num_rows == 0 or not data.column_names:
-            return h.hexdigest()
         cursor = con.execute("SELECT CAST(r AS VARCHAR) AS t FROM rows_in r ORDER BY t")
         while batch := cursor.fetchmany(50_000):
             h.update("".join(f"{row[0]}\n" for row in batch).encode())
-        return h.hexdigest()
+    finally:
+        con.unregister("rows_in")
+    return h.hexdigest()
+
+
+@contextmanager
+def digester() -> Iterator[Any]:
+    """An in-memory DuckDB connection in UTC for several :func:`digest` calls (opening one takes a while)."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
     finally:
         con.close()
 
@@ -105,14 +132,21 @@ def _arrow(store: Store, name: str) -> pa.Table:
     return store.table(name).to_pyarrow()
 
 
-def table_digest(store: Store, name: str) -> str:
-    """:func:`digest` of table ``name`` of the store."""
-    return digest(_arrow(as_store(store), name))
+def table_digest(store: Store, name: str, *, con: Any = None) -> str:
+    """:func:`digest` of table ``name`` of the store (``con``: a connection from :func:`digester`)."""
+    return digest(_arrow(as_store(store), name), con=con)
 
 
-def _entry(name: str, data: pa.Table) -> TableEntry:
+def store_digests(store: Store) -> dict[str, str]:
+    """:func:`digest` of every table of the store, by name."""
+    store = as_store(store)
+    with digester() as con:
+        return {name: table_digest(store, name, con=con) for name in sorted(store.tables())}
+
+
+def _entry(name: str, data: pa.Table, con: Any) -> TableEntry:
     columns = [[f.name, str(f.type)] for f in data.schema]
-    return TableEntry(name, f"{name}.parquet", data.num_rows, digest(data), columns)
+    return TableEntry(name, f"{name}.parquet", data.num_rows, digest(data, con=con), columns)
 
 
 def _source(store: Store) -> str:
@@ -133,12 +167,13 @@ def backup(store: Store, folder: str | Path) -> Manifest:
         raise BadInput("dir", f"{target} is a file, not a folder", str(target))
     target.mkdir(parents=True, exist_ok=True)
     entries = []
-    for name in sorted(store.tables()):
-        if name in _SKIPPED or name.startswith("_"):
-            continue
-        data = _arrow(store, name)
-        pq.write_table(data, target / f"{name}.parquet")
-        entries.append(_entry(name, data))
+    with digester() as con:
+        for name in sorted(store.tables()):
+            if name in _SKIPPED or name.startswith("_"):
+                continue
+            data = _arrow(store, name)
+            pq.write_table(data, target / f"{name}.parquet")
+            entries.append(_entry(name, data, con))
     manifest = Manifest(datetime.now(UTC).isoformat(), _source(store), entries)
     (target / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2) + "\n", encoding="utf-8")
     return manifest
@@ -155,12 +190,12 @@ def _rows_in(store: Store) -> dict[str, int]:
     return found
 
 
-def _read_checked(folder: Path, entry: TableEntry) -> pa.Table:
+def _read_checked(folder: Path, entry: TableEntry, con: Any) -> pa.Table:
     path = folder / entry.file
     if not path.exists():
         raise BadInput("dir", f"{path} is listed in the manifest but missing", str(folder))
     data = pq.read_table(path)
-    if data.num_rows != entry.rows or digest(data) != entry.sha256:
+    if data.num_rows != entry.rows or digest(data, con=con) != entry.sha256:
         raise BadInput(
             "dir", f"{path} does not match its manifest entry (rows or digest): damaged", str(folder)
         )
@@ -186,7 +221,8 @@ def restore(store: Store, folder: str | Path) -> Manifest:
         raise BadInput(
             "db", f"the store is not empty ({some} rows); restore into a new, empty store", store.url
         )
-    data = {e.table: _read_checked(source, e) for e in manifest.tables}
+    with digester() as con:
+        data = {e.table: _read_checked(source, e, con) for e in manifest.tables}
     contract = load_order({n for n in data if n in SCHEMA and SCHEMA[n].loadable})
     own = [n for n in data if n not in contract]
     if contract:
@@ -198,7 +234,8 @@ def restore(store: Store, folder: str | Path) -> Manifest:
             if store.has_table(name) and store.count(name):  # consent events the consent load just wrote
                 store.delete(name, {})
             _put(store, name, data[name])
-    wrong = [e.table for e in manifest.tables if table_digest(store, e.table) != e.sha256]
+    with digester() as con:
+        wrong = [e.table for e in manifest.tables if table_digest(store, e.table, con=con) != e.sha256]
     if wrong:
         raise KeepwiseInputError(
             f"restored tables differ from the backup: {', '.join(wrong)} (the store now holds the restore; "
@@ -210,6 +247,15 @@ def restore(store: Store, folder: str | Path) -> Manifest:
 def _put(store: Store, name: str, data: pa.Table) -> None:
     """Restore table ``name`` as it is: into the existing (empty) table, or created with the file's types."""
     if data.num_rows == 0 and store.has_table(name):
+        return
+    if store.is_postgres:  # the file's own types (through pandas an integer column with gaps is float)
+        import ibis
+
+        from keepwise.store.postgres import copy_rows, create_table, frame_rows
+
+        if not store.has_table(name):
+            create_table(store, name, ibis.Schema.from_pyarrow(data.schema))
+        copy_rows(store.backend.con, name, data.column_names, frame_rows(data))
         return
     if not store.is_duckdb or store.has_table(name):
         store.append(name, data.to_pandas())

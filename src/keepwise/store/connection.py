@@ -2,7 +2,9 @@
 
 URLs follow the SQLAlchemy convention for file paths: ``duckdb:///keepwise.duckdb`` is ``keepwise.duckdb``
 in the working directory, ``duckdb:////var/data/kw.duckdb`` is an absolute path, ``duckdb://:memory:`` keeps
-everything in memory. ``postgres://user:pass@host/db`` is passed to Ibis' Postgres backend. ``spark-local``
+everything in memory. ``postgresql://user:pass@host:port/db`` (or ``postgres://``) opens a shared PostgreSQL
+store through Ibis' PostgreSQL backend and psycopg (:mod:`keepwise.store.postgres`); ``?host=/run/postgresql``
+reaches a server's unix socket. ``spark-local``
 and ``spark://host:port`` open Spark through Ibis' PySpark backend (see :mod:`keepwise.store.spark`).
 """
 
@@ -138,9 +140,9 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
             ensure_tables(backend)
         return backend
     if url.startswith(("postgres://", "postgresql://")):
-        import ibis
+        from keepwise.store.postgres import open_postgres
 
-        return ibis.connect(url)
+        return open_postgres(url, read_only=read_only)
     if url.startswith(("spark-local", "spark://")):
         from keepwise.store.spark import connect_spark
 
@@ -157,6 +159,11 @@ def ensure_tables(backend: Any) -> None:
 
     if isinstance(backend, Store):
         backend = backend.backend
+    if getattr(backend, "name", "") == "postgres":
+        from keepwise.store import postgres
+
+        postgres.ensure_tables(backend)
+        return
     for t in TABLES:
         backend.raw_sql(t.create_sql())
 

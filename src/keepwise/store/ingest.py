@@ -159,6 +159,12 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
                 f"table '{s.table.name}' is written by keepwise itself and cannot be loaded"
             )
         _check_header(s)
+    if getattr(getattr(backend, "backend", backend), "name", "") == "postgres":
+        from keepwise.store.postgres_load import load_into_postgres
+        from keepwise.store.store import as_store
+
+        tables = list({s.table.name: s.table for s in sources}.values())
+        return load_into_postgres(as_store(backend), tables, lambda duck: _run(duck, sources, show_progress))
     # a store, or a plain DuckDB connection (keepwise.store.raw: the command's way, without Ibis)
     con: Any = backend if isinstance(backend, duckdb.DuckDBPyConnection) else duckdb_connection(backend)
     big = show_progress and sum(s.size for s in sources) >= PROGRESS_MIN_BYTES

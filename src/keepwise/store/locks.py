@@ -1,6 +1,7 @@
 """The ``locks`` table: leases that keep two runs of a job from overlapping.
 
-One row per lock name: who holds it (``host:pid:nonce``) and until when. The rules (when a lease may be
+One row per lock name: who holds it (``host:pid:nonce``) and until when; on PostgreSQL the read and the
+take are serialised across processes by an advisory lock (:func:`holder`). The rules (when a lease may be
 taken over, renewed or given back) live with their user, :class:`keepwise.messages.outbox.StoreLock`; these
 are the statements, run inside the caller's transaction where a read and a write must not be split.
 """
@@ -16,7 +17,16 @@ __all__ = ["drop", "extend", "holder", "take"]
 
 
 def holder(store: Store, name: str) -> tuple[str, Any] | None:
-    """``(holder, expires_at)`` of lock ``name``, or ``None`` when nobody holds it."""
+    """``(holder, expires_at)`` of lock ``name``, or ``None`` when nobody holds it.
+
+    On PostgreSQL, where several processes share the store, the caller's transaction first takes the
+    advisory lock of ``name``: a second process reading the lease waits until the first has taken it (or
+    not) and committed, so two processes never both see the lock free. (DuckDB has one writing process.)
+    """
+    if store.is_postgres:
+        from keepwise.store.postgres import advisory_lock
+
+        advisory_lock(store, f"keepwise.locks:{name}")
     rows = store.sql("SELECT holder, expires_at FROM locks WHERE name = ?", [name])
     return (str(rows[0][0]), rows[0][1]) if rows else None
 

@@ -28,6 +28,7 @@ from keepwise.store.schema import SCHEMA, Table
 __all__ = [
     "COSTED",
     "RECORDED",
+    "STATS_DDL",
     "STATS_TABLE",
     "Sql",
     "columns_of",
@@ -42,6 +43,8 @@ __all__ = [
 #: The table that holds what loads recorded (one row per table; no load time, so that
 #: loading the same files again changes nothing).
 STATS_TABLE = "kw_table_stats"
+#: The statement that creates :data:`STATS_TABLE` (valid on DuckDB and PostgreSQL).
+STATS_DDL = f"CREATE TABLE IF NOT EXISTS {STATS_TABLE} (table_name VARCHAR, row_count BIGINT, stats VARCHAR)"
 #: The tables whose figures a load records: loadable tables that only loads write.
 RECORDED: tuple[str, ...] = (
     "customers",
@@ -142,7 +145,7 @@ def record(sql: Sql, tables: Sequence[str], known: dict[str, dict[str, int]] | N
 
     ``known``: per table, figures the load already counted (``{"customers": n}``), not counted again.
     """
-    sql(f"CREATE TABLE IF NOT EXISTS {STATS_TABLE} (table_name VARCHAR, row_count BIGINT, stats VARCHAR)")
+    sql(STATS_DDL)
     known = known or {}
     figures = {
         t: scan(sql, SCHEMA[t], customers="customers" not in known.get(t, {})) | known.get(t, {})

@@ -66,6 +66,11 @@ class Store:
         return self.kind == "duckdb"
 
     @property
+    def is_postgres(self) -> bool:
+        """True when the engine is PostgreSQL."""
+        return self.kind == "postgres"
+
+    @property
     def is_spark(self) -> bool:
         """True when the engine is Spark."""
         return self.kind == "pyspark"
@@ -153,8 +158,8 @@ class Store:
     def sql(self, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement and return its rows (an empty list for statements without a result).
 
-        Only modules of ``keepwise.store`` call this. On DuckDB ``?`` placeholders take ``params``; on
-        other engines the values are rendered as literals of the engine's dialect.
+        Only modules of ``keepwise.store`` call this. On DuckDB and PostgreSQL ``?`` placeholders take
+        ``params``; on other engines the values are rendered as literals of the engine's dialect.
         """
         if self.is_duckdb:
             cur = self.backend.con.execute(statement, list(params or []))
@@ -162,6 +167,10 @@ class Store:
                 return list(cur.fetchall())
             except Exception:  # statements without a result set
                 return []
+        if self.is_postgres:
+            from keepwise.store.postgres import run
+
+            return run(self.backend.con, statement, params)
         if params:
             parts = statement.split("?")
             if len(parts) != len(params) + 1:
@@ -198,7 +207,8 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """Group writes: all land or none (DuckDB, PostgreSQL). Nested calls join the outer transaction.
 
-        On Spark the writes run in order and a failure leaves the earlier ones in place.
+        On Spark the writes run in order and a failure leaves the earlier ones in place. On PostgreSQL
+        (psycopg in autocommit mode) the Ibis backend's own statements inside become savepoints.
         """
         if self._depth or self.is_spark:
             self._depth += 1
@@ -237,6 +247,10 @@ class Store:
                 con.execute(f"INSERT INTO {self.quote(name)} BY NAME SELECT * FROM {view}")
             finally:
                 con.unregister(view)
+        elif self.is_postgres:
+            from keepwise.store.postgres import copy_rows, frame_rows
+
+            copy_rows(self.backend.con, name, [str(c) for c in rows.columns], frame_rows(rows))
         else:
             if self.is_spark:
                 from keepwise.store.rewrite import writable
@@ -260,6 +274,8 @@ class Store:
         ``rows`` get ``column`` set to ``month`` (added as the first column when missing). A table whose
         columns changed between keepwise versions is rebuilt with this month's rows only.
         """
+        from keepwise.store.postgres import savepoint
+
         memo.forget(self)  # what the run cached may have changed
         df = rows.copy()
         if column in df.columns:
@@ -279,9 +295,10 @@ class Store:
         with self.transaction():
             self.delete(name, {column: month})
             try:
-                self.append(name, df)
+                with savepoint(self):  # PostgreSQL: a failed statement would end the transaction
+                    self.append(name, df)
             except Exception:  # the table's shape changed between keepwise versions: rebuild it
-                if not self.is_duckdb:
+                if not (self.is_duckdb or self.is_postgres):
                     raise
                 self.drop(name)
                 self.append(name, df)
@@ -316,6 +333,10 @@ class Store:
                     con.execute(f"DELETE FROM {self.quote(name)} USING {view} WHERE {on}")
                 finally:
                     con.unregister(view)
+            elif self.is_postgres:
+                from keepwise.store.postgres import delete_keys
+
+                delete_keys(self, name, rows[list(key)].drop_duplicates())
             else:
                 for values in rows[list(key)].drop_duplicates().itertuples(index=False):
                     self.delete(name, dict(zip(key, values, strict=True)))
@@ -374,18 +395,21 @@ class Store:
 
     def materialize(self, expr: Any, name: str) -> Any:
         """Compute ``expr`` once into a temporary table of the engine and return it as a table expression."""
-        if not self.is_duckdb:
+        if not (self.is_duckdb or self.is_postgres):
             return expr.cache()
         import ibis
 
         self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
-        self.sql(f"CREATE OR REPLACE TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect='duckdb')}")
+        if self.is_postgres:  # no CREATE OR REPLACE TABLE there
+            self.drop(name)
+        replace = "" if self.is_postgres else "OR REPLACE "
+        self.sql(f"CREATE {replace}TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect=self.kind)}")
         memo.forget_table(self, name)
         return self.table(name)
 
     def drop_temp(self, name: str) -> None:
         """Drop a table made by :meth:`materialize` (nothing to do on engines that cache instead)."""
-        if self.is_duckdb:
+        if self.is_duckdb or self.is_postgres:
             self.drop(name)
 
     # ------------------------------------------------------------------ stage documents
@@ -395,37 +419,25 @@ class Store:
         The dashboard and the API read it back with :meth:`load_document` instead of computing again.
         ``variant`` tells apart documents of one stage and month made with different options.
         """
-        from datetime import UTC, datetime
+        from keepwise.store.documents import save
 
-        import pandas as pd
-
-        from keepwise.jsonio import dumps
-
-        row = pd.DataFrame(
-            {
-                "kind": [kind],
-                "month": [month],
-                "variant": [variant],
-                "written_at": [datetime.now(UTC)],
-                "body": [dumps(document, indent=None)],
-            }
-        )
-        self.upsert(DOCUMENTS, row, key=["kind", "month", "variant"])
+        save(self, kind, month, document, variant=variant)
 
     def load_document(self, kind: str, month: str, *, variant: str = "") -> Any | None:
         """The document :meth:`save_document` stored for ``kind`` and ``month``, or ``None``."""
-        import json
+        from keepwise.store.documents import load
 
-        if not self.has_table(DOCUMENTS):
-            return None
-        df = self.read(DOCUMENTS, where={"kind": kind, "month": month, "variant": variant}, columns=["body"])
-        return None if df.empty else json.loads(df.body.iloc[0])
+        return load(self, kind, month, variant=variant)
 
     # ------------------------------------------------------------------ helpers
     def _create_from(self, name: str, rows: pd.DataFrame) -> None:
         memo.forget(self)  # what the run cached may have changed
         from keepwise.store.schema import SCHEMA
 
+        if self.is_postgres:
+            from keepwise.store.postgres import create_from
+
+            return create_from(self, name, rows)
         if name in SCHEMA:
             if self.is_duckdb:
                 self.sql(SCHEMA[name].create_sql())

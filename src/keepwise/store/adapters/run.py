@@ -117,9 +117,9 @@ def run_import(
     if dry_run:
         _known(store, frames, report)
         return report
-    if not store.is_duckdb:  # the load needs a transaction: all or nothing
+    if store.is_spark:  # the load needs a transaction: all or nothing
         raise KeepwiseInputError(
-            f"importing is supported on DuckDB stores only for now (this store is {store.kind}); "
+            f"importing is supported on DuckDB and PostgreSQL stores (this store is {store.kind}); "
             "a dry run works on any store"
         )
     ensure_import_tables(store)
