@@ -47,6 +47,7 @@ SCRIPTS: tuple[Script, ...] = (
     Script("review", ("--customers", "10000", "--orders", "42000")),
     Script("profit", ("--customers", "20000", "--lines", "200000", "--repeat", "1")),
     Script("models", ("--sizes", "50000", "--no-pymc")),
+    Script("fit", ("--customers", "100000", "--rounds", "1")),
     Script("conjoint", ("--rows", "100000", "--statsmodels-rows", "20000")),
     Script("decisions", ("--customers", "3000", "--seeds", "0", "--scales", "1")),
     Script("winback", ("--customers", "3000", "--seeds", "0")),

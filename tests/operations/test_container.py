@@ -35,10 +35,10 @@ def test_the_dockerfile_runs_keepwise_as_a_non_root_user_without_build_tools() -
         assert (ROOT / copied).exists(), copied  # every file the image copies is in the repository
 
 
-def test_compose_runs_the_dashboard_and_the_scheduler_on_one_store_volume() -> None:
+def test_compose_runs_the_dashboard_and_the_scheduler_on_one_postgresql_store() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
-    assert set(services) == {"dashboard", "scheduler"}  # PostgreSQL only as a comment: not supported yet
+    assert set(services) == {"postgres", "dashboard", "scheduler"}
     dashboard = services["dashboard"]["command"]
     assert dashboard[0] == "keepwise"
     check_command(app, dashboard[1:])
@@ -46,10 +46,16 @@ def test_compose_runs_the_dashboard_and_the_scheduler_on_one_store_volume() -> N
     assert scheduler == ["supercronic", "/etc/keepwise/crontab"]
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert "COPY examples/schedules/crontab /etc/keepwise/crontab" in dockerfile  # checked by test_schedules
-    for service in services.values():
-        assert "store:/var/lib/keepwise" in service["volumes"]
-    assert "KEEPWISE_DB=duckdb:////var/lib/keepwise/store.duckdb" in dockerfile
-    assert "store" in compose["volumes"]
+    pg = services["postgres"]["environment"]
+    url = f"postgresql://{pg['POSTGRES_USER']}:${{POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}}@postgres:5432/"
+    for name in ("dashboard", "scheduler"):
+        service = services[name]
+        assert service["environment"]["KEEPWISE_DB"] == url + pg["POSTGRES_DB"], name  # one shared store
+        assert "postgres" in service["depends_on"], name
+    # the crontab leaves the store to the environment, so the compose file's KEEPWISE_DB is the one used
+    assert "\nKEEPWISE_DB=" not in (ROOT / "examples/schedules/crontab").read_text(encoding="utf-8")
+    assert "KEEPWISE_DB=duckdb:////var/lib/keepwise/store.duckdb" in dockerfile  # the default without compose
+    assert "pgdata" in compose["volumes"]
 
 
 def test_python_dash_m_keepwise_is_the_command_line() -> None:
