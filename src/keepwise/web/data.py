@@ -104,7 +104,8 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
     -------
     dict
         ``customer`` (the customers row), ``orders`` (orders, lines, first and last order, revenue and gross
-        margin over their whole history), ``profit`` (their row of :func:`keepwise.value.profitability`
+        margin over their whole history), ``margin_basis`` (``measured``, ``assumed`` or ``revenue``: no unit
+        costs, so every margin is revenue), ``profit`` (their row of :func:`keepwise.value.profitability`
         over the trailing twelve months: tier, quintile, rank and the money fields; ``None`` if they bought
         nothing in that window), ``p_alive`` (from the latest stored review, if it had the purchase model),
         ``warnings`` and ``lost`` (from the latest stored review), ``incidents`` and ``consent``.
@@ -143,6 +144,7 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
         "value": value,
         "notes": [],
     }
+    doc["margin_basis"] = _margin_basis(store, config, doc["notes"])
     if orders["orders"]:
         try:
             doc["profit"] = _profit(store, customer_id)
@@ -230,6 +232,22 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
     return doc
 
 
+def _margin_basis(store: Store, config: Config, notes: list[dict[str, str]]) -> str:
+    """``measured`` (unit costs recorded), ``assumed`` (``[value] default_margin_rate``) or ``revenue``.
+
+    Without unit costs or an assumed rate, every margin figure is revenue: the page labels it so and a note
+    says why.
+    """
+    from keepwise.store.inventory import inventory
+    from keepwise.web.customer_data import costs_note
+
+    note = costs_note(inventory(store), config)
+    if note is None:
+        return "measured"
+    notes.append(note.to_json())
+    return "assumed" if config.value.default_margin_rate is not None else "revenue"
+
+
 def _value(store: Store, customer_id: str, config: Config) -> dict[str, Any] | None:
     """The customer's one honest value (:func:`keepwise.value.worth.worth`), as review and win-back give it.
 
@@ -283,7 +301,8 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     """The customer's row of the stored trailing-twelve-month profitability (``keepwise profit --view ttm``).
 
     One query of the ``profit_ttm`` table for the latest month (:func:`~keepwise.value.profit.run` stored
-    it); ``None`` if they bought nothing in that window. A month never stored is a note naming the command.
+    it), else the latest month stored before it (the row says which ``month``), as the customers list shows;
+    ``None`` if they bought nothing in that window. Nothing stored is a note naming the command.
     """
     from keepwise.value.profit import table_name
     from keepwise.value.profitability import FIELDS, latest_month
@@ -292,12 +311,15 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     table = table_name("ttm")
     if not store.has_table(table):
         raise _NoProfit(month)
+    if not store.count(table, where={"month": month}):  # the latest month stored before it, if any
+        stored = store.table(table).month.max().to_pyarrow().as_py()
+        if stored is None or stored > month:
+            raise _NoProfit(month)
+        month = stored
     t = store.table(table)
     of_month = t.filter(t.month == month)
     rows = _rows(of_month.mutate(of=of_month.count().over()).filter(lambda r: r.customer_id == customer_id))
     if not rows:
-        if not store.count(table, where={"month": month}):
-            raise _NoProfit(month)
         return None
     r = rows[0]
     return {
