@@ -301,8 +301,7 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     """The customer's row of the stored trailing-twelve-month profitability (``keepwise profit --view ttm``).
 
     One query of the ``profit_ttm`` table for the latest month (:func:`~keepwise.value.profit.run` stored
-    it), else the latest month stored before it (the row says which ``month``), as the customers list shows;
-    ``None`` if they bought nothing in that window. Nothing stored is a note naming the command.
+    it); ``None`` if they bought nothing in that window. A month never stored is a note naming the command.
     """
     from keepwise.value.profit import table_name
     from keepwise.value.profitability import FIELDS, latest_month
@@ -311,15 +310,12 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     table = table_name("ttm")
     if not store.has_table(table):
         raise _NoProfit(month)
-    if not store.count(table, where={"month": month}):  # the latest month stored before it, if any
-        stored = store.table(table).month.max().to_pyarrow().as_py()
-        if stored is None or stored > month:
-            raise _NoProfit(month)
-        month = stored
     t = store.table(table)
     of_month = t.filter(t.month == month)
     rows = _rows(of_month.mutate(of=of_month.count().over()).filter(lambda r: r.customer_id == customer_id))
     if not rows:
+        if not store.count(table, where={"month": month}):
+            raise _NoProfit(month)
         return None
     r = rows[0]
     return {
