@@ -41,6 +41,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/api/profit", "/api/profit", {"params": {"view": "week"}}, 400, "view"),
     ("GET", "/api/profit", "/api/profit", {"params": {"month": "2025-13"}}, 400, None),
     ("GET", "/api/customers/{customer_id:path}", "/api/customers/NOPE", {}, 404, None),
+    ("GET", "/api/v1/customers", "/api/v1/customers", {"params": {"sort": "x"}}, 400, "sort"),
+    ("GET", "/api/v1/customers/{customer_id:path}", "/api/v1/customers/NOPE", {}, 404, None),
     ("POST", "/api/concession", "/api/concession", {"content": b"cost=10"}, 415, None),
     (
         "POST",

@@ -22,10 +22,13 @@ from typing import Any
 
 from keepwise.store.store import Store
 
-__all__ = ["SORTS", "Found", "Stored", "count", "details", "page_ids", "stored"]
+__all__ = ["COLUMNS", "SORTS", "Ranked", "Stored", "count", "details", "page_ids", "stored"]
 
 #: The orders the list offers: the figure each sorts by (``id``: the customer id).
 SORTS: tuple[str, ...] = ("profit", "value", "p_alive", "tier", "last_order", "id")
+
+#: One customer of a page: the id and the figure the page is sorted by (``None`` for the id order).
+Ranked = tuple[str, Any]
 
 #: How far back the last-order sort first looks (days), before it reads every order line.
 _WINDOWS = (31, 92, 366)
@@ -49,14 +52,6 @@ class Stored:
     clv_as_of: datetime | None = None
     clv_model: str | None = None
     review_month: str | None = None
-
-
-@dataclass(frozen=True)
-class Found:
-    """One page of the list: the customer ids in order, and how many customers match in all."""
-
-    ids: list[str]
-    total: int
 
 
 def stored(store: Store) -> Stored:
@@ -119,8 +114,8 @@ def page_ids(
     limit: int = 50,
     offset: int = 0,
     last_order_at: datetime | None = None,
-) -> list[str]:
-    """The ids of one page of customers matching ``query``, in ``sort`` order, ties by customer id.
+) -> list[Ranked]:
+    """The ids of one page of customers matching ``query``, in ``sort`` order (ties by id), with the figure.
 
     Customers without the figure (not in the stored table) come last, in id order. ``tier`` orders by
     profit rank (platinum first when ``descending``). ``last_order_at``, the latest order in the store, lets
@@ -131,19 +126,49 @@ def page_ids(
     if sort == "tier":
         way = "ASC" if descending else "DESC"  # rank 1 is the most profitable
     if sort == "id":
-        sql = f"SELECT customer_id FROM customers c WHERE {where} ORDER BY customer_id {way} LIMIT ? OFFSET ?"
-        return [str(r[0]) for r in store.sql(sql, [*params, limit, offset])]
+        sql = f"SELECT customer_id, NULL FROM customers c WHERE {where} ORDER BY 1 {way} LIMIT ? OFFSET ?"
+        return _pairs(store.sql(sql, [*params, limit, offset]))
     if sort == "last_order":
         return _by_last_order(store, where, params, way, limit, offset, last_order_at if descending else None)
     key = _key(found, sort)
     if key is None:  # nothing stored to sort by: id order
         return page_ids(store, found, query=query, sort="id", descending=False, limit=limit, offset=offset)
     sub, sub_params = key
+    if not params:  # no search: rank the stored table alone, then the customers it lacks
+        return _stored_first(store, sub, sub_params, way, limit, offset)
     sql = (
-        f"SELECT c.customer_id FROM customers c LEFT JOIN ({sub}) s ON s.customer_id = c.customer_id "
+        f"SELECT c.customer_id, s.k FROM customers c LEFT JOIN ({sub}) s ON s.customer_id = c.customer_id "
         f"WHERE {where} ORDER BY s.k {way} NULLS LAST, c.customer_id LIMIT ? OFFSET ?"
     )
-    return [str(r[0]) for r in store.sql(sql, [*sub_params, *params, limit, offset])]
+    return _pairs(store.sql(sql, [*sub_params, *params, limit, offset]))
+
+
+def _pairs(rows: list[tuple[Any, ...]]) -> list[Ranked]:
+    return [(str(r[0]), r[1]) for r in rows]
+
+
+def _stored_first(
+    store: Store, sub: str, params: list[Any], way: str, limit: int, offset: int
+) -> list[Ranked]:
+    """A page of every customer in the order of ``sub``'s figure ``k``: no join over the whole table.
+
+    The customers with a figure come first (one ``ORDER BY k ... LIMIT`` over the stored table), then, from
+    the page where they run out, the customers without one, in id order: the order of :func:`page_ids`.
+    """
+    keyed = f"SELECT customer_id, k FROM ({sub}) s WHERE k IS NOT NULL"
+    n = int(store.sql(f"SELECT count(*) FROM ({keyed}) x", params)[0][0])
+    ids: list[Ranked] = []
+    if offset < n:
+        rows = store.sql(f"{keyed} ORDER BY k {way}, customer_id LIMIT ? OFFSET ?", [*params, limit, offset])
+        ids = _pairs(rows)
+    if len(ids) < limit:
+        rest = store.sql(
+            f"SELECT customer_id, NULL FROM customers c WHERE NOT EXISTS (SELECT 1 FROM ({keyed}) s "
+            "WHERE s.customer_id = c.customer_id) ORDER BY customer_id LIMIT ? OFFSET ?",
+            [*params, limit - len(ids), max(0, offset - n)],
+        )
+        ids += _pairs(rest)
+    return ids
 
 
 def _by_last_order(
@@ -154,27 +179,27 @@ def _by_last_order(
     limit: int,
     offset: int,
     newest: datetime | None,
-) -> list[str]:
+) -> list[Ranked]:
     """Customers by their latest order; recent windows first (a full page there is the exact answer)."""
     if newest is not None:
         for days in _WINDOWS:
             since = newest - timedelta(days=days)
+            join = "" if not params else "JOIN customers c ON c.customer_id = o.customer_id "
             sql = (
-                "SELECT o.customer_id FROM (SELECT customer_id, max(ordered_at) AS k FROM orders "
-                "WHERE ordered_at >= ? GROUP BY customer_id) o "
-                "JOIN customers c ON c.customer_id = o.customer_id "
+                "SELECT o.customer_id, o.k FROM (SELECT customer_id, max(ordered_at) AS k FROM orders "
+                f"WHERE ordered_at >= ? GROUP BY customer_id) o {join}"
                 f"WHERE {where} ORDER BY o.k DESC, o.customer_id LIMIT ? OFFSET ?"
             )
             rows = store.sql(sql, [since, *params, limit, offset])
             if len(rows) == limit:
-                return [str(r[0]) for r in rows]
+                return _pairs(rows)
     sql = (
-        "SELECT c.customer_id FROM customers c "
+        "SELECT c.customer_id, o.k FROM customers c "
         "LEFT JOIN (SELECT customer_id, max(ordered_at) AS k FROM orders "
         f"GROUP BY customer_id) o ON o.customer_id = c.customer_id WHERE {where} "
         f"ORDER BY o.k {way} NULLS LAST, c.customer_id LIMIT ? OFFSET ?"
     )
-    return [str(r[0]) for r in store.sql(sql, [*params, limit, offset])]
+    return _pairs(store.sql(sql, [*params, limit, offset]))
 
 
 #: What :func:`details` returns for each customer.
@@ -189,56 +214,60 @@ COLUMNS = (
     "value",
     "value_currency",
     "p_alive",
-    "orders",
-    "last_order",
 )
 
 
 def details(store: Store, found: Stored, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The list's figures of each of ``ids`` (a page: tens of ids), by id; one statement.
+    """The list's figures of each of ``ids`` (a page: tens of ids), by id (:data:`COLUMNS`).
 
-    Each stored table is filtered to the ids before it is joined, so the cost is that of reading the few rows.
+    One small statement per stored table, each filtered to the ids.
     """
-    if not ids:
-        return {}
-    marks = ", ".join("?" for _ in ids)
-    of = f"customer_id IN ({marks})"
-    parts = ["c.customer_id", "c.name", "c.email"]
-    joins: list[str] = []
-    params: list[Any] = []
+    out = {
+        str(r[0]): dict(zip(COLUMNS, (*r, *([None] * 7)), strict=True))
+        for r in _of(store, "customer_id, name, email", "customers", "TRUE", [], ids)
+    }
     if found.profit_month is not None:
-        parts += ["p.profit", "p.currency", "p.tier", "p.rank"]
-        joins.append(
-            "LEFT JOIN (SELECT customer_id, profit, currency, tier, rank FROM profit_ttm "
-            f"WHERE month = ? AND {of}) p ON p.customer_id = c.customer_id"
-        )
-        params += [found.profit_month, *ids]
-    else:
-        parts += ["NULL", "NULL", "NULL", "NULL"]
+        for r in _of(
+            store,
+            "customer_id, profit, currency, tier, rank",
+            "profit_ttm",
+            "month = ?",
+            [found.profit_month],
+            ids,
+        ):
+            _put(out, r, ("profit", "profit_currency", "tier", "rank"))
     if found.clv_as_of is not None:
-        parts += ["v.clv", "v.currency"]
-        joins.append(
-            "LEFT JOIN (SELECT customer_id, clv, currency FROM clv "
-            f"WHERE as_of = ? AND model = ? AND {of}) v ON v.customer_id = c.customer_id"
-        )
-        params += [found.clv_as_of, found.clv_model, *ids]
-    else:
-        parts += ["NULL", "NULL"]
+        for r in _of(
+            store,
+            "customer_id, clv, currency",
+            "clv",
+            "as_of = ? AND model = ?",
+            [found.clv_as_of, found.clv_model],
+            ids,
+        ):
+            _put(out, r, ("value", "value_currency"))
     if found.review_month is not None:
-        parts += ["a.p_alive"]
-        joins.append(
-            "LEFT JOIN (SELECT customer_id, p_alive FROM review_p_alive "
-            f"WHERE review_month = ? AND {of}) a ON a.customer_id = c.customer_id"
-        )
-        params += [found.review_month, *ids]
-    else:
-        parts += ["NULL"]
-    parts += ["o.orders", "o.last_order"]
-    joins.append(
-        "LEFT JOIN (SELECT customer_id, count(DISTINCT order_id) AS orders, max(ordered_at) AS last_order "
-        f"FROM orders WHERE {of} GROUP BY customer_id) o ON o.customer_id = c.customer_id"
+        for r in _of(
+            store, "customer_id, p_alive", "review_p_alive", "review_month = ?", [found.review_month], ids
+        ):
+            _put(out, r, ("p_alive",))
+    return out
+
+
+def _of(
+    store: Store, columns: str, table: str, where: str, params: list[Any], ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """``columns`` of ``table``'s rows matching ``where`` whose customer is one of ``ids``."""
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    return store.sql(
+        f"SELECT {columns} FROM {table} WHERE {where} AND customer_id IN ({marks})", [*params, *ids]
     )
-    params += list(ids)
-    sql = f"SELECT {', '.join(parts)} FROM customers c {' '.join(joins)} WHERE c.{of}"
-    rows = store.sql(sql, [*params, *ids])
-    return {str(r[0]): dict(zip(COLUMNS, r, strict=True)) for r in rows}
+
+
+def _put(out: dict[str, dict[str, Any]], row: tuple[Any, ...], columns: tuple[str, ...]) -> None:
+    """Set ``columns`` of the customer ``row[0]`` (if listed) from the rest of ``row``."""
+    found = out.get(str(row[0]))
+    if found is not None:
+        found.update(zip(columns, row[1:], strict=True))

@@ -124,7 +124,7 @@ def _unsortable(found: search.Stored, sort: str) -> bool:
     )
 
 
-def _row(r: dict[str, Any]) -> dict[str, Any]:
+def _row(r: dict[str, Any], last_order: Any) -> dict[str, Any]:
     """One customer of the list as the JSON gives it (money as 2-place strings, P(alive) to 4 places)."""
     p_alive = r["p_alive"]
     return {
@@ -138,8 +138,7 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
         "value": None if r["value"] is None else cents(r["value"]),
         "value_currency": r["value_currency"],
         "p_alive": None if p_alive is None or p_alive != p_alive else round(float(p_alive), 4),
-        "orders": int(r["orders"] or 0),
-        "last_order": r["last_order"],
+        "last_order": last_order,
     }
 
 
@@ -176,13 +175,14 @@ def customer_list(
         ``query``, ``sort``, ``order``, ``sources`` (the stored month or run of each figure and its command),
         ``customers`` (``customer_id``, ``name``, ``email``, ``tier``, ``rank``, ``profit`` and its
         ``currency`` (trailing twelve months), ``value`` and ``value_currency`` (``keepwise clv``),
-        ``p_alive`` (the latest review), ``orders`` and ``last_order``), ``notes`` and ``pagination``.
+        ``p_alive`` (the latest review) and ``last_order`` (when sorted by it; else ``null``: finding it
+        reads every order line)), ``notes`` and ``pagination``.
     """
     sort, order, query = sort_of(sort, order, query)
     page = page or Page()
     found = search.stored(store)
     inv = inventory(store)
-    ids = search.page_ids(
+    ranked = search.page_ids(
         store,
         found,
         query=query,
@@ -192,7 +192,8 @@ def customer_list(
         offset=page.start,
         last_order_at=inv.last_order_at,
     )
-    figures = search.details(store, found, ids)
+    figures = search.details(store, found, [i for i, _ in ranked])
+    by_last = sort == "last_order"
     total = inv.rows.get("customers", 0) if not query else search.count(store, query)
     if not query and total == 0:
         total = search.count(store)
@@ -208,7 +209,7 @@ def customer_list(
         "order": order,
         "sources": _sources(found),
         "margin_known": cost is None or config.value.default_margin_rate is not None,
-        "customers": [_row(figures[i]) for i in ids if i in figures],
+        "customers": [_row(figures[i], k if by_last else None) for i, k in ranked if i in figures],
         "notes": [n.to_json() for n in notes],
     }
     doc["pagination"] = page.info({"customers": total}, path, params or {})

@@ -77,9 +77,6 @@ def customers_page(request: Request) -> Response:
         if known:
             return RedirectResponse(f"/customers/{quote(wanted, safe='')}", status_code=303)
     doc = _list(request, request.url.path, wanted or None)
-    state = state_of(request)
-    with state.store() as backend:
-        currency = _currency(state, backend)
     return render(
         request,
         "customers.html.j2",
@@ -88,7 +85,7 @@ def customers_page(request: Request) -> Response:
         pager=doc["pagination"],
         notes=doc["notes"],
         sorts=customer_data.SORT_LABELS,
-        money=lambda v, cur=None: "" if v is None else shown(v, cur or currency),
+        money=lambda v, cur: "" if v is None or cur is None else shown(v, cur),
     )
 
 
