@@ -31,24 +31,55 @@ def _money(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _timeline(store: Store, customer_id: str, page: Page) -> dict[str, Any]:
-    """Orders (a page, newest first) and purchases and returns per month (all of them, for the chart)."""
-    orders = []
-    for o in history.orders_of(store, customer_id, page.size, page.start):
-        kind = "return" if o["purchases"] == 0 and o["returns"] != 0 else "order"
-        orders.append(
+    """Orders (a page, newest first), purchases and returns per month (for the chart), and the order count.
+
+    One read of the customer's order lines, added up here in exact decimals: ``purchases`` are the lines
+    bought (quantity above 0) at their price, ``returns`` the lines returned (negative), in the currency of
+    the order.
+    """
+    orders: dict[str, dict[str, Any]] = {}
+    months: dict[tuple[str, str], dict[str, Any]] = {}
+    zero = Decimal(0)
+    for line in history.order_lines(store, customer_id):
+        amount = line["quantity"] * line["unit_price"]
+        bought, back = (amount, zero) if line["quantity"] > 0 else (zero, amount)
+        o = orders.setdefault(
+            line["order_id"],
             {
-                "order_id": o["order_id"],
-                "ordered_at": o["ordered_at"],
-                "kind": kind,
-                "lines": int(o["lines"]),
-                "quantity": cents(o["quantity"]).removesuffix(".00"),
-                "purchases": cents(o["purchases"]),
-                "returns": cents(o["returns"]),
-                "currency": o["currency"],
-            }
+                "order_id": line["order_id"],
+                "ordered_at": line["ordered_at"],
+                "lines": 0,
+                "purchases": zero,
+                "returns": zero,
+                "currency": line["currency"],
+            },
         )
-    months = [{**m, "orders": int(m["orders"])} for m in _money(history.order_months(store, customer_id))]
-    return {"orders": orders, "months": months}
+        o["lines"] += 1
+        o["purchases"] += bought
+        o["returns"] += back
+        at = o["ordered_at"]
+        key = (f"{at.year:04d}-{at.month:02d}", o["currency"])
+        m = months.setdefault(
+            key, {"month": key[0], "currency": key[1], "orders": set(), "purchases": zero, "returns": zero}
+        )
+        m["orders"].add(line["order_id"])
+        m["purchases"] += bought
+        m["returns"] += back
+    newest = sorted(orders.values(), key=lambda o: (o["ordered_at"], o["order_id"]), reverse=True)
+    shown = [
+        {
+            **o,
+            "kind": "return" if o["purchases"] == 0 and o["returns"] != 0 else "order",
+            "purchases": cents(o["purchases"]),
+            "returns": cents(o["returns"]),
+        }
+        for o in page.cut(newest)
+    ]
+    by_month = [
+        {**m, "orders": len(m["orders"]), "purchases": cents(m["purchases"]), "returns": cents(m["returns"])}
+        for _, m in sorted(months.items())
+    ]
+    return {"orders": shown, "months": by_month, "count": len(orders)}
 
 
 def _p_alive(store: Store, customer_id: str) -> list[dict[str, Any]]:
@@ -102,8 +133,8 @@ def customer_history(store: Store, customer_id: str, page: Page | None = None) -
     page = page or Page()
     inv = inventory(store)
     notes: list[Note] = []
-    doc: dict[str, Any] = {"timeline": _timeline(store, customer_id, page)}
-    doc["orders_total"] = history.order_count(store, customer_id)
+    timeline = _timeline(store, customer_id, page)
+    doc: dict[str, Any] = {"orders_total": timeline.pop("count"), "timeline": timeline}
     doc["p_alive_history"] = _p_alive(store, customer_id)
     if not doc["p_alive_history"]:
         notes.append(

@@ -311,13 +311,13 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     if not store.has_table(table):
         raise _NoProfit(month)
     t = store.table(table)
-    of_month = t.filter(t.month == month)
-    rows = _rows(of_month.mutate(of=of_month.count().over()).filter(lambda r: r.customer_id == customer_id))
+    rows = _rows(t.filter((t.month == month) & (t.customer_id == customer_id)))
+    of = store.count(table, where={"month": month})
     if not rows:
-        if not store.count(table, where={"month": month}):
+        if not of:
             raise _NoProfit(month)
         return None
-    r = rows[0]
+    r = {**rows[0], "of": of}
     return {
         "month": month,
         "view": "ttm",
