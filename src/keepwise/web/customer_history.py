@@ -289,6 +289,7 @@ def p_alive_figure(doc: dict[str, Any], div_id: str = "fig-p-alive") -> str | No
     fig.update_layout(
         title="Chance still a customer, P(alive)",
         yaxis={"range": [0, 1], "tickformat": ".0%"},
+        xaxis={"tickformat": "%b %Y", "dtick": "M1"},
         height=280,
         margin={"l": 40, "r": 10, "t": 40, "b": 40},
         legend={"orientation": "h"},

@@ -58,7 +58,8 @@ def _profile(state: WebState, backend: Store, customer_id: str, request: Request
     page = page_of(params.get("page"), params.get("per_page"))
     profile = data.customer_profile(backend, customer_id, state.config)
     more = customer_history.customer_history(backend, customer_id, page)
-    notes = profile.pop("notes") + more.pop("notes")
+    notes = profile.pop("notes")
+    notes += [n for n in more.pop("notes") if n["input"] not in {m["input"] for m in notes}]
     doc = {**profile, **more, "notes": notes}
     doc["pagination"] = page.info({"timeline.orders": more["orders_total"]}, request.url.path, dict(params))
     return doc
