@@ -62,9 +62,8 @@ def stored(store: Store) -> Stored:
     if "profit_ttm" in tables:
         profit_month = store.sql("SELECT max(month) FROM profit_ttm")[0][0]
     if "clv" in tables:
-        runs = store.sql(
-            "SELECT as_of, model FROM clv ORDER BY as_of DESC, computed_at DESC NULLS LAST LIMIT 1"
-        )
+        then = ", computed_at DESC NULLS LAST" if "computed_at" in store.table("clv").columns else ""
+        runs = store.sql(f"SELECT as_of, model FROM clv ORDER BY as_of DESC{then} LIMIT 1")
         if runs:
             clv_as_of, clv_model = runs[0]
     if "review_p_alive" in tables:
