@@ -256,6 +256,11 @@ def test_customer_page_sections_and_history(api, stored: dict):
         assert f'id="{section}"' in page
     assert 'id="fig-timeline"' in page and 'id="fig-p-alive"' in page
     assert f'id="tier">{doc["profit"]["tier"]}<' in page
+    cli_top = stored["profit"][stored["latest"]]["customers"][0]
+    assert doc["profit"]["profit"] == cli_top["profit"]
+    assert f'<span id="profit">${Decimal(cli_top["profit"]):,.2f}</span>' in page
+    value = Decimal(stored["clv"].set_index("customer_id").loc[cid, "clv"]).quantize(Decimal("0.0001"))
+    assert f'id="clv">${value.quantize(Decimal("0.01"), ROUND_HALF_UP):,.2f}<' in page
     with_incident, n = sql(
         stored, "SELECT customer_id, count(*) FROM incidents GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
     )[0]
@@ -323,6 +328,7 @@ def test_cdnow_orders_only_lists_and_shows_customers_with_notes(tmp_path: Path, 
         html = c.get(f"/customers/{top['customer_id']}").text
         assert "gross margin" not in html and 'id="margin-a-year"' not in html
         assert "no unit costs recorded: margin unknown" in html and "What the store lacks" in html
+        assert html.count("Not in your data:") == 4  # costs, incidents, exits, consent, each in its section
 
 
 def test_a_store_in_zloty_shows_no_dollar(tmp_path: Path, monkeypatch):
