@@ -40,7 +40,8 @@ def _timeline(store: Store, customer_id: str, page: Page) -> dict[str, Any]:
     orders: dict[str, dict[str, Any]] = {}
     months: dict[tuple[str, str], dict[str, Any]] = {}
     zero = Decimal(0)
-    for line in history.order_lines(store, customer_id):
+    lines = history.order_lines(store, customer_id)
+    for line in lines:
         amount = line["quantity"] * line["unit_price"]
         bought, back = (amount, zero) if line["quantity"] > 0 else (zero, amount)
         o = orders.setdefault(
@@ -79,7 +80,14 @@ def _timeline(store: Store, customer_id: str, page: Page) -> dict[str, Any]:
         {**m, "orders": len(m["orders"]), "purchases": cents(m["purchases"]), "returns": cents(m["returns"])}
         for _, m in sorted(months.items())
     ]
-    return {"orders": shown, "months": by_month, "count": len(orders)}
+    summary = {
+        "orders": len(orders),
+        "lines": len(lines),
+        "first": min((x["ordered_at"] for x in lines), default=None),
+        "last": max((x["ordered_at"] for x in lines), default=None),
+        "revenue": sum((x["quantity"] * x["unit_price"] for x in lines), zero) if lines else None,
+    }
+    return {"orders": shown, "months": by_month, "summary": summary}
 
 
 def _p_alive(store: Store, customer_id: str) -> list[dict[str, Any]]:
@@ -134,7 +142,8 @@ def customer_history(store: Store, customer_id: str, page: Page | None = None) -
     inv = inventory(store)
     notes: list[Note] = []
     timeline = _timeline(store, customer_id, page)
-    doc: dict[str, Any] = {"orders_total": timeline.pop("count"), "timeline": timeline}
+    summary = timeline.pop("summary")
+    doc: dict[str, Any] = {"orders_total": summary["orders"], "order_summary": summary, "timeline": timeline}
     doc["p_alive_history"] = _p_alive(store, customer_id)
     if not doc["p_alive_history"]:
         notes.append(

@@ -19,9 +19,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from keepwise.money import shown
 from keepwise.store import Store
+from keepwise.store.recipients import customer_row
 from keepwise.web import customer_data, customer_history, data, validation
 from keepwise.web.access import Role, api_guard, page_guard
-from keepwise.web.app import WebState, json_response, render, state_of
+from keepwise.web.app import NotFound, WebState, json_response, render, state_of
 from keepwise.web.pages import _currency
 from keepwise.web.paging import page_of
 
@@ -56,8 +57,11 @@ def _profile(state: WebState, backend: Store, customer_id: str, request: Request
     """Profile and history of one customer (404 for an unknown id), the timeline paged by the request."""
     params = request.query_params
     page = page_of(params.get("page"), params.get("per_page"))
-    profile = data.customer_profile(backend, customer_id, state.config)
+    if customer_row(backend, customer_id) is None:
+        raise NotFound(f"unknown customer id '{customer_id}'")
     more = customer_history.customer_history(backend, customer_id, page)
+    summary = more.pop("order_summary")  # the order lines are read once, for both
+    profile = data.customer_profile(backend, customer_id, state.config, orders=summary)
     notes = profile.pop("notes")
     notes += [n for n in more.pop("notes") if n["input"] not in {m["input"] for m in notes}]
     doc = {**profile, **more, "notes": notes}
@@ -70,8 +74,6 @@ def customers_page(request: Request) -> Response:
     """Find a customer: search by id, name or e-mail; sort by profit, value, P(alive), tier or last order."""
     wanted = request.query_params.get("id", "").strip()
     if wanted and not request.query_params.get("q"):
-        from keepwise.store.recipients import customer_row
-
         state = state_of(request)
         with state.store() as backend:
             known = customer_row(backend, validation.identifier(wanted, "id")) is not None

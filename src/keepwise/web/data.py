@@ -97,8 +97,14 @@ def _of_customer(store: Store, table: str, customer_id: str, columns: list[str],
     return expr.order_by(list(order)) if order else expr
 
 
-def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str, Any]:
+def customer_profile(
+    store: Store, customer_id: str, config: Config, *, orders: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything the store knows about one customer, for the customer page and ``/api/customers/{id}``.
+
+    ``orders``, when given, is the customer's ``orders``, ``lines``, ``first``, ``last`` and ``revenue`` (a
+    ``Decimal``) added up already from their order lines (the customer page reads them once), instead of
+    an aggregate of the orders table here.
 
     Returns
     -------
@@ -118,15 +124,18 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
     customer = _money_rows(rows)[0]
     o = store.table("orders")
     o = o.filter(o.customer_id == customer_id)
-    agg = _rows(
-        o.aggregate(
-            orders=o.order_id.nunique(),
-            lines=o.count(),
-            first=o.ordered_at.min(),
-            last=o.ordered_at.max(),
-            revenue=(o.quantity * o.unit_price).sum(),
-        )
-    )[0]
+    agg = (
+        orders
+        or _rows(
+            o.aggregate(
+                orders=o.order_id.nunique(),
+                lines=o.count(),
+                first=o.ordered_at.min(),
+                last=o.ordered_at.max(),
+                revenue=(o.quantity * o.unit_price).sum(),
+            )
+        )[0]
+    )
     value = _value(store, customer_id, config)
     orders = {
         "orders": int(agg["orders"]),
