@@ -189,7 +189,8 @@ def test_tier_order_is_platinum_first(api):
 def test_search_by_id_name_and_email_any_case(api, stored: dict):
     customers = sql(stored, "SELECT customer_id, name, email FROM customers")
     name_part = customers[17][1].split()[-1][1:4].upper()
-    for needle in (name_part, "c000", "EXAMPLE", customers[3][2][:5].upper(), customers[42][0]):
+    needles = (name_part, "c000", "EXAMPLE", customers[3][2][:5].upper(), customers[42][0], "%", "_")
+    for needle in needles:  # "%" and "_" are the text itself, never a LIKE pattern
         want = sorted(
             cid
             for cid, name, email in customers
