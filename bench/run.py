@@ -53,6 +53,7 @@ SCRIPTS: tuple[Script, ...] = (
     Script("winback", ("--customers", "3000", "--seeds", "0")),
     Script("uplift", ("--trial", "6000", "--population", "10000")),
     Script("web", ("--customers", "1000", "--repeat", "1")),
+    Script("customers_page", ("--customers", "20000", "--lines", "200000", "--repeat", "3")),
     Script(
         "spark", ("--lines", "200000", "--engines", "spark"), ("--lines", "10000000", "--driver-memory", "6g")
     ),

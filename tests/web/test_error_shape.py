@@ -116,6 +116,8 @@ CASES += [
 
 #: The routes only ``/api/v1`` has: the review's warnings and lost customers, the settings, the docs.
 CASES += [
+    ("GET", "/api/v1/customers", "/api/v1/customers", {"params": {"sort": "x"}}, 400, "sort"),
+    ("GET", "/api/v1/customers/{customer_id:path}", "/api/v1/customers/NOPE", {}, 404, None),
     ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"sort": "largest"}}, 400, "sort"),
     ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"kind": "bored"}}, 400, "kind"),
     ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"month": "2024-03"}}, 404, None),

@@ -97,14 +97,21 @@ def _of_customer(store: Store, table: str, customer_id: str, columns: list[str],
     return expr.order_by(list(order)) if order else expr
 
 
-def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str, Any]:
+def customer_profile(
+    store: Store, customer_id: str, config: Config, *, orders: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything the store knows about one customer, for the customer page and ``/api/customers/{id}``.
+
+    ``orders``, when given, is the customer's ``orders``, ``lines``, ``first``, ``last`` and ``revenue`` (a
+    ``Decimal``) added up already from their order lines (the customer page reads them once), instead of
+    an aggregate of the orders table here.
 
     Returns
     -------
     dict
         ``customer`` (the customers row), ``orders`` (orders, lines, first and last order, revenue and gross
-        margin over their whole history), ``profit`` (their row of :func:`keepwise.value.profitability`
+        margin over their whole history), ``margin_basis`` (``measured``, ``assumed`` or ``revenue``: no unit
+        costs, so every margin is revenue), ``profit`` (their row of :func:`keepwise.value.profitability`
         over the trailing twelve months: tier, quintile, rank and the money fields; ``None`` if they bought
         nothing in that window), ``p_alive`` (from the latest stored review, if it had the purchase model),
         ``warnings`` and ``lost`` (from the latest stored review), ``incidents`` and ``consent``.
@@ -117,15 +124,18 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
     customer = _money_rows(rows)[0]
     o = store.table("orders")
     o = o.filter(o.customer_id == customer_id)
-    agg = _rows(
-        o.aggregate(
-            orders=o.order_id.nunique(),
-            lines=o.count(),
-            first=o.ordered_at.min(),
-            last=o.ordered_at.max(),
-            revenue=(o.quantity * o.unit_price).sum(),
-        )
-    )[0]
+    agg = (
+        orders
+        or _rows(
+            o.aggregate(
+                orders=o.order_id.nunique(),
+                lines=o.count(),
+                first=o.ordered_at.min(),
+                last=o.ordered_at.max(),
+                revenue=(o.quantity * o.unit_price).sum(),
+            )
+        )[0]
+    )
     value = _value(store, customer_id, config)
     orders = {
         "orders": int(agg["orders"]),
@@ -143,6 +153,7 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
         "value": value,
         "notes": [],
     }
+    doc["margin_basis"] = _margin_basis(store, config, doc["notes"])
     if orders["orders"]:
         try:
             doc["profit"] = _profit(store, customer_id)
@@ -230,6 +241,22 @@ def customer_profile(store: Store, customer_id: str, config: Config) -> dict[str
     return doc
 
 
+def _margin_basis(store: Store, config: Config, notes: list[dict[str, str]]) -> str:
+    """``measured`` (unit costs recorded), ``assumed`` (``[value] default_margin_rate``) or ``revenue``.
+
+    Without unit costs or an assumed rate, every margin figure is revenue: the page labels it so and a note
+    says why.
+    """
+    from keepwise.store.inventory import inventory
+    from keepwise.web.customer_data import costs_note
+
+    note = costs_note(inventory(store), config)
+    if note is None:
+        return "measured"
+    notes.append(note.to_json())
+    return "assumed" if config.value.default_margin_rate is not None else "revenue"
+
+
 def _value(store: Store, customer_id: str, config: Config) -> dict[str, Any] | None:
     """The customer's one honest value (:func:`keepwise.value.worth.worth`), as review and win-back give it.
 
@@ -293,13 +320,13 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     if not store.has_table(table):
         raise _NoProfit(month)
     t = store.table(table)
-    of_month = t.filter(t.month == month)
-    rows = _rows(of_month.mutate(of=of_month.count().over()).filter(lambda r: r.customer_id == customer_id))
+    rows = _rows(t.filter((t.month == month) & (t.customer_id == customer_id)))
+    of = store.count(table, where={"month": month})
     if not rows:
-        if not store.count(table, where={"month": month}):
+        if not of:
             raise _NoProfit(month)
         return None
-    r = rows[0]
+    r = {**rows[0], "of": of}
     return {
         "month": month,
         "view": "ttm",
