@@ -53,6 +53,14 @@ def sign_in_as(client, name: str, password: str = PASSWORD) -> None:
     client.headers[HEADER] = csrf_token(client.cookies["keepwise_session"])
 
 
+def keep_csrf(client) -> None:
+    """Make ``client``'s later requests carry its session's CSRF token (as a form's hidden field would)."""
+    from keepwise.web.csrf import HEADER, csrf_token
+
+    if "keepwise_session" in client.cookies:
+        client.headers[HEADER] = csrf_token(client.cookies["keepwise_session"])
+
+
 def api_token(url: str, role: str, name: str = "tests") -> str:
     """A new API token of ``role`` in the store at ``url`` (``keepwise tokens create``)."""
     from keepwise.store import team

@@ -35,6 +35,7 @@ def assert_error_shape(response: Any, status: int, field: str | None = None) -> 
 #: with a store that holds two reviews and no conjoint study.
 CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/api/review", "/api/nothing-here", {}, 404, None),
+    ("GET", "/api/v1/activity", "/api/v1/activity", {"params": {"per_page": "0"}}, 400, "per_page"),
     ("POST", "/api/status", "/api/status", {}, 405, None),
     ("GET", "/api/review/{month:path}", "/api/review/2024-03", {}, 404, None),
     ("GET", "/api/review/{month:path}", "/api/review/2025-13", {}, 400, None),
@@ -108,7 +109,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
 ]
 
 #: Routes whose only error is the missing token (checked for every route below).
-TOKEN_ONLY = {"/api/status", "/api/reviews"}
+TOKEN_ONLY = {"/api/status", "/api/reviews", "/api/v1/users", "/api/v1/tokens"}
 
 
 @pytest.mark.parametrize(

@@ -444,7 +444,7 @@ def record(
         _frame(
             {
                 "event_id": [event],
-                "at": [now],
+                "happened_at": [now],
                 "user_name": [user[:200]],
                 "role": [role],
                 "action": [action[:200]],
@@ -468,11 +468,11 @@ def activity(
     if user:
         t = t.filter(t.user_name == user)
     total = int(store.backend.execute(t.count()))
-    page = t.order_by([ibis.desc("at"), ibis.desc("event_id")]).limit(limit, offset=offset)
+    page = t.order_by([ibis.desc("happened_at"), ibis.desc("event_id")]).limit(limit, offset=offset)
     df = store.to_pandas(page)
     rows = [
         {
-            "at": _when(r["at"]),
+            "at": _when(r["happened_at"]),
             "user": r["user_name"],
             "role": r["role"] or "",
             "action": r["action"],

@@ -73,7 +73,7 @@ TEAM_TABLES: tuple[Table, ...] = (
         "changes.",
         (
             Column("event_id", "text", "Event id.", required=True, example="e-20260105-1a2b"),
-            Column("at", "timestamp", "When.", required=True, example="2026-01-05T09:00Z"),
+            Column("happened_at", "timestamp", "When.", required=True, example="2026-01-05T09:00Z"),
             Column(
                 "user_name",
                 "text",
