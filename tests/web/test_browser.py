@@ -74,7 +74,7 @@ def test_sign_in_overview_charts_and_concession_form(server, offline_page):
     assert errors == []
     assert external == []
     assert heading.startswith("Retention review: ")
-    assert n_plots == 4 and rendered >= n_plots
+    assert n_plots >= 4 and rendered >= n_plots
     assert "Why customers left (Pareto)" in titles
     assert any(t.startswith("Retention by acquisition cohort") for t in titles)
     assert heatmap >= 1

@@ -35,7 +35,6 @@ def assert_error_shape(response: Any, status: int, field: str | None = None) -> 
 #: with a store that holds two reviews and no conjoint study.
 CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ("GET", "/api/review", "/api/nothing-here", {}, 404, None),
-    ("GET", "/api/v1/activity", "/api/v1/activity", {"params": {"per_page": "0"}}, 400, "per_page"),
     ("POST", "/api/status", "/api/status", {}, 405, None),
     ("GET", "/api/review/{month:path}", "/api/review/2024-03", {}, 404, None),
     ("GET", "/api/review/{month:path}", "/api/review/2025-13", {}, 400, None),
@@ -108,8 +107,38 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str | None]] = [
     ),
 ]
 
+#: The same error paths under ``/api/v1``, the documented path (``/api/customers`` is the first API's only).
+CASES += [
+    (m, route.replace("/api/", "/api/v1/", 1), url.replace("/api/", "/api/v1/", 1), kwargs, status, field)
+    for m, route, url, kwargs, status, field in list(CASES)
+    if not route.startswith("/api/customers")
+]
+
+#: The routes only ``/api/v1`` has: the review's warnings and lost customers, the settings, the docs.
+CASES += [
+    ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"sort": "largest"}}, 400, "sort"),
+    ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"kind": "bored"}}, 400, "kind"),
+    ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"month": "2024-03"}}, 404, None),
+    ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"month": "9999-12"}}, 400, "month"),
+    ("GET", "/api/v1/warnings", "/api/v1/warnings", {"params": {"per_page": "0"}}, 400, "per_page"),
+    ("GET", "/api/v1/lost", "/api/v1/lost", {"params": {"reason": "bored"}}, 400, "reason"),
+    ("GET", "/api/v1/lost", "/api/v1/lost", {"params": {"sort": "-name"}}, 400, "sort"),
+    ("GET", "/api/v1/lost", "/api/v1/lost", {"params": {"page": "first"}}, 400, "page"),
+    ("GET", "/api/v1/lost", "/api/v1/lost", {"params": {"month": "2025-13"}}, 400, None),
+    ("POST", "/api/v1/settings", "/api/v1/settings", {"json": {}}, 405, None),
+    ("GET", "/api/v1/docs", "/api/v1/docs", {"headers": {"Authorization": "Bearer wrong"}}, 401, None),
+    ("GET", "/api/v1/activity", "/api/v1/activity", {"params": {"per_page": "0"}}, 400, "per_page"),
+]
+
 #: Routes whose only error is the missing token (checked for every route below).
-TOKEN_ONLY = {"/api/status", "/api/reviews", "/api/v1/users", "/api/v1/tokens"}
+TOKEN_ONLY = {
+    "/api/status",
+    "/api/reviews",
+    "/api/v1/status",
+    "/api/v1/reviews",
+    "/api/v1/users",
+    "/api/v1/tokens",
+}
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ __all__ = [
     "escape",
     "fragment",
     "html_table",
+    "lost_by_month",
     "money_text",
     "reasons_pareto",
     "trend_chart",
@@ -64,6 +65,34 @@ def reasons_pareto(by_reason: dict[str, int]) -> go.Figure:
         height=380,
         margin={"t": 50},
         legend={"orientation": "h", "y": -0.25},
+    )
+    return fig
+
+
+#: One colour per exit reason (cycled), so a reason keeps its colour from chart to chart.
+REASON_COLOURS = ("#4f81bd", "#c0504d", "#9bbb59", "#8064a2", "#4bacc6", "#f79646", "#2c4d75", "#772c2a")
+
+
+def lost_by_month(months: list[str], by_reason: dict[str, list[int]]) -> go.Figure:
+    """Customers lost each month, stacked by exit reason (``by_reason``: each reason's count per month)."""
+    fig = go.Figure()
+    for i, (reason, counts) in enumerate(by_reason.items()):
+        fig.add_bar(
+            x=months,
+            y=counts,
+            name=reason,
+            marker_color=REASON_COLOURS[i % len(REASON_COLOURS)],
+            hovertemplate=f"%{{x}}: %{{y}} lost ({escape(reason)})<extra></extra>",
+        )
+    fig.update_layout(
+        title="Customers lost each month, by reason",
+        barmode="stack",
+        xaxis_title="month lost",
+        yaxis_title="customers lost",
+        xaxis={"type": "category"},
+        height=380,
+        margin={"t": 50},
+        legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
     )
     return fig
 

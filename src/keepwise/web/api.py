@@ -1,4 +1,8 @@
-"""The REST API under ``/api``: the JSON of the matching CLI command, made by the same functions.
+"""The REST API: the JSON of the matching CLI command, made by the same functions.
+
+The documented path is ``/api/v1/...`` (:data:`routes`, mounted by :mod:`keepwise.web.pages` in its ``api``
+router, listed in ``/api/v1/openapi.json``); the same handlers still answer under ``/api/...``
+(:data:`router`, left out of the OpenAPI document) so scripts written against the first API keep working.
 
 ``/outreach`` and ``/wins`` are ``keepwise outreach --no-save`` and ``keepwise wins``; the two POSTs under
 ``/outreach/{customer_id}/`` record an action done or skipped, as ``keepwise outreach done|skip`` does.
@@ -27,7 +31,16 @@ from keepwise.web.app import NotFound, WebState, json_response, state_of
 from keepwise.web.cache import data_stamp
 from keepwise.web.paging import Page, page_of, paginate
 
-__all__ = ["OUTREACH_LISTS", "PROFIT_LISTS", "REVIEW_LISTS", "WINBACK_LISTS", "router"]
+__all__ = [
+    "MANAGER",
+    "OUTREACH_LISTS",
+    "PROFIT_LISTS",
+    "REP",
+    "REVIEW_LISTS",
+    "WINBACK_LISTS",
+    "router",
+    "routes",
+]
 
 #: The lists of each document that come a page at a time (the first is the one ``total`` counts).
 REVIEW_LISTS = ("warnings", "lost.customers")
@@ -50,6 +63,14 @@ def paged(request: Request, doc: dict[str, Any], lists: tuple[str, ...], page: P
     return paginate(doc, lists, page, request.url.path, dict(request.query_params))
 
 
+#: The guard of a route a manager (or admin) may call; :data:`REP` for one a representative may call too.
+MANAGER = [Depends(api_guard(Role.MANAGER))]
+REP = [Depends(api_guard(Role.REP))]
+
+#: The API's handlers without a prefix: included under ``/api/v1`` (documented) and ``/api`` (the first API).
+routes = APIRouter()
+
+#: The first API, ``/api/...``: the same handlers as ``/api/v1``, kept answering, not in the OpenAPI document.
 router = APIRouter(
     prefix="/api", dependencies=[Depends(api_guard(Role.REP)), Depends(validation.json_body_required)]
 )
@@ -57,11 +78,13 @@ router = APIRouter(
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request) -> Response:
-    """The OpenAPI document of this API (behind the same token as the API itself)."""
-    return json_response(request.app.openapi())
+    """The OpenAPI document of the API (behind the API's sign-in), as ``/api/v1/openapi.json``."""
+    from keepwise.web.pages.apidocs import v1_openapi
+
+    return json_response(v1_openapi(request.app))
 
 
-@router.get("/status")
+@routes.get("/status", dependencies=MANAGER)
 def status(request: Request) -> Response:
     """What the store holds (``keepwise status --json``)."""
     from keepwise.store.status import store_status
@@ -71,7 +94,7 @@ def status(request: Request) -> Response:
         return json_response({"db": state.db, **store_status(backend)})
 
 
-@router.get("/review")
+@routes.get("/review", dependencies=MANAGER)
 def review_latest(request: Request, page: str | None = None, per_page: str | None = None) -> Response:
     """The latest stored review (``keepwise review --json`` without the report file), lists paginated."""
     chosen = page_of(page, per_page)
@@ -81,7 +104,7 @@ def review_latest(request: Request, page: str | None = None, per_page: str | Non
     return json_response(paged(request, doc, REVIEW_LISTS, chosen))
 
 
-@router.get("/review/{month:path}")
+@routes.get("/review/{month:path}", dependencies=MANAGER)
 def review_month(
     request: Request, month: str, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -93,14 +116,14 @@ def review_month(
     return json_response(paged(request, doc, REVIEW_LISTS, chosen))
 
 
-@router.get("/reviews")
+@routes.get("/reviews", dependencies=MANAGER)
 def reviews(request: Request) -> Response:
     """Months with a stored review, newest first."""
     with state_of(request).store() as backend:
         return json_response({"months": data.review_months(backend)})
 
 
-@router.get("/profit")
+@routes.get("/profit", dependencies=MANAGER)
 def profit(
     request: Request,
     month: str | None = None,
@@ -119,9 +142,12 @@ def profit(
     return json_response(paged(request, doc, PROFIT_LISTS, chosen))
 
 
-@router.get("/customers/{customer_id:path}")
+@router.get("/customers/{customer_id:path}", dependencies=REP)
 def customer(request: Request, customer_id: str) -> Response:
-    """One customer's profile: orders, profit and tier, P(alive), warnings, incidents, consent."""
+    """One customer's profile: orders, profit and tier, P(alive), warnings, incidents, consent.
+
+    Under ``/api`` only: ``/api/v1/customers/...`` belongs to :mod:`keepwise.web.customers`.
+    """
     customer_id = validation.identifier(customer_id, "customer_id")
     state = state_of(request)
     with state.store() as backend:
@@ -162,7 +188,7 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
     return doc
 
 
-@router.post("/concession")
+@routes.post("/concession", dependencies=REP)
 async def concession(request: Request) -> Response:
     """Approve, refuse or counter a concession: body ``{"customer_id", "cost", "incident"?}``."""
     body = await validation.json_object(request)
@@ -175,7 +201,7 @@ async def concession(request: Request) -> Response:
     return json_response(doc)
 
 
-@router.get("/winback")
+@routes.get("/winback", dependencies=MANAGER)
 def winback(
     request: Request,
     month: str | None = None,
@@ -196,7 +222,7 @@ def winback(
     return json_response(paged(request, doc, WINBACK_LISTS, chosen))
 
 
-@router.get("/conjoint")
+@routes.get("/conjoint", dependencies=MANAGER)
 def conjoint(request: Request, study: str | None = None) -> Response:
     """A saved conjoint study, by default the latest (``keepwise conjoint show [--study NAME] --json``)."""
     with state_of(request).store() as backend:
@@ -241,7 +267,7 @@ def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str
     return data.mark_document(row)
 
 
-@router.get("/outreach")
+@routes.get("/outreach", dependencies=REP)
 def outreach(
     request: Request,
     month: str | None = None,
@@ -255,7 +281,7 @@ def outreach(
     return json_response(paged(request, doc, OUTREACH_LISTS, chosen))
 
 
-@router.post("/outreach/{customer_id:path}/done")
+@routes.post("/outreach/{customer_id:path}/done", dependencies=REP)
 async def outreach_done(request: Request, customer_id: str) -> Response:
     """Record a saved action as done: body ``{"month", "action"?, "note"?}`` (``keepwise outreach done``)."""
     from starlette.concurrency import run_in_threadpool
@@ -264,7 +290,7 @@ async def outreach_done(request: Request, customer_id: str) -> Response:
     return json_response(await run_in_threadpool(mark_outreach, state_of(request), "done", customer_id, body))
 
 
-@router.post("/outreach/{customer_id:path}/skip")
+@routes.post("/outreach/{customer_id:path}/skip", dependencies=REP)
 async def outreach_skip(request: Request, customer_id: str) -> Response:
     """Record a saved action as skipped: body ``{"month", "action"?, "note"?}`` (``outreach skip``)."""
     from starlette.concurrency import run_in_threadpool
@@ -290,7 +316,10 @@ def wins_result(state: WebState, month: str | None, months: int | str | None) ->
         return found
 
 
-@router.get("/wins")
+@routes.get("/wins", dependencies=MANAGER)
 def wins(request: Request, month: str | None = None, months: str | None = None) -> Response:
     """Why customers choose the business against why they leave (``keepwise wins --json``)."""
     return json_response(wins_result(state_of(request), month, months).to_json())
+
+
+router.include_router(routes, include_in_schema=False)

@@ -380,6 +380,7 @@ def create_app(db: str, config: Config | None = None, *, loopback_only: bool | N
     app.include_router(api.router)
     app.include_router(unsubscribe.make_router(cfg.messages.unsubscribe_url))
     app.include_router(signin.public)
+    app.include_router(pages.public)  # the stylesheet, for every visitor
     app.include_router(pages.router)
     app.include_router(customers.router)
     app.include_router(team.router)

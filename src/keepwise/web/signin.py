@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from keepwise.web.access import User, current_user, safe_next
+from keepwise.web.access import Role, User, current_user, safe_next
 from keepwise.web.app import WebState, _version, json_response, render, state_of
 from keepwise.web.auth import COOKIE, clear_session_cookie, same_token, set_session_cookie
 from keepwise.web.csrf import check_csrf
@@ -53,7 +53,6 @@ def login_form(request: Request, next: str = "/") -> Response:
 def _sign_in(state: WebState, name: str, password: str, address: str) -> tuple[User | None, str | None]:
     """Check the pair; on success open a session. Either way, write it to the audit trail."""
     from keepwise.store import team
-    from keepwise.web.access import Role
 
     with state.store(write=True) as store:
         member = team.check_password(store, name, password)
@@ -98,6 +97,8 @@ async def login(request: Request) -> Response:
     if user is None or session is None:
         state.names.fail(key)
         return _form(request, 401, next=target, name=name, error="That name and password do not match.")
+    if target == "/" and not user.role.reaches(Role.MANAGER):
+        target = "/outreach"  # a rep's first page (the overview is a manager's)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, session, int(state.config.web.session_hours * 3600))
     return response

@@ -1,7 +1,7 @@
-"""Dashboard pages, server-rendered for a business owner: the review, profitability, customers, decisions.
+"""The decision pages: profitability, the concession advisor, win-back, offers, outreach, wins.
 
-Pages read what the commands stored (the review's document, the profit, win-back and outreach documents,
-:mod:`keepwise.web.stored`); a month nothing is stored for says which command to run. Long tables come a
+Pages read what the commands stored (the profit, win-back and outreach documents, :mod:`keepwise.web.stored`);
+a month nothing is stored for says which command to run. Long tables come a
 page at a time (``?page=&per_page=``, :mod:`keepwise.web.paging`) with links to the next and previous pages.
 ``/outreach`` lists the month's actions with a Done / Skip form per saved action; the forms post to this
 router (session cookie), which records them through the same function as ``keepwise outreach done|skip``.
@@ -9,129 +9,28 @@ router (session cookie), which records them through the same function as ``keepw
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
-from keepwise.operations import last_run
 from keepwise.store import Store
-from keepwise.web import data, stored, validation
-from keepwise.web.access import Role, api_guard, page_guard
-from keepwise.web.app import NotFound, WebState, render, state_of
-from keepwise.web.paging import Page, page_of, paginate
+from keepwise.web import data, stored
+from keepwise.web.app import NotFound, render, state_of
+from keepwise.web.pages import reviewed
+from keepwise.web.pages.common import MANAGER_PAGE, data_month, derived, fragment, pager, router, same_origin
+from keepwise.web.paging import page_of, paginate
 
-__all__ = ["api", "router"]
+__all__ = ["TOP", "concession_form", "outreach_page", "profit_page", "winback_page", "wins_page"]
 
 #: How many of the ranked lost customers the win-back page shows (the API's ``top``), a page at a time.
 TOP = 25
 
 
-router = APIRouter(dependencies=[Depends(page_guard(Role.REP))])
-
-#: This module's part of the REST API (``/api/v1/...``, JSON, the one error shape).
-api = APIRouter(
-    prefix="/api/v1", dependencies=[Depends(api_guard(Role.REP)), Depends(validation.json_body_required)]
-)
-
-
-def _currency(state: WebState, store: Store) -> str:
-    """The reporting currency: ``[value]``'s, else the one currency of the data."""
-    from keepwise.value.profitability import reporting_currency
-
-    return reporting_currency(store, state.config)
-
-
-def _pager(request: Request, page: Page, total: int) -> dict[str, Any]:
-    """The ``pagination`` of a page's table of ``total`` rows (links to the next and previous pages)."""
-    return page.info({"rows": total}, request.url.path, dict(request.query_params))
-
-
-def _fragment(fig: Any, div_id: str) -> str:
-    from keepwise.report.figures import fragment
-
-    return fragment(fig, div_id)
-
-
-def _derived(state: WebState, key: tuple[str, ...], doc: dict[str, Any], make: Any) -> Any:
-    """``make(doc)``, made once per stored document ``doc`` (kept with it) and reused while it is current."""
-    kept: tuple[dict[str, Any], Any] = state.documents.get(
-        (state.db, *key), id(doc), lambda: (doc, make(doc))
-    )
-    return kept[1]
-
-
-def _overview_parts(doc: dict[str, Any]) -> tuple[list[Any], dict[str, Any], list[Any], list[str]]:
-    """The overview's warnings by value at risk, totals by kind, lost customers by margin and its 4 charts."""
-    from keepwise.report import figures
-    from keepwise.signals import KINDS
-
-    warnings = sorted(doc.get("warnings", []), key=lambda w: Decimal(w["value_at_risk"]), reverse=True)
-    by_kind = {
-        k: {
-            "count": sum(1 for w in warnings if w["kind"] == k),
-            "value_at_risk": sum(
-                (Decimal(w["value_at_risk"]) for w in warnings if w["kind"] == k), Decimal(0)
-            ),
-        }
-        for k in KINDS
-    }
-    lost = doc.get("lost") or {}
-    metrics = doc.get("metrics") or {}
-    charts = [
-        _fragment(figures.warnings_bar(by_kind), "fig-warnings"),
-        _fragment(figures.reasons_pareto(lost.get("by_reason", {})), "fig-reasons"),
-        _fragment(figures.cohort_heatmap(metrics.get("cohorts", [])), "fig-cohorts"),
-        _fragment(figures.trend_chart(metrics.get("monthly", [])[-24:]), "fig-trend"),
-    ]
-    lost_rows = sorted(lost.get("customers", []), key=lambda r: Decimal(r["annual_margin"]), reverse=True)
-    return warnings, by_kind, lost_rows, charts
-
-
-@router.get("/")
-def overview(
-    request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
-) -> Response:
-    """The latest review (or ``?month=``): warnings by value at risk, lost customers, cohort retention."""
-    state = state_of(request)
-    chosen = page_of(page, per_page)
-    with state.store() as backend:
-        months = data.review_months(backend)
-        if not months and month is None:
-            return render(request, "empty.html.j2", title="No review yet", months=[])
-        doc = data.review_document(backend, month, kept=state.documents)
-        section = doc.get("profitability") or {}
-        cur = section.get("currency") or _currency(state, backend)  # the review's money is in its currency
-        last = last_run(backend)  # when `keepwise run` last ran the monthly loop (None: never)
-    # sorted lists, sums and charts are made once per stored review and kept with it
-    warnings, by_kind, lost_rows, charts = _derived(state, ("overview", doc["month"]), doc, _overview_parts)
-    lost = doc.get("lost") or {}
-    return render(
-        request,
-        "overview.html.j2",
-        title=f"Retention review {doc['month']}",
-        doc=doc,
-        months=months,
-        month=doc["month"],
-        warnings=chosen.cut(warnings),
-        first=chosen.start,
-        pager=_pager(request, chosen, max(len(warnings), len(lost_rows))),
-        n_warnings=len(warnings),
-        at_risk=shown(sum((Decimal(w["value_at_risk"]) for w in warnings), Decimal(0)), cur),
-        by_kind={k: {**v, "value_at_risk": shown(v["value_at_risk"], cur)} for k, v in by_kind.items()},
-        lost=lost,
-        lost_rows=chosen.cut(lost_rows),
-        charts=charts,
-        money=lambda v: shown(v, cur),
-        last_run=last,
-    )
-
-
-@router.get("/profit")
+@router.get("/profit", dependencies=MANAGER_PAGE)
 def profit_page(
     request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -151,9 +50,10 @@ def profit_page(
             def chart(doc: dict[str, Any]) -> str:  # the stored rows' whale curve, drawn once per document
                 rows_of = backend.table(table_name("ttm"))
                 curve, drawn = whale_curve(rows_of.filter(rows_of.month == doc["month"]))
-                return _fragment(whale_figure(curve, drawn, currency=doc["currency"]), "fig-whale")
+                return fragment(whale_figure(curve, drawn, currency=doc["currency"]), "fig-whale")
 
-            drawn_chart = _derived(state, ("whale", doc["month"]), doc, chart)
+            known = reviewed.known(doc)
+            drawn_chart = derived(state, ("whale", doc["month"]), doc, chart) if known.margin_known else None
     except NotFound as exc:
         return render(request, "profit.html.j2", title="Profitability", doc=None, message=str(exc))
     cur = doc["currency"]
@@ -177,10 +77,11 @@ def profit_page(
         title=f"Profitability, twelve months to {doc['month']}",
         doc=doc,
         message=None,
-        headline=doc["whale"]["sentence"],
+        headline=doc["whale"]["sentence"] if known.margin_known else None,
+        known=known,
         chart=drawn_chart,
         top=shown_rows(chosen.cut(customers)),  # most profitable first, as keepwise profit lists them
-        pager=_pager(request, chosen, len(customers)),
+        pager=pager(request, chosen, len(customers)),
         bottom=shown_rows(customers[-10:][::-1]) if len(customers) > 10 else [],
         money=lambda v: shown(v, cur),
     )
@@ -200,7 +101,7 @@ async def concession_page(request: Request) -> Response:
 
     from keepwise.web.api import advise
 
-    _same_origin(request)  # each answer is logged: another site's page must not post one
+    same_origin(request)  # each answer is logged: another site's page must not post one
     fields = parse_qs((await request.body()).decode("utf-8", "replace"))
     form = {k: (fields.get(k) or [""])[0].strip() for k in ("customer_id", "cost", "incident")}
     try:
@@ -229,7 +130,7 @@ async def concession_page(request: Request) -> Response:
     )
 
 
-@router.get("/winback")
+@router.get("/winback", dependencies=MANAGER_PAGE)
 def winback_page(
     request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
 ) -> Response:
@@ -259,14 +160,7 @@ def winback_page(
     )
 
 
-def data_month(month: str | None) -> str | None:
-    """A month from the query string (``YYYY-MM``), checked as the API checks it; ``None`` when not given."""
-    from keepwise.web.validation import month as checked
-
-    return checked(month)
-
-
-@router.get("/conjoint")
+@router.get("/conjoint", dependencies=MANAGER_PAGE)
 def conjoint_page(request: Request, study: str | None = None) -> Response:
     """A saved conjoint study (default: the latest) as the conjoint report draws it, or "no study yet"."""
     with state_of(request).store() as backend:
@@ -330,26 +224,10 @@ def outreach_page(
         doc=doc,
         message=None,
         by_tier=[(t, rs) for t, rs in by_tier if rs],
-        pager=_pager(request, chosen, len(actions)),
+        pager=pager(request, chosen, len(actions)),
         statuses=statuses,
         unsaved=sum(st is None for st in status_of),
     )
-
-
-def _same_origin(request: Request) -> None:
-    """Refuse a form POST sent from another site's page (its ``Origin`` names another host).
-
-    With an access token the session cookie is ``SameSite=Lax``, so another site's POST carries no session;
-    an app without a token has no cookie, so the browser's ``Origin`` is checked too (the concession form
-    and the outreach buttons).
-    """
-    from urllib.parse import urlsplit
-
-    origin = request.headers.get("origin")
-    if origin is None or (origin == "null" and state_of(request).token is not None):
-        return
-    if urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise KeepwiseInputError("this form must be sent from the keepwise dashboard itself")
 
 
 @router.post("/outreach/{customer_id:path}/{status}")
@@ -363,7 +241,7 @@ async def outreach_mark(request: Request, customer_id: str, status: str) -> Resp
 
     if status not in ("done", "skip"):
         raise NotFound(f"no such outreach step '{status}' (done or skip)")
-    _same_origin(request)
+    same_origin(request)
     fields = parse_qs((await request.body()).decode("utf-8", "replace"))
     body = {k: (fields.get(k) or [""])[0].strip() for k in ("month", "action", "note")}
     row = await run_in_threadpool(
@@ -373,7 +251,7 @@ async def outreach_mark(request: Request, customer_id: str, status: str) -> Resp
     return RedirectResponse(f"/outreach?month={quote(row['month'])}#{anchor}", status_code=303)
 
 
-@router.get("/wins")
+@router.get("/wins", dependencies=MANAGER_PAGE)
 def wins_page(request: Request, month: str | None = None, months: int | None = None) -> Response:
     """Why customers choose the business against why they leave: findings, chart and table of ``--html``."""
     from keepwise.report.sections.wins import html
