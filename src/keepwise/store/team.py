@@ -323,18 +323,21 @@ def open_session(store: Store, name: str, hours: float) -> str:
 
 def session_member(store: Store, raw: str | None) -> Member | None:
     """The active user whose unexpired session the cookie value ``raw`` is, else ``None``."""
-    if not raw or len(raw) > 200 or not store.has_table(SESSIONS):
+    if not raw or len(raw) > 200 or not (store.has_table(SESSIONS) and store.has_table(USERS)):
         return None
-    df = store.read(SESSIONS, where={"session_hash": _sha256(raw)}, columns=["user_name", "expires_at"])
-    if df.empty:
+    # one statement (asked on every request whose session is not kept): the session and its user
+    rows = store.sql(
+        f"SELECT u.name, u.role, u.active, s.expires_at FROM {store.quote(SESSIONS)} s "
+        f"JOIN {store.quote(USERS)} u ON u.name = s.user_name WHERE s.session_hash = ?",
+        [_sha256(raw)],
+    )
+    if not rows:
         return None
-    ends = _when(df.expires_at.iloc[0])
-    if ends is None or ends <= _now():
+    name, role, active, expires_at = rows[0]
+    ends = _when(expires_at)
+    if not active or ends is None or ends <= _now():
         return None
-    found = _members(store, {"name": str(df.user_name.iloc[0])})
-    if not found or not found[0].active:
-        return None
-    return found[0]
+    return Member(str(name), str(role), bool(active))
 
 
 def close_session(store: Store, raw: str | None) -> None:
@@ -397,10 +400,11 @@ def token_info(store: Store, secret: str | None) -> TokenInfo | None:
     """The valid (not revoked) token whose secret is ``secret``, else ``None``."""
     if not secret or len(secret) > 200 or not store.has_table(TOKENS):
         return None
-    found = _tokens(store, {"token_hash": _sha256(secret)})
-    if not found or found[0].revoked_at is not None:
-        return None
-    return found[0]
+    rows = store.sql(
+        f"SELECT token_id, name, role FROM {store.quote(TOKENS)} WHERE token_hash = ? AND revoked_at IS NULL",
+        [_sha256(secret)],
+    )
+    return TokenInfo(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
 
 
 def revoke_token(store: Store, which: str, *, by: str = "cli", address: str = "cli") -> TokenInfo:
