@@ -207,7 +207,7 @@ def test_tokens_carry_their_role_are_stored_as_hashes_and_can_be_revoked(own_sto
     users = c.get("/api/v1/users", headers=bearer)
     assert users.status_code == 403 and set(users.json()) == {"error"}  # an admin's
     listed = json.loads(cli("tokens", "list", "--json", "--db", own_store)[1])
-    assert [t["name"] for t in listed["tokens"]] == ["nightly"] and secret not in json.dumps(listed)
+    assert [t["name"] for t in listed["tokens"]].count("nightly") == 1 and secret not in json.dumps(listed)
     assert cli("tokens", "revoke", "nightly", "--db", own_store)[0] == 0
     c.app.state.keepwise.recent.forget()
     revoked = c.get("/api/v1/activity", headers=bearer)

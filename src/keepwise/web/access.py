@@ -126,7 +126,9 @@ class Guard:
 
     async def __call__(self, request: Request) -> User:
         """The user; else to /login or 401, 403 for a role too low or a form without its CSRF token."""
-        user, session = await run_in_threadpool(_resolve, request)
+        user = await run_in_threadpool(current_user, request)
+        who: tuple[User | None, str | None] | None = getattr(request.state, "who", None)
+        session = who[1] if who is not None and who[0] is user else None  # the cookie that signed them in
         if user is None:
             if not self.api:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
