@@ -21,6 +21,8 @@ def first_admin(db: str) -> str | None:
     store = connect(db)
     try:
         if team.has_users(store):
+            if not any(m.role == "admin" and m.active for m in team.list_users(store)):
+                err.print("No active admin: add one with keepwise users add NAME --role admin")
             return None
         password = team.generate_password()
         team.add_user(store, "admin", "admin", password, by="keepwise serve")
