@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_DIR := demo
 DEMO_DB := duckdb:///$(DEMO_DIR)/keepwise.duckdb
 
-.PHONY: install demo test lint typecheck unit system-deps bench bench-full clean
+.PHONY: install demo test lint typecheck unit system-deps bench bench-full clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "keepwise needs Python 3.11 or newer"'
@@ -45,6 +45,10 @@ unit: $(STAMP) system-deps
 
 ## test: lint, type-check and the whole test suite (what CI runs)
 test: lint typecheck unit
+
+## docs: the documentation site from docs/ and mkdocs.yml into site/ (a broken link fails the build)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 ## bench: every benchmark at a reduced size (minutes; bench/run.py); bench-full (or FULL=1): the full sizes (hours)
 bench: $(STAMP)

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from keepwise.store.ingest import load_frame
 from keepwise.store.schema import TABLES, load_order, markdown
@@ -63,3 +64,75 @@ def test_schema_inputs_lists_the_required_tables_then_every_optional_input():
     assert [r["input"] for r in doc] == [*REQUIRED, *(i.name for i in INPUTS)]
     assert [r["required"] for r in doc] == [True] * len(REQUIRED) + [False] * len(INPUTS)
     assert all(r["used_by"] and r["without"] for r in doc)
+
+
+# ------------------------------------------------------------------------------------- the docs site
+def _site_hooks():
+    """docs/_hooks/keepwise_docs.py, the mkdocs hooks that generate and place the site's pages."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "keepwise_docs", ROOT / "docs" / "_hooks" / "keepwise_docs.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow  # about 15 s on a quiet machine (the --help of every command, mkdocstrings)
+def test_the_docs_site_builds_strict_so_a_broken_link_fails(tmp_path):
+    """``mkdocs build --strict`` (what ``make docs`` runs): a broken link, anchor or docstring fails it."""
+    import os
+    import subprocess
+    import sys
+
+    from typer.main import get_command
+
+    from keepwise.cli import app
+
+    site = tmp_path / "site"
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
+         "--site-dir", str(site)],
+        capture_output=True, text=True, env=env, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    commands = (site / "commands" / "index.html").read_text(encoding="utf-8")
+    group = get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert f">keepwise {name}<" in commands, name  # a heading and the --help of every command
+        for sub in getattr(command, "commands", {}):
+            assert f">keepwise {name} {sub}<" in commands, f"{name} {sub}"
+    assert "Usage: keepwise flows run [OPTIONS]" in commands
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
+    assert "keepwise.run_review" in api and "Parameters" in api and ":func:" not in api
+    assumptions = (site / "assumptions" / "index.html").read_text(encoding="utf-8")
+    assert "discount_rate" in assumptions and "TARP" in assumptions  # a setting and its source
+
+
+def test_every_readme_section_is_on_the_site():
+    """The site places README's sections instead of copying them; a new section must be given a page."""
+    hooks = _site_hooks()
+    placed = set()
+    for page in (ROOT / "docs").glob("*.md"):
+        placed |= {m["title"] for m in hooks.README_MARK.finditer(page.read_text(encoding="utf-8"))}
+    placed |= {m["title"] for m in hooks.README_MARK.finditer(hooks.api_page())}
+    missing = set(hooks.readme_sections()) - placed
+    assert missing == set(), f"add a line '<!-- readme: TITLE -->' for each to a page of docs/: {missing}"
+    assert placed - set(hooks.readme_sections()) == set(), "a page names a README section that is gone"
+
+
+def test_the_assumptions_page_lists_every_setting_with_its_source():
+    import dataclasses
+
+    from keepwise.config.fields import HOME
+    from keepwise.config.loading import _SECTIONS
+
+    page = _site_hooks().assumptions_page()
+    for section, cls in _SECTIONS.items():
+        assert f"\n## [{section}]\n" in page
+        for f in dataclasses.fields(cls):
+            if "doc" in f.metadata or HOME in f.metadata:
+                assert f"| `{f.name}` |" in page, f"[{section}] {f.name}"

@@ -26,7 +26,10 @@ def test_review_pdf_has_the_charts_pages_and_headline_figures(store_url, reviews
     assert code == 0, err
     doc = json.loads(stdout)
     assert doc["pdf"] == str(pdf.resolve())
-    assert doc["headlines"] == reviews[MONTH]["headlines"]  # the same review, printed
+    # the same review, printed; its outreach line says what other tests of this session's shared store
+    # have saved since the review fixture ran, so it is left out of the comparison
+    printed = {k: v for k, v in doc["headlines"].items() if k != "outreach"}
+    assert printed == {k: v for k, v in reviews[MONTH]["headlines"].items() if k != "outreach"}
     data = pdf.read_bytes()
     assert data[:4] == b"%PDF"
     assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 1

@@ -170,12 +170,12 @@ def unsubscribe(
 ) -> None:
     """Revoke the consent an unsubscribe link names, at once (what the one-click POST endpoint does)."""
     from keepwise.messages.consent import unsubscribe as revoke
-    from keepwise.messages.tokens import secret_from_env
+    from keepwise.store.secret import signing_secret
 
     cfg = load_config().messages
-    secret = secret_from_env(cfg.secret_env)
     store = connect(db)
     try:
+        secret = signing_secret(store, cfg.secret_env, create=False)
         n = revoke(
             store, secret, token, max_age=timedelta(days=int(cfg.unsubscribe_days)), customer_id=customer
         )

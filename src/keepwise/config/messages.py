@@ -15,7 +15,8 @@ __all__ = ["MessagesAssumptions"]
 class MessagesAssumptions:
     """Sending, consent links and automated flows of :mod:`keepwise.messages` (section ``[messages]``).
 
-    Secrets never sit in this file: ``secret_env`` and ``smtp_password_env`` name environment variables.
+    Secrets never sit in this file: ``secret_env`` and ``smtp_password_env`` name environment variables
+    (without ``secret_env`` set, the link secret is made and kept by :mod:`keepwise.store.secret`).
     Flows are sub-tables, e.g. ``[messages.flows.winback]`` with ``enabled``, ``holdout_share`` and the
     flow's own figures (see :mod:`keepwise.messages.flows` for each flow's keys and defaults).
     """
@@ -74,8 +75,10 @@ class MessagesAssumptions:
     secret_env: str = field(
         default="KEEPWISE_SECRET",
         metadata=about(
-            "Environment variable holding the secret that signs confirm and unsubscribe links.",
-            "convention: secrets live in the environment, not in files under version control",
+            "Environment variable that, when set, holds the secret signing confirm and unsubscribe links; "
+            "unset, keepwise makes one on first use and keeps it beside the store (<store>.secret, mode "
+            "0600) or in it (PostgreSQL). See keepwise.store.secret.",
+            "convention: secrets live in the environment or a private file, never in version control",
         ),
     )
     unsubscribe_days: int = field(

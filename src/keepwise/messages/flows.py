@@ -62,9 +62,9 @@ from keepwise.messages.audience import recent_incidents, rhythms, top_buyers, wi
 from keepwise.messages.compose import Composed, Grant
 from keepwise.messages.prepare import customer_record, customer_records, incident_facts, mime_text, prepare
 from keepwise.messages.send import SmtpSettings, send_outbox
-from keepwise.messages.tokens import secret_from_env
 from keepwise.store.inventory import Note, inventory
 from keepwise.store.outbox import require_transactions
+from keepwise.store.secret import signing_secret
 from keepwise.store.store import Store, as_store
 
 __all__ = [
@@ -386,7 +386,7 @@ def run(
     else:
         require_transactions(store)
         outbox.ensure_columns(store)
-    secret = None if dry_run else secret_from_env(cfg.secret_env)
+    secret = None if dry_run else signing_secret(store, cfg.secret_env)
     settings = SmtpSettings.from_config(cfg, smtp)
     lock = outbox.StoreLock(store, "outbox", settings.lock_ttl)
     if not dry_run:

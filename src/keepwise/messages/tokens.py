@@ -1,9 +1,10 @@
 """Signed, expiring, customer-bound tokens for confirm and unsubscribe links (itsdangerous).
 
 A token carries the customer id, the action, the channel and the purpose, signed with HMAC-SHA1 (the
-itsdangerous default) under a secret read from the environment variable ``[messages] secret_env`` names, with
-a different salt per action so that a confirm token is never accepted as an unsubscribe token or the other
-way round. Nobody without the secret can make or alter one; a token names one customer and acts on that
+itsdangerous default) under the store's signing secret (:func:`keepwise.store.secret.signing_secret`: the
+environment variable ``[messages] secret_env`` names when it is set, else one kept beside or in the store),
+with a different salt per action so that a confirm token is never accepted as an unsubscribe token or the
+other way round. Nobody without the secret can make or alter one; a token names one customer and acts on that
 customer only; an old one is refused with the day it expired.
 """
 

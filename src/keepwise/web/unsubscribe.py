@@ -9,7 +9,8 @@ the ``POST``: link scanners that follow every URL must not unsubscribe anyone (R
 
 The endpoint answers at ``/unsubscribe`` and at the path of ``[messages] unsubscribe_url`` (by default
 ``/keepwise/unsubscribe``), so that setting it to ``https://YOUR-HOST/unsubscribe`` is all that is needed.
-It needs no sign-in: the signed token is the proof.
+It needs no sign-in: the signed token is the proof, checked under the store's own signing secret
+(:mod:`keepwise.store.secret`: ``KEEPWISE_SECRET`` when set, else the one kept beside or in the store).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from keepwise.exceptions import KeepwiseInputError
+from keepwise.store import Store
+from keepwise.store.secret import signing_secret
 from keepwise.web.app import render, state_of
 
 __all__ = ["PATH", "make_router", "paths"]
@@ -35,11 +38,14 @@ def paths(unsubscribe_url: str) -> list[str]:
     return [PATH] if own == PATH else [PATH, own]
 
 
-def _settings(request: Request) -> tuple[str, timedelta]:
-    from keepwise.messages.tokens import secret_from_env
+def _settings(request: Request, store: Store) -> tuple[str, timedelta]:
+    """The store's signing secret (:func:`keepwise.store.secret.signing_secret`) and how long links last.
 
+    A store that has no secret yet cannot have signed the link, so none is made here: the link is refused.
+    """
     cfg = state_of(request).config.messages
-    return secret_from_env(cfg.secret_env), timedelta(days=int(cfg.unsubscribe_days))
+    secret = signing_secret(store, cfg.secret_env, create=False)
+    return secret, timedelta(days=int(cfg.unsubscribe_days))
 
 
 def _token(request: Request) -> str:
@@ -54,7 +60,8 @@ def confirm_page(request: Request) -> Response:
     from keepwise.messages.tokens import verify
 
     token = _token(request)
-    secret, max_age = _settings(request)
+    with state_of(request).store() as backend:
+        secret, max_age = _settings(request, backend)
     claims = verify(secret, token, "unsubscribe", max_age=max_age)
     return render(
         request,
@@ -73,9 +80,9 @@ def one_click(request: Request) -> Response:
     from keepwise.messages.consent import unsubscribe
 
     token = _token(request)
-    secret, max_age = _settings(request)
     state = state_of(request)
     with state.store() as backend:
+        secret, max_age = _settings(request, backend)
         revoked = unsubscribe(backend, secret, token, max_age=max_age)
     return render(
         request,
