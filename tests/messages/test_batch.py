@@ -93,7 +93,7 @@ def _per_message(store: Store, config: Config, items: list[flows.Due]) -> None:
     shares = flows.flow_settings(config)
     for item in items:
         experiment = f"flow:{item.flow}"
-        held = flows._unit(experiment, item.cause, item.customer_id) < float(
+        held = flows.holdout_unit(experiment, item.cause, item.customer_id) < float(
             shares[item.flow]["holdout_share"]
         )
         if held:

@@ -130,6 +130,23 @@ CASES += [
     ("GET", "/api/v1/activity", "/api/v1/activity", {"params": {"per_page": "0"}}, 400, "per_page"),
 ]
 
+#: The programs' routes (only under ``/api/v1``): experiments, the outbox, win-back approval.
+CASES += [
+    ("GET", "/api/v1/experiments", "/api/v1/experiments", {"params": {"months": "0"}}, 400, "months"),
+    ("GET", "/api/v1/experiments/{experiment_id}", "/api/v1/experiments/NOPE", {}, 404, None),
+    ("POST", "/api/v1/experiments", "/api/v1/experiments", {"json": {"seed": 1}}, 400, "name"),
+    ("GET", "/api/v1/outbox", "/api/v1/outbox", {"params": {"state": "lost"}}, 400, "state"),
+    (
+        "POST",
+        "/api/v1/winback/approve",
+        "/api/v1/winback/approve",
+        {"json": {"month": MONTH}},
+        400,
+        "customer_ids",
+    ),
+    ("POST", "/api/v1/winback/approve", "/api/v1/winback/approve", {"content": b"month=x"}, 415, None),
+]
+
 #: Routes whose only error is the missing token (checked for every route below).
 TOKEN_ONLY = {
     "/api/status",

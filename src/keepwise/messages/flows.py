@@ -30,20 +30,17 @@ flow's ``holdout_share``: random with respect to customers, stable across runs (
 re-draws). Held-out customers get an outbox row with status ``held_out`` and a row in ``assignments``
 (``experiment_id = flow:NAME``, ``arm`` = ``holdout`` or ``treatment``) for the experiments package.
 
-As of a moment: a run acts as of ``as_of`` (default: now). Everything it reads is cut there (orders,
-exits and incidents up to that moment; consent in force then) and everything it writes is stamped with
-it, so a run ``--as-of 2024-12-31`` on data that go on to 2025 queues exactly what a run on that day
-would have queued. On data that end long before the moment of the run, the result says so in a note
-(everyone looks lapsed a year after the last order).
+As of a moment: a run acts as of ``as_of`` (default: now). What it reads is cut there (orders, exits,
+incidents up to that moment; consent in force then) and what it writes is stamped with it, so a run
+``--as-of 2024-12-31`` on data that go on to 2025 queues exactly what a run on that day would have queued.
+On data that end long before the run, the result says so in a note (all look lapsed a year on).
 
-Safety from cron: the whole run (choose, queue, send) holds the store lock ``outbox``; a second run while
-one is going does nothing and says so. Idempotency keys make a rerun queue nothing new. Messages are composed
-and queued a batch at a time (:data:`QUEUE_BATCH` per transaction, customers read in one query per batch),
-so a run killed midway keeps the batches it committed and a rerun queues the rest.
+Safety from cron: the whole run (choose, queue, send) holds the store lock ``outbox``; a second run at the
+same time does nothing and says so. Idempotency keys make a rerun queue nothing new. Messages are queued a
+batch at a time (:data:`QUEUE_BATCH` per transaction), so a killed run keeps what it committed.
 
-The remedy comes from the incident's ``concession_amount``; the extra gesture and the win-back offer come
-from :mod:`keepwise.decisions` when it is installed and answers (guarded imports: without it the letters
-are written without them).
+The remedy is the incident's ``concession_amount``; the extra gesture and the win-back offer come from
+:mod:`keepwise.decisions` when it answers (guarded imports: without it the letters go without them).
 """
 
 from __future__ import annotations
@@ -63,6 +60,7 @@ from keepwise.messages.compose import Composed, Grant
 from keepwise.messages.prepare import customer_record, customer_records, incident_facts, mime_text, prepare
 from keepwise.messages.send import SmtpSettings, send_outbox
 from keepwise.store.inventory import Note, inventory
+from keepwise.store.memo import one_run
 from keepwise.store.outbox import require_transactions
 from keepwise.store.secret import signing_secret
 from keepwise.store.store import Store, as_store
@@ -156,7 +154,7 @@ def parse_as_of(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _unit(*parts: str) -> float:
+def holdout_unit(*parts: str) -> float:
     """A uniform number in [0, 1) from a keyed hash of ``parts``."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -272,6 +270,11 @@ def due(store: Store, config: Config, at: datetime, *, facts: bool = True) -> li
     up): enough to count them, as a dry run does, on any engine.
     """
     store = as_store(store)
+    with one_run(store):  # nothing is written here: what every due customer's letter asks is looked up once
+        return _due(store, config, at, facts=facts)
+
+
+def _due(store: Store, config: Config, at: datetime, *, facts: bool) -> list[Due]:
     flows = flow_settings(config)
     out: list[Due] = []
     w, r = flows["winback"], flows["at_risk"]
@@ -406,8 +409,8 @@ def run(
             if key in known:
                 result.already_known += 1
                 continue
-            experiment = f"flow:{item.flow}"
-            held = _unit(experiment, item.cause, item.customer_id) < float(flows[item.flow]["holdout_share"])
+            share = float(flows[item.flow]["holdout_share"])
+            held = holdout_unit(f"flow:{item.flow}", item.cause, item.customer_id) < share
             if held:
                 result.held_out += 1
             else:
@@ -419,11 +422,11 @@ def run(
                 continue
             batch.append((item, held))
             if len(batch) >= QUEUE_BATCH:
-                _queue_batch(store, cfg, batch, secret=secret, at=at)
+                queue_batch(store, cfg, batch, secret=secret, at=at)
                 lock.renew()
                 batch = []
         if batch:
-            _queue_batch(store, cfg, batch, secret=secret, at=at)
+            queue_batch(store, cfg, batch, secret=secret, at=at)
         if no_address:  # said once, not an error at the first customer
             missing = f"empty for {no_address:,} of the customers due a message"
             result.notes.append(Note("customers.email", missing, "skipped; add their addresses to write"))
@@ -440,7 +443,7 @@ def run(
 QUEUE_BATCH = 500
 
 
-def _queue_batch(
+def queue_batch(
     store: Store, cfg: MessagesAssumptions, batch: list[tuple[Due, bool]], *, secret: str | None, at: datetime
 ) -> None:
     """Compose the batch's messages and queue them, its holdouts and its assignments in one transaction.

@@ -13,6 +13,7 @@ from keepwise.decisions._frames import money, stamps, text
 from keepwise.decisions.winback.ranking import WinbackRanking, rank_winback
 from keepwise.exceptions import BadInput
 from keepwise.store import Store, as_store
+from keepwise.store.memo import once
 
 if TYPE_CHECKING:
     from keepwise.conjoint.study import Study
@@ -171,8 +172,12 @@ _DEPENDS_ON = (
 )
 
 
+@once
 def _fingerprint(store: Store) -> tuple[Any, ...]:
-    """What the ranking depends on, cheaply: row counts and latest times of its tables."""
+    """What the ranking depends on, cheaply: row counts and latest times of its tables.
+
+    Once per run (:func:`keepwise.store.memo.one_run`): a flow asks for every due customer's offer.
+    """
     tables = set(store.tables())
     stamp: list[Any] = []
     for name, col in _DEPENDS_ON:
