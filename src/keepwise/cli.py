@@ -31,7 +31,9 @@ from keepwise.commands import (
     serve,
     simulate,
     status,
+    tokens,
     uplift,
+    users,
     winback,
     wins,
 )
@@ -60,6 +62,8 @@ COMMANDS = (
     wins,
     winback,
     serve,
+    users,
+    tokens,
     backup,
 )
 

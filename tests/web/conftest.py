@@ -1,4 +1,9 @@
-"""A small simulated business in a real DuckDB file, reviewed once by the real CLI, and apps serving it."""
+"""A small simulated business in a real DuckDB file, reviewed once by the real CLI, and apps serving it.
+
+The store has a team (:data:`USERS`: an admin, a manager and a rep, each with :data:`PASSWORD`); ``signed_in``
+gives a client signed in through the form as one of them (its forms carry the session's CSRF token in the
+``X-CSRF-Token`` header), ``client`` one that sends the deprecated shared token as an admin's Bearer token.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,52 @@ from keepwise.store.schema import load_order
 TOKEN = "web-token-0123456789abcdef"
 SECRET = "unsubscribe-secret-0123456789"
 MONTH = "2025-11"
+#: The team every test store has: name -> role, all with :data:`PASSWORD`.
+USERS = {"ada": "admin", "max": "manager", "rey": "rep"}
+PASSWORD = "correct-horse-battery-staple"
+
+
+def add_team(url: str) -> None:
+    """Give the store at ``url`` the users of :data:`USERS` (those it has not got yet)."""
+    from keepwise.store import team
+
+    backend = connect(url)
+    try:
+        have = {m.name for m in team.list_users(backend)}
+        for name, role in USERS.items():
+            if name not in have:
+                team.add_user(backend, name, role, PASSWORD, by="conftest")
+    finally:
+        backend.disconnect()
+
+
+def sign_in_as(client, name: str, password: str = PASSWORD) -> None:
+    """Sign ``client`` in through the form as ``name``; its later requests send the CSRF token as a header."""
+    from keepwise.web.csrf import HEADER, csrf_token
+
+    client.headers.pop("Authorization", None)
+    got = client.post("/login", data={"name": name, "password": password}, follow_redirects=False)
+    assert got.status_code == 303, got.text
+    client.headers[HEADER] = csrf_token(client.cookies["keepwise_session"])
+
+
+def keep_csrf(client) -> None:
+    """Make ``client``'s later requests carry its session's CSRF token (as a form's hidden field would)."""
+    from keepwise.web.csrf import HEADER, csrf_token
+
+    if "keepwise_session" in client.cookies:
+        client.headers[HEADER] = csrf_token(client.cookies["keepwise_session"])
+
+
+def api_token(url: str, role: str, name: str = "tests") -> str:
+    """A new API token of ``role`` in the store at ``url`` (``keepwise tokens create``)."""
+    from keepwise.store import team
+
+    backend = connect(url)
+    try:
+        return team.create_token(backend, name, role, by="conftest")[1]
+    finally:
+        backend.disconnect()
 
 
 def cli(*args: str) -> tuple[int, str, str]:
@@ -86,6 +137,7 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     for name in load_order(set(biz.tables)):
         load_frame(backend, name, biz.tables[name], source=name)
     backend.disconnect()
+    add_team(url)
     return url
 
 
@@ -123,6 +175,28 @@ def client(store_url: str, reviews, config: Config, monkeypatch):
     with TestClient(create_app(store_url, config)) as c:
         c.headers["Authorization"] = f"Bearer {TOKEN}"
         yield c
+
+
+@pytest.fixture
+def signed_in(store_url: str, reviews, config: Config, monkeypatch):
+    """``signed_in("rep")``: a client signed in through the form as the store's user of that role."""
+    from contextlib import ExitStack
+
+    from fastapi.testclient import TestClient
+
+    from keepwise.web import create_app
+
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    monkeypatch.setenv("KEEPWISE_SECRET", SECRET)
+    app = create_app(store_url, config)
+    with ExitStack() as stack:
+
+        def make(role: str):
+            c = stack.enter_context(TestClient(app, raise_server_exceptions=False))
+            sign_in_as(c, next(n for n, r in USERS.items() if r == role))
+            return c
+
+        yield make
 
 
 def routes_of(app) -> list[tuple[str, set[str]]]:

@@ -16,7 +16,7 @@ import pytest
 
 from keepwise.config import Config
 
-from .conftest import TOKEN
+from .conftest import TOKEN, api_token
 
 HOLDER = """
 import sys, duckdb
@@ -70,6 +70,7 @@ def app_client(store_url, reviews, monkeypatch):
 
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     with TestClient(create_app(store_url, Config()), base_url="http://127.0.0.1") as c:
+        c.headers["Authorization"] = f"Bearer {api_token(store_url, 'admin')}"  # every route needs a login
         yield c
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import TOKEN, cli
+from .conftest import TOKEN, api_token, cli
 
 STUDY = Path(__file__).parents[2] / "examples" / "conjoint" / "winback_study.yaml"
 # plan[Basic], plan[Standard], free_months[0], free_months[1], support[Email], support[Phone],
@@ -70,7 +70,8 @@ def test_dashboard_embeds_the_conjoint_section(study_store, monkeypatch):
 
     url, _ = study_store
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
-    with TestClient(create_app(url, Config()), base_url="http://127.0.0.1:8000") as c:  # no token: open
+    with TestClient(create_app(url, Config()), base_url="http://127.0.0.1:8000") as c:  # no shared token
+        c.headers["Authorization"] = f"Bearer {api_token(url, 'manager')}"  # every page needs a login
         page = c.get("/conjoint")
         rebound = c.get("/api/conjoint", headers={"Host": "attacker.example"})
     assert page.status_code == 200

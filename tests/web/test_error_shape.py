@@ -129,6 +129,7 @@ CASES += [
     ("GET", "/api/v1/lost", "/api/v1/lost", {"params": {"month": "2025-13"}}, 400, None),
     ("POST", "/api/v1/settings", "/api/v1/settings", {"json": {}}, 405, None),
     ("GET", "/api/v1/docs", "/api/v1/docs", {"headers": {"Authorization": "Bearer wrong"}}, 401, None),
+    ("GET", "/api/v1/activity", "/api/v1/activity", {"params": {"per_page": "0"}}, 400, "per_page"),
 ]
 
 #: The programs' routes (only under ``/api/v1``): experiments, the outbox, win-back approval.
@@ -149,7 +150,14 @@ CASES += [
 ]
 
 #: Routes whose only error is the missing token (checked for every route below).
-TOKEN_ONLY = {"/api/status", "/api/reviews", "/api/v1/status", "/api/v1/reviews"}
+TOKEN_ONLY = {
+    "/api/status",
+    "/api/reviews",
+    "/api/v1/status",
+    "/api/v1/reviews",
+    "/api/v1/users",
+    "/api/v1/tokens",
+}
 
 
 @pytest.mark.parametrize(

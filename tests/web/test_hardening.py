@@ -20,7 +20,7 @@ from keepwise.messages.tokens import issue
 from keepwise.store import connect
 from keepwise.store.ingest import load_frame
 
-from .conftest import MONTH, SECRET, TOKEN, cli
+from .conftest import MONTH, SECRET, TOKEN, api_token, cli
 
 EVIL = "http://evil.example"
 
@@ -45,7 +45,8 @@ def _customer_with_incident(url: str) -> tuple[str, str]:
 
 @pytest.fixture
 def open_client(store_url, reviews, monkeypatch):
-    """The app without a token (open, loopback only), as ``keepwise serve`` runs it on 127.0.0.1."""
+    """The app without a shared token (loopback only), as ``keepwise serve`` runs it on 127.0.0.1, and a
+    client sending a rep's API token."""
     from fastapi.testclient import TestClient
 
     from keepwise.web import create_app
@@ -53,6 +54,7 @@ def open_client(store_url, reviews, monkeypatch):
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     monkeypatch.setenv("KEEPWISE_SECRET", SECRET)
     with TestClient(create_app(store_url, Config()), base_url="http://127.0.0.1:8000") as c:
+        c.headers["Authorization"] = f"Bearer {api_token(store_url, 'rep')}"
         yield c
 
 
@@ -96,7 +98,7 @@ def test_the_api_takes_only_json_bodies_so_a_plain_form_cannot_post(open_client,
     assert _count(store_url, "decision_log") == before
 
 
-def test_a_same_origin_json_post_still_works_without_a_token(open_client, store_url):
+def test_a_same_origin_json_post_still_works_with_a_token(open_client, store_url):
     cid, incident = _customer_with_incident(store_url)
     before = _count(store_url, "decision_log")
     body = {"customer_id": cid, "cost": "10", "incident": incident}

@@ -15,7 +15,7 @@ import pytest
 from keepwise.store import connect
 from keepwise.web.api import OUTREACH_LISTS
 
-from .conftest import MONTH, TOKEN, all_pages, cli, same_error
+from .conftest import MONTH, TOKEN, all_pages, cli, keep_csrf, same_error
 from .test_browser import server  # noqa: F401  (the uvicorn fixture)
 
 
@@ -43,6 +43,7 @@ def _sign_in(client) -> None:
     client.headers.pop("Authorization")
     got = client.post("/login", data={"token": TOKEN, "next": "/outreach"}, follow_redirects=False)
     assert got.status_code == 303
+    keep_csrf(client)  # the forms carry the session's CSRF token
 
 
 def test_outreach_get_is_the_cli_json_and_writes_nothing(client, store_url):

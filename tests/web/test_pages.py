@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from keepwise.store import connect
 
-from .conftest import MONTH, TOKEN, cli
+from .conftest import MONTH, TOKEN, cli, keep_csrf
 
 
 @pytest.fixture
@@ -20,7 +20,9 @@ def browser_client(client):
 
 
 def sign_in(client, token: str = TOKEN, next_path: str = "/"):
-    return client.post("/login", data={"token": token, "next": next_path}, follow_redirects=False)
+    got = client.post("/login", data={"token": token, "next": next_path}, follow_redirects=False)
+    keep_csrf(client)  # the forms carry the session's CSRF token
+    return got
 
 
 def test_pages_need_a_session_and_the_login_form_sets_one(browser_client):

@@ -1,4 +1,11 @@
-"""Every route of the app, sent out-of-range, malformed and cross-site input: no 5xx, and no write (issue 21).
+"""Every route of the app: who may reach it (issue 18), and bad and cross-site input (issue 21).
+
+Issue 18: without a login every route answers 401 (API) or a redirect to /login (pages), but ``GET /health``,
+the sign-in form and the one-click unsubscribe (signed by its own token); and each role reaches exactly what
+the route's guard says (:class:`keepwise.web.access.Guard`), which must agree with the tables below of the
+pages a rep may open and of the admin's pages. Routes added by any router are found in ``app.routes``.
+
+Issue 21: every route, sent out-of-range, malformed and cross-site input: no 5xx, and no write.
 
 The routes come from ``app.routes``, so a route added later is walked too. Each gets every path parameter
 as ids with ``/``, NUL, a month out of range and an over-long id; every query parameter any route reads as
@@ -6,7 +13,9 @@ months out of range (``9999-12``, ``0001-01``), garbage and huge numbers; and, f
 something, malformed JSON and form bodies and *well-formed* requests sent from another site
 (``Origin: http://evil.example``, ``Content-Type: text/plain``), which must be refused too. The store is
 hashed before and after (every row of every table, as ``tests/store/loads_kit.py`` hashes it): nothing the
-walk sends may change it. The walk runs against an app with a token (signed in) and an open one.
+walk sends may change it. The walk runs against an app with the shared token (signed in with it) and one
+without (signed in as an admin by name and password); the team's own tables (sessions, audit trail) are
+left out of the hash.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import pytest
 
 from keepwise.config import Config, WebAssumptions
 
-from .conftest import MONTH, SECRET, TOKEN, routes_of
+from .conftest import MONTH, SECRET, TOKEN, USERS, api_token, routes_of, sign_in_as
 
 EVIL = "http://evil.example"
 
@@ -60,7 +69,8 @@ def _digest(url: str) -> str:
         h = hashlib.sha256()
         tables = con.execute(
             "SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) "
-            "FROM duckdb_columns() WHERE NOT internal GROUP BY table_name ORDER BY table_name"
+            "FROM duckdb_columns() WHERE NOT internal AND table_name NOT IN ('sessions', 'audit_log') "
+            "GROUP BY table_name ORDER BY table_name"
         ).fetchall()
         for name, columns in tables:
             count, total = con.execute(f'SELECT COUNT(*), SUM(HASH(t)::HUGEINT) FROM "{name}" t').fetchone()
@@ -123,8 +133,12 @@ def _walk(app: Any, base_url: str, signed_in: bool, customer: str) -> list[tuple
         if signed_in:
             c.headers["Authorization"] = f"Bearer {TOKEN}"
             assert c.post("/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+        else:  # signed in as the admin by name and password; the forms send the session's CSRF token
+            sign_in_as(c, "ada")
         for route_path, methods in routes_of(app):
             for method in sorted(methods - {"HEAD"}):
+                if not signed_in and route_path == "/logout":
+                    continue  # signing out would end the walk's session
                 # wrong sign-ins go through their own address, so the rate limit does not stop the walk
                 client = login if route_path == "/login" and method == "POST" else c
                 for url in _urls(route_path):
@@ -140,7 +154,7 @@ def _walk(app: Any, base_url: str, signed_in: bool, customer: str) -> list[tuple
     return seen
 
 
-@pytest.mark.parametrize("access", ["token", "open"])
+@pytest.mark.parametrize("access", ["token", "session"])
 def test_every_route_survives_bad_and_cross_site_input_without_a_5xx_or_a_write(
     store_url, reviews, monkeypatch, access
 ):
@@ -163,6 +177,143 @@ def test_every_route_survives_bad_and_cross_site_input_without_a_5xx_or_a_write(
     assert len(routes) > 30
     for route_path, methods in routes:  # every route was sent something
         for method in methods - {"HEAD"}:
+            if access == "session" and route_path == "/logout":
+                continue
             assert (method, _urls(route_path)[0]) in walked, route_path
     refused = [s for s in seen if s[0] == "POST" and s[2] in (403, 415)]
     assert len(refused) > 25  # the cross-site requests and the bodies not declared JSON
+
+
+# --- issue 18: who reaches what ---------------------------------------------------------------------------
+
+#: Routes that answer without a login (any method): the health check, the sign-in form (and its stylesheet)
+#: and signing out.
+PUBLIC = {"/health", "/login", "/logout", "/static/keepwise.css"}
+#: The pages a rep may open (everything else needs a manager or an admin).
+REP_PAGES = {
+    "/customers",
+    "/customers/{customer_id:path}",
+    "/concession",
+    "/outreach",
+    "/outreach/{customer_id:path}/{status}",
+    "/static/plotly.min.js",
+}
+#: The pages only an admin may open.
+ADMIN_PAGES = {"/users", "/users/{action}", "/tokens", "/tokens/{action}", "/settings"}
+#: A value for each path parameter that a route accepts the shape of (the walk sends no body: nothing writes).
+PARAMS = {"customer_id": "C0001", "month": MONTH, "status": "done", "action": "add", "study": "s1", "id": "x"}
+
+
+def _guarded(app: Any) -> list[tuple[str, set[str], Any]]:
+    """Every route as (path, methods, the role its guards need or None), included routers' too."""
+    from keepwise.web.access import Guard
+
+    def needed(dependant: Any) -> Any:
+        roles = []
+        for dep in dependant.dependencies:
+            if isinstance(dep.call, Guard):
+                roles.append(dep.call.role)
+            inner = needed(dep)
+            if inner is not None:
+                roles.append(inner)
+        return max(roles, key=lambda r: r.rank) if roles else None
+
+    found: list[tuple[str, set[str], Any]] = []
+
+    def walk(entries: Any) -> None:
+        for entry in entries:
+            if hasattr(entry, "effective_candidates"):
+                walk(entry.effective_candidates())
+            elif getattr(entry, "methods", None) and hasattr(entry, "dependant"):
+                found.append((entry.path, set(entry.methods) - {"HEAD"}, needed(entry.dependant)))
+
+    walk(app.routes)
+    return found
+
+
+def _url(path: str) -> str:
+    for name, value in PARAMS.items():
+        path = re.sub(r"{" + name + r"(?::[^}]+)?}", quote(value, safe=""), path)
+    return re.sub(r"{[^}]+}", "x", path)
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+@pytest.fixture
+def team_app(store_url, reviews, monkeypatch):
+    """The app without a shared token (as ``keepwise serve`` runs it on a store with users)."""
+    from keepwise.web import create_app
+
+    monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
+    monkeypatch.setenv("KEEPWISE_SECRET", SECRET)
+    return create_app(store_url, Config(), loopback_only=False)
+
+
+def test_every_route_needs_a_login_but_health_the_login_form_and_unsubscribe(team_app):
+    from fastapi.testclient import TestClient
+
+    from keepwise.web.unsubscribe import paths
+
+    public = PUBLIC | set(paths(Config().messages.unsubscribe_url))
+    routes = _guarded(team_app)
+    assert len(routes) > 30
+    unguarded = sorted(path for path, _, role in routes if role is None and path not in public)
+    assert not unguarded, f"routes without a guard (page_guard / api_guard): {unguarded}"
+    with TestClient(team_app, raise_server_exceptions=False) as anonymous:
+        for path, methods, _ in routes:
+            for method in sorted(methods):
+                got = anonymous.request(method, _url(path), follow_redirects=False)
+                where = f"{method} {path}"
+                if path in public:  # answered (a sign-in without a password is a 401 of the form)
+                    assert got.status_code < 500, where
+                elif _is_api(path):
+                    assert got.status_code == 401, where
+                    assert set(got.json()) == {"error"}, where
+                else:
+                    assert got.status_code == 303, where
+                    assert got.headers["location"].startswith("/login?next="), where
+        health = anonymous.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        assert anonymous.get("/login").status_code == 200
+
+
+def test_each_role_reaches_exactly_what_the_guards_say(team_app, store_url):
+    from fastapi.testclient import TestClient
+
+    from keepwise.web.access import Role
+
+    routes = [r for r in _guarded(team_app) if r[2] is not None]
+    with TestClient(team_app, raise_server_exceptions=False) as c:
+        for name, role_name in USERS.items():
+            role = Role(role_name)
+            c.cookies.clear()
+            c.headers.pop("X-CSRF-Token", None)
+            sign_in_as(c, name)
+            token = api_token(store_url, role_name, name=f"walk-{role_name}")
+            for path, methods, needed in routes:
+                for method in sorted(methods):
+                    # the API with the role's token, pages with the role's session; no body, so nothing writes
+                    headers = {"Authorization": f"Bearer {token}"} if _is_api(path) else {}
+                    got = c.request(method, _url(path), headers=headers, follow_redirects=False)
+                    where = f"{role_name}: {method} {path} (needs {needed.value})"
+                    if role.reaches(needed):
+                        assert got.status_code not in (401, 403), (where, got.text[:300])
+                        assert not got.headers.get("location", "").startswith("/login"), where
+                    else:
+                        assert got.status_code == 403, (where, got.status_code)
+                        if _is_api(path):
+                            assert set(got.json()) == {"error"}, where
+
+
+def test_the_guards_agree_with_the_table_of_the_pages_each_role_opens(team_app):
+    from keepwise.web.access import Role
+
+    pages = [(path, role) for path, _, role in _guarded(team_app) if role is not None and not _is_api(path)]
+    wrong = sorted(
+        f"{path} needs {role.value}"
+        for path, role in pages
+        if (role is Role.REP) != (path in REP_PAGES) or (role is Role.ADMIN) != (path in ADMIN_PAGES)
+    )
+    assert not wrong, f"guards that disagree with REP_PAGES / ADMIN_PAGES: {wrong}"

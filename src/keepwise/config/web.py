@@ -20,22 +20,24 @@ __all__ = ["MIN_LENGTH", "TOKEN_ENV", "WebAssumptions", "is_loopback", "resolve_
 class WebAssumptions:
     """The dashboard and its API, ``keepwise serve`` (section ``[web]``).
 
-    The access token is better kept in the environment variable ``KEEPWISE_WEB_TOKEN``, which wins over the
-    file; ``keepwise serve`` refuses to listen beyond this machine (a non-loopback host) without a token.
+    People sign in with a name and password (``keepwise users``), scripts with their own API tokens
+    (``keepwise tokens``). The shared token of earlier versions is deprecated; it is better kept in the
+    environment variable ``KEEPWISE_WEB_TOKEN``, which wins over the file.
     """
 
     token: str = field(
         default="",
         metadata=about(
-            "Access token of the dashboard and the API (at least 16 characters); empty: no sign-in, allowed "
-            "only on 127.0.0.1. KEEPWISE_WEB_TOKEN overrides it.",
+            "Deprecated shared access token (at least 16 characters): works as an admin's API token and in "
+            "the sign-in form; empty: none. Give scripts their own keepwise tokens instead. "
+            "KEEPWISE_WEB_TOKEN overrides it.",
             "convention: secrets live in the environment, not in files under version control",
         ),
     )
     session_hours: int = field(
         default=12,
         metadata=about(
-            "Hours a dashboard sign-in lasts before the token is asked for again.",
+            "Hours a dashboard sign-in lasts before the password is asked for again.",
             "convention: one working day",
         ),
     )

@@ -9,21 +9,30 @@ Three roles, each reaching what the one below it reaches and more:
 
 A page route declares ``dependencies=[Depends(page_guard(Role.REP))]``; an API route
 ``Depends(api_guard(Role.MANAGER))``. A visitor without a session is sent to ``/login`` (pages) or answered
-401 (API); a user below the role gets 403.
+401 (API); a user below the role gets 403. A request signed in by its session cookie that may change
+something must carry the session's CSRF token (:func:`keepwise.web.csrf.check_csrf`); one with a Bearer token
+needs none. Each guard says the role it needs (``guard.role``), so a test can walk every route and know what
+each role should reach.
+
+Who a request is: the ``Authorization: Bearer`` header when there is one (an API token of
+``keepwise tokens``, or the deprecated shared token as an admin), else the session cookie
+(:mod:`keepwise.web.auth`, :mod:`keepwise.store.team`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
-from keepwise.web.app import SignInRequired, Unauthorized, state_of
-from keepwise.web.auth import COOKIE, same_token
+from keepwise.web.app import SignInRequired, Unauthorized, WebState, state_of
+from keepwise.web.auth import COOKIE, bearer, same_token
+from keepwise.web.csrf import SAFE_METHODS, check_csrf
 
-__all__ = ["Forbidden", "Role", "User", "api_guard", "current_user", "page_guard", "safe_next"]
+__all__ = ["Forbidden", "Guard", "Role", "User", "api_guard", "current_user", "page_guard", "safe_next"]
 
 
 class Role(StrEnum):
@@ -45,68 +54,113 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class User:
-    """The person (or machine token) behind a request."""
+    """The person (or machine token) behind a request.
+
+    ``via`` says how they signed in: ``session`` (the dashboard's form), ``token`` (an API token of
+    ``keepwise tokens``, named ``token:NAME``) or ``shared`` (the deprecated ``KEEPWISE_WEB_TOKEN``).
+    """
 
     name: str
     role: Role
+    via: Literal["session", "token", "shared"] = "session"
 
 
 class Forbidden(Exception):
     """A signed-in user asked for what their role does not reach: HTTP 403."""
 
 
-def current_user(request: Request) -> User | None:
-    """The user the request's session cookie or Bearer token names, or ``None``.
+def _token_user(state: WebState, given: str) -> User | None:
+    from keepwise.store import team
 
-    With the shared access token (``KEEPWISE_WEB_TOKEN``) a valid session or token is the ``admin``; an app
-    without a token (loopback only) treats every request as the ``admin``.
-    """
+    with state.store() as store:
+        info = team.token_info(store, given)
+    return None if info is None else User(f"token:{info.name}", Role(info.role), via="token")
+
+
+def _session_user(state: WebState, cookie: str) -> User | None:
+    from keepwise.store import team
+
+    with state.store() as store:
+        member = team.session_member(store, cookie)
+    return None if member is None else User(member.name, Role(member.role))
+
+
+def _resolve(request: Request) -> tuple[User | None, str | None]:
+    """The request's user and, when a session cookie signed them in, the cookie's value (once per request)."""
+    known: tuple[User | None, str | None] | None = getattr(request.state, "who", None)
+    if known is not None:
+        return known
     state = state_of(request)
-    if state.token is None:
-        return User("local", Role.ADMIN)
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() == "bearer" and given and same_token(given.strip(), state.token):
-        return User("token", Role.ADMIN)
-    if state.sessions is not None and state.sessions.valid(request.cookies.get(COOKIE)):
-        return User("token", Role.ADMIN)
-    return None
+    found: tuple[User | None, str | None] = (None, None)
+    if "authorization" in request.headers:  # the header alone decides: a wrong token is not overridden
+        given = bearer(request)
+        if given and state.token is not None and same_token(given, state.token):
+            found = (User("token", Role.ADMIN, via="shared"), None)
+        elif given:
+            found = (state.recent.get("bearer:" + given, lambda: _token_user(state, given)), None)
+    else:
+        cookie = request.cookies.get(COOKIE)
+        if cookie and state.sessions is not None and state.sessions.valid(cookie):
+            found = (User("token", Role.ADMIN, via="shared"), cookie)
+        elif cookie:
+            user = state.recent.get("session:" + cookie, lambda: _session_user(state, cookie))
+            found = (user, cookie if user is not None else None)
+    request.state.who = found
+    return found
 
 
-def page_guard(role: Role) -> Callable[[Request], User]:
-    """A dependency for pages: the signed-in user of at least ``role``; else to /login, or 403."""
+def current_user(request: Request) -> User | None:
+    """The user the request's Bearer token or session cookie names, or ``None``."""
+    return _resolve(request)[0]
 
-    def guard(request: Request) -> User:
-        user = current_user(request)
+
+class Guard:
+    """A route's dependency: the signed-in user of at least :attr:`role` (pages or API answers otherwise)."""
+
+    def __init__(self, role: Role, api: bool):
+        self.role = role
+        self.api = api
+
+    def __repr__(self) -> str:
+        return f"{'api' if self.api else 'page'}_guard(Role.{self.role.name})"
+
+    async def __call__(self, request: Request) -> User:
+        """The user; else to /login or 401, 403 for a role too low or a form without its CSRF token."""
+        user = await run_in_threadpool(current_user, request)
+        who: tuple[User | None, str | None] | None = getattr(request.state, "who", None)
+        session = who[1] if who is not None and who[0] is user else None  # the cookie that signed them in
         if user is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            raise SignInRequired(target)
-        if not user.role.reaches(role):
-            raise Forbidden(
-                f"this page is for a {role.value} or above; you are signed in as a {user.role.value}"
-            )
-        request.state.user = user
-        return user
-
-    return guard
-
-
-def api_guard(role: Role) -> Callable[[Request], User]:
-    """A dependency for the API: the caller of at least ``role``; else 401, or 403."""
-
-    def guard(request: Request) -> User:
-        user = current_user(request)
-        if user is None:
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not given:
-                raise Unauthorized("send the access token as 'Authorization: Bearer <token>'")
+            if not self.api:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                raise SignInRequired(target)
+            if bearer(request) is None:
+                raise Unauthorized(
+                    "send an API token as 'Authorization: Bearer <token>' (keepwise tokens create)"
+                )
             raise Unauthorized("the access token is not valid")
-        if not user.role.reaches(role):
-            raise Forbidden(f"this needs a {role.value} or above; the token is a {user.role.value}'s")
+        if not user.role.reaches(self.role):
+            if self.api:
+                raise Forbidden(
+                    f"this needs a {self.role.value} or above; the token is a {user.role.value}'s"
+                )
+            raise Forbidden(
+                f"this page is for a {self.role.value} or above; you are signed in as a {user.role.value}"
+            )
+        if session is not None and request.method.upper() not in SAFE_METHODS:
+            await check_csrf(request, session)
         request.state.user = user
+        request.state.session = session
         return user
 
-    return guard
+
+def page_guard(role: Role) -> Guard:
+    """A dependency for pages: the signed-in user of at least ``role``; else to /login, or 403."""
+    return Guard(role, api=False)
+
+
+def api_guard(role: Role) -> Guard:
+    """A dependency for the API: the caller of at least ``role``; else 401, or 403."""
+    return Guard(role, api=True)
 
 
 def safe_next(value: str | None) -> str:

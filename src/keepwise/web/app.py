@@ -1,4 +1,9 @@
-"""``create_app(db)``: the FastAPI application of one store, with its error shape and auth wiring."""
+"""``create_app(db)``: the FastAPI application of one store, with its error shape and auth wiring.
+
+Nothing answers without a login but ``GET /health``, the sign-in form and the one-click unsubscribe (signed by
+its own token): each router guards its routes with the role they need (:mod:`keepwise.web.access`). Every
+successful change is written to the audit trail (:mod:`keepwise.web.audit`).
+"""
 
 from __future__ import annotations
 
@@ -24,17 +29,17 @@ from keepwise.exceptions import BadInput, ConvergenceError, KeepwiseInputError
 from keepwise.jsonio import dumps
 from keepwise.store import Store
 from keepwise.store.connection import StoreBusy
-from keepwise.web.auth import Sessions, resolve_token
+from keepwise.web.auth import Recent, Sessions, resolve_token
 from keepwise.web.cache import Kept
 from keepwise.web.csrf import SAFE_METHODS, CrossSite, csrf_field, refuse_cross_site
 from keepwise.web.opening import RETRY_AFTER_SECONDS, StoreAccess, writing
-from keepwise.web.ratelimit import SignInLimit
+from keepwise.web.ratelimit import SignInLimit, Window
 from keepwise.web.validation import NotJson, no_control_characters
 
 #: Where internal failures are logged (with their traceback, which the client never sees).
 log = logging.getLogger("keepwise.web")
 
-#: Host names an app without a token answers to.
+#: Host names an app serving only this machine answers to.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 __all__ = [
@@ -56,7 +61,7 @@ class NotFound(Exception):
 
 
 class Unauthorized(Exception):
-    """An API call without the right Bearer token: HTTP 401."""
+    """An API call without a valid Bearer token (or session): HTTP 401."""
 
 
 class SignInRequired(Exception):
@@ -69,10 +74,12 @@ class SignInRequired(Exception):
 
 @dataclass
 class WebState:
-    """What every route needs: the store URL, the assumptions and the access token (``None``: open).
+    """What every route needs: the store URL, the assumptions and the deprecated shared token (or ``None``).
 
     ``documents`` keeps parsed stored documents and ``models`` fitted models and computed results between
-    requests, each for the stamp it was made for (:mod:`keepwise.web.cache`).
+    requests, each for the stamp it was made for (:mod:`keepwise.web.cache`). ``recent`` keeps what each
+    credential resolved to for a few seconds (:class:`~keepwise.web.auth.Recent`) and ``names`` counts the
+    wrong passwords per user name (:class:`~keepwise.web.ratelimit.Window`).
     """
 
     db: str
@@ -82,11 +89,27 @@ class WebState:
     access: StoreAccess = field(init=False)
     documents: Kept[Any] = field(init=False)
     models: Kept[Any] = field(init=False)
+    recent: Recent[Any] = field(init=False)
+    names: Window = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = StoreAccess(self.db)
         self.documents = Kept(size=12)
         self.models = Kept(size=16)
+        self.recent = Recent()
+        self.names = Window()
+
+    def audit(
+        self, *, user: Any, action: str, summary: str = "", status: str = "ok", address: str = ""
+    ) -> None:
+        """Write one event of ``user`` (a :class:`~keepwise.web.access.User` or a name) to the audit trail."""
+        from keepwise.store import team
+
+        name, role = (user, "") if isinstance(user, str) else (user.name, user.role.value)
+        with self.store(write=True) as backend:
+            team.record(
+                backend, user=name, role=role, action=action, summary=summary, status=status, address=address
+            )
 
     @contextmanager
     def store(self, write: bool | None = None) -> Iterator[Store]:
@@ -140,13 +163,12 @@ def _version() -> str:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render one dashboard page."""
-    state = state_of(request)
     html = (
         _environment()
         .get_template(template)
         .render(
             version=_version(),
-            signed_in=state.token is not None,
+            signed_in=getattr(request.state, "user", None) is not None,
             path=request.url.path,
             user=getattr(request.state, "user", None),
             csrf_field=csrf_field(request),
@@ -189,7 +211,7 @@ async def _request_mode(request: Request) -> None:
     writing.set(request.method.upper() not in SAFE_METHODS)
 
 
-def create_app(db: str, config: Config | None = None) -> FastAPI:
+def create_app(db: str, config: Config | None = None, *, loopback_only: bool | None = None) -> FastAPI:
     """The dashboard, the REST API and the unsubscribe endpoint for the store at ``db``.
 
     Parameters
@@ -197,18 +219,28 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
     db:
         Store URL, as ``--db`` takes it (``duckdb:///path.duckdb``).
     config:
-        Assumptions (default: ``keepwise.toml`` in the working directory); ``[web]`` holds the access token
-        unless ``KEEPWISE_WEB_TOKEN`` is set.
+        Assumptions (default: ``keepwise.toml`` in the working directory); ``[web]`` holds the session length
+        and the deprecated shared token (unless ``KEEPWISE_WEB_TOKEN`` is set).
+    loopback_only:
+        Answer only requests naming this machine (``127.0.0.1``, ``localhost``, ``[::1]``), which refuses a
+        page elsewhere that points its own host name at this machine (DNS rebinding). ``keepwise serve`` sets
+        it when it listens on a loopback address; by default it is on when there is no shared token.
 
     Returns
     -------
     fastapi.FastAPI
         Run it with uvicorn (``keepwise serve``) or test it with ``fastapi.testclient.TestClient``.
     """
+    import os
+
+    from keepwise.config.web import is_loopback
     from keepwise.web import api, customers, pages, programs, signin, team, unsubscribe
-    from keepwise.web.access import Forbidden
+    from keepwise.web.access import Forbidden, Role, page_guard
+    from keepwise.web.audit import AuditTrail
 
     cfg = config or load_config()
+    if loopback_only is None and os.environ.get("KEEPWISE_WEB_HOST"):  # the address keepwise serve listens on
+        loopback_only = is_loopback(os.environ["KEEPWISE_WEB_HOST"])
     token = resolve_token(cfg)
     sessions = Sessions(token, cfg.web.session_hours) if token is not None else None
     app = FastAPI(
@@ -222,13 +254,18 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
     state = WebState(db=db, config=cfg, token=token, sessions=sessions)
     state.access.prepare()
     app.state.keepwise = state
-    app.state.cross_site_exempt = frozenset(unsubscribe.paths(cfg.messages.unsubscribe_url))
-    if token is None:
-        # open only to this machine: a page elsewhere that points its own host name at 127.0.0.1 (DNS
-        # rebinding) is refused, since its requests name that host
+    exempt = frozenset(unsubscribe.paths(cfg.messages.unsubscribe_url))
+    app.state.cross_site_exempt = exempt
+    # sign-in and sign-out record themselves; the one-click unsubscribe is a customer's
+    recorded_elsewhere = exempt | {"/login", "/logout"}
+    app.add_middleware(
+        AuditTrail, write=state.audit, skip=lambda path: path.rstrip("/") in recorded_elsewhere
+    )
+    app.add_middleware(SignInLimit)
+    if loopback_only if loopback_only is not None else token is None:
+        # a page elsewhere that points its own host name at 127.0.0.1 (DNS rebinding) is refused, since its
+        # requests name that host
         app.add_middleware(LoopbackOnly, allowed_hosts=list(LOOPBACK_HOSTS))
-    else:
-        app.add_middleware(SignInLimit)
 
     @app.exception_handler(StoreBusy)
     async def _busy(request: Request, exc: StoreBusy) -> Response:
@@ -332,12 +369,12 @@ def create_app(db: str, config: Config | None = None) -> FastAPI:
             request, "error.html.j2", status_code=500, title="Something went wrong", message=message
         )
 
-    @app.get("/static/plotly.min.js", include_in_schema=False)
+    @app.get("/static/plotly.min.js", include_in_schema=False, dependencies=[Depends(page_guard(Role.REP))])
     def _plotly() -> Response:
         return Response(
             _plotly_js(),
             media_type="application/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
+            headers={"Cache-Control": "private, max-age=86400"},
         )
 
     app.include_router(api.router)

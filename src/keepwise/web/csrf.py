@@ -21,16 +21,40 @@ never grants.
 
 Exempt: the one-click unsubscribe ``POST`` (RFC 8058), which a mailbox provider sends from its own servers;
 its signed token is the proof (:mod:`keepwise.web.unsubscribe`).
+
+On top of that, a request signed in by its session cookie that may change something must carry the session's
+CSRF token: the hidden ``csrf_token`` field every dashboard form has (``{{ csrf_field }}``) or an
+``X-CSRF-Token`` header (:func:`check_csrf`, called by the guards of :mod:`keepwise.web.access`). The token is
+an HMAC of the session's cookie value, which another site's page can neither read nor guess; a request with a
+Bearer token needs none (a browser never adds that header by itself). The sign-in form has no session yet: the
+origin check above and ``SameSite=Lax`` guard it.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import hashlib
+import hmac
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-__all__ = ["SAFE_METHODS", "CrossSite", "csrf_field", "is_same_origin", "refuse_cross_site"]
+__all__ = [
+    "FIELD",
+    "HEADER",
+    "SAFE_METHODS",
+    "BadCsrf",
+    "CrossSite",
+    "check_csrf",
+    "csrf_field",
+    "csrf_token",
+    "is_same_origin",
+    "refuse_cross_site",
+]
+
+#: Name of the form field, and of the header, that carry the CSRF token.
+FIELD = "csrf_token"
+HEADER = "X-CSRF-Token"
 
 #: Methods that change nothing (RFC 9110 section 9.2.1), never checked.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -38,6 +62,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 class CrossSite(Exception):
     """A request to change something sent by another site's page: HTTP 403."""
+
+
+class BadCsrf(CrossSite):
+    """A signed-in form sent without its session's CSRF token (or with another's): HTTP 403."""
 
 
 def _netloc(url: str) -> str | None:
@@ -82,9 +110,34 @@ def refuse_cross_site(request: Request) -> None:
         )
 
 
+def csrf_token(session: str) -> str:
+    """The CSRF token of the session whose cookie value is ``session`` (an HMAC of it)."""
+    return hmac.new(session.encode("utf-8"), b"keepwise.web.csrf", hashlib.sha256).hexdigest()
+
+
 def csrf_field(request: Request) -> Markup:
     """The hidden form field every dashboard form carries (``{{ csrf_field }}`` in a template).
 
-    Empty until per-session CSRF tokens exist; forms include it already so they need no change then.
+    It holds the CSRF token of the request's session; empty for a visitor not signed in by a session.
     """
-    return Markup("")
+    session: str | None = getattr(request.state, "session", None)
+    if not session:
+        return Markup("")
+    return Markup(f'<input type="hidden" name="{FIELD}" value="{escape(csrf_token(session))}">')
+
+
+async def check_csrf(request: Request, session: str) -> None:
+    """Refuse (:class:`BadCsrf`, 403) a request without ``session``'s CSRF token in its form or header."""
+    given = request.headers.get(HEADER)
+    if given is None:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/x-www-form-urlencoded":
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            given = (form.get(FIELD) or [""])[0]
+        elif kind == "multipart/form-data":
+            value = (await request.form()).get(FIELD)
+            given = value if isinstance(value, str) else None
+    if not given or not hmac.compare_digest(given.encode("utf-8"), csrf_token(session).encode("utf-8")):
+        raise BadCsrf(
+            "refused: the form has expired or did not come from this dashboard; reload the page and try again"
+        )

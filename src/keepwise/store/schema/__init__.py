@@ -18,6 +18,7 @@ from __future__ import annotations
 from keepwise.store.schema.columns import SQL_TYPES, TYPE_WORDS, Column, ColumnType, Table
 from keepwise.store.schema.records import RECORD_TABLES
 from keepwise.store.schema.results import RESULT_TABLES
+from keepwise.store.schema.team import TEAM_TABLES
 
 __all__ = [
     "SCHEMA",
@@ -33,7 +34,7 @@ __all__ = [
     "table",
 ]
 
-TABLES: tuple[Table, ...] = RECORD_TABLES + RESULT_TABLES
+TABLES: tuple[Table, ...] = RECORD_TABLES + RESULT_TABLES + TEAM_TABLES
 
 SCHEMA: dict[str, Table] = {t.name: t for t in TABLES}
 
