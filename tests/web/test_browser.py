@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -45,7 +46,7 @@ def server(store_url, reviews, config, monkeypatch):
 
 
 @pytest.mark.browser
-def test_sign_in_overview_charts_and_concession_form(server, offline_page):
+def test_sign_in_overview_charts_and_concession_form(server, offline_page, store_url):
     import httpx2 as httpx
 
     opened = offline_page(allow=server)
@@ -70,6 +71,14 @@ def test_sign_in_overview_charts_and_concession_form(server, offline_page):
     decision = page.locator("#decision").inner_text()
     recommended = page.locator("#recommended").inner_text()
     reasons = page.locator("#reasons li").all_inner_texts()
+    # ask -> decision -> record what was done (the same log as `keepwise concessions record`)
+    decision_id = page.locator("#record-form input[name=decision_id]").get_attribute("value")
+    amount = page.locator("#amount").input_value()
+    did = "granted" if Decimal(amount) > 0 else "refused"
+    page.select_option("#action", did)
+    with page.expect_navigation():
+        page.click("#record-form button[type=submit]")
+    recorded = page.locator("#recorded").inner_text()
     errors, external = opened.errors, opened.external
     assert errors == []
     assert external == []
@@ -88,3 +97,15 @@ def test_sign_in_overview_charts_and_concession_form(server, offline_page):
     assert decision == advice["decision"].upper()
     assert recommended.replace("$", "").replace(",", "") == advice["recommended"]
     assert reasons == advice["reasons"]
+    from keepwise.decisions.concession_log import logged
+    from keepwise.store import connect
+
+    store = connect(store_url, read_only=True)
+    try:
+        row = logged(store, decision_id)
+    finally:
+        store.disconnect()
+    assert row["customer_id"] == "C0001" and row["action"] == did
+    assert (row["granted"] == Decimal(amount)) if did == "granted" else row["granted"] in (None, 0)
+    followed = (did == "granted") is (row["recommendation"] != "refuse")
+    assert decision_id in recorded and ("following the advice" in recorded) is followed, recorded

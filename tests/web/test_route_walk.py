@@ -194,6 +194,7 @@ REP_PAGES = {
     "/customers",
     "/customers/{customer_id:path}",
     "/concession",
+    "/concession/record",
     "/outreach",
     "/outreach/{customer_id:path}/{status}",
     "/static/plotly.min.js",

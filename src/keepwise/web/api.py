@@ -201,6 +201,40 @@ async def concession(request: Request) -> Response:
     return json_response(doc)
 
 
+def record_concession(state: WebState, decision_id: Any, action: Any, amount: Any) -> dict[str, Any]:
+    """``keepwise concessions record DECISION_ID --action granted|refused [--amount A] --json``."""
+    from keepwise.decisions.concession_log import record_action
+
+    decision_id = validation.identifier(decision_id, "decision_id")
+    if action not in ("granted", "refused"):
+        raise BadInput("action", "must be granted or refused")
+    amount = None if amount in (None, "") or action == "refused" else validation.amount(amount, "amount")
+    with state.store(write=True) as backend:
+        row = record_action(backend, decision_id, action, amount)
+    granted = row["granted"]
+    return {
+        "decision_id": row["decision_id"],
+        "customer_id": row["customer_id"],
+        "recommendation": row["recommendation"],
+        "action": row["action"],
+        "granted": None if granted is None else f"{granted:.2f}",
+        "currency": row["currency"],
+        "followed": row["followed"],
+    }
+
+
+@routes.post("/concession/record", dependencies=REP)
+async def concession_record(request: Request) -> Response:
+    """Record what was done: body ``{"decision_id", "action": granted|refused, "amount"?}``."""
+    body = await validation.json_object(request)
+    from starlette.concurrency import run_in_threadpool
+
+    doc = await run_in_threadpool(
+        record_concession, state_of(request), body.get("decision_id"), body.get("action"), body.get("amount")
+    )
+    return json_response(doc, status_code=201)
+
+
 @routes.get("/winback", dependencies=MANAGER)
 def winback(
     request: Request,

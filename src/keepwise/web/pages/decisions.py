@@ -130,6 +130,31 @@ async def concession_page(request: Request) -> Response:
     )
 
 
+@router.post("/concession/record")
+async def concession_record_page(request: Request) -> Response:
+    """Record what was done about the advice just given (``keepwise concessions record``), then say so."""
+    from starlette.concurrency import run_in_threadpool
+
+    from keepwise.web.api import record_concession
+
+    same_origin(request)
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = {k: (fields.get(k) or [""])[0].strip() for k in ("decision_id", "action", "amount")}
+    row = await run_in_threadpool(
+        record_concession, state_of(request), form["decision_id"], form["action"], form["amount"]
+    )
+    blank = {"customer_id": row["customer_id"], "cost": "", "incident": ""}
+    return render(
+        request,
+        "concession.html.j2",
+        title="May I give this?",
+        form=blank,
+        advice=None,
+        error=None,
+        recorded=row,
+    )
+
+
 @router.get("/winback", dependencies=MANAGER_PAGE)
 def winback_page(
     request: Request, month: str | None = None, page: str | None = None, per_page: str | None = None
