@@ -170,15 +170,19 @@ def stored(gbp_db: str, plain: Path) -> None:
 @pytest.mark.parametrize("path", ["/", "/profit", "/winback", f"/api/profit?month={MONTH}", "/api/winback"])
 def test_the_dashboard_is_in_pounds(gbp_db: str, plain: Path, reviewed: Ran, stored: None, path: str):
     """The pages and the API of the same store, with no configuration: pounds, never dollars."""
+    from dataclasses import replace
+
     from fastapi.testclient import TestClient
 
-    from keepwise.config import Config
+    from keepwise.config import Config, WebAssumptions
     from keepwise.web import create_app
 
+    token = "gbp-token-0123456789abcdef"  # a script's admin token: no other configuration
+    config = replace(Config(), web=replace(WebAssumptions(), token=token))
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("KEEPWISE_WEB_TOKEN", raising=False)
-        with TestClient(create_app(gbp_db, Config()), base_url="http://127.0.0.1") as client:
-            got = client.get(path)
+        with TestClient(create_app(gbp_db, config), base_url="http://127.0.0.1") as client:
+            got = client.get(path, headers={"Authorization": f"Bearer {token}"})
     assert got.status_code == 200, got.text[:300]
     if path.startswith("/api/"):
         assert_all_gbp(Ran((path,), 0, got.text, "", got.json()))
