@@ -232,7 +232,14 @@ def main() -> None:
 
     os.environ.pop("KEEPWISE_WEB_TOKEN", None)
     url = f"duckdb:///{path}"
-    client = TestClient(create_app(url, Config()), base_url="http://127.0.0.1:8000")
+    from dataclasses import replace
+
+    from keepwise.config import WebAssumptions
+
+    token = "bench-token-0123456789abcdef"  # every route needs a login: a script's admin token
+    config = replace(Config(), web=replace(WebAssumptions(), token=token))
+    client = TestClient(create_app(url, config), base_url="http://127.0.0.1:8000")
+    client.headers["Authorization"] = f"Bearer {token}"
 
     def cold(sql: str) -> Any:
         """The bare query on a fresh connection, as the dashboard opens the store for each request."""
@@ -256,7 +263,11 @@ def main() -> None:
         if args.customers < 200_000 and "page" in query:
             query["page"] = "20"
         first = client.get("/customers", params=query)
-        assert first.status_code == 200, (name, first.status_code, first.text[:300])
+        assert first.status_code == 200 and first.url.path == "/customers", (
+            name,
+            first.status_code,
+            first.url,
+        )
         assert client.get("/api/v1/customers", params=query).status_code == 200
         page = median(lambda q=query: client.get("/customers", params=q), args.repeat)  # type: ignore[misc]
         api = median(lambda q=query: client.get("/api/v1/customers", params=q), args.repeat)  # type: ignore[misc]
