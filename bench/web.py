@@ -129,14 +129,20 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "keepwise-bench")
     args = parser.parse_args()
     url, took = build(args.customers, args.cache)
-    config = Config()
+    from dataclasses import replace
+
+    from keepwise.config import WebAssumptions
     from keepwise.web.data import review_document
+
+    token = "bench-token-0123456789abcdef"  # every route needs a login: a script's admin token
+    config = replace(Config(), web=replace(WebAssumptions(), token=token))
 
     backend = connect(url, read_only=True)
     customer = review_document(backend)["warnings"][0]["customer_id"]
     backend.disconnect()
     os.environ.pop("KEEPWISE_WEB_TOKEN", None)
     client = TestClient(create_app(url, config), base_url="http://127.0.0.1:8000")
+    client.headers["Authorization"] = f"Bearer {token}"
     routes: list[tuple[str, Callable[[], Any]]] = [
         ("GET /api/status", lambda: client.get("/api/status")),
         ("GET /api/review", lambda: client.get("/api/review")),
