@@ -28,7 +28,7 @@ def record(
     json_: JsonOption = False,
 ) -> None:
     """Record what the representative did about a concession decision."""
-    from keepwise.decisions.concession_log import record_action
+    from keepwise.decisions.concession_log import record_action, recorded_document
 
     if action not in ("granted", "refused"):
         raise KeepwiseInputError(f"--action must be granted or refused, not '{action}'")
@@ -37,15 +37,7 @@ def record(
         row = record_action(store, decision_id, action, amount)
     finally:
         store.disconnect()
-    doc = {
-        "decision_id": row["decision_id"],
-        "customer_id": row["customer_id"],
-        "recommendation": row["recommendation"],
-        "action": row["action"],
-        "granted": None if row["granted"] is None else f"{row['granted']:.2f}",
-        "currency": row["currency"],
-        "followed": row["followed"],
-    }
+    doc = recorded_document(row)
     if json_:
         print_json(doc)
         return

@@ -43,6 +43,7 @@ __all__ = [
     "log_advice",
     "logged",
     "record_action",
+    "recorded_document",
     "report",
 ]
 
@@ -160,6 +161,20 @@ def record_action(
         out = logged(store, decision_id)
     out["followed"] = _followed(out["recommendation"], out["action"], out["recommended"], out["granted"])
     return out
+
+
+def recorded_document(row: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`record_action` returned, as ``keepwise concessions record --json`` and the API print it."""
+    granted = row["granted"]
+    return {
+        "decision_id": row["decision_id"],
+        "customer_id": row["customer_id"],
+        "recommendation": row["recommendation"],
+        "action": row["action"],
+        "granted": None if granted is None else f"{granted:.2f}",
+        "currency": row["currency"],
+        "followed": row["followed"],
+    }
 
 
 def _followed(recommendation: str, action: str | None, recommended: Any, granted: Any) -> bool | None:

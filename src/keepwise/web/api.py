@@ -203,24 +203,13 @@ async def concession(request: Request) -> Response:
 
 def record_concession(state: WebState, decision_id: Any, action: Any, amount: Any) -> dict[str, Any]:
     """``keepwise concessions record DECISION_ID --action granted|refused [--amount A] --json``."""
-    from keepwise.decisions.concession_log import record_action
+    from keepwise.decisions.concession_log import record_action, recorded_document
 
     decision_id = validation.identifier(decision_id, "decision_id")
-    if action not in ("granted", "refused"):
-        raise BadInput("action", "must be granted or refused")
+    # the page's form sends its amount field with either choice: it counts only with granted
     amount = None if amount in (None, "") or action == "refused" else validation.amount(amount, "amount")
     with state.store(write=True) as backend:
-        row = record_action(backend, decision_id, action, amount)
-    granted = row["granted"]
-    return {
-        "decision_id": row["decision_id"],
-        "customer_id": row["customer_id"],
-        "recommendation": row["recommendation"],
-        "action": row["action"],
-        "granted": None if granted is None else f"{granted:.2f}",
-        "currency": row["currency"],
-        "followed": row["followed"],
-    }
+        return recorded_document(record_action(backend, decision_id, action, amount))
 
 
 @routes.post("/concession/record", dependencies=REP)
