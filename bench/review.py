@@ -102,9 +102,20 @@ settings = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 trace = settings.pop("trace", None)
 for key, value in settings.items():  # e.g. memory_limit and temp_directory for the largest stores
     b.raw_sql(f"SET {key} = '{value}'")
-if trace:  # where the review is, every so often, for runs that may not finish
-    import faulthandler
-    faulthandler.dump_traceback_later(float(trace), repeat=True, file=sys.stderr)
+if trace:  # where the review is and its memory, every so often, for runs that may not finish
+    import threading, traceback
+    main = threading.main_thread().ident
+    def watch():
+        while True:
+            time.sleep(float(trace))
+            frames = traceback.extract_stack(sys._current_frames()[main])
+            here = " < ".join(f"{f.filename.split('/')[-1]}:{f.lineno} {f.name}" for f in reversed(frames)
+                              if "keepwise" in f.filename)[:400]
+            rss = int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+            cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+            print(f"[{time.perf_counter() - start:7.0f} s, cpu {cpu:7.0f} s, rss {rss:6.0f} MiB] {here}",
+                  file=sys.stderr, flush=True)
+    threading.Thread(target=watch, daemon=True).start()
 review = R.run_review(b, sys.argv[3], sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
 t = time.perf_counter()
 write_report(review, sys.argv[2])
