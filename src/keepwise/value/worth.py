@@ -33,7 +33,7 @@ Money is ``Decimal``, rounded half-even to cents once, at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -90,6 +90,27 @@ def _cents(value: Any) -> Decimal:
         return Decimal("0.00")
     d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
     return d.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+
+
+def _rounded(estimate: np.ndarray, exact: Callable[[int], Decimal]) -> list[Decimal]:
+    """Amounts in cents, estimated in binary floating point, as exact ``Decimal`` cents (``0.01`` steps).
+
+    ``exact(i)`` is the amount ``i`` computed in ``Decimal`` and rounded half-even to cents. An estimate a
+    few units in its 16th digit off (a division or two of exact inputs) rounds to the same cents unless it
+    lies within a hair of half a cent: only there, and for values that are not finite, very large, or negative
+    amounts that round to zero (``Decimal`` keeps their sign: ``-0.00``), is ``exact`` called.
+    """
+    x = np.asarray(estimate, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        cents = np.rint(x)
+        doubtful = ~np.isfinite(x) | (np.abs(x) >= 1e15)
+        doubtful |= np.abs(x - np.floor(x) - 0.5) < 1e-6 + np.abs(x) * 1e-12
+        doubtful |= (cents == 0) & np.signbit(x)
+    safe = np.where(doubtful, 0.0, cents).astype(np.int64).tolist()
+    out = [Decimal(c) * _CENT for c in safe]
+    for i in np.flatnonzero(doubtful).tolist():
+        out[i] = exact(i)
+    return out
 
 
 def _exact(value: Any) -> Decimal:
@@ -271,29 +292,42 @@ def customer_worth(
     if model_value is None and model is not None and rft is not None:
         model_value = model_values(model, rft, pd.DataFrame({"customer_id": ids, "margin": margins}), rules)
     model_value = model_value or {}
-    # one customer at a time in Decimal (exact money), written out for speed: 100,000 customers per review
-    divisors = [Decimal(repr(y)) for y in years.tolist()]
+    # exact Decimal money, computed from binary estimates of the cents (see _rounded): no Decimal division
+    # per customer, only where an estimate lies within a hair of half a cent
     lifetime = rules.lifetime_years
-    annual: list[Decimal] = []
-    monthly: list[Decimal] = []
-    disc: list[Decimal | None] = []
-    simple: list[Decimal | None] = []
     id_list = ids.tolist()
-    for cid, m, y in zip(id_list, margins, divisors, strict=True):
-        per_year = m / y
-        annual.append(per_year.quantize(_CENT, rounding=ROUND_HALF_EVEN))
-        monthly.append((per_year / 12).quantize(_CENT, rounding=ROUND_HALF_EVEN))
-        v = model_value.get(cid)
-        if v is None:
-            disc.append(None)
-            simple.append(None)
-        else:
-            disc.append(_cents(v))
-            simple.append((per_year * lifetime).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+    m_float = np.array([float(m) for m in margins], dtype=float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        per_year_cents = m_float / years * 100.0
+    divisor: dict[int, Decimal] = {}
+
+    def per_year(i: int) -> Decimal:
+        y = divisor.get(i)
+        if y is None:
+            y = divisor[i] = Decimal(repr(float(years[i])))
+        return margins[i] / y
+
+    annual = _rounded(per_year_cents, lambda i: per_year(i).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+    monthly = _rounded(
+        per_year_cents / 12, lambda i: (per_year(i) / 12).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    )
+    given = [model_value.get(cid) for cid in id_list]
+    disc: list[Decimal | None] = [None if v is None else _cents(v) for v in given]
+    simple: list[Decimal | None] = [None] * len(given)
+    valued = [i for i, v in enumerate(given) if v is not None]
+    if valued:
+        at = np.asarray(valued, dtype=np.int64)
+        lifetime_values = _rounded(
+            per_year_cents[at] * lifetime,
+            lambda j: (per_year(valued[j]) * lifetime).quantize(_CENT, rounding=ROUND_HALF_EVEN),
+        )
+        for i, v in zip(valued, lifetime_values, strict=True):
+            simple[i] = v
+    margin_cents = _rounded(m_float * 100.0, lambda i: margins[i].quantize(_CENT, rounding=ROUND_HALF_EVEN))
     out = pd.DataFrame(
         {
             "customer_id": ids,
-            "margin": pd.Series([m.quantize(_CENT, rounding=ROUND_HALF_EVEN) for m in margins], dtype=object),
+            "margin": pd.Series(margin_cents, dtype=object),
             "purchase_days": n.to_numpy(),
             "years": np.round(years, 4),
             "basis": np.select(
@@ -309,7 +343,7 @@ def customer_worth(
         out["monthly_profit"] = pd.Series(
             [
                 _cents(Decimal(str(profit.get(c) or 0)) / y / 12)
-                for c, y in zip(id_list, divisors, strict=True)
+                for c, y in zip(id_list, (Decimal(repr(y)) for y in years.tolist()), strict=True)
             ],
             dtype=object,
         )
