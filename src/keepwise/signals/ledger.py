@@ -391,8 +391,8 @@ def build_ledger(
         None
         if model_values is None
         else {
-            str(c): Decimal(v)
-            for c, v in zip(model_values["customer_id"], model_values["value"], strict=True)
+            str(c): v if type(v) is Decimal else Decimal(v)
+            for c, v in zip(model_values["customer_id"].tolist(), model_values["value"].tolist(), strict=True)
         }
     )
     w = customer_worth(lost, model=model, rft=rft, rules=rules, model_value=given)

@@ -245,10 +245,12 @@ def model_values(
     # a value the model cannot give (not finite) is left out, never shown as 0.00
     finite = np.isfinite(values)
     ids = d["customer_id"].astype(str).to_numpy(dtype=object)[finite].tolist()
-    return {
-        c: Decimal(repr(v)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
-        for c, v in zip(ids, values[finite].tolist(), strict=True)
-    }
+    kept = values[finite]
+    with np.errstate(over="ignore", invalid="ignore"):
+        cents = _rounded(
+            kept * 100.0, lambda i: Decimal(repr(float(kept[i]))).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        )
+    return dict(zip(ids, cents, strict=True))
 
 
 def customer_worth(
