@@ -40,12 +40,14 @@ REACTIVATION_DAYS = 180.0
 def _active_months(ords: ir.Table) -> ir.Table:
     p = ords.filter(ords.value > 0)
     m = p.group_by(["customer_id", p.ordered_at.truncate("M").name("month")]).aggregate()
-    cohort = m.group_by("customer_id").aggregate(cohort=m.month.min())
-    m = m.join(cohort, "customer_id")
     w = ibis.window(group_by=m.customer_id, order_by=m.month)
     gap_days = days_between(m.month, m.month.lag().over(w))
+    # the cohort (first active month) over the same window's partition: one pass, no join back
     # previous active month exactly one calendar month earlier (month starts are 28-31 days apart)
-    return m.mutate(retained=ibis.coalesce(gap_days <= 31, False))
+    return m.mutate(
+        cohort=m.month.min().over(ibis.window(group_by=m.customer_id)),
+        retained=ibis.coalesce(gap_days <= 31, False),
+    )
 
 
 def cohort_activity(ords: ir.Table) -> pd.DataFrame:
