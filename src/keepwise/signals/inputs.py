@@ -89,6 +89,9 @@ class SignalInputs:
         The thresholds of the warning rules (``[review]`` in ``keepwise.toml``).
     currency:
         The reporting currency, for money in the warnings' evidence.
+    days:
+        The purchase days of ``orders`` (:func:`keepwise.features.purchase_days`), when computed once for
+        the run (``None``: the rules compute them).
     """
 
     period: ReviewPeriod
@@ -101,6 +104,7 @@ class SignalInputs:
     rft: pd.DataFrame | None = None
     rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
     currency: str = "USD"
+    days: ir.Table | None = None
 
 
 def prepare(

@@ -78,7 +78,9 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year * 12 + b.month) - (a.year * 12 + a.month)
 
 
-def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> dict[str, Any]:
+def compute_metrics(
+    ords: ir.Table, period: ReviewPeriod, cohorts: int = 12, *, days: ir.Table | None = None
+) -> dict[str, Any]:
     """All retention metrics for the review, as JSON-able data.
 
     Parameters
@@ -89,6 +91,8 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
         The review month.
     cohorts:
         How many of the latest cohorts the heat map shows.
+    days:
+        The purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
 
     Returns
     -------
@@ -137,8 +141,11 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     by_month["active_prev"] = by_month["active"].shift(1)
     by_month["no_purchase_rate"] = 1 - by_month["retained"] / by_month["active_prev"]
 
-    p = ords.filter(ords.value > 0)
-    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    if days is None:
+        p = ords.filter(ords.value > 0)
+        days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    else:
+        days = days.select("customer_id", "day")
     w = ibis.window(group_by=days.customer_id, order_by=days.day)
     # the window column first, then the filter: Spark cannot filter on a window expression directly
     gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))

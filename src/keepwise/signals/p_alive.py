@@ -143,7 +143,7 @@ def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFr
             "P(alive) was not computed: the purchase models (keepwise.models) are not available"
         )
         return None
-    days = features.purchase_days(inputs.orders)
+    days = inputs.days if inputs.days is not None else features.purchase_days(inputs.orders)
     now, before = _rft_pair(days, inputs.period.end, inputs.period.start)
     fit_on = now.sample(MAX_FIT, random_state=0) if len(now) > MAX_FIT else now
     try:

@@ -122,13 +122,15 @@ def _exact(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def history(ords: ir.Table) -> ir.Table:
+def history(ords: ir.Table, days: ir.Table | None = None) -> ir.Table:
     """Per customer, in the engine: what :func:`customer_worth` needs from their orders.
 
     Parameters
     ----------
     ords:
         One row per order (:func:`keepwise.features.orders`), already cut at the moment of interest.
+    days:
+        Its purchase days (:func:`keepwise.features.purchase_days` of ``ords``), when already computed.
 
     Returns
     -------
@@ -137,8 +139,9 @@ def history(ords: ir.Table) -> ir.Table:
         ``purchase_days`` (distinct days with an order of positive value), ``first_day``, ``last_day`` (of
         those purchase days).
     """
-    p = ords.filter(ords.value > 0)
-    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    if days is None:
+        p = ords.filter(ords.value > 0)
+        days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
     per = days.group_by("customer_id").aggregate(
         first_day=days.day.min(), last_day=days.day.max(), purchase_days=days.day.count()
     )
