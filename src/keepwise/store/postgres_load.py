@@ -5,11 +5,18 @@ A load on PostgreSQL checks exactly what a load on DuckDB checks, with the same 
 1. in one PostgreSQL transaction, the tables the load writes or refers to are locked against other writers
    (``SHARE ROW EXCLUSIVE``: other loads wait, the dashboard and other readers go on reading what was
    committed before);
-2. those tables are copied into an in-memory DuckDB connection, where :mod:`keepwise.store.ingest` stages,
-   validates and upserts the files as it does on a DuckDB store (and records the figures of
-   :mod:`keepwise.store.stats`);
-3. what the load changed is copied back: the rows it added (``COPY FROM STDIN``), or, for a table where it
-   also replaced or removed rows, the whole table; then the transaction commits.
+2. the stored rows the load can see are copied into an in-memory DuckDB connection, where
+   :mod:`keepwise.store.ingest` stages, validates and upserts the files as it does on a DuckDB store. Only
+   the rows it needs are copied (:mod:`keepwise.store.postgres_subset`): the stored rows of the keys the
+   files hold, and of each table the files refer to, the rows the files name (a customer's row for each
+   ``customer_id`` of an orders file). The keys go to PostgreSQL in a temporary table and are matched
+   there, so a load of 10,000 lines into a store of 10 million copies at most 10,000 stored lines. A table
+   the load rebuilds by rules of its own (consent and its events), or a load whose files could not be read
+   ahead, is copied whole (as before);
+3. what the load changed is written back: the rows it added (``COPY FROM STDIN``), and for the keys whose
+   rows it replaced or removed, those keys' rows; the figures ``keepwise status`` reads
+   (:mod:`keepwise.store.stats`) are computed by PostgreSQL from the whole tables
+   (:mod:`keepwise.store.postgres_stats`); then the transaction commits.
 
 A bad row anywhere raises before step 3, the transaction rolls back, and the PostgreSQL store is as it was.
 """
@@ -21,6 +28,8 @@ from typing import Any, TypeVar
 
 from keepwise.store.consent_history import EVENTS
 from keepwise.store.postgres import copy_rows, create, ddl, frame_rows, lock_tables
+from keepwise.store.postgres_stats import record_figures
+from keepwise.store.postgres_subset import Wanted, mirror_rows, sources_of, wanted_rows
 from keepwise.store.schema import SCHEMA, TABLES, Table
 from keepwise.store.stats import STATS_DDL, STATS_TABLE
 from keepwise.store.store import Store
@@ -53,6 +62,7 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
     import duckdb
 
     written, read = touched(tables)
+    specs = {t.name: t for t in [*TABLES, *tables]}
     duck = duckdb.connect()
     try:
         duck.execute("SET TimeZone = 'UTC'")
@@ -67,16 +77,18 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
                 create(store, STATS_DDL)
             lock_tables(store, sorted({*written, *read}))
             present = set(store.tables())
-            for name in [*written, *read]:
-                if name in present:
-                    _mirror(store, duck, name)
-            for name in written:
-                if _exists(duck, name):
-                    duck.execute(f"CREATE TEMP TABLE {_before(name)} AS SELECT * FROM {_q(name)}")
+            sources = sources_of(run)
+            wanted = None if sources is None else wanted_rows(duck, sources)
+            saved = [n for n in written if n != STATS_TABLE]
+            for name in dict.fromkeys([*saved, *read]):
+                if name in present and name != STATS_TABLE:
+                    mirror_rows(store, duck, name, None if wanted is None else wanted.get(name, []))
+            for name in saved:
+                duck.execute(f"CREATE TEMP TABLE {_before(name)} AS SELECT * FROM {_q(name)}")
             result = run(duck)
-            for name in written:
-                if _exists(duck, name):
-                    _write_back(store, duck, name)
+            for name in saved:
+                _write_back(store, duck, name, specs.get(name))
+            record_figures(store, [t.name for t in tables])
         return result
     finally:
         duck.close()
@@ -90,38 +102,47 @@ def _before(name: str) -> str:
     return _q(f"_kw_before_{name}")
 
 
-def _exists(duck: Any, name: str) -> bool:
-    rows = duck.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary",
-        [name],
-    ).fetchall()
-    return bool(rows)
+def _write_back(store: Store, duck: Any, name: str, spec: Table | None) -> None:
+    """Make PostgreSQL table ``name`` hold what the load made of the rows copied into DuckDB.
 
-
-def _mirror(store: Store, duck: Any, name: str) -> None:
-    """Copy PostgreSQL table ``name`` into the DuckDB connection (created from the rows if not there yet)."""
-    data = store.table(name).to_pyarrow()
-    duck.register("_kw_pg_rows", data)
-    try:
-        if _exists(duck, name):
-            duck.execute(f"INSERT INTO {_q(name)} BY NAME SELECT * FROM _kw_pg_rows")
-        else:
-            duck.execute(f"CREATE TABLE {_q(name)} AS SELECT * FROM _kw_pg_rows")
-    finally:
-        duck.unregister("_kw_pg_rows")
-
-
-def _write_back(store: Store, duck: Any, name: str) -> None:
-    """Make PostgreSQL table ``name`` hold the DuckDB table's rows: its new rows, or all of them."""
+    The rows the load added are copied in. When it also replaced or removed rows, the stored rows of those
+    rows' keys are deleted and the keys' rows as the load left them are copied in (every stored row of such
+    a key was copied to DuckDB: the load only replaces rows of the keys its files hold). A table without a
+    key is rewritten whole (it was copied whole).
+    """
     columns = [str(r[0]) for r in duck.execute(f"DESCRIBE {_q(name)}").fetchall()]
-    (removed,) = duck.execute(
-        f"SELECT COUNT(*) FROM (SELECT * FROM {_before(name)} EXCEPT ALL SELECT * FROM {_q(name)})"
-    ).fetchone()
-    if removed:
+    removed = f"(SELECT * FROM {_before(name)} EXCEPT ALL SELECT * FROM {_q(name)})"
+    added = f"(SELECT * FROM {_q(name)} EXCEPT ALL SELECT * FROM {_before(name)})"
+    (n_removed,) = duck.execute(f"SELECT COUNT(*) FROM {removed}").fetchone()
+    key = list(spec.key) if spec is not None and spec.key else []
+    if not n_removed:
+        rows = added
+    elif not key:
         store.sql(f"DELETE FROM {store.quote(name)}")
-        rows = f"SELECT * FROM {_q(name)}"
+        rows = f"(SELECT * FROM {_q(name)})"
     else:
-        rows = f"SELECT * FROM {_q(name)} EXCEPT ALL SELECT * FROM {_before(name)}"
-    data = duck.execute(rows).fetch_arrow_table()
+        keys = ", ".join(_q(k) for k in key)
+        duck.execute(f"CREATE TEMP TABLE _kw_gone AS SELECT DISTINCT {keys} FROM {removed}")
+        _delete_keys(store, name, key, duck.execute("SELECT * FROM _kw_gone").fetch_arrow_table())
+        match = " AND ".join(f"r.{_q(k)} IS NOT DISTINCT FROM g.{_q(k)}" for k in key)
+        gone = f"EXISTS (SELECT 1 FROM _kw_gone g WHERE {match})"
+        rows = f"(SELECT * FROM {_q(name)} r WHERE {gone} UNION ALL SELECT * FROM {added} r WHERE NOT {gone})"
+    data = duck.execute(f"SELECT * FROM {rows}").fetch_arrow_table()
+    duck.execute("DROP TABLE IF EXISTS _kw_gone")
     if data.num_rows:
         copy_rows(store.backend.con, name, columns, frame_rows(data))
+
+
+def _delete_keys(store: Store, name: str, key: list[str], keys: Any) -> None:
+    """Delete the PostgreSQL rows of ``name`` whose ``key`` is a row of Arrow table ``keys``."""
+    wanted = Wanted(tuple(key), keys)
+    temp = wanted.to_postgres(store, name, "_kw_gone")
+    match = " AND ".join(
+        f"{store.quote(name)}.{store.quote(k)} IS NOT DISTINCT FROM g.{store.quote(k)}" for k in key
+    )
+    equal = " AND ".join(f"{store.quote(name)}.{store.quote(k)} = g.{store.quote(k)}" for k in key)
+    # ``=`` lets PostgreSQL hash the keys; a key holding a NULL (none should) is matched apart
+    store.sql(f"DELETE FROM {store.quote(name)} USING {temp} g WHERE {equal}")
+    some_null = " OR ".join(f"g.{store.quote(k)} IS NULL" for k in key)
+    store.sql(f"DELETE FROM {store.quote(name)} USING {temp} g WHERE ({some_null}) AND {match}")
+    store.sql(f"DROP TABLE {temp}")
