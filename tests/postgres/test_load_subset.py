@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from keepwise.store import connect
+from keepwise.store import connect, postgres_stats
 from keepwise.store import postgres_subset as subset
 from keepwise.store.backup import store_digests
 from keepwise.store.ingest import load_path
@@ -55,6 +55,20 @@ MORE = {
 }
 
 
+#: Then: C4's only line moves to C3 and both C3 lines to euros (C4 has no line left, EUR is new).
+THIRD = {
+    "orders": ORDERS_HEAD
+    + "\nO3,1,C3,2024-02-05,P2,tea,3,4.00,,EUR"
+    + "\nO4,1,C3,2024-02-07,P1,coffee,1,18.50,9.40,EUR\n"
+}
+#: Then: back to dollars (no euro left), and the earliest line (O10) moves later (the first time is scanned).
+FOURTH = {
+    "orders": ORDERS_HEAD
+    + "\nO3,1,C3,2024-02-05,P2,tea,3,4.00,,USD"
+    + "\nO4,1,C4,2024-02-07,P1,coffee,1,18.50,9.40,USD"
+    + "\nO10,1,C1,2024-03-20,P9,other,1,3.00,1.00,USD\n"
+}
+
 #: The orders of ``MORE`` but the new customer's: an orders-only load.
 ORDERS = "\n".join(line for line in MORE["orders"].split("\n") if ",C9," not in line)
 
@@ -67,38 +81,55 @@ def _folder(root: Path, name: str, files: dict[str, str]) -> Path:
     return folder
 
 
-def _load_twice(url: str, tmp_path: Path) -> tuple[Any, dict[str, str], dict[str, Any]]:
-    """Load ``BASE`` then ``MORE`` into the store at ``url``: results, digests, recorded figures."""
+def _load_each(url: str, tmp_path: Path) -> list[tuple[Any, dict[str, str], dict[str, Any]]]:
+    """Load ``BASE``, ``MORE``, ``THIRD``, ``FOURTH`` in turn: after each, results, digests, figures."""
     store = connect(url)
+    out = []
     try:
-        load_path(store, _folder(tmp_path, "base", BASE), show_progress=False)
-        results = [
-            (r.table, r.rows, r.new, r.updated, r.unchanged)
-            for r in load_path(store, _folder(tmp_path, "more", MORE), show_progress=False)
-        ]
-        recorded = store.sql("SELECT table_name, stats FROM kw_table_stats")
-        figures = {str(name): json.loads(text) for name, text in recorded}
-        digests = store_digests(store)
+        for i, files in enumerate([BASE, MORE, THIRD, FOURTH]):
+            results = [
+                (r.table, r.rows, r.new, r.updated, r.unchanged)
+                for r in load_path(store, _folder(tmp_path, f"load{i}", files), show_progress=False)
+            ]
+            recorded = store.sql("SELECT table_name, stats FROM kw_table_stats")
+            figures = {str(name): json.loads(text) for name, text in recorded}
+            digests = store_digests(store)
+            digests.pop("kw_table_stats", None)  # compared as figures (its rows' order is the engine's)
+            digests.pop("consent_events", None)  # holds recorded_at, the time of each load
+            out.append((results, digests, figures))
     finally:
         store.disconnect()
-    digests.pop("kw_table_stats", None)  # compared as figures (its rows' order is the engine's)
-    digests.pop("consent_events", None)  # holds recorded_at, the time of each load
-    return results, digests, figures
+    return out
 
 
-def test_an_incremental_load_ends_as_on_duckdb(pg_url: str, tmp_path: Path):
-    duck = _load_twice(f"duckdb:///{tmp_path}/kw.duckdb", tmp_path / "duck")
-    pg = _load_twice(pg_url, tmp_path / "pg")
-    assert pg[0] == duck[0]
-    assert {table: counts for table, _, *counts in pg[0]} == {
+def test_incremental_loads_end_as_on_duckdb_with_figures_updated_not_scanned(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    duck = _load_each(f"duckdb:///{tmp_path}/kw.duckdb", tmp_path / "duck")
+    scanned: list[str] = []
+    scan = postgres_stats.scan
+
+    def counted(sql: Any, spec: Any, **kw: Any) -> Any:
+        scanned.append(spec.name)
+        return scan(sql, spec, **kw)
+
+    monkeypatch.setattr(postgres_stats, "scan", counted)
+    pg = _load_each(pg_url, tmp_path / "pg")
+    for on_pg, on_duck in zip(pg, duck, strict=True):
+        assert on_pg == on_duck
+    assert {table: counts for table, _, *counts in pg[1][0]} == {
         "customers": [1, 1, 0],
         "orders": [2, 1, 1],
         "consent": [0, 1, 0],
     }
-    assert pg[1] == duck[1]
-    assert pg[2] == duck[2]
-    assert pg[2]["orders"]["rows"] == 7 and pg[2]["orders"]["customers"] == 5
-    assert pg[2]["orders+products"] == {"costed": 7, "products": 2, "rows": 7}
+    figures = [f for _, _, f in pg]
+    assert [f["orders"]["customers"] for f in figures] == [4, 5, 4, 5]
+    assert [f["orders"]["currencies"] for f in figures] == [["USD"], ["USD"], ["EUR", "USD"], ["USD"]]
+    firsts = [f["orders"]["first"][:10] for f in figures]
+    assert firsts == ["2024-02-01", "2024-01-20", "2024-01-20", "2024-02-01"]
+    assert figures[1]["orders+products"] == {"costed": 7, "products": 2, "rows": 7}
+    # the first load scans what it loads; later ones update the figures, but FOURTH's (its first time went)
+    assert scanned.count("orders") == 2 and scanned.count("customers") == 1
 
 
 def test_only_the_rows_of_the_files_keys_and_references_are_copied(

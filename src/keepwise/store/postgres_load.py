@@ -88,7 +88,7 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
             result = run(duck)
             for name in saved:
                 _write_back(store, duck, name, specs.get(name))
-            record_figures(store, [t.name for t in tables])
+            record_figures(store, [t.name for t in tables], duck)
         return result
     finally:
         duck.close()
