@@ -93,13 +93,15 @@ def _q(name: str) -> str:
 
 
 class _Changes:
-    """The rows a load removed from table ``name`` and those it added, as DuckDB queries of its copy."""
+    """The rows a load removed from table ``name`` and those it added: temporary tables in DuckDB."""
 
     def __init__(self, duck: Any, name: str):
         self.duck = duck
         before, after = _q(f"_kw_before_{name}"), _q(name)
-        self.removed = f"(SELECT * FROM {before} EXCEPT ALL SELECT * FROM {after})"
-        self.added = f"(SELECT * FROM {after} EXCEPT ALL SELECT * FROM {before})"
+        self.removed, self.added = _q(f"_kw_removed_{name}"), _q(f"_kw_added_{name}")
+        for rows, (one, other) in ((self.removed, (before, after)), (self.added, (after, before))):
+            difference = f"SELECT * FROM {one} EXCEPT ALL SELECT * FROM {other}"
+            duck.execute(f"CREATE TEMP TABLE IF NOT EXISTS {rows} AS {difference}")
         self.columns = [str(r[0]) for r in duck.execute(f"DESCRIBE {after}").fetchall()]
 
     def one(self, rows: str, what: str) -> tuple[Any, ...]:
