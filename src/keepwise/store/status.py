@@ -1,8 +1,14 @@
 """What the store holds: rows, date ranges and customers per table, and the optional inputs it lacks.
 
 On DuckDB the figures of loaded tables come from what the load recorded (:mod:`keepwise.store.stats`), and the
-rest from one small query per table, so ``keepwise status`` reads no order line; a URL is opened with DuckDB
+rest from one small query per table that DuckDB answers from its metadata (row counts, the minimum and maximum
+of a column, its non-null values), so ``keepwise status`` reads no order line; a URL is opened with DuckDB
 alone (no Ibis, no pandas), which keeps the command well under half a second at any store size.
+
+Distinct customers are given for the tables whose figures loads record (:data:`CUSTOMERS_COUNTED`, the
+inputs): the stage outputs (CLV, decisions, the outbox) and the consent ledger show rows and dates only, since
+counting their distinct customers would read every row (0.35 s of CPU for the 2,000,000 CLV rows of a
+1,000,000-customer store, growing with the store).
 """
 
 from __future__ import annotations
@@ -10,10 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from keepwise.store.schema import TABLES
+from keepwise.store.stats import RECORDED
+
+#: The tables whose distinct customers the status gives (those whose figures a load records).
+CUSTOMERS_COUNTED: frozenset[str] = frozenset(RECORDED)
 
 
 def store_status(backend: Any) -> dict[str, Any]:
-    """Per table: row count, and the first and last timestamp and the number of distinct customers.
+    """Per table: row count, first and last timestamp and (loaded tables) the number of distinct customers.
 
     ``backend`` is a store (or Ibis backend), or the URL of one (a ``duckdb://`` file is then opened with
     DuckDB alone). ``notes`` lists every optional input the store lacks
@@ -62,7 +72,9 @@ def _duckdb_status(sql: Any, columns: dict[str, dict[str, str]] | None = None) -
     for t in TABLES:
         if t.name not in counts:
             continue
-        figures = known.get(t.name) or stats.scan(sql, t, stored=columns[t.name])
+        figures = known.get(t.name) or stats.scan(
+            sql, t, customers=t.name in CUSTOMERS_COUNTED, stored=columns[t.name], filled=False
+        )
         row: dict[str, Any] = {"rows": counts[t.name]}
         for key in ("first", "last", "customers"):
             if key in figures:
@@ -86,7 +98,7 @@ def _ibis_status(backend: Any) -> dict[str, Any]:
         if time_cols:
             metrics["first"] = expr[time_cols[0]].min()
             metrics["last"] = expr[time_cols[0]].max()
-        if "customer_id" in t.column_names:
+        if "customer_id" in t.column_names and t.name in CUSTOMERS_COUNTED:
             metrics["customers"] = expr["customer_id"].nunique()
         row = expr.aggregate(**metrics).to_pyarrow().to_pylist()[0]
         for key in ("first", "last"):
