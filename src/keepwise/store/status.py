@@ -40,6 +40,9 @@ def store_status(backend: Any) -> dict[str, Any]:
 
 
 def _status_at(url: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    from keepwise.store.connection import StoreBusy, _open_duckdb, duckdb_path
     from keepwise.store.raw import is_duckdb_file, open_duckdb
 
     if not is_duckdb_file(url):
@@ -50,18 +53,37 @@ def _status_at(url: str) -> dict[str, Any]:
             return store_status(store)
         finally:
             store.disconnect()
-    con = open_duckdb(url)
+    path = duckdb_path(url)
+    con = None
+    if Path(path).is_file():  # read-only: beside the dashboard's readers, on a file that cannot be written
+        import duckdb
+
+        try:
+            con = _open_duckdb(url, path, read_only=True, wait=0, opener=duckdb.connect)
+            con.execute("SET TimeZone = 'UTC'")
+        except StoreBusy:  # a writer has it, or this process has it open for writing: as before
+            con = None
+    existing = con is not None
+    if con is None:  # a new store (created as every command creates it), or one busy: wait for it
+        con = open_duckdb(url)
     try:
 
         def sql(statement: str) -> list[tuple[Any, ...]]:
             return list(con.execute(statement).fetchall())
 
-        return _duckdb_status(sql)
+        return _duckdb_status(sql, missing_as_empty=existing)
     finally:
         con.close()
 
 
-def _duckdb_status(sql: Any, columns: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def _duckdb_status(
+    sql: Any, columns: dict[str, dict[str, str]] | None = None, *, missing_as_empty: bool = False
+) -> dict[str, Any]:
+    """The status through ``sql``.
+
+    ``missing_as_empty``: a table of the contract the store lacks (a store written by an older keepwise,
+    opened read-only) is shown as the empty table opening the store for writing would have created.
+    """
     from keepwise.store import stats
     from keepwise.store.inventory import INPUTS, inventory_from_sql
 
@@ -71,6 +93,8 @@ def _duckdb_status(sql: Any, columns: dict[str, dict[str, str]] | None = None) -
     tables: dict[str, Any] = {}
     for t in TABLES:
         if t.name not in counts:
+            if missing_as_empty:
+                tables[t.name] = _empty(t)
             continue
         figures = known.get(t.name) or stats.scan(
             sql, t, customers=t.name in CUSTOMERS_COUNTED, stored=columns[t.name], filled=False
@@ -82,6 +106,16 @@ def _duckdb_status(sql: Any, columns: dict[str, dict[str, str]] | None = None) -
         tables[t.name] = row
     missing = inventory_from_sql(sql, counts, known, columns).notes(*(i.name for i in INPUTS))
     return {"tables": tables, "notes": [n.to_json() for n in missing]}
+
+
+def _empty(spec: Any) -> dict[str, Any]:
+    """The status row of an empty table ``spec``."""
+    row: dict[str, Any] = {"rows": 0}
+    if any(c.type == "timestamp" for c in spec.columns):
+        row["first"] = row["last"] = None
+    if spec.name in CUSTOMERS_COUNTED and "customer_id" in spec.column_names:
+        row["customers"] = 0
+    return row
 
 
 def _ibis_status(backend: Any) -> dict[str, Any]:
