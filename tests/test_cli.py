@@ -15,8 +15,32 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-def test_every_listed_command_module_exists_and_registers():
-    assert cli.REGISTERED == cli.COMMAND_MODULES
+def test_the_command_table_is_what_each_module_registers_with_its_own_help():
+    """``keepwise --help`` lists COMMAND_TABLE without importing the commands: it must say what they say."""
+    from pathlib import Path
+
+    found = {}
+    for module in cli.COMMAND_MODULES:
+        for name, command in cli._registered(module).items():
+            found[name] = (module, (command.short_help or command.help or "").split("\n\n")[0])
+    assert found == cli.COMMAND_TABLE
+    here = {p.stem for p in Path(cli.__file__).with_name("commands").glob("*.py")} - {"__init__", "common"}
+    assert here == set(cli.COMMAND_MODULES)  # every command module is listed
+
+
+def test_help_imports_no_command_and_a_command_imports_its_module_alone():
+    code = (
+        "import sys; from keepwise import cli; sys.argv = ['keepwise', *sys.argv[1:]]\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('keepwise.commands.')), file=sys.stderr)"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, text=True, check=True
+    )
+    assert "status" in listed.stdout and listed.stderr.strip() == "['keepwise.commands.common']"
+    one = subprocess.run([sys.executable, "-c", code, "schema", "--json"], capture_output=True, text=True)
+    assert json.loads(one.stdout)["orders"]["key"] == ["order_id", "line_no"]
+    assert one.stderr.strip() == "['keepwise.commands.common', 'keepwise.commands.schema']"
 
 
 def test_importing_the_cli_leaves_the_heavy_libraries_for_the_commands_that_use_them():

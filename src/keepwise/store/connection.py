@@ -59,6 +59,39 @@ def is_busy(exc: BaseException) -> bool:
     return "Conflicting lock" in text or "Could not set lock" in text or "different configuration" in text
 
 
+#: Query parameters of a store URL that carry a secret (psycopg takes ``?password=...``).
+_SECRET_PARAMETERS = frozenset({"password", "pass", "passwd", "sslpassword"})
+
+
+def redacted(url: str) -> str:
+    """``url`` with any password in it shown as ``***``: a store URL as output, JSON, logs and errors show it.
+
+    Covers the password of ``user:password@host`` (written plainly or percent-encoded) and ``?password=...``
+    parameters, on every kind of URL; a URL without one (a DuckDB file) is returned unchanged.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except (
+        ValueError
+    ):  # not a URL at all (a bad --db): shown as it came, after hiding what looks like a secret
+        return url if "@" not in url else "***@" + url.rpartition("@")[2]
+    netloc, query = parts.netloc, parts.query
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    if query:
+        pairs = [p.partition("=") for p in query.split("&")]
+        query = "&".join(
+            f"{k}{eq}***" if eq and k.lower() in _SECRET_PARAMETERS else f"{k}{eq}{v}" for k, eq, v in pairs
+        )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
 def default_url() -> str:
     """The store URL from ``KEEPWISE_DB``, or the default ``duckdb:///keepwise.duckdb``."""
     return os.environ.get(ENV_VAR) or DEFAULT_URL
@@ -99,7 +132,9 @@ def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None, op
             return (opener or _ibis_duckdb)(path, read_only=read_only)
         except Exception as exc:  # duckdb raises IOException for locked or unreadable files
             if not is_busy(exc):
-                raise KeepwiseInputError(f"cannot open store '{url}': {str(exc).splitlines()[0]}") from exc
+                raise KeepwiseInputError(
+                    f"cannot open store '{redacted(url)}': {str(exc).splitlines()[0]}"
+                ) from exc
             if deadline is None:
                 wait = lock_timeout() if wait is None else wait
                 deadline = time.monotonic() + wait
@@ -148,8 +183,8 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
 
         return connect_spark(url)
     raise KeepwiseInputError(
-        f"store URL '{url}' is not supported; use duckdb:///file.duckdb, duckdb://:memory:, postgres://..., "
-        "spark-local or spark://host:port"
+        f"store URL '{redacted(url)}' is not supported; use duckdb:///file.duckdb, duckdb://:memory:, "
+        "postgres://..., spark-local or spark://host:port"
     )
 
 

@@ -87,11 +87,12 @@ def openapi(request: Request) -> Response:
 @routes.get("/status", dependencies=MANAGER)
 def status(request: Request) -> Response:
     """What the store holds (``keepwise status --json``)."""
+    from keepwise.store.connection import redacted
     from keepwise.store.status import store_status
 
     state = state_of(request)
     with state.store() as backend:
-        return json_response({"db": state.db, **store_status(backend)})
+        return json_response({"db": redacted(state.db), **store_status(backend)})
 
 
 @routes.get("/review", dependencies=MANAGER)
