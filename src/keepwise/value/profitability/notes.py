@@ -8,7 +8,8 @@ revenue is never read as a margin.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from typing import Any
 
 import ibis
 
@@ -16,7 +17,14 @@ from keepwise.config import Config
 from keepwise.features.orders import priced_lines
 from keepwise.store import Store
 from keepwise.store.inventory import Inventory, Note, inventory
-from keepwise.value.profitability.base import Period, _in_window, too_large_to_keep
+from keepwise.store.memo import active, once
+from keepwise.value.profitability.base import (
+    _FOREVER,
+    Period,
+    _in_window,
+    _month_key,
+    too_large_to_keep,
+)
 
 __all__ = ["MARGIN_IS_REVENUE", "CostCoverage", "cost_coverage", "profit_notes"]
 
@@ -65,20 +73,45 @@ class CostCoverage:
         }
 
 
-def cost_coverage(store: Store, per: Period) -> CostCoverage:
-    """Order lines of the period ``per`` with and without a unit cost (:func:`priced_lines` decides)."""
+def _coverage_query(store: Store, per: Period, by_month: bool) -> Any:
+    """Lines, lines without a unit cost and both revenues of the window (per month index ``m``, if asked)."""
     lines = priced_lines(store, margin_rate=None)
     lines = lines.filter(_in_window(lines.ordered_at, per))
     revenue = (lines.quantity * lines.unit_price).cast("decimal(38, 8)")
     zero = ibis.literal(Decimal(0), type="decimal(38, 8)")
-    expr = lines.aggregate(
-        n=lines.count(),
-        uncosted=lines.assumed_cost.cast("int64").sum(),
-        revenue=revenue.sum(),
-        uncosted_revenue=ibis.cases((lines.assumed_cost, revenue), else_=zero).sum(),
-    )
+    sums = {
+        "n": lines.count(),
+        "uncosted": lines.assumed_cost.cast("int64").sum(),
+        "revenue": revenue.sum(),
+        "uncosted_revenue": ibis.cases((lines.assumed_cost, revenue), else_=zero).sum(),
+    }
+    if by_month:
+        return lines.group_by(m=_month_key(lines.ordered_at, True)).aggregate(**sums)
+    return lines.aggregate(**sums)
+
+
+@once
+def _coverage_by_month(store: Store) -> list[dict[str, Any]]:
+    """:func:`cost_coverage`'s sums for each month of the store's history (once per run)."""
+    everything = Period(month="", view="lifetime", start=None, end=_FOREVER)
     with too_large_to_keep():
-        row = expr.to_pyarrow().to_pylist()[0]
+        return list(_coverage_query(store, everything, True).to_pyarrow().to_pylist())
+
+
+def cost_coverage(store: Store, per: Period) -> CostCoverage:
+    """Order lines of the period ``per`` with and without a unit cost (:func:`priced_lines` decides)."""
+    if active(store) is None:
+        with too_large_to_keep():
+            row = _coverage_query(store, per, False).to_pyarrow().to_pylist()[0]
+    else:  # in a run: the months of the period, summed exactly (each period's sums alike)
+        first, last = per.first_index, per.last_index
+        months = [r for r in _coverage_by_month(store) if first is None or r["m"] >= first]
+        months = [r for r in months if r["m"] <= last]
+        row = {}
+        with localcontext(prec=80):
+            for key in ("n", "uncosted", "revenue", "uncosted_revenue"):
+                found = [r[key] for r in months if r[key] is not None]
+                row[key] = sum(found[1:], start=found[0]) if found else None
     return CostCoverage(
         lines=int(row["n"] or 0),
         uncosted_lines=int(row["uncosted"] or 0),
