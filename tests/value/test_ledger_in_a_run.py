@@ -1,4 +1,4 @@
-"""Inside a run (a review) the ledgers are sums of months kept once; outside, each period is read directly.
+"""In a run that planned its periods (a review) ledgers add up segments kept once; else each is read directly.
 
 The two ways must give the same figures, row for row, for every period, view and currency choice: the same
 exact decimals summed in another grouping. Each check below computes the ledger both ways on the hand-checked
@@ -17,6 +17,7 @@ from keepwise.store.memo import one_run
 from keepwise.value.profitability import customer_ledger, frame, period
 from keepwise.value.profitability.cost_to_serve import _check_rates
 from keepwise.value.profitability.notes import cost_coverage
+from keepwise.value.profitability.streams import plan_periods, planned
 
 MONTHS = ["2024-02", "2024-03", "2025-03"]
 
@@ -41,10 +42,16 @@ def _eur_customer() -> dict[str, pd.DataFrame]:
     }
 
 
+def _plan(store, views=("month", "ttm", "lifetime")) -> None:
+    plan_periods(store, [period(m, v) for m in MONTHS for v in views])
+
+
 def _both(store, month: str, **how) -> tuple[pd.DataFrame, pd.DataFrame]:
     keys = ["customer_id", "month_index"] if how.get("by_month") else ["customer_id"]
     direct = frame(customer_ledger(store, month, config=CONFIG, **how)).sort_values(keys)
     with one_run(store):
+        _plan(store)
+        assert how.get("by_month") or planned(store, period(month, how.get("view", "month"))) is not None
         summed = frame(customer_ledger(store, month, config=CONFIG, **how)).sort_values(keys)
     return direct.reset_index(drop=True), summed.reset_index(drop=True)
 
@@ -68,6 +75,8 @@ def test_every_period_is_the_same_summed_from_months(store, view, currency):
 def test_the_referral_margin_grows_with_the_period_end_in_a_run_too(store):
     load_fixture(store)
     with one_run(store):
+        plan_periods(store, [period("2024-03"), period("2024-04", "lifetime")])
+        assert planned(store, period("2024-03")) is not None
         march = frame(customer_ledger(store, "2024-03", config=CONFIG)).set_index("customer_id")
         life = frame(customer_ledger(store, "2024-04", view="lifetime", config=CONFIG))
     life = life.set_index("customer_id")
@@ -103,4 +112,17 @@ def test_cost_coverage_and_the_rate_check_in_a_run(store):
 
 def _in_run(store, fn):
     with one_run(store):
+        _plan(store)
         return fn()
+
+
+def test_a_plan_covers_its_periods_only(store):
+    load_fixture(store)
+    with one_run(store):
+        plan_periods(store, [period("2024-03"), period("2024-03", "ttm")])
+        plan_periods(store, [period("2024-05")])  # the first plan of a run holds
+        assert planned(store, period("2024-03"))[1:] == (2, 2)
+        assert planned(store, period("2024-03", "ttm"))[1:] == (1, 2)
+        assert planned(store, period("2024-05")) is None
+        assert planned(store, period("2024-03", "lifetime")) is None  # no lifetime planned
+    assert planned(store, period("2024-03")) is None  # outside a run

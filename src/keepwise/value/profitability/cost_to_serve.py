@@ -22,6 +22,7 @@ from keepwise.store.currencies import missing_rates
 from keepwise.store.memo import active, once
 from keepwise.value.profitability.base import (
     _FOREVER,
+    Key,
     Period,
     View,
     _in_window,
@@ -122,7 +123,7 @@ def _check_rates(store: Store, per: Period) -> None:
         )
 
 
-def _cost_to_serve(store: Store, per: Period, by_month: bool) -> ir.Table:
+def _cost_to_serve(store: Store, per: Period, by_month: Key) -> ir.Table:
     logs = _priced_logs(store, per)
     logs = logs.mutate(m=_month_key(logs.started_at, by_month))
     agg = logs.group_by(["customer_id", "m", "cur"]).aggregate(raw=logs.raw_cost.sum())

@@ -36,14 +36,7 @@ from keepwise.value.profitability.base import (
 )
 from keepwise.value.profitability.cost_to_serve import _check_rates
 from keepwise.value.profitability.currency import resolve_currency
-from keepwise.value.profitability.streams import (
-    _code,
-    _customers,
-    amount_streams,
-    monthly_amounts,
-    period_sums,
-    referral_streams,
-)
+from keepwise.value.profitability.streams import _code, _customers, amount_streams, planned_streams
 
 __all__ = ["customer_ledger", "profitability", "totals"]
 
@@ -113,19 +106,18 @@ def _fx_pairs(currencies: set[str], cfg: ValueAssumptions) -> ir.Table:
 def _streams(
     store: Store, per: Period, cust: ir.Table, cfg: ValueAssumptions, by_month: bool
 ) -> list[ir.Table]:
-    """The period's amounts: in a run, its months of :func:`monthly_amounts` (kept once for every period).
+    """The period's amounts: in a run that planned it, its segments' sums kept once for every period.
 
-    Outside a run, or if some month of the store's history overflows (then only a period with it is an
-    error), the period's sources are read directly.
+    Otherwise (outside a run, per month, or if some amount of the planned periods overflows: then only a
+    period with it is an error) the period's sources are read directly.
     """
-    if active(store) is not None:
+    if not by_month:
         try:
-            monthly = monthly_amounts(store, cfg)
-            referrals = referral_streams(store, per, cust, cfg, by_month)
+            streams = planned_streams(store, per, cfg)
         except KeepwiseInputError:
-            pass
-        else:
-            return [period_sums(monthly, per, by_month), *referrals]
+            streams = None
+        if streams is not None:
+            return streams
     return amount_streams(store, per, cust, cfg, by_month)
 
 

@@ -17,14 +17,15 @@ from keepwise.config import Config
 from keepwise.features.orders import priced_lines
 from keepwise.store import Store
 from keepwise.store.inventory import Inventory, Note, inventory
-from keepwise.store.memo import active, once
+from keepwise.store.memo import once
 from keepwise.value.profitability.base import (
-    _FOREVER,
+    Key,
     Period,
     _in_window,
     _month_key,
     too_large_to_keep,
 )
+from keepwise.value.profitability.streams import Plan, planned
 
 __all__ = ["MARGIN_IS_REVENUE", "CostCoverage", "cost_coverage", "profit_notes"]
 
@@ -73,8 +74,8 @@ class CostCoverage:
         }
 
 
-def _coverage_query(store: Store, per: Period, by_month: bool) -> Any:
-    """Lines, lines without a unit cost and both revenues of the window (per month index ``m``, if asked)."""
+def _coverage_query(store: Store, per: Period, by: Key = False) -> Any:
+    """Lines, lines without a unit cost and both revenues of the window (per key ``m``, if asked)."""
     lines = priced_lines(store, margin_rate=None)
     lines = lines.filter(_in_window(lines.ordered_at, per))
     revenue = (lines.quantity * lines.unit_price).cast("decimal(38, 8)")
@@ -85,33 +86,33 @@ def _coverage_query(store: Store, per: Period, by_month: bool) -> Any:
         "revenue": revenue.sum(),
         "uncosted_revenue": ibis.cases((lines.assumed_cost, revenue), else_=zero).sum(),
     }
-    if by_month:
-        return lines.group_by(m=_month_key(lines.ordered_at, True)).aggregate(**sums)
+    if by is not False:
+        return lines.group_by(m=_month_key(lines.ordered_at, by)).aggregate(**sums)
     return lines.aggregate(**sums)
 
 
 @once
-def _coverage_by_month(store: Store) -> list[dict[str, Any]]:
-    """:func:`cost_coverage`'s sums for each month of the store's history (once per run)."""
-    everything = Period(month="", view="lifetime", start=None, end=_FOREVER)
+def _coverage_by_segment(store: Store, plan: Plan) -> list[dict[str, Any]]:
+    """:func:`cost_coverage`'s sums for each segment of the run's planned periods (once per run)."""
+    window = Period(month="", view="lifetime", start=None if plan[1] else plan[0][0], end=plan[0][-1])
     with too_large_to_keep():
-        return list(_coverage_query(store, everything, True).to_pyarrow().to_pylist())
+        return list(_coverage_query(store, window, plan[0]).to_pyarrow().to_pylist())
 
 
 def cost_coverage(store: Store, per: Period) -> CostCoverage:
     """Order lines of the period ``per`` with and without a unit cost (:func:`priced_lines` decides)."""
-    if active(store) is None:
+    found = planned(store, per)
+    if found is None:
         with too_large_to_keep():
-            row = _coverage_query(store, per, False).to_pyarrow().to_pylist()[0]
-    else:  # in a run: the months of the period, summed exactly (each period's sums alike)
-        first, last = per.first_index, per.last_index
-        months = [r for r in _coverage_by_month(store) if first is None or r["m"] >= first]
-        months = [r for r in months if r["m"] <= last]
+            row = _coverage_query(store, per).to_pyarrow().to_pylist()[0]
+    else:  # a period a run planned: its segments, summed exactly
+        plan, first, last = found
+        parts = [r for r in _coverage_by_segment(store, plan) if first <= r["m"] <= last]
         row = {}
         with localcontext(prec=80):
             for key in ("n", "uncosted", "revenue", "uncosted_revenue"):
-                found = [r[key] for r in months if r[key] is not None]
-                row[key] = sum(found[1:], start=found[0]) if found else None
+                values = [r[key] for r in parts if r[key] is not None]
+                row[key] = sum(values[1:], start=values[0]) if values else None
     return CostCoverage(
         lines=int(row["n"] or 0),
         uncosted_lines=int(row["uncosted"] or 0),

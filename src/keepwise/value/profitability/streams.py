@@ -9,6 +9,8 @@ months. Sums of exact decimals do not depend on their grouping, so the figures a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 
 import ibis
@@ -19,9 +21,9 @@ from keepwise.features.orders import priced_lines
 from keepwise.store import Store
 from keepwise.store.memo import active, kept, once
 from keepwise.value.profitability.base import (
-    _FOREVER,
     _RAW_COLUMNS,
     MONEY,
+    Key,
     Period,
     _in_window,
     _month_key,
@@ -31,7 +33,14 @@ from keepwise.value.profitability.base import (
 )
 from keepwise.value.profitability.cost_to_serve import _cost_to_serve
 
-__all__ = ["amount_streams", "monthly_amounts", "period_sums", "referral_parts", "referral_streams"]
+__all__ = [
+    "amount_streams",
+    "plan_periods",
+    "planned",
+    "planned_streams",
+    "referral_streams",
+    "segment_amounts",
+]
 
 
 def _code(cfg: ValueAssumptions) -> str:
@@ -61,7 +70,7 @@ def _order_lines(store: Store, rate: Decimal | None) -> ir.Table:
     )
 
 
-def _sales(store: Store, per: Period, by_month: bool, rate: Decimal | None) -> ir.Table:
+def _sales(store: Store, per: Period, by_month: Key, rate: Decimal | None) -> ir.Table:
     lines = _order_lines(store, rate)
     lines = lines.filter(_in_window(lines.ordered_at, per)).mutate(m=_month_key(lines.ordered_at, by_month))
     agg = lines.group_by(["customer_id", "m", "cur"]).aggregate(
@@ -70,7 +79,7 @@ def _sales(store: Store, per: Period, by_month: bool, rate: Decimal | None) -> i
     return _stream(agg, revenue=agg.revenue, cogs=agg.cogs)
 
 
-def _concessions(store: Store, per: Period, cust: ir.Table, by_month: bool) -> ir.Table:
+def _concessions(store: Store, per: Period, cust: ir.Table, by_month: Key) -> ir.Table:
     i = store.table("incidents")
     i = i.filter(i.concession_amount.notnull())
     when = ibis.coalesce(i.resolved_at, i.opened_at)
@@ -86,7 +95,7 @@ def _concessions(store: Store, per: Period, cust: ir.Table, by_month: bool) -> i
     return _stream(agg, concessions=agg.amount)
 
 
-def _advocacy_rows(store: Store, per: Period, cust: ir.Table, by_month: bool) -> ir.Table:
+def _advocacy_rows(store: Store, per: Period, cust: ir.Table, by_month: Key) -> ir.Table:
     """The advocacy rows of the window with their month key and currency (else the customer's)."""
     a = store.table("advocacy")
     a = a.filter(_in_window(a["at"], per))
@@ -146,7 +155,7 @@ def amount_streams(
     per: Period,
     cust: ir.Table,
     cfg: ValueAssumptions,
-    by_month: bool,
+    by_month: Key,
     *,
     referrals: bool = True,
 ) -> list[ir.Table]:
@@ -168,61 +177,126 @@ def referral_streams(
     per: Period,
     cust: ir.Table,
     cfg: ValueAssumptions,
-    by_month: bool,
+    by_month: Key,
     adv: ir.Table | None = None,
 ) -> list[ir.Table]:
     """The referral margin stream of the window (none when a referral has a configured value).
 
     A referred customer's first-year margin is counted as far as the store knows it at the period's end, so
-    this stream depends on the end: in a run it is summed for each period from :func:`referral_parts`.
+    this stream depends on the end.
     """
     if cfg.referral_value is not None:
         return []
-    if adv is None and active(store) is not None:
-        refs, margins = referral_parts(store, cfg)
-        return [_referral_margin_of(refs, margins, per, by_month)]
     if adv is None:
         adv = _advocacy_rows(store, per, cust, by_month)
     return [_referral_margin(store, per, adv, cust, cfg)]
 
 
-@once
-def referral_parts(store: Store, cfg: ValueAssumptions) -> tuple[ir.Table, ir.Table]:
-    """The referrals and the referred customers' first-year margins by month, kept once per run.
+# ------------------------------------------------------------------------------------- periods of one run
 
-    ``refs``: ``referrer``, ``ref_m`` (month index of the referral) and ``referred``, one row per referral
-    without a value of its own. ``margins``: ``customer_id`` (a referred customer), ``lm`` (month index of the
-    order line), ``cur`` and ``margin``, the exact sum of that month's lines in the customer's first year (the
-    365 days from ``acquired_at``, else from their first order). A period ending with month ``E`` credits the
-    margins of months up to ``E``: the lines before its end, as :func:`_referral_margin` counts them (a
-    first order after the end leaves no line before it either way).
+#: The run's cache entry holding the plan: the periods' bounds and whether one of them is a lifetime.
+_PLAN = ("profitability", "plan")
+Plan = tuple[tuple[datetime, ...], bool]
+
+
+def plan_periods(store: Store, periods: Iterable[Period]) -> None:
+    """Say which periods' ledgers a run will ask for (a review: the month and the twelve months, twice).
+
+    Their amounts are then summed once per customer, currency and segment between the periods' bounds
+    (:func:`segment_amounts`), and each period's ledger adds up its segments. The first plan of a run holds;
+    a period outside it (or outside a run) is read directly. Sums of exact decimals do not depend on their
+    grouping, so the figures are the same either way.
     """
-    everything = Period(month="", view="lifetime", start=None, end=_FOREVER)
+    cache = active(store)
+    if cache is None or _PLAN in cache:
+        return
+    periods = list(periods)
+    bounds = sorted({p.end for p in periods} | {p.start for p in periods if p.start is not None})
+    cache[_PLAN] = (tuple(bounds), any(p.start is None for p in periods))
+
+
+def planned(store: Store, per: Period) -> tuple[Plan, int, int] | None:
+    """The run's plan and the first and last of its segments that make up ``per`` (``None``: not planned)."""
+    cache = active(store)
+    plan: Plan | None = None if cache is None else cache.get(_PLAN)
+    if plan is None or per.end not in plan[0]:
+        return None
+    bounds, lifetime = plan
+    last = bounds.index(per.end)  # segment i holds [bounds[i - 1], bounds[i])
+    if per.start is None:
+        return (plan, 0, last) if lifetime else None
+    if per.start not in bounds:
+        return None
+    return plan, bounds.index(per.start) + 1, last
+
+
+def _window(plan: Plan) -> Period:
+    """Everything a plan's periods cover: up to its last bound, from its first unless one is a lifetime."""
+    bounds, lifetime = plan
+    return Period(month="", view="lifetime", start=None if lifetime else bounds[0], end=bounds[-1])
+
+
+@once
+def segment_amounts(store: Store, cfg: ValueAssumptions, plan: Plan) -> ir.Table:
+    """Every source's raw amounts but the referral margin per customer, segment ``m`` and currency.
+
+    Computed once per run into a temporary table (:func:`keepwise.store.memo.kept`): ``customer_id``, ``m``,
+    ``cur`` and the raw columns, each the exact sum of its segment.
+    """
     cust = _customers(store, _code(cfg))
-    adv = _advocacy_rows(store, everything, cust, True)
+    streams = amount_streams(store, _window(plan), cust, cfg, plan[0], referrals=False)
+    amounts = ibis.union(*streams, distinct=False)
+    sums = amounts.group_by(["customer_id", "m", "cur"]).aggregate(
+        **{c: amounts[c].sum() for c in _RAW_COLUMNS}
+    )
+    with too_large_to_keep():
+        return kept(store, sums, "segments")
+
+
+def segment_sums(segments: ir.Table, first: int, last: int) -> ir.Table:
+    """Segments ``first`` to ``last`` of :func:`segment_amounts`, summed per customer and currency."""
+    t = segments.filter((segments.m >= first) & (segments.m <= last))
+    agg = t.group_by(["customer_id", "cur"]).aggregate(**{c: t[c].sum() for c in _RAW_COLUMNS})
+    return _stream(agg.mutate(m=ibis.literal(0, type="int64")), **{c: agg[c] for c in _RAW_COLUMNS})
+
+
+@once
+def referral_parts(store: Store, cfg: ValueAssumptions, plan: Plan) -> tuple[ir.Table, ir.Table]:
+    """The referrals and the referred customers' first-year margins per segment of a plan, kept once per run.
+
+    ``refs``: ``referrer``, ``ref_m`` (segment of the referral) and ``referred``, one row per referral without
+    a value of its own. ``margins``: ``customer_id`` (a referred customer), ``lm`` (segment of the order line,
+    0 for lines before the plan's first bound), ``cur`` and ``margin``, the exact sum of those lines in the
+    customer's first year (the 365 days from ``acquired_at``, else from their first order). A period ending
+    at the bound of segment ``e`` credits the margins of segments up to ``e``: the lines before its end, as
+    :func:`_referral_margin` counts them (a first order after the end leaves no line before it either way).
+    """
+    bounds = plan[0]
+    cust = _customers(store, _code(cfg))
+    adv = _advocacy_rows(store, _window(plan), cust, bounds)
     refs = adv.filter(adv.value.isnull() & (adv.kind == "referral") & adv.referred.notnull())
     refs = refs.select(referrer=refs.customer_id, ref_m=refs.m, referred=refs.referred)
     lines = _order_lines(store, cfg.default_margin_rate)
-    lines = lines.filter(lines.customer_id.isin(refs.referred))
+    lines = lines.filter(
+        lines.customer_id.isin(refs.referred) & (lines.ordered_at < ibis.literal(bounds[-1]))
+    )
     first_order = lines.group_by("customer_id").aggregate(first_at=lines.ordered_at.min())
     starts = first_order.left_join(cust, first_order.customer_id == cust.customer_id).select(
         rid=first_order.customer_id, year_start=ibis.coalesce(cust.acquired_at, first_order.first_at)
     )
     j = lines.inner_join(starts, lines.customer_id == starts.rid)
     j = j.filter((j.ordered_at >= j.year_start) & (j.ordered_at < j.year_start + ibis.interval(days=365)))
-    j = j.mutate(lm=_month_key(j.ordered_at, True))
+    j = j.mutate(lm=_month_key(j.ordered_at, bounds))
     margins = j.group_by(["customer_id", "lm", "cur"]).aggregate(margin=(j.revenue - j.cogs).sum())
     with too_large_to_keep():
         return kept(store, refs, "referrals"), kept(store, margins, "referred_margins")
 
 
-def _referral_margin_of(refs: ir.Table, margins: ir.Table, per: Period, by_month: bool) -> ir.Table:
-    """:func:`_referral_margin` of ``per`` from the kept :func:`referral_parts`."""
-    r = refs.filter(refs.ref_m <= per.last_index)
-    if per.first_index is not None:
-        r = r.filter(r.ref_m >= per.first_index)
-    r = r.mutate(m=_month_key_of_index(r.ref_m, by_month))
-    mg = margins.filter(margins.lm <= per.last_index)
+def referral_sums(refs: ir.Table, margins: ir.Table, first: int, last: int) -> ir.Table:
+    """:func:`_referral_margin` of segments ``first`` to ``last`` from the kept :func:`referral_parts`."""
+    r = refs.filter((refs.ref_m >= first) & (refs.ref_m <= last))
+    r = r.mutate(m=ibis.literal(0, type="int64"))
+    mg = margins.filter(margins.lm <= last)
     mg = mg.group_by(["customer_id", "cur"]).aggregate(margin=mg.margin.sum())
     k = r.inner_join(mg, r.referred == mg.customer_id)
     k = k.select(customer_id=k.referrer, m=k.m, cur=k.cur, margin=k.margin)
@@ -230,35 +304,13 @@ def _referral_margin_of(refs: ir.Table, margins: ir.Table, per: Period, by_month
     return _stream(agg, advocacy_value=agg.margin)
 
 
-@once
-def monthly_amounts(store: Store, cfg: ValueAssumptions) -> ir.Table:
-    """Every source's raw amounts but the referral margin per customer, calendar month and currency.
-
-    All of the store's history, computed once per run into a temporary table
-    (:func:`keepwise.store.memo.kept`): ``customer_id``, ``m`` (month index), ``cur`` and the raw columns,
-    each the exact sum of its month.
-    """
-    everything = Period(month="", view="lifetime", start=None, end=_FOREVER)
-    cust = _customers(store, _code(cfg))
-    streams = amount_streams(store, everything, cust, cfg, True, referrals=False)
-    amounts = ibis.union(*streams, distinct=False)
-    sums = amounts.group_by(["customer_id", "m", "cur"]).aggregate(
-        **{c: amounts[c].sum() for c in _RAW_COLUMNS}
-    )
-    with too_large_to_keep():
-        return kept(store, sums, "monthly")
-
-
-def period_sums(monthly: ir.Table, per: Period, by_month: bool) -> ir.Table:
-    """The months of ``per`` from :func:`monthly_amounts`, summed per customer and currency (and month)."""
-    t = monthly.filter(monthly.m <= per.last_index)
-    if per.first_index is not None:
-        t = t.filter(t.m >= per.first_index)
-    t = t.mutate(m=_month_key_of_index(t.m, by_month))
-    agg = t.group_by(["customer_id", "m", "cur"]).aggregate(**{c: t[c].sum() for c in _RAW_COLUMNS})
-    return _stream(agg, **{c: agg[c] for c in _RAW_COLUMNS})
-
-
-def _month_key_of_index(m: ir.IntegerValue, by_month: bool) -> ir.IntegerValue:
-    """The month index itself when results are wanted per month, else the constant of :func:`_month_key`."""
-    return m if by_month else ibis.literal(0, type="int64")
+def planned_streams(store: Store, per: Period, cfg: ValueAssumptions) -> list[ir.Table] | None:
+    """The streams of a planned period (:func:`plan_periods`) from the run's kept sums; else ``None``."""
+    found = planned(store, per)
+    if found is None:
+        return None
+    plan, first, last = found
+    streams = [segment_sums(segment_amounts(store, cfg, plan), first, last)]
+    if cfg.referral_value is None:
+        streams.append(referral_sums(*referral_parts(store, cfg, plan), first, last))
+    return streams
