@@ -14,15 +14,17 @@ A load on PostgreSQL checks exactly what a load on DuckDB checks, with the same 
    the load rebuilds by rules of its own (consent and its events), or a load whose files could not be read
    ahead, is copied whole (as before);
 3. what the load changed is written back: the rows it added (``COPY FROM STDIN``), and for the keys whose
-   rows it replaced or removed, those keys' rows; the figures ``keepwise status`` reads
-   (:mod:`keepwise.store.stats`) are computed by PostgreSQL from the whole tables
-   (:mod:`keepwise.store.postgres_stats`); then the transaction commits.
+   rows it replaced or removed, those keys' rows; the loaded tables' keys are indexed (:func:`index_keys`);
+   the figures ``keepwise status`` reads (:mod:`keepwise.store.stats`) are updated by the rows the load
+   changed, or computed from the whole tables (:mod:`keepwise.store.postgres_stats`); then the transaction
+   commits.
 
 A bad row anywhere raises before step 3, the transaction rolls back, and the PostgreSQL store is as it was.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -34,7 +36,7 @@ from keepwise.store.schema import SCHEMA, TABLES, Table
 from keepwise.store.stats import STATS_DDL, STATS_TABLE
 from keepwise.store.store import Store
 
-__all__ = ["load_into_postgres", "touched"]
+__all__ = ["index_keys", "load_into_postgres", "touched"]
 
 R = TypeVar("R")
 
@@ -88,10 +90,28 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
             result = run(duck)
             for name in saved:
                 _write_back(store, duck, name, specs.get(name))
+            for t in tables:
+                index_keys(store, t)
             record_figures(store, [t.name for t in tables], duck)
         return result
     finally:
         duck.close()
+
+
+def index_keys(store: Store, spec: Table) -> None:
+    """Index the key of loaded table ``spec`` and each reference not leading it (``orders.customer_id``).
+
+    The next load finds the stored rows of its keys through the index (one lookup per key, not a scan of
+    the table), and so do the deletes of the rows it replaces and the count of a customer's rows for the
+    recorded figures. Created once, by the first load of the table, after its rows are written (one sort,
+    in the load's transaction); later loads keep it up to date.
+    """
+    columns = [spec.key] if spec.key else []
+    columns += [(c.name,) for c in spec.columns if c.references and c.name not in spec.key[:1]]
+    for cols in columns:
+        name = f"kw_ix_{zlib.crc32(repr((spec.name, cols)).encode()):08x}"
+        listed = ", ".join(store.quote(c) for c in cols)
+        create(store, f"CREATE INDEX IF NOT EXISTS {name} ON {store.quote(spec.name)} ({listed})")
 
 
 def _q(name: str) -> str:
