@@ -6,13 +6,16 @@ unpacked with ``git archive main src`` into ``bench/data/postgres_load/main``).
 
 Starts a throwaway PostgreSQL server (``tests/postgres/server.py``: initdb in a temporary folder), generates
 ``customers.csv`` and ``orders.csv`` with DuckDB (seeded; the orders of bench/load.py) and loads them once
-into a template database. Then, for each side in turn (alternating which goes first), on a fresh copy of the
-template (``CREATE DATABASE ... TEMPLATE``), one process loads ``incoming.csv``: ``--incoming`` order lines,
-nine in ten of them new lines of known customers and one in ten stored lines with a changed quantity. Each
-run reports the load's wall time, its own CPU time (user + system of the loading process, the load alone)
-and the CPU time of its PostgreSQL server process (read from ``/proc``), and the new/updated/unchanged
-counts; after each run the bench reads back a digest of the orders table and the figures the load recorded
-for ``keepwise status``, which must be the same on both sides. Prints a Markdown table for bench/RESULTS.md.
+into a template database per side, with that side's code (each side then works on the tables and indexes
+its own loads make; these first loads are reported too). Then, for each side in turn (alternating which
+goes first), on a fresh copy of its template (``CREATE DATABASE ... TEMPLATE``), one process loads
+``incoming.csv``: ``--incoming`` order lines, nine in ten of them new lines of known customers and one in
+ten stored lines with a changed quantity. Each run reports the load's wall time, its own CPU time (user +
+system of the loading process, the load alone) and the CPU time of its PostgreSQL server process (read from
+``/proc``), and the new/updated/unchanged counts; after each run the bench reads back a digest of the orders
+table and the figures the load recorded for ``keepwise status``, which must be the same on both sides.
+Prints a Markdown table for bench/RESULTS.md. ``--branch-only`` runs this branch's code alone (for sizes
+where main's whole-table copy would not fit).
 """
 
 from __future__ import annotations
@@ -153,17 +156,19 @@ def main() -> None:
     )
     server = pg.start()
     try:
-        server.create_database("kw_template")
-        setup: dict[str, dict[str, float]] = {}
-        for table in ("customers", "orders"):
-            setup[table] = child(sides["branch"], server.url("kw_template"), folder / f"{table}.csv", table)
-            print(f"setup: {table}: {setup[table]}", file=sys.stderr)
+        setup: dict[tuple[str, str], dict[str, float]] = {}
+        for side, src in sides.items():  # each side's store built by its own code (its tables, its indexes)
+            server.create_database(f"kw_template_{side}")
+            for table in ("customers", "orders"):
+                path = folder / f"{table}.csv"
+                setup[side, table] = child(src, server.url(f"kw_template_{side}"), path, table)
+                print(f"setup: {side}: {table}: {setup[side, table]}", file=sys.stderr)
         runs: list[tuple[str, dict[str, float]]] = []
         digests: dict[str, set[tuple[object, ...]]] = {}
         for i in range(args.repeat):
             order = [s for s in (["main", "branch"] if i % 2 == 0 else ["branch", "main"]) if s in sides]
             for side in order:
-                url = server.create_database(f"kw_{side}_{i}", template="kw_template")
+                url = server.create_database(f"kw_{side}_{i}", template=f"kw_template_{side}")
                 figures = child(sides[side], url, folder / "incoming.csv", "orders")
                 runs.append((side, figures))
                 digests.setdefault(side, set()).add(digest(url))
@@ -174,9 +179,9 @@ def main() -> None:
     print(f"orders: {args.lines:,} stored lines, {args.customers:,} customers; {args.incoming:,} lines in")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"stored rows and recorded figures identical on both sides: {same}")
-    for table, f in setup.items():
+    for (side, table), f in setup.items():
         print(
-            f"first load of {table} into the empty store (this branch): wall {f['wall']:.1f} s, "
+            f"first load of {table} into an empty store ({side}): wall {f['wall']:.1f} s, "
             f"load CPU {f['cpu']:.1f} s, server CPU {f['server']:.1f} s, peak RSS {f['peak']:.0f} MiB"
         )
     print()
