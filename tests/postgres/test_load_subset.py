@@ -159,7 +159,7 @@ def test_only_the_rows_of_the_files_keys_and_references_are_copied(
     assert [(n, float(q)) for n, q in orders] == [(6, 12.0)]
     # loads find those rows through indexes of the loaded tables' keys and of orders' customers
     keyed = sorted((table, definition.split(" USING btree ")[1]) for table, definition in indexes)
-    assert ("orders", "(order_id)") in keyed and ("orders", "(customer_id)") in keyed
+    assert ("orders", "(order_id, line_no)") in keyed and ("orders", "(customer_id)") in keyed
     assert ("customers", "(customer_id)") in keyed and ("products", "(product_id)") in keyed
 
 

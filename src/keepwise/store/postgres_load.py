@@ -101,21 +101,27 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
 
 
 def index_keys(store: Store, spec: Table) -> None:
-    """Index the first key column of loaded table ``spec`` and each reference (``orders.customer_id``).
+    """Index the key of loaded table ``spec`` and each reference not leading it (``orders.customer_id``).
 
     The next load finds the stored rows of its keys through the index (one lookup per key, not a scan of
     the table), and so do the deletes of the rows it replaces and the count of a customer's rows for the
-    recorded figures. One column each: an id is at most 200 characters, so an entry always fits a b-tree
-    page, and the key's first column nearly always narrows it to a row or a few. Created once, by the first
-    load of the table, after its rows are written (one sort, in the load's transaction); later loads keep
-    it up to date.
+    recorded figures. Created once, by the first load of the table, after its rows are written (one sort,
+    in the load's transaction); later loads keep it up to date. A key's columns are ids (at most 200
+    characters, 800 bytes) and times: a key of more than :data:`_INDEXED_TEXTS` text columns, whose entry
+    might not fit a b-tree page, is indexed by its first column only.
     """
-    columns = [*spec.key[:1], *(c.name for c in spec.columns if c.references)]
-    for column in dict.fromkeys(columns):
-        name = f"kw_ix_{zlib.crc32(repr((spec.name, column)).encode()):08x}"
-        create(
-            store, f"CREATE INDEX IF NOT EXISTS {name} ON {store.quote(spec.name)} ({store.quote(column)})"
-        )
+    texts = [c for c in spec.key if spec.column(c).type in ("text", "currency")]
+    key = spec.key if len(texts) <= _INDEXED_TEXTS else spec.key[:1]
+    columns: list[tuple[str, ...]] = [tuple(key)] if key else []
+    columns += [(c.name,) for c in spec.columns if c.references and c.name not in key[:1]]
+    for cols in columns:
+        name = f"kw_ix_{zlib.crc32(repr((spec.name, cols)).encode()):08x}"
+        listed = ", ".join(store.quote(c) for c in cols)
+        create(store, f"CREATE INDEX IF NOT EXISTS {name} ON {store.quote(spec.name)} ({listed})")
+
+
+#: The most text columns of a key indexed together (3 x 800 bytes fit PostgreSQL's 2,704-byte entries).
+_INDEXED_TEXTS = 3
 
 
 def _q(name: str) -> str:
