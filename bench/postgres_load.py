@@ -6,13 +6,16 @@ unpacked with ``git archive main src`` into ``bench/data/postgres_load/main``).
 
 Starts a throwaway PostgreSQL server (``tests/postgres/server.py``: initdb in a temporary folder), generates
 ``customers.csv`` and ``orders.csv`` with DuckDB (seeded; the orders of bench/load.py) and loads them once
-into a template database. Then, for each side in turn (alternating which goes first), on a fresh copy of the
-template (``CREATE DATABASE ... TEMPLATE``), one process loads ``incoming.csv``: ``--incoming`` order lines,
-nine in ten of them new lines of known customers and one in ten stored lines with a changed quantity. Each
-run reports the load's wall time, its own CPU time (user + system of the loading process, the load alone)
-and the CPU time of its PostgreSQL server process (read from ``/proc``), and the new/updated/unchanged
-counts; after each run the bench reads back a digest of the orders table and the figures the load recorded
-for ``keepwise status``, which must be the same on both sides. Prints a Markdown table for bench/RESULTS.md.
+into a template database per side, with that side's code (each side then works on the tables and indexes
+its own loads make; these first loads are reported too). Then, for each side in turn (alternating which
+goes first), on a fresh copy of its template (``CREATE DATABASE ... TEMPLATE``), one process loads
+``incoming.csv``: ``--incoming`` order lines, nine in ten of them new lines of known customers and one in
+ten stored lines with a changed quantity. Each run reports the load's wall time, its own CPU time (user +
+system of the loading process, the load alone) and the CPU time of its PostgreSQL server process (read from
+``/proc``), and the new/updated/unchanged counts; after each run the bench reads back a digest of the orders
+table and the figures the load recorded for ``keepwise status``, which must be the same on both sides.
+Prints a Markdown table for bench/RESULTS.md. ``--branch-only`` runs this branch's code alone (for sizes
+where main's whole-table copy would not fit).
 """
 
 from __future__ import annotations
@@ -143,31 +146,45 @@ def main() -> None:
     parser.add_argument("--incoming", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--baseline", default=None, help="src folder of the code to compare with")
+    parser.add_argument("--branch-only", action="store_true", help="run this branch's code only")
     args = parser.parse_args()
     folder = generate(args.lines, args.customers, args.incoming)
-    sides = {"main": baseline(args.baseline), "branch": ROOT / "src"}
+    sides = (
+        {"branch": ROOT / "src"}
+        if args.branch_only
+        else {"main": baseline(args.baseline), "branch": ROOT / "src"}
+    )
     server = pg.start()
     try:
-        server.create_database("kw_template")
-        for table in ("customers", "orders"):
-            setup = child(sides["branch"], server.url("kw_template"), folder / f"{table}.csv", table)
-            print(f"setup: {table} loaded in {setup['wall']:.1f} s", file=sys.stderr)
+        setup: dict[tuple[str, str], dict[str, float]] = {}
+        for side, src in sides.items():  # each side's store built by its own code (its tables, its indexes)
+            server.create_database(f"kw_template_{side}")
+            for table in ("customers", "orders"):
+                path = folder / f"{table}.csv"
+                setup[side, table] = child(src, server.url(f"kw_template_{side}"), path, table)
+                print(f"setup: {side}: {table}: {setup[side, table]}", file=sys.stderr)
         runs: list[tuple[str, dict[str, float]]] = []
         digests: dict[str, set[tuple[object, ...]]] = {}
         for i in range(args.repeat):
-            order = ["main", "branch"] if i % 2 == 0 else ["branch", "main"]
+            order = [s for s in (["main", "branch"] if i % 2 == 0 else ["branch", "main"]) if s in sides]
             for side in order:
-                url = server.create_database(f"kw_{side}_{i}", template="kw_template")
+                url = server.create_database(f"kw_{side}_{i}", template=f"kw_template_{side}")
                 figures = child(sides[side], url, folder / "incoming.csv", "orders")
                 runs.append((side, figures))
                 digests.setdefault(side, set()).add(digest(url))
                 print(f"{side} run {i + 1}: {figures}", file=sys.stderr)
     finally:
         server.stop()
-    same = len(digests["main"] | digests["branch"]) == 1
+    same = len(set().union(*digests.values())) == 1
     print(f"orders: {args.lines:,} stored lines, {args.customers:,} customers; {args.incoming:,} lines in")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"stored rows and recorded figures identical on both sides: {same}\n")
+    print(f"stored rows and recorded figures identical on both sides: {same}")
+    for (side, table), f in setup.items():
+        print(
+            f"first load of {table} into an empty store ({side}): wall {f['wall']:.1f} s, "
+            f"load CPU {f['cpu']:.1f} s, server CPU {f['server']:.1f} s, peak RSS {f['peak']:.0f} MiB"
+        )
+    print()
     print("| side | wall (s) | load CPU (s) | server CPU (s) | peak RSS (MiB) | new | updated | unchanged |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for side, f in runs:
@@ -175,7 +192,7 @@ def main() -> None:
             f"| {side} | {f['wall']:.2f} | {f['cpu']:.2f} | {f['server']:.2f} | {f['peak']:.0f} "
             f"| {f['new']:,.0f} | {f['updated']:,.0f} | {f['unchanged']:,.0f} |"
         )
-    for key in ("wall", "cpu", "server"):
+    for key in ("wall", "cpu", "server") if "main" in sides else ():
         mean = {s: sum(f[key] for x, f in runs if x == s) / args.repeat for s in sides}
         print(
             f"\n{key}: main {mean['main']:.2f} s, branch {mean['branch']:.2f} s, "

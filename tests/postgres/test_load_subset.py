@@ -150,12 +150,17 @@ def test_only_the_rows_of_the_files_keys_and_references_are_copied(
         path.write_text(ORDERS)
         (result,) = load_path(store, path, show_progress=False)
         orders = store.sql("SELECT COUNT(*), SUM(quantity) FROM orders")
+        indexes = store.sql("SELECT tablename, indexdef FROM pg_indexes WHERE indexname LIKE 'kw_ix_%'")
     finally:
         store.disconnect()
     assert (result.new, result.updated, result.unchanged) == (1, 1, 1)
     # of 5 stored lines the two whose keys the file holds; of 4 customers the two it names
     assert copied == {"orders": 2, "customers": 2}
     assert [(n, float(q)) for n, q in orders] == [(6, 12.0)]
+    # loads find those rows through indexes of the loaded tables' keys and of orders' customers
+    keyed = sorted((table, definition.split(" USING btree ")[1]) for table, definition in indexes)
+    assert ("orders", "(order_id, line_no)") in keyed and ("orders", "(customer_id)") in keyed
+    assert ("customers", "(customer_id)") in keyed and ("products", "(product_id)") in keyed
 
 
 def test_a_load_whose_files_are_not_known_ahead_copies_whole_tables_and_loads_the_same(

@@ -13,9 +13,10 @@ A load on PostgreSQL checks exactly what a load on DuckDB checks, with the same 
    there, so a load of 10,000 lines into a store of 10 million copies at most 10,000 stored lines. A table
    the load rebuilds by rules of its own (consent and its events), or a load whose files could not be read
    ahead, is copied whole (as before);
-3. what the load changed is written back: the rows it added (``COPY FROM STDIN``), and for the keys whose
-   rows it replaced or removed, those keys' rows; the figures ``keepwise status`` reads
-   (:mod:`keepwise.store.stats`) are computed by PostgreSQL from the whole tables
+3. what the load changed is written back: the rows it added, and for the keys whose rows it replaced or
+   removed, those keys' rows (DuckDB writes them as CSV, ``COPY FROM STDIN`` reads it); the loaded tables'
+   keys are indexed (:func:`index_keys`); the figures ``keepwise status`` reads (:mod:`keepwise.store.stats`)
+   are updated by the rows the load changed, or computed from the whole tables
    (:mod:`keepwise.store.postgres_stats`); then the transaction commits.
 
 A bad row anywhere raises before step 3, the transaction rolls back, and the PostgreSQL store is as it was.
@@ -23,18 +24,21 @@ A bad row anywhere raises before step 3, the transaction rolls back, and the Pos
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from keepwise.store.consent_history import EVENTS
-from keepwise.store.postgres import copy_rows, create, ddl, frame_rows, lock_tables
+from keepwise.store.postgres import create, ddl, lock_tables
 from keepwise.store.postgres_stats import record_figures
 from keepwise.store.postgres_subset import Wanted, mirror_rows, sources_of, wanted_rows
 from keepwise.store.schema import SCHEMA, TABLES, Table
 from keepwise.store.stats import STATS_DDL, STATS_TABLE
 from keepwise.store.store import Store
+from keepwise.store.validate import lit
 
-__all__ = ["load_into_postgres", "touched"]
+__all__ = ["index_keys", "load_into_postgres", "touched"]
 
 R = TypeVar("R")
 
@@ -88,10 +92,36 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
             result = run(duck)
             for name in saved:
                 _write_back(store, duck, name, specs.get(name))
+            for t in tables:
+                index_keys(store, t)
             record_figures(store, [t.name for t in tables], duck)
         return result
     finally:
         duck.close()
+
+
+def index_keys(store: Store, spec: Table) -> None:
+    """Index the key of loaded table ``spec`` and each reference not leading it (``orders.customer_id``).
+
+    The next load finds the stored rows of its keys through the index (one lookup per key, not a scan of
+    the table), and so do the deletes of the rows it replaces and the count of a customer's rows for the
+    recorded figures. Created once, by the first load of the table, after its rows are written (one sort,
+    in the load's transaction); later loads keep it up to date. A key's columns are ids (at most 200
+    characters, 800 bytes) and times: a key of more than :data:`_INDEXED_TEXTS` text columns, whose entry
+    might not fit a b-tree page, is indexed by its first column only.
+    """
+    texts = [c for c in spec.key if spec.column(c).type in ("text", "currency")]
+    key = spec.key if len(texts) <= _INDEXED_TEXTS else spec.key[:1]
+    columns: list[tuple[str, ...]] = [tuple(key)] if key else []
+    columns += [(c.name,) for c in spec.columns if c.references and c.name not in key[:1]]
+    for cols in columns:
+        name = f"kw_ix_{zlib.crc32(repr((spec.name, cols)).encode()):08x}"
+        listed = ", ".join(store.quote(c) for c in cols)
+        create(store, f"CREATE INDEX IF NOT EXISTS {name} ON {store.quote(spec.name)} ({listed})")
+
+
+#: The most text columns of a key indexed together (3 x 800 bytes fit PostgreSQL's 2,704-byte entries).
+_INDEXED_TEXTS = 3
 
 
 def _q(name: str) -> str:
@@ -127,10 +157,32 @@ def _write_back(store: Store, duck: Any, name: str, spec: Table | None) -> None:
         match = " AND ".join(f"r.{_q(k)} IS NOT DISTINCT FROM g.{_q(k)}" for k in key)
         gone = f"EXISTS (SELECT 1 FROM _kw_gone g WHERE {match})"
         rows = f"(SELECT * FROM {_q(name)} r WHERE {gone} UNION ALL SELECT * FROM {added} r WHERE NOT {gone})"
-    data = duck.execute(f"SELECT * FROM {rows}").fetch_arrow_table()
+    _copy_csv(store, duck, name, columns, rows)
     duck.execute("DROP TABLE IF EXISTS _kw_gone")
-    if data.num_rows:
-        copy_rows(store.backend.con, name, columns, frame_rows(data))
+
+
+def _copy_csv(store: Store, duck: Any, name: str, columns: list[str], rows: str) -> None:
+    """Copy the rows of DuckDB query ``rows`` into PostgreSQL table ``name`` (DuckDB writes CSV, COPY reads).
+
+    Both sides speak the same CSV (a quoted empty string is text, an unquoted empty field NULL; times in
+    UTC with their offset, decimals as written), and neither turns a row into Python values.
+    """
+    import tempfile
+
+    from psycopg import sql
+
+    with tempfile.TemporaryDirectory(prefix="keepwise-copy-") as folder:
+        path = Path(folder) / "rows.csv"
+        selected = ", ".join(_q(c) for c in columns)
+        duck.execute(f"COPY (SELECT {selected} FROM {rows}) TO {lit(str(path))} (FORMAT csv, HEADER false)")
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        with store.backend.con.cursor() as cur, cur.copy(statement) as copy, path.open("rb") as data:
+            while chunk := data.read(1 << 20):
+                copy.write(chunk)
 
 
 def _delete_keys(store: Store, name: str, key: list[str], keys: Any) -> None:
