@@ -34,6 +34,8 @@ def generate(lines: int, customers: int) -> None:
     orders = DATA / "orders.csv"
     if orders.exists() and (DATA / f".{lines}-{customers}").exists():
         return
+    for marker in DATA.glob(".*-*"):  # the files of another size are about to be overwritten
+        marker.unlink()
     con = duckdb.connect()
     con.execute("SELECT setseed(0.42)")
     con.execute(

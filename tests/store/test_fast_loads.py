@@ -119,10 +119,11 @@ def test_a_folder_the_fast_way_equals_the_careful_way(fresh_store, tmp_path, car
          "currency 'EUR' differs from 'USD' on row 2"),
         ("O20,1,C9,2024-03-01T10:00:00Z,P1,tea,1,2,1,USD", "customer 'C9' does not exist in customers"),
         ("O20,1,C1,2024-03-01T10:00:00Z,P1,tea,1,2,1,XYZ", "unknown currency 'XYZ'"),
+        ("O20,1,C1,2024-02-30T10:00:00Z,P1,tea,1,2,1,USD", "unparseable date '2024-02-30T10:00:00Z'"),
     ],
 )  # fmt: skip
 def test_what_the_typed_checks_doubt_is_told_the_careful_way(fresh_store, tmp_path, rows, problem):
-    """Keys, currencies and references found wrong on the typed rows: the careful way's message, no change."""
+    """Keys, currencies, references, a date that does not exist: the careful way's message, no change."""
     path = fresh_store()
     before = _digest(path)
     with pytest.raises(LoadError) as info:

@@ -18,12 +18,14 @@ from typing import Any
 
 from keepwise.store.schema import Column, Table
 from keepwise.store.validate import (
+    FAST_TIMESTAMP_RE,
     _checks,
     _fast_across,
     _fast_ok,
     _is_exact,
     ids_together,
     is_id,
+    lit,
     q,
     stored_expr,
 )
@@ -49,7 +51,8 @@ def row_test(table: Table, present: set[str]) -> str:
     """SQL true for a source row whose every value passes its cheap test (``None`` never: false instead).
 
     The same tests as ``validate.value_problem``'s first scan, row by row: the ids of a row together in one
-    regular expression, a plain decimal, an ISO timestamp that converts, the products of columns. The
+    regular expression, a plain decimal, an ISO timestamp (that it converts is tested as it is converted:
+    :func:`typed_select`), the products of columns. The
     currency of a table with ``one_currency_per`` is only tested for blanks here; its codes are tested once
     per group (:func:`who_checks`).
     """
@@ -64,10 +67,13 @@ def row_test(table: Table, present: set[str]) -> str:
         if col in ids:
             continue
         if col.name == deferred:
-            if col.required:
-                tests.append(f"{q(col.name)} IS NOT NULL")
-            continue
-        tests.append(_fast_ok(table, col, column_checks))
+            tests += [f"{q(col.name)} IS NOT NULL"] if col.required else []
+        elif col.type == "timestamp":  # that the date exists (no 30 February) is tested as it converts
+            raw = f"CAST({q(col.name)} AS VARCHAR)"
+            blank_ok = "FALSE" if col.required else f"{raw} IS NULL"
+            tests.append(f"COALESCE({blank_ok} OR REGEXP_FULL_MATCH({raw}, {lit(FAST_TIMESTAMP_RE)}), FALSE)")
+        else:
+            tests.append(_fast_ok(table, col, column_checks))
     tests += [_fast_across(table, c) for c in checks if c.across]
     return " AND ".join(f"({t})" for t in tests) or "TRUE"
 
@@ -85,7 +91,11 @@ def typed_select(table: Table, present: set[str], source: str) -> str:
 
 
 def _stored(col: Column, present: set[str], clean: set[str]) -> str:
-    return stored_expr(col, col.name in present, clean)
+    """The stored value of ``col``; a timestamp that does not convert (30 February) stops the query."""
+    value = stored_expr(col, col.name in present, clean)
+    if col.type == "timestamp" and col.name in present:
+        return f"CASE WHEN {q(col.name)} IS NULL THEN NULL ELSE COALESCE({value}, error('{DOUBT}')) END"
+    return value
 
 
 def who_checks(con: Any, rows: str, table: Table, present: set[str]) -> dict[str, int]:
