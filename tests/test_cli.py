@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from keepwise import cli
 
@@ -223,3 +227,31 @@ def test_a_date_the_arguments_push_off_the_calendar_is_exit_2_and_a_fault_is_exi
             cli.main()
         assert ended.value.code == code
         assert capsys.readouterr().err == line
+
+
+def test_values_taken_without_pydantic_still_meet_typer_s_checks(tmp_path):
+    """cli._values_as_given: text for str and Path options as Typer gives it, Typer's own checks kept."""
+    from typer.testing import CliRunner
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def go(
+        path: Annotated[Path, typer.Option(exists=True, dir_okay=False)],
+        n: int = 1,
+        name: str = "x",
+        folder: Path | None = None,
+    ) -> None:
+        print(type(path).__name__, path.name, n, repr(name), folder)
+
+    (tmp_path / "f.csv").write_text("a\n")
+    runner = CliRunner(env={"COLUMNS": "300"})
+    ok = runner.invoke(probe, ["--path", str(tmp_path / "f.csv"), "--n", "3", "--name", "", "--folder", "d"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.strip() == f"{type(tmp_path).__name__} f.csv 3 '' d"
+    folder = runner.invoke(probe, ["--path", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a directory" in folder.output
+    missing = runner.invoke(probe, ["--path", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    bad = runner.invoke(probe, ["--path", str(tmp_path / "f.csv"), "--n", "three"])
+    assert bad.exit_code == 2 and "valid integer" in bad.output

@@ -102,16 +102,20 @@ def _registered(module: str) -> dict[str, Any]:
 
 
 def _values_as_given() -> None:
-    """Take a text given to a ``str`` parameter (and a missing value) as it is, without Pydantic.
+    """Take a text given to a ``str`` or ``Path`` parameter (and a missing value) without Pydantic.
 
     Typer (0.29) coerces every parameter's value through a Pydantic ``TypeAdapter``, built when the value is
     first processed, even a missing one: importing Pydantic and building the adapters is about 0.1 s of CPU,
     a third of ``keepwise status``. For text given to a ``str`` parameter without a parser, or a ``bool``
-    given as a ``bool``, that coercion returns the value unchanged; any other value goes Typer's way (the
-    adapter is then built as before). With another Typer (no such hook) nothing changes.
+    given as a ``bool``, that coercion returns the value unchanged; text given to a ``Path`` parameter becomes
+    a ``Path`` and then meets the parameter's own checks (exists, file or folder) as before. Any other value
+    goes Typer's way (the adapter is then built as before). With another Typer nothing changes.
     """
+    from pathlib import Path
+
     try:
         from typer._coercion import RuntimeParam, build_runtime_param
+        from typer._param_types import coerce_cli_path
         from typer.core import _TyperParameter
     except ImportError:  # pragma: no cover - another Typer
         return
@@ -122,6 +126,16 @@ def _values_as_given() -> None:
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             if self.annotation in (str, bool) and type(value) is self.annotation:
                 return value
+            info = self.parameter_info
+            if (
+                self.annotation is Path
+                and type(value) is str
+                and info.path_type is None
+                and not info.allow_dash
+            ):
+                path = Path(value)
+                if str(path) == value:  # written as Path writes it: messages name it as given
+                    return coerce_cli_path(path, info, path_type=Path, param=param, ctx=ctx)
             typers = build_runtime_param(param.type_descriptor)
             param._runtime_param = typers
             return typers._coerce_value(value, param=param, ctx=ctx)

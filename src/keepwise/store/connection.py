@@ -104,7 +104,7 @@ def duckdb_path(url: str) -> str:
         return ":memory:"
     if not rest.startswith("/"):
         raise KeepwiseInputError(
-            f"store URL '{url}' is not understood; use duckdb:///relative/path.duckdb, "
+            f"store URL '{redacted(url)}' is not understood; use duckdb:///relative/path.duckdb, "
             "duckdb:////absolute/path.duckdb or duckdb://:memory:"
         )
     return rest[1:]
@@ -148,7 +148,9 @@ def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None, op
             if time.monotonic() >= deadline:
                 assert wait is not None
                 if wait == 0:
-                    raise StoreBusy(f"the store '{url}' is busy (another process has it open)") from None
+                    raise StoreBusy(
+                        f"the store '{redacted(url)}' is busy (another process has it open)"
+                    ) from None
                 raise StoreBusy(
                     f"the store is still busy after {wait:g} s (another process has it open); try again when "
                     f"it has finished, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
@@ -168,7 +170,7 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
         if path != ":memory:":
             parent = Path(path).parent
             if not parent.exists():
-                raise KeepwiseInputError(f"store URL '{url}': folder '{parent}' does not exist")
+                raise KeepwiseInputError(f"store URL '{redacted(url)}': folder '{parent}' does not exist")
         backend = _open_duckdb(url, path, read_only=read_only, wait=wait)
         backend.raw_sql("SET TimeZone = 'UTC'")
         if not read_only:
