@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from keepwise.store import memo
 
@@ -172,13 +173,10 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
     }
     wanted = {r for r in wanted if 1 <= r <= n}
     cum = ranked.mutate(cumulative=ranked.profit.cumsum(order_by=order))
-    rows = (
-        cum.filter(cum["rank"].isin(sorted(wanted)))
-        .select("rank", "cumulative")
-        .to_pyarrow()
-        .sort_by("rank")
-        .to_pandas()
-    )
+    # the wanted ranks as a small table joined on (Ibis builds and compiles a list of 400 literals 3x slower)
+    want = ibis.memtable(pa.table({"want_rank": pa.array(sorted(wanted), type=pa.int64())}))
+    picked = cum.inner_join(want, cum["rank"] == want.want_rank)
+    rows = picked.select("rank", "cumulative").to_pyarrow().sort_by("rank").to_pandas()
     curve = pd.concat([pd.DataFrame({"rank": [0], "cumulative": [zero]}), rows], ignore_index=True).rename(
         columns={"cumulative": "cumulative_profit"}
     )
