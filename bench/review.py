@@ -100,6 +100,7 @@ def timed(key, provider):
 b = connect(sys.argv[1])
 settings = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
 trace = settings.pop("trace", None)
+skip = set(settings.pop("skip", []))
 for key, value in settings.items():  # e.g. memory_limit and temp_directory for the largest stores
     b.raw_sql(f"SET {key} = '{value}'")
 if trace:  # where the review is and its memory, every so often, for runs that may not finish
@@ -116,7 +117,7 @@ if trace:  # where the review is and its memory, every so often, for runs that m
             print(f"[{time.perf_counter() - start:7.0f} s, cpu {cpu:7.0f} s, rss {rss:6.0f} MiB] {here}",
                   file=sys.stderr, flush=True)
     threading.Thread(target=watch, daemon=True).start()
-review = R.run_review(b, sys.argv[3], sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
+review = R.run_review(b, sys.argv[3], sections=[(k, timed(k, p)) for k, p in R.SECTIONS if k not in skip])
 t = time.perf_counter()
 write_report(review, sys.argv[2])
 timings["html report"] = round(time.perf_counter() - t, 1)
@@ -222,6 +223,13 @@ def main() -> None:
         "--trace", type=float, help="print where the review is (its Python stack) every this many seconds"
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the bare scan (time the review only)")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        metavar="SECTION",
+        help="leave these sections out (e.g. profitability)",
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     path = demo() if args.demo else generate(args.customers, args.orders)
@@ -238,10 +246,13 @@ def main() -> None:
         settings["temp_directory"] = args.temp_dir
     if args.trace:
         settings["trace"] = args.trace
+    if args.skip:
+        settings["skip"] = args.skip
     if args.no_bare:
         bare = {"seconds": float("nan"), "cpu": float("nan"), "peak_mib": float("nan")}
     else:
         bare = median([child(BARE, str(path)) for _ in range(args.repeat)])
+        print(f"bare scan: {json.dumps(bare)}", file=sys.stderr, flush=True)
     runs = [("`run_review` 2025-12 + HTML report", None)]
     if args.baseline:
         runs.insert(0, (f"the same, sources of {args.baseline}", args.baseline))

@@ -314,7 +314,7 @@ def _as_stored(frame: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame:
     for col in df.columns:
         if df[col].dtype == object:
             values = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in df[col]]
-            df[col] = pd.array(values, dtype=text if arrow else object)
+            df[col] = pd.Series(values, index=df.index, dtype=text if arrow else object)
     return df
 
 
