@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from keepwise.store.store import Store
 
-__all__ = ["LONG", "PARTS", "Head", "count_by_match", "head", "items", "load", "save"]
+__all__ = ["LONG", "PARTS", "Head", "count_by_match", "head", "items", "load", "pages", "save"]
 
 #: The table of the documents' parts (heads and list items).
 PARTS = "stage_document_parts"
@@ -147,6 +147,25 @@ def items(
         [*params, part, int(start), int(stop)],
     )
     return [json.loads(r[0]) for r in rows]
+
+
+def pages(
+    store: Store, kind: str, month: str, ranges: Mapping[str, tuple[int, int]], *, variant: str = ""
+) -> dict[str, list[Any]]:
+    """Items ``start`` to ``stop`` (exclusive) of each list named in ``ranges``, in order, in one read."""
+    wanted = {k: (int(a), int(b)) for k, (a, b) in ranges.items() if b > a and k}
+    out: dict[str, list[Any]] = {k: [] for k in ranges}
+    if not wanted:
+        return out
+    where, params = _key(store, kind, month, variant)
+    ors = " OR ".join("(part = ? AND position >= ? AND position < ?)" for _ in wanted)
+    rows = store.sql(
+        f"SELECT part, body FROM {store.quote(PARTS)} WHERE {where} AND ({ors}) ORDER BY part, position",
+        [*params, *(v for k, (a, b) in wanted.items() for v in (k, a, b))],
+    )
+    for part, body in rows:
+        out[part].append(json.loads(body))
+    return out
 
 
 def count_by_match(

@@ -80,7 +80,12 @@ class Cut:
 
     def tail(self, name: str, count: int) -> list[Any]:
         """The last ``count`` items of the list ``name`` (of the whole list, not the page), in order."""
-        rows: list[Any] = self._tail(name, count)
+        rows: list[Any] = self._tail(name, count, True)
+        return rows
+
+    def head(self, name: str, count: int) -> list[Any]:
+        """The first ``count`` items of the list ``name`` (of the whole list, not the page), in order."""
+        rows: list[Any] = self._tail(name, count, False)
         return rows
 
 
@@ -115,7 +120,11 @@ def cut_document(
         return None
     limits = limits or {}
     stamp = (store.url, kind, month, variant, str(written))
-    head = documents.head(store, kind, month, written, variant=variant)
+
+    def read_head() -> documents.Head | None:
+        return documents.head(store, kind, month, written, variant=variant)
+
+    head = read_head() if kept is None else kept.get(("head", *stamp), stamp, read_head)
     if head is None:
         whole = document(store, kind, month, variant, kept)
         if whole is None:
@@ -126,29 +135,40 @@ def cut_document(
                 rows = whole[name][: limits[name]] if limits.get(name) else whole[name]
                 totals[name] = len(rows)
                 out[name] = page.cut(rows)
-        return Cut(out, totals, lambda name, count: list(whole[name][-count:]) if count else [], stamp)
+
+        def whole_ends(name: str, count: int, last: bool) -> list[Any]:
+            if not count:
+                return []
+            return list(whole[name][-count:] if last else whole[name][:count])
+
+        return Cut(out, totals, whole_ends, stamp)
     out, totals = dict(head.document), {}
+    ranges: dict[str, tuple[int, int]] = {}
     for name in lists:
         if name in head.lists:
             n = min(head.lists[name], limits[name]) if limits.get(name) else head.lists[name]
             totals[name] = n
-            out[name] = documents.items(store, kind, month, name, page.start, min(page.start + page.size, n),
-                                        variant=variant)  # fmt: skip
+            ranges[name] = (page.start, min(page.start + page.size, n))
         elif isinstance(out.get(name), list):  # a short list, kept in the head
             rows = out[name][: limits[name]] if limits.get(name) else out[name]
             totals[name] = len(rows)
             out[name] = page.cut(rows)
     for name, n in head.lists.items():  # a long list no page cuts comes whole
         if name not in lists:
-            out[name] = documents.items(store, kind, month, name, 0, n, variant=variant)
+            ranges[name] = (0, n)
+    out.update(documents.pages(store, kind, month, ranges, variant=variant))
 
-    def tail(name: str, count: int) -> list[Any]:
+    def ends(name: str, count: int, last: bool) -> list[Any]:
         n = head.lists.get(name)
+        if not count:
+            return []
         if n is None:
-            return list(head.document[name][-count:]) if count else []
-        return documents.items(store, kind, month, name, max(n - count, 0), n, variant=variant)
+            rows = head.document[name]
+            return list(rows[-count:] if last else rows[:count])
+        start, stop = (max(n - count, 0), n) if last else (0, min(count, n))
+        return documents.items(store, kind, month, name, start, stop, variant=variant)
 
-    return Cut(out, totals, tail, stamp)
+    return Cut(out, totals, ends, stamp)
 
 
 def check_top(top: int) -> None:
@@ -237,7 +257,6 @@ def winback_page(
     from decimal import Decimal
 
     from keepwise.money import cents
-    from keepwise.store import documents
 
     check_top(top)
     chosen = ReviewPeriod.of(month).month if month is not None else last_complete_month(store).month
@@ -245,14 +264,7 @@ def winback_page(
     if found is None:
         raise not_stored(f"win-back ranking of {chosen}", f"keepwise winback --month {chosen}")
     if top and "ranked" in found.totals:
-        n = found.totals["ranked"]
-        written = _written(store, "winback", chosen, "")
-        head = documents.head(store, "winback", chosen, written)
-        first = (
-            documents.items(store, "winback", chosen, "ranked", 0, n)
-            if head is not None and "ranked" in head.lists
-            else (document(store, "winback", chosen, "", kept) or {}).get("ranked", [])[:n]
-        )
+        first = found.head("ranked", found.totals["ranked"])
         total = sum((Decimal(r.get("expected_value") or 0) for r in first), Decimal(0))
         found.doc["expected_value_of_ranked"] = cents(total)
     return found
