@@ -16,17 +16,18 @@ once, each in its own session. What PostgreSQL needs beyond what Ibis' backend d
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from keepwise.exceptions import KeepwiseInputError
+from keepwise.exceptions import KeepwiseError, KeepwiseInputError
 
 if TYPE_CHECKING:
     from keepwise.store.store import Store
 
 __all__ = [
+    "ReadOnlyStoreError",
     "advisory_lock",
     "copy_rows",
     "create",
@@ -79,8 +80,9 @@ def _connect_args(url: str) -> dict[str, Any]:
 def open_postgres(url: str, *, read_only: bool = False) -> Any:
     """Open ``url`` with Ibis' PostgreSQL backend, in UTC, with the contract's tables created.
 
-    ``read_only`` changes nothing here: PostgreSQL serves readers and writers at once, and a read-only
-    session could not create the temporary tables Ibis uses for in-memory data.
+    ``read_only``: the session's transactions are read-only (``default_transaction_read_only``), so a
+    write through it fails (:class:`ReadOnlyStoreError` from :func:`run` and :func:`copy_rows`) and changes
+    nothing; the temporary tables Ibis makes of in-memory data are still created (:func:`_read_only`).
     """
     try:
         import ibis
@@ -93,7 +95,52 @@ def open_postgres(url: str, *, read_only: bool = False) -> Any:
         raise KeepwiseInputError(f"cannot open store '{redacted(url)}': {first}") from None
     patch_compiler()
     ensure_tables(backend)
+    if read_only:
+        _read_only(backend)
     return backend
+
+
+class ReadOnlyStoreError(KeepwiseError):
+    """A write through a store opened read-only (``connect(url, read_only=True)``)."""
+
+
+def _read_only(backend: Any) -> None:
+    """Make ``backend``'s session read-only, except for the temporary tables of Ibis' in-memory data.
+
+    PostgreSQL refuses every ``CREATE`` in a read-only transaction, temporary tables too; Ibis creates one
+    for each in-memory table a query uses (``ibis.memtable``), outside any transaction of the store. For
+    that one statement the session's default is lifted (a temporary table is the session's own).
+    """
+    from psycopg.pq import TransactionStatus
+
+    con = backend.con
+    con.execute("SET default_transaction_read_only = on")
+    register = backend._register_in_memory_table
+
+    def register_writable(op: Any) -> None:
+        if con.info.transaction_status != TransactionStatus.IDLE:
+            register(op)
+            return
+        con.execute("SET default_transaction_read_only = off")
+        try:
+            register(op)
+        finally:
+            con.execute("SET default_transaction_read_only = on")
+
+    backend._register_in_memory_table = register_writable
+    backend._keepwise_read_only = True
+
+
+@contextmanager
+def _writes_refused() -> Iterator[None]:
+    """Turn PostgreSQL's refusal of a write in a read-only session into :class:`ReadOnlyStoreError`."""
+    import psycopg.errors
+
+    try:
+        yield
+    except psycopg.errors.ReadOnlySqlTransaction as exc:
+        first = (str(exc).strip().splitlines() or ["a write"])[0]
+        raise ReadOnlyStoreError(f"the store was opened read-only: {first}") from None
 
 
 def patch_compiler() -> None:
@@ -185,7 +232,7 @@ def copy_rows(con: Any, name: str, columns: Sequence[str], rows: Iterable[Sequen
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
-    with con.cursor() as cur, cur.copy(statement) as copy:
+    with _writes_refused(), con.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -246,7 +293,7 @@ def savepoint(store: Store) -> AbstractContextManager[Any]:
 
 def run(con: Any, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
     """Run one statement with ``?`` placeholders on psycopg connection ``con``; its rows (or ``[]``)."""
-    with con.cursor() as cur:
+    with _writes_refused(), con.cursor() as cur:
         cur.execute(placeholders(statement), list(params or []))
         return list(cur.fetchall()) if cur.description is not None else []
 

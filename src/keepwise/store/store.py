@@ -397,13 +397,12 @@ class Store:
         """Compute ``expr`` once into a temporary table of the engine and return it as a table expression."""
         if not (self.is_duckdb or self.is_postgres):
             return expr.cache()
-        import ibis
-
         self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         if self.is_postgres:  # no CREATE OR REPLACE TABLE there
             self.drop(name)
         replace = "" if self.is_postgres else "OR REPLACE "
-        self.sql(f"CREATE {replace}TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect=self.kind)}")
+        # the engine's own compiler: ibis.to_sql unbinds the expression and pretty-prints (slower)
+        self.sql(f"CREATE {replace}TEMP TABLE {self.quote(name)} AS {self.backend.compile(expr)}")
         memo.forget_table(self, name)
         return self.table(name)
 

@@ -87,13 +87,18 @@ def _activity(store: Store, start: datetime, end: datetime) -> dict[str, dict[st
 
 
 def _warnings(store: Store, month: str) -> dict[str, list[str]]:
-    """Warning kinds per customer from the monthly review of ``month`` (empty if it has not run)."""
+    """Warning kinds per customer from the monthly review of ``month`` (empty if it has not run).
+
+    Each customer's kinds come in the review's order (its ``rank``; then customer and kind), on every engine.
+    """
     if not store.has_table("review_warnings"):
         return {}
     w = store.table("review_warnings")
     if not {"customer_id", "kind", "review_month"} <= set(w.columns):
         return {}
-    rows = w.filter(w.review_month == month).select("customer_id", "kind").to_pyarrow().to_pylist()
+    order = [c for c in ("rank", "customer_id", "kind") if c in w.columns]
+    ordered = w.filter(w.review_month == month).order_by(order).select("customer_id", "kind")
+    rows = ordered.to_pyarrow().to_pylist()
     out: dict[str, list[str]] = {}
     for r in rows:
         kinds = out.setdefault(r["customer_id"], [])

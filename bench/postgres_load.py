@@ -1,0 +1,206 @@
+"""An incremental load into a big PostgreSQL store: main's code against this branch's, side by side.
+
+Run: ``.venv/bin/python bench/postgres_load.py [--lines 1000000] [--customers 100000] [--incoming 10000]
+[--repeat 2] [--baseline SRC]`` (``SRC``: the ``src`` folder of the code to compare with; by default main's,
+unpacked with ``git archive main src`` into ``bench/data/postgres_load/main``).
+
+Starts a throwaway PostgreSQL server (``tests/postgres/server.py``: initdb in a temporary folder), generates
+``customers.csv`` and ``orders.csv`` with DuckDB (seeded; the orders of bench/load.py) and loads them once
+into a template database per side, with that side's code (each side then works on the tables and indexes
+its own loads make; these first loads are reported too). Then, for each side in turn (alternating which
+goes first), on a fresh copy of its template (``CREATE DATABASE ... TEMPLATE``), one process loads
+``incoming.csv``: ``--incoming`` order lines, nine in ten of them new lines of known customers and one in
+ten stored lines with a changed quantity. Each run reports the load's wall time, its own CPU time (user +
+system of the loading process, the load alone) and the CPU time of its PostgreSQL server process (read from
+``/proc``), and the new/updated/unchanged counts; after each run the bench reads back a digest of the orders
+table and the figures the load recorded for ``keepwise status``, which must be the same on both sides.
+Prints a Markdown table for bench/RESULTS.md. ``--branch-only`` runs this branch's code alone (for sizes
+where main's whole-table copy would not fit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+DATA = HERE / "data" / "postgres_load"
+sys.path.insert(0, str(ROOT / "tests" / "postgres"))
+
+import server as pg  # noqa: E402  (tests/postgres/server.py: a throwaway PostgreSQL server)
+
+CHILD = r"""
+import json, os, resource, sys, time
+from keepwise.store import connect
+from keepwise.store.ingest import load_file
+
+url, path, table = sys.argv[1:4]
+store = connect(url)
+((pid,),) = store.sql("SELECT pg_backend_pid()")
+
+def server_cpu():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def own_cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+s0, c0, t0 = server_cpu(), own_cpu(), time.perf_counter()
+result = load_file(store, table, path, show_progress=False)
+wall, cpu, server = time.perf_counter() - t0, own_cpu() - c0, server_cpu() - s0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall": wall, "cpu": cpu, "server": server, "peak": peak, "new": result.new,
+                  "updated": result.updated, "unchanged": result.unchanged}))
+store.disconnect()
+"""
+
+
+def generate(lines: int, customers: int, incoming: int) -> Path:
+    """The three CSV files (generated once per size) in their folder."""
+    folder = DATA / f"{lines}-{customers}-{incoming}"
+    if (folder / "incoming.csv").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    con.execute(
+        f"""COPY (SELECT 'C' || lpad(i::VARCHAR, 7, '0') AS customer_id, 'Customer ' || i AS name,
+                 TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_days(CAST(i % 365 AS INTEGER)) AS acquired_at,
+                 'USD' AS currency
+           FROM range({customers}) t(i)) TO '{folder / "customers.csv"}' (HEADER)"""
+    )
+    lines_sql = f"""SELECT 'O' || (i // 3)::VARCHAR AS order_id, (i % 3 + 1)::VARCHAR AS line_no,
+                 'C' || lpad(((i // 3) % {customers})::VARCHAR, 7, '0') AS customer_id,
+                 strftime(TIMESTAMP '2022-01-01' + to_seconds(CAST((i // 3) * 7 % 63072000 AS BIGINT)),
+                          '%Y-%m-%dT%H:%M:%SZ') AS ordered_at,
+                 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 5)::VARCHAR AS category,
+                 {{quantity}} AS quantity,
+                 round(5 + (i % 9500) / 100, 2)::DECIMAL(10,2) AS unit_price,
+                 round(2 + (i % 4000) / 100, 2)::DECIMAL(10,2) AS unit_cost, 'USD' AS currency
+           FROM range({{start}}, {{stop}}) t(i)"""
+    stored = lines_sql.format(quantity="1 + (i % 3)", start=0, stop=lines)
+    con.execute(f"COPY ({stored}) TO '{folder / 'orders.csv'}' (HEADER)")
+    updated = incoming // 10
+    changed = lines_sql.format(quantity="4 + (i % 3)", start=lines - updated, stop=lines)
+    new = lines_sql.format(quantity="1 + (i % 3)", start=lines, stop=lines + incoming - updated)
+    con.execute(f"COPY ({changed} UNION ALL {new}) TO '{folder / 'incoming.csv'}' (HEADER)")
+    return folder
+
+
+def baseline(source: str | None) -> Path:
+    """The ``src`` folder of the code to compare with (main's, unpacked once, unless given)."""
+    if source:
+        return Path(source)
+    target = DATA / "main"
+    if not (target / "src").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(suffix=".tar") as archive:
+            subprocess.run(["git", "-C", str(ROOT), "archive", "main", "src", "-o", archive.name], check=True)
+            with tarfile.open(archive.name) as tar:
+                tar.extractall(target, filter="data")
+    return target / "src"
+
+
+def child(src: Path, url: str, path: Path, table: str) -> dict[str, float]:
+    """Load ``path`` into ``table`` of ``url`` with the code in ``src``, in a fresh process; its figures."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", CHILD, url, str(path), table],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def digest(url: str) -> tuple[object, ...]:
+    """The orders table's rows (count and an MD5 of them in key order) and what the load recorded."""
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        rows = con.execute(
+            "SELECT COUNT(*), md5(string_agg(o::text, '|' ORDER BY order_id, line_no)) FROM orders o"
+        ).fetchone()
+        stats = con.execute("SELECT table_name, stats FROM kw_table_stats ORDER BY table_name").fetchall()
+    return (*(rows or ()), json.dumps([(name, json.loads(text)) for name, text in stats], sort_keys=True))
+
+
+def main() -> None:
+    """Build the store, run both sides ``--repeat`` times, print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--incoming", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--baseline", default=None, help="src folder of the code to compare with")
+    parser.add_argument("--branch-only", action="store_true", help="run this branch's code only")
+    args = parser.parse_args()
+    folder = generate(args.lines, args.customers, args.incoming)
+    sides = (
+        {"branch": ROOT / "src"}
+        if args.branch_only
+        else {"main": baseline(args.baseline), "branch": ROOT / "src"}
+    )
+    server = pg.start()
+    try:
+        setup: dict[tuple[str, str], dict[str, float]] = {}
+        for side, src in sides.items():  # each side's store built by its own code (its tables, its indexes)
+            server.create_database(f"kw_template_{side}")
+            for table in ("customers", "orders"):
+                path = folder / f"{table}.csv"
+                setup[side, table] = child(src, server.url(f"kw_template_{side}"), path, table)
+                print(f"setup: {side}: {table}: {setup[side, table]}", file=sys.stderr)
+        runs: list[tuple[str, dict[str, float]]] = []
+        digests: dict[str, set[tuple[object, ...]]] = {}
+        for i in range(args.repeat):
+            order = [s for s in (["main", "branch"] if i % 2 == 0 else ["branch", "main"]) if s in sides]
+            for side in order:
+                url = server.create_database(f"kw_{side}_{i}", template=f"kw_template_{side}")
+                figures = child(sides[side], url, folder / "incoming.csv", "orders")
+                runs.append((side, figures))
+                digests.setdefault(side, set()).add(digest(url))
+                print(f"{side} run {i + 1}: {figures}", file=sys.stderr)
+    finally:
+        server.stop()
+    same = len(set().union(*digests.values())) == 1
+    print(f"orders: {args.lines:,} stored lines, {args.customers:,} customers; {args.incoming:,} lines in")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"stored rows and recorded figures identical on both sides: {same}")
+    for (side, table), f in setup.items():
+        print(
+            f"first load of {table} into an empty store ({side}): wall {f['wall']:.1f} s, "
+            f"load CPU {f['cpu']:.1f} s, server CPU {f['server']:.1f} s, peak RSS {f['peak']:.0f} MiB"
+        )
+    print()
+    print("| side | wall (s) | load CPU (s) | server CPU (s) | peak RSS (MiB) | new | updated | unchanged |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for side, f in runs:
+        print(
+            f"| {side} | {f['wall']:.2f} | {f['cpu']:.2f} | {f['server']:.2f} | {f['peak']:.0f} "
+            f"| {f['new']:,.0f} | {f['updated']:,.0f} | {f['unchanged']:,.0f} |"
+        )
+    for key in ("wall", "cpu", "server") if "main" in sides else ():
+        mean = {s: sum(f[key] for x, f in runs if x == s) / args.repeat for s in sides}
+        print(
+            f"\n{key}: main {mean['main']:.2f} s, branch {mean['branch']:.2f} s, "
+            f"ratio main/branch {mean['main'] / max(mean['branch'], 1e-9):.1f}x",
+            end="",
+        )
+    print()
+
+
+if __name__ == "__main__":
+    main()
