@@ -310,11 +310,14 @@ def _as_stored(frame: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame:
     customers' ids as Python objects cost seconds to hand over, and were copied value by value on the way).
     """
     df = frame.copy()
-    text = pd.ArrowDtype(pa.large_string())  # the review's document of millions of customers passes 2 GB
     for col in df.columns:
         if df[col].dtype == object:
             values = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in df[col]]
-            df[col] = pd.Series(values, index=df.index, dtype=text if arrow else object)
+            if arrow:  # straight to Arrow: numpy cannot hold the document of ten million customers as text
+                text = pd.arrays.ArrowExtensionArray(pa.array(values, type=pa.large_string()))
+                df[col] = pd.Series(text, index=df.index)
+            else:
+                df[col] = pd.Series(values, index=df.index, dtype=object)
     return df
 
 
