@@ -225,21 +225,11 @@ def main() -> None:
             path.unlink(missing_ok=True)
             raise
     import duckdb
-    from fastapi.testclient import TestClient
 
-    from keepwise.config import Config
-    from keepwise.web import create_app
+    from _signed_in import signed_in
 
-    os.environ.pop("KEEPWISE_WEB_TOKEN", None)
     url = f"duckdb:///{path}"
-    from dataclasses import replace
-
-    from keepwise.config import WebAssumptions
-
-    token = "bench-token-0123456789abcdef"  # every route needs a login: a script's admin token
-    config = replace(Config(), web=replace(WebAssumptions(), token=token))
-    client = TestClient(create_app(url, config), base_url="http://127.0.0.1:8000")
-    client.headers["Authorization"] = f"Bearer {token}"
+    client, _ = signed_in(url)
 
     def cold(sql: str) -> Any:
         """The bare query on a fresh connection, as the dashboard opens the store for each request."""

@@ -1,7 +1,9 @@
 """Loading 10 million order lines: keepwise's validated load against a bare DuckDB read of the same file.
 
 Run: ``.venv/bin/python bench/load.py [--lines 10000000] [--customers 1000000]`` (``make bench`` runs it with
-``--lines 1000000 --customers 100000``).
+``--lines 1000000 --customers 100000``). ``--baseline OLD/src`` adds the same load by another checkout's
+sources (e.g. ``git -C . archive main src | tar -x -C /tmp/old``), and ``--repeat N`` runs the three sides N
+times, alternating (bare, baseline, this checkout), so that a busy machine weighs on each side alike.
 
 Generates ``bench/data/load/{customers,orders}.csv`` with DuckDB (seeded), then, each in a fresh process
 (so peak memory is that process's own): ``keepwise load DIR`` (validation, key and reference checks, upsert,
@@ -16,10 +18,9 @@ beside the same figures counted through Ibis as ``status`` did before it read th
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -33,6 +34,8 @@ def generate(lines: int, customers: int) -> None:
     orders = DATA / "orders.csv"
     if orders.exists() and (DATA / f".{lines}-{customers}").exists():
         return
+    for marker in DATA.glob(".*-*"):  # the files of another size are about to be overwritten
+        marker.unlink()
     con = duckdb.connect()
     con.execute("SELECT setseed(0.42)")
     con.execute(
@@ -55,15 +58,6 @@ def generate(lines: int, customers: int) -> None:
     (DATA / f".{lines}-{customers}").touch()
 
 
-def run(argv: list[str]) -> tuple[float, float]:
-    """Run a command in a child process; return (seconds, peak RSS of the children in MiB)."""
-    start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, peak
-
-
 BARE = """
 import duckdb, sys
 con = duckdb.connect(sys.argv[1])
@@ -72,56 +66,50 @@ con.execute("CREATE TABLE orders AS SELECT * FROM read_csv(?)", [sys.argv[2] + '
 """
 
 
+LOAD = (
+    "from keepwise.cli import main; import sys; sys.argv=['keepwise','load',"
+    "sys.argv[2],'--db','duckdb:///'+sys.argv[1]]\n"
+    "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code"
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--baseline", type=Path, help="another checkout's src folder, loaded the same way")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the sides, alternating")
     args = parser.parse_args()
     generate(args.lines, args.customers)
     size = (DATA / "orders.csv").stat().st_size / 2**20
-    for f in DATA.glob("*.duckdb*"):
-        f.unlink()
-    # each measurement in its own child; RUSAGE_CHILDREN is the max over children so far, so run the
-    # smaller one (bare duckdb) first and the load second, and report each from a fresh interpreter
-    bare = subprocess.run(
-        [sys.executable, "-c", _timed(BARE), str(DATA / "bare.duckdb"), str(DATA)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    load = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _timed(
-                "from keepwise.cli import main; import sys; sys.argv=['keepwise','load',"
-                "sys.argv[2],'--db','duckdb:///'+sys.argv[1]]\n"
-                "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code"
-            ),
-            str(DATA / "keepwise.duckdb"),
-            str(DATA),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    bare_s, bare_cpu, bare_mb = _figures(bare)
-    load_s, load_cpu, load_mb = _figures(load)
     print(f"orders.csv: {args.lines:,} lines, {size:,.0f} MiB; customers.csv: {args.customers:,} rows")
-    print("| run | wall time (s) | CPU time (s) | peak RSS (MiB) |")
-    print("|---|---:|---:|---:|")
-    print(
-        f"| bare duckdb `CREATE TABLE AS SELECT * FROM read_csv` | {bare_s:.1f} | {bare_cpu:.1f} "
-        f"| {bare_mb:,.0f} |"
-    )
-    print(
-        f"| `keepwise load DIR` (validated, keyed, one transaction) | {load_s:.1f} | {load_cpu:.1f} "
-        f"| {load_mb:,.0f} |"
-    )
-    print(
-        f"| ratio keepwise / bare | {load_s / bare_s:.1f}x | {load_cpu / bare_cpu:.1f}x "
-        f"| {load_mb / bare_mb:.1f}x |"
-    )
+    print("| round | run | wall time (s) | CPU time (s) | peak RSS (MiB) | CPU ratio to bare | load avg |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    sides = [("bare duckdb `CREATE TABLE AS SELECT * FROM read_csv`", BARE, None)]
+    if args.baseline is not None:
+        sides.append(("`keepwise load DIR`, baseline", LOAD, args.baseline))
+    sides.append(("`keepwise load DIR`, this checkout", LOAD, HERE.parent / "src"))
+    for round_no in range(1, args.repeat + 1):
+        bare_cpu = 0.0
+        for name, code, src in sides:
+            for f in DATA.glob("*.duckdb*"):
+                f.unlink()
+            db = DATA / ("bare.duckdb" if src is None else "keepwise.duckdb")
+            env = None if src is None else {**os.environ, "PYTHONPATH": str(src)}
+            out = subprocess.run(
+                [sys.executable, "-c", _timed(code), str(db), str(DATA)],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            ).stdout
+            seconds, cpu, mb = _figures(out)
+            bare_cpu = cpu if src is None else bare_cpu
+            print(
+                f"| {round_no} | {name} | {seconds:.1f} | {cpu:.1f} | {mb:,.0f} | {cpu / bare_cpu:.2f}x "
+                f"| {os.getloadavg()[0]:.1f} |",
+                flush=True,
+            )
     status(f"duckdb:///{DATA / 'keepwise.duckdb'}", args.lines)
 
 
@@ -149,8 +137,9 @@ def status(url: str, lines: int) -> None:
     print("| run | wall time (s) | CPU time (s) |")
     print("|---|---:|---:|")
     for name, code in runs.items():
+        here = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
         out = subprocess.run(
-            [sys.executable, "-c", code, url], check=True, capture_output=True, text=True
+            [sys.executable, "-c", code, url], check=True, capture_output=True, text=True, env=here
         ).stdout
         seconds, cpu, _ = _figures(out)
         print(f"| {name} | {seconds:.2f} | {cpu:.2f} |")

@@ -2,15 +2,16 @@
 
     .venv/bin/python bench/profit.py                      # 1,000,000 customers, 10,000,000 order lines
     .venv/bin/python bench/profit.py --customers 100000 --lines 1000000 --repeat 1   # a quick look
+    .venv/bin/python bench/profit.py --review --baseline /tmp/base/src --repeat 3   # a review's four ledgers
 
 The store is generated directly with DuckDB SQL (``range()`` + ``random()`` with a fixed seed) into a
-DuckDB file under bench/.data (kept between runs; delete it to regenerate): customers, products (standard
-costs for lines without their own cost), order lines over 24 months with 3% returns, 2 million time logs
-by 50 staff whose rates change on 2025-01-01 (priced by the rate valid at each log), 100,000 incidents
-(30% with a concession), 100,000 advocacy rows (half referrals valued by the referred customer's first-year
-margin). Each measurement runs in a fresh Python process, so its peak resident memory (ru_maxrss) is its
-own; the measurements are interleaved ``--repeat`` times (so all sides see the same background load) and
-the best and median times and the largest peak memory are reported:
+DuckDB file under bench/data/profit (kept between runs; delete it to regenerate): customers, products
+(standard costs for lines without their own cost), order lines over 24 months with 3% returns, 2 million
+time logs by 50 staff whose rates change on 2025-01-01 (priced by the rate valid at each log), 100,000
+incidents (30% with a concession), 100,000 advocacy rows (half referrals valued by the referred customer's
+first-year margin). Each measurement runs in a fresh Python process, so its peak resident memory (ru_maxrss)
+is its own; the measurements are interleaved ``--repeat`` times (so all sides see the same background load)
+and the best and median times and the largest peak memory are reported:
 
 - ``bare``: ``SELECT customer_id, SUM(quantity * unit_price), SUM(quantity * unit_cost) FROM orders
   GROUP BY customer_id``, fetched as Arrow (revenue and cogs only: the floor for any per-customer figure);
@@ -18,6 +19,12 @@ the best and median times and the largest peak memory are reported:
   rate join, concessions, advocacy with referral margins, profit), fetched as Arrow;
 - ``profitability``: ``keepwise.value.profitability(store, month, view="lifetime")``: the same plus ranks,
   quintiles and tiers (window functions in the engine), returned as a pandas DataFrame of Decimals.
+
+With ``--review``, what a monthly review's profitability asks for instead: in one run
+(:func:`keepwise.store.memo.one_run`), ``profitability`` of the month and of the twelve months, for the month
+and the month before (tier movement); ``--baseline SRC`` measures another source tree's side too (e.g. main's
+``src``), alternating the sides run by run. Times are CPU (user + system of the process, DuckDB's threads
+included) beside wall time, as other work on a shared machine inflates wall times.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-DATA = HERE / ".data"
+DATA = HERE / "data" / "profit"
 MONTH = "2025-12"
+PREVIOUS = "2025-11"
 
 
 def generate(path: Path, customers: int, lines: int) -> None:
@@ -108,6 +116,8 @@ def measure(name: str, path: Path) -> dict[str, float]:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     cfg = Config()
     t0 = time.perf_counter()
+    use0 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = use0.ru_utime + use0.ru_stime
     if name == "bare":
         result = backend.con.sql(
             "SELECT customer_id, SUM(quantity * unit_price) AS revenue, SUM(quantity * unit_cost) AS cogs "
@@ -118,11 +128,21 @@ def measure(name: str, path: Path) -> dict[str, float]:
         rows = customer_ledger(backend, MONTH, view="lifetime", config=cfg).to_pyarrow().num_rows
     elif name == "profitability":
         rows = len(profitability(backend, MONTH, view="lifetime", config=cfg))
+    elif name.startswith("review"):
+        from keepwise.store.memo import one_run
+
+        with one_run(backend):
+            rows = 0
+            for month in (MONTH, PREVIOUS):
+                for view in ("month", "ttm"):
+                    rows += len(profitability(backend, month, view=view, config=cfg))
     else:
         raise SystemExit(f"unknown measurement {name}")
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mb": peak, "rss_before_mb": base, "rows": rows}
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = use.ru_utime + use.ru_stime - cpu0
+    peak = use.ru_maxrss / 1024
+    return {"seconds": seconds, "cpu": cpu, "peak_rss_mb": peak, "rss_before_mb": base, "rows": rows}
 
 
 def main() -> None:
@@ -130,26 +150,33 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--review", action="store_true", help="a review's four ledgers in one run")
+    parser.add_argument("--baseline", help="another source tree (its src) to measure side by side")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure, args.db)))
         return
-    DATA.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"profit_{args.customers}_{args.lines}.duckdb"
     if not path.exists():
         generate(path, args.customers, args.lines)
-    names = ("bare", "ledger", "profitability")
+    names: tuple[str, ...] = ("bare", "ledger", "profitability")
+    if args.review:
+        names = ("bare", "review", "review_baseline") if args.baseline else ("bare", "review")
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-    for _ in range(args.repeat):  # interleaved, so every side sees the same background load
-        for name in names:
+    for i in range(args.repeat):  # interleaved, so every side sees the same background load
+        for name in names if i % 2 == 0 else (names[0], *names[:0:-1]):  # the sides alternate
+            env = {**os.environ}
+            if name == "review_baseline":
+                env["PYTHONPATH"] = args.baseline
             proc = subprocess.run(
                 [sys.executable, __file__, "--measure", name, "--db", str(path)],
                 capture_output=True,
                 text=True,
                 check=True,
-                env={**os.environ},
+                env=env,
             )
             runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
     results: dict[str, dict[str, float]] = {}
@@ -157,16 +184,18 @@ def main() -> None:
         best = dict(min(runs[name], key=lambda r: r["seconds"]))
         best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs[name])
         best["median_seconds"] = sorted(r["seconds"] for r in runs[name])[len(runs[name]) // 2]
+        best["median_cpu"] = sorted(r["cpu"] for r in runs[name])[len(runs[name]) // 2]
         results[name] = best
         print(
-            f"{name:14s} best {best['seconds']:6.2f} s, median {best['median_seconds']:6.2f} s; "
+            f"{name:15s} best {best['seconds']:6.2f} s, median {best['median_seconds']:6.2f} s wall, "
+            f"{best['median_cpu']:6.2f} s CPU; "
             f"peak RSS {best['peak_rss_mb']:6.0f} MB (after imports {best['rss_before_mb']:.0f} MB); "
             f"rows {best['rows']:,}",
             file=sys.stderr,
         )
-    bare = results["bare"]["seconds"]
-    for name in ("ledger", "profitability"):
-        print(f"{name} / bare = {results[name]['seconds'] / bare:.1f}x", file=sys.stderr)
+    bare = results["bare"]["median_cpu"]
+    for name in names[1:]:
+        print(f"{name} / bare = {results[name]['median_cpu'] / bare:.1f}x (CPU)", file=sys.stderr)
     print(json.dumps({"customers": args.customers, "lines": args.lines, "cpus": os.cpu_count(), **results}))
 
 

@@ -98,7 +98,26 @@ def timed(key, provider):
             timings[key] = round(time.perf_counter() - t, 1)
     return run
 b = connect(sys.argv[1])
-review = R.run_review(b, sys.argv[3], sections=[(k, timed(k, p)) for k, p in R.SECTIONS])
+settings = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+trace = settings.pop("trace", None)
+skip = set(settings.pop("skip", []))
+for key, value in settings.items():  # e.g. memory_limit and temp_directory for the largest stores
+    b.raw_sql(f"SET {key} = '{value}'")
+if trace:  # where the review is and its memory, every so often, for runs that may not finish
+    import threading, traceback
+    main = threading.main_thread().ident
+    def watch():
+        while True:
+            time.sleep(float(trace))
+            frames = traceback.extract_stack(sys._current_frames()[main])
+            here = " < ".join(f"{f.filename.split('/')[-1]}:{f.lineno} {f.name}" for f in reversed(frames)
+                              if "keepwise" in f.filename)[:400]
+            rss = int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+            cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+            print(f"[{time.perf_counter() - start:7.0f} s, cpu {cpu:7.0f} s, rss {rss:6.0f} MiB] {here}",
+                  file=sys.stderr, flush=True)
+    threading.Thread(target=watch, daemon=True).start()
+review = R.run_review(b, sys.argv[3], sections=[(k, timed(k, p)) for k, p in R.SECTIONS if k not in skip])
 t = time.perf_counter()
 write_report(review, sys.argv[2])
 timings["html report"] = round(time.perf_counter() - t, 1)
@@ -169,7 +188,7 @@ def child(code: str, *args: str, src: str | None = None) -> dict[str, Any]:
     """Run ``code`` in a fresh Python (with ``src`` first on its path) and return the JSON it prints last."""
     env = dict(os.environ, PYTHONPATH=src) if src else None
     out = subprocess.run(
-        [sys.executable, "-c", code, *args], check=True, capture_output=True, text=True, env=env
+        [sys.executable, "-c", code, *args], check=True, stdout=subprocess.PIPE, text=True, env=env
     )
     return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
@@ -198,6 +217,19 @@ def main() -> None:
         "--demo", action="store_true", help="review the `make demo` business (3,000 customers) instead"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each side; the median is shown")
+    parser.add_argument("--memory-limit", help="DuckDB's memory_limit for the review (e.g. 12GB)")
+    parser.add_argument("--temp-dir", help="DuckDB's temp_directory for the review (where it spills)")
+    parser.add_argument(
+        "--trace", type=float, help="print where the review is (its Python stack) every this many seconds"
+    )
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare scan (time the review only)")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        metavar="SECTION",
+        help="leave these sections out (e.g. profitability)",
+    )
     args = parser.parse_args()
     t0 = time.perf_counter()
     path = demo() if args.demo else generate(args.customers, args.orders)
@@ -207,7 +239,20 @@ def main() -> None:
     con = duckdb.connect(str(path), read_only=True)
     lines = con.execute("SELECT count(*) FROM orders").fetchone()[0]  # type: ignore[index]
     con.close()
-    bare = median([child(BARE, str(path)) for _ in range(args.repeat)])
+    settings: dict[str, Any] = {}
+    if args.memory_limit:
+        settings["memory_limit"] = args.memory_limit
+    if args.temp_dir:
+        settings["temp_directory"] = args.temp_dir
+    if args.trace:
+        settings["trace"] = args.trace
+    if args.skip:
+        settings["skip"] = args.skip
+    if args.no_bare:
+        bare = {"seconds": float("nan"), "cpu": float("nan"), "peak_mib": float("nan")}
+    else:
+        bare = median([child(BARE, str(path)) for _ in range(args.repeat)])
+        print(f"bare scan: {json.dumps(bare)}", file=sys.stderr, flush=True)
     runs = [("`run_review` 2025-12 + HTML report", None)]
     if args.baseline:
         runs.insert(0, (f"the same, sources of {args.baseline}", args.baseline))
@@ -216,7 +261,7 @@ def main() -> None:
     done: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in runs}
     for _ in range(args.repeat):
         for label, src in runs:
-            done[label].append(child(REVIEW, f"duckdb:///{path}", html, month, src=src))
+            done[label].append(child(REVIEW, f"duckdb:///{path}", html, month, json.dumps(settings), src=src))
     results = [(label, median(done[label])) for label, _ in runs]
     customers = 3000 if args.demo else args.customers
     print(f"{customers:,} customers, {lines:,} order lines; median of {args.repeat}\n")

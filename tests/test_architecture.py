@@ -69,3 +69,26 @@ def test_the_review_has_no_plugin_loading():
     assert [
         h for h in _lines(r"importlib\.import_module|__import__") if h.startswith(("review", "report/"))
     ] == []
+
+
+def test_every_public_name_of_a_lazy_package_resolves_and_the_package_imports_light():
+    """Packages export their names lazily (keepwise._lazy): each name of ``__all__`` is found, and importing
+    the review imports none of SciPy's optimisers or linear algebra (only fitting a model does)."""
+    import subprocess
+    import sys
+
+    packages = [p.parent.name for p in sorted(SRC.glob("*/__init__.py")) if "exports(" in p.read_text()]
+    assert {"models", "value", "signals", "features", "conjoint", "experiments", "datasets"} <= set(packages)
+    code = (
+        "import importlib, sys\n"
+        "import keepwise.review\n"
+        "light = not {'scipy.optimize', 'scipy.linalg', 'scipy.stats'} & set(sys.modules)\n"
+        f"for name in {packages!r}:\n"
+        "    package = importlib.import_module('keepwise.' + name)\n"
+        "    for attr in package.__all__:\n"
+        "        assert getattr(package, attr) is not None and attr in dir(package), (name, attr)\n"
+        "print(light)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

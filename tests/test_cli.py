@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from keepwise import cli
 
@@ -15,8 +19,32 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-def test_every_listed_command_module_exists_and_registers():
-    assert cli.REGISTERED == cli.COMMAND_MODULES
+def test_the_command_table_is_what_each_module_registers_with_its_own_help():
+    """``keepwise --help`` lists COMMAND_TABLE without importing the commands: it must say what they say."""
+    from pathlib import Path
+
+    found = {}
+    for module in cli.COMMAND_MODULES:
+        for name, command in cli._registered(module).items():
+            found[name] = (module, (command.short_help or command.help or "").split("\n\n")[0])
+    assert found == cli.COMMAND_TABLE
+    here = {p.stem for p in Path(cli.__file__).with_name("commands").glob("*.py")} - {"__init__", "common"}
+    assert here == set(cli.COMMAND_MODULES)  # every command module is listed
+
+
+def test_help_imports_no_command_and_a_command_imports_its_module_alone():
+    code = (
+        "import sys; from keepwise import cli; sys.argv = ['keepwise', *sys.argv[1:]]\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('keepwise.commands.')), file=sys.stderr)"
+    )
+    listed = subprocess.run(
+        [sys.executable, "-c", code, "--help"], capture_output=True, text=True, check=True
+    )
+    assert "status" in listed.stdout and listed.stderr.strip() == "['keepwise.commands.common']"
+    one = subprocess.run([sys.executable, "-c", code, "schema", "--json"], capture_output=True, text=True)
+    assert json.loads(one.stdout)["orders"]["key"] == ["order_id", "line_no"]
+    assert one.stderr.strip() == "['keepwise.commands.common', 'keepwise.commands.schema']"
 
 
 def test_importing_the_cli_leaves_the_heavy_libraries_for_the_commands_that_use_them():
@@ -199,3 +227,31 @@ def test_a_date_the_arguments_push_off_the_calendar_is_exit_2_and_a_fault_is_exi
             cli.main()
         assert ended.value.code == code
         assert capsys.readouterr().err == line
+
+
+def test_values_taken_without_pydantic_still_meet_typer_s_checks(tmp_path):
+    """cli._values_as_given: text for str and Path options as Typer gives it, Typer's own checks kept."""
+    from typer.testing import CliRunner
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def go(
+        path: Annotated[Path, typer.Option(exists=True, dir_okay=False)],
+        n: int = 1,
+        name: str = "x",
+        folder: Path | None = None,
+    ) -> None:
+        print(type(path).__name__, path.name, n, repr(name), folder)
+
+    (tmp_path / "f.csv").write_text("a\n")
+    runner = CliRunner(env={"COLUMNS": "300"})
+    ok = runner.invoke(probe, ["--path", str(tmp_path / "f.csv"), "--n", "3", "--name", "", "--folder", "d"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.strip() == f"{type(tmp_path).__name__} f.csv 3 '' d"
+    folder = runner.invoke(probe, ["--path", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a directory" in folder.output
+    missing = runner.invoke(probe, ["--path", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    bad = runner.invoke(probe, ["--path", str(tmp_path / "f.csv"), "--n", "three"])
+    assert bad.exit_code == 2 and "valid integer" in bad.output

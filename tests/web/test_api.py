@@ -227,7 +227,7 @@ def test_a_model_the_data_cannot_support_is_a_422_with_what_to_check(tmp_path, c
     def no_fit(*args, **kwargs):
         raise ConvergenceError(message)
 
-    monkeypatch.setattr(stored_documents, "profit_document", no_fit)
+    monkeypatch.setattr(stored_documents, "profit_page", no_fit)  # what /api/profit reads
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/empty.duckdb"
     connect(url).disconnect()

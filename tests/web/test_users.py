@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
+from typing import Any
 
 import duckdb
 import pytest
@@ -119,7 +120,7 @@ def test_the_session_cookie_is_httponly_lax_and_secure_over_https(own_store, app
         cookie = got.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
         assert ("secure" in cookie.split("; ")) is secure
-        assert "max-age=43200" in cookie  # [web] session_hours = 12
+        assert "max-age=604800" in cookie  # kept up to the session's cap, a week; the store's end slides
 
 
 def test_a_wrong_password_is_401_and_a_disabled_user_or_new_password_ends_the_sessions(own_store, app_of):
@@ -158,6 +159,80 @@ def test_a_session_ends_when_it_expires(own_store, app_of):
         con.close()
     c.app.state.keepwise.recent.forget()
     assert c.get("/activity", follow_redirects=False).headers["location"] == "/login?next=/activity"
+
+
+def _session_times(url: str, name: str) -> tuple[Any, Any]:
+    con = duckdb.connect(url.removeprefix("duckdb:///"))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        row = con.execute(
+            "SELECT created_at, expires_at FROM sessions WHERE user_name = ?", [name]
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return row[0], row[1]
+
+
+def _set_session(url: str, name: str, began: str, ends: str) -> None:
+    con = duckdb.connect(url.removeprefix("duckdb:///"))
+    try:
+        con.execute(
+            f"UPDATE sessions SET created_at = now() + INTERVAL '{began}', "
+            f"expires_at = now() + INTERVAL '{ends}' WHERE user_name = ?",
+            [name],
+        )
+    finally:
+        con.close()
+
+
+def test_activity_slides_a_session_up_to_its_cap(own_store, app_of):
+    from datetime import UTC, datetime, timedelta
+
+    c = app_of(own_store)
+    sign_in_as(c, "max")
+    began, ends = _session_times(own_store, "max")
+    assert timedelta(hours=11.9) < ends - began <= timedelta(hours=12)  # [web] session_hours = 12
+    assert c.get("/activity", follow_redirects=False).status_code == 200
+    assert _session_times(own_store, "max")[1] == ends  # just signed in: not due to move yet
+    # signed in three days ago, active throughout: 30 minutes left, a request gives it 12 hours again
+    _set_session(own_store, "max", "-3 days", "30 minutes")
+    c.app.state.keepwise.recent.forget()
+    assert c.get("/activity", follow_redirects=False).status_code == 200
+    now = datetime.now(UTC)
+    ends = _session_times(own_store, "max")[1]
+    assert timedelta(hours=11.9) < ends - now <= timedelta(hours=12)
+    # a week less an hour ago: activity moves the end to the cap (an hour from now), not 12 hours on
+    _set_session(own_store, "max", "-167 hours", "10 minutes")
+    c.app.state.keepwise.recent.forget()
+    assert c.get("/activity", follow_redirects=False).status_code == 200
+    began, ends = _session_times(own_store, "max")
+    assert ends - began == timedelta(hours=168)
+    # past the cap (or idle past the end) the password is asked for again
+    _set_session(own_store, "max", "-169 hours", "-1 hour")
+    c.app.state.keepwise.recent.forget()
+    assert c.get("/activity", follow_redirects=False).headers["location"] == "/login?next=/activity"
+
+
+def test_extend_session_moves_the_end_only_by_a_step(own_store, monkeypatch):
+    from datetime import timedelta
+
+    from keepwise.store import connect, team
+
+    store = connect(own_store)
+    try:
+        raw = team.open_session(store, "max", 12)
+        assert team.extend_session(store, raw, 12) is None  # it would move by under an hour
+        assert team.extend_session(store, "not-a-session", 12) is None
+        later = team._now() + timedelta(hours=2)
+        monkeypatch.setattr(team, "_now", lambda: later)
+        assert team.extend_session(store, raw, 12) == later + timedelta(hours=12)
+        assert team.session_member(store, raw) is not None
+        monkeypatch.setattr(team, "_now", lambda: later + timedelta(hours=13))  # idle past the end
+        assert team.extend_session(store, raw, 12) is None
+        assert team.session_member(store, raw) is None
+    finally:
+        store.disconnect()
 
 
 def test_sign_out_ends_the_session_in_the_store(own_store, app_of):

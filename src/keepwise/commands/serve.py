@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from keepwise.commands.common import DbOption, err
-from keepwise.store.connection import DEFAULT_URL
+from keepwise.store.connection import DEFAULT_URL, redacted
 
 #: Environment variable through which ``serve`` tells the app the address it listens on.
 HOST_ENV = "KEEPWISE_WEB_HOST"
@@ -68,7 +68,7 @@ def serve(
     os.environ[ENV_VAR] = db  # the app factory opens the store this names
     os.environ[HOST_ENV] = host
     where = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
-    err.print(f"keepwise dashboard for {db} on {where} (sign-in required)")
+    err.print(f"keepwise dashboard for {redacted(db)} on {where} (sign-in required)")
     if token is not None:
         err.print("KEEPWISE_WEB_TOKEN / [web] token is deprecated: give scripts their own keepwise tokens")
     if not is_loopback(host):

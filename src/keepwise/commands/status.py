@@ -6,20 +6,18 @@ import typer
 from rich.table import Table
 
 from keepwise.commands.common import DbOption, JsonOption, out, print_json
-from keepwise.store.connection import DEFAULT_URL
+from keepwise.store.connection import DEFAULT_URL, redacted
 from keepwise.store.status import store_status
 
 
 def status(db: DbOption = DEFAULT_URL, json_: JsonOption = False) -> None:
     """Show what the store holds: tables, rows, date ranges and customers, and the inputs it lacks."""
-    doc = {
-        "db": db,
-        **store_status(db),
-    }  # a URL: a DuckDB file is read with DuckDB alone (no Ibis, no pandas)
+    # a URL: a DuckDB file is read with DuckDB alone (no Ibis, no pandas); shown without its password
+    doc = {"db": redacted(db), **store_status(db)}
     if json_:
         print_json(doc)
         return
-    grid = Table(title=f"keepwise store {db}", title_justify="left")
+    grid = Table(title=f"keepwise store {doc['db']}", title_justify="left")
     for heading in ("table", "rows", "customers", "from", "to"):
         grid.add_column(heading, justify="right" if heading in ("rows", "customers") else "left")
     for name, row in doc["tables"].items():

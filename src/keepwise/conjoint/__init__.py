@@ -12,12 +12,19 @@ matching command prints with ``--json``: :func:`estimate` (and :meth:`Estimate.s
 :func:`simulate` (with :func:`load_offers`).
 """
 
-from keepwise.conjoint.coding import AttributeCoding, ChoiceData, Coding, choice_data
-from keepwise.conjoint.latent_class import LatentClassMNL
-from keepwise.conjoint.mnl import ConditionalLogit
-from keepwise.conjoint.results import ConjointResult
-from keepwise.conjoint.run import Estimate, Shown, estimate, load_offers, read_answers, show, simulate
-from keepwise.conjoint.study import Attribute, Study, load_study
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keepwise._lazy import exports
+
+if TYPE_CHECKING:
+    from keepwise.conjoint.coding import AttributeCoding, ChoiceData, Coding, choice_data
+    from keepwise.conjoint.latent_class import LatentClassMNL
+    from keepwise.conjoint.mnl import ConditionalLogit
+    from keepwise.conjoint.results import ConjointResult
+    from keepwise.conjoint.run import Estimate, Shown, estimate, load_offers, read_answers, show, simulate
+    from keepwise.conjoint.study import Attribute, Study, load_study
 
 __all__ = [
     "Attribute",
@@ -38,3 +45,26 @@ __all__ = [
     "show",
     "simulate",
 ]
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "AttributeCoding": "keepwise.conjoint.coding",
+        "ChoiceData": "keepwise.conjoint.coding",
+        "Coding": "keepwise.conjoint.coding",
+        "choice_data": "keepwise.conjoint.coding",
+        "LatentClassMNL": "keepwise.conjoint.latent_class",
+        "ConditionalLogit": "keepwise.conjoint.mnl",
+        "ConjointResult": "keepwise.conjoint.results",
+        "Estimate": "keepwise.conjoint.run",
+        "Shown": "keepwise.conjoint.run",
+        "estimate": "keepwise.conjoint.run",
+        "load_offers": "keepwise.conjoint.run",
+        "read_answers": "keepwise.conjoint.run",
+        "show": "keepwise.conjoint.run",
+        "simulate": "keepwise.conjoint.run",
+        "Attribute": "keepwise.conjoint.study",
+        "Study": "keepwise.conjoint.study",
+        "load_study": "keepwise.conjoint.study",
+    },
+)

@@ -15,16 +15,23 @@ The statistics themselves are in :mod:`~keepwise.experiments.analysis` (with
 and :mod:`~keepwise.experiments.uplift`.
 """
 
-from keepwise.experiments.run import Analysis, Started, analyze, read_results, start
-from keepwise.experiments.targeting import (
-    UpliftFit,
-    UpliftPlan,
-    UpliftScores,
-    fit_uplift,
-    load_uplift,
-    plan_uplift,
-    score_uplift,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keepwise._lazy import exports
+
+if TYPE_CHECKING:
+    from keepwise.experiments.run import Analysis, Started, analyze, read_results, start
+    from keepwise.experiments.targeting import (
+        UpliftFit,
+        UpliftPlan,
+        UpliftScores,
+        fit_uplift,
+        load_uplift,
+        plan_uplift,
+        score_uplift,
+    )
 
 __all__ = [
     "Analysis",
@@ -40,3 +47,21 @@ __all__ = [
     "score_uplift",
     "start",
 ]
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "Analysis": "keepwise.experiments.run",
+        "Started": "keepwise.experiments.run",
+        "analyze": "keepwise.experiments.run",
+        "read_results": "keepwise.experiments.run",
+        "start": "keepwise.experiments.run",
+        "UpliftFit": "keepwise.experiments.targeting",
+        "UpliftPlan": "keepwise.experiments.targeting",
+        "UpliftScores": "keepwise.experiments.targeting",
+        "fit_uplift": "keepwise.experiments.targeting",
+        "load_uplift": "keepwise.experiments.targeting",
+        "plan_uplift": "keepwise.experiments.targeting",
+        "score_uplift": "keepwise.experiments.targeting",
+    },
+)

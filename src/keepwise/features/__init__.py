@@ -4,16 +4,23 @@ Written once as Ibis expressions so that the same code runs on DuckDB and on Spa
 in the engine and only per-customer summaries come back to Python.
 """
 
-from keepwise.features.customer import (
-    aov_windows,
-    cadence,
-    category_cadence,
-    category_mix,
-    category_runs,
-    monthly_aov,
-    purchase_days,
-    rfm,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keepwise._lazy import exports
+
+if TYPE_CHECKING:
+    from keepwise.features.customer import (
+        aov_windows,
+        cadence,
+        category_cadence,
+        category_mix,
+        category_runs,
+        monthly_aov,
+        purchase_days,
+        rfm,
+    )
 from keepwise.features.orders import order_lines, orders, priced_lines
 
 __all__ = [
@@ -29,3 +36,17 @@ __all__ = [
     "purchase_days",
     "rfm",
 ]
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "aov_windows": "keepwise.features.customer",
+        "cadence": "keepwise.features.customer",
+        "category_cadence": "keepwise.features.customer",
+        "category_mix": "keepwise.features.customer",
+        "category_runs": "keepwise.features.customer",
+        "monthly_aov": "keepwise.features.customer",
+        "purchase_days": "keepwise.features.customer",
+        "rfm": "keepwise.features.customer",
+    },
+)

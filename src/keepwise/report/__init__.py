@@ -7,8 +7,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from keepwise.exceptions import KeepwiseInputError
 
 if TYPE_CHECKING:
@@ -25,6 +23,8 @@ def _plotly_js() -> str:
 
 def render_html(review: Review) -> str:
     """The report of ``review`` as one HTML document (plotly.js inline, no network access needed)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape  # only when a report is drawn
+
     env = Environment(
         loader=PackageLoader("keepwise.report", "templates"), autoescape=select_autoescape(["j2"])
     )

@@ -92,11 +92,15 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     pandas.DataFrame
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``, ``categories``.
     """
-    cad = features.category_cadence(inputs.lines, inputs.period.end)
+    # only customers who bought within RECENT_DAYS can be warned: the ranges of the others are not looked at
+    # (the same test as below, on the same figure, computed in the engine before the heavy window queries)
+    rfm = features.rfm(inputs.orders, inputs.period.end)
+    recent = rfm.filter(rfm.recency_days <= RECENT_DAYS).select("customer_id")
+    lines = inputs.lines.filter(inputs.lines.customer_id.isin(recent.customer_id))
+    ords = inputs.orders.filter(inputs.orders.customer_id.isin(recent.customer_id))
+    cad = features.category_cadence(lines, inputs.period.end)
     cad = cad.filter(cad.n_days >= MIN_DAYS)
-    runs = features.category_runs(inputs.lines, inputs.orders).select(
-        "customer_id", "category", "orders_after"
-    )
+    runs = features.category_runs(lines, ords).select("customer_id", "category", "orders_after")
     joined = cad.left_join(runs, ["customer_id", "category"]).drop("customer_id_right", "category_right")
     rules = inputs.rules
     d = category_test(to_frame(joined), rules.dropped_category_threshold, rules.dropped_category_min_excess)

@@ -10,11 +10,12 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
 from keepwise.signals.period import ReviewPeriod
-from keepwise.value.worth import customer_worth
+from keepwise.value.worth import annual_margins, years_as_customer
 
 __all__ = ["MIN_TENURE_DAYS", "SignalInputs", "among", "money", "prepare", "to_frame"]
 
@@ -88,6 +89,9 @@ class SignalInputs:
         The thresholds of the warning rules (``[review]`` in ``keepwise.toml``).
     currency:
         The reporting currency, for money in the warnings' evidence.
+    days:
+        The purchase days of ``orders`` (:func:`keepwise.features.purchase_days`), when computed once for
+        the run (``None``: the rules compute them).
     """
 
     period: ReviewPeriod
@@ -100,6 +104,7 @@ class SignalInputs:
     rft: pd.DataFrame | None = None
     rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
     currency: str = "USD"
+    days: ir.Table | None = None
 
 
 def prepare(
@@ -112,23 +117,19 @@ def prepare(
     """Compute the shared per-customer summary for ``period`` (one engine query, one row per customer)."""
     rfm = features.rfm(ords, period.end)
     cad = features.cadence(ords, period.end).drop("last_order_at")
-    summary = to_frame(rfm.left_join(cad, "customer_id").drop("customer_id_right"))
-    summary = summary[summary["n_orders"] > 0].reset_index(drop=True)
+    table = rfm.left_join(cad, "customer_id").drop("customer_id_right").to_pyarrow()
+    table = table.filter(pc.fill_null(pc.greater(table["n_orders"], 0), False))
+    summary = table.to_pandas()
     tenure = np.maximum(summary["tenure_days"].astype(float), MIN_TENURE_DAYS)
-    worth = customer_worth(
-        pd.DataFrame(
-            {
-                "customer_id": summary["customer_id"],
-                "margin": summary["margin"],
-                "purchase_days": summary["n_days"],
-                "first_day": pd.to_datetime(summary["first_order_at"], utc=True).dt.floor("D"),
-                "last_day": pd.to_datetime(summary["last_order_at"], utc=True).dt.floor("D"),
-            }
-        ),
-        rules=rules,
+    # customer_worth's margin a year and basis, without a Decimal per customer (the same figures)
+    n = pd.to_numeric(summary["n_days"], errors="coerce").fillna(0).astype(int).to_numpy()
+    years = years_as_customer(
+        n,
+        pd.to_datetime(summary["first_order_at"], utc=True).dt.floor("D"),
+        pd.to_datetime(summary["last_order_at"], utc=True).dt.floor("D"),
     )
-    summary["annual_margin"] = worth["annual_margin"].astype(float).to_numpy()
-    summary["basis"] = worth["basis"].to_numpy()
+    summary["annual_margin"] = annual_margins(table["margin"], years)
+    summary["basis"] = np.select([n > 1, n == 1], ["history", "one purchase"], "no purchase")
     summary["orders_per_year"] = summary["n_orders"].astype(float) * 365.25 / tenure
     summary["lost"] = among(summary["customer_id"], lost_ids or set())
     return SignalInputs(

@@ -235,7 +235,12 @@ def _months_spanned(first: pd.Timestamp, last: pd.Timestamp) -> int:
 
 
 def lost_status(
-    backend: Store, ords: ir.Table, period: ReviewPeriod, rules: ReviewAssumptions | None = None
+    backend: Store,
+    ords: ir.Table,
+    period: ReviewPeriod,
+    rules: ReviewAssumptions | None = None,
+    *,
+    days: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Every customer's lost status at the end of ``period`` (the inactivity rule of ``rules``).
 
@@ -245,9 +250,11 @@ def lost_status(
         ``customer_id``, ``first_order_at``, ``last_order_at``, ``margin`` (Decimal), ``lost`` (bool),
         ``lost_at``, ``how`` ("exit" or "inactivity"), ``reason``, ``competitor``, and what
         :func:`keepwise.value.worth.customer_worth` reads: ``purchase_days``, ``first_day``, ``last_day``.
+
+    ``days``: the purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
     """
     end = ibis.literal(period.end)
-    summary = to_frame(history(ords))
+    summary = to_frame(history(ords, days))
     ex = backend.table("exits")
     ex = ex.filter(ex.lost_at < end)
     w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
@@ -391,8 +398,8 @@ def build_ledger(
         None
         if model_values is None
         else {
-            str(c): Decimal(v)
-            for c, v in zip(model_values["customer_id"], model_values["value"], strict=True)
+            str(c): v if type(v) is Decimal else Decimal(v)
+            for c, v in zip(model_values["customer_id"].tolist(), model_values["value"].tolist(), strict=True)
         }
     )
     w = customer_worth(lost, model=model, rft=rft, rules=rules, model_value=given)

@@ -40,12 +40,14 @@ REACTIVATION_DAYS = 180.0
 def _active_months(ords: ir.Table) -> ir.Table:
     p = ords.filter(ords.value > 0)
     m = p.group_by(["customer_id", p.ordered_at.truncate("M").name("month")]).aggregate()
-    cohort = m.group_by("customer_id").aggregate(cohort=m.month.min())
-    m = m.join(cohort, "customer_id")
     w = ibis.window(group_by=m.customer_id, order_by=m.month)
     gap_days = days_between(m.month, m.month.lag().over(w))
+    # the cohort (first active month) over the same window's partition: one pass, no join back
     # previous active month exactly one calendar month earlier (month starts are 28-31 days apart)
-    return m.mutate(retained=ibis.coalesce(gap_days <= 31, False))
+    return m.mutate(
+        cohort=m.month.min().over(ibis.window(group_by=m.customer_id)),
+        retained=ibis.coalesce(gap_days <= 31, False),
+    )
 
 
 def cohort_activity(ords: ir.Table) -> pd.DataFrame:
@@ -76,7 +78,9 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
     return (b.year * 12 + b.month) - (a.year * 12 + a.month)
 
 
-def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> dict[str, Any]:
+def compute_metrics(
+    ords: ir.Table, period: ReviewPeriod, cohorts: int = 12, *, days: ir.Table | None = None
+) -> dict[str, Any]:
     """All retention metrics for the review, as JSON-able data.
 
     Parameters
@@ -87,6 +91,8 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
         The review month.
     cohorts:
         How many of the latest cohorts the heat map shows.
+    days:
+        The purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
 
     Returns
     -------
@@ -135,8 +141,11 @@ def compute_metrics(ords: ir.Table, period: ReviewPeriod, cohorts: int = 12) -> 
     by_month["active_prev"] = by_month["active"].shift(1)
     by_month["no_purchase_rate"] = 1 - by_month["retained"] / by_month["active_prev"]
 
-    p = ords.filter(ords.value > 0)
-    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    if days is None:
+        p = ords.filter(ords.value > 0)
+        days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    else:
+        days = days.select("customer_id", "day")
     w = ibis.window(group_by=days.customer_id, order_by=days.day)
     # the window column first, then the filter: Spark cannot filter on a window expression directly
     gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))

@@ -80,6 +80,46 @@ def _rft(days: Any, as_of: Any) -> pd.DataFrame:
     return df[["customer_id", "frequency", "recency", "T"]]
 
 
+def _rft_pair(days: Any, as_of: Any, before: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`_rft` at ``as_of`` and at ``before`` (earlier), from one pass over the purchase days.
+
+    The same frames as two calls of :func:`_rft`: each figure is the same engine expression, its aggregates
+    taken only over the days before ``before`` for the second.
+    """
+    end, start = ibis.literal(as_of), ibis.literal(before)
+    d = days.filter(days.day < end)
+    early = d.day < start
+    agg = d.group_by("customer_id").aggregate(
+        n=d.day.count(),
+        first=d.day.min(),
+        last=d.day.max(),
+        n_b=d.day.count(where=early),
+        first_b=d.day.min(where=early),
+        last_b=d.day.max(where=early),
+    )
+    agg = agg.select(
+        "customer_id",
+        n=agg.n,
+        recency_days=days_between(agg["last"], agg["first"]),
+        age_days=days_between(end, agg["first"]),
+        n_b=agg.n_b,
+        recency_b=days_between(agg["last_b"], agg["first_b"]),
+        age_b=days_between(start, agg["first_b"]),
+    )
+    df = to_frame(agg).sort_values("customer_id", kind="stable", ignore_index=True)
+    frames = []
+    for df_, n, recency, age in (
+        (df, "n", "recency_days", "age_days"),
+        (df[df["n_b"] > 0].reset_index(drop=True), "n_b", "recency_b", "age_b"),
+    ):
+        out = pd.DataFrame({"customer_id": df_["customer_id"]})
+        out["frequency"] = df_[n].astype(float) - 1
+        out["recency"] = df_[recency].astype(float) / _WEEK
+        out["T"] = df_[age].astype(float) / _WEEK
+        frames.append(out)
+    return frames[0], frames[1]
+
+
 def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """P(alive) at the end of the review month and of the month before, or ``None`` without a model.
 
@@ -103,9 +143,8 @@ def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFr
             "P(alive) was not computed: the purchase models (keepwise.models) are not available"
         )
         return None
-    days = features.purchase_days(inputs.orders)
-    now = _rft(days, inputs.period.end)
-    before = _rft(days, inputs.period.start)
+    days = inputs.days if inputs.days is not None else features.purchase_days(inputs.orders)
+    now, before = _rft_pair(days, inputs.period.end, inputs.period.start)
     fit_on = now.sample(MAX_FIT, random_state=0) if len(now) > MAX_FIT else now
     try:
         try:

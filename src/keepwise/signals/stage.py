@@ -30,6 +30,7 @@ __all__ = ["SignalsResult", "run"]
 #: Names of the engine's temporary tables holding the month's order lines and orders while :func:`run` works.
 LINES_TEMP = "_kw_review_lines"
 ORDERS_TEMP = "_kw_review_orders"
+DAYS_TEMP = "_kw_review_days"
 
 
 @dataclass
@@ -94,11 +95,14 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
     rate = cfg.value.default_margin_rate
     lines = store.materialize(features.order_lines(store, period.end, margin_rate=rate), LINES_TEMP)
     ords = store.materialize(features.orders(lines), ORDERS_TEMP)
+    # the purchase days, read by the lost status, P(alive) and the reactivations: grouped once
+    days = store.materialize(features.purchase_days(ords), DAYS_TEMP)
     try:
-        status = lost_status(store, ords, period, rules)
+        status = lost_status(store, ords, period, rules, days=days)
         lost_ids = set(status.loc[status["lost"], "customer_id"])
         inputs = prepare(lines, ords, period, lost_ids, rules)
         inputs.currency = reporting_currency(store, cfg)
+        inputs.days = days
         inputs.p_alive = p_alive_rule.score(inputs, status)
         warnings = detect_warnings(inputs)
         model_values = None
@@ -108,8 +112,9 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
             except Exception as exc:  # the model-based figure is a bonus; the ledger says it is not estimated
                 inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
         ledger = build_ledger(store, ords, period, status=status, model_values=model_values, rules=rules)
-        metrics = compute_metrics(ords, period)
+        metrics = compute_metrics(ords, period, days=days)
     finally:
+        store.drop_temp(DAYS_TEMP)
         store.drop_temp(ORDERS_TEMP)
         store.drop_temp(LINES_TEMP)
     return SignalsResult(

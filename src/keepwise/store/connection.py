@@ -59,6 +59,39 @@ def is_busy(exc: BaseException) -> bool:
     return "Conflicting lock" in text or "Could not set lock" in text or "different configuration" in text
 
 
+#: Query parameters of a store URL that carry a secret (psycopg takes ``?password=...``).
+_SECRET_PARAMETERS = frozenset({"password", "pass", "passwd", "sslpassword"})
+
+
+def redacted(url: str) -> str:
+    """``url`` with any password in it shown as ``***``: a store URL as output, JSON, logs and errors show it.
+
+    Covers the password of ``user:password@host`` (written plainly or percent-encoded) and ``?password=...``
+    parameters, on every kind of URL; a URL without one (a DuckDB file) is returned unchanged.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except (
+        ValueError
+    ):  # not a URL at all (a bad --db): shown as it came, after hiding what looks like a secret
+        return url if "@" not in url else "***@" + url.rpartition("@")[2]
+    netloc, query = parts.netloc, parts.query
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    if query:
+        pairs = [p.partition("=") for p in query.split("&")]
+        query = "&".join(
+            f"{k}{eq}***" if eq and k.lower() in _SECRET_PARAMETERS else f"{k}{eq}{v}" for k, eq, v in pairs
+        )
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
 def default_url() -> str:
     """The store URL from ``KEEPWISE_DB``, or the default ``duckdb:///keepwise.duckdb``."""
     return os.environ.get(ENV_VAR) or DEFAULT_URL
@@ -71,7 +104,7 @@ def duckdb_path(url: str) -> str:
         return ":memory:"
     if not rest.startswith("/"):
         raise KeepwiseInputError(
-            f"store URL '{url}' is not understood; use duckdb:///relative/path.duckdb, "
+            f"store URL '{redacted(url)}' is not understood; use duckdb:///relative/path.duckdb, "
             "duckdb:////absolute/path.duckdb or duckdb://:memory:"
         )
     return rest[1:]
@@ -99,7 +132,9 @@ def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None, op
             return (opener or _ibis_duckdb)(path, read_only=read_only)
         except Exception as exc:  # duckdb raises IOException for locked or unreadable files
             if not is_busy(exc):
-                raise KeepwiseInputError(f"cannot open store '{url}': {str(exc).splitlines()[0]}") from exc
+                raise KeepwiseInputError(
+                    f"cannot open store '{redacted(url)}': {str(exc).splitlines()[0]}"
+                ) from exc
             if deadline is None:
                 wait = lock_timeout() if wait is None else wait
                 deadline = time.monotonic() + wait
@@ -113,7 +148,9 @@ def _open_duckdb(url: str, path: str, *, read_only: bool, wait: float | None, op
             if time.monotonic() >= deadline:
                 assert wait is not None
                 if wait == 0:
-                    raise StoreBusy(f"the store '{url}' is busy (another process has it open)") from None
+                    raise StoreBusy(
+                        f"the store '{redacted(url)}' is busy (another process has it open)"
+                    ) from None
                 raise StoreBusy(
                     f"the store is still busy after {wait:g} s (another process has it open); try again when "
                     f"it has finished, or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS"
@@ -133,7 +170,7 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
         if path != ":memory:":
             parent = Path(path).parent
             if not parent.exists():
-                raise KeepwiseInputError(f"store URL '{url}': folder '{parent}' does not exist")
+                raise KeepwiseInputError(f"store URL '{redacted(url)}': folder '{parent}' does not exist")
         backend = _open_duckdb(url, path, read_only=read_only, wait=wait)
         backend.raw_sql("SET TimeZone = 'UTC'")
         if not read_only:
@@ -148,8 +185,8 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
 
         return connect_spark(url)
     raise KeepwiseInputError(
-        f"store URL '{url}' is not supported; use duckdb:///file.duckdb, duckdb://:memory:, postgres://..., "
-        "spark-local or spark://host:port"
+        f"store URL '{redacted(url)}' is not supported; use duckdb:///file.duckdb, duckdb://:memory:, "
+        "postgres://..., spark-local or spark://host:port"
     )
 
 

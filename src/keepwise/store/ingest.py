@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from keepwise.exceptions import KeepwiseInputError, LoadError
-from keepwise.store import consent_history, readers, stats
+from keepwise.store import consent_history, load_fast, readers, stats
 from keepwise.store.connection import duckdb_connection
 from keepwise.store.keys import problem
-from keepwise.store.schema import SCHEMA, Table, load_order
+from keepwise.store.schema import SCHEMA, Column, Table, load_order
 from keepwise.store.schema import table as table_named
 from keepwise.store.validate import lit, q, shown, stored_expr
 
@@ -168,6 +168,14 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
     # a store, or a plain DuckDB connection (keepwise.store.raw: the command's way, without Ibis)
     con: Any = backend if isinstance(backend, duckdb.DuckDBPyConnection) else duckdb_connection(backend)
     big = show_progress and sum(s.size for s in sources) >= PROGRESS_MIN_BYTES
+    try:  # the fast way (store/load_fast.py); at any doubt, all again the careful way, which names it
+        return _attempt(con, sources, big, fast=True)
+    except Exception:  # the careful way raises what there is to raise
+        return _attempt(con, sources, big, fast=False)
+
+
+def _attempt(con: Any, sources: list[_Source], big: bool, *, fast: bool) -> list[LoadResult]:
+    """Load ``sources`` in one transaction (fast: :func:`_load_fast`; else :func:`_load_one` each)."""
     results: list[LoadResult] = []
     (old_limit,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
     con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
@@ -176,7 +184,8 @@ def _run(backend: Any, sources: list[_Source], show_progress: bool) -> list[Load
         with _Steps(con, big) as steps:
             known: dict[str, dict[str, int]] = {}  # figures of a first load that the checks already counted
             for i, s in enumerate(sources):
-                result, facts = _load_one(steps, s, f"_kw_stage_{i}")
+                careful = not fast or s.table.name == "consent"
+                result, facts = (_load_one if careful else _load_fast)(steps, s, f"_kw_stage_{i}")
                 results.append(result)
                 seen = [r.table for r in results].count(s.table.name) > 1
                 known[s.table.name] = {} if seen else facts
@@ -258,6 +267,51 @@ def _check_header(s: _Source) -> None:
             )
 
 
+def _source_sql(con: Any, s: _Source) -> str:
+    """SQL reading the rows of ``s`` (a CSV file as text; a DataFrame is registered as ``_kw_frame``)."""
+    if s.kind == "csv":
+        types = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in s.columns) + "}"
+        return (  # the path as a literal: binding a parameter makes DuckDB import pandas
+            f"read_csv({lit(str(s.data))}, header = true, auto_detect = false, columns = {types}, "
+            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false)"
+        )
+    if s.kind == "parquet":
+        return f"read_parquet({lit(str(s.data))})"
+    con.register("_kw_frame", s.data)
+    return "_kw_frame"
+
+
+def _load_fast(steps: _Steps, s: _Source, stage: str) -> tuple[LoadResult, dict[str, int]]:
+    """:func:`_load_one` the fast way (store/load_fast.py); raises at any doubt about the rows.
+
+    Into an empty table the rows go straight from the source; otherwise they are staged typed and upserted.
+    """
+    con, table, present = steps.con, s.table, set(s.columns)
+    target = q(table.name)
+    first = con.execute(f"SELECT 1 FROM {target} LIMIT 1").fetchone() is None
+    try:
+        select = load_fast.typed_select(table, present, _source_sql(con, s))
+        cols = ", ".join(q(c) for c in table.column_names)
+        if first:
+            (rows,) = steps.execute(f"{s.name}: saving", f"INSERT INTO {target} ({cols}) {select}").fetchone()
+        else:
+            steps.execute(f"{s.name}: reading", f"CREATE TEMP TABLE {q(stage)} AS {select}")
+            (rows,) = con.execute(f"SELECT COUNT(*) FROM {q(stage)}").fetchone()
+    finally:
+        if s.kind == "frame":
+            con.unregister("_kw_frame")
+    if rows == 0:
+        raise load_fast.Doubt("no rows")
+    facts = load_fast.who_checks(con, target if first else q(stage), table, present)
+    if first:
+        new, updated, unchanged = rows, 0, 0
+    else:
+        new, updated, unchanged = _upsert(steps, stage, table, present, rows, set(), first=False, typed=True)
+        con.execute(f"DROP TABLE {q(stage)}")
+    known = {"customers": facts["distinct customer_id"]} if first and "distinct customer_id" in facts else {}
+    return LoadResult(table.name, s.name, rows, new, updated, unchanged), known
+
+
 def _stage(steps: _Steps, s: _Source, stage: str) -> int:
     """Read the source into a temporary table, exposed as the view ``stage`` with ``_row``.
 
@@ -270,18 +324,8 @@ def _stage(steps: _Steps, s: _Source, stage: str) -> int:
     known = {col.name for col in s.table.columns}
     wanted = ", ".join(q(c) for c in s.columns if c in known)
     raw = f"{stage}_raw"
-    if s.kind == "csv":
-        types = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in s.columns) + "}"
-        source = (  # the path as a literal: binding a parameter makes DuckDB import pandas
-            f"read_csv({lit(str(s.data))}, header = true, auto_detect = false, columns = {types}, "
-            "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false)"
-        )
-        params: list[Any] = []
-    elif s.kind == "parquet":
-        source, params = f"read_parquet({lit(str(s.data))})", []
-    else:
-        con.register("_kw_frame", s.data)
-        source, params = "_kw_frame", []
+    source = _source_sql(con, s)
+    params: list[Any] = []
     try:
         steps.execute(
             f"{s.name}: reading", f"CREATE TEMP TABLE {q(raw)} AS SELECT {wanted} FROM {source}", params
@@ -330,25 +374,40 @@ def _load_one(steps: _Steps, s: _Source, stage: str) -> tuple[LoadResult, dict[s
 
 
 def _upsert(
-    steps: _Steps, stage: str, table: Table, present: set[str], rows: int, clean: set[str], *, first: bool
+    steps: _Steps,
+    stage: str,
+    table: Table,
+    present: set[str],
+    rows: int,
+    clean: set[str],
+    *,
+    first: bool,
+    typed: bool = False,
 ) -> tuple[int, int, int]:
+    """Insert or replace the staged rows by key; ``typed``: the stage holds stored values already."""
     con = steps.con
+
+    def value(col: Column, qualifier: str = "") -> str:
+        if typed:
+            return (qualifier + "." if qualifier else "") + q(col.name)
+        return stored_expr(col, True, clean, qualifier)
+
     target = q(table.name)
     cols = ", ".join(q(c) for c in table.column_names)
     if first:  # a first load (the table is empty): every row is new
-        typed = ", ".join(
+        out = ", ".join(
             f"{stored_expr(col, col.name in present, clean)} AS {q(col.name)}" for col in table.columns
         )
-        steps.execute(f"saving {table.name}", f"INSERT INTO {target} ({cols}) SELECT {typed} FROM {q(stage)}")
+        steps.execute(f"saving {table.name}", f"INSERT INTO {target} ({cols}) SELECT {out} FROM {q(stage)}")
         return rows, 0, 0
     key_match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in table.key)
     values = []
     for col in table.columns:
         if col.name in present:
-            values.append(f"{stored_expr(col, True, clean, 's')} AS {q(col.name)}")
+            values.append(f"{value(col, 's')} AS {q(col.name)}")
         else:  # absent from the file: keep what the store holds for known keys
             values.append(f"t.{q(col.name)} AS {q(col.name)}")
-    typed_keys = ", ".join(f"{stored_expr(table.column(k), True, clean)} AS {q(k)}" for k in table.key)
+    typed_keys = ", ".join(f"{value(table.column(k))} AS {q(k)}" for k in table.key)
     other = [c for c in table.column_names if c not in table.key]
     same = " AND ".join(f"n.{q(c)} IS NOT DISTINCT FROM n.{q('_old_' + c)}" for c in other) or "TRUE"
     old = "".join(f", t.{q(c)} AS {q('_old_' + c)}" for c in other)

@@ -98,14 +98,19 @@ def _iso(value: Any) -> str | None:
 
 
 def scan(
-    sql: Sql, spec: Table, *, customers: bool = True, stored: dict[str, str] | None = None
+    sql: Sql,
+    spec: Table,
+    *,
+    customers: bool = True,
+    stored: dict[str, str] | None = None,
+    filled: bool = True,
 ) -> dict[str, Any]:
     """The figures of table ``spec`` computed from its rows by one query.
 
     Returns ``rows``; ``first`` and ``last`` (ISO 8601) of its first timestamp column when it has one;
     ``customers`` (distinct non-blank ``customer_id``) when it has that column and ``customers`` is true;
-    ``filled``: the values in each column; ``currencies`` (sorted) for orders. ``stored`` is the table's
-    columns (:func:`columns_of`) when already read.
+    ``filled``: the values in each column (unless ``filled`` is false); ``currencies`` (sorted) for orders.
+    ``stored`` is the table's columns (:func:`columns_of`) when already read.
     """
     stored = columns_of(sql, spec.name).get(spec.name, {}) if stored is None else stored
     times = [c.name for c in spec.columns if c.type == "timestamp" and c.name in stored]
@@ -115,7 +120,8 @@ def scan(
     count_customers = customers and "customer_id" in stored and "customer_id" in spec.column_names
     if count_customers:
         parts.append('COUNT(DISTINCT "customer_id")')
-    parts += [f"COUNT({_q(c)})" for c in stored]
+    counted = list(stored) if filled else []
+    parts += [f"COUNT({_q(c)})" for c in counted]
     with_currencies = spec.name == "orders" and "currency" in stored
     if with_currencies:
         parts.append('LIST(DISTINCT "currency") FILTER (WHERE "currency" IS NOT NULL)')
@@ -125,7 +131,8 @@ def scan(
         out["first"], out["last"] = _iso(values.pop(0)), _iso(values.pop(0))
     if count_customers:
         out["customers"] = int(values.pop(0))
-    out["filled"] = {c: int(values.pop(0)) for c in stored}
+    if filled:
+        out["filled"] = {c: int(values.pop(0)) for c in counted}
     if with_currencies:
         out["currencies"] = sorted(str(c) for c in (values.pop(0) or []))
     return out

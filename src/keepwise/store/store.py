@@ -81,14 +81,15 @@ class Store:
         return self.backend.dialect
 
     def __getattr__(self, name: str) -> Any:
-        # only called for names not found on the Store itself: the Ibis backend's API (table, list_tables,
-        # create_table, disconnect, ...), so that a Store is usable wherever an Ibis backend is
+        # only for names the Store lacks: the Ibis backend's API, so a Store serves wherever a backend does
         if name == "backend":
             raise AttributeError(name)
         return getattr(self.backend, name)
 
     def __repr__(self) -> str:
-        return f"Store({self.kind}, {self.url or ''})"
+        from keepwise.store.connection import redacted
+
+        return f"Store({self.kind}, {redacted(self.url or '')})"
 
     # ------------------------------------------------------------------ reading
     def table(self, name: str) -> Any:
@@ -397,13 +398,12 @@ class Store:
         """Compute ``expr`` once into a temporary table of the engine and return it as a table expression."""
         if not (self.is_duckdb or self.is_postgres):
             return expr.cache()
-        import ibis
-
         self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         if self.is_postgres:  # no CREATE OR REPLACE TABLE there
             self.drop(name)
         replace = "" if self.is_postgres else "OR REPLACE "
-        self.sql(f"CREATE {replace}TEMP TABLE {self.quote(name)} AS {ibis.to_sql(expr, dialect=self.kind)}")
+        # the engine's own compiler: ibis.to_sql unbinds the expression and pretty-prints (slower)
+        self.sql(f"CREATE {replace}TEMP TABLE {self.quote(name)} AS {self.backend.compile(expr)}")
         memo.forget_table(self, name)
         return self.table(name)
 

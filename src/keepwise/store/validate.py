@@ -320,8 +320,8 @@ def stored_expr(col: Column, present: bool, clean: set[str], qualifier: str = ""
     return typed_expr(col, present, qualifier)
 
 
-def _ids_together(cols: list[Column]) -> str:
-    """An aggregate true when every value of the id columns ``cols`` passes :data:`FAST_ID_RE` (one regex).
+def ids_together(cols: list[Column]) -> str:
+    """SQL true for a row whose every value of the id columns ``cols`` passes :data:`FAST_ID_RE` (one regex).
 
     The ids of a row are joined with the character 0x01 (which no fast id holds) and matched by one
     expression with exactly one part per column, which costs less than one match per column. A blank
@@ -341,7 +341,7 @@ def _ids_together(cols: list[Column]) -> str:
     joined = " || chr(1) || ".join(texts)
     regex = "^" + "\\x01".join(patterns) + "$"
     test = " AND ".join([f"REGEXP_FULL_MATCH({joined}, {lit(regex)})", *not_empty])
-    return f"COALESCE(BOOL_AND(COALESCE({test}, FALSE)), FALSE)"  # a NULL required id fails the test
+    return f"COALESCE({test}, FALSE)"  # a NULL required id fails the test
 
 
 def _one_currency(col: Column) -> str:
@@ -375,7 +375,7 @@ def value_problem(
     ids = [i for i, c in enumerate(columns) if c.type == "text" and c.allowed is None and is_id(table, c)]
     ids = ids if len(ids) > 1 else []
     groups: list[tuple[str, list[int], bool]] = (
-        [(_ids_together([columns[i] for i in ids]), ids, True)] if ids else []
+        [(f"BOOL_AND({ids_together([columns[i] for i in ids])})", ids, True)] if ids else []
     )
     for i, c in enumerate(columns):
         if i not in ids:

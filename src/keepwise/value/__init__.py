@@ -5,11 +5,18 @@ of a month, kept in the store), :func:`keepwise.value.clv.run` (every customer's
 ``clv`` table) and :func:`fit_model` (a purchase or spend model fitted on the store's orders).
 """
 
-from keepwise.value.clv import customer_lifetime_value
-from keepwise.value.fitting import fit_model, fit_summary
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from keepwise._lazy import exports
 from keepwise.value.profitability import customer_ledger, profitability, unused_capacity
-from keepwise.value.tiers import TIERS, assign_tiers, tier_movement
-from keepwise.value.whale import whale_curve, whale_figure
+
+if TYPE_CHECKING:
+    from keepwise.value.clv import customer_lifetime_value
+    from keepwise.value.fitting import fit_model, fit_summary
+    from keepwise.value.tiers import TIERS, assign_tiers, tier_movement
+    from keepwise.value.whale import whale_curve, whale_figure
 
 __all__ = [
     "TIERS",
@@ -24,3 +31,17 @@ __all__ = [
     "whale_curve",
     "whale_figure",
 ]
+
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "customer_lifetime_value": "keepwise.value.clv",
+        "fit_model": "keepwise.value.fitting",
+        "fit_summary": "keepwise.value.fitting",
+        "TIERS": "keepwise.value.tiers",
+        "assign_tiers": "keepwise.value.tiers",
+        "tier_movement": "keepwise.value.tiers",
+        "whale_curve": "keepwise.value.whale",
+        "whale_figure": "keepwise.value.whale",
+    },
+)

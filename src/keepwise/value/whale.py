@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from keepwise.store import memo
 
@@ -116,21 +117,21 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
         t = ledger.select("customer_id", "profit")
     order = [ibis.desc(t.profit), ibis.asc(t.customer_id)]
     ranked = t.mutate(rank=(ibis.row_number().over(order_by=order) + 1).cast("int64"), n=t.count().over())
-    top20 = ranked.filter(ranked["rank"] <= (ranked.n * 0.2).round(6).ceil())
-    stats = ranked.aggregate(
+    stats = ranked.aggregate(  # one query for every headline figure
         n=ranked.count(),
         total=ranked.profit.sum(),
         n_pos=(ranked.profit > 0).sum(),
         pos=ranked.profit.sum(where=ranked.profit > 0),
         n_neg=(ranked.profit < 0).sum(),
         neg=ranked.profit.sum(where=ranked.profit < 0),
+        top20=ranked.profit.sum(where=ranked["rank"] <= (ranked.n * 0.2).round(6).ceil()),
     )
     s = stats.to_pyarrow().to_pylist()[0]
     zero = Decimal("0")
     n = int(s["n"])
     total = s["total"] or zero
     pos, neg = s["pos"] or zero, s["neg"] or zero
-    top20_sum = top20.profit.sum().to_pyarrow().as_py() or zero
+    top20_sum = s["top20"] or zero
     n_pos, n_neg = int(s["n_pos"] or 0), int(s["n_neg"] or 0)
     peak_c = round(100 * n_pos / n, 1) if n else 0.0
     loss_c = round(100 * n_neg / n, 1) if n else 0.0
@@ -172,13 +173,10 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
     }
     wanted = {r for r in wanted if 1 <= r <= n}
     cum = ranked.mutate(cumulative=ranked.profit.cumsum(order_by=order))
-    rows = (
-        cum.filter(cum["rank"].isin(sorted(wanted)))
-        .select("rank", "cumulative")
-        .to_pyarrow()
-        .sort_by("rank")
-        .to_pandas()
-    )
+    # the wanted ranks as a small table joined on (Ibis builds and compiles a list of 400 literals 3x slower)
+    want = ibis.memtable(pa.table({"want_rank": pa.array(sorted(wanted), type=pa.int64())}))
+    picked = cum.inner_join(want, cum["rank"] == want.want_rank)
+    rows = picked.select("rank", "cumulative").to_pyarrow().sort_by("rank").to_pandas()
     curve = pd.concat([pd.DataFrame({"rank": [0], "cumulative": [zero]}), rows], ignore_index=True).rename(
         columns={"cumulative": "cumulative_profit"}
     )

@@ -33,7 +33,7 @@ Money is ``Decimal``, rounded half-even to cents once, at the end.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -50,6 +50,7 @@ __all__ = [
     "COLUMNS",
     "DAYS_PER_YEAR",
     "RULE",
+    "annual_margins",
     "customer_worth",
     "history",
     "model_values",
@@ -91,6 +92,27 @@ def _cents(value: Any) -> Decimal:
     return d.quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
+def _rounded(estimate: np.ndarray, exact: Callable[[int], Decimal]) -> list[Decimal]:
+    """Amounts in cents, estimated in binary floating point, as exact ``Decimal`` cents (``0.01`` steps).
+
+    ``exact(i)`` is the amount ``i`` computed in ``Decimal`` and rounded half-even to cents. An estimate a
+    few units in its 16th digit off (a division or two of exact inputs) rounds to the same cents unless it
+    lies within a hair of half a cent: only there, and for values that are not finite, very large, or negative
+    amounts that round to zero (``Decimal`` keeps their sign: ``-0.00``), is ``exact`` called.
+    """
+    x = np.asarray(estimate, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        cents = np.rint(x)
+        doubtful = ~np.isfinite(x) | (np.abs(x) >= 1e15)
+        doubtful |= np.abs(x - np.floor(x) - 0.5) < 1e-6 + np.abs(x) * 1e-12
+        doubtful |= (cents == 0) & np.signbit(x)
+    safe = np.where(doubtful, 0.0, cents).astype(np.int64).tolist()
+    out = [Decimal(c) * _CENT for c in safe]
+    for i in np.flatnonzero(doubtful).tolist():
+        out[i] = exact(i)
+    return out
+
+
 def _exact(value: Any) -> Decimal:
     """A margin as an exact ``Decimal`` (its own text); missing values become 0."""
     if type(value) is Decimal:
@@ -100,13 +122,15 @@ def _exact(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def history(ords: ir.Table) -> ir.Table:
+def history(ords: ir.Table, days: ir.Table | None = None) -> ir.Table:
     """Per customer, in the engine: what :func:`customer_worth` needs from their orders.
 
     Parameters
     ----------
     ords:
         One row per order (:func:`keepwise.features.orders`), already cut at the moment of interest.
+    days:
+        Its purchase days (:func:`keepwise.features.purchase_days` of ``ords``), when already computed.
 
     Returns
     -------
@@ -115,8 +139,9 @@ def history(ords: ir.Table) -> ir.Table:
         ``purchase_days`` (distinct days with an order of positive value), ``first_day``, ``last_day`` (of
         those purchase days).
     """
-    p = ords.filter(ords.value > 0)
-    days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    if days is None:
+        p = ords.filter(ords.value > 0)
+        days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
     per = days.group_by("customer_id").aggregate(
         first_day=days.day.min(), last_day=days.day.max(), purchase_days=days.day.count()
     )
@@ -135,6 +160,47 @@ def years_as_customer(purchase_days: Any, first_day: Any, last_day: Any) -> np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         active = np.where(n > 1, span * n / np.maximum(n - 1, 1), 0.0)
     return np.asarray(np.maximum(active / DAYS_PER_YEAR, 1.0), dtype=float)
+
+
+def annual_margins(margins: Any, years: np.ndarray) -> np.ndarray:
+    """Each ``margin / years`` rounded half-even to cents, as :func:`customer_worth` does, as floats, at once.
+
+    The same figures as ``float(customer_worth(...)["annual_margin"])`` (``Decimal(margin) /
+    Decimal(repr(years))``, quantized) without a ``Decimal`` per customer: the quotient is estimated in
+    binary floating point, whose error (a few units in the 16th digit) cannot move a rounding to cents
+    unless the quotient lies within a hair of half a cent; those few values are computed in ``Decimal``,
+    exactly as before. A negative margin rounding to zero is ``-0.0``, as ``float(Decimal("-0.00"))``.
+
+    Parameters
+    ----------
+    margins:
+        Lifetime margins: an Arrow array or column (decimal or float, nulls count as 0) or a sequence.
+    years:
+        Years as a customer (:func:`years_as_customer`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Margin a year, float, one per margin.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = margins if isinstance(margins, pa.Array | pa.ChunkedArray) else pa.array(margins, from_pandas=True)
+    m = np.asarray(pc.fill_null(pc.cast(arr, pa.float64()), 0.0).to_numpy(zero_copy_only=False), dtype=float)
+    y = np.asarray(years, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        x = m / y * 100.0
+        cents = np.rint(x)
+        frac = x - np.floor(x)
+        near_half = np.abs(frac - 0.5) < 1e-6 + np.abs(x) * 1e-12
+    doubtful = near_half | ~np.isfinite(x) | (np.abs(x) >= 1e15)
+    out = cents / 100.0
+    out[(cents == 0) & (m < 0)] = -0.0
+    for i in np.flatnonzero(doubtful).tolist():
+        exact = _exact(arr[i].as_py())
+        out[i] = float((exact / Decimal(repr(float(y[i])))).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+    return out
 
 
 def model_values(
@@ -182,10 +248,12 @@ def model_values(
     # a value the model cannot give (not finite) is left out, never shown as 0.00
     finite = np.isfinite(values)
     ids = d["customer_id"].astype(str).to_numpy(dtype=object)[finite].tolist()
-    return {
-        c: Decimal(repr(v)).quantize(_CENT, rounding=ROUND_HALF_EVEN)
-        for c, v in zip(ids, values[finite].tolist(), strict=True)
-    }
+    kept = values[finite]
+    with np.errstate(over="ignore", invalid="ignore"):
+        cents = _rounded(
+            kept * 100.0, lambda i: Decimal(repr(float(kept[i]))).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+        )
+    return dict(zip(ids, cents, strict=True))
 
 
 def customer_worth(
@@ -229,29 +297,42 @@ def customer_worth(
     if model_value is None and model is not None and rft is not None:
         model_value = model_values(model, rft, pd.DataFrame({"customer_id": ids, "margin": margins}), rules)
     model_value = model_value or {}
-    # one customer at a time in Decimal (exact money), written out for speed: 100,000 customers per review
-    divisors = [Decimal(repr(y)) for y in years.tolist()]
+    # exact Decimal money, computed from binary estimates of the cents (see _rounded): no Decimal division
+    # per customer, only where an estimate lies within a hair of half a cent
     lifetime = rules.lifetime_years
-    annual: list[Decimal] = []
-    monthly: list[Decimal] = []
-    disc: list[Decimal | None] = []
-    simple: list[Decimal | None] = []
     id_list = ids.tolist()
-    for cid, m, y in zip(id_list, margins, divisors, strict=True):
-        per_year = m / y
-        annual.append(per_year.quantize(_CENT, rounding=ROUND_HALF_EVEN))
-        monthly.append((per_year / 12).quantize(_CENT, rounding=ROUND_HALF_EVEN))
-        v = model_value.get(cid)
-        if v is None:
-            disc.append(None)
-            simple.append(None)
-        else:
-            disc.append(_cents(v))
-            simple.append((per_year * lifetime).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+    m_float = np.array([float(m) for m in margins], dtype=float)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        per_year_cents = m_float / years * 100.0
+    divisor: dict[int, Decimal] = {}
+
+    def per_year(i: int) -> Decimal:
+        y = divisor.get(i)
+        if y is None:
+            y = divisor[i] = Decimal(repr(float(years[i])))
+        return margins[i] / y
+
+    annual = _rounded(per_year_cents, lambda i: per_year(i).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+    monthly = _rounded(
+        per_year_cents / 12, lambda i: (per_year(i) / 12).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    )
+    given = [model_value.get(cid) for cid in id_list]
+    disc: list[Decimal | None] = [None if v is None else _cents(v) for v in given]
+    simple: list[Decimal | None] = [None] * len(given)
+    valued = [i for i, v in enumerate(given) if v is not None]
+    if valued:
+        at = np.asarray(valued, dtype=np.int64)
+        lifetime_values = _rounded(
+            per_year_cents[at] * lifetime,
+            lambda j: (per_year(valued[j]) * lifetime).quantize(_CENT, rounding=ROUND_HALF_EVEN),
+        )
+        for i, v in zip(valued, lifetime_values, strict=True):
+            simple[i] = v
+    margin_cents = _rounded(m_float * 100.0, lambda i: margins[i].quantize(_CENT, rounding=ROUND_HALF_EVEN))
     out = pd.DataFrame(
         {
             "customer_id": ids,
-            "margin": pd.Series([m.quantize(_CENT, rounding=ROUND_HALF_EVEN) for m in margins], dtype=object),
+            "margin": pd.Series(margin_cents, dtype=object),
             "purchase_days": n.to_numpy(),
             "years": np.round(years, 4),
             "basis": np.select(
@@ -267,7 +348,7 @@ def customer_worth(
         out["monthly_profit"] = pd.Series(
             [
                 _cents(Decimal(str(profit.get(c) or 0)) / y / 12)
-                for c, y in zip(id_list, divisors, strict=True)
+                for c, y in zip(id_list, (Decimal(repr(y)) for y in years.tolist()), strict=True)
             ],
             dtype=object,
         )

@@ -58,9 +58,18 @@ WINS_INPUTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def paged(request: Request, doc: dict[str, Any], lists: tuple[str, ...], page: Page) -> dict[str, Any]:
-    """``doc`` with ``lists`` cut to ``page`` and its ``pagination`` links on this route."""
-    return paginate(doc, lists, page, request.url.path, dict(request.query_params))
+def paged(
+    request: Request,
+    doc: dict[str, Any],
+    lists: tuple[str, ...],
+    page: Page,
+    totals: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """``doc`` with ``lists`` cut to ``page`` and its ``pagination`` links on this route.
+
+    With ``totals``, ``doc``'s lists are that page already (:class:`~keepwise.web.stored.Cut`).
+    """
+    return paginate(doc, lists, page, request.url.path, dict(request.query_params), totals=totals)
 
 
 #: The guard of a route a manager (or admin) may call; :data:`REP` for one a representative may call too.
@@ -87,11 +96,12 @@ def openapi(request: Request) -> Response:
 @routes.get("/status", dependencies=MANAGER)
 def status(request: Request) -> Response:
     """What the store holds (``keepwise status --json``)."""
+    from keepwise.store.connection import redacted
     from keepwise.store.status import store_status
 
     state = state_of(request)
     with state.store() as backend:
-        return json_response({"db": state.db, **store_status(backend)})
+        return json_response({"db": redacted(state.db), **store_status(backend)})
 
 
 @routes.get("/review", dependencies=MANAGER)
@@ -138,8 +148,8 @@ def profit(
     chosen = page_of(page, per_page)
     state = state_of(request)
     with state.store() as backend:
-        doc = stored.profit_document(backend, month, view, kept=state.documents)
-    return json_response(paged(request, doc, PROFIT_LISTS, chosen))
+        found = stored.profit_page(backend, month, view, chosen, kept=state.documents)
+    return json_response(paged(request, found.doc, PROFIT_LISTS, chosen, found.totals))
 
 
 @router.get("/customers/{customer_id:path}", dependencies=REP)
@@ -240,9 +250,10 @@ def winback(
     month = validation.month(month)
     count = validation.count(top, "top", minimum=None, maximum=MAX_COUNT)
     chosen = page_of(page, per_page)
+    cut_at = count if count is not None else 20
     with state.store() as backend:
-        doc = stored.winback_document(backend, month, count if count is not None else 20, state.documents)
-    return json_response(paged(request, doc, WINBACK_LISTS, chosen))
+        found = stored.winback_page(backend, month, cut_at, WINBACK_LISTS, chosen, state.documents)
+    return json_response(paged(request, found.doc, WINBACK_LISTS, chosen, found.totals))
 
 
 @routes.get("/conjoint", dependencies=MANAGER)
@@ -267,6 +278,15 @@ def outreach_document(state: WebState, month: str | None, top: int | str = 20) -
     month = validation.month(month)
     with state.store() as backend:
         return stored.outreach_document(backend, month, state.documents)
+
+
+def outreach_page(state: WebState, month: str | None, page: Page, top: int | str = 20) -> stored.Cut:
+    """A page of :func:`outreach_document`: its ``actions`` cut to ``page`` (read from the stored items)."""
+    shown = validation.count(top, "top", minimum=None, maximum=MAX_COUNT)
+    stored.check_top(shown if shown is not None else 20)
+    month = validation.month(month)
+    with state.store() as backend:
+        return stored.outreach_page(backend, month, OUTREACH_LISTS, page, state.documents)
 
 
 def mark_outreach(state: WebState, status: str, customer_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -300,8 +320,8 @@ def outreach(
 ) -> Response:
     """The month's stored outreach plan (``keepwise outreach --json --no-save``), actions paginated."""
     chosen = page_of(page, per_page)
-    doc = outreach_document(state_of(request), month, top)
-    return json_response(paged(request, doc, OUTREACH_LISTS, chosen))
+    found = outreach_page(state_of(request), month, chosen, top)
+    return json_response(paged(request, found.doc, OUTREACH_LISTS, chosen, found.totals))
 
 
 @routes.post("/outreach/{customer_id:path}/done", dependencies=REP)

@@ -1,11 +1,12 @@
 """The credentials a request may carry: a session cookie (pages), a Bearer token (the API), and their checks.
 
 - A **session** is a random 256-bit cookie value whose SHA-256 the store keeps with its user and end
-  (:mod:`keepwise.store.team`). The cookie is ``HttpOnly``, ``SameSite=Lax``, lasts
-  ``[web] session_hours`` and is ``Secure`` when the request came over HTTPS: directly, or through a
-  reverse proxy that uvicorn trusts to say so in ``X-Forwarded-Proto`` (by default one on the same
-  machine, 127.0.0.1; uvicorn's
-  ``FORWARDED_ALLOW_IPS`` names others).
+  (:mod:`keepwise.store.team`). A session ends ``[web] session_hours`` after the user's last activity
+  (requests slide it, never past a week after signing in: ``keepwise.store.team.SESSION_CAP_HOURS``). The
+  cookie is ``HttpOnly``, ``SameSite=Lax``, kept by the browser up to that week and is ``Secure`` when the
+  request came over HTTPS: directly, or through a reverse proxy that uvicorn trusts to say so in
+  ``X-Forwarded-Proto`` (by default one on the same machine, 127.0.0.1; uvicorn's ``FORWARDED_ALLOW_IPS``
+  names others).
 - An **API token** (``keepwise tokens create``) is sent as ``Authorization: Bearer <token>``; the store keeps
   its SHA-256 and role.
 - The **shared access token** of earlier versions (``KEEPWISE_WEB_TOKEN`` or ``[web] token``) still works as

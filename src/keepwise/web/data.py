@@ -91,12 +91,6 @@ def _money_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: cents(v) if isinstance(v, Decimal) else v for k, v in r.items()} for r in rows]
 
 
-def _of_customer(store: Store, table: str, customer_id: str, columns: list[str], *order: Any) -> Any:
-    t = store.table(table)
-    expr = t.filter(t.customer_id == customer_id).select(*columns)
-    return expr.order_by(list(order)) if order else expr
-
-
 def customer_profile(
     store: Store, customer_id: str, config: Config, *, orders: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -116,26 +110,15 @@ def customer_profile(
         nothing in that window), ``p_alive`` (from the latest stored review, if it had the purchase model),
         ``warnings`` and ``lost`` (from the latest stored review), ``incidents`` and ``consent``.
     """
+    from keepwise.store import customer_history as history
+
     store = as_store(store)
-    customers = store.table("customers")
-    rows = _rows(customers.filter(customers.customer_id == customer_id))
+    columns = list(store.table("customers").columns)
+    rows = history.rows_of(store, "customers", customer_id, columns, "customer_id ASC", 1)
     if not rows:
         raise NotFound(f"unknown customer id '{customer_id}'")
     customer = _money_rows(rows)[0]
-    o = store.table("orders")
-    o = o.filter(o.customer_id == customer_id)
-    agg = (
-        orders
-        or _rows(
-            o.aggregate(
-                orders=o.order_id.nunique(),
-                lines=o.count(),
-                first=o.ordered_at.min(),
-                last=o.ordered_at.max(),
-                revenue=(o.quantity * o.unit_price).sum(),
-            )
-        )[0]
-    )
+    agg = orders or history.order_summary(store, customer_id)
     value = _value(store, customer_id, config)
     orders = {
         "orders": int(agg["orders"]),
@@ -165,21 +148,17 @@ def customer_profile(
                     f"tier and rank are not shown; run `keepwise profit --view ttm --month {gap.month}`",
                 ).to_json()
             )
-    months = review_months(store)
-    latest = months[0] if months else None
+    latest = history.latest(store, "review_document", "review_month")
+    latest = None if latest is None else str(latest)
     doc["review_month"] = latest
     doc["p_alive"] = None
     doc["warnings"] = []
     lost: list[dict[str, Any]] = []
     if latest is not None:
 
-        def reviewed(table: str, columns: list[str], *order: str) -> list[dict[str, Any]]:
-            if not store.has_table(table):
-                return []
-            have = set(store.table(table).columns)
-            columns = [c for c in columns if c in have]  # a review stored by an older keepwise has fewer
-            expr = _of_customer(store, table, customer_id, ["review_month", *columns], *order)
-            return [{c: r[c] for c in columns} for r in _rows(expr.filter(expr.review_month == latest))]
+        def reviewed(table: str, columns: list[str], order: str = "review_month ASC") -> list[dict[str, Any]]:
+            # a review stored by an older keepwise has fewer columns: those it lacks are left out
+            return history.rows_of(store, table, customer_id, columns, order, where={"review_month": latest})
 
         p = reviewed("review_p_alive", ["p_alive", "p_alive_prev"])
         if p:
@@ -191,7 +170,7 @@ def customer_profile(
                 if before is None or before != before
                 else round(float(before), 4),
             }
-        doc["warnings"] = reviewed("review_warnings", ["kind", "evidence", "value_at_risk"], "kind")
+        doc["warnings"] = reviewed("review_warnings", ["kind", "evidence", "value_at_risk"], "kind ASC")
         lost = reviewed(
             "review_lost",
             [
@@ -207,38 +186,26 @@ def customer_profile(
             ],
         )
     doc["lost"] = lost[0] if lost else None
-    incidents = store.table("incidents")
+    incident_columns = [
+        "incident_id",
+        "opened_at",
+        "category",
+        "description",
+        "status",
+        "concession_amount",
+        "currency",
+        "resolved_at",
+    ]
     doc["incidents"] = _money_rows(
-        _rows(
-            _of_customer(
-                store,
-                "incidents",
-                customer_id,
-                [
-                    "incident_id",
-                    "opened_at",
-                    "category",
-                    "description",
-                    "status",
-                    "concession_amount",
-                    "currency",
-                    "resolved_at",
-                ],
-                incidents.opened_at.desc(),
-            )
-        )
+        history.rows_of(store, "incidents", customer_id, incident_columns, "opened_at DESC", _ALL)
     )
-    consent = store.table("consent")
-    doc["consent"] = _rows(
-        _of_customer(
-            store,
-            "consent",
-            customer_id,
-            ["channel", "purpose", "granted_at", "revoked_at", "source"],
-            consent.granted_at.desc(),
-        )
-    )
+    consent_columns = ["channel", "purpose", "granted_at", "revoked_at", "source"]
+    doc["consent"] = history.rows_of(store, "consent", customer_id, consent_columns, "granted_at DESC", _ALL)
     return doc
+
+
+#: No limit on a customer's rows of a table (all of them, as before).
+_ALL = 2**62
 
 
 def _margin_basis(store: Store, config: Config, notes: list[dict[str, str]]) -> str:
@@ -283,18 +250,16 @@ def _value(store: Store, customer_id: str, config: Config) -> dict[str, Any] | N
 
 def _clv(store: Store, customer_id: str) -> dict[str, Any] | None:
     """The customer's discounted model-based value from the latest ``keepwise clv`` run (``None``: no run)."""
+    from keepwise.store import customer_history as history
+
     if not store.has_table("clv"):
         return None
     t = store.table("clv")
     wanted = ["as_of", "model", "horizon_months", "clv"]
     if not set(wanted) <= set(t.columns):
         return None
-    rows = _rows(
-        t.filter(t.customer_id == customer_id)
-        .order_by([ibis.desc("as_of"), ibis.desc("computed_at") if "computed_at" in t.columns else "model"])
-        .limit(1)
-        .select(*wanted)
-    )
+    then = "computed_at DESC" if "computed_at" in t.columns else "model ASC"
+    rows = history.rows_of(store, "clv", customer_id, wanted, f"as_of DESC, {then}", 1)
     if not rows:
         return None
     r = rows[0]
@@ -319,9 +284,11 @@ def _profit(store: Store, customer_id: str) -> dict[str, Any] | None:
     table = table_name("ttm")
     if not store.has_table(table):
         raise _NoProfit(month)
-    t = store.table(table)
-    rows = _rows(t.filter((t.month == month) & (t.customer_id == customer_id)))
-    of = store.count(table, where={"month": month})
+    from keepwise.store import customer_history as history
+
+    columns = list(store.table(table).columns)
+    rows = history.rows_of(store, table, customer_id, columns, "month ASC", 1, where={"month": month})
+    of = history.count_of(store, table, {"month": month})
     if not rows:
         if not of:
             raise _NoProfit(month)

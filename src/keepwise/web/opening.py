@@ -85,10 +85,10 @@ class StoreAccess:
             pass
 
     @contextmanager
-    def _hold(self, write: bool) -> Iterator[None]:
+    def _hold(self, write: bool, wait: float = WAIT_SECONDS) -> Iterator[None]:
         with self._turn:
             free = self._turn.wait_for(
-                lambda: self._writers == 0 and (not write or self._readers == 0), timeout=WAIT_SECONDS
+                lambda: self._writers == 0 and (not write or self._readers == 0), timeout=wait
             )
             if not free:
                 raise StoreBusy("the store is busy with another request of this server")
@@ -107,12 +107,15 @@ class StoreAccess:
                 self._turn.notify_all()
 
     @contextmanager
-    def open(self, write: bool | None = None) -> Iterator[Store]:
-        """A connection for one request: read-only unless the request writes (or ``write=True``)."""
+    def open(self, write: bool | None = None, wait: float = WAIT_SECONDS) -> Iterator[Store]:
+        """A connection for one request: read-only unless the request writes (or ``write=True``).
+
+        ``wait`` is how long to wait for this server's other requests (then :class:`StoreBusy`).
+        """
         write = writing.get() if write is None else write
         if not write and not self._exists():
             write = True  # a store not created yet: the first connection creates it
-        with self._hold(write):
+        with self._hold(write, wait):
             backend = connect(self.db, read_only=not write, wait=0)
             try:
                 yield backend if write else ReadOnlyStore(backend)

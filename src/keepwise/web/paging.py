@@ -87,24 +87,29 @@ def paginate(
     page: Page,
     path: str,
     params: Mapping[str, Any],
+    *,
+    totals: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """``doc`` with each of its ``lists`` cut to ``page`` and ``"pagination"`` added (totals by list).
 
     A list inside an object is named with a dot (``lost.customers``). A list that is absent (or ``null``)
-    in ``doc`` is left as it is and not counted. ``doc`` itself is not changed.
+    in ``doc`` is left as it is and not counted. ``doc`` itself is not changed. With ``totals`` (each
+    list's length), the lists of ``doc`` are the page already (:class:`keepwise.web.stored.Cut`).
     """
+    if totals is not None:
+        return {**doc, "pagination": page.info(totals, path, params)}
     out = dict(doc)
-    totals: dict[str, int] = {}
+    counted: dict[str, int] = {}
     for key in lists:
         outer, _, inner = key.partition(".")
         if inner:
             holder = out.get(outer)
             if not isinstance(holder, Mapping) or not isinstance(holder.get(inner), list):
                 continue
-            totals[key] = len(holder[inner])
+            counted[key] = len(holder[inner])
             out[outer] = {**holder, inner: page.cut(holder[inner])}
         elif isinstance(out.get(key), list):
-            totals[key] = len(out[key])
+            counted[key] = len(out[key])
             out[key] = page.cut(out[key])
-    out["pagination"] = page.info(totals, path, params)
+    out["pagination"] = page.info(counted, path, params)
     return out

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from keepwise.store.team import SESSION_CAP_HOURS
 from keepwise.web.access import Role, User, current_user, safe_next
 from keepwise.web.app import WebState, _version, json_response, render, state_of
 from keepwise.web.auth import COOKIE, clear_session_cookie, same_token, set_session_cookie
@@ -100,7 +101,8 @@ async def login(request: Request) -> Response:
     if target == "/" and not user.role.reaches(Role.MANAGER):
         target = "/outreach"  # a rep's first page (the overview is a manager's)
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, request, session, int(state.config.web.session_hours * 3600))
+    # the browser keeps the cookie up to the session's cap; the store's end slides with activity
+    set_session_cookie(response, request, session, int(SESSION_CAP_HOURS * 3600))
     return response
 
 

@@ -63,7 +63,7 @@ def section(ctx: ReviewContext) -> Section:
     data = ledger.to_json()
     comp = ", ".join(f"{k} ({v})" for k, v in ledger.competitors.items()) or "none named"
     method = ledger.discounted_method or "not estimated (no purchase model)"
-    rows = ledger.customers.assign(_sort=ledger.customers["annual_margin"].map(float))
+    rows = ledger.customers.assign(_sort=[float(v) for v in ledger.customers["annual_margin"]])
     html = (
         figures.fragment(figures.reasons_pareto(ledger.by_reason), "fig-reasons")
         + f"<p>Competitors named: {figures.escape(comp)}.</p>"
@@ -100,7 +100,11 @@ def section(ctx: ReviewContext) -> Section:
     )
     table = ledger.customers.assign(
         **{
-            c: ledger.customers[c].map(lambda v: None if v is None or v != v else str(v))
+            c: pd.Series(
+                [None if v is None or v != v else str(v) for v in ledger.customers[c]],
+                index=ledger.customers.index,
+                dtype=object,
+            )
             for c in ("monthly_margin", "annual_margin", "simple_value", "discounted_value")
         }
     )

@@ -18,12 +18,16 @@ from keepwise.store import Store
 from keepwise.value.profitability import (
     customer_ledger,
     latest_month,
+    month_label,
+    parse_month,
+    period,
     reporting_currency,
     resolve_currency,
 )
 from keepwise.value.profitability.cost_to_serve import capacity_words
 from keepwise.value.profitability.document import document_and_rows
 from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
+from keepwise.value.profitability.streams import plan_periods
 from keepwise.value.review_section import customer_rows, profit_document
 from keepwise.value.whale import whale_curve, whale_figure
 
@@ -64,6 +68,8 @@ def profitability_section(
     cfg, _ = resolve_currency(store, config or load_config())
     cur = reporting_currency(store, cfg)  # resolved above: the setting, or the one currency of the data
     month = month or latest_month(store)
+    previous = month_label(parse_month(month) - 1)  # tier movement compares each view with a month earlier
+    plan_periods(store, [period(m, v) for m in (month, previous) for v in ("month", "ttm")])
     this = profit_document(store, month, view="month", config=cfg, customers=False)
     ttm, ttm_rows = document_and_rows(store, month, view="ttm", config=cfg, customers=False)
     ledger = customer_ledger(store, month, view="ttm", config=cfg)

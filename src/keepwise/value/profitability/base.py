@@ -200,8 +200,20 @@ def _div60(total: ir.NumericValue) -> ir.DecimalValue:
     return ibis.cases((d >= half, c + unit), (d < -half, c - unit), else_=c).cast(MONEY)
 
 
-def _month_key(ts: ir.TimestampValue, by_month: bool) -> ir.IntegerValue:
-    """The month index when results are wanted per month, else a constant (no per-row date arithmetic)."""
+#: How amounts are keyed: per month (``True``), not at all (``False``: one key), or by the segments between
+#: the given moments (a sorted tuple: 0 before the first, ``i`` from the ``i``-th on, see :func:`_month_key`).
+Key = bool | tuple[datetime, ...]
+
+
+def _month_key(ts: ir.TimestampValue, by_month: Key) -> ir.IntegerValue:
+    """The month index when results are wanted per month, else a constant (no per-row date arithmetic).
+
+    Given moments ``b[0] < b[1] < ...`` instead, the number of them at or before ``ts``: comparisons of
+    timestamps only (extracting a calendar month in the session's time zone costs the engine far more).
+    """
+    if isinstance(by_month, tuple):
+        steps = [(ts < ibis.literal(b), i) for i, b in enumerate(by_month)]
+        return ibis.cases(*steps, else_=len(by_month)).cast("int64")
     return _month_of(ts) if by_month else ibis.literal(0, type="int64")
 
 

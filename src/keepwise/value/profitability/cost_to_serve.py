@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -18,8 +19,10 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.money import shown
 from keepwise.store import Store, as_store
 from keepwise.store.currencies import missing_rates
+from keepwise.store.memo import active, once
 from keepwise.value.profitability.base import (
     _FOREVER,
+    Key,
     Period,
     View,
     _in_window,
@@ -49,6 +52,12 @@ def _rate_periods(store: Store) -> ir.Table:
     )
 
 
+@once
+def _rate_rows(store: Store) -> list[dict[str, Any]]:
+    """:func:`_rate_periods` as rows (once per run: the month's and the twelve months' capacity read them)."""
+    return list(_rate_periods(store).to_pyarrow().to_pylist())
+
+
 def _priced_logs(store: Store, per: Period) -> ir.Table:
     """Time logs in the window joined to the rate valid when each started."""
     logs = store.table("time_logs")
@@ -73,15 +82,40 @@ def _priced_logs(store: Store, per: Period) -> ir.Table:
     )
 
 
-def _check_rates(store: Store, per: Period) -> None:
-    """Every time log in the window must have a staff rate; say which do not."""
+def _unrated_logs(store: Store, per: Period) -> ir.Table:
+    """The time logs of the window that started before their staff member's first rate (or have none)."""
     logs = store.table("time_logs")
     logs = logs.filter(_in_window(logs.started_at, per))
     first = store.table("staff_rates").group_by("staff_id").aggregate(first_rate=lambda t: t.valid_from.min())
     j = logs.left_join(first, logs.staff_id == first.staff_id)
-    bad = j.filter(j.first_rate.isnull() | (j.started_at < j.first_rate))
-    found = bad.aggregate(n=bad.count(), staff=bad.staff_id.min(), at=bad.started_at.min()).to_pyarrow()
-    row = found.to_pylist()[0]
+    return j.filter(j.first_rate.isnull() | (j.started_at < j.first_rate))
+
+
+@once
+def _unrated_by_month(store: Store) -> list[dict[str, Any]]:
+    """Per month index ``m`` with unrated time logs: their number ``n``, least ``staff`` and first ``at``.
+
+    Once per run: a review checks four periods, and this list is nearly always empty.
+    """
+    bad = _unrated_logs(store, Period(month="", view="lifetime", start=None, end=_FOREVER))
+    bad = bad.mutate(m=_month_key(bad.started_at, True))
+    found = bad.group_by("m").aggregate(n=bad.count(), staff=bad.staff_id.min(), at=bad.started_at.min())
+    return list(found.to_pyarrow().to_pylist())
+
+
+def _check_rates(store: Store, per: Period) -> None:
+    """Every time log in the window must have a staff rate; say which do not."""
+    if active(store) is None:
+        bad = _unrated_logs(store, per)
+        found = bad.aggregate(n=bad.count(), staff=bad.staff_id.min(), at=bad.started_at.min()).to_pyarrow()
+        row = found.to_pylist()[0]
+    else:  # in a run: the months of the window from the run's one look
+        first, last = per.first_index, per.last_index
+        months = [r for r in _unrated_by_month(store) if first is None or r["m"] >= first]
+        months = [r for r in months if r["m"] <= last]
+        row = {"n": sum(r["n"] for r in months)}
+        for key in ("staff", "at"):  # the least of the months' least (a SQL min: nulls left out)
+            row[key] = min((r[key] for r in months if r[key] is not None), default=None)
     if row["n"]:
         raise KeepwiseInputError(
             f"{row['n']} time log(s) have no staff rate valid when they started (e.g. staff '{row['staff']}' "
@@ -89,7 +123,7 @@ def _check_rates(store: Store, per: Period) -> None:
         )
 
 
-def _cost_to_serve(store: Store, per: Period, by_month: bool) -> ir.Table:
+def _cost_to_serve(store: Store, per: Period, by_month: Key) -> ir.Table:
     logs = _priced_logs(store, per)
     logs = logs.mutate(m=_month_key(logs.started_at, by_month))
     agg = logs.group_by(["customer_id", "m", "cur"]).aggregate(raw=logs.raw_cost.sum())
@@ -152,7 +186,7 @@ def unused_capacity(
     cfg = (config or load_config()).value
     reporting = reporting_currency(store, config or load_config())
     per = period(month or latest_month(store), view)
-    rates = _rate_periods(store).to_pyarrow().to_pylist()
+    rates = _rate_rows(store)
     logs = _priced_logs(store, per)
     used = (
         logs.group_by(["staff_id", "valid_from"])

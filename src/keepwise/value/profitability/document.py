@@ -20,6 +20,7 @@ from keepwise.value.profitability.cost_to_serve import capacity_words, unused_ca
 from keepwise.value.profitability.currency import resolve_currency
 from keepwise.value.profitability.ledger import customer_ledger, profitability, totals
 from keepwise.value.profitability.notes import cost_coverage, profit_notes
+from keepwise.value.profitability.streams import plan_periods
 from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
 from keepwise.value.whale import whale_curve
 
@@ -84,6 +85,8 @@ def document_and_rows(
     given = month
     month = month or latest_month(store)
     per = period(month, view)
+    previous = month_label(parse_month(per.month) - 1)
+    plan_periods(store, [per, period(previous, view)] if movement else [per])  # in a run: summed once
     coverage = cost_coverage(store, per)
     notes = profit_notes(store, per, cfg, currency_note=currency_note, coverage=coverage)
     if given is None:  # as of the data, not the wall clock: say which month was taken
@@ -124,7 +127,6 @@ def document_and_rows(
         "tiers": [{**t, "profit": money(t["profit"])} for t in tier_summary(df)],
     }
     if movement:
-        previous = month_label(parse_month(per.month) - 1)
         before = profitability(store, previous, view=view, config=cfg)
         moves = tier_movement(before, df)
         doc["movement"] = {"compared_with": previous, **movement_summary(moves)}

@@ -15,10 +15,9 @@ import pandas as pd
 
 from keepwise.config import Config, ValueAssumptions, load_config
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.features.orders import priced_lines
 from keepwise.store import Store, as_store
 from keepwise.store.currencies import listed, missing_rates
-from keepwise.store.memo import kept, once
+from keepwise.store.memo import active, kept, once
 from keepwise.value.profitability.base import (
     _FX,
     _RAW_COLUMNS,
@@ -29,134 +28,42 @@ from keepwise.value.profitability.base import (
     Period,
     View,
     _div60,
-    _in_window,
-    _month_key,
     _round4,
-    _stream,
-    _times,
     frame,
     latest_month,
     period,
     too_large_to_keep,
 )
-from keepwise.value.profitability.cost_to_serve import _check_rates, _cost_to_serve
+from keepwise.value.profitability.cost_to_serve import _check_rates
 from keepwise.value.profitability.currency import resolve_currency
+from keepwise.value.profitability.streams import _code, _customers, amount_streams, planned_streams
 
 __all__ = ["customer_ledger", "profitability", "totals"]
 
 
-def _code(cfg: ValueAssumptions) -> str:
-    """The reporting currency of a resolved ``[value]`` section (:func:`resolve_currency`)."""
-    assert cfg.reporting_currency is not None, "resolve_currency first"
-    return cfg.reporting_currency
-
-
-def _customers(store: Store, reporting: str) -> ir.Table:
-    c = store.table("customers")
-    return c.select(
-        customer_id=c.customer_id,
-        ccy=ibis.coalesce(c.currency, ibis.literal(reporting)),
-        acquired_at=c.acquired_at,
-    )
-
-
-def _order_lines(store: Store, rate: Decimal | None) -> ir.Table:
-    """Each order line's revenue and cost of goods, exact (:func:`keepwise.features.orders.priced_lines`)."""
-    lines = priced_lines(store, margin_rate=rate)
-    return lines.select(
-        customer_id=lines.customer_id,
-        ordered_at=lines.ordered_at,
-        cur=lines.currency,
-        revenue=_times(lines.quantity, lines.unit_price),
-        cogs=_times(lines.quantity, lines.unit_cost),
-    )
-
-
-def _sales(store: Store, per: Period, by_month: bool, rate: Decimal | None) -> ir.Table:
-    lines = _order_lines(store, rate)
-    lines = lines.filter(_in_window(lines.ordered_at, per)).mutate(m=_month_key(lines.ordered_at, by_month))
-    agg = lines.group_by(["customer_id", "m", "cur"]).aggregate(
-        revenue=lines.revenue.sum(), cogs=lines.cogs.sum()
-    )
-    return _stream(agg, revenue=agg.revenue, cogs=agg.cogs)
-
-
-def _concessions(store: Store, per: Period, cust: ir.Table, by_month: bool) -> ir.Table:
-    i = store.table("incidents")
-    i = i.filter(i.concession_amount.notnull())
-    when = ibis.coalesce(i.resolved_at, i.opened_at)
-    i = i.mutate(when=when).filter(_in_window(when, per))
-    j = i.left_join(cust, i.customer_id == cust.customer_id)
-    j = j.select(
-        customer_id=j.customer_id,
-        m=_month_key(j.when, by_month),
-        cur=ibis.coalesce(j.currency, j.ccy),
-        amount=j.concession_amount,
-    )
-    agg = j.group_by(["customer_id", "m", "cur"]).aggregate(amount=j.amount.sum())
-    return _stream(agg, concessions=agg.amount)
-
-
-def _advocacy(
-    store: Store, per: Period, cust: ir.Table, cfg: ValueAssumptions, by_month: bool
-) -> list[ir.Table]:
-    a = store.table("advocacy")
-    a = a.filter(_in_window(a["at"], per))
-    a = a.left_join(cust, a.customer_id == cust.customer_id).select(
-        customer_id=a.customer_id,
-        kind=a.kind,
-        m=_month_key(a["at"], by_month),
-        referred=a.referred_customer_id,
-        value=a.value,
-        cur=ibis.coalesce(a.currency, cust.ccy),
-    )
-    streams: list[ir.Table] = []
-
-    own = a.filter(a.value.notnull())
-    own = own.group_by(["customer_id", "m", "cur"]).aggregate(amount=own.value.sum())
-    streams.append(_stream(own, advocacy_value=own.amount))
-
-    configured = {"case_study": cfg.case_study_value, "review": cfg.review_value}
-    if cfg.referral_value is not None:
-        configured["referral"] = cfg.referral_value
-    for kind, amount in configured.items():
-        if amount == 0:
-            continue
-        rows = a.filter(a.value.isnull() & (a.kind == kind))
-        rows = rows.group_by(["customer_id", "m"]).aggregate(n=rows.count())
-        rows = rows.mutate(cur=ibis.literal(_code(cfg)))
-        value = rows.n.cast("decimal(18, 0)") * ibis.literal(amount, type=MONEY)
-        streams.append(_stream(rows, advocacy_value=value))
-
-    if cfg.referral_value is None:
-        streams.append(_referral_margin(store, per, a, cust, cfg))
-    return streams
-
-
-def _referral_margin(
-    store: Store, per: Period, adv: ir.Table, cust: ir.Table, cfg: ValueAssumptions
-) -> ir.Table:
-    """Gross margin of each referred customer's first year, credited to the referrer in the referral month."""
-    refs = adv.filter(adv.value.isnull() & (adv.kind == "referral") & adv.referred.notnull())
-    refs = refs.select(referrer=refs.customer_id, ref_m=refs.m, referred=refs.referred)
-    lines = _order_lines(store, cfg.default_margin_rate)
-    lines = lines.filter(lines.customer_id.isin(refs.referred) & (lines.ordered_at < ibis.literal(per.end)))
-    first_order = lines.group_by("customer_id").aggregate(first_at=lines.ordered_at.min())
-    starts = first_order.left_join(cust, first_order.customer_id == cust.customer_id).select(
-        rid=first_order.customer_id, year_start=ibis.coalesce(cust.acquired_at, first_order.first_at)
-    )
-    j = lines.inner_join(starts, lines.customer_id == starts.rid)
-    j = j.filter((j.ordered_at >= j.year_start) & (j.ordered_at < j.year_start + ibis.interval(days=365)))
-    margin = j.group_by(["customer_id", "cur"]).aggregate(margin=(j.revenue - j.cogs).sum())
-    k = refs.inner_join(margin, refs.referred == margin.customer_id)
-    k = k.select(customer_id=k.referrer, m=k.ref_m, cur=k.cur, margin=k.margin)
-    agg = k.group_by(["customer_id", "m", "cur"]).aggregate(margin=k.margin.sum())
-    return _stream(agg, advocacy_value=agg.margin)
-
-
 def _currencies(store: Store, per: Period, reporting: str) -> set[str]:
     """Every currency an amount in the window (or a customer) is in."""
-    return set(_currencies_before(store, per.end, reporting))
+    if active(store) is None:
+        return set(_currencies_before(store, per.end, reporting))
+    # in a run: one look at when each currency first appears answers every period's question
+    return {c for c, first in _first_seen(store) if first is None or first < per.end} | {reporting}
+
+
+@once
+def _first_seen(store: Store) -> list[tuple[str, datetime | None]]:
+    """Each currency of an amount with its first moment (``None``: of a customer or a staff rate, always)."""
+    parts = []
+    for name, ts in (("orders", "ordered_at"), ("incidents", "opened_at"), ("advocacy", "at")):
+        t = store.table(name)
+        t = t.filter(t[ts].notnull() & t.currency.notnull())
+        parts.append(t.group_by(cur=t.currency).aggregate(first=t[ts].min(), always=ibis.literal(False)))
+    first_type = parts[0].schema()["first"]
+    for name in ("staff_rates", "customers"):
+        t = store.table(name)
+        t = t.filter(t.currency.notnull()).select(cur=t.currency).distinct()
+        parts.append(t.mutate(first=ibis.null().cast(first_type), always=ibis.literal(True)))
+    rows = ibis.union(*parts, distinct=False).to_pyarrow().to_pylist()
+    return [(r["cur"], None if r["always"] else r["first"]) for r in rows]
 
 
 @once
@@ -194,6 +101,24 @@ def _fx_pairs(currencies: set[str], cfg: ValueAssumptions) -> ir.Table:
     ]
     schema = ibis.schema({"src": "string", "dst": "string", "factor": _FX})
     return ibis.memtable(pd.DataFrame(rows), schema=schema)
+
+
+def _streams(
+    store: Store, per: Period, cust: ir.Table, cfg: ValueAssumptions, by_month: bool
+) -> list[ir.Table]:
+    """The period's amounts: in a run that planned it, its segments' sums kept once for every period.
+
+    Otherwise (outside a run, per month, or if some amount of the planned periods overflows: then only a
+    period with it is an error) the period's sources are read directly.
+    """
+    if not by_month:
+        try:
+            streams = planned_streams(store, per, cfg)
+        except KeepwiseInputError:
+            streams = None
+        if streams is not None:
+            return streams
+    return amount_streams(store, per, cust, cfg, by_month)
 
 
 @once
@@ -235,13 +160,8 @@ def customer_ledger(
     per = period(month or latest_month(store), view)
     _check_rates(store, per)
     cust = _customers(store, reporting)
-    streams = [
-        _sales(store, per, by_month, cfg.default_margin_rate),
-        _cost_to_serve(store, per, by_month),
-        _concessions(store, per, cust, by_month),
-        *_advocacy(store, per, cust, cfg, by_month),
-    ]
-    amounts = ibis.union(*streams, distinct=False)
+    streams = _streams(store, per, cust, cfg, by_month)
+    amounts = streams[0] if len(streams) == 1 else ibis.union(*streams, distinct=False)
     keys = ["customer_id", "m"] if by_month else ["customer_id"]
 
     currencies = _currencies(store, per, reporting)

@@ -8,7 +8,8 @@ revenue is never read as a margin.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
+from typing import Any
 
 import ibis
 
@@ -16,7 +17,15 @@ from keepwise.config import Config
 from keepwise.features.orders import priced_lines
 from keepwise.store import Store
 from keepwise.store.inventory import Inventory, Note, inventory
-from keepwise.value.profitability.base import Period, _in_window, too_large_to_keep
+from keepwise.store.memo import once
+from keepwise.value.profitability.base import (
+    Key,
+    Period,
+    _in_window,
+    _month_key,
+    too_large_to_keep,
+)
+from keepwise.value.profitability.streams import Plan, planned
 
 __all__ = ["MARGIN_IS_REVENUE", "CostCoverage", "cost_coverage", "profit_notes"]
 
@@ -65,20 +74,45 @@ class CostCoverage:
         }
 
 
-def cost_coverage(store: Store, per: Period) -> CostCoverage:
-    """Order lines of the period ``per`` with and without a unit cost (:func:`priced_lines` decides)."""
+def _coverage_query(store: Store, per: Period, by: Key = False) -> Any:
+    """Lines, lines without a unit cost and both revenues of the window (per key ``m``, if asked)."""
     lines = priced_lines(store, margin_rate=None)
     lines = lines.filter(_in_window(lines.ordered_at, per))
     revenue = (lines.quantity * lines.unit_price).cast("decimal(38, 8)")
     zero = ibis.literal(Decimal(0), type="decimal(38, 8)")
-    expr = lines.aggregate(
-        n=lines.count(),
-        uncosted=lines.assumed_cost.cast("int64").sum(),
-        revenue=revenue.sum(),
-        uncosted_revenue=ibis.cases((lines.assumed_cost, revenue), else_=zero).sum(),
-    )
+    sums = {
+        "n": lines.count(),
+        "uncosted": lines.assumed_cost.cast("int64").sum(),
+        "revenue": revenue.sum(),
+        "uncosted_revenue": ibis.cases((lines.assumed_cost, revenue), else_=zero).sum(),
+    }
+    if by is not False:
+        return lines.group_by(m=_month_key(lines.ordered_at, by)).aggregate(**sums)
+    return lines.aggregate(**sums)
+
+
+@once
+def _coverage_by_segment(store: Store, plan: Plan) -> list[dict[str, Any]]:
+    """:func:`cost_coverage`'s sums for each segment of the run's planned periods (once per run)."""
+    window = Period(month="", view="lifetime", start=None if plan[1] else plan[0][0], end=plan[0][-1])
     with too_large_to_keep():
-        row = expr.to_pyarrow().to_pylist()[0]
+        return list(_coverage_query(store, window, plan[0]).to_pyarrow().to_pylist())
+
+
+def cost_coverage(store: Store, per: Period) -> CostCoverage:
+    """Order lines of the period ``per`` with and without a unit cost (:func:`priced_lines` decides)."""
+    found = planned(store, per)
+    if found is None:
+        with too_large_to_keep():
+            row = _coverage_query(store, per).to_pyarrow().to_pylist()[0]
+    else:  # a period a run planned: its segments, summed exactly
+        plan, first, last = found
+        parts = [r for r in _coverage_by_segment(store, plan) if first <= r["m"] <= last]
+        row = {}
+        with localcontext(prec=80):
+            for key in ("n", "uncosted", "revenue", "uncosted_revenue"):
+                values = [r[key] for r in parts if r[key] is not None]
+                row[key] = sum(values[1:], start=values[0]) if values else None
     return CostCoverage(
         lines=int(row["n"] or 0),
         uncosted_lines=int(row["uncosted"] or 0),

@@ -67,10 +67,14 @@ def fragment(fig: Any, div_id: str) -> str:
     return drawn(fig, div_id)
 
 
-def derived(state: WebState, key: tuple[str, ...], doc: dict[str, Any], make: Any) -> Any:
-    """``make(doc)``, made once per stored document ``doc`` (kept with it) and reused while it is current."""
+def derived(state: WebState, key: tuple[str, ...], doc: dict[str, Any], make: Any, stamp: Any = None) -> Any:
+    """``make(doc)``, made once per stored document ``doc`` (kept with it) and reused while it is current.
+
+    ``stamp`` names the document's version when ``doc`` is read afresh per request (a page of it,
+    :class:`keepwise.web.stored.Cut`); by default the kept document itself is the version.
+    """
     kept: tuple[dict[str, Any], Any] = state.documents.get(
-        (state.db, *key), id(doc), lambda: (doc, make(doc))
+        (state.db, *key), id(doc) if stamp is None else stamp, lambda: (doc, make(doc))
     )
     return kept[1]
 

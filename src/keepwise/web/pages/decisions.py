@@ -45,7 +45,9 @@ def profit_page(
     chosen = page_of(page, per_page)
     try:
         with state.store() as backend:
-            doc = stored.profit_document(backend, month, "ttm", kept=state.documents)
+            found = stored.profit_page(backend, month, "ttm", chosen, kept=state.documents)
+            doc = found.doc
+            bottom = found.tail("customers", 10)
 
             def chart(doc: dict[str, Any]) -> str:  # the stored rows' whale curve, drawn once per document
                 rows_of = backend.table(table_name("ttm"))
@@ -53,11 +55,15 @@ def profit_page(
                 return fragment(whale_figure(curve, drawn, currency=doc["currency"]), "fig-whale")
 
             known = reviewed.known(doc)
-            drawn_chart = derived(state, ("whale", doc["month"]), doc, chart) if known.margin_known else None
+            drawn_chart = (
+                derived(state, ("whale", doc["month"]), doc, chart, found.stamp)
+                if known.margin_known
+                else None
+            )
     except NotFound as exc:
         return render(request, "profit.html.j2", title="Profitability", doc=None, message=str(exc))
     cur = doc["currency"]
-    customers = doc["customers"]
+    total = found.totals.get("customers", 0)
 
     def shown_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
@@ -80,9 +86,9 @@ def profit_page(
         headline=doc["whale"]["sentence"] if known.margin_known else None,
         known=known,
         chart=drawn_chart,
-        top=shown_rows(chosen.cut(customers)),  # most profitable first, as keepwise profit lists them
-        pager=pager(request, chosen, len(customers)),
-        bottom=shown_rows(customers[-10:][::-1]) if len(customers) > 10 else [],
+        top=shown_rows(doc["customers"]),  # this page, most profitable first, as keepwise profit lists them
+        pager=pager(request, chosen, total),
+        bottom=shown_rows(bottom[::-1]) if total > 10 else [],
         money=lambda v: shown(v, cur),
     )
 
@@ -169,10 +175,13 @@ def winback_page(
     chosen = page_of(page, per_page)
     try:
         with state.store() as backend:
-            whole = stored.winback_document(backend, data_month(month), TOP, state.documents)
+            found = stored.winback_page(
+                backend, data_month(month), TOP, WINBACK_LISTS, chosen, state.documents
+            )
     except NotFound as exc:
         return render(request, "winback.html.j2", title="Win-back", doc=None, message=str(exc))
-    doc = paginate(whole, WINBACK_LISTS, chosen, request.url.path, dict(request.query_params))
+    params = dict(request.query_params)
+    doc = paginate(found.doc, WINBACK_LISTS, chosen, request.url.path, params, totals=found.totals)
     cur = doc["currency"]
     return render(
         request,
@@ -200,12 +209,13 @@ def conjoint_page(request: Request, study: str | None = None) -> Response:
     )
 
 
-def _saved_actions(store: Store, month: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """The month's rows of ``outreach_actions`` by (customer, action): status, note, when recorded."""
-    if not store.has_table("outreach_actions"):
+def _saved_actions(store: Store, month: str, customers: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The month's rows of ``outreach_actions`` of ``customers`` by (customer, action): status, note, when."""
+    if not store.has_table("outreach_actions") or not customers:
         return {}
     t = store.table("outreach_actions")
-    rows = t.filter(t.month == month).select("customer_id", "action", "status", "note", "recorded_at")
+    rows = t.filter((t.month == month) & t.customer_id.isin(customers))
+    rows = rows.select("customer_id", "action", "status", "note", "recorded_at")
     return {
         (r["customer_id"], r["action"]): {
             "status": r["status"],
@@ -225,23 +235,30 @@ def outreach_page(
     The plan ``keepwise outreach`` stored, a page of actions at a time; the counts are of the whole plan.
     """
     from keepwise.value.tiers import TIERS
-    from keepwise.web.api import outreach_document
+    from keepwise.web.api import OUTREACH_LISTS
+    from keepwise.web.api import outreach_page as page_of_plan
+    from keepwise.web.cache import data_stamp
 
     state = state_of(request)
     chosen = page_of(page, per_page)
     try:
-        doc = outreach_document(state, month)
+        found = page_of_plan(state, month, chosen)
     except NotFound as exc:
         return render(request, "outreach.html.j2", title="Outreach", doc=None, message=str(exc))
+    doc = found.doc
+    actions = doc.get("actions") or []
+    total = found.totals.get(OUTREACH_LISTS[0], 0)
     with state.store() as backend:
-        saved = _saved_actions(backend, doc["month"])
-    actions = doc["actions"]
-    status_of = [saved.get((a["customer_id"], a["action"]), {"status": None})["status"] for a in actions]
-    rows = [
-        {**a, **saved.get((a["customer_id"], a["action"]), {"status": None})} for a in chosen.cut(actions)
-    ]
+        saved = _saved_actions(backend, doc["month"], sorted({a["customer_id"] for a in actions}))
+        # the whole plan's statuses, counted once per version of the plan and of its saved rows
+        stamp = (found.stamp, data_stamp(backend, (("outreach_actions", ("recorded_at",)),)))
+        statuses, unsaved = state.models.get(
+            (state.db, "outreach statuses", doc["month"]),
+            stamp,
+            lambda: stored.outreach_statuses(backend, doc["month"], total),
+        )
+    rows = [{**a, **saved.get((a["customer_id"], a["action"]), {"status": None})} for a in actions]
     by_tier = [(t, [r for r in rows if r["tier"] == t]) for t in TIERS]
-    statuses = {s: sum(st == s for st in status_of) for s in ("planned", "done", "skipped")}
     return render(
         request,
         "outreach.html.j2",
@@ -249,9 +266,9 @@ def outreach_page(
         doc=doc,
         message=None,
         by_tier=[(t, rs) for t, rs in by_tier if rs],
-        pager=pager(request, chosen, len(actions)),
+        pager=pager(request, chosen, total),
         statuses=statuses,
-        unsaved=sum(st is None for st in status_of),
+        unsaved=unsaved,
     )
 
 
