@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python bench/postgres_load.py [--lines 1000000] [--customers 100000] [--incoming 10000]
 [--repeat 2] [--baseline SRC]`` (``SRC``: the ``src`` folder of the code to compare with; by default main's,
-unpacked with ``git archive main src`` into ``bench/data/postgres_load/main``).
+unpacked with ``git archive main src`` into ``bench/data/postgres_load/main-REV``).
 
 Starts a throwaway PostgreSQL server (``tests/postgres/server.py``: initdb in a temporary folder), generates
 ``customers.csv`` and ``orders.csv`` with DuckDB (seeded; the orders of bench/load.py) and loads them once
@@ -101,7 +101,10 @@ def baseline(source: str | None) -> Path:
     """The ``src`` folder of the code to compare with (main's, unpacked once, unless given)."""
     if source:
         return Path(source)
-    target = DATA / "main"
+    rev = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    target = DATA / f"main-{rev}"
     if not (target / "src").exists():
         target.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(suffix=".tar") as archive:

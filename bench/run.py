@@ -60,6 +60,9 @@ SCRIPTS: tuple[Script, ...] = (
     Script("compose", ("--letters", "50")),
     Script("messages", ("--customers", "3000")),
     Script("imports", ("--lines", "50000")),
+    Script(
+        "postgres_load", ("--lines", "100000", "--customers", "10000", "--incoming", "2000", "--branch-only")
+    ),
     Script("cdnow_commands", ("--quick",)),
 )
 

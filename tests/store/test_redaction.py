@@ -62,3 +62,15 @@ def test_the_error_of_opening_a_store_hides_its_password(scheme: str) -> None:
     assert isinstance(result.exception, KeepwiseInputError)
     shown = result.stdout + result.stderr + error_line(result.exception)
     assert SECRET not in shown
+
+
+def test_a_store_shown_in_a_log_hides_its_password() -> None:
+    """``repr(Store)`` (what a traceback or a log line shows) names the URL redacted."""
+    from keepwise.store.store import Store
+
+    class Engine:
+        name = "postgres"
+
+    store = Store(Engine(), f"postgresql://kw:{SECRET}@db.example:5432/shop")
+    assert SECRET not in repr(store)
+    assert repr(store) == "Store(postgres, postgresql://kw:***@db.example:5432/shop)"

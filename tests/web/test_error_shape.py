@@ -219,7 +219,7 @@ def test_a_model_that_does_not_fit_and_an_internal_failure_have_the_shape(tmp_pa
     def no_fit(*args: Any, **kwargs: Any) -> None:
         raise ConvergenceError("the model did not converge.\nThings to check: (1)")
 
-    monkeypatch.setattr(stored_documents, "profit_document", no_fit)
+    monkeypatch.setattr(stored_documents, "profit_page", no_fit)  # what /api/profit reads
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/broken.duckdb"
     backend = connect(url)

@@ -211,7 +211,7 @@ def test_an_internal_failure_is_logged_and_answered_in_the_one_shape(tmp_path, c
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(stored_documents, "profit_document", broken)
+    monkeypatch.setattr(stored_documents, "profit_page", broken)  # what /api/profit reads
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/empty.duckdb"
     connect(url).disconnect()
@@ -298,7 +298,7 @@ def test_a_date_the_request_pushes_off_the_calendar_is_a_400(tmp_path, config, m
     def too_far(*args, **kwargs):
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(stored_documents, "profit_document", too_far)
+    monkeypatch.setattr(stored_documents, "profit_page", too_far)  # what /api/profit reads
     monkeypatch.delenv("KEEPWISE_WEB_TOKEN", raising=False)
     url = f"duckdb:///{tmp_path}/empty.duckdb"
     connect(url).disconnect()

@@ -217,19 +217,19 @@ def test_activity_slides_a_session_up_to_its_cap(own_store, app_of):
 def test_extend_session_moves_the_end_only_by_a_step(own_store, monkeypatch):
     from datetime import timedelta
 
-    from keepwise.store import connect, team
+    from keepwise.store import connect, sessions, team
 
     store = connect(own_store)
     try:
         raw = team.open_session(store, "max", 12)
-        assert team.extend_session(store, raw, 12) is None  # it would move by under an hour
-        assert team.extend_session(store, "not-a-session", 12) is None
+        assert sessions.extend_session(store, raw, 12) is None  # it would move by under an hour
+        assert sessions.extend_session(store, "not-a-session", 12) is None
         later = team._now() + timedelta(hours=2)
         monkeypatch.setattr(team, "_now", lambda: later)
-        assert team.extend_session(store, raw, 12) == later + timedelta(hours=12)
+        assert sessions.extend_session(store, raw, 12) == later + timedelta(hours=12)
         assert team.session_member(store, raw) is not None
         monkeypatch.setattr(team, "_now", lambda: later + timedelta(hours=13))  # idle past the end
-        assert team.extend_session(store, raw, 12) is None
+        assert sessions.extend_session(store, raw, 12) is None
         assert team.session_member(store, raw) is None
     finally:
         store.disconnect()

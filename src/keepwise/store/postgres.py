@@ -168,11 +168,10 @@ def patch_compiler() -> None:
 
 
 def redacted(url: str) -> str:
-    """``url`` with its password shown as ``***`` (for messages, logs and JSON that others read)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    """``url`` with its password shown as ``***``: :func:`keepwise.store.connection.redacted` (one rule)."""
+    from keepwise.store.connection import redacted as shown
+
+    return shown(url)
 
 
 def ddl(statement: str) -> str:

@@ -143,6 +143,9 @@ def _write_back(store: Store, duck: Any, name: str, spec: Table | None) -> None:
     columns = [str(r[0]) for r in duck.execute(f"DESCRIBE {_q(name)}").fetchall()]
     removed = f"(SELECT * FROM {_before(name)} EXCEPT ALL SELECT * FROM {_q(name)})"
     added = f"(SELECT * FROM {_q(name)} EXCEPT ALL SELECT * FROM {_before(name)})"
+    if duck.execute(f"SELECT 1 FROM {_before(name)} LIMIT 1").fetchone() is None:
+        _copy_csv(store, duck, name, columns, f"(SELECT * FROM {_q(name)})")  # nothing was copied: all new
+        return
     (n_removed,) = duck.execute(f"SELECT COUNT(*) FROM {removed}").fetchone()
     key = list(spec.key) if spec is not None and spec.key else []
     if not n_removed:

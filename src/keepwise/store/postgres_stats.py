@@ -45,7 +45,7 @@ def record_figures(store: Store, tables: Sequence[str], duck: Any | None = None)
     figures: dict[str, dict[str, Any]] = {}
     for name in names:
         stored = _columns(store, name)
-        changed = None if duck is None else _Changes(duck, name)
+        changed = None if duck is None or name not in old else _Changes(duck, name)
         updated = None if changed is None else _updated(store, SCHEMA[name], stored, old.get(name), changed)
         figures[name] = updated if updated is not None else scan(sql, SCHEMA[name], stored=stored)
     if {"orders", "products"} & set(names):

@@ -81,14 +81,15 @@ class Store:
         return self.backend.dialect
 
     def __getattr__(self, name: str) -> Any:
-        # only called for names not found on the Store itself: the Ibis backend's API (table, list_tables,
-        # create_table, disconnect, ...), so that a Store is usable wherever an Ibis backend is
+        # only for names the Store lacks: the Ibis backend's API, so a Store serves wherever a backend does
         if name == "backend":
             raise AttributeError(name)
         return getattr(self.backend, name)
 
     def __repr__(self) -> str:
-        return f"Store({self.kind}, {self.url or ''})"
+        from keepwise.store.connection import redacted
+
+        return f"Store({self.kind}, {redacted(self.url or '')})"
 
     # ------------------------------------------------------------------ reading
     def table(self, name: str) -> Any:

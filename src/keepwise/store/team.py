@@ -3,10 +3,10 @@
 Passwords are hashed with argon2id (argon2-cffi, with the parameters OWASP's password storage cheat sheet
 gives: 19 MiB, 2 passes, 1 lane); session cookies and API tokens are long
 random values (256 bits) of which only the SHA-256 is stored, so a copy of the store signs nobody in. A
-session ends when it expires (``hours`` after the last activity, :func:`extend_session`, and never later
-than :data:`SESSION_CAP_HOURS` after signing in), when its user signs out, is disabled or gets a new password
-(their sessions are deleted), so a change made with ``keepwise users`` in another process takes effect on
-the next request.
+session ends when it expires (``hours`` after the last activity,
+:func:`keepwise.store.sessions.extend_session`, and never later than a week after signing in), when its
+user signs out, is disabled or gets a new password (their sessions are deleted), so a change made with
+``keepwise users`` in another process takes effect on the next request.
 
 Everything goes through the :class:`~keepwise.store.Store` API and works on every engine that has
 transactions (DuckDB, PostgreSQL).
@@ -28,7 +28,6 @@ from keepwise.store.store import Store
 __all__ = [
     "MIN_PASSWORD",
     "ROLES",
-    "SESSION_CAP_HOURS",
     "Member",
     "TokenInfo",
     "activity",
@@ -38,7 +37,6 @@ __all__ = [
     "create_token",
     "disable_user",
     "enable_user",
-    "extend_session",
     "generate_password",
     "has_users",
     "list_tokens",
@@ -47,7 +45,6 @@ __all__ = [
     "record",
     "revoke_token",
     "session_member",
-    "session_renewal",
     "set_password",
     "token_info",
 ]
@@ -57,8 +54,6 @@ ROLES = ("rep", "manager", "admin")
 #: Shortest password accepted.
 MIN_PASSWORD = 10
 USERS, SESSIONS, TOKENS, AUDIT = "users", "sessions", "api_tokens", "audit_log"
-#: The longest a session lasts however active its user is (hours from signing in): a week.
-SESSION_CAP_HOURS = 7 * 24
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 #: Longest summary kept in the audit trail.
 MAX_SUMMARY = 300
@@ -345,61 +340,6 @@ def session_member(store: Store, raw: str | None) -> Member | None:
     if not active or ends is None or ends <= _now():
         return None
     return Member(str(name), str(role), bool(active))
-
-
-def session_renewal(
-    store: Store,
-    raw: str | None,
-    hours: float,
-    *,
-    cap_hours: float = SESSION_CAP_HOURS,
-    step: timedelta | None = None,
-) -> datetime | None:
-    """The new end of the session ``raw`` if activity now should move it, else ``None`` (reads only).
-
-    The end slides to ``hours`` from now, never past ``cap_hours`` after the session began; it moves only when
-    it would move by at least ``step`` (default a twelfth of ``hours``), so a busy user's requests do not
-    each write to the store. ``None`` too for a session that is unknown or over.
-    """
-    if not raw or len(raw) > 200 or not store.has_table(SESSIONS):
-        return None
-    rows = store.sql(
-        f"SELECT created_at, expires_at FROM {store.quote(SESSIONS)} WHERE session_hash = ?", [_sha256(raw)]
-    )
-    if not rows:
-        return None
-    began, ends = _when(rows[0][0]), _when(rows[0][1])
-    now = _now()
-    if ends is None or ends <= now:
-        return None
-    wanted = now + timedelta(hours=hours)
-    capped = began is not None and began + timedelta(hours=cap_hours) <= wanted
-    if began is not None:
-        wanted = min(wanted, began + timedelta(hours=cap_hours))
-    moves = wanted - ends
-    if moves <= timedelta(0) or (moves < (step or timedelta(hours=hours / 12)) and not capped):
-        return None  # the last move, up to the cap, is made whatever its size
-    return wanted
-
-
-def extend_session(
-    store: Store,
-    raw: str | None,
-    hours: float,
-    *,
-    cap_hours: float = SESSION_CAP_HOURS,
-    step: timedelta | None = None,
-) -> datetime | None:
-    """Slide the session ``raw`` to end ``hours`` from now, never past ``cap_hours`` after it began.
-
-    An active user stays signed in; one who does nothing for ``hours`` is asked for the password again, and
-    everyone is after ``cap_hours``. Returns the new end, or ``None`` when it did not move
-    (:func:`session_renewal`: not by ``step`` yet, or the session is unknown or over).
-    """
-    wanted = session_renewal(store, raw, hours, cap_hours=cap_hours, step=step)
-    if wanted is not None and raw:
-        store.update(SESSIONS, {"expires_at": wanted}, where={"session_hash": _sha256(raw)})
-    return wanted
 
 
 def close_session(store: Store, raw: str | None) -> None:

@@ -78,24 +78,24 @@ def _token_user(state: WebState, given: str) -> User | None:
 
 
 def _session_user(state: WebState, cookie: str) -> User | None:
-    """The session's user; activity slides the session's end (:func:`keepwise.store.team.extend_session`).
+    """The session's user; activity slides the session's end (:func:`keepwise.store.sessions.extend_session`).
 
     The end is checked on the read-only connection; when it is due to move, a read-write connection moves it
     if the store is free at once (else the next check does: a busy store never delays the page).
     """
-    from keepwise.store import team
+    from keepwise.store import sessions, team
     from keepwise.store.connection import StoreBusy
 
     hours = state.config.web.session_hours
     with state.store() as store:
         member = team.session_member(store, cookie)
-        due = member is not None and team.session_renewal(store, cookie, hours) is not None
+        due = member is not None and sessions.session_renewal(store, cookie, hours) is not None
     if member is None:
         return None
     if due:
         try:
             with state.access.open(write=True, wait=0) as store:
-                team.extend_session(store, cookie, hours)
+                sessions.extend_session(store, cookie, hours)
         except StoreBusy:
             pass
     return User(member.name, Role(member.role))

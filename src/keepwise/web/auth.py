@@ -2,7 +2,7 @@
 
 - A **session** is a random 256-bit cookie value whose SHA-256 the store keeps with its user and end
   (:mod:`keepwise.store.team`). A session ends ``[web] session_hours`` after the user's last activity
-  (requests slide it, never past a week after signing in: ``keepwise.store.team.SESSION_CAP_HOURS``). The
+  (requests slide it, never past a week after signing in: ``keepwise.store.sessions.SESSION_CAP_HOURS``). The
   cookie is ``HttpOnly``, ``SameSite=Lax``, kept by the browser up to that week and is ``Secure`` when the
   request came over HTTPS: directly, or through a reverse proxy that uvicorn trusts to say so in
   ``X-Forwarded-Proto`` (by default one on the same machine, 127.0.0.1; uvicorn's ``FORWARDED_ALLOW_IPS``

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from keepwise.store.team import SESSION_CAP_HOURS
+from keepwise.store.sessions import SESSION_CAP_HOURS
 from keepwise.web.access import Role, User, current_user, safe_next
 from keepwise.web.app import WebState, _version, json_response, render, state_of
 from keepwise.web.auth import COOKIE, clear_session_cookie, same_token, set_session_cookie
