@@ -82,7 +82,7 @@ def check_command(app: typer.Typer, args: list[str]) -> None:
     while hasattr(cmd, "commands"):  # a group
         if not rest:
             raise AssertionError(f"{' '.join(path)} needs a sub-command")
-        sub = cmd.commands.get(rest[0])
+        sub = cmd.get_command(None, rest[0])  # click's way: keepwise imports a command's module on asking
         if sub is None:
             raise AssertionError(f"{' '.join([*path, rest[0]])} is not a keepwise command")
         path.append(rest.pop(0))
