@@ -1,4 +1,5 @@
-"""A signed-in dashboard for the benches: ``create_app`` behind Starlette's TestClient with a script's token.
+"""What the dashboard benches share: ``median`` of timed calls, and a signed-in dashboard (``create_app``
+behind Starlette's TestClient with a script's token).
 
 Every route needs a login; a bench signs in as scripts do, with the admin token of ``[web] token`` sent as
 ``Authorization: Bearer ...`` on every request (no session, no CSRF form round trip). The environment's
@@ -8,6 +9,9 @@ Every route needs a login; a bench signs in as scripts do, with the admin token 
 from __future__ import annotations
 
 import os
+import statistics
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -32,3 +36,14 @@ def signed_in(url: str, config: Any = None) -> tuple[Any, Any]:
     client = TestClient(create_app(url, config), base_url="http://127.0.0.1:8000")
     client.headers["Authorization"] = f"Bearer {TOKEN}"
     return client, config
+
+
+def median(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds (this process, every thread) of ``repeat`` calls."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        started, used = time.perf_counter(), time.process_time()
+        call()
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+    return statistics.median(wall), statistics.median(cpu)

@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,17 +123,6 @@ def record(con: Any) -> None:
     stats.record(lambda sql, params=None: con.execute(sql, params or []).fetchall(), ["customers", "orders"])
 
 
-def median(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Median wall seconds and median CPU seconds (this process, every thread) of ``repeat`` calls."""
-    wall, cpu = [], []
-    for _ in range(repeat):
-        started, used = time.perf_counter(), time.process_time()
-        call()
-        wall.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - used)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 #: The bare engine query of each view: the same joins and order as the page's, written by hand.
 BARE_FROM = """
     FROM customers c
@@ -226,7 +213,7 @@ def main() -> None:
             raise
     import duckdb
 
-    from _signed_in import signed_in
+    from _signed_in import median, signed_in
 
     url = f"duckdb:///{path}"
     client, _ = signed_in(url)

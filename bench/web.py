@@ -38,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _signed_in import signed_in
+from _signed_in import median, signed_in
 from keepwise.config import Config
 from keepwise.jsonio import dumps
 from keepwise.store import Store, connect
@@ -84,17 +84,6 @@ def build(customers: int, cache: Path) -> tuple[str, dict[str, float]]:
                  "--out", str(folder / "data"))  # fmt: skip
         keepwise("load", str(folder / "data"), "--db", f"duckdb:///{db}")
     return f"duckdb:///{db}", run_commands(db, timings)
-
-
-def median(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Median wall seconds and median CPU seconds (this process, every thread) of ``repeat`` calls."""
-    wall, cpu = [], []
-    for _ in range(repeat):
-        started, used = time.perf_counter(), time.process_time()
-        call()
-        wall.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - used)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def before_calls(config: Config, customer: str) -> dict[str, Callable[[Store], Any]]:
