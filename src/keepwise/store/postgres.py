@@ -45,6 +45,7 @@ __all__ = [
     "redacted",
     "run",
     "savepoint",
+    "writes_refused",
 ]
 
 #: Advisory lock key under which the contract's tables are created.
@@ -132,7 +133,7 @@ def _read_only(backend: Any) -> None:
 
 
 @contextmanager
-def _writes_refused() -> Iterator[None]:
+def writes_refused() -> Iterator[None]:
     """Turn PostgreSQL's refusal of a write in a read-only session into :class:`ReadOnlyStoreError`."""
     import psycopg.errors
 
@@ -231,7 +232,7 @@ def copy_rows(con: Any, name: str, columns: Sequence[str], rows: Iterable[Sequen
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
-    with _writes_refused(), con.cursor() as cur, cur.copy(statement) as copy:
+    with writes_refused(), con.cursor() as cur, cur.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -292,7 +293,7 @@ def savepoint(store: Store) -> AbstractContextManager[Any]:
 
 def run(con: Any, statement: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
     """Run one statement with ``?`` placeholders on psycopg connection ``con``; its rows (or ``[]``)."""
-    with _writes_refused(), con.cursor() as cur:
+    with writes_refused(), con.cursor() as cur:
         cur.execute(placeholders(statement), list(params or []))
         return list(cur.fetchall()) if cur.description is not None else []
 

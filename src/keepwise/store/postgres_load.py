@@ -9,10 +9,13 @@ A load on PostgreSQL checks exactly what a load on DuckDB checks, with the same 
    :mod:`keepwise.store.ingest` stages, validates and upserts the files as it does on a DuckDB store. Only
    the rows it needs are copied (:mod:`keepwise.store.postgres_subset`): the stored rows of the keys the
    files hold, and of each table the files refer to, the rows the files name (a customer's row for each
-   ``customer_id`` of an orders file). The keys go to PostgreSQL in a temporary table and are matched
-   there, so a load of 10,000 lines into a store of 10 million copies at most 10,000 stored lines. A table
-   the load rebuilds by rules of its own (consent and its events), or a load whose files could not be read
-   ahead, is copied whole (as before);
+   ``customer_id`` of an orders file); of consent and its events, the rows of the customers a consent file
+   names. The keys go to PostgreSQL in a temporary table and are matched there, so a load of 10,000 lines
+   into a store of 10 million copies at most 10,000 stored lines; a table that is empty needs nothing (a
+   first load reads ahead only its references). The connection's memory is bounded as a DuckDB load's is
+   and spills to disk beyond it, so a first load of any size holds about the same memory. A file that
+   cannot be read ahead is refused by the load (which reads it the same way) before anything but what the
+   files before it need is copied; a load whose files are not known ahead copies whole tables;
 3. what the load changed is written back: the rows it added, and for the keys whose rows it replaced or
    removed, those keys' rows (DuckDB writes them as CSV, ``COPY FROM STDIN`` reads it); the loaded tables'
    keys are indexed (:func:`index_keys`); the figures ``keepwise status`` reads (:mod:`keepwise.store.stats`)
@@ -26,13 +29,20 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 from keepwise.store.consent_history import EVENTS
 from keepwise.store.postgres import create, ddl, lock_tables
 from keepwise.store.postgres_stats import record_figures
-from keepwise.store.postgres_subset import Wanted, mirror_rows, sources_of, wanted_rows
+from keepwise.store.postgres_subset import (
+    Wanted,
+    consent_as_a_whole,
+    copy_csv,
+    events_seen,
+    mirror_rows,
+    read_ahead,
+    sources_of,
+)
 from keepwise.store.schema import SCHEMA, TABLES, Table
 from keepwise.store.stats import STATS_DDL, STATS_TABLE
 from keepwise.store.store import Store
@@ -63,41 +73,84 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
 
     ``tables`` are the declarations of the loaded tables (contract tables or an importer's own).
     """
-    import duckdb
+    import tempfile
 
     written, read = touched(tables)
     specs = {t.name: t for t in [*TABLES, *tables]}
-    duck = duckdb.connect()
-    try:
-        duck.execute("SET TimeZone = 'UTC'")
-        for t in [*TABLES, *(t for t in tables if t.name not in SCHEMA)]:
-            duck.execute(t.create_sql())
-        with store.transaction():
-            have = set(store.tables())
-            for t in tables:
-                if t.name not in have:
-                    create(store, ddl(t.create_sql()))
-            if STATS_TABLE not in have:
-                create(store, STATS_DDL)
-            lock_tables(store, sorted({*written, *read}))
-            present = set(store.tables())
-            sources = sources_of(run)
-            wanted = None if sources is None else wanted_rows(duck, sources)
-            saved = [n for n in written if n != STATS_TABLE]
-            for name in dict.fromkeys([*saved, *read]):
-                if name in present and name != STATS_TABLE:
-                    mirror_rows(store, duck, name, None if wanted is None else wanted.get(name, []))
-            for name in saved:
-                duck.execute(f"CREATE TEMP TABLE {_before(name)} AS SELECT * FROM {_q(name)}")
-            result = run(duck)
-            for name in saved:
-                _write_back(store, duck, name, specs.get(name))
-            for t in tables:
-                index_keys(store, t)
-            record_figures(store, [t.name for t in tables], duck)
-        return result
-    finally:
-        duck.close()
+    saved = [n for n in written if n != STATS_TABLE]
+    with tempfile.TemporaryDirectory(prefix="keepwise-load-") as spill:
+        duck = _duck(tables, spill)
+        try:
+            with store.transaction():
+                have = set(store.tables())
+                for t in tables:
+                    if t.name not in have:
+                        create(store, ddl(t.create_sql()))
+                if STATS_TABLE not in have:
+                    create(store, STATS_DDL)
+                lock_tables(store, sorted({*written, *read}))
+                present = set(store.tables())
+                needed = [n for n in dict.fromkeys([*saved, *read]) if n in present and n != STATS_TABLE]
+                sources = sources_of(run)
+                ahead = None if sources is None else read_ahead(duck, sources, _empty(store, needed))
+                if ahead is not None and not ahead.complete:
+                    # a file the load reads as the read-ahead did: refused with the load's own message,
+                    # having copied what the files before it need
+                    _mirror(store, duck, needed, ahead.wanted, tables)
+                    run(duck)
+                    duck.close()  # it was read after all: load it as before, on whole tables
+                    duck, ahead = _duck(tables, spill), None
+                _mirror(store, duck, needed, None if ahead is None else ahead.wanted, tables)
+                for name in saved:
+                    duck.execute(f"CREATE TEMP TABLE {_before(name)} AS SELECT * FROM {_q(name)}")
+                result = run(duck)
+                for name in saved:
+                    _write_back(store, duck, name, specs.get(name))
+                for t in tables:
+                    index_keys(store, t)
+                record_figures(store, [t.name for t in tables], duck)
+            return result
+        finally:
+            duck.close()
+
+
+def _duck(tables: Sequence[Table], spill: str) -> Any:
+    """An in-memory DuckDB connection holding the contract's tables and ``tables``, in UTC.
+
+    Its memory is bounded as a DuckDB load's is (:data:`keepwise.store.ingest.LOAD_MEMORY_LIMIT`): what
+    does not fit spills to folder ``spill``, so a big first load holds the same memory as a small one.
+    """
+    import duckdb
+
+    from keepwise.store.ingest import LOAD_MEMORY_LIMIT
+
+    duck = duckdb.connect(config={"memory_limit": LOAD_MEMORY_LIMIT, "temp_directory": spill})
+    duck.execute("SET TimeZone = 'UTC'")
+    for t in [*TABLES, *(t for t in tables if t.name not in SCHEMA)]:
+        duck.execute(t.create_sql())
+    return duck
+
+
+def _empty(store: Store, names: Sequence[str]) -> set[str]:
+    """Those of tables ``names`` that hold no row (a load needs nothing of them)."""
+    if not names:
+        return set()
+    probes = " UNION ALL ".join(
+        f"SELECT {lit(n)} WHERE NOT EXISTS (SELECT 1 FROM {store.quote(n)})" for n in names
+    )
+    return {str(n) for (n,) in store.sql(probes)}
+
+
+def _mirror(
+    store: Store, duck: Any, names: Sequence[str], wanted: dict[str, Any] | None, tables: Sequence[Table]
+) -> None:
+    """Copy the stored rows of ``names`` that ``wanted`` lists (all of them when ``None``) into ``duck``."""
+    if wanted is not None:
+        consent_as_a_whole(store, wanted)
+    for name in names:
+        mirror_rows(store, duck, name, None if wanted is None else wanted.get(name, []))
+    if wanted is not None and wanted.get(EVENTS) is not None and "consent" in {t.name for t in tables}:
+        events_seen(store, duck)
 
 
 def index_keys(store: Store, spec: Table) -> None:
@@ -144,7 +197,7 @@ def _write_back(store: Store, duck: Any, name: str, spec: Table | None) -> None:
     removed = f"(SELECT * FROM {_before(name)} EXCEPT ALL SELECT * FROM {_q(name)})"
     added = f"(SELECT * FROM {_q(name)} EXCEPT ALL SELECT * FROM {_before(name)})"
     if duck.execute(f"SELECT 1 FROM {_before(name)} LIMIT 1").fetchone() is None:
-        _copy_csv(store, duck, name, columns, f"(SELECT * FROM {_q(name)})")  # nothing was copied: all new
+        copy_csv(store, duck, name, columns, f"(SELECT * FROM {_q(name)})")  # nothing was copied: all new
         return
     (n_removed,) = duck.execute(f"SELECT COUNT(*) FROM {removed}").fetchone()
     key = list(spec.key) if spec is not None and spec.key else []
@@ -156,40 +209,16 @@ def _write_back(store: Store, duck: Any, name: str, spec: Table | None) -> None:
     else:
         keys = ", ".join(_q(k) for k in key)
         duck.execute(f"CREATE TEMP TABLE _kw_gone AS SELECT DISTINCT {keys} FROM {removed}")
-        _delete_keys(store, name, key, duck.execute("SELECT * FROM _kw_gone").fetch_arrow_table())
+        _delete_keys(store, name, key, duck.table("_kw_gone"))
         match = " AND ".join(f"r.{_q(k)} IS NOT DISTINCT FROM g.{_q(k)}" for k in key)
         gone = f"EXISTS (SELECT 1 FROM _kw_gone g WHERE {match})"
         rows = f"(SELECT * FROM {_q(name)} r WHERE {gone} UNION ALL SELECT * FROM {added} r WHERE NOT {gone})"
-    _copy_csv(store, duck, name, columns, rows)
+    copy_csv(store, duck, name, columns, rows)
     duck.execute("DROP TABLE IF EXISTS _kw_gone")
 
 
-def _copy_csv(store: Store, duck: Any, name: str, columns: list[str], rows: str) -> None:
-    """Copy the rows of DuckDB query ``rows`` into PostgreSQL table ``name`` (DuckDB writes CSV, COPY reads).
-
-    Both sides speak the same CSV (a quoted empty string is text, an unquoted empty field NULL; times in
-    UTC with their offset, decimals as written), and neither turns a row into Python values.
-    """
-    import tempfile
-
-    from psycopg import sql
-
-    with tempfile.TemporaryDirectory(prefix="keepwise-copy-") as folder:
-        path = Path(folder) / "rows.csv"
-        selected = ", ".join(_q(c) for c in columns)
-        duck.execute(f"COPY (SELECT {selected} FROM {rows}) TO {lit(str(path))} (FORMAT csv, HEADER false)")
-        if not path.exists() or path.stat().st_size == 0:
-            return
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-        )
-        with store.backend.con.cursor() as cur, cur.copy(statement) as copy, path.open("rb") as data:
-            while chunk := data.read(1 << 20):
-                copy.write(chunk)
-
-
 def _delete_keys(store: Store, name: str, key: list[str], keys: Any) -> None:
-    """Delete the PostgreSQL rows of ``name`` whose ``key`` is a row of Arrow table ``keys``."""
+    """Delete the PostgreSQL rows of ``name`` whose ``key`` is a row of ``keys`` (a DuckDB relation)."""
     wanted = Wanted(tuple(key), keys)
     temp = wanted.to_postgres(store, name, "_kw_gone")
     match = " AND ".join(
