@@ -16,6 +16,11 @@ system of the loading process, the load alone) and the CPU time of its PostgreSQ
 table and the figures the load recorded for ``keepwise status``, which must be the same on both sides.
 Prints a Markdown table for bench/RESULTS.md. ``--branch-only`` runs this branch's code alone (for sizes
 where main's whole-table copy would not fit).
+
+``--first 100000,1000000,3000000`` measures first loads instead: for each number of order lines (a tenth as
+many customers), each side in turn loads ``customers.csv`` and then ``orders.csv`` into a new empty
+database, each file in its own process; the table gives the orders load's CPU, its server's CPU and the
+loading process's peak memory, and the stored orders must be the same on both sides.
 """
 
 from __future__ import annotations
@@ -150,7 +155,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--baseline", default=None, help="src folder of the code to compare with")
     parser.add_argument("--branch-only", action="store_true", help="run this branch's code only")
+    parser.add_argument(
+        "--first", default=None, help="first loads of these numbers of lines (comma-separated)"
+    )
     args = parser.parse_args()
+    if args.first:
+        first_loads([int(n) for n in args.first.split(",")], args)
+        return
     folder = generate(args.lines, args.customers, args.incoming)
     sides = (
         {"branch": ROOT / "src"}
@@ -203,6 +214,41 @@ def main() -> None:
             end="",
         )
     print()
+
+
+def first_loads(sizes: list[int], args: argparse.Namespace) -> None:
+    """First loads of customers and then orders into empty databases, per size and side; print the table."""
+    sides = (
+        {"branch": ROOT / "src"}
+        if args.branch_only
+        else {"main": baseline(args.baseline), "branch": ROOT / "src"}
+    )
+    server = pg.start()
+    rows: list[tuple[int, str, dict[str, float]]] = []
+    same: dict[int, set[tuple[object, ...]]] = {}
+    try:
+        for n in sizes:
+            folder = generate(n, max(n // 10, 1), min(args.incoming, n))
+            for i in range(args.repeat):
+                order = list(sides) if i % 2 == 0 else list(reversed(sides))
+                for side in order:
+                    url = server.create_database(f"kw_first_{side}_{n}_{i}")
+                    child(sides[side], url, folder / "customers.csv", "customers")
+                    figures = child(sides[side], url, folder / "orders.csv", "orders")
+                    rows.append((n, side, figures))
+                    same.setdefault(n, set()).add(digest(url))
+                    print(f"{n:,} lines, {side}: {figures}", file=sys.stderr)
+                    server.drop_database(f"kw_first_{side}_{n}_{i}")
+    finally:
+        server.stop()
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    identical = all(len(d) == 1 for d in same.values())
+    print(f"stored orders and recorded figures identical on both sides: {identical}")
+    print()
+    print("| order lines | side | wall (s) | load CPU (s) | server CPU (s) | peak RSS (MiB) |")
+    print("|---:|---|---:|---:|---:|---:|")
+    for n, side, f in rows:
+        print(f"| {n:,} | {side} | {f['wall']:.1f} | {f['cpu']:.2f} | {f['server']:.2f} | {f['peak']:.0f} |")
 
 
 if __name__ == "__main__":

@@ -53,13 +53,14 @@ def _write(folder: Path, files: dict[str, str]) -> Path:
 def copied(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Rows copied from PostgreSQL into the load's DuckDB connection, per table."""
     counts: Counter[str] = Counter()
-    insert = subset._insert
+    insert = subset._insert_csv
 
-    def counting(duck: Any, name: str, data: Any) -> None:
-        counts[name] += data.num_rows
-        insert(duck, name, data)
+    def counting(duck: Any, name: str, path: Path, columns: dict[str, str]) -> int:
+        n = insert(duck, name, path, columns)
+        counts[name] += n
+        return n
 
-    monkeypatch.setattr(subset, "_insert", counting)
+    monkeypatch.setattr(subset, "_insert_csv", counting)
     return counts
 
 

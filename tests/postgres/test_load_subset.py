@@ -139,13 +139,14 @@ def test_only_the_rows_of_the_files_keys_and_references_are_copied(
     try:
         load_path(store, _folder(tmp_path, "base", BASE), show_progress=False)
         copied: Counter[str] = Counter()
-        insert = subset._insert
+        insert = subset._insert_csv
 
-        def counting(duck: Any, name: str, data: Any) -> None:
-            copied[name] += data.num_rows
-            insert(duck, name, data)
+        def counting(duck: Any, name: str, path: Path, columns: dict[str, str]) -> int:
+            n = insert(duck, name, path, columns)
+            copied[name] += n
+            return n
 
-        monkeypatch.setattr(subset, "_insert", counting)
+        monkeypatch.setattr(subset, "_insert_csv", counting)
         path = tmp_path / "orders.csv"
         path.write_text(ORDERS)
         (result,) = load_path(store, path, show_progress=False)

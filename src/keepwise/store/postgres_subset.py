@@ -275,21 +275,63 @@ def mirror_rows(store: Store, duck: Any, name: str, wanted: list[Wanted] | None)
     The DuckDB table is created from the rows if the connection lacks it.
     """
     if wanted is None:
-        _insert(duck, name, store.table(name).to_pyarrow())
+        _copy_out(store, duck, name, "")
         return
     if not wanted:
         return
     temps = [w.to_postgres(store, name) for w in wanted]
-    table = store.quote(name)
     where = " OR ".join(
         f"({', '.join(f't.{store.quote(c)}' for c in w.columns)}) IN "
         f"(SELECT {', '.join(store.quote(c) for c in w.columns)} FROM {temp})"
         for w, temp in zip(wanted, temps, strict=True)
     )
-    rows = store.backend.sql(f"SELECT t.* FROM {table} t WHERE {where}", schema=store.table(name).schema())
-    _insert(duck, name, rows.to_pyarrow())
+    _copy_out(store, duck, name, f"WHERE {where}")
     for temp in temps:
         store.sql(f"DROP TABLE {temp}")
+
+
+def _copy_out(store: Store, duck: Any, name: str, where: str) -> None:
+    """Copy the rows of PostgreSQL table ``name`` (alias ``t``) that ``where`` keeps into ``duck``.
+
+    PostgreSQL writes them as CSV (``COPY TO STDOUT``) to a temporary file, a chunk at a time, and DuckDB
+    reads it typed as its own table's columns (both speak the same CSV: a quoted empty string is text, an
+    unquoted empty field NULL); no row becomes Python values. A table the connection lacks goes through
+    Arrow (:func:`_insert`).
+    """
+    import tempfile
+
+    found = duck.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? AND schema_name = 'main' "
+        "AND NOT internal ORDER BY column_index",
+        [name],
+    ).fetchall()
+    types = {str(c): str(t) for c, t in found}
+    columns = list(types)
+    if not columns or not set(columns) <= set(store.table(name).schema()):
+        select = f"SELECT t.* FROM {store.quote(name)} t {where}"
+        _insert(duck, name, store.backend.sql(select, schema=store.table(name).schema()).to_pyarrow())
+        return
+    listed = ", ".join(f"t.{store.quote(c)}" for c in columns)
+    statement = f"COPY (SELECT {listed} FROM {store.quote(name)} t {where}) TO STDOUT (FORMAT csv)"
+    with tempfile.TemporaryDirectory(prefix="keepwise-copy-") as folder:
+        path = Path(folder) / "rows.csv"
+        with store.backend.con.cursor() as cur, cur.copy(statement) as copy, path.open("wb") as out:
+            for chunk in copy:
+                out.write(chunk)
+        if path.stat().st_size:
+            _insert_csv(duck, name, path, {c: str(types[c]) for c in columns})
+
+
+def _insert_csv(duck: Any, name: str, path: Path, columns: dict[str, str]) -> int:
+    """Add the rows of CSV file ``path`` (``columns``: name to DuckDB type, in order) to table ``name``."""
+    typed = "{" + ", ".join(f"{lit(c)}: {lit(t)}" for c, t in columns.items()) + "}"
+    source = (
+        f"read_csv({lit(str(path))}, header = false, auto_detect = false, columns = {typed}, delim = ',', "
+        "quote = '\"', escape = '\"', allow_quoted_nulls = false, strict_mode = true)"
+    )
+    listed = ", ".join(q(c) for c in columns)
+    (n,) = duck.execute(f"INSERT INTO {q(name)} ({listed}) SELECT * FROM {source}").fetchone()
+    return int(n)
 
 
 def _insert(duck: Any, name: str, data: Any) -> None:
@@ -328,9 +370,5 @@ def events_seen(store: Store, duck: Any) -> None:
     The DuckDB load seeds events when it sees none (:func:`consent_as_a_whole`); one stored event of any
     customer, which the load leaves as it is, keeps it from seeding what the store does not.
     """
-    if duck.execute(f"SELECT 1 FROM {q(EVENTS)} LIMIT 1").fetchone() is not None:
-        return
-    rows = store.backend.sql(f"SELECT * FROM {q(EVENTS)} LIMIT 1", schema=store.table(EVENTS).schema())
-    data = rows.to_pyarrow()
-    if data.num_rows:
-        _insert(duck, EVENTS, data)
+    if duck.execute(f"SELECT 1 FROM {q(EVENTS)} LIMIT 1").fetchone() is None:
+        _copy_out(store, duck, EVENTS, "LIMIT 1")
