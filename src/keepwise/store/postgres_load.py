@@ -92,7 +92,8 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
                 present = set(store.tables())
                 needed = [n for n in dict.fromkeys([*saved, *read]) if n in present and n != STATS_TABLE]
                 sources = sources_of(run)
-                ahead = None if sources is None else read_ahead(duck, sources, _empty(store, needed))
+                empty = _empty(store, needed)
+                ahead = None if sources is None else read_ahead(duck, sources, empty)
                 if ahead is not None and not ahead.complete:
                     # a file the load reads as the read-ahead did: refused with the load's own message,
                     # having copied what the files before it need
@@ -108,7 +109,7 @@ def load_into_postgres(store: Store, tables: Sequence[Table], run: Callable[[Any
                     _write_back(store, duck, name, specs.get(name))
                 for t in tables:
                     index_keys(store, t)
-                record_figures(store, [t.name for t in tables], duck)
+                record_figures(store, [t.name for t in tables], duck, fresh=empty)
             return result
         finally:
             duck.close()

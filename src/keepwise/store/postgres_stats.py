@@ -18,7 +18,7 @@ Either way ``keepwise status`` reads the same figures as a DuckDB store holding 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,12 +30,16 @@ from keepwise.store.store import Store
 __all__ = ["record_figures"]
 
 
-def record_figures(store: Store, tables: Sequence[str], duck: Any | None = None) -> None:
+def record_figures(
+    store: Store, tables: Sequence[str], duck: Any | None = None, fresh: Collection[str] = ()
+) -> None:
     """Record the figures of ``tables`` (those of :data:`~keepwise.store.stats.RECORDED`) as they are now.
 
     Call inside the load's transaction, after its rows are written. ``duck``: the load's DuckDB connection,
     holding each loaded table's copied rows before the load (``_kw_before_NAME``) and after (``NAME``);
-    without it every figure is computed from the whole table.
+    without it every figure is computed from the whole table. ``fresh``: tables that were empty before the
+    load; ``duck`` holds every row they hold now, and the figures the DuckDB load recorded of them there
+    are theirs (a first load does not scan its table again in PostgreSQL).
     """
     present = set(store.tables())
     names = [t for t in dict.fromkeys(tables) if t in RECORDED and t in present]
@@ -45,6 +49,11 @@ def record_figures(store: Store, tables: Sequence[str], duck: Any | None = None)
     figures: dict[str, dict[str, Any]] = {}
     for name in names:
         stored = _columns(store, name)
+        if duck is not None and name in fresh:
+            loaded = _recorded_in(duck, name, stored)
+            if loaded is not None:
+                figures[name] = loaded
+                continue
         changed = None if duck is None or name not in old else _Changes(duck, name)
         updated = None if changed is None else _updated(store, SCHEMA[name], stored, old.get(name), changed)
         figures[name] = updated if updated is not None else scan(sql, SCHEMA[name], stored=stored)
@@ -66,6 +75,17 @@ def record_figures(store: Store, tables: Sequence[str], duck: Any | None = None)
     for name, stats in figures.items():
         text = json.dumps(stats, sort_keys=True)
         store.sql(f"INSERT INTO {STATS_TABLE} VALUES (?, ?, ?)", [name, int(stats["rows"]), text])
+
+
+def _recorded_in(duck: Any, name: str, stored: dict[str, str]) -> dict[str, Any] | None:
+    """What the DuckDB load recorded of table ``name`` in ``duck``, if it has the stored columns."""
+    if not duck.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [STATS_TABLE]).fetchall():
+        return None
+    found = duck.execute(f"SELECT stats FROM {STATS_TABLE} WHERE table_name = ?", [name]).fetchall()
+    if not found:
+        return None
+    figures: dict[str, Any] = json.loads(found[0][0])
+    return figures if set(figures.get("filled", {})) == set(stored) else None
 
 
 def _postgres_sql(store: Store) -> Any:
