@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from keepwise.store.consent_history import EVENTS
-from keepwise.store.postgres import pg_type
+from keepwise.store.postgres import copy_rows, frame_rows, pg_type
 from keepwise.store.schema import Column, Table
 from keepwise.store.schema.columns import YEAR_RANGE
 from keepwise.store.store import Store
@@ -41,6 +41,9 @@ __all__ = ["Ahead", "Wanted", "copy_csv", "mirror_rows", "read_ahead", "sources_
 BY_CUSTOMER = {"consent": ("consent", EVENTS)}
 
 _names = itertools.count()
+
+#: Up to this many values in an Arrow table go to PostgreSQL row by row (a DuckDB connection costs more).
+_FEW = 20_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,12 @@ class Wanted:
         typed = ", ".join(f"{store.quote(c)} {pg_type(schema[c])}" for c in self.columns)
         store.sql(f"CREATE TEMP TABLE {store.quote(temp)} ({typed}) ON COMMIT DROP")
         values, scratch = self.values, None
+        if not isinstance(values, duckdb.DuckDBPyRelation) and values.num_rows <= _FEW:
+            copy_rows(
+                store.backend.con, temp, list(self.columns), frame_rows(values.select(list(self.columns)))
+            )
+            store.sql(f"ANALYZE {store.quote(temp)}")
+            return store.quote(temp)
         if not isinstance(values, duckdb.DuckDBPyRelation):
             scratch = duckdb.connect()
             scratch.execute("SET TimeZone = 'UTC'")
