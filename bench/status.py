@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import _synthetic
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = HERE / "data" / "status"
@@ -39,35 +41,14 @@ BARE = (
 
 def build(lines: int) -> Path:
     """A store of ``lines`` order lines and ``lines // 10`` customers, loaded by ``keepwise load`` (kept)."""
-    import duckdb
-
     folder = DATA / f"{lines}"
     store = folder / "kw.duckdb"
     done = folder / ".loaded"
     if done.exists() and store.exists():
         return store
     shutil.rmtree(folder, ignore_errors=True)
-    (folder / "csv").mkdir(parents=True)
     customers = max(lines // 10, 1)
-    con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)")
-    con.execute(
-        f"""COPY (SELECT 'C' || lpad(i::VARCHAR, 8, '0') AS customer_id, 'Customer ' || i AS name,
-                 TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_days(CAST(i % 365 AS INTEGER)) AS acquired_at,
-                 'USD' AS currency
-           FROM range({customers}) t(i)) TO '{folder / "csv" / "customers.csv"}' (HEADER)"""
-    )
-    con.execute(
-        f"""COPY (SELECT 'O' || (i // 3)::VARCHAR AS order_id, (i % 3 + 1)::VARCHAR AS line_no,
-                 'C' || lpad(((i // 3) % {customers})::VARCHAR, 8, '0') AS customer_id,
-                 strftime(TIMESTAMP '2022-01-01' + to_seconds(CAST((i // 3) * 7 % 63072000 AS BIGINT)),
-                          '%Y-%m-%dT%H:%M:%SZ') AS ordered_at,
-                 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 5)::VARCHAR AS category,
-                 1 + (i % 3) AS quantity, round(5 + random() * 95, 2)::DECIMAL(10,2) AS unit_price,
-                 'USD' AS currency
-           FROM range({lines}) t(i)) TO '{folder / "csv" / "orders.csv"}' (HEADER)"""
-    )
-    con.close()
+    _synthetic.write_files(folder / "csv", lines, customers, pad=8, unit_cost=False)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     subprocess.run(
         [KEEPWISE, "load", str(folder / "csv"), "--db", f"duckdb:///{store}"],
