@@ -165,6 +165,27 @@ def customer_ledger(
     keys = ["customer_id", "m"] if by_month else ["customer_id"]
 
     currencies = _currencies(store, per, reporting)
+    out = ledger_of(amounts, keys, currencies, cfg, cust, currency)
+    if by_month:
+        out = out.rename(month_index="m")
+    with too_large_to_keep():  # in a run (a review) the ledger is computed here, once, for every figure after
+        return kept(store, out, "ledger")
+
+
+def ledger_of(
+    amounts: ir.Table,
+    keys: list[str],
+    currencies: set[str],
+    cfg: ValueAssumptions,
+    cust: ir.Table,
+    currency: CurrencyView = "reporting",
+) -> ir.Table:
+    """Streams of raw amounts converted, summed per ``keys`` and currency, rounded once: a ledger.
+
+    ``keys`` is ``["customer_id"]`` or ``["customer_id", "m"]`` (``m`` kept: a month, or a period of
+    :mod:`~keepwise.value.profitability.periods`); ``currencies`` every currency the amounts may be in.
+    """
+    reporting = _code(cfg)
     if currencies == {reporting}:
         converted = amounts.mutate(currency=ibis.literal(reporting))
     else:
@@ -197,12 +218,8 @@ def customer_ledger(
         operating_profit=operating,
         profit=(operating + agg.advocacy_value).cast(MONEY),
     )
-    cols = ["customer_id", *(["m"] if by_month else []), "currency", *FIELDS, "operating_profit"]
-    out = out.select(*cols)
-    if by_month:
-        out = out.rename(month_index="m")
-    with too_large_to_keep():  # in a run (a review) the ledger is computed here, once, for every figure after
-        return kept(store, out, "ledger")
+    by_m = ["m"] if "m" in keys else []
+    return out.select("customer_id", *by_m, "currency", *FIELDS, "operating_profit")
 
 
 def profitability(

@@ -34,6 +34,7 @@ from keepwise.value.profitability.base import (
 from keepwise.value.profitability.cost_to_serve import _cost_to_serve
 
 __all__ = [
+    "PERIODS",
     "amount_streams",
     "plan_periods",
     "planned",
@@ -196,6 +197,8 @@ def referral_streams(
 
 #: The run's cache entry holding the plan: the periods' bounds and whether one of them is a lifetime.
 _PLAN = ("profitability", "plan")
+#: The run's cache entry holding the planned periods themselves, in the order given.
+PERIODS = ("profitability", "periods")
 Plan = tuple[tuple[datetime, ...], bool]
 
 
@@ -213,6 +216,7 @@ def plan_periods(store: Store, periods: Iterable[Period]) -> None:
     periods = list(periods)
     bounds = sorted({p.end for p in periods} | {p.start for p in periods if p.start is not None})
     cache[_PLAN] = (tuple(bounds), any(p.start is None for p in periods))
+    cache[PERIODS] = tuple(dict.fromkeys(periods))
 
 
 def planned(store: Store, per: Period) -> tuple[Plan, int, int] | None:
