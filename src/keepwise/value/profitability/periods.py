@@ -49,8 +49,8 @@ from keepwise.value.profitability.streams import (
     _code,
     _customers,
     planned,
-    referral_parts,
-    segment_amounts,
+    referral_parts_of,
+    segment_sums_of,
 )
 from keepwise.value.tiers import _LEVEL, TIERS, assign_tiers
 from keepwise.value.whale import WhaleHeadline, curve_of, headline_of, wanted_ranks
@@ -127,12 +127,12 @@ def _planned_table(store: Store, cfg: Config, periods: tuple[Period, ...]) -> ir
             }
         )
     )
-    seg = segment_amounts(store, value, plan)
+    seg = segment_sums_of(store, value, plan)  # read once, in the same query: nothing kept but the result
     j = seg.inner_join(spans, (seg.m >= spans["first"]) & (seg.m <= spans["last"]))
     sums = j.group_by(["customer_id", "pid", "cur"]).aggregate(**{c: j[c].sum() for c in _RAW_COLUMNS})
     streams = [_stream(sums.mutate(m=sums.pid), **{c: sums[c] for c in _RAW_COLUMNS})]
     if value.referral_value is None:
-        streams.append(_referrals(*referral_parts(store, value, plan), spans))
+        streams.append(_referrals(*referral_parts_of(store, value, plan), spans))
     amounts = streams[0] if len(streams) == 1 else ibis.union(*streams, distinct=False)
     reporting = _code(value)
     currencies = set().union(*(_currencies(store, p, reporting) for p in periods))
