@@ -48,9 +48,10 @@ from keepwise.value.profitability.streams import (
     PERIODS,
     _code,
     _customers,
+    _window,
+    amount_streams,
     planned,
     referral_parts_of,
-    segment_sums_of,
 )
 from keepwise.value.tiers import _LEVEL, TIERS, assign_tiers
 from keepwise.value.whale import WhaleHeadline, curve_of, headline_of, wanted_ranks
@@ -127,16 +128,18 @@ def _planned_table(store: Store, cfg: Config, periods: tuple[Period, ...]) -> ir
             }
         )
     )
-    seg = segment_sums_of(store, value, plan)  # read once, in the same query: nothing kept but the result
-    j = seg.inner_join(spans, (seg.m >= spans["first"]) & (seg.m <= spans["last"]))
-    sums = j.group_by(["customer_id", "pid", "cur"]).aggregate(**{c: j[c].sum() for c in _RAW_COLUMNS})
-    streams = [_stream(sums.mutate(m=sums.pid), **{c: sums[c] for c in _RAW_COLUMNS})]
+    reporting = _code(value)
+    cust = _customers(store, reporting)
+    # each source summed per customer, segment and currency (one pass over the lines), each segment's rows
+    # given to every period it belongs to; the ledger then sums them per period: one grouping, not three
+    segments = ibis.union(*amount_streams(store, _window(plan), cust, value, plan[0], referrals=False))
+    j = segments.inner_join(spans, (segments.m >= spans["first"]) & (segments.m <= spans["last"]))
+    streams = [j.select("customer_id", m=j.pid, cur=j.cur, **{c: j[c] for c in _RAW_COLUMNS})]
     if value.referral_value is None:
         streams.append(_referrals(*referral_parts_of(store, value, plan), spans))
     amounts = streams[0] if len(streams) == 1 else ibis.union(*streams, distinct=False)
-    reporting = _code(value)
     currencies = set().union(*(_currencies(store, p, reporting) for p in periods))
-    ledger = ledger_of(amounts, ["customer_id", "m"], currencies, value, _customers(store, reporting))
+    ledger = ledger_of(amounts, ["customer_id", "m"], currencies, value, cust)
     with too_large_to_keep():
         return kept(store, _ranked(ledger, cfg), "ranked")
 
@@ -149,8 +152,7 @@ def _referrals(refs: ir.Table, margins: ir.Table, spans: ir.Table) -> ir.Table:
     mg = mg.group_by(["pid", "customer_id", "cur"]).aggregate(margin=mg.margin.sum())
     k = r.inner_join(mg, (r.rpid == mg.pid) & (r.referred == mg.customer_id))
     k = k.select(customer_id=k.referrer, m=k.rpid, cur=k.cur, margin=k.margin)
-    agg = k.group_by(["customer_id", "m", "cur"]).aggregate(margin=k.margin.sum())
-    return _stream(agg, advocacy_value=agg.margin)
+    return _stream(k, advocacy_value=k.margin)  # summed with every other amount by the ledger
 
 
 def _separate_table(store: Store, cfg: Config, periods: tuple[Period, ...]) -> ir.Table:
