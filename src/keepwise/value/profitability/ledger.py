@@ -16,7 +16,7 @@ import pandas as pd
 from keepwise.config import Config, ValueAssumptions, load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
-from keepwise.store.currencies import listed, missing_rates
+from keepwise.store.currencies import listed, missing_rates, record_currencies
 from keepwise.store.memo import active, kept, once
 from keepwise.value.profitability.base import (
     _FX,
@@ -45,7 +45,11 @@ def _currencies(store: Store, per: Period, reporting: str) -> set[str]:
     """Every currency an amount in the window (or a customer) is in."""
     if active(store) is None:
         return set(_currencies_before(store, per.end, reporting))
-    # in a run: one look at when each currency first appears answers every period's question
+    # in a run: the records' currencies are known (resolving the reporting currency read them): if there is
+    # no other, no period has one
+    if set().union(*record_currencies(store).values()) <= {reporting}:
+        return {reporting}
+    # else one look at when each currency first appears answers every period's question
     return {c for c, first in _first_seen(store) if first is None or first < per.end} | {reporting}
 
 
