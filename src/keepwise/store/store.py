@@ -396,9 +396,9 @@ class Store:
 
     def materialize(self, expr: Any, name: str) -> Any:
         """Compute ``expr`` once into a temporary table of the engine and return it as a table expression."""
+        self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         if not (self.is_duckdb or self.is_postgres):
             return expr.cache()
-        self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         if self.is_postgres:  # no CREATE OR REPLACE TABLE there
             self.drop(name)
         replace = "" if self.is_postgres else "OR REPLACE "
