@@ -74,3 +74,21 @@ def test_what_the_library_refuses_is_refused_the_same_way():
     cycle.append(cycle)
     with pytest.raises(ValueError, match="Circular"):
         dumps(cycle)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 2048])
+def test_utf8_writes_the_one_line_text_in_pieces(monkeypatch, batch):
+    """``utf8`` (the review's stored document) is ``dumps(doc, indent=None)`` as UTF-8, byte for byte."""
+    from keepwise import jsonio
+
+    monkeypatch.setattr(jsonio, "_BATCH", batch)
+    docs = [json.loads(gzip.decompress(p.read_bytes())) for p in sorted(GOLDEN.glob("*.json.gz"))]
+    awkward = {
+        "rows": [{"id": f"C{i}", "v": Decimal(i) / 8, "é": [i, None, float("nan")]} for i in range(7)],
+        "keys": [{1: [1] * 5, 2.5: (1, 2, 3, 4), None: {}, False: []}, {Level.LOW: "enum"}, {True: 1}],
+        "text": ["naïve \u2028", Text("sub"), "\u0000"],
+        "day": date(2025, 1, 2),
+        "empty": [[], {}, (), ""],
+    }
+    for doc in [*docs, awkward, [], {}, [[1, 2]] * 9, "x", None]:
+        assert bytes(jsonio.utf8(doc)) == _library(doc, indent=None).encode()

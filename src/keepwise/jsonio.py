@@ -12,7 +12,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-__all__ = ["default", "dumps", "jsonable"]
+__all__ = ["default", "dumps", "jsonable", "utf8"]
 
 _INF = float("inf")
 
@@ -147,6 +147,47 @@ def _indented(document: Any, indent: str) -> str:
 
     encode(document, 0)
     return "".join(out)
+
+
+#: Items of a list written by one call of the standard library's encoder in :func:`utf8`.
+_BATCH = 2048
+
+
+def utf8(document: Any) -> bytearray:
+    """``dumps(document, indent=None)`` as UTF-8 bytes, written piece by piece into one buffer.
+
+    The same text, byte for byte, without ever holding it as one Python string: dictionaries are written key
+    by key and long lists :data:`_BATCH` items at a time by the standard library's encoder, each piece
+    encoded to UTF-8 and appended, so that a document of millions of rows costs its bytes once (the whole
+    text as ``str``, the encoder's list of pieces and a UTF-8 copy cost four to five times that).
+    """
+    out = bytearray()
+    _compact(document, out)
+    return out
+
+
+def _compact(o: Any, out: bytearray) -> None:
+    """Append ``o`` to ``out`` as :func:`utf8` writes it."""
+    kind = type(o)
+    if kind is dict and o:
+        sep = "{"
+        for k, v in o.items():
+            out += (sep + _key(k) + ": ").encode()
+            _compact(v, out)
+            sep = ", "
+        out += b"}"
+    elif kind is list and len(o) > _BATCH:
+        for i in range(0, len(o), _BATCH):
+            out += b", " if i else b"["
+            out += _whole(o[i : i + _BATCH])[1:-1].encode()
+        out += b"]"
+    else:
+        out += _whole(o).encode()
+
+
+def _whole(o: Any) -> str:
+    """``o`` as one line of JSON by the standard library (what :func:`dumps` writes with no indent)."""
+    return json.dumps(o, indent=None, default=default, ensure_ascii=False)
 
 
 def jsonable(value: Any) -> Any:

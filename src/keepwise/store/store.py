@@ -26,6 +26,7 @@ from keepwise.store import memo
 
 if TYPE_CHECKING:  # pandas is imported when a store is used, not by `keepwise --help`
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["DOCUMENTS", "Store", "as_store"]
 
@@ -230,14 +231,19 @@ class Store:
         self.sql("COMMIT")
 
     # ------------------------------------------------------------------ writing
-    def append(self, name: str, rows: pd.DataFrame) -> int:
-        """Insert ``rows`` into table ``name`` (created from the frame's columns if it does not exist)."""
+    def append(self, name: str, rows: pd.DataFrame | pa.Table) -> int:
+        """Insert ``rows`` into table ``name`` (created from the frame's columns if it does not exist).
+
+        ``rows`` may be an Arrow table: DuckDB reads it as it is; other engines get it as a frame.
+        """
         memo.forget(self)  # what the run cached may have changed
         if rows is None or len(rows) == 0:
             if not self.has_table(name) and rows is not None and len(rows.columns):
                 self._create_from(name, rows)
             return 0
-        rows = _plain(rows)
+        if _arrow(rows) and not self.is_duckdb:
+            rows = _frame(rows)
+        rows = rows if _arrow(rows) else _plain(rows)
         if not self.has_table(name):
             self._create_from(name, rows)
         if self.is_duckdb:
@@ -268,7 +274,7 @@ class Store:
             return self.append(name, rows)
 
     def replace_month(
-        self, name: str, month: str, rows: pd.DataFrame, *, column: str = "review_month"
+        self, name: str, month: str, rows: pd.DataFrame | pa.Table, *, column: str = "review_month"
     ) -> int:
         """Replace the rows of ``month`` (in ``column``) of table ``name`` with ``rows``; other months stay.
 
@@ -278,12 +284,17 @@ class Store:
         from keepwise.store.postgres import savepoint
 
         memo.forget(self)  # what the run cached may have changed
-        df = rows.copy()
-        if column in df.columns:
-            df[column] = month
+        if _arrow(rows) and not self.is_duckdb:
+            rows = _frame(rows)
+        if _arrow(rows):  # DuckDB scans an Arrow table as it is, with no Python object per value
+            df = _with_month(rows, column, month)
         else:
-            df.insert(0, column, month)
-        df = _plain(df)
+            df = rows.copy()
+            if column in df.columns:
+                df[column] = month
+            else:
+                df.insert(0, column, month)
+            df = _plain(df)
         if not self.has_table(name):
             self._create_from(name, df)
             self.append(name, df)
@@ -487,6 +498,26 @@ def _iso_utc(value: Any) -> str:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.isoformat(sep=" ")
+
+
+def _arrow(rows: Any) -> bool:
+    """Whether ``rows`` is an Arrow table (which DuckDB scans directly) rather than a pandas frame."""
+    return type(rows).__module__.startswith("pyarrow")
+
+
+def _frame(rows: Any) -> pd.DataFrame:
+    """An Arrow table as a pandas frame, for the engines that insert frames."""
+    return rows.to_pandas()
+
+
+def _with_month(rows: pa.Table, column: str, month: str) -> pa.Table:
+    """``rows`` with ``column`` holding ``month`` (added as the first column when missing)."""
+    import pyarrow as pa
+
+    values = pa.repeat(pa.scalar(month, pa.string()), rows.num_rows)
+    if column in rows.column_names:
+        return rows.set_column(rows.column_names.index(column), column, values)
+    return rows.add_column(0, column, values)
 
 
 def _plain(rows: pd.DataFrame) -> pd.DataFrame:
