@@ -92,3 +92,18 @@ def test_utf8_writes_the_one_line_text_in_pieces(monkeypatch, batch):
     }
     for doc in [*docs, awkward, [], {}, [[1, 2]] * 9, "x", None]:
         assert bytes(jsonio.utf8(doc)) == _library(doc, indent=None).encode()
+
+
+@pytest.mark.parametrize("piece", [1, 7, 65536])
+def test_dump_writes_the_indented_text_in_pieces(monkeypatch, piece):
+    """``dump`` (what ``--json`` prints) writes exactly ``dumps(doc)``, however the text is cut."""
+    from keepwise import jsonio
+
+    monkeypatch.setattr(jsonio, "_PIECE", piece)
+    docs = [json.loads(gzip.decompress(p.read_bytes())) for p in sorted(GOLDEN.glob("*.json.gz"))]
+    for doc in [*docs, {"a": [1, {"b": Decimal("2.50")}], "é": None}, [], "x"]:
+        pieces: list[str] = []
+        jsonio.dump(doc, pieces.append, indent=2)
+        assert "".join(pieces) == dumps(doc)
+    with pytest.raises(TypeError):
+        jsonio.dump({(1, 2): "tuple key"}, pieces.append)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-__all__ = ["default", "dumps", "jsonable", "utf8"]
+__all__ = ["default", "dump", "dumps", "jsonable", "utf8"]
 
 _INF = float("inf")
 
@@ -41,6 +41,20 @@ def dumps(document: Any, *, indent: int | None = 2) -> str:
         return _indented(document, " " * indent)
     except (TypeError, ValueError, RecursionError):  # a key JSON cannot hold, a cycle: the library's error
         return json.dumps(document, indent=indent, default=default, ensure_ascii=False)
+
+
+def dump(document: Any, write: Callable[[str], Any], *, indent: int = 2) -> None:
+    """Write :func:`dumps` ``(document, indent=indent)`` through ``write`` in pieces of about a megabyte.
+
+    The same text, never held whole: a document of millions of rows (the review's lost customers) costs its
+    pieces, not its text and the list of its tokens at once. A value JSON cannot hold raises the standard
+    library's error, possibly after the first pieces were written.
+    """
+    try:
+        _indented(document, " " * indent, write)
+    except (TypeError, ValueError, RecursionError):
+        json.dumps(document, indent=indent, default=default, ensure_ascii=False)  # the library's error
+        raise
 
 
 def _float(value: float) -> str:
@@ -81,17 +95,32 @@ def _key(key: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
-def _indented(document: Any, indent: str) -> str:
+#: Tokens :func:`dump` gathers before it writes them.
+_PIECE = 65536
+
+
+def _indented(document: Any, indent: str, write: Callable[[str], Any] | None = None) -> str:
     """``document`` as indented JSON, token for token what ``json.dumps(..., indent=...)`` writes.
 
     The same rules in the same order as the standard library's ``_make_iterencode`` (strings, None, booleans,
     integers, floats, lists and tuples, dicts, then :func:`default`), appended to one list instead of yielded
     through a generator per level of nesting; values of the plain types (:data:`_PLAIN`) are written in the
-    loop over their container, and each distinct text key is encoded once.
+    loop over their container, and each distinct text key is encoded once. With ``write`` the text goes
+    through it every :data:`_PIECE` tokens (and ``""`` is returned).
     """
     out: list[str] = []
-    put = out.append
     keys: dict[str, str] = {}
+
+    if write is None:
+        put = out.append
+    else:
+        flush = write
+
+        def put(token: str) -> None:
+            out.append(token)
+            if len(out) >= _PIECE:
+                flush("".join(out))
+                out.clear()
 
     def encode(o: Any, level: int) -> None:
         if isinstance(o, str):
@@ -146,7 +175,10 @@ def _indented(document: Any, indent: str) -> str:
             encode(default(o), level)
 
     encode(document, 0)
-    return "".join(out)
+    if write is None:
+        return "".join(out)
+    write("".join(out))
+    return ""
 
 
 #: Items of a list written by one call of the standard library's encoder in :func:`utf8`.
