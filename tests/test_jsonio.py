@@ -107,3 +107,35 @@ def test_dump_writes_the_indented_text_in_pieces(monkeypatch, piece):
         assert "".join(pieces) == dumps(doc)
     with pytest.raises(TypeError):
         jsonio.dump({(1, 2): "tuple key"}, pieces.append)
+
+
+def test_records_are_written_as_the_list_of_their_rows(monkeypatch):
+    """Columns in ``Records`` give the text of the list of row dicts in every writer, however batched."""
+    from keepwise import jsonio
+    from keepwise.jsonio import Records
+
+    columns = {
+        "id": [f"C{i}" for i in range(11)],
+        "v": [Decimal(i) / 4 for i in range(11)],
+        "é": [None] * 11,
+        "x%s": [float("nan"), 1.5, -0.0, float("inf"), 2, True, None, "t", Level.LOW, np.int64(4), 1e300],
+        "n": list(range(11)),
+    }
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    monkeypatch.setattr(jsonio, "_BATCH", 3)
+    monkeypatch.setattr(jsonio, "_ROWS", 4)
+    for as_rows, as_records in [
+        ({"lost": {"customers": rows, "n": 11}}, {"lost": {"customers": Records(columns), "n": 11}}),
+        ([rows, []], [Records(columns), Records({"id": []})]),
+        (rows * 1, Records(columns)),
+    ]:
+        assert dumps(as_records) == dumps(as_rows)
+        assert dumps(as_records, indent=None) == _library(as_rows, indent=None)
+        assert bytes(jsonio.utf8(as_records)) == bytes(jsonio.utf8(as_rows))
+        pieces: list[str] = []
+        jsonio.dump(as_records, pieces.append)
+        assert "".join(pieces) == dumps(as_rows)
+    records = Records(columns)
+    assert records == rows and len(records) == 11 and records[-1] == rows[-1] and records[2:4] == rows[2:4]
+    with pytest.raises(ValueError, match="lengths"):
+        Records({"a": [1], "b": []})

@@ -7,18 +7,72 @@ a figure reads the same everywhere.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-__all__ = ["default", "dump", "dumps", "jsonable", "utf8"]
+__all__ = ["Records", "default", "dump", "dumps", "jsonable", "utf8"]
 
 _INF = float("inf")
 
 
+class Records(Sequence[dict[str, Any]]):
+    """Rows of a JSON document kept as columns: written as a list of objects, one per row, in column order.
+
+    A section listing millions of customers (the lost-customer ledger) can put
+    ``Records({"customer_id": [...], "lost_at": [...], ...})`` in its data instead of a list of dicts:
+    :func:`dumps`, :func:`dump` and :func:`utf8` write exactly the text of ``[{"customer_id": ...,
+    "lost_at": ...}, ...]`` while making the rows' dicts a batch at a time, and the standard library's
+    encoder gets the list through :func:`default`.
+    Indexing and iterating give the rows as dicts; a ``Records`` equals the list of its rows.
+    """
+
+    def __init__(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        self.columns = dict(columns)
+        lengths = {len(values) for values in self.columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        self._rows = lengths.pop() if lengths else 0
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._row(i) for i in range(*index.indices(self._rows))]
+        i = range(self._rows)[index]  # negative indices; IndexError past the end
+        return self._row(i)
+
+    def _row(self, i: int) -> dict[str, Any]:
+        return {key: values[i] for key, values in self.columns.items()}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, size: int = 2048) -> Iterator[list[dict[str, Any]]]:
+        """The rows as dicts, ``size`` at a time."""
+        keys = list(self.columns)
+        for start in range(0, self._rows, size):
+            parts = [values[start : start + size] for values in self.columns.values()]
+            yield [dict(zip(keys, row, strict=True)) for row in zip(*parts, strict=True)]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Records | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Records({self._rows} rows: {', '.join(self.columns)})"
+
+
 def default(value: Any) -> Any:
     """How a value JSON does not know is written: Decimal as its string, dates ISO 8601, NumPy as Python."""
+    if isinstance(value, Records):
+        return list(value)
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "isoformat"):
@@ -171,6 +225,15 @@ def _indented(document: Any, indent: str, write: Callable[[str], Any] | None = N
                     put(sep + name + write(v))
                 sep = "," + inner
             put("\n" + indent * level + "}")
+        elif isinstance(o, Records) and len(o):  # its rows a batch at a time, as the list of them
+            inner = "\n" + indent * (level + 1)
+            sep = "[" + inner
+            for batch in o.batches():
+                for item in batch:
+                    put(sep)
+                    encode(item, level + 1)
+                    sep = "," + inner
+            put("\n" + indent * level + "]")
         else:
             encode(default(o), level)
 
@@ -213,8 +276,41 @@ def _compact(o: Any, out: bytearray) -> None:
             out += b", " if i else b"["
             out += _whole(o[i : i + _BATCH])[1:-1].encode()
         out += b"]"
+    elif kind is Records and o:
+        _records(o, out)
     else:
         out += _whole(o).encode()
+
+
+#: Rows of :class:`Records` :func:`utf8` writes at a time.
+_ROWS = 65536
+
+
+def _records(records: Records, out: bytearray) -> None:
+    """Append ``records`` as the list of its rows' objects, column by column: no dict made per row.
+
+    Each column's values become their JSON texts (one call over the column for a column of one plain type),
+    and each row is its texts put into one format of the row's keys.
+    """
+    names = [_key(k) + ": " for k in records.columns]
+    row = "{" + ", ".join(name.replace("%", "%%") + "%s" for name in names) + "}"
+    for start in range(0, len(records), _ROWS):
+        texts = [_texts(values[start : start + _ROWS]) for values in records.columns.values()]
+        out += b", " if start else b"["
+        out += ", ".join(map(row.__mod__, zip(*texts, strict=True))).encode()
+    out += b"]"
+
+
+def _texts(values: Sequence[Any]) -> list[str]:
+    """The JSON text of each of ``values``, as the standard library writes it."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        write = _PLAIN.get(next(iter(kinds)))
+        if write is not None:
+            return list(map(write, values))
+    if all(kind in _PLAIN for kind in kinds):
+        return [_PLAIN[type(v)](v) for v in values]
+    return [_whole(v) for v in values]
 
 
 def _whole(o: Any) -> str:
