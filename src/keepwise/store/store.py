@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from keepwise.store import memo
+from keepwise.store.rows import Rows, insertable, with_month
 
 if TYPE_CHECKING:  # pandas is imported when a store is used, not by `keepwise --help`
     import pandas as pd
-    import pyarrow as pa
 
 __all__ = ["DOCUMENTS", "Store", "as_store"]
 
@@ -231,19 +231,14 @@ class Store:
         self.sql("COMMIT")
 
     # ------------------------------------------------------------------ writing
-    def append(self, name: str, rows: pd.DataFrame | pa.Table) -> int:
-        """Insert ``rows`` into table ``name`` (created from the frame's columns if it does not exist).
-
-        ``rows`` may be an Arrow table: DuckDB reads it as it is; other engines get it as a frame.
-        """
+    def append(self, name: str, rows: Rows) -> int:
+        """Insert ``rows`` into table ``name`` (created from the frame's columns if it does not exist)."""
         memo.forget(self)  # what the run cached may have changed
         if rows is None or len(rows) == 0:
             if not self.has_table(name) and rows is not None and len(rows.columns):
                 self._create_from(name, rows)
             return 0
-        if _arrow(rows) and not self.is_duckdb:
-            rows = _frame(rows)
-        rows = rows if _arrow(rows) else _plain(rows)
+        rows = insertable(self, rows)  # a frame's objects plain; an Arrow table as it is on DuckDB
         if not self.has_table(name):
             self._create_from(name, rows)
         if self.is_duckdb:
@@ -273,9 +268,7 @@ class Store:
                 self.delete(name, {})
             return self.append(name, rows)
 
-    def replace_month(
-        self, name: str, month: str, rows: pd.DataFrame | pa.Table, *, column: str = "review_month"
-    ) -> int:
+    def replace_month(self, name: str, month: str, rows: Rows, *, column: str = "review_month") -> int:
         """Replace the rows of ``month`` (in ``column``) of table ``name`` with ``rows``; other months stay.
 
         ``rows`` get ``column`` set to ``month`` (added as the first column when missing). A table whose
@@ -284,17 +277,7 @@ class Store:
         from keepwise.store.postgres import savepoint
 
         memo.forget(self)  # what the run cached may have changed
-        if _arrow(rows) and not self.is_duckdb:
-            rows = _frame(rows)
-        if _arrow(rows):  # DuckDB scans an Arrow table as it is, with no Python object per value
-            df = _with_month(rows, column, month)
-        else:
-            df = rows.copy()
-            if column in df.columns:
-                df[column] = month
-            else:
-                df.insert(0, column, month)
-            df = _plain(df)
+        df = with_month(self, rows, column, month)  # an Arrow table stays one on DuckDB (keepwise.store.rows)
         if not self.has_table(name):
             self._create_from(name, df)
             self.append(name, df)
@@ -498,26 +481,6 @@ def _iso_utc(value: Any) -> str:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.isoformat(sep=" ")
-
-
-def _arrow(rows: Any) -> bool:
-    """Whether ``rows`` is an Arrow table (which DuckDB scans directly) rather than a pandas frame."""
-    return type(rows).__module__.startswith("pyarrow")
-
-
-def _frame(rows: Any) -> pd.DataFrame:
-    """An Arrow table as a pandas frame, for the engines that insert frames."""
-    return rows.to_pandas()
-
-
-def _with_month(rows: pa.Table, column: str, month: str) -> pa.Table:
-    """``rows`` with ``column`` holding ``month`` (added as the first column when missing)."""
-    import pyarrow as pa
-
-    values = pa.repeat(pa.scalar(month, pa.string()), rows.num_rows)
-    if column in rows.column_names:
-        return rows.set_column(rows.column_names.index(column), column, values)
-    return rows.add_column(0, column, values)
 
 
 def _plain(rows: pd.DataFrame) -> pd.DataFrame:
