@@ -265,8 +265,9 @@ def _run_review(
         assumptions=used(cfg, "review"),
         input_notes=[n for n in (month_note, *missing) if n is not None],
     )
+    p_alive = ctx.signals.p_alive if write and ctx.ran("signals") else None
+    del ctx  # the stages' frames (every customer's summary, the ledger's Decimals) freed before writing
     if write:
-        p_alive = ctx.signals.p_alive if ctx.ran("signals") else None
         _write(store, review, p_alive)
     return review
 
