@@ -47,8 +47,10 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from keepwise.config import ReviewAssumptions
+from keepwise.signals.customers import history_frame, scalars
 from keepwise.signals.inputs import money, to_frame
 from keepwise.signals.period import ReviewPeriod
 from keepwise.store import Store
@@ -241,6 +243,7 @@ def lost_status(
     rules: ReviewAssumptions | None = None,
     *,
     days: ir.Table | None = None,
+    customers: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Every customer's lost status at the end of ``period`` (the inactivity rule of ``rules``).
 
@@ -251,10 +254,12 @@ def lost_status(
         ``lost_at``, ``how`` ("exit" or "inactivity"), ``reason``, ``competitor``, and what
         :func:`keepwise.value.worth.customer_worth` reads: ``purchase_days``, ``first_day``, ``last_day``.
 
-    ``days``: the purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
+    ``days``: the purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed;
+    ``customers``: the review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched),
+    whose history columns are read instead of grouping the orders again.
     """
     end = ibis.literal(period.end)
-    summary = to_frame(history(ords, days))
+    summary = to_frame(history(ords, days)) if customers is None else history_frame(customers)
     ex = backend.table("exits")
     ex = ex.filter(ex.lost_at < end)
     w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
@@ -320,7 +325,20 @@ def _replacement_cost(
 ) -> tuple[Decimal | None, str, Note | None]:
     """Average acquisition cost (``None``: unknown), where it comes from, and a note if costs are missing."""
     c = backend.table("customers")
-    counts = c.aggregate(n=c.count(), known=c.acquisition_cost.count()).to_pyarrow().to_pylist()[0]
+    cost = c.acquisition_cost
+    recent = (c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end))
+    # one query: the counts, and the totals of the recent customers and of all with a cost
+    counts = (
+        c.aggregate(
+            n=c.count(),
+            known=cost.count(),
+            recent_total=cost.sum(where=recent),
+            recent_n=cost.count(where=recent),
+            total=cost.sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     n, known = int(counts["n"]), int(counts["known"] or 0)
     if known == 0:
         note = Note(
@@ -329,10 +347,13 @@ def _replacement_cost(
             "the cost of replacing lost customers is unknown (not 0)",
         )
         return None, "unknown: no acquisition costs are recorded", note
-    c = c.filter(c.acquisition_cost.notnull())
-    recent = c.filter((c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end)))
-    for expr, where in ((recent, "acquired in the same twelve months"), (c, "on record")):
-        stats = expr.aggregate(total=expr.acquisition_cost.sum(), n=expr.count()).to_pyarrow().to_pylist()[0]
+    for stats, where in (
+        (
+            {"total": counts["recent_total"], "n": int(counts["recent_n"] or 0)},
+            "acquired in the same twelve months",
+        ),
+        ({"total": counts["total"], "n": known}, "on record"),
+    ):
         if stats["n"]:
             how = f"average acquisition cost of the {stats['n']:,} customers {where} with one recorded"
             if known < n:
@@ -354,6 +375,11 @@ def _business_margin(ords: ir.Table, start: datetime, end: datetime) -> Decimal 
     return None if total is None else money(Decimal(str(total)))
 
 
+def _money_or_none(total: Any) -> Decimal | None:
+    """:func:`_business_margin`'s rounding of a total (``None`` without orders)."""
+    return None if total is None else money(Decimal(str(total)))
+
+
 def build_ledger(
     backend: Store,
     ords: ir.Table,
@@ -364,6 +390,7 @@ def build_ledger(
     *,
     model: Any = None,
     rft: pd.DataFrame | None = None,
+    customers: pa.Table | None = None,
 ) -> Ledger:
     """Build the ledger for ``period`` from orders (``ords``, before the end of the period) and ``exits``.
 
@@ -386,6 +413,9 @@ def build_ledger(
     model, rft:
         The fitted purchase model and every customer's ``frequency``, ``recency`` (weeks), to compute the
         discounted values here.
+    customers:
+        The review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched): the
+        business's margin of the twelve months is added up from it instead of from the orders.
     """
     rules = rules or ReviewAssumptions()
     d = lost_status(backend, ords, period, rules) if status is None else status
@@ -445,5 +475,9 @@ def build_ledger(
         rules=rules,
         replacement_source=how,
         one_time_buyers=int((lost["basis"] == "one purchase").sum()),
-        business_margin=_business_margin(ords, period.year_start, period.end),
+        business_margin=(
+            _business_margin(ords, period.year_start, period.end)
+            if customers is None
+            else _money_or_none(scalars(customers)["margin_year"])
+        ),
     )

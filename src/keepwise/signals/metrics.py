@@ -27,8 +27,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
 from keepwise.features.orders import days_between
+from keepwise.signals.customers import scalars
 from keepwise.signals.inputs import to_frame
 from keepwise.signals.period import ReviewPeriod, add_months
 
@@ -79,7 +81,12 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
 
 
 def compute_metrics(
-    ords: ir.Table, period: ReviewPeriod, cohorts: int = 12, *, days: ir.Table | None = None
+    ords: ir.Table,
+    period: ReviewPeriod,
+    cohorts: int = 12,
+    *,
+    days: ir.Table | None = None,
+    customers: pa.Table | None = None,
 ) -> dict[str, Any]:
     """All retention metrics for the review, as JSON-able data.
 
@@ -93,6 +100,9 @@ def compute_metrics(
         How many of the latest cohorts the heat map shows.
     days:
         The purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
+    customers:
+        The review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched): revenue
+        retention and the months of history are added up from it instead of from the orders.
 
     Returns
     -------
@@ -144,11 +154,13 @@ def compute_metrics(
     if days is None:
         p = ords.filter(ords.value > 0)
         days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    if "gap" in days.columns:  # each day's gap computed once for the run (signals.customers.days_with_gaps)
+        gaps = days.select("customer_id", "day", "gap")
     else:
         days = days.select("customer_id", "day")
-    w = ibis.window(group_by=days.customer_id, order_by=days.day)
-    # the window column first, then the filter: Spark cannot filter on a window expression directly
-    gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
+        w = ibis.window(group_by=days.customer_id, order_by=days.day)
+        # the window column first, then the filter: Spark cannot filter on a window expression directly
+        gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
     re = gaps.filter(gaps.gap >= REACTIVATION_DAYS)
     react = to_frame(
         re.group_by(re.day.truncate("M").name("month")).aggregate(reactivated=re.customer_id.nunique())
@@ -174,6 +186,7 @@ def compute_metrics(
         for m, r in by_month.iterrows()
         if isinstance(m, pd.Timestamp)
     ]
+    figures = None if customers is None else scalars(customers)
     key = _naive_ts(period.start)
     churn_this = by_month["no_purchase_rate"].get(key)
     react_this: Any = by_month["reactivated"].get(key, 0)
@@ -184,8 +197,8 @@ def compute_metrics(
             None if churn_this is None or pd.isna(churn_this) else round(float(churn_this), 4)
         ),
         "reactivations": int(react_this),
-        "revenue_retention": _revenue_retention(ords, period),
-        "revenue_retention_history_months": _history_months(ords, period),
+        "revenue_retention": _revenue_retention(ords, period, figures),
+        "revenue_retention_history_months": _history_months(ords, period, figures),
     }
 
 
@@ -193,16 +206,32 @@ def compute_metrics(
 REVENUE_RETENTION_MONTHS = 24
 
 
-def _history_months(ords: ir.Table, period: ReviewPeriod) -> int:
-    """Calendar months from the first order's month to the review month, at most 24 (0 without orders)."""
-    first = ords.aggregate(first=ords.ordered_at.min()).to_pyarrow().to_pylist()[0]["first"]
+def _history_months(ords: ir.Table, period: ReviewPeriod, figures: dict[str, Any] | None = None) -> int:
+    """Calendar months from the first order's month to the review month, at most 24 (0 without orders).
+
+    ``figures``: :func:`keepwise.signals.customers.scalars` of the review's customer table, if fetched.
+    """
+    if figures is not None:
+        first = figures["first_order_at"]
+    else:
+        first = ords.aggregate(first=ords.ordered_at.min()).to_pyarrow().to_pylist()[0]["first"]
     if first is None:
         return 0
     months = _months_between(_naive_ts(first), _naive_ts(period.start)) + 1
     return max(0, min(REVENUE_RETENTION_MONTHS, months))
 
 
-def _revenue_retention(ords: ir.Table, period: ReviewPeriod) -> float | None:
+def _revenue_retention(
+    ords: ir.Table, period: ReviewPeriod, figures: dict[str, Any] | None = None
+) -> float | None:
+    """Net revenue retention of the twelve months (``None`` without revenue in the twelve before).
+
+    ``figures``: :func:`keepwise.signals.customers.scalars` of the review's customer table, if fetched.
+    """
+    if figures is not None:
+        if not figures["rev0"]:
+            return None
+        return round(float((figures["rev1"] or 0) / figures["rev0"]), 4)
     y0, y1, end = (
         ibis.literal(t) for t in (add_months(period.year_start, -12), period.year_start, period.end)
     )

@@ -33,10 +33,12 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
 from keepwise.features.orders import days_between
+from keepwise.signals.customers import rft_columns
 from keepwise.signals.inputs import SignalInputs, among, to_frame
 
 __all__ = ["KIND", "MAX_FIT", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
@@ -106,7 +108,13 @@ def _rft_pair(days: Any, as_of: Any, before: Any) -> tuple[pd.DataFrame, pd.Data
         recency_b=days_between(agg["last_b"], agg["first_b"]),
         age_b=days_between(start, agg["first_b"]),
     )
-    df = to_frame(agg).sort_values("customer_id", kind="stable", ignore_index=True)
+    return _rft_frames(agg)
+
+
+def _rft_frames(agg: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two frames of :func:`_rft_pair` from its per-customer expression or rows (``n``, ...)."""
+    table = agg if isinstance(agg, pa.Table) else agg.to_pyarrow()
+    df = table.to_pandas().sort_values("customer_id", kind="stable", ignore_index=True)
     frames = []
     for df_, n, recency, age in (
         (df, "n", "recency_days", "age_days"),
@@ -143,8 +151,11 @@ def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFr
             "P(alive) was not computed: the purchase models (keepwise.models) are not available"
         )
         return None
-    days = inputs.days if inputs.days is not None else features.purchase_days(inputs.orders)
-    now, before = _rft_pair(days, inputs.period.end, inputs.period.start)
+    if inputs.customer_rows is not None:  # the review's customer table holds the same figures
+        now, before = _rft_frames(rft_columns(inputs.customer_rows))
+    else:
+        days = inputs.days if inputs.days is not None else features.purchase_days(inputs.orders)
+        now, before = _rft_pair(days, inputs.period.end, inputs.period.start)
     fit_on = now.sample(MAX_FIT, random_state=0) if len(now) > MAX_FIT else now
     try:
         try:

@@ -16,6 +16,7 @@ import pandas as pd
 from keepwise import features
 from keepwise.config import Config
 from keepwise.signals import p_alive as p_alive_rule
+from keepwise.signals.customers import customer_table, days_with_gaps
 from keepwise.signals.inputs import SignalInputs, prepare
 from keepwise.signals.ledger import Ledger, build_ledger, lost_status, model_lifetime_values
 from keepwise.signals.metrics import compute_metrics
@@ -31,6 +32,7 @@ __all__ = ["SignalsResult", "run"]
 LINES_TEMP = "_kw_review_lines"
 ORDERS_TEMP = "_kw_review_orders"
 DAYS_TEMP = "_kw_review_days"
+CUSTOMERS_TEMP = "_kw_review_customers"
 
 
 @dataclass
@@ -96,11 +98,15 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
     lines = store.materialize(features.order_lines(store, period.end, margin_rate=rate), LINES_TEMP)
     ords = store.materialize(features.orders(lines), ORDERS_TEMP)
     # the purchase days, read by the lost status, P(alive) and the reactivations: grouped once
-    days = store.materialize(features.purchase_days(ords), DAYS_TEMP)
+    days = store.materialize(days_with_gaps(ords), DAYS_TEMP)
+    # every per-customer figure the signals read, from one query (signals.customers)
+    customers = store.materialize(customer_table(ords, days, period), CUSTOMERS_TEMP)
     try:
-        status = lost_status(store, ords, period, rules, days=days)
+        rows = customers.to_pyarrow()  # fetched once: the lost status, the summary, P(alive), the metrics
+        status = lost_status(store, ords, period, rules, days=days, customers=rows)
         lost_ids = set(status.loc[status["lost"], "customer_id"])
-        inputs = prepare(lines, ords, period, lost_ids, rules)
+        inputs = prepare(lines, ords, period, lost_ids, rules, customers=rows)
+        inputs.customers = customers
         inputs.currency = reporting_currency(store, cfg)
         inputs.days = days
         inputs.p_alive = p_alive_rule.score(inputs, status)
@@ -111,9 +117,12 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
                 model_values = model_lifetime_values(inputs.model, inputs.rft, status, rules)
             except Exception as exc:  # the model-based figure is a bonus; the ledger says it is not estimated
                 inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
-        ledger = build_ledger(store, ords, period, status=status, model_values=model_values, rules=rules)
-        metrics = compute_metrics(ords, period, days=days)
+        ledger = build_ledger(
+            store, ords, period, status=status, model_values=model_values, rules=rules, customers=rows
+        )
+        metrics = compute_metrics(ords, period, days=days, customers=rows)
     finally:
+        store.drop_temp(CUSTOMERS_TEMP)
         store.drop_temp(DAYS_TEMP)
         store.drop_temp(ORDERS_TEMP)
         store.drop_temp(LINES_TEMP)

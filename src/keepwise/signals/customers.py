@@ -1,0 +1,190 @@
+"""The review's one customer-level table: every per-customer figure the signals read, from one query.
+
+The lost status (:func:`keepwise.signals.ledger.lost_status`, through :func:`keepwise.value.worth.history`'s
+columns), the warning rules' summary (:func:`keepwise.features.rfm` and :func:`keepwise.features.cadence`),
+P(alive)'s frequency, recency and age this month and the month before, and the recent buyers
+``dropped_category`` looks at all regroup the same orders and purchase days per customer.
+:func:`customer_table` is all of them as one expression (one group by over the orders, one over the purchase
+days and their gaps, joined), which the review materialises once and fetches once; each reader selects its
+columns. Every column is the same engine expression as in the function it stands in for, so the figures are
+the same.
+
+:func:`days_with_gaps` is the purchase days with each day's gap from the customer's previous purchase day: the
+window is computed once for the cadence and the reactivations of the retention metrics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from keepwise import features
+from keepwise.features.orders import days_between
+from keepwise.signals.period import ReviewPeriod, add_months
+
+__all__ = [
+    "customer_table",
+    "days_with_gaps",
+    "history_frame",
+    "rfm_cadence_columns",
+    "rft_columns",
+    "scalars",
+]
+
+#: What :func:`keepwise.value.worth.history` returns, as columns of :func:`customer_table` (name -> column).
+HISTORY = {
+    "customer_id": "customer_id",
+    "margin": "margin",
+    "first_order_at": "first_any_at",
+    "last_order_at": "last_any_at",
+    "purchase_days": "purchase_days",
+    "first_day": "first_day",
+    "last_day": "last_day",
+}
+
+#: The columns of :func:`keepwise.features.rfm` left-joined with :func:`keepwise.features.cadence`, in order.
+RFM_CADENCE = (
+    "customer_id",
+    "n_orders",
+    "first_order_at",
+    "last_order_at",
+    "revenue",
+    "margin",
+    "recency_days",
+    "tenure_days",
+    "n_days",
+    "n_gaps",
+    "mean_gap_days",
+    "mean_log_gap",
+    "var_log_gap",
+    "max_gap_days",
+    "current_gap_days",
+)
+
+
+def days_with_gaps(ords: ir.Table) -> ir.Table:
+    """:func:`keepwise.features.purchase_days` with ``gap``: days since the customer's previous purchase day.
+
+    ``gap`` is null on a customer's first purchase day (the same expression as the cadence's).
+    """
+    days = features.purchase_days(ords)
+    w = ibis.window(group_by=days.customer_id, order_by=days.day)
+    return days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
+
+
+def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.Table:
+    """One row per customer with an order: history, RFM, cadence and the BTYD inputs at two moments.
+
+    Parameters
+    ----------
+    ords:
+        One row per order, before the end of ``period``.
+    days:
+        Its purchase days with their gaps (:func:`days_with_gaps`).
+    period:
+        The review month: figures are at its end; ``n_b``, ``first_b``, ``last_b``, ``recency_b``, ``age_b``
+        describe the purchase days before its start (the end of the month before).
+
+    Returns
+    -------
+    ibis.Table
+        ``customer_id``; over all orders ``margin``, ``revenue``, ``first_any_at``, ``last_any_at``; over
+        purchase orders ``n_orders``, ``first_order_at``, ``last_order_at``, ``recency_days``,
+        ``tenure_days``; over purchase days ``purchase_days`` (= ``n_days``), ``first_day``, ``last_day``,
+        ``n_gaps``, ``mean_gap_days``, ``mean_log_gap``, ``var_log_gap``, ``max_gap_days``,
+        ``current_gap_days``, ``span_days`` (first to last purchase day), ``age_days`` (first purchase day to
+        ``as_of``) and the same three before the month (``n_b``, ``recency_b``, ``age_b``); for the
+        retention metrics and the ledger, the revenue of the twelve months before the twelve reviewed
+        (``rev0``, with its orders ``n0``) and of the twelve reviewed (``rev1``), and the margin of the twelve
+        reviewed (``margin_year``). Purchase-day columns are null for a customer with no purchase day.
+    """
+    end, start = ibis.literal(period.end), ibis.literal(period.start)
+    y0, y1 = ibis.literal(add_months(period.year_start, -12)), ibis.literal(period.year_start)
+    is_purchase = ords.value > 0
+    year_before = (ords.ordered_at >= y0) & (ords.ordered_at < y1)
+    year = (ords.ordered_at >= y1) & (ords.ordered_at < end)
+    totals = ords.group_by("customer_id").aggregate(
+        # int64 as rfm's (a materialised SUM of integers would be a 128-bit integer)
+        n_orders=is_purchase.cast("int64").sum().cast("int64"),
+        first_order_at=ords.ordered_at.min(where=is_purchase),
+        last_order_at=ords.ordered_at.max(where=is_purchase),
+        revenue=ords.value.sum(),
+        margin=ords.margin.sum(),
+        first_any_at=ords.ordered_at.min(),
+        last_any_at=ords.ordered_at.max(),
+        rev0=ords.value.sum(where=year_before),
+        rev1=ords.value.sum(where=year),
+        n0=year_before.cast("int64").sum().cast("int64"),
+        margin_year=ords.margin.sum(where=year),
+    )
+    log_gap = days.gap.ln()
+    early = days.day < start
+    per = days.group_by("customer_id").aggregate(
+        n_days=days.day.count(),
+        n_gaps=days.gap.count(),
+        mean_gap_days=days.gap.mean(),
+        mean_log_gap=log_gap.mean(),
+        var_log_gap=log_gap.var(how="sample"),
+        max_gap_days=days.gap.max(),
+        first_day=days.day.min(),
+        last_day=days.day.max(),
+        n_b=days.day.count(where=early),
+        first_b=days.day.min(where=early),
+        last_b=days.day.max(where=early),
+    )
+    j = totals.left_join(per, "customer_id").drop("customer_id_right")
+    return j.mutate(
+        recency_days=days_between(end, j.last_order_at),
+        tenure_days=days_between(end, j.first_order_at),
+        current_gap_days=days_between(end, j.last_day),
+        purchase_days=j.n_days,
+        span_days=days_between(j.last_day, j.first_day),
+        age_days=days_between(end, j.first_day),
+        recency_b=days_between(j.last_b, j.first_b),
+        age_b=days_between(start, j.first_b),
+    )
+
+
+def history_frame(rows: pa.Table) -> pd.DataFrame:
+    """What :func:`keepwise.value.worth.history` returns (run), from the fetched :func:`customer_table`."""
+    return rows.select(list(HISTORY.values())).rename_columns(list(HISTORY)).to_pandas()
+
+
+def rfm_cadence_columns(rows: pa.Table) -> pa.Table:
+    """The columns of :func:`keepwise.features.rfm` left-joined with :func:`keepwise.features.cadence`."""
+    return rows.select(list(RFM_CADENCE))
+
+
+def rft_columns(rows: pa.Table) -> pa.Table:
+    """P(alive)'s inputs at the end of the month and of the month before, for customers with a purchase day.
+
+    ``customer_id``, ``n``, ``recency_days``, ``age_days``, ``n_b``, ``recency_b``, ``age_b``: what
+    ``signals.p_alive`` computes from the purchase days.
+    """
+    has = pc.fill_null(pc.greater(rows["n_days"], 0), False)
+    t = rows.filter(has).select(
+        ["customer_id", "n_days", "span_days", "age_days", "n_b", "recency_b", "age_b"]
+    )
+    return t.rename_columns(["customer_id", "n", "recency_days", "age_days", "n_b", "recency_b", "age_b"])
+
+
+def scalars(rows: pa.Table) -> dict[str, Any]:
+    """Whole-business figures from the fetched :func:`customer_table` (exact: sums of exact decimal sums).
+
+    ``first_order_at`` (the first order's moment), ``margin_year`` (the business's margin in the twelve
+    months reviewed), ``rev0`` and ``rev1`` (revenue of the twelve months before and of the twelve reviewed,
+    of the customers who ordered in the twelve before); ``None`` where there is nothing to add up.
+    """
+    before = pc.fill_null(pc.greater(rows["n0"], 0), False)
+    kept = rows.filter(before)
+    return {
+        "first_order_at": pc.min(rows["first_any_at"]).as_py(),
+        "margin_year": pc.sum(rows["margin_year"]).as_py(),
+        "rev0": pc.sum(kept["rev0"]).as_py(),
+        "rev1": pc.sum(kept["rev1"]).as_py(),
+    }
