@@ -28,6 +28,7 @@ from keepwise.features.orders import days_between
 from keepwise.signals.period import ReviewPeriod, add_months
 
 __all__ = [
+    "aov_columns",
     "customer_table",
     "days_with_gaps",
     "history_frame",
@@ -67,6 +68,24 @@ RFM_CADENCE = (
 )
 
 
+#: The columns of :func:`keepwise.features.aov_windows` but ``n`` (``n_orders`` here), in order.
+AOV = (
+    "sk",
+    "skk",
+    "sy",
+    "syy",
+    "sky",
+    "n_h",
+    "mean_log_h",
+    "n_r",
+    "mean_log_r",
+    "revenue_h",
+    "margin_h",
+    "aov_h",
+    "aov_r",
+)
+
+
 def days_with_gaps(ords: ir.Table) -> ir.Table:
     """:func:`keepwise.features.purchase_days` with ``gap``: days since the customer's previous purchase day.
 
@@ -101,7 +120,8 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
         ``as_of``) and the same three before the month (``n_b``, ``recency_b``, ``age_b``); for the
         retention metrics and the ledger, the revenue of the twelve months before the twelve reviewed
         (``rev0``, with its orders ``n0``) and of the twelve reviewed (``rev1``), and the margin of the twelve
-        reviewed (``margin_year``). Purchase-day columns are null for a customer with no purchase day.
+        reviewed (``margin_year``); the columns of :func:`keepwise.features.aov_windows` (its ``n`` is
+        ``n_orders``). Purchase-day columns are null for a customer with no purchase day.
     """
     end, start = ibis.literal(period.end), ibis.literal(period.start)
     y0, y1 = ibis.literal(add_months(period.year_start, -12)), ibis.literal(period.year_start)
@@ -109,8 +129,8 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
     year_before = (ords.ordered_at >= y0) & (ords.ordered_at < y1)
     year = (ords.ordered_at >= y1) & (ords.ordered_at < end)
     totals = ords.group_by("customer_id").aggregate(
-        # int64 as rfm's (a materialised SUM of integers would be a 128-bit integer)
-        n_orders=is_purchase.cast("int64").sum().cast("int64"),
+        # counted, int64 as rfm's sum (a materialised SUM of integers would be a 128-bit integer)
+        n_orders=ords.count(where=is_purchase),
         first_order_at=ords.ordered_at.min(where=is_purchase),
         last_order_at=ords.ordered_at.max(where=is_purchase),
         revenue=ords.value.sum(),
@@ -119,8 +139,9 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
         last_any_at=ords.ordered_at.max(),
         rev0=ords.value.sum(where=year_before),
         rev1=ords.value.sum(where=year),
-        n0=year_before.cast("int64").sum().cast("int64"),
+        n0=ords.count(where=year_before),
         margin_year=ords.margin.sum(where=year),
+        **features.aov_sums(ords, period.recent_start, is_purchase),
     )
     log_gap = days.gap.ln()
     early = days.day < start
@@ -139,6 +160,7 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
     )
     j = totals.left_join(per, "customer_id").drop("customer_id_right")
     return j.mutate(
+        **features.aov_means(j),
         recency_days=days_between(end, j.last_order_at),
         tenure_days=days_between(end, j.first_order_at),
         current_gap_days=days_between(end, j.last_day),
@@ -171,6 +193,13 @@ def rft_columns(rows: pa.Table) -> pa.Table:
         ["customer_id", "n_days", "span_days", "age_days", "n_b", "recency_b", "age_b"]
     )
     return t.rename_columns(["customer_id", "n", "recency_days", "age_days", "n_b", "recency_b", "age_b"])
+
+
+def aov_columns(rows: pa.Table) -> pd.DataFrame:
+    """:func:`keepwise.features.aov_windows` (run) from the fetched :func:`customer_table`."""
+    has = pc.fill_null(pc.greater(rows["n_orders"], 0), False)
+    t = rows.filter(has).select(["customer_id", "n_orders", *AOV])
+    return t.rename_columns(["customer_id", "n", *AOV]).to_pandas()
 
 
 def scalars(rows: pa.Table) -> dict[str, Any]:
