@@ -29,6 +29,7 @@ from keepwise.signals.period import ReviewPeriod, add_months
 
 __all__ = [
     "aov_columns",
+    "compact_frame",
     "customer_table",
     "days_with_gaps",
     "history_frame",
@@ -172,9 +173,25 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
     )
 
 
+def compact_frame(table: pa.Table) -> pd.DataFrame:
+    """``table`` as pandas with its decimal columns kept in Arrow (``pd.ArrowDtype``).
+
+    A million customers' amounts as Python ``Decimal`` objects cost about 100 MB a column; in Arrow 16 MB.
+    Each value is still the exact ``Decimal`` when read (``to_numpy(dtype=object)``, ``tolist()``).
+    """
+
+    def keep(t: pa.DataType) -> pd.ArrowDtype | None:
+        return pd.ArrowDtype(t) if pa.types.is_decimal(t) else None
+
+    return table.to_pandas(types_mapper=keep)
+
+
 def history_frame(rows: pa.Table) -> pd.DataFrame:
-    """What :func:`keepwise.value.worth.history` returns (run), from the fetched :func:`customer_table`."""
-    return rows.select(list(HISTORY.values())).rename_columns(list(HISTORY)).to_pandas()
+    """What :func:`keepwise.value.worth.history` returns (run), from the fetched :func:`customer_table`.
+
+    ``margin`` stays in Arrow (:func:`compact_frame`).
+    """
+    return compact_frame(rows.select(list(HISTORY.values())).rename_columns(list(HISTORY)))
 
 
 def rfm_cadence_columns(rows: pa.Table) -> pa.Table:

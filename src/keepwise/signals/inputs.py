@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
-from keepwise.signals.customers import rfm_cadence_columns
+from keepwise.signals.customers import compact_frame, rfm_cadence_columns
 from keepwise.signals.period import ReviewPeriod
 from keepwise.value.worth import annual_margins, years_as_customer
 
@@ -135,7 +135,7 @@ def prepare(
     else:
         table = rfm_cadence_columns(customers)
     table = table.filter(pc.fill_null(pc.greater(table["n_orders"], 0), False))
-    summary = table.to_pandas()
+    summary = compact_frame(table)  # revenue and margin stay exact decimals, in Arrow
     tenure = np.maximum(summary["tenure_days"].astype(float), MIN_TENURE_DAYS)
     # customer_worth's margin a year and basis, without a Decimal per customer (the same figures)
     n = pd.to_numeric(summary["n_days"], errors="coerce").fillna(0).astype(int).to_numpy()
