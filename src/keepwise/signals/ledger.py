@@ -150,6 +150,17 @@ class Ledger:
         """Lost customers over customers at risk (0 when none were at risk)."""
         return self.count / self.at_risk if self.at_risk else 0.0
 
+    def money_text(self, column: str) -> list[str | None]:
+        """The texts of a money column of ``customers`` (``None`` where unknown), made once per ledger.
+
+        The JSON and the review's ``lost`` table share them (the same strings, not copies).
+        """
+        cache = self.__dict__.setdefault("_texts", {})
+        if column not in cache:
+            cache[column] = [_text(v) for v in self.customers[column]]
+        texts: list[str | None] = cache[column]
+        return texts
+
     def to_json(self) -> dict[str, Any]:
         """The ledger as JSON-able data, money as strings with two decimals (``null`` where unknown)."""
         c = self.customers
@@ -161,10 +172,10 @@ class Ledger:
             "competitor": [v if isinstance(v, str) else None for v in c["competitor"]],
             "basis": c["basis"].tolist(),
             "years": [float(v) for v in c["years"]],
-            "monthly_margin": [str(v) for v in c["monthly_margin"]],
-            "annual_margin": [str(v) for v in c["annual_margin"]],
-            "discounted_value": [_text(v) for v in c["discounted_value"]],
-            "simple_value": [_text(v) for v in c["simple_value"]],
+            "monthly_margin": self.money_text("monthly_margin"),
+            "annual_margin": self.money_text("annual_margin"),
+            "discounted_value": self.money_text("discounted_value"),
+            "simple_value": self.money_text("simple_value"),
         }
         keys = list(columns)
         rows = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
