@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 
 from keepwise.config import ReviewAssumptions
-from keepwise.signals.customers import history_frame, scalars
+from keepwise.signals.customers import history_frame
 from keepwise.signals.inputs import money, to_frame
 from keepwise.signals.period import ReviewPeriod
 from keepwise.store import Store
@@ -401,7 +401,7 @@ def build_ledger(
     *,
     model: Any = None,
     rft: pd.DataFrame | None = None,
-    customers: pa.Table | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> Ledger:
     """Build the ledger for ``period`` from orders (``ords``, before the end of the period) and ``exits``.
 
@@ -424,9 +424,9 @@ def build_ledger(
     model, rft:
         The fitted purchase model and every customer's ``frequency``, ``recency`` (weeks), to compute the
         discounted values here.
-    customers:
-        The review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched): the
-        business's margin of the twelve months is added up from it instead of from the orders.
+    figures:
+        :func:`keepwise.signals.customers.scalars` of the review's customer table: the business's margin of
+        the twelve months is taken from it instead of adding up the orders again.
     """
     rules = rules or ReviewAssumptions()
     d = lost_status(backend, ords, period, rules) if status is None else status
@@ -488,7 +488,7 @@ def build_ledger(
         one_time_buyers=int((lost["basis"] == "one purchase").sum()),
         business_margin=(
             _business_margin(ords, period.year_start, period.end)
-            if customers is None
-            else _money_or_none(scalars(customers)["margin_year"])
+            if figures is None
+            else _money_or_none(figures["margin_year"])
         ),
     )

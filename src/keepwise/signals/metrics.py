@@ -27,10 +27,8 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-import pyarrow as pa
 
 from keepwise.features.orders import days_between
-from keepwise.signals.customers import scalars
 from keepwise.signals.inputs import to_frame
 from keepwise.signals.period import ReviewPeriod, add_months
 
@@ -105,7 +103,7 @@ def compute_metrics(
     cohorts: int = 12,
     *,
     days: ir.Table | None = None,
-    customers: pa.Table | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """All retention metrics for the review, as JSON-able data.
 
@@ -119,9 +117,9 @@ def compute_metrics(
         How many of the latest cohorts the heat map shows.
     days:
         The purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
-    customers:
-        The review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched): revenue
-        retention and the months of history are added up from it instead of from the orders.
+    figures:
+        :func:`keepwise.signals.customers.scalars` of the review's customer table: revenue retention and the
+        months of history are taken from it instead of adding up the orders again.
 
     Returns
     -------
@@ -207,7 +205,6 @@ def compute_metrics(
         for m, r in by_month.iterrows()
         if isinstance(m, pd.Timestamp)
     ]
-    figures = None if customers is None else scalars(customers)
     key = _naive_ts(period.start)
     churn_this = by_month["no_purchase_rate"].get(key)
     react_this: Any = by_month["reactivated"].get(key, 0)

@@ -16,7 +16,7 @@ import pandas as pd
 from keepwise import features
 from keepwise.config import Config
 from keepwise.signals import p_alive as p_alive_rule
-from keepwise.signals.customers import customer_table, days_with_gaps
+from keepwise.signals.customers import customer_table, days_with_gaps, scalars
 from keepwise.signals.inputs import SignalInputs, prepare
 from keepwise.signals.ledger import Ledger, build_ledger, lost_status, model_lifetime_values
 from keepwise.signals.metrics import compute_metrics
@@ -104,7 +104,8 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
     # every per-customer figure the signals read, from one query (signals.customers)
     customers = store.materialize(customer_table(ords, days, period), CUSTOMERS_TEMP)
     try:
-        rows = customers.to_pyarrow()  # fetched once: the lost status, the summary, P(alive), the metrics
+        rows = customers.to_pyarrow()  # fetched once: the lost status, the summary, P(alive), aov_decline
+        figures = scalars(rows)  # the business's totals the ledger and the metrics need
         status = lost_status(store, ords, period, rules, days=days, customers=rows)
         lost_ids = set(status.loc[status["lost"], "customer_id"])
         inputs = prepare(lines, ords, period, lost_ids, rules, customers=rows)
@@ -113,6 +114,7 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
         inputs.days = days
         inputs.p_alive = p_alive_rule.score(inputs, status)
         warnings = detect_warnings(inputs)
+        inputs.customer_rows = rows = None  # read by nothing after the rules: its memory back
         model_values = None
         if inputs.model is not None and inputs.rft is not None:
             try:
@@ -120,9 +122,9 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
             except Exception as exc:  # the model-based figure is a bonus; the ledger says it is not estimated
                 inputs.notes.append(f"model lifetime values not computed ({type(exc).__name__}: {exc})")
         ledger = build_ledger(
-            store, ords, period, status=status, model_values=model_values, rules=rules, customers=rows
+            store, ords, period, status=status, model_values=model_values, rules=rules, figures=figures
         )
-        metrics = compute_metrics(ords, period, days=days, customers=rows)
+        metrics = compute_metrics(ords, period, days=days, figures=figures)
     finally:
         store.drop_temp(CUSTOMERS_TEMP)
         store.drop_temp(DAYS_TEMP)
