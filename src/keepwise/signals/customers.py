@@ -15,6 +15,7 @@ window is computed once for the cadence and the reactivations of the retention m
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import ibis
@@ -33,6 +34,7 @@ __all__ = [
     "customer_table",
     "days_with_gaps",
     "history_frame",
+    "latest_exits",
     "rfm_cadence_columns",
     "rft_columns",
     "scalars",
@@ -48,6 +50,9 @@ HISTORY = {
     "first_day": "first_day",
     "last_day": "last_day",
 }
+
+#: The columns an exit adds (:func:`latest_exits`).
+EXITS = ("lost_at", "reason_code", "competitor")
 
 #: The columns of :func:`keepwise.features.rfm` left-joined with :func:`keepwise.features.cadence`, in order.
 RFM_CADENCE = (
@@ -97,7 +102,20 @@ def days_with_gaps(ords: ir.Table) -> ir.Table:
     return days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
 
 
-def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.Table:
+def latest_exits(exits: ir.Table, end: datetime) -> ir.Table:
+    """Each customer's latest recorded exit before ``end``.
+
+    Columns ``customer_id``, ``lost_at``, ``reason_code``, ``competitor``.
+    """
+    ex = exits.filter(exits.lost_at < ibis.literal(end))
+    w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
+    ex = ex.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0)
+    return ex.select("customer_id", "lost_at", "reason_code", "competitor")
+
+
+def customer_table(
+    ords: ir.Table, days: ir.Table, period: ReviewPeriod, exits: ir.Table | None = None
+) -> ir.Table:
     """One row per customer with an order: history, RFM, cadence and the BTYD inputs at two moments.
 
     Parameters
@@ -109,6 +127,10 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
     period:
         The review month: figures are at its end; ``n_b``, ``first_b``, ``last_b``, ``recency_b``, ``age_b``
         describe the purchase days before its start (the end of the month before).
+    exits:
+        The store's ``exits``: each customer's latest exit before the month's end (:func:`latest_exits`)
+        is joined in (``lost_at``, ``reason_code``, ``competitor``), and a customer with an exit but no
+        order has a row of their own (every order column null).
 
     Returns
     -------
@@ -160,6 +182,9 @@ def customer_table(ords: ir.Table, days: ir.Table, period: ReviewPeriod) -> ir.T
         last_b=days.day.max(where=early),
     )
     j = totals.left_join(per, "customer_id").drop("customer_id_right")
+    if exits is not None:
+        j = j.outer_join(latest_exits(exits, period.end), "customer_id")
+        j = j.mutate(customer_id=ibis.coalesce(j.customer_id, j.customer_id_right)).drop("customer_id_right")
     return j.mutate(
         **features.aov_means(j),
         recency_days=days_between(end, j.last_order_at),
@@ -189,9 +214,12 @@ def compact_frame(table: pa.Table) -> pd.DataFrame:
 def history_frame(rows: pa.Table) -> pd.DataFrame:
     """What :func:`keepwise.value.worth.history` returns (run), from the fetched :func:`customer_table`.
 
-    ``margin`` stays in Arrow (:func:`compact_frame`).
+    With the table's exits, also ``lost_at``, ``reason_code`` and ``competitor``. ``margin`` stays in Arrow
+    (:func:`compact_frame`).
     """
-    return compact_frame(rows.select(list(HISTORY.values())).rename_columns(list(HISTORY)))
+    names = [*HISTORY, *(c for c in EXITS if c in rows.column_names)]
+    columns = [*HISTORY.values(), *(c for c in EXITS if c in rows.column_names)]
+    return compact_frame(rows.select(columns).rename_columns(names))
 
 
 def rfm_cadence_columns(rows: pa.Table) -> pa.Table:

@@ -50,7 +50,7 @@ import pandas as pd
 import pyarrow as pa
 
 from keepwise.config import ReviewAssumptions
-from keepwise.signals.customers import history_frame
+from keepwise.signals.customers import history_frame, latest_exits
 from keepwise.signals.inputs import money, to_frame
 from keepwise.signals.period import ReviewPeriod
 from keepwise.store import Store
@@ -266,17 +266,15 @@ def lost_status(
         :func:`keepwise.value.worth.customer_worth` reads: ``purchase_days``, ``first_day``, ``last_day``.
 
     ``days``: the purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed;
-    ``customers``: the review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched),
-    whose history columns are read instead of grouping the orders again.
+    ``customers``: the review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched,
+    with its exits), whose history and exits are read instead of grouping the orders again.
     """
-    end = ibis.literal(period.end)
-    summary = to_frame(history(ords, days)) if customers is None else history_frame(customers)
-    ex = backend.table("exits")
-    ex = ex.filter(ex.lost_at < end)
-    w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
-    ex = ex.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0)
-    exits = to_frame(ex.select("customer_id", "lost_at", "reason_code", "competitor"))
-    d = summary.merge(exits, on="customer_id", how="outer")
+    if customers is not None and "reason_code" in customers.column_names:
+        d = history_frame(customers)  # the exits joined in the engine (every customer with either)
+    else:
+        summary = to_frame(history(ords, days)) if customers is None else history_frame(customers)
+        exits = to_frame(latest_exits(backend.table("exits"), period.end))
+        d = summary.merge(exits, on="customer_id", how="outer")
     n_gaps = d["purchase_days"].fillna(0).astype(float) - 1
     span = (_utc(d["last_day"]) - _utc(d["first_day"])).dt.total_seconds() / 86_400
     mean_gap = np.where(n_gaps > 0, span / np.maximum(n_gaps, 1), 0.0)

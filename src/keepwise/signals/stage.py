@@ -102,7 +102,7 @@ def run(store: Store, period: ReviewPeriod, config: Config | None = None) -> Sig
     # the purchase days, read by the lost status, P(alive) and the reactivations: grouped once
     days = store.materialize(days_with_gaps(ords), DAYS_TEMP)
     # every per-customer figure the signals read, from one query (signals.customers)
-    customers = store.materialize(customer_table(ords, days, period), CUSTOMERS_TEMP)
+    customers = store.materialize(customer_table(ords, days, period, store.table("exits")), CUSTOMERS_TEMP)
     try:
         rows = customers.to_pyarrow()  # fetched once: the lost status, the summary, P(alive), aov_decline
         figures = scalars(rows)  # the business's totals the ledger and the metrics need
