@@ -118,9 +118,10 @@ def _rft_frames(agg: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     frames = []
     for df_, n, recency, age in (
         (df, "n", "recency_days", "age_days"),
-        (df[df["n_b"] > 0].reset_index(drop=True), "n_b", "recency_b", "age_b"),
+        # the month before: its index is each customer's row in the first frame (no join needed later)
+        (df[df["n_b"] > 0], "n_b", "recency_b", "age_b"),
     ):
-        out = pd.DataFrame({"customer_id": df_["customer_id"]})
+        out = pd.DataFrame({"customer_id": df_["customer_id"]}, index=df_.index)
         out["frequency"] = df_[n].astype(float) - 1
         out["recency"] = df_[recency].astype(float) / _WEEK
         out["T"] = df_[age].astype(float) / _WEEK
@@ -173,10 +174,12 @@ def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFr
         return None
     inputs.model = model
     inputs.rft = now[["customer_id", "frequency", "recency", "T"]]
-    before = before.assign(p_alive_prev=prev)[["customer_id", "p_alive_prev"]]
-    scored = now.merge(before, on="customer_id", how="left")[
-        ["customer_id", "frequency", "p_alive", "p_alive_prev"]
-    ]
+    # each customer's score of the month before, by row (``before``'s index is its row in ``now``): what
+    # a left join on the customer gives, without hashing every id
+    prev_all = np.full(len(now), np.nan)
+    prev_all[before.index.to_numpy()] = prev
+    scored = now[["customer_id", "frequency", "p_alive"]].copy()
+    scored["p_alive_prev"] = prev_all
     return _exits_to_zero(scored, status, inputs.period.start)
 
 
