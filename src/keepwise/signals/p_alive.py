@@ -217,15 +217,16 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     cols = ["customer_id", "kind", "evidence", "value_at_risk", "p_value"]
     if inputs.p_alive is None:
         return pd.DataFrame(columns=cols)
-    d = inputs.p_alive.merge(
+    pa_ = inputs.p_alive
+    crossed = pa_[  # P(alive)'s own conditions first: only those few customers are joined to the summary
+        (pa_["frequency"] >= MIN_REPEAT)
+        & (pa_["p_alive"] < inputs.rules.p_alive_threshold)
+        & (pa_["p_alive_prev"] >= inputs.rules.p_alive_threshold)
+    ]
+    d = crossed.merge(
         inputs.summary[["customer_id", "annual_margin", "lost", "recency_days"]], on="customer_id"
     )
-    d = d[
-        (~d["lost"])
-        & (d["frequency"] >= MIN_REPEAT)
-        & (d["p_alive"] < inputs.rules.p_alive_threshold)
-        & (d["p_alive_prev"] >= inputs.rules.p_alive_threshold)
-    ]
+    d = d[~d["lost"]]
     evidence = [
         f"the chance they are still a customer fell from {100 * b:.0f}% to {100 * a:.0f}% this month "
         f"(last order {r:.0f} days ago)"
