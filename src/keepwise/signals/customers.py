@@ -125,7 +125,7 @@ def customer_table(
     days:
         Its purchase days with their gaps (:func:`days_with_gaps`).
     period:
-        The review month: figures are at its end; ``n_b``, ``first_b``, ``last_b``, ``recency_b``, ``age_b``
+        The review month: figures are at its end; ``n_b``, ``recency_b`` and ``age_b``
         describe the purchase days before its start (the end of the month before).
     exits:
         The store's ``exits``: each customer's latest exit before the month's end (:func:`latest_exits`)
@@ -195,7 +195,7 @@ def customer_table(
         age_days=days_between(end, j.first_day),
         recency_b=days_between(j.last_b, j.first_b),
         age_b=days_between(start, j.first_b),
-    )
+    ).drop("first_b", "last_b", "value_h", "value_r")  # read by nothing once the columns above are made
 
 
 def compact_frame(table: pa.Table) -> pd.DataFrame:
