@@ -7,6 +7,8 @@ with a positive net value, count as purchases; pure returns change revenue and m
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime
 from decimal import Decimal
 
@@ -158,21 +160,34 @@ def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
 
 
 def aov_sums(
-    ords: ir.Table, split_at: datetime, purchase: ir.BooleanValue | None = None
+    ords: ir.Table,
+    split_at: datetime,
+    purchase: ir.BooleanValue | None = None,
+    *,
+    month_starts: list[datetime] | None = None,
 ) -> dict[str, ir.Value]:
     """The per-customer aggregates of :func:`aov_windows` (less ``n``), for a ``group_by`` of ``ords``.
 
     ``purchase``: which rows are purchase orders, when ``ords`` holds other orders too (each aggregate then
     takes only those; ``None``: every row is one). With :func:`aov_means` of the result, the columns of
     :func:`aov_windows`.
+
+    ``month_starts``: the first instants (UTC) of ``split_at``'s month and of every later month in which
+    ``ords`` has orders; the month number ``k`` is then counted from them (how many an order is at or
+    after), the same whole number as from the order's calendar month in UTC, without taking the year and
+    month of every order's time (which goes through the engine's calendar, several times the rest).
     """
     split = ibis.literal(split_at)
     hist = ords.ordered_at < split
     recent = ords.ordered_at >= split
-    month_no = (
-        ords.ordered_at.year() * 12 + ords.ordered_at.month() - (split_at.year * 12 + split_at.month) + 1
-    )
-    k = ibis.greatest(month_no, 0).cast("float64")
+    if month_starts:
+        after = [(ords.ordered_at >= ibis.literal(m)).cast("int64") for m in month_starts]
+        k = functools.reduce(operator.add, after).cast("float64")
+    else:
+        month_no = (
+            ords.ordered_at.year() * 12 + ords.ordered_at.month() - (split_at.year * 12 + split_at.month) + 1
+        )
+        k = ibis.greatest(month_no, 0).cast("float64")
     value = ords.value if purchase is None else ibis.ifelse(purchase, ords.value, ibis.null())
     y = value.cast("float64").ln()
     val = ords.value.cast("float64")

@@ -164,7 +164,7 @@ def customer_table(
         rev1=ords.value.sum(where=year),
         n0=ords.count(where=year_before),
         margin_year=ords.margin.sum(where=year),
-        **features.aov_sums(ords, period.recent_start, is_purchase),
+        **features.aov_sums(ords, period.recent_start, is_purchase, month_starts=_months(period)),
     )
     log_gap = days.gap.ln()
     early = days.day < start
@@ -209,6 +209,15 @@ def compact_frame(table: pa.Table) -> pd.DataFrame:
         return pd.ArrowDtype(t) if pa.types.is_decimal(t) else None
 
     return table.to_pandas(types_mapper=keep)
+
+
+def _months(period: ReviewPeriod) -> list[datetime]:
+    """The first instants of the months from aov_decline's recent window to the review month."""
+    out, m = [], period.recent_start
+    while m < period.end:
+        out.append(m)
+        m = add_months(m, 1)
+    return out
 
 
 def history_frame(rows: pa.Table) -> pd.DataFrame:
