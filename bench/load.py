@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
+import _synthetic
 
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "load"
@@ -36,25 +36,7 @@ def generate(lines: int, customers: int) -> None:
         return
     for marker in DATA.glob(".*-*"):  # the files of another size are about to be overwritten
         marker.unlink()
-    con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)")
-    con.execute(
-        f"""COPY (SELECT 'C' || lpad(i::VARCHAR, 7, '0') AS customer_id, 'Customer ' || i AS name,
-                 TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_days(CAST(i % 365 AS INTEGER)) AS acquired_at,
-                 'USD' AS currency
-           FROM range({customers}) t(i)) TO '{DATA / "customers.csv"}' (HEADER)"""
-    )
-    con.execute(
-        f"""COPY (SELECT 'O' || (i // 3)::VARCHAR AS order_id, (i % 3 + 1)::VARCHAR AS line_no,
-                 'C' || lpad(((i // 3) % {customers})::VARCHAR, 7, '0') AS customer_id,
-                 strftime(TIMESTAMP '2022-01-01' + to_seconds(CAST((i // 3) * 7 % 63072000 AS BIGINT)),
-                          '%Y-%m-%dT%H:%M:%SZ') AS ordered_at,
-                 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 5)::VARCHAR AS category,
-                 CASE WHEN random() < 0.03 THEN -1 ELSE 1 + (i % 3) END AS quantity,
-                 round(5 + random() * 95, 2)::DECIMAL(10,2) AS unit_price,
-                 round(2 + random() * 40, 2)::DECIMAL(10,2) AS unit_cost, 'USD' AS currency
-           FROM range({lines}) t(i)) TO '{orders}' (HEADER)"""
-    )
+    _synthetic.write_files(DATA, lines, customers, returns=True)
     (DATA / f".{lines}-{customers}").touch()
 
 

@@ -34,7 +34,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-import duckdb
+import _synthetic
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -75,30 +75,15 @@ def generate(lines: int, customers: int, incoming: int) -> Path:
     folder = DATA / f"{lines}-{customers}-{incoming}"
     if (folder / "incoming.csv").exists():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)")
-    con.execute(
-        f"""COPY (SELECT 'C' || lpad(i::VARCHAR, 7, '0') AS customer_id, 'Customer ' || i AS name,
-                 TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_days(CAST(i % 365 AS INTEGER)) AS acquired_at,
-                 'USD' AS currency
-           FROM range({customers}) t(i)) TO '{folder / "customers.csv"}' (HEADER)"""
-    )
-    lines_sql = f"""SELECT 'O' || (i // 3)::VARCHAR AS order_id, (i % 3 + 1)::VARCHAR AS line_no,
-                 'C' || lpad(((i // 3) % {customers})::VARCHAR, 7, '0') AS customer_id,
-                 strftime(TIMESTAMP '2022-01-01' + to_seconds(CAST((i // 3) * 7 % 63072000 AS BIGINT)),
-                          '%Y-%m-%dT%H:%M:%SZ') AS ordered_at,
-                 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 5)::VARCHAR AS category,
-                 {{quantity}} AS quantity,
-                 round(5 + (i % 9500) / 100, 2)::DECIMAL(10,2) AS unit_price,
-                 round(2 + (i % 4000) / 100, 2)::DECIMAL(10,2) AS unit_cost, 'USD' AS currency
-           FROM range({{start}}, {{stop}}) t(i)"""
-    stored = lines_sql.format(quantity="1 + (i % 3)", start=0, stop=lines)
-    con.execute(f"COPY ({stored}) TO '{folder / 'orders.csv'}' (HEADER)")
+    _synthetic.write_files(folder, lines, customers, prices="steps")
+    con = _synthetic.connect()
     updated = incoming // 10
-    changed = lines_sql.format(quantity="4 + (i % 3)", start=lines - updated, stop=lines)
-    new = lines_sql.format(quantity="1 + (i % 3)", start=lines, stop=lines + incoming - updated)
-    con.execute(f"COPY ({changed} UNION ALL {new}) TO '{folder / 'incoming.csv'}' (HEADER)")
+    changed = _synthetic.lines_sql(
+        customers, lines, start=lines - updated, quantity="4 + (i % 3)", prices="steps"
+    )
+    new = _synthetic.lines_sql(customers, lines + incoming - updated, start=lines, prices="steps")
+    _synthetic.write(con, f"{changed} UNION ALL {new}", folder / "incoming.csv")
+    con.close()
     return folder
 
 

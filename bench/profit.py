@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/profit.py                      # 1,000,000 customers, 10,000,000 order lines
     .venv/bin/python bench/profit.py --customers 100000 --lines 1000000 --repeat 1   # a quick look
-    .venv/bin/python bench/profit.py --review --baseline /tmp/base/src --repeat 3   # a review's four ledgers
+    .venv/bin/python bench/profit.py --review --baseline /tmp/base/src --repeat 3   # the review's section
 
 The store is generated directly with DuckDB SQL (``range()`` + ``random()`` with a fixed seed) into a
 DuckDB file under bench/data/profit (kept between runs; delete it to regenerate): customers, products
@@ -20,10 +20,13 @@ and the best and median times and the largest peak memory are reported:
 - ``profitability``: ``keepwise.value.profitability(store, month, view="lifetime")``: the same plus ranks,
   quintiles and tiers (window functions in the engine), returned as a pandas DataFrame of Decimals.
 
-With ``--review``, what a monthly review's profitability asks for instead: in one run
-(:func:`keepwise.store.memo.one_run`), ``profitability`` of the month and of the twelve months, for the month
-and the month before (tier movement); ``--baseline SRC`` measures another source tree's side too (e.g. main's
-``src``), alternating the sides run by run. Times are CPU (user + system of the process, DuckDB's threads
+With ``--review``, what a monthly review's profitability asks for instead: the review's profitability
+section (``keepwise.report.sections.profitability.profitability_section``) in one run
+(:func:`keepwise.store.memo.one_run`): the month's and the twelve months' documents (totals, tiers, tier
+movement against the month before, the whale curve and the least profitable customers), four periods'
+ledgers; Plotly is imported before the clock starts (the report's import, not the section's);
+``--baseline SRC`` measures another source tree's side too (e.g. main's ``src``), alternating the sides run
+by run. Times are CPU (user + system of the process, DuckDB's threads
 included) beside wall time, as other work on a shared machine inflates wall times.
 """
 
@@ -41,7 +44,6 @@ from pathlib import Path
 HERE = Path(__file__).parent
 DATA = HERE / "data" / "profit"
 MONTH = "2025-12"
-PREVIOUS = "2025-11"
 
 
 def generate(path: Path, customers: int, lines: int) -> None:
@@ -128,14 +130,18 @@ def measure(name: str, path: Path) -> dict[str, float]:
         rows = customer_ledger(backend, MONTH, view="lifetime", config=cfg).to_pyarrow().num_rows
     elif name == "profitability":
         rows = len(profitability(backend, MONTH, view="lifetime", config=cfg))
-    elif name.startswith("review"):
+    elif name.startswith("review"):  # the review's profitability section
+        import plotly.graph_objects  # noqa: F401  (the whale figure's import is the report's, not the section's)
+
+        from keepwise.report.sections.profitability import profitability_section
         from keepwise.store.memo import one_run
 
+        t0 = time.perf_counter()
+        use0 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0 = use0.ru_utime + use0.ru_stime
         with one_run(backend):
-            rows = 0
-            for month in (MONTH, PREVIOUS):
-                for view in ("month", "ttm"):
-                    rows += len(profitability(backend, month, view=view, config=cfg))
+            doc = profitability_section(backend, MONTH, cfg)
+            rows = doc["ttm"]["whale"]["customers"] + doc["month"]["whale"]["customers"]
     else:
         raise SystemExit(f"unknown measurement {name}")
     seconds = time.perf_counter() - t0
@@ -150,7 +156,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--review", action="store_true", help="a review's four ledgers in one run")
+    parser.add_argument("--review", action="store_true", help="the review's profitability section")
     parser.add_argument("--baseline", help="another source tree (its src) to measure side by side")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)

@@ -13,12 +13,19 @@ Then, each in a fresh process and alternating the sides round by round (``--repe
 connect(read_only=True); SELECT COUNT(*) FROM orders"``. ``keepwise --help`` is timed the same way once a
 round. Prints a Markdown table of the median CPU time (user + system of the child) and wall time of each,
 and the ratios to the bare count; paste it into bench/RESULTS.md with the load average printed.
+
+``--review STORE_URL`` measures the import share of ``keepwise review`` instead: on a copy of the store per
+run, each side's ``keepwise review --json --html`` and its imports alone (``import keepwise.cli,
+keepwise.commands.review, keepwise.review``, what the command imports before it runs), alternated, then the
+import self-time of one run of each side by top-level package (``python -X importtime``).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -26,6 +33,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import _synthetic
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -39,35 +48,14 @@ BARE = (
 
 def build(lines: int) -> Path:
     """A store of ``lines`` order lines and ``lines // 10`` customers, loaded by ``keepwise load`` (kept)."""
-    import duckdb
-
     folder = DATA / f"{lines}"
     store = folder / "kw.duckdb"
     done = folder / ".loaded"
     if done.exists() and store.exists():
         return store
     shutil.rmtree(folder, ignore_errors=True)
-    (folder / "csv").mkdir(parents=True)
     customers = max(lines // 10, 1)
-    con = duckdb.connect()
-    con.execute("SELECT setseed(0.42)")
-    con.execute(
-        f"""COPY (SELECT 'C' || lpad(i::VARCHAR, 8, '0') AS customer_id, 'Customer ' || i AS name,
-                 TIMESTAMPTZ '2022-01-01 00:00:00+00' + to_days(CAST(i % 365 AS INTEGER)) AS acquired_at,
-                 'USD' AS currency
-           FROM range({customers}) t(i)) TO '{folder / "csv" / "customers.csv"}' (HEADER)"""
-    )
-    con.execute(
-        f"""COPY (SELECT 'O' || (i // 3)::VARCHAR AS order_id, (i % 3 + 1)::VARCHAR AS line_no,
-                 'C' || lpad(((i // 3) % {customers})::VARCHAR, 8, '0') AS customer_id,
-                 strftime(TIMESTAMP '2022-01-01' + to_seconds(CAST((i // 3) * 7 % 63072000 AS BIGINT)),
-                          '%Y-%m-%dT%H:%M:%SZ') AS ordered_at,
-                 'P' || (i % 97)::VARCHAR AS product_id, 'cat' || (i % 5)::VARCHAR AS category,
-                 1 + (i % 3) AS quantity, round(5 + random() * 95, 2)::DECIMAL(10,2) AS unit_price,
-                 'USD' AS currency
-           FROM range({lines}) t(i)) TO '{folder / "csv" / "orders.csv"}' (HEADER)"""
-    )
-    con.close()
+    _synthetic.write_files(folder / "csv", lines, customers, pad=8, unit_cost=False)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     subprocess.run(
         [KEEPWISE, "load", str(folder / "csv"), "--db", f"duckdb:///{store}"],
@@ -115,6 +103,63 @@ def rows_of(store: Path) -> tuple[int, int]:
     return int(lines), int(customers)
 
 
+REVIEW_IMPORTS = "import keepwise.cli, keepwise.commands.review, keepwise.review"
+
+
+def import_shares(argv: list[str], src: str) -> tuple[float, dict[str, float]]:
+    """Import self-time of ``argv`` (``-X importtime``): the total, and seconds per top-level package."""
+    env = dict(os.environ, PYTHONPATH=src)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv], env=env, capture_output=True, text=True, check=True
+    )
+    shares: dict[str, float] = collections.Counter()
+    for line in done.stderr.splitlines():
+        found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if found:
+            shares[found[2].split(".")[0]] += int(found[1]) / 1e6
+    return sum(shares.values()), dict(shares)
+
+
+def review_imports(url: str, sides: list[tuple[str, str]], repeat: int) -> None:
+    """``keepwise review`` on a copy of the store at ``url``, and its imports alone, side by side; shares."""
+    store = copied(url)
+    work = DATA / "review"
+    work.mkdir(parents=True, exist_ok=True)
+    html = work / "review.html"
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for round_no in range(repeat):
+        for side, path in sides if round_no % 2 == 0 else sides[::-1]:
+            target = work / f"{side}.duckdb"
+            shutil.copyfile(store, target)
+            argv = [KEEPWISE, "review", "--json", "--html", str(html), "--db", f"duckdb:///{target}"]
+            results.setdefault(("review", side), []).append(timed(argv, path))
+            results.setdefault(("imports", side), []).append(
+                timed([sys.executable, "-c", REVIEW_IMPORTS], path)
+            )
+    print(f"`keepwise review --json --html` on {store.name}, median of {repeat}:\n")
+    print("| side | review CPU (s) | review wall (s) | imports alone CPU (s) | imports alone wall (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for side, _ in sides:
+        cells = []
+        for what in ("review", "imports"):
+            runs = results[(what, side)]
+            cells += [
+                f"{statistics.median(c for _, c in runs):.2f}",
+                f"{statistics.median(w for w, _ in runs):.2f}",
+            ]
+        print(f"| {side} | " + " | ".join(cells) + " |")
+    for side, path in sides:
+        target = work / f"{side}.duckdb"
+        shutil.copyfile(store, target)
+        script = str(Path(KEEPWISE))
+        total, shares = import_shares(
+            [script, "review", "--json", "--html", str(html), "--db", f"duckdb:///{target}"], path
+        )
+        top = sorted(shares.items(), key=lambda kv: -kv[1])[:12]
+        print(f"\n{side}: import self-time {total:.2f} s; " + ", ".join(f"{k} {v:.3f}" for k, v in top))
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,9 +168,14 @@ def main() -> None:
     parser.add_argument("--store", action="append", default=[], help="another DuckDB store URL (copied)")
     parser.add_argument("--baseline", help="another checkout's src folder, timed side by side")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per store (medians are reported)")
+    parser.add_argument("--review", metavar="STORE_URL", help="the import share of keepwise review on it")
     args = parser.parse_args()
     src = str(ROOT / "src")
     sides: list[tuple[str, str]] = [("this", src)] + ([("baseline", args.baseline)] if args.baseline else [])
+    if args.review:
+        print(f"# bench/status.py --review: load average {os.getloadavg()[0]:.1f}", flush=True)
+        review_imports(args.review, sides, args.repeat)
+        return
     stores = [
         build(n) for n in sorted({max(args.lines // 100, 1000), max(args.lines // 10, 1000), args.lines})
     ]

@@ -255,3 +255,39 @@ def test_values_taken_without_pydantic_still_meet_typer_s_checks(tmp_path):
     assert missing.exit_code == 2 and "does not exist" in missing.output
     bad = runner.invoke(probe, ["--path", str(tmp_path / "f.csv"), "--n", "three"])
     assert bad.exit_code == 2 and "valid integer" in bad.output
+
+
+_COMPILE = """
+import sys
+from keepwise._lazy import one_sql_compiler
+shimmed = one_sql_compiler() if sys.argv[1] == "shim" else False
+import ibis
+import ibis.backends.sql.compilers as sc
+from ibis.backends.sql.compilers import PostgresCompiler
+from keepwise.store import connect
+store = connect("duckdb://")
+t = ibis.table({"customer_id": "string", "amount": "decimal(18, 2)", "at": "timestamp('UTC')"}, name="orders")
+f = t.filter(t.at < "2025-01-01")
+q = f.group_by("customer_id").aggregate(n=f.count(), s=f.amount.sum())
+print(shimmed)
+print(store.backend.compile(q.order_by("customer_id")))
+print(PostgresCompiler().to_sqlglot(q).sql("postgres"))
+print(sc.postgres.compiler.dialect.__name__, sorted(sc.__all__))
+print(sorted(m for m in sys.modules if m.startswith("ibis.backends.sql.compilers.")))
+"""
+
+
+def test_ibis_imports_only_the_compilers_a_store_uses_and_compiles_the_same():
+    """_lazy.one_sql_compiler (run by ``keepwise`` first): the same SQL, two compilers imported of twenty."""
+    runs = {
+        way: subprocess.run([sys.executable, "-c", _COMPILE, way], capture_output=True, text=True, timeout=99)
+        for way in ("shim", "plain")
+    }
+    for way, done in runs.items():
+        assert done.returncode == 0, (way, done.stderr[-2000:])
+    shim, plain = (runs[w].stdout.splitlines() for w in ("shim", "plain"))
+    assert shim[0] == "True" and plain[0] == "False"
+    assert shim[1:-1] == plain[1:-1]  # the DuckDB and PostgreSQL SQL, the dialect, every compiler's name
+    loaded = eval(shim[-1])
+    assert {"ibis.backends.sql.compilers.duckdb", "ibis.backends.sql.compilers.postgres"} <= set(loaded)
+    assert len(loaded) < len(eval(plain[-1])) and "ibis.backends.sql.compilers.bigquery" not in loaded

@@ -225,8 +225,10 @@ def main() -> None:
     the calendar (:func:`keepwise.arguments.calendar_overflow`); anything else is an internal failure,
     reported in one line with exit code 1.
     """
+    from keepwise._lazy import one_sql_compiler
     from keepwise.commands.common import statistical_warnings_on_stderr
 
+    one_sql_compiler()  # Ibis imports the SQL compiler of the store's engine only, not all twenty
     try:
         with statistical_warnings_on_stderr():  # a caveat about a result: one WARNING line, never a traceback
             app()

@@ -32,7 +32,7 @@ import pyarrow as pa
 from keepwise import signals
 from keepwise.config import Config, load_config, used
 from keepwise.exceptions import KeepwiseInputError
-from keepwise.jsonio import dumps
+from keepwise.jsonio import dumps, utf8
 from keepwise.report.section import Section
 from keepwise.report.sections import READS, SECTIONS, SectionProvider
 from keepwise.report.sections import conjoint as conjoint_section
@@ -265,8 +265,9 @@ def _run_review(
         assumptions=used(cfg, "review"),
         input_notes=[n for n in (month_note, *missing) if n is not None],
     )
+    p_alive = ctx.signals.p_alive if write and ctx.ran("signals") else None
+    del ctx  # the stages' frames (every customer's summary, the ledger's Decimals) freed before writing
     if write:
-        p_alive = ctx.signals.p_alive if ctx.ran("signals") else None
         _write(store, review, p_alive)
     return review
 
@@ -307,11 +308,16 @@ def _as_stored(frame: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame:
     """``frame`` with its object columns as text (``None`` kept): money reads the same on every engine.
 
     With ``arrow`` (DuckDB) the text columns are Arrow-backed: the engine reads them in one pass (a million
-    customers' ids as Python objects cost seconds to hand over, and were copied value by value on the way).
+    customers' ids as Python objects cost seconds to hand over, and were copied value by value on the way);
+    a column of nothing but text and ``None`` goes to Arrow as it is, without a ``str`` per value.
     """
     df = frame.copy()
     for col in df.columns:
         if df[col].dtype == object:
+            if arrow and set(map(type, df[col])) <= _TEXT:  # already text: Arrow reads it in one call
+                text = pd.arrays.ArrowExtensionArray(pa.array(df[col], type=pa.large_string()))
+                df[col] = pd.Series(text, index=df.index)
+                continue
             values = [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in df[col]]
             if arrow:  # straight to Arrow: numpy cannot hold the document of ten million customers as text
                 text = pd.arrays.ArrowExtensionArray(pa.array(values, type=pa.large_string()))
@@ -321,20 +327,49 @@ def _as_stored(frame: pd.DataFrame, *, arrow: bool = False) -> pd.DataFrame:
     return df
 
 
+#: The types a text column holds that :func:`_as_stored` hands to Arrow as they are (``str(v)`` is ``v``).
+_TEXT = frozenset({str, type(None)})
+
+
 def _write(store: Store, review: Review, p_alive: pd.DataFrame | None) -> None:
     """Write the sections' tables, the review's JSON document and P(alive) as ``review_<name>`` for the month.
 
-    The dashboard and the API (the web app) read these instead of running the review again.
+    The dashboard and the API (the web app) read these instead of running the review again. All of them are
+    written in one transaction (one commit). On DuckDB each table goes to the engine as an Arrow table (its
+    text never turned into a Python object per value on the way) and the document as UTF-8 bytes written piece
+    by piece (:func:`keepwise.jsonio.utf8`), never as one Python string; a section may hand its tables as
+    pandas frames or as Arrow tables.
     """
-    tables = {name: frame for s in review.sections for name, frame in s.tables.items()}
-    tables["document"] = pd.DataFrame(
-        {
-            "written_at": [pd.Timestamp.now(tz="UTC").isoformat()],
-            "document": [dumps(review.to_json(), indent=None)],
-        },
-        dtype=object,
-    )
+    tables: dict[str, pd.DataFrame | pa.Table] = {
+        name: frame for s in review.sections for name, frame in s.tables.items()
+    }
+    written_at = pd.Timestamp.now(tz="UTC").isoformat()
     if p_alive is not None:
         tables["p_alive"] = p_alive[["customer_id", "p_alive", "p_alive_prev"]]
-    for name, frame in tables.items():
-        store.replace_month(f"review_{name}", review.period.month, _as_stored(frame, arrow=store.is_duckdb))
+    month = review.period.month
+    with store.transaction():
+        if store.is_duckdb:
+            document = pa.table({"written_at": [written_at], "document": _text_array(utf8(review.to_json()))})
+            store.replace_month("review_document", month, document)
+            del document  # its bytes, before the tables are turned into Arrow
+            for name, frame in tables.items():
+                store.replace_month(f"review_{name}", month, _to_arrow(frame))
+            return
+        text = dumps(review.to_json(), indent=None)
+        tables["document"] = pd.DataFrame({"written_at": [written_at], "document": [text]}, dtype=object)
+        for name, frame in tables.items():
+            rows = frame.to_pandas() if isinstance(frame, pa.Table) else frame
+            store.replace_month(f"review_{name}", month, _as_stored(rows))
+
+
+def _to_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """A section's table as Arrow, the stored column types those of the frame (text for object columns)."""
+    if isinstance(frame, pa.Table):
+        return frame
+    return pa.Table.from_pandas(_as_stored(frame, arrow=True), preserve_index=False)
+
+
+def _text_array(data: bytearray) -> pa.Array:
+    """One Arrow ``large_string`` value over the UTF-8 bytes ``data``, without copying them."""
+    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
+    return pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data))

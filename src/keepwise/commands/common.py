@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from keepwise.jsonio import default, dumps
+from keepwise.jsonio import default, dump
 from keepwise.store.connection import DEFAULT_URL, ENV_VAR
 
 DbOption = Annotated[
@@ -34,8 +34,9 @@ out = Console()
 
 
 def print_json(document: Any) -> None:
-    """Print ``document`` as JSON on stdout (:func:`keepwise.jsonio.dumps`: decimals as strings)."""
-    sys.stdout.write(dumps(document) + "\n")
+    """Print ``document`` as JSON on stdout (:func:`keepwise.jsonio.dump`: decimals as strings)."""
+    dump(document, sys.stdout.write)  # in pieces: a review's document may list millions of customers
+    sys.stdout.write("\n")
 
 
 #: The JSON encoder's fallback under its old name (``commands/profit.py`` imports it; use keepwise.jsonio).

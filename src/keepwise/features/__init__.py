@@ -12,6 +12,8 @@ from keepwise._lazy import exports
 
 if TYPE_CHECKING:
     from keepwise.features.customer import (
+        aov_means,
+        aov_sums,
         aov_windows,
         cadence,
         category_cadence,
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 from keepwise.features.orders import order_lines, orders, priced_lines
 
 __all__ = [
+    "aov_means",
+    "aov_sums",
     "aov_windows",
     "cadence",
     "category_cadence",
@@ -40,6 +44,8 @@ __all__ = [
 __getattr__, __dir__ = exports(
     __name__,
     {
+        "aov_means": "keepwise.features.customer",
+        "aov_sums": "keepwise.features.customer",
         "aov_windows": "keepwise.features.customer",
         "cadence": "keepwise.features.customer",
         "category_cadence": "keepwise.features.customer",

@@ -7,6 +7,8 @@ with a positive net value, count as purchases; pure returns change revenue and m
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,6 +18,8 @@ import ibis.expr.types as ir
 from keepwise.features.orders import days_between
 
 __all__ = [
+    "aov_means",
+    "aov_sums",
     "aov_windows",
     "cadence",
     "category_cadence",
@@ -151,32 +155,67 @@ def aov_windows(ords: ir.Table, split_at: datetime) -> ir.Table:
         ``margin_h`` (past purchases).
     """
     p = _purchases(ords)
+    agg = p.group_by("customer_id").aggregate(n=p.count(), **aov_sums(p, split_at))
+    return agg.mutate(**aov_means(agg)).drop("value_h", "value_r")
+
+
+def aov_sums(
+    ords: ir.Table,
+    split_at: datetime,
+    purchase: ir.BooleanValue | None = None,
+    *,
+    month_starts: list[datetime] | None = None,
+) -> dict[str, ir.Value]:
+    """The per-customer aggregates of :func:`aov_windows` (less ``n``), for a ``group_by`` of ``ords``.
+
+    ``purchase``: which rows are purchase orders, when ``ords`` holds other orders too (each aggregate then
+    takes only those; ``None``: every row is one). With :func:`aov_means` of the result, the columns of
+    :func:`aov_windows`.
+
+    ``month_starts``: the first instants (UTC) of ``split_at``'s month and of every later month in which
+    ``ords`` has orders; the month number ``k`` is then counted from them (how many an order is at or
+    after), the same whole number as from the order's calendar month in UTC, without taking the year and
+    month of every order's time (which goes through the engine's calendar, several times the rest).
+    """
     split = ibis.literal(split_at)
-    hist = p.ordered_at < split
-    recent = p.ordered_at >= split
-    month_no = p.ordered_at.year() * 12 + p.ordered_at.month() - (split_at.year * 12 + split_at.month) + 1
-    k = ibis.greatest(month_no, 0).cast("float64")
-    y = p.value.cast("float64").ln()
-    val = p.value.cast("float64")
-    agg = p.group_by("customer_id").aggregate(
-        n=p.count(),
-        sk=k.sum(),
-        skk=(k * k).sum(),
-        sy=y.sum(),
-        syy=(y * y).sum(),
-        sky=(k * y).sum(),
-        n_h=hist.cast("int64").sum(),
-        mean_log_h=y.mean(where=hist),
-        value_h=p.value.sum(where=hist),
-        n_r=recent.cast("int64").sum(),
-        mean_log_r=y.mean(where=recent),
-        value_r=p.value.sum(where=recent),
-        revenue_h=val.sum(where=hist),
-        margin_h=p.margin.cast("float64").sum(where=hist),
-    )
-    return agg.mutate(aov_h=mean_money(agg.value_h, agg.n_h), aov_r=mean_money(agg.value_r, agg.n_r)).drop(
-        "value_h", "value_r"
-    )
+    hist = ords.ordered_at < split
+    recent = ords.ordered_at >= split
+    if month_starts:
+        after = [(ords.ordered_at >= ibis.literal(m)).cast("int64") for m in month_starts]
+        k = functools.reduce(operator.add, after).cast("float64")
+    else:
+        month_no = (
+            ords.ordered_at.year() * 12 + ords.ordered_at.month() - (split_at.year * 12 + split_at.month) + 1
+        )
+        k = ibis.greatest(month_no, 0).cast("float64")
+    value = ords.value if purchase is None else ibis.ifelse(purchase, ords.value, ibis.null())
+    y = value.cast("float64").ln()
+    val = ords.value.cast("float64")
+    if purchase is not None:
+        hist, recent = hist & purchase, recent & purchase
+    counts = {"n_h": hist.cast("int64").sum(), "n_r": recent.cast("int64").sum()}
+    if purchase is not None:  # counted: a materialised SUM of integers would be a 128-bit integer
+        counts = {"n_h": ords.count(where=hist), "n_r": ords.count(where=recent)}
+    return {
+        "sk": k.sum(where=purchase),
+        "skk": (k * k).sum(where=purchase),
+        "sy": y.sum(where=purchase),
+        "syy": (y * y).sum(where=purchase),
+        "sky": (k * y).sum(where=purchase),
+        "n_h": counts["n_h"],
+        "mean_log_h": y.mean(where=hist),
+        "value_h": ords.value.sum(where=hist),
+        "n_r": counts["n_r"],
+        "mean_log_r": y.mean(where=recent),
+        "value_r": ords.value.sum(where=recent),
+        "revenue_h": val.sum(where=hist),
+        "margin_h": ords.margin.cast("float64").sum(where=hist),
+    }
+
+
+def aov_means(agg: ir.Table) -> dict[str, ir.Value]:
+    """``aov_h`` and ``aov_r`` of :func:`aov_windows` from :func:`aov_sums`' ``value_h``, ``n_h``, ..."""
+    return {"aov_h": mean_money(agg.value_h, agg.n_h), "aov_r": mean_money(agg.value_r, agg.n_r)}
 
 
 def monthly_aov(ords: ir.Table) -> ir.Table:

@@ -46,6 +46,7 @@ from scipy.special import stdtr
 from keepwise import features
 from keepwise.config import ReviewAssumptions
 from keepwise.money import shown
+from keepwise.signals.customers import aov_columns
 from keepwise.signals.inputs import SignalInputs, to_frame
 
 __all__ = ["ALPHA", "KIND", "MIN_DROP", "MIN_HISTORY", "MIN_RECENT", "PRIOR_DF", "decline_test", "detect"]
@@ -108,7 +109,10 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     pandas.DataFrame
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``.
     """
-    win = to_frame(features.aov_windows(inputs.orders, inputs.period.recent_start))
+    if inputs.customer_rows is not None:  # the review's customer table holds the same sums
+        win = aov_columns(inputs.customer_rows)
+    else:
+        win = to_frame(features.aov_windows(inputs.orders, inputs.period.recent_start))
     d = decline_test(win, inputs.rules.aov_alpha, inputs.rules.aov_min_drop)
     d = d[d["fires"]].merge(inputs.summary[["customer_id", "orders_per_year", "lost"]], on="customer_id")
     d = d[~d["lost"]]

@@ -94,7 +94,7 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     """
     # only customers who bought within RECENT_DAYS can be warned: the ranges of the others are not looked at
     # (the same test as below, on the same figure, computed in the engine before the heavy window queries)
-    rfm = features.rfm(inputs.orders, inputs.period.end)
+    rfm = features.rfm(inputs.orders, inputs.period.end) if inputs.customers is None else inputs.customers
     recent = rfm.filter(rfm.recency_days <= RECENT_DAYS).select("customer_id")
     lines = inputs.lines.filter(inputs.lines.customer_id.isin(recent.customer_id))
     ords = inputs.orders.filter(inputs.orders.customer_id.isin(recent.customer_id))

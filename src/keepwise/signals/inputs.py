@@ -10,10 +10,12 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
+from keepwise.signals.customers import compact_frame, rfm_cadence_columns
 from keepwise.signals.period import ReviewPeriod
 from keepwise.value.worth import annual_margins, years_as_customer
 
@@ -92,6 +94,9 @@ class SignalInputs:
     days:
         The purchase days of ``orders`` (:func:`keepwise.features.purchase_days`), when computed once for
         the run (``None``: the rules compute them).
+    customers, customer_rows:
+        The review's customer table (:func:`keepwise.signals.customers.customer_table`) in the engine and
+        fetched, when computed once for the run (``None``: the rules group the orders themselves).
     """
 
     period: ReviewPeriod
@@ -105,6 +110,8 @@ class SignalInputs:
     rules: ReviewAssumptions = field(default_factory=ReviewAssumptions)
     currency: str = "USD"
     days: ir.Table | None = None
+    customers: ir.Table | None = None
+    customer_rows: pa.Table | None = None
 
 
 def prepare(
@@ -113,13 +120,22 @@ def prepare(
     period: ReviewPeriod,
     lost_ids: set[str] | None = None,
     rules: ReviewAssumptions | None = None,
+    *,
+    customers: pa.Table | None = None,
 ) -> SignalInputs:
-    """Compute the shared per-customer summary for ``period`` (one engine query, one row per customer)."""
-    rfm = features.rfm(ords, period.end)
-    cad = features.cadence(ords, period.end).drop("last_order_at")
-    table = rfm.left_join(cad, "customer_id").drop("customer_id_right").to_pyarrow()
+    """Compute the shared per-customer summary for ``period`` (one engine query, one row per customer).
+
+    ``customers``: the review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched),
+    read instead of grouping the orders again.
+    """
+    if customers is None:
+        rfm = features.rfm(ords, period.end)
+        cad = features.cadence(ords, period.end).drop("last_order_at")
+        table = rfm.left_join(cad, "customer_id").drop("customer_id_right").to_pyarrow()
+    else:
+        table = rfm_cadence_columns(customers)
     table = table.filter(pc.fill_null(pc.greater(table["n_orders"], 0), False))
-    summary = table.to_pandas()
+    summary = compact_frame(table)  # revenue and margin stay exact decimals, in Arrow
     tenure = np.maximum(summary["tenure_days"].astype(float), MIN_TENURE_DAYS)
     # customer_worth's margin a year and basis, without a Decimal per customer (the same figures)
     n = pd.to_numeric(summary["n_days"], errors="coerce").fillna(0).astype(int).to_numpy()
@@ -133,5 +149,10 @@ def prepare(
     summary["orders_per_year"] = summary["n_orders"].astype(float) * 365.25 / tenure
     summary["lost"] = among(summary["customer_id"], lost_ids or set())
     return SignalInputs(
-        period=period, lines=lines, orders=ords, summary=summary, rules=rules or ReviewAssumptions()
+        period=period,
+        lines=lines,
+        orders=ords,
+        summary=summary,
+        rules=rules or ReviewAssumptions(),
+        customer_rows=customers,
     )

@@ -47,8 +47,10 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from keepwise.config import ReviewAssumptions
+from keepwise.signals.customers import history_frame, latest_exits
 from keepwise.signals.inputs import money, to_frame
 from keepwise.signals.period import ReviewPeriod
 from keepwise.store import Store
@@ -148,6 +150,17 @@ class Ledger:
         """Lost customers over customers at risk (0 when none were at risk)."""
         return self.count / self.at_risk if self.at_risk else 0.0
 
+    def money_text(self, column: str) -> list[str | None]:
+        """The texts of a money column of ``customers`` (``None`` where unknown), made once per ledger.
+
+        The JSON and the review's ``lost`` table share them (the same strings, not copies).
+        """
+        cache = self.__dict__.setdefault("_texts", {})
+        if column not in cache:
+            cache[column] = [_text(v) for v in self.customers[column]]
+        texts: list[str | None] = cache[column]
+        return texts
+
     def to_json(self) -> dict[str, Any]:
         """The ledger as JSON-able data, money as strings with two decimals (``null`` where unknown)."""
         c = self.customers
@@ -159,10 +172,10 @@ class Ledger:
             "competitor": [v if isinstance(v, str) else None for v in c["competitor"]],
             "basis": c["basis"].tolist(),
             "years": [float(v) for v in c["years"]],
-            "monthly_margin": [str(v) for v in c["monthly_margin"]],
-            "annual_margin": [str(v) for v in c["annual_margin"]],
-            "discounted_value": [_text(v) for v in c["discounted_value"]],
-            "simple_value": [_text(v) for v in c["simple_value"]],
+            "monthly_margin": self.money_text("monthly_margin"),
+            "annual_margin": self.money_text("annual_margin"),
+            "discounted_value": self.money_text("discounted_value"),
+            "simple_value": self.money_text("simple_value"),
         }
         keys = list(columns)
         rows = [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
@@ -241,6 +254,7 @@ def lost_status(
     rules: ReviewAssumptions | None = None,
     *,
     days: ir.Table | None = None,
+    customers: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Every customer's lost status at the end of ``period`` (the inactivity rule of ``rules``).
 
@@ -251,16 +265,16 @@ def lost_status(
         ``lost_at``, ``how`` ("exit" or "inactivity"), ``reason``, ``competitor``, and what
         :func:`keepwise.value.worth.customer_worth` reads: ``purchase_days``, ``first_day``, ``last_day``.
 
-    ``days``: the purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
+    ``days``: the purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed;
+    ``customers``: the review's customer table (:func:`keepwise.signals.customers.customer_table`, fetched,
+    with its exits), whose history and exits are read instead of grouping the orders again.
     """
-    end = ibis.literal(period.end)
-    summary = to_frame(history(ords, days))
-    ex = backend.table("exits")
-    ex = ex.filter(ex.lost_at < end)
-    w = ibis.window(group_by=ex.customer_id, order_by=ibis.desc(ex.lost_at))
-    ex = ex.mutate(rn=ibis.row_number().over(w)).filter(lambda t: t.rn == 0)
-    exits = to_frame(ex.select("customer_id", "lost_at", "reason_code", "competitor"))
-    d = summary.merge(exits, on="customer_id", how="outer")
+    if customers is not None and "reason_code" in customers.column_names:
+        d = history_frame(customers)  # the exits joined in the engine (every customer with either)
+    else:
+        summary = to_frame(history(ords, days)) if customers is None else history_frame(customers)
+        exits = to_frame(latest_exits(backend.table("exits"), period.end))
+        d = summary.merge(exits, on="customer_id", how="outer")
     n_gaps = d["purchase_days"].fillna(0).astype(float) - 1
     span = (_utc(d["last_day"]) - _utc(d["first_day"])).dt.total_seconds() / 86_400
     mean_gap = np.where(n_gaps > 0, span / np.maximum(n_gaps, 1), 0.0)
@@ -320,7 +334,20 @@ def _replacement_cost(
 ) -> tuple[Decimal | None, str, Note | None]:
     """Average acquisition cost (``None``: unknown), where it comes from, and a note if costs are missing."""
     c = backend.table("customers")
-    counts = c.aggregate(n=c.count(), known=c.acquisition_cost.count()).to_pyarrow().to_pylist()[0]
+    cost = c.acquisition_cost
+    recent = (c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end))
+    # one query: the counts, and the totals of the recent customers and of all with a cost
+    counts = (
+        c.aggregate(
+            n=c.count(),
+            known=cost.count(),
+            recent_total=cost.sum(where=recent),
+            recent_n=cost.count(where=recent),
+            total=cost.sum(),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
     n, known = int(counts["n"]), int(counts["known"] or 0)
     if known == 0:
         note = Note(
@@ -329,10 +356,13 @@ def _replacement_cost(
             "the cost of replacing lost customers is unknown (not 0)",
         )
         return None, "unknown: no acquisition costs are recorded", note
-    c = c.filter(c.acquisition_cost.notnull())
-    recent = c.filter((c.acquired_at >= ibis.literal(start)) & (c.acquired_at < ibis.literal(end)))
-    for expr, where in ((recent, "acquired in the same twelve months"), (c, "on record")):
-        stats = expr.aggregate(total=expr.acquisition_cost.sum(), n=expr.count()).to_pyarrow().to_pylist()[0]
+    for stats, where in (
+        (
+            {"total": counts["recent_total"], "n": int(counts["recent_n"] or 0)},
+            "acquired in the same twelve months",
+        ),
+        ({"total": counts["total"], "n": known}, "on record"),
+    ):
         if stats["n"]:
             how = f"average acquisition cost of the {stats['n']:,} customers {where} with one recorded"
             if known < n:
@@ -354,6 +384,11 @@ def _business_margin(ords: ir.Table, start: datetime, end: datetime) -> Decimal 
     return None if total is None else money(Decimal(str(total)))
 
 
+def _money_or_none(total: Any) -> Decimal | None:
+    """:func:`_business_margin`'s rounding of a total (``None`` without orders)."""
+    return None if total is None else money(Decimal(str(total)))
+
+
 def build_ledger(
     backend: Store,
     ords: ir.Table,
@@ -364,6 +399,7 @@ def build_ledger(
     *,
     model: Any = None,
     rft: pd.DataFrame | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> Ledger:
     """Build the ledger for ``period`` from orders (``ords``, before the end of the period) and ``exits``.
 
@@ -386,6 +422,9 @@ def build_ledger(
     model, rft:
         The fitted purchase model and every customer's ``frequency``, ``recency`` (weeks), to compute the
         discounted values here.
+    figures:
+        :func:`keepwise.signals.customers.scalars` of the review's customer table: the business's margin of
+        the twelve months is taken from it instead of adding up the orders again.
     """
     rules = rules or ReviewAssumptions()
     d = lost_status(backend, ords, period, rules) if status is None else status
@@ -445,5 +484,9 @@ def build_ledger(
         rules=rules,
         replacement_source=how,
         one_time_buyers=int((lost["basis"] == "one purchase").sum()),
-        business_margin=_business_margin(ords, period.year_start, period.end),
+        business_margin=(
+            _business_margin(ords, period.year_start, period.end)
+            if figures is None
+            else _money_or_none(figures["margin_year"])
+        ),
     )

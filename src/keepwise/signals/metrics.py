@@ -37,9 +37,21 @@ __all__ = ["REACTIVATION_DAYS", "REVENUE_RETENTION_MONTHS", "cohort_activity", "
 REACTIVATION_DAYS = 180.0
 
 
-def _active_months(ords: ir.Table) -> ir.Table:
-    p = ords.filter(ords.value > 0)
-    m = p.group_by(["customer_id", p.ordered_at.truncate("M").name("month")]).aggregate()
+def _active_months(ords: ir.Table, days: ir.Table | None = None) -> ir.Table:
+    """Each customer's active months, with their cohort and whether they were retained.
+
+    ``days``: the purchase days with their gaps (:func:`keepwise.signals.customers.days_with_gaps`): the
+    months are read from them (fewer rows than the orders), each with ``reactivated`` (1 when a purchase day
+    of the month came at least :data:`REACTIVATION_DAYS` after the one before, else 0).
+    """
+    if days is None:
+        p = ords.filter(ords.value > 0)
+        m = p.group_by(["customer_id", p.ordered_at.truncate("M").name("month")]).aggregate()
+    else:
+        m = days.group_by(["customer_id", days.day.truncate("M").name("month")]).aggregate(
+            reactivated=days.count(where=days.gap >= REACTIVATION_DAYS)
+        )
+        m = m.mutate(reactivated=(m.reactivated > 0).cast("int64"))
     w = ibis.window(group_by=m.customer_id, order_by=m.month)
     gap_days = days_between(m.month, m.month.lag().over(w))
     # the cohort (first active month) over the same window's partition: one pass, no join back
@@ -50,17 +62,24 @@ def _active_months(ords: ir.Table) -> ir.Table:
     )
 
 
-def cohort_activity(ords: ir.Table) -> pd.DataFrame:
+def cohort_activity(ords: ir.Table, days: ir.Table | None = None) -> pd.DataFrame:
     """Active and retained customers per cohort and month.
+
+    ``days``: the purchase days with their gaps (:func:`keepwise.signals.customers.days_with_gaps`), read
+    instead of the orders; the result then also counts the reactivated customers.
 
     Returns
     -------
     pandas.DataFrame
         ``cohort``, ``month``, ``active`` (customers with a purchase in the month), ``retained`` (of those,
-        customers also active the month before).
+        customers also active the month before), with ``days`` ``reactivated`` (of those, customers whose
+        purchase came after :data:`REACTIVATION_DAYS` days or more without one).
     """
-    m = _active_months(ords)
-    agg = m.group_by(["cohort", "month"]).aggregate(active=m.customer_id.count(), retained=m.retained.sum())
+    m = _active_months(ords, days)
+    sums = {"active": m.customer_id.count(), "retained": m.retained.sum()}
+    if days is not None:
+        sums["reactivated"] = m.reactivated.sum()
+    agg = m.group_by(["cohort", "month"]).aggregate(**sums)
     return to_frame(agg).sort_values(["cohort", "month"]).reset_index(drop=True)
 
 
@@ -79,7 +98,12 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
 
 
 def compute_metrics(
-    ords: ir.Table, period: ReviewPeriod, cohorts: int = 12, *, days: ir.Table | None = None
+    ords: ir.Table,
+    period: ReviewPeriod,
+    cohorts: int = 12,
+    *,
+    days: ir.Table | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """All retention metrics for the review, as JSON-able data.
 
@@ -93,6 +117,9 @@ def compute_metrics(
         How many of the latest cohorts the heat map shows.
     days:
         The purchase days of ``ords`` (:func:`keepwise.features.purchase_days`), when already computed.
+    figures:
+        :func:`keepwise.signals.customers.scalars` of the review's customer table: revenue retention and the
+        months of history are taken from it instead of adding up the orders again.
 
     Returns
     -------
@@ -102,7 +129,8 @@ def compute_metrics(
         ``revenue_retention_history_months``: the months of history it was computed on, of the 24 it
         needs) and ``reactivations`` (in the review month), ``no_purchase_rate`` (the review month's).
     """
-    act = cohort_activity(ords)
+    gapped = days is not None and "gap" in days.columns  # each day's gap computed once for the run
+    act = cohort_activity(ords, days if gapped else None)
     act["cohort"] = _naive(act["cohort"])
     act["month"] = _naive(act["month"])
     size = act[act["cohort"] == act["month"]].set_index("cohort")["active"]
@@ -141,19 +169,22 @@ def compute_metrics(
     by_month["active_prev"] = by_month["active"].shift(1)
     by_month["no_purchase_rate"] = 1 - by_month["retained"] / by_month["active_prev"]
 
-    if days is None:
-        p = ords.filter(ords.value > 0)
-        days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
+    if gapped:  # the reactivated customers of each month came with the cohorts
+        react = act.groupby("month", as_index=False).agg(reactivated=("reactivated", "sum"))
+        react = react[react["reactivated"] > 0]
     else:
+        if days is None:
+            p = ords.filter(ords.value > 0)
+            days = p.group_by(["customer_id", p.ordered_at.truncate("D").name("day")]).aggregate()
         days = days.select("customer_id", "day")
-    w = ibis.window(group_by=days.customer_id, order_by=days.day)
-    # the window column first, then the filter: Spark cannot filter on a window expression directly
-    gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
-    re = gaps.filter(gaps.gap >= REACTIVATION_DAYS)
-    react = to_frame(
-        re.group_by(re.day.truncate("M").name("month")).aggregate(reactivated=re.customer_id.nunique())
-    )
-    react["month"] = _naive(react["month"])
+        w = ibis.window(group_by=days.customer_id, order_by=days.day)
+        # the window column first, then the filter: Spark cannot filter on a window expression directly
+        gaps = days.mutate(gap=days_between(days.day, days.day.lag().over(w)))
+        re = gaps.filter(gaps.gap >= REACTIVATION_DAYS)
+        react = to_frame(
+            re.group_by(re.day.truncate("M").name("month")).aggregate(reactivated=re.customer_id.nunique())
+        )
+        react["month"] = _naive(react["month"])
     rev = ords.group_by(ords.ordered_at.truncate("M").name("month")).aggregate(revenue=ords.value.sum())
     rev_df = to_frame(rev)
     rev_df["month"] = _naive(rev_df["month"])
@@ -184,8 +215,8 @@ def compute_metrics(
             None if churn_this is None or pd.isna(churn_this) else round(float(churn_this), 4)
         ),
         "reactivations": int(react_this),
-        "revenue_retention": _revenue_retention(ords, period),
-        "revenue_retention_history_months": _history_months(ords, period),
+        "revenue_retention": _revenue_retention(ords, period, figures),
+        "revenue_retention_history_months": _history_months(ords, period, figures),
     }
 
 
@@ -193,16 +224,32 @@ def compute_metrics(
 REVENUE_RETENTION_MONTHS = 24
 
 
-def _history_months(ords: ir.Table, period: ReviewPeriod) -> int:
-    """Calendar months from the first order's month to the review month, at most 24 (0 without orders)."""
-    first = ords.aggregate(first=ords.ordered_at.min()).to_pyarrow().to_pylist()[0]["first"]
+def _history_months(ords: ir.Table, period: ReviewPeriod, figures: dict[str, Any] | None = None) -> int:
+    """Calendar months from the first order's month to the review month, at most 24 (0 without orders).
+
+    ``figures``: :func:`keepwise.signals.customers.scalars` of the review's customer table, if fetched.
+    """
+    if figures is not None:
+        first = figures["first_order_at"]
+    else:
+        first = ords.aggregate(first=ords.ordered_at.min()).to_pyarrow().to_pylist()[0]["first"]
     if first is None:
         return 0
     months = _months_between(_naive_ts(first), _naive_ts(period.start)) + 1
     return max(0, min(REVENUE_RETENTION_MONTHS, months))
 
 
-def _revenue_retention(ords: ir.Table, period: ReviewPeriod) -> float | None:
+def _revenue_retention(
+    ords: ir.Table, period: ReviewPeriod, figures: dict[str, Any] | None = None
+) -> float | None:
+    """Net revenue retention of the twelve months (``None`` without revenue in the twelve before).
+
+    ``figures``: :func:`keepwise.signals.customers.scalars` of the review's customer table, if fetched.
+    """
+    if figures is not None:
+        if not figures["rev0"]:
+            return None
+        return round(float((figures["rev1"] or 0) / figures["rev0"]), 4)
     y0, y1, end = (
         ibis.literal(t) for t in (add_months(period.year_start, -12), period.year_start, period.end)
     )

@@ -120,7 +120,10 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     pandas.DataFrame
         ``customer_id``, ``kind``, ``evidence``, ``value_at_risk`` (float), ``p_value``.
     """
-    d = gap_test(inputs.summary, inputs.rules.overdue_threshold, inputs.rules.overdue_min_excess)
+    # only the columns the rule reads (the test copies its input: a million customers' whole summary)
+    read = ["customer_id", "n_gaps", "mean_log_gap", "var_log_gap", "mean_gap_days", "current_gap_days"]
+    read += ["n_orders", "annual_margin", "lost"]
+    d = gap_test(inputs.summary[read], inputs.rules.overdue_threshold, inputs.rules.overdue_min_excess)
     d = d[~d["lost"]]
     if inputs.p_alive is not None:
         d = d.merge(inputs.p_alive[["customer_id", "p_alive"]], on="customer_id", how="left")

@@ -33,10 +33,12 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from keepwise import features
 from keepwise.config import ReviewAssumptions
 from keepwise.features.orders import days_between
+from keepwise.signals.customers import rft_columns
 from keepwise.signals.inputs import SignalInputs, among, to_frame
 
 __all__ = ["KIND", "MAX_FIT", "MIN_REPEAT", "THRESHOLD", "detect", "score"]
@@ -106,13 +108,20 @@ def _rft_pair(days: Any, as_of: Any, before: Any) -> tuple[pd.DataFrame, pd.Data
         recency_b=days_between(agg["last_b"], agg["first_b"]),
         age_b=days_between(start, agg["first_b"]),
     )
-    df = to_frame(agg).sort_values("customer_id", kind="stable", ignore_index=True)
+    return _rft_frames(agg)
+
+
+def _rft_frames(agg: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two frames of :func:`_rft_pair` from its per-customer expression or rows (``n``, ...)."""
+    table = agg if isinstance(agg, pa.Table) else agg.to_pyarrow()
+    df = table.to_pandas().sort_values("customer_id", kind="stable", ignore_index=True)
     frames = []
     for df_, n, recency, age in (
         (df, "n", "recency_days", "age_days"),
-        (df[df["n_b"] > 0].reset_index(drop=True), "n_b", "recency_b", "age_b"),
+        # the month before: its index is each customer's row in the first frame (no join needed later)
+        (df[df["n_b"] > 0], "n_b", "recency_b", "age_b"),
     ):
-        out = pd.DataFrame({"customer_id": df_["customer_id"]})
+        out = pd.DataFrame({"customer_id": df_["customer_id"]}, index=df_.index)
         out["frequency"] = df_[n].astype(float) - 1
         out["recency"] = df_[recency].astype(float) / _WEEK
         out["T"] = df_[age].astype(float) / _WEEK
@@ -143,8 +152,11 @@ def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFr
             "P(alive) was not computed: the purchase models (keepwise.models) are not available"
         )
         return None
-    days = inputs.days if inputs.days is not None else features.purchase_days(inputs.orders)
-    now, before = _rft_pair(days, inputs.period.end, inputs.period.start)
+    if inputs.customer_rows is not None:  # the review's customer table holds the same figures
+        now, before = _rft_frames(rft_columns(inputs.customer_rows))
+    else:
+        days = inputs.days if inputs.days is not None else features.purchase_days(inputs.orders)
+        now, before = _rft_pair(days, inputs.period.end, inputs.period.start)
     fit_on = now.sample(MAX_FIT, random_state=0) if len(now) > MAX_FIT else now
     try:
         try:
@@ -162,10 +174,12 @@ def score(inputs: SignalInputs, status: pd.DataFrame | None = None) -> pd.DataFr
         return None
     inputs.model = model
     inputs.rft = now[["customer_id", "frequency", "recency", "T"]]
-    before = before.assign(p_alive_prev=prev)[["customer_id", "p_alive_prev"]]
-    scored = now.merge(before, on="customer_id", how="left")[
-        ["customer_id", "frequency", "p_alive", "p_alive_prev"]
-    ]
+    # each customer's score of the month before, by row (``before``'s index is its row in ``now``): what
+    # a left join on the customer gives, without hashing every id
+    prev_all = np.full(len(now), np.nan)
+    prev_all[before.index.to_numpy()] = prev
+    scored = now[["customer_id", "frequency", "p_alive"]].copy()
+    scored["p_alive_prev"] = prev_all
     return _exits_to_zero(scored, status, inputs.period.start)
 
 
@@ -203,15 +217,16 @@ def detect(inputs: SignalInputs) -> pd.DataFrame:
     cols = ["customer_id", "kind", "evidence", "value_at_risk", "p_value"]
     if inputs.p_alive is None:
         return pd.DataFrame(columns=cols)
-    d = inputs.p_alive.merge(
+    pa_ = inputs.p_alive
+    crossed = pa_[  # P(alive)'s own conditions first: only those few customers are joined to the summary
+        (pa_["frequency"] >= MIN_REPEAT)
+        & (pa_["p_alive"] < inputs.rules.p_alive_threshold)
+        & (pa_["p_alive_prev"] >= inputs.rules.p_alive_threshold)
+    ]
+    d = crossed.merge(
         inputs.summary[["customer_id", "annual_margin", "lost", "recency_days"]], on="customer_id"
     )
-    d = d[
-        (~d["lost"])
-        & (d["frequency"] >= MIN_REPEAT)
-        & (d["p_alive"] < inputs.rules.p_alive_threshold)
-        & (d["p_alive_prev"] >= inputs.rules.p_alive_threshold)
-    ]
+    d = d[~d["lost"]]
     evidence = [
         f"the chance they are still a customer fell from {100 * b:.0f}% to {100 * a:.0f}% this month "
         f"(last order {r:.0f} days ago)"

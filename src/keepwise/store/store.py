@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from keepwise.store import memo
+from keepwise.store.rows import Rows, insertable, with_month
 
 if TYPE_CHECKING:  # pandas is imported when a store is used, not by `keepwise --help`
     import pandas as pd
@@ -230,14 +231,14 @@ class Store:
         self.sql("COMMIT")
 
     # ------------------------------------------------------------------ writing
-    def append(self, name: str, rows: pd.DataFrame) -> int:
+    def append(self, name: str, rows: Rows) -> int:
         """Insert ``rows`` into table ``name`` (created from the frame's columns if it does not exist)."""
         memo.forget(self)  # what the run cached may have changed
         if rows is None or len(rows) == 0:
             if not self.has_table(name) and rows is not None and len(rows.columns):
                 self._create_from(name, rows)
             return 0
-        rows = _plain(rows)
+        rows = insertable(self, rows)  # a frame's objects plain; an Arrow table as it is on DuckDB
         if not self.has_table(name):
             self._create_from(name, rows)
         if self.is_duckdb:
@@ -267,9 +268,7 @@ class Store:
                 self.delete(name, {})
             return self.append(name, rows)
 
-    def replace_month(
-        self, name: str, month: str, rows: pd.DataFrame, *, column: str = "review_month"
-    ) -> int:
+    def replace_month(self, name: str, month: str, rows: Rows, *, column: str = "review_month") -> int:
         """Replace the rows of ``month`` (in ``column``) of table ``name`` with ``rows``; other months stay.
 
         ``rows`` get ``column`` set to ``month`` (added as the first column when missing). A table whose
@@ -278,12 +277,7 @@ class Store:
         from keepwise.store.postgres import savepoint
 
         memo.forget(self)  # what the run cached may have changed
-        df = rows.copy()
-        if column in df.columns:
-            df[column] = month
-        else:
-            df.insert(0, column, month)
-        df = _plain(df)
+        df = with_month(self, rows, column, month)  # an Arrow table stays one on DuckDB (keepwise.store.rows)
         if not self.has_table(name):
             self._create_from(name, df)
             self.append(name, df)
@@ -396,9 +390,9 @@ class Store:
 
     def materialize(self, expr: Any, name: str) -> Any:
         """Compute ``expr`` once into a temporary table of the engine and return it as a table expression."""
+        self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         if not (self.is_duckdb or self.is_postgres):
             return expr.cache()
-        self.backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
         if self.is_postgres:  # no CREATE OR REPLACE TABLE there
             self.drop(name)
         replace = "" if self.is_postgres else "OR REPLACE "

@@ -29,7 +29,14 @@ TIERS: tuple[str, ...] = ("platinum", "gold", "iron", "lead")
 _LEVEL = {t: i for i, t in enumerate(TIERS)}
 
 
-def assign_tiers(ledger: ir.Table, cfg: ValueAssumptions, *, by: str = "profit") -> ir.Table:
+def assign_tiers(
+    ledger: ir.Table,
+    cfg: ValueAssumptions,
+    *,
+    by: str = "profit",
+    group_by: str | None = None,
+    count: str | None = None,
+) -> ir.Table:
     """Add ``rank``, ``quintile`` and ``tier`` to a per-customer expression, in the engine.
 
     Parameters
@@ -40,6 +47,10 @@ def assign_tiers(ledger: ir.Table, cfg: ValueAssumptions, *, by: str = "profit")
         The ``[value]`` assumptions (tier shares and the lead threshold).
     by:
         The column to rank on (``profit`` by default).
+    group_by:
+        Rank within each value of this column (e.g. a period), as if each were its own ledger.
+    count:
+        Keep the number of customers ranked together (``n`` of the formulas below) in this column.
 
     Returns
     -------
@@ -50,9 +61,10 @@ def assign_tiers(ledger: ir.Table, cfg: ValueAssumptions, *, by: str = "profit")
         x n); else iron.
     """
     order = [ibis.desc(ledger[by]), ibis.asc(ledger.customer_id)]
+    groups = [] if group_by is None else [ledger[group_by]]
     t = ledger.mutate(
-        rank=(ibis.row_number().over(order_by=order) + 1).cast("int64"),
-        _n=ledger.customer_id.count().over(),
+        rank=(ibis.row_number().over(group_by=groups, order_by=order) + 1).cast("int64"),
+        _n=ledger.customer_id.count().over(group_by=groups),
     )
     platinum_cut = (t._n * cfg.platinum_share).round(6).ceil()
     gold_cut = (t._n * (cfg.platinum_share + cfg.gold_share)).round(6).ceil()
@@ -64,7 +76,8 @@ def assign_tiers(ledger: ir.Table, cfg: ValueAssumptions, *, by: str = "profit")
         else_="iron",
     )
     quintile = (((t["rank"] - 1) * 5) // t._n + 1).cast("int64")
-    return t.mutate(quintile=quintile, tier=tier).drop("_n")
+    t = t.mutate(quintile=quintile, tier=tier)
+    return t.drop("_n") if count is None else t.rename({count: "_n"})
 
 
 def tiers_of(frame: pd.DataFrame, config: Config | None = None, *, by: str = "profit") -> pd.DataFrame:

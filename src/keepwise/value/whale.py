@@ -26,7 +26,15 @@ import pyarrow as pa
 
 from keepwise.store import memo
 
-__all__ = ["WhaleHeadline", "plot_whale", "whale_curve", "whale_figure"]
+__all__ = [
+    "WhaleHeadline",
+    "curve_of",
+    "headline_of",
+    "plot_whale",
+    "wanted_ranks",
+    "whale_curve",
+    "whale_figure",
+]
 
 X_TITLE = "Customers ranked by profit, most profitable first (cumulative % of customers)"
 Y_TITLE = "Cumulative profit (% of total profit)"
@@ -127,8 +135,28 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
         top20=ranked.profit.sum(where=ranked["rank"] <= (ranked.n * 0.2).round(6).ceil()),
     )
     s = stats.to_pyarrow().to_pylist()[0]
+    headline = headline_of(s)
+    n, total = headline.customers, headline.total_profit
+    if n == 0:
+        return curve_of(None, 0, total), headline
+    wanted = wanted_ranks(n, int(s["n_pos"] or 0), points)
+    cum = ranked.mutate(cumulative=ranked.profit.cumsum(order_by=order))
+    # the wanted ranks as a small table joined on (Ibis builds and compiles a list of 400 literals 3x slower)
+    want = ibis.memtable(pa.table({"want_rank": pa.array(wanted, type=pa.int64())}))
+    picked = cum.inner_join(want, cum["rank"] == want.want_rank)
+    rows = picked.select("rank", "cumulative").to_pyarrow().sort_by("rank").to_pandas()
+    return curve_of(rows, n, total), headline
+
+
+def headline_of(s: dict[str, Any]) -> WhaleHeadline:
+    """The headline figures from the curve's sums.
+
+    ``s`` has ``n`` (customers), ``total`` (their profit), ``n_pos`` and ``pos`` (customers with a positive
+    profit and its sum), ``n_neg`` and ``neg`` (negative) and ``top20`` (the profit of the top 20%: ranks
+    up to ``ceil(n x 0.2)``); a sum over no customer may be ``None``.
+    """
     zero = Decimal("0")
-    n = int(s["n"])
+    n = int(s["n"] or 0)
     total = s["total"] or zero
     pos, neg = s["pos"] or zero, s["neg"] or zero
     top20_sum = s["top20"] or zero
@@ -150,7 +178,7 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
             sentence += f"; the bottom {_pct(loss_c)} destroy {_pct(loss_p or 0.0)} of it."
         else:
             sentence += "; no customer loses money."
-    headline = WhaleHeadline(
+    return WhaleHeadline(
         customers=n,
         total_profit=total,
         peak_customer_share=peak_c,
@@ -161,22 +189,24 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
         sentence=sentence,
     )
 
-    if n == 0:
-        curve = pd.DataFrame(
+
+def wanted_ranks(n: int, n_pos: int, points: int) -> list[int]:
+    """The ranks (1 to ``n``) whose cumulative profit draws the curve: about ``points`` of them.
+
+    Both ends and the peak (the last profitable customer, ``n_pos``, and the one after) are among them.
+    """
+    wanted = {int(r) for r in np.unique(np.linspace(1, n, num=min(points, n)).round())}
+    wanted |= {n_pos, n_pos + 1, n}
+    return sorted(r for r in wanted if 1 <= r <= n)
+
+
+def curve_of(rows: pd.DataFrame | None, n: int, total: Decimal) -> pd.DataFrame:
+    """The curve's frame from the picked ranks' ``rank`` and ``cumulative`` (profit), ordered by rank."""
+    zero = Decimal("0")
+    if rows is None or n == 0:
+        return pd.DataFrame(
             {"rank": [0], "customer_share": [0.0], "cumulative_profit": [zero], "profit_share": [0.0]}
         )
-        return curve, headline
-    wanted = {int(r) for r in np.unique(np.linspace(1, n, num=min(points, n)).round())} | {
-        n_pos,
-        n_pos + 1,
-        n,
-    }
-    wanted = {r for r in wanted if 1 <= r <= n}
-    cum = ranked.mutate(cumulative=ranked.profit.cumsum(order_by=order))
-    # the wanted ranks as a small table joined on (Ibis builds and compiles a list of 400 literals 3x slower)
-    want = ibis.memtable(pa.table({"want_rank": pa.array(sorted(wanted), type=pa.int64())}))
-    picked = cum.inner_join(want, cum["rank"] == want.want_rank)
-    rows = picked.select("rank", "cumulative").to_pyarrow().sort_by("rank").to_pandas()
     curve = pd.concat([pd.DataFrame({"rank": [0], "cumulative": [zero]}), rows], ignore_index=True).rename(
         columns={"cumulative": "cumulative_profit"}
     )
@@ -186,7 +216,7 @@ def _whale_curve(ledger: ir.Table | pd.DataFrame, points: int) -> tuple[pd.DataF
         curve["profit_share"] = [float(c / total * 100) for c in curve["cumulative_profit"]]
     else:
         curve["profit_share"] = math.nan
-    return curve[["rank", "customer_share", "cumulative_profit", "profit_share"]], headline
+    return curve[["rank", "customer_share", "cumulative_profit", "profit_share"]]
 
 
 def whale_figure(curve: pd.DataFrame, headline: WhaleHeadline, *, currency: str = "") -> Any:

@@ -99,9 +99,12 @@ def section(ctx: ReviewContext) -> Section:
         )
     )
     table = ledger.customers.assign(
-        **{
+        **{  # the JSON's texts (the same strings), None also for a value that is not a number
             c: pd.Series(
-                [None if v is None or v != v else str(v) for v in ledger.customers[c]],
+                [
+                    None if t is None or v != v else t
+                    for t, v in zip(ledger.money_text(c), ledger.customers[c], strict=True)
+                ],
                 index=ledger.customers.index,
                 dtype=object,
             )

@@ -16,7 +16,6 @@ from keepwise.report import figures
 from keepwise.report.section import Section
 from keepwise.store import Store
 from keepwise.value.profitability import (
-    customer_ledger,
     latest_month,
     month_label,
     parse_month,
@@ -25,11 +24,11 @@ from keepwise.value.profitability import (
     resolve_currency,
 )
 from keepwise.value.profitability.cost_to_serve import capacity_words
-from keepwise.value.profitability.document import document_and_rows
+from keepwise.value.profitability.document import document_parts
 from keepwise.value.profitability.notes import MARGIN_IS_REVENUE
 from keepwise.value.profitability.streams import plan_periods
 from keepwise.value.review_section import customer_rows, profit_document
-from keepwise.value.whale import whale_curve, whale_figure
+from keepwise.value.whale import whale_figure
 
 if TYPE_CHECKING:
     from keepwise.review import ReviewContext
@@ -71,11 +70,11 @@ def profitability_section(
     previous = month_label(parse_month(month) - 1)  # tier movement compares each view with a month earlier
     plan_periods(store, [period(m, v) for m in (month, previous) for v in ("month", "ttm")])
     this = profit_document(store, month, view="month", config=cfg, customers=False)
-    ttm, ttm_rows = document_and_rows(store, month, view="ttm", config=cfg, customers=False)
-    ledger = customer_ledger(store, month, view="ttm", config=cfg)
-    curve, headline = whale_curve(ledger)
+    twelve = document_parts(store, month, view="ttm", config=cfg, customers=False, least=10, curve=True)
+    ttm, curve, headline = twelve.document, twelve.curve, twelve.headline
+    assert curve is not None and twelve.least is not None
     figure = whale_figure(curve, headline, currency=cur)
-    worst = ttm_rows.tail(10).iloc[::-1]  # the twelve months' customers, most profitable first
+    worst = twelve.least.iloc[::-1]  # the twelve months' 10 least profitable customers, lowest first
     t = {k: shown(v, cur) for k, v in this["totals"].items()}
     missing = {n["input"] for n in this.get("notes", [])}
     serving = (

@@ -43,7 +43,9 @@ Months are calendar months in UTC.
 
 The package is split by concern: :mod:`.base` (periods, the exact money arithmetic in the engine),
 :mod:`.ledger` (order lines, concessions, advocacy, currencies: the customer ledger), :mod:`.cost_to_serve`
-(staff time and unused capacity) and :mod:`.document` (the JSON of ``keepwise profit``).
+(staff time and unused capacity), :mod:`.periods` (every period a run asks for as one ranked table: what a
+review's month, twelve months and tier movements read) and :mod:`.document` (the JSON of ``keepwise
+profit``).
 """
 
 from keepwise.value.profitability.base import (

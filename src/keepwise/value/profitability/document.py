@@ -6,6 +6,7 @@ never a float; percentages are numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,16 +16,22 @@ from keepwise.config import Config, load_config, used
 from keepwise.money import cents as money
 from keepwise.store import Store, as_store
 from keepwise.store.inventory import Note
+from keepwise.store.memo import one_run
 from keepwise.value.profitability.base import FIELDS, View, latest_month, month_label, parse_month, period
 from keepwise.value.profitability.cost_to_serve import capacity_words, unused_capacity
 from keepwise.value.profitability.currency import resolve_currency
-from keepwise.value.profitability.ledger import customer_ledger, profitability, totals
 from keepwise.value.profitability.notes import cost_coverage, profit_notes
+from keepwise.value.profitability.periods import (
+    curve_points,
+    customers_of,
+    movements,
+    period_stats,
+    ranked_periods,
+)
 from keepwise.value.profitability.streams import plan_periods
-from keepwise.value.tiers import movement_summary, tier_movement, tier_summary
-from keepwise.value.whale import whale_curve
+from keepwise.value.whale import WhaleHeadline
 
-__all__ = ["customer_rows", "document_and_rows", "profit_document"]
+__all__ = ["Parts", "customer_rows", "document_and_rows", "document_parts", "profit_document"]
 
 
 def profit_document(
@@ -65,9 +72,34 @@ def profit_document(
         ``[value] reporting_currency`` is not set, unit costs, time logs, staff rates, incidents, advocacy,
         products).
     """
-    return document_and_rows(store, month, view=view, config=config, customers=customers, movement=movement)[
-        0
-    ]
+    return document_parts(
+        store, month, view=view, config=config, customers=customers, movement=movement
+    ).document
+
+
+@dataclass
+class Parts:
+    """A profitability document and what else was asked of the same run.
+
+    Attributes
+    ----------
+    document:
+        What ``keepwise profit --json`` prints.
+    rows:
+        Every customer of the period (the :func:`profitability` frame), if asked.
+    least:
+        The least profitable customers, if asked (most profitable of them first, as in ``rows``).
+    curve:
+        The whale curve (:func:`keepwise.value.whale.whale_curve`'s frame), if asked.
+    headline:
+        The whale curve's headline figures.
+    """
+
+    document: dict[str, Any]
+    rows: pd.DataFrame | None
+    least: pd.DataFrame | None
+    curve: pd.DataFrame | None
+    headline: WhaleHeadline
 
 
 def document_and_rows(
@@ -80,30 +112,72 @@ def document_and_rows(
     movement: bool = True,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """:func:`profit_document` and the :func:`profitability` frame it was made from (one row per customer)."""
+    parts = document_parts(
+        store, month, view=view, config=config, customers=customers, movement=movement, rows=True
+    )
+    assert parts.rows is not None
+    return parts.document, parts.rows
+
+
+def document_parts(
+    store: Store,
+    month: str | None = None,
+    *,
+    view: View = "month",
+    config: Config | None = None,
+    customers: bool = True,
+    movement: bool = True,
+    rows: bool = False,
+    least: int = 0,
+    curve: bool = False,
+) -> Parts:
+    """:func:`profit_document`, with the period's customers, its least profitable and its whale curve.
+
+    ``rows``: every customer of the period; ``least``: that many of the least profitable; ``curve``: the
+    whale curve's points. The periods' ledgers, tiers, totals and movements come from one ranked table of
+    every period the run planned (:mod:`keepwise.value.profitability.periods`): only what the document
+    prints comes to Python.
+    """
     store = as_store(store)
+    with one_run(store):  # the ranked periods kept in the engine while the document is made
+        return _parts(store, month, view, config, customers, movement, rows, least, curve)
+
+
+def _parts(
+    store: Store,
+    month: str | None,
+    view: View,
+    config: Config | None,
+    customers: bool,
+    movement: bool,
+    rows: bool,
+    least: int,
+    curve: bool,
+) -> Parts:
+    """:func:`document_parts` in a run."""
     cfg, currency_note = resolve_currency(store, config or load_config())
     given = month
     month = month or latest_month(store)
     per = period(month, view)
     previous = month_label(parse_month(per.month) - 1)
-    plan_periods(store, [per, period(previous, view)] if movement else [per])  # in a run: summed once
+    before = period(previous, view)
+    wanted = [per, before] if movement else [per]
+    plan_periods(store, wanted)  # in a run: summed once
     coverage = cost_coverage(store, per)
     notes = profit_notes(store, per, cfg, currency_note=currency_note, coverage=coverage)
     if given is None:  # as of the data, not the wall clock: say which month was taken
         notes.insert(
             0, Note("month", "none given", f"used {month}, the last month with an order or a time log")
         )
-    ledger = customer_ledger(store, month, view=view, config=cfg)
-    sums = totals(ledger)
-    df = profitability(store, month, view=view, config=cfg)
-    _, headline = whale_curve(ledger)
+    ranked = ranked_periods(store, wanted, cfg)
+    stats = period_stats(store, ranked)[ranked.pid(per)]
     cap = unused_capacity(store, month, view=view, config=cfg)
     doc: dict[str, Any] = {
         "month": per.month,
         "view": view,
         "period": {"start": per.start.isoformat() if per.start else None, "end": per.end.isoformat()},
         "currency": cfg.value.reporting_currency,
-        "totals": {f: money(sums[f]) for f in (*FIELDS, "operating_profit")},
+        "totals": {f: money(stats.totals[f]) for f in (*FIELDS, "operating_profit")},
         "unused_capacity": {
             "minutes": money(sum(cap["unused_minutes"], start=Decimal(0))),
             "cost": money(sum(cap["unused_cost"], start=Decimal(0))),
@@ -123,22 +197,29 @@ def document_and_rows(
                 cfg.value.reporting_currency or "USD",
             ),
         },
-        "whale": headline.as_dict(),
-        "tiers": [{**t, "profit": money(t["profit"])} for t in tier_summary(df)],
+        "whale": stats.headline.as_dict(),
+        "tiers": [{**t, "profit": money(t["profit"])} for t in stats.tiers],
     }
     if movement:
-        before = profitability(store, previous, view=view, config=cfg)
-        moves = tier_movement(before, df)
-        doc["movement"] = {"compared_with": previous, **movement_summary(moves)}
+        moves = movements(store, ranked)[(ranked.pid(per), ranked.pid(before))]
+        doc["movement"] = {"compared_with": previous, **moves}
+    frame = customers_of(ranked, per) if rows or customers else None
     if customers:
-        doc["customers"] = customer_rows(df)
+        assert frame is not None
+        doc["customers"] = customer_rows(frame)
     doc["assumptions"] = used(cfg, "value")
     for a in doc["assumptions"]:
         if a["name"] == "value.reporting_currency" and currency_note is not None:
             a["from"] = "your data"  # not set: the one currency of the records (see notes)
     doc["cost_coverage"] = coverage.to_json()
     doc["notes"] = [n.to_json() for n in notes]
-    return doc, df
+    return Parts(
+        document=doc,
+        rows=frame,
+        least=customers_of(ranked, per, last=least) if least else None,
+        curve=curve_points(ranked, per, stats) if curve else None,
+        headline=stats.headline,
+    )
 
 
 def customer_rows(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import pandas as pd
 from keepwise.config import Config, ValueAssumptions, load_config
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store import Store, as_store
-from keepwise.store.currencies import listed, missing_rates
+from keepwise.store.currencies import listed, missing_rates, record_currencies
 from keepwise.store.memo import active, kept, once
 from keepwise.value.profitability.base import (
     _FX,
@@ -45,7 +45,11 @@ def _currencies(store: Store, per: Period, reporting: str) -> set[str]:
     """Every currency an amount in the window (or a customer) is in."""
     if active(store) is None:
         return set(_currencies_before(store, per.end, reporting))
-    # in a run: one look at when each currency first appears answers every period's question
+    # in a run: the records' currencies are known (resolving the reporting currency read them): if there is
+    # no other, no period has one
+    if set().union(*record_currencies(store).values()) <= {reporting}:
+        return {reporting}
+    # else one look at when each currency first appears answers every period's question
     return {c for c, first in _first_seen(store) if first is None or first < per.end} | {reporting}
 
 
@@ -165,6 +169,27 @@ def customer_ledger(
     keys = ["customer_id", "m"] if by_month else ["customer_id"]
 
     currencies = _currencies(store, per, reporting)
+    out = ledger_of(amounts, keys, currencies, cfg, cust, currency)
+    if by_month:
+        out = out.rename(month_index="m")
+    with too_large_to_keep():  # in a run (a review) the ledger is computed here, once, for every figure after
+        return kept(store, out, "ledger")
+
+
+def ledger_of(
+    amounts: ir.Table,
+    keys: list[str],
+    currencies: set[str],
+    cfg: ValueAssumptions,
+    cust: ir.Table,
+    currency: CurrencyView = "reporting",
+) -> ir.Table:
+    """Streams of raw amounts converted, summed per ``keys`` and currency, rounded once: a ledger.
+
+    ``keys`` is ``["customer_id"]`` or ``["customer_id", "m"]`` (``m`` kept: a month, or a period of
+    :mod:`~keepwise.value.profitability.periods`); ``currencies`` every currency the amounts may be in.
+    """
+    reporting = _code(cfg)
     if currencies == {reporting}:
         converted = amounts.mutate(currency=ibis.literal(reporting))
     else:
@@ -197,12 +222,8 @@ def customer_ledger(
         operating_profit=operating,
         profit=(operating + agg.advocacy_value).cast(MONEY),
     )
-    cols = ["customer_id", *(["m"] if by_month else []), "currency", *FIELDS, "operating_profit"]
-    out = out.select(*cols)
-    if by_month:
-        out = out.rename(month_index="m")
-    with too_large_to_keep():  # in a run (a review) the ledger is computed here, once, for every figure after
-        return kept(store, out, "ledger")
+    by_m = ["m"] if "m" in keys else []
+    return out.select("customer_id", *by_m, "currency", *FIELDS, "operating_profit")
 
 
 def profitability(

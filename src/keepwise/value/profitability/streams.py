@@ -34,12 +34,15 @@ from keepwise.value.profitability.base import (
 from keepwise.value.profitability.cost_to_serve import _cost_to_serve
 
 __all__ = [
+    "PERIODS",
     "amount_streams",
     "plan_periods",
     "planned",
     "planned_streams",
+    "referral_parts_of",
     "referral_streams",
     "segment_amounts",
+    "segment_sums_of",
 ]
 
 
@@ -196,6 +199,8 @@ def referral_streams(
 
 #: The run's cache entry holding the plan: the periods' bounds and whether one of them is a lifetime.
 _PLAN = ("profitability", "plan")
+#: The run's cache entry holding the planned periods themselves, in the order given.
+PERIODS = ("profitability", "periods")
 Plan = tuple[tuple[datetime, ...], bool]
 
 
@@ -213,6 +218,7 @@ def plan_periods(store: Store, periods: Iterable[Period]) -> None:
     periods = list(periods)
     bounds = sorted({p.end for p in periods} | {p.start for p in periods if p.start is not None})
     cache[_PLAN] = (tuple(bounds), any(p.start is None for p in periods))
+    cache[PERIODS] = tuple(dict.fromkeys(periods))
 
 
 def planned(store: Store, per: Period) -> tuple[Plan, int, int] | None:
@@ -243,14 +249,17 @@ def segment_amounts(store: Store, cfg: ValueAssumptions, plan: Plan) -> ir.Table
     Computed once per run into a temporary table (:func:`keepwise.store.memo.kept`): ``customer_id``, ``m``,
     ``cur`` and the raw columns, each the exact sum of its segment.
     """
+    with too_large_to_keep():
+        return kept(store, segment_sums_of(store, cfg, plan), "segments")
+
+
+def segment_sums_of(store: Store, cfg: ValueAssumptions, plan: Plan) -> ir.Table:
+    """:func:`segment_amounts` as an expression (nothing computed)."""
     cust = _customers(store, _code(cfg))
     streams = amount_streams(store, _window(plan), cust, cfg, plan[0], referrals=False)
     amounts = ibis.union(*streams, distinct=False)
-    sums = amounts.group_by(["customer_id", "m", "cur"]).aggregate(
-        **{c: amounts[c].sum() for c in _RAW_COLUMNS}
-    )
-    with too_large_to_keep():
-        return kept(store, sums, "segments")
+    sums = {c: amounts[c].sum() for c in _RAW_COLUMNS}
+    return amounts.group_by(["customer_id", "m", "cur"]).aggregate(**sums)
 
 
 def segment_sums(segments: ir.Table, first: int, last: int) -> ir.Table:
@@ -271,6 +280,13 @@ def referral_parts(store: Store, cfg: ValueAssumptions, plan: Plan) -> tuple[ir.
     at the bound of segment ``e`` credits the margins of segments up to ``e``: the lines before its end, as
     :func:`_referral_margin` counts them (a first order after the end leaves no line before it either way).
     """
+    refs, margins = referral_parts_of(store, cfg, plan)
+    with too_large_to_keep():
+        return kept(store, refs, "referrals"), kept(store, margins, "referred_margins")
+
+
+def referral_parts_of(store: Store, cfg: ValueAssumptions, plan: Plan) -> tuple[ir.Table, ir.Table]:
+    """:func:`referral_parts` as expressions (nothing computed)."""
     bounds = plan[0]
     cust = _customers(store, _code(cfg))
     adv = _advocacy_rows(store, _window(plan), cust, bounds)
@@ -288,8 +304,7 @@ def referral_parts(store: Store, cfg: ValueAssumptions, plan: Plan) -> tuple[ir.
     j = j.filter((j.ordered_at >= j.year_start) & (j.ordered_at < j.year_start + ibis.interval(days=365)))
     j = j.mutate(lm=_month_key(j.ordered_at, bounds))
     margins = j.group_by(["customer_id", "lm", "cur"]).aggregate(margin=(j.revenue - j.cogs).sum())
-    with too_large_to_keep():
-        return kept(store, refs, "referrals"), kept(store, margins, "referred_margins")
+    return refs, margins
 
 
 def referral_sums(refs: ir.Table, margins: ir.Table, first: int, last: int) -> ir.Table:
