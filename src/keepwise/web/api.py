@@ -185,13 +185,15 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
     customer_id = validation.identifier(customer_id, "customer_id")
     if cost is None or (isinstance(cost, str) and not cost.strip()):
         raise BadInput("cost", "is required, e.g. 200.00")
+    from keepwise.store.customer_history import count_of
+
     amount = validation.amount(cost, "cost")
     if incident is not None and incident != "":
         incident = validation.identifier(incident, "incident")
     with state.store() as backend:
-        if not backend.count("customers", where={"customer_id": customer_id}):
+        if not count_of(backend, "customers", {"customer_id": customer_id}):
             raise NotFound(f"unknown customer id '{customer_id}'")
-        if incident and not backend.count("incidents", where={"incident_id": str(incident)}):
+        if incident and not count_of(backend, "incidents", {"incident_id": str(incident)}):
             raise NotFound(f"unknown incident id '{incident}'")
         advice = advisor(state, backend).advise(customer_id, amount, str(incident) if incident else None)
     doc: dict[str, Any] = advice.to_json()
