@@ -12,12 +12,68 @@ schema and ``key``) and bound to the customer as a parameter: the one value of a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from keepwise.store.store import Store
 
-__all__ = ["LINE_COLUMNS", "count_of", "latest", "one_customer", "order_lines", "order_summary", "rows_of"]
+__all__ = [
+    "LINE_COLUMNS",
+    "count_of",
+    "customer_lines",
+    "latest",
+    "one_customer",
+    "order_lines",
+    "order_summary",
+    "rows_of",
+]
+
+#: The temporary table :func:`customer_lines` fills with one customer's order lines.
+_LINES_TABLE = "_kw_customer_lines"
+#: The connection and customer whose lines :func:`customer_lines` holds in :data:`_LINES_TABLE` (``None``:
+#: none), for the reads of this request (a context variable: each thread and task has its own).
+_LINES: ContextVar[tuple[int, str] | None] = ContextVar("keepwise_customer_lines", default=None)
+
+
+def _connection(store: Store) -> int:
+    return id(getattr(store.backend, "con", store.backend))
+
+
+@contextmanager
+def customer_lines(store: Store, customer_id: str) -> Iterator[None]:
+    """Within the block, the customer's order lines are read from a copy of them made by one scan.
+
+    The orders table is not ordered by customer, so each read of one customer's lines scans every line's
+    ``customer_id`` (10 million at a million customers, ~0.2 s of CPU). A page that reads them several times
+    (the timeline or the order figures, and the customer's value) copies them once into a temporary table
+    of the connection; :func:`order_lines`, :func:`order_summary` and :func:`one_customer` of that customer
+    on that connection read the copy, dropped at the end of the block. DuckDB only (a no-op elsewhere).
+    """
+    if not store.is_duckdb or "customer_id" not in _columns(store, "orders"):
+        yield
+        return
+    q = store.quote
+    store.sql(
+        f"CREATE OR REPLACE TEMP TABLE {q(_LINES_TABLE)} AS SELECT * FROM orders WHERE customer_id = ?",
+        [customer_id],
+    )
+    token = _LINES.set((_connection(store), customer_id))
+    try:
+        yield
+    finally:
+        _LINES.reset(token)
+        store.sql(f"DROP TABLE IF EXISTS temp.{q(_LINES_TABLE)}")
+
+
+def _source(store: Store, customer_id: str) -> str:
+    """Where the customer's order lines are read from: the copy of :func:`customer_lines`, else ``orders``."""
+    held = _LINES.get()
+    if held is not None and held == (_connection(store), customer_id):
+        return store.quote(_LINES_TABLE)
+    return "orders"
+
 
 #: What :func:`order_lines` returns per order line, in order.
 LINE_COLUMNS = ("order_id", "ordered_at", "quantity", "unit_price", "currency")
@@ -26,7 +82,8 @@ LINE_COLUMNS = ("order_id", "ordered_at", "quantity", "unit_price", "currency")
 def order_lines(store: Store, customer_id: str) -> list[dict[str, Any]]:
     """Every order line of the customer (returns have a negative quantity), oldest first: one pass."""
     rows = store.sql(
-        f"SELECT {', '.join(LINE_COLUMNS)} FROM orders WHERE customer_id = ? ORDER BY ordered_at, order_id",
+        f"SELECT {', '.join(LINE_COLUMNS)} FROM {_source(store, customer_id)} WHERE customer_id = ? "
+        "ORDER BY ordered_at, order_id",
         [customer_id],
     )
     return [dict(zip(LINE_COLUMNS, r, strict=True)) for r in rows]
@@ -73,7 +130,7 @@ def order_summary(store: Store, customer_id: str) -> dict[str, Any]:
     """The customer's ``orders``, ``lines``, ``first`` and ``last`` order time and ``revenue`` (one read)."""
     rows = store.sql(
         "SELECT count(DISTINCT order_id), count(*), min(ordered_at), max(ordered_at), "
-        "sum(quantity * unit_price) FROM orders WHERE customer_id = ?",
+        f"sum(quantity * unit_price) FROM {_source(store, customer_id)} WHERE customer_id = ?",
         [customer_id],
     )
     orders, lines, first, last, revenue = rows[0]
@@ -131,16 +188,20 @@ def one_customer(
             list(tables),
         )
     )
-    full = (store.url, key, schema)
+    source = _source(store, customer_id) if "orders" in tables else "orders"
+    full = (store.url, key, schema, source)
     with _LOCK:
         found = _PREPARED.get(full)
     if found is None:
         expr = build(_MARK).as_table()
         sql = store.backend.compile(expr)
-        literal = "'" + _MARK + "'"
-        if sql.count(literal) != 1:
+        literal, table = "'" + _MARK + "'", 'FROM "orders" AS '
+        if sql.count(literal) != 1 or (source != "orders" and sql.count(table) != 1):
             return build(customer_id).to_pyarrow()
-        found = (sql.replace(literal, "?"), expr)
+        sql = sql.replace(literal, "?")
+        if source != "orders":  # the customer's lines copied by customer_lines: the same rows
+            sql = sql.replace(table, f"FROM {source} AS ")
+        found = (sql, expr)
         with _LOCK:
             if len(_PREPARED) > 64:
                 _PREPARED.clear()

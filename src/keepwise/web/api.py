@@ -158,9 +158,11 @@ def customer(request: Request, customer_id: str) -> Response:
 
     Under ``/api`` only: ``/api/v1/customers/...`` belongs to :mod:`keepwise.web.customers`.
     """
+    from keepwise.store.customer_history import customer_lines
+
     customer_id = validation.identifier(customer_id, "customer_id")
     state = state_of(request)
-    with state.store() as backend:
+    with state.store() as backend, customer_lines(backend, customer_id):  # the lines found once, read twice
         return json_response(data.customer_profile(backend, customer_id, state.config))
 
 
