@@ -16,6 +16,7 @@ import pytest
 from keepwise.store import connect, documents
 
 from .conftest import MONTH, SECRET, TOKEN, cli
+from .parts_kit import TRICKY, parts_round_trip
 
 
 def test_parts_give_back_the_document_and_follow_its_version(tmp_path):
@@ -115,3 +116,33 @@ def test_every_page_from_the_parts_is_the_page_of_the_whole_document(own_copy, c
     whole = answers()
     for (path, params), a, b in zip(requests, from_parts, whole, strict=True):
         assert a == b, (path, params)
+
+
+def test_the_engine_cuts_the_items_as_python_would(tmp_path, monkeypatch):
+    store = connect(f"duckdb:///{tmp_path}/engine.duckdb")
+    try:
+        parts_round_trip(store)
+        monkeypatch.setattr(documents, "_NAME", documents.re.compile("(?!)"))  # every list cut in Python
+        parts_round_trip(store)
+    finally:
+        store.disconnect()
+
+
+def test_an_older_parts_table_is_replaced_and_its_documents_read_whole(tmp_path):
+    url = f"duckdb:///{tmp_path}/older.duckdb"
+    store = connect(url)
+    try:
+        doc = {"month": "2025-01", "ranked": [{"customer_id": f"C{i}"} for i in range(120)]}
+        store.save_document("winback", "2025-01", doc)
+        store.sql(f"DROP TABLE {documents.PARTS}")  # as an older keepwise made it: no key columns
+        store.sql(
+            f"CREATE TABLE {documents.PARTS} (kind VARCHAR, month VARCHAR, variant VARCHAR, "
+            "written_at TIMESTAMPTZ, part VARCHAR, position BIGINT, body VARCHAR)"
+        )
+        store.save_document("outreach", "2025-01", {"month": "2025-01", "actions": TRICKY})
+        written = store.read("stage_documents", where={"kind": "winback"}, columns=["written_at"])
+        assert documents.head(store, "winback", "2025-01", written["written_at"].iloc[0]) is None
+        assert store.load_document("winback", "2025-01") == doc
+        assert set(documents.KEYS) <= set(store.table(documents.PARTS).columns)
+    finally:
+        store.disconnect()

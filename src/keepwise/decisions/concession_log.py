@@ -70,7 +70,11 @@ def _plain(value: Any) -> Any:
 
 
 def _next_id(store: Store, decided_at: pd.Timestamp, customer_id: str) -> str:
+    from keepwise.store.customer_history import count_of
+
     prefix = f"d-{decided_at:%Y%m%d}-{customer_id}-"
+    if store.is_duckdb or store.is_postgres:  # plain SQL: no Ibis compilation per question
+        return f"{prefix}{count_of(store, TABLE, {}, starting={'decision_id': prefix}) + 1}"
     if not store.has_table(TABLE):
         return f"{prefix}1"
     t = store.table(TABLE)

@@ -347,11 +347,33 @@ class CostToServe:
             }
         )
         m = pd.merge_asof(
-            q.sort_values("month_index", kind="stable"), self.ledger, on="month_index", by="customer_id"
-        ).sort_values("_row")
+            q.sort_values("month_index", kind="stable"), self._ledger_of(q["customer_id"]), on="month_index",
+            by="customer_id",
+        ).sort_values("_row")  # fmt: skip
         first = pd.to_datetime(q["customer_id"].map(self.first_orders), utc=True)
         weeks = ((month_start - first).dt.total_seconds() / WEEK_SECONDS).clip(lower=0).fillna(0)
         return m["cts"].fillna(0).to_numpy(float), weeks.to_numpy(float)
+
+    def _ledger_of(self, customer_ids: pd.Series) -> pd.DataFrame:
+        """The ledger rows of a few customers (found through an index made once), in the ledger's order.
+
+        ``merge_asof`` by customer matches a question only to its own customer's rows, so a question about
+        a few customers needs only theirs; many customers take the whole ledger.
+        """
+        ids = pd.unique(customer_ids.to_numpy())
+        if len(ids) > 16:
+            return self.ledger
+        index = getattr(self, "_index", None)
+        if index is None:
+            codes, uniques = pd.factorize(self.ledger["customer_id"].to_numpy())
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            index = self._index = (pd.Index(uniques), order, bounds)
+        names, order, bounds = index
+        found = names.get_indexer(pd.Index(ids))
+        parts = [order[bounds[i] : bounds[i + 1]] for i in found if i >= 0]
+        rows = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+        return self.ledger.iloc[rows]
 
     def weekly(self, customer_ids: Any, ats: Any) -> tuple[np.ndarray, np.ndarray]:
         """Cost to serve a week of each customer at ``ats``, and the weeks of their own record it rests on."""

@@ -141,3 +141,48 @@ def _ibis_status(backend: Any) -> dict[str, Any]:
         tables[t.name] = row
     missing = inventory(backend).notes(*(i.name for i in INPUTS))
     return {"tables": tables, "notes": [n.to_json() for n in missing]}
+
+
+def input_stamp(store: Any, inputs: Any) -> tuple[Any, ...] | None:
+    """Row counts, latest times and sums of ``inputs`` (``(table, columns)`` pairs) in one plain statement.
+
+    What changes when the data change (the dashboard's stamp of a fitted model's inputs): per table its
+    name, row count, and for each column its latest value (a time) or its sum (a number), as text; a table
+    the store lacks is left out, a column it lacks gives ``None``. ``None`` on engines other than DuckDB and
+    PostgreSQL (the caller builds the same figures with Ibis there).
+    """
+    if not (store.is_duckdb or store.is_postgres):
+        return None
+    names = [name for name, _ in inputs]
+    listed = ", ".join("?" for _ in names)
+    types: dict[str, dict[str, str]] = {}
+    schema = "current_schema()"
+    for table, column, kind in store.sql(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        f"WHERE table_schema = {schema} AND table_name IN ({listed})",
+        names,
+    ):
+        types.setdefault(str(table), {})[str(column)] = str(kind).lower()
+    q = store.quote
+    selects = []
+    width = max((len(c) for _, c in inputs), default=0)
+    for name, columns in inputs:
+        if name not in types:
+            continue
+        stats = []
+        for col in columns:
+            kind = types[name].get(col)
+            if kind is None:
+                stats.append("CAST(NULL AS VARCHAR)")
+            else:
+                stat = "max" if ("time" in kind or "date" in kind) else "sum"
+                stats.append(f"CAST({stat}({q(col)}) AS VARCHAR)")
+        stats += ["CAST(NULL AS VARCHAR)"] * (width - len(columns))
+        selects.append(
+            f"SELECT CAST({store.literal(name)} AS VARCHAR), CAST(count(*) AS VARCHAR), {', '.join(stats)} "
+            f"FROM {q(name)}"
+        )
+    if not selects:
+        return ()
+    rows = store.sql(" UNION ALL ".join(selects))
+    return tuple(sorted(tuple(r) for r in rows))

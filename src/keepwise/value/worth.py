@@ -384,11 +384,29 @@ def worth(
     from keepwise import features
 
     store = as_store(store)
-    lines = features.order_lines(store, before)
-    if customer_ids is not None:
-        lines = lines.filter(lines.customer_id.isin([str(c) for c in customer_ids] or [""]))
-    h = history(features.orders(lines)).to_pyarrow().to_pandas()
+    if customer_ids is not None and len(customer_ids) == 1:  # a page's one customer: compiled once
+        h = _one(store, str(customer_ids[0]), before).to_pandas()
+    else:
+        lines = features.order_lines(store, before)
+        if customer_ids is not None:
+            lines = lines.filter(lines.customer_id.isin([str(c) for c in customer_ids] or [""]))
+        h = history(features.orders(lines)).to_pyarrow().to_pandas()
     out = customer_worth(h, rules=rules)
     out["first_order_at"] = pd.to_datetime(h["first_order_at"], utc=True).reset_index(drop=True)
     out["last_order_at"] = pd.to_datetime(h["last_order_at"], utc=True).reset_index(drop=True)
     return out
+
+
+def _one(store: Store, customer_id: str, before: datetime | None) -> Any:
+    """:func:`history` of one customer's orders before ``before`` (Arrow), compiled once per process."""
+    from keepwise import features
+    from keepwise.features.orders import margin_rate_of
+    from keepwise.store.customer_history import one_customer
+
+    rate = margin_rate_of("config")
+
+    def build(cid: str) -> ir.Table:
+        lines = features.order_lines(store, before, margin_rate=rate)
+        return history(features.orders(lines.filter(lines.customer_id.isin([cid]))))
+
+    return one_customer(store, ("worth", before, rate), build, customer_id, ("orders", "products"))

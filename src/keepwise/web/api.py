@@ -158,9 +158,11 @@ def customer(request: Request, customer_id: str) -> Response:
 
     Under ``/api`` only: ``/api/v1/customers/...`` belongs to :mod:`keepwise.web.customers`.
     """
+    from keepwise.store.customer_history import customer_lines
+
     customer_id = validation.identifier(customer_id, "customer_id")
     state = state_of(request)
-    with state.store() as backend:
+    with state.store() as backend, customer_lines(backend, customer_id):  # the lines found once, read twice
         return json_response(data.customer_profile(backend, customer_id, state.config))
 
 
@@ -185,13 +187,15 @@ def advise(state: WebState, customer_id: Any, cost: Any, incident: Any) -> dict[
     customer_id = validation.identifier(customer_id, "customer_id")
     if cost is None or (isinstance(cost, str) and not cost.strip()):
         raise BadInput("cost", "is required, e.g. 200.00")
+    from keepwise.store.customer_history import count_of
+
     amount = validation.amount(cost, "cost")
     if incident is not None and incident != "":
         incident = validation.identifier(incident, "incident")
     with state.store() as backend:
-        if not backend.count("customers", where={"customer_id": customer_id}):
+        if not count_of(backend, "customers", {"customer_id": customer_id}):
             raise NotFound(f"unknown customer id '{customer_id}'")
-        if incident and not backend.count("incidents", where={"incident_id": str(incident)}):
+        if incident and not count_of(backend, "incidents", {"incident_id": str(incident)}):
             raise NotFound(f"unknown incident id '{incident}'")
         advice = advisor(state, backend).advise(customer_id, amount, str(incident) if incident else None)
     doc: dict[str, Any] = advice.to_json()

@@ -42,8 +42,14 @@ def data_stamp(store: Store, inputs: Sequence[tuple[str, Sequence[str]]] = ADVIS
     """Row counts, latest times and sums of ``inputs`` in one query: what changes when the data change.
 
     A timestamp column gives its latest value, a number column its sum; a table the store lacks gives
-    ``None``.
+    ``None``. On DuckDB and PostgreSQL one plain statement (:func:`keepwise.store.status.input_stamp`: no
+    Ibis compilation per request).
     """
+    from keepwise.store.status import input_stamp
+
+    plain = input_stamp(store, inputs)
+    if plain is not None:
+        return plain
     have = set(store.tables())
     parts = []
     for name, columns in inputs:

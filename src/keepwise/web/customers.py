@@ -59,9 +59,12 @@ def _profile(state: WebState, backend: Store, customer_id: str, request: Request
     page = page_of(params.get("page"), params.get("per_page"))
     if customer_row(backend, customer_id) is None:
         raise NotFound(f"unknown customer id '{customer_id}'")
-    more = customer_history.customer_history(backend, customer_id, page)
-    summary = more.pop("order_summary")  # the order lines are read once, for both
-    profile = data.customer_profile(backend, customer_id, state.config, orders=summary)
+    from keepwise.store.customer_history import customer_lines
+
+    with customer_lines(backend, customer_id):  # the customer's lines found once (one scan), read twice
+        more = customer_history.customer_history(backend, customer_id, page)
+        summary = more.pop("order_summary")  # the order lines are read once, for both
+        profile = data.customer_profile(backend, customer_id, state.config, orders=summary)
     notes = profile.pop("notes")
     notes += [n for n in more.pop("notes") if n["input"] not in {m["input"] for m in notes}]
     doc = {**profile, **more, "notes": notes}

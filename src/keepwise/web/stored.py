@@ -278,17 +278,18 @@ def outreach_statuses(store: Store, month: str, actions: int) -> tuple[dict[str,
     """
     from keepwise.store import documents
 
-    counts: dict[Any, int] = {}
+    counts: dict[Any, int] | None = None
     written = _written(store, "outreach", month, "")
     head = None if written is None else documents.head(store, "outreach", month, written)
     if not store.has_table("outreach_actions"):
         counts = {None: actions}
-    elif head is not None and "actions" in head.lists and store.is_duckdb:
+    elif head is not None and "actions" in head.lists:
         counts = documents.count_by_match(
             store, "outreach", month, "actions", "outreach_actions", ("customer_id", "action"), "status",
             {"month": month},
         )  # fmt: skip
-    else:
+    if counts is None:
+        counts = {}
         t = store.table("outreach_actions")
         rows = t.filter(t.month == month).select("customer_id", "action", "status").to_pyarrow().to_pylist()
         saved = {(r["customer_id"], r["action"]): r["status"] for r in rows}

@@ -160,8 +160,8 @@ class ConcessionAdvisor:
 
     def incident(self, customer_id: str, incident_id: str | None) -> tuple[str | None, str | None]:
         """The incident asked about (id and category): the given one, else the customer's latest."""
-        inc = self.store.table("incidents")
         if incident_id is not None:
+            inc = self.store.table("incidents")
             rows = inc.filter(inc.incident_id == incident_id).select("customer_id", "category").to_pandas()
             if rows.empty:
                 raise KeepwiseInputError(f"unknown incident id '{incident_id}'")
@@ -169,17 +169,15 @@ class ConcessionAdvisor:
                 raise KeepwiseInputError(f"incident '{incident_id}' belongs to another customer")
             cat = rows.iloc[0]["category"]
             return incident_id, (None if pd.isna(cat) else str(cat))
-        rows = (
-            inc.filter(inc.customer_id == customer_id)
-            .order_by(inc.opened_at.desc())
-            .select("incident_id", "category")
-            .limit(1)
-            .to_pandas()
+        from keepwise.store.customer_history import rows_of
+
+        latest = rows_of(
+            self.store, "incidents", customer_id, ("incident_id", "category"), "opened_at DESC", 1
         )
-        if rows.empty:
+        if not latest:
             return None, None
-        cat = rows.iloc[0]["category"]
-        return str(rows.iloc[0]["incident_id"]), (None if pd.isna(cat) else str(cat))
+        cat = latest[0].get("category")
+        return str(latest[0]["incident_id"]), (None if cat is None else str(cat))
 
     def figures(
         self,
