@@ -2,15 +2,18 @@
 
 URLs follow the SQLAlchemy convention for file paths: ``duckdb:///keepwise.duckdb`` is ``keepwise.duckdb``
 in the working directory, ``duckdb:////var/data/kw.duckdb`` is an absolute path, ``duckdb://:memory:`` keeps
-everything in memory. ``postgresql://user:pass@host:port/db`` (or ``postgres://``) opens a shared PostgreSQL
-store through Ibis' PostgreSQL backend and psycopg (:mod:`keepwise.store.postgres`); ``?host=/run/postgresql``
-reaches a server's unix socket. ``spark-local``
+everything in memory; a DuckDB URL may set the engine's ``memory_limit``, ``temp_directory`` (where it spills)
+and ``threads``: ``duckdb:////var/data/kw.duckdb?memory_limit=3GB&temp_directory=/var/spill`` (a review of
+ten million customers fits a 24 GB machine that way). ``postgresql://user:pass@host:port/db`` (or
+``postgres://``) opens a shared PostgreSQL store through Ibis' PostgreSQL backend and psycopg
+(:mod:`keepwise.store.postgres`); ``?host=/run/postgresql`` reaches a server's unix socket. ``spark-local``
 and ``spark://host:port`` open Spark through Ibis' PySpark backend (see :mod:`keepwise.store.spark`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -97,9 +100,40 @@ def default_url() -> str:
     return os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
+#: DuckDB settings a ``duckdb://`` URL may carry (``?memory_limit=3GB&temp_directory=/spill&threads=2``), each
+#: with the form its value must have: what a review of millions of customers on a shared machine needs.
+DUCKDB_SETTINGS: dict[str, re.Pattern[str]] = {
+    "memory_limit": re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE),
+    "temp_directory": re.compile(r"[^'\x00]+"),
+    "threads": re.compile(r"[1-9]\d{0,3}"),
+}
+
+
+def duckdb_settings(url: str) -> dict[str, str]:
+    """The DuckDB settings in a ``duckdb://`` URL's query (``?memory_limit=3GB``), checked.
+
+    An unknown setting or a value of the wrong form is a :class:`KeepwiseInputError` naming it.
+    """
+    from urllib.parse import parse_qsl
+
+    _, _, query = url.partition("?")
+    settings: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        pattern = DUCKDB_SETTINGS.get(key)
+        if pattern is None:
+            raise KeepwiseInputError(
+                f"store URL '{redacted(url)}': unknown setting '{key}'; a duckdb:// URL takes "
+                + ", ".join(DUCKDB_SETTINGS)
+            )
+        if not pattern.fullmatch(value):
+            raise KeepwiseInputError(f"store URL '{redacted(url)}': {key}={value!r} is not a valid value")
+        settings[key] = value
+    return settings
+
+
 def duckdb_path(url: str) -> str:
-    """The file path (or ``:memory:``) a ``duckdb://`` URL names."""
-    rest = url[len("duckdb://") :]
+    """The file path (or ``:memory:``) a ``duckdb://`` URL names (without its ``?settings``)."""
+    rest = url[len("duckdb://") :].partition("?")[0]
     if rest in ("", ":memory:", "/:memory:"):
         return ":memory:"
     if not rest.startswith("/"):
@@ -171,8 +205,11 @@ def _open(url: str, *, read_only: bool, wait: float | None = None) -> Any:
             parent = Path(path).parent
             if not parent.exists():
                 raise KeepwiseInputError(f"store URL '{redacted(url)}': folder '{parent}' does not exist")
+        settings = duckdb_settings(url)
         backend = _open_duckdb(url, path, read_only=read_only, wait=wait)
         backend.raw_sql("SET TimeZone = 'UTC'")
+        for key, value in settings.items():  # forms checked above: no quote can reach the statement
+            backend.raw_sql(f"SET {key} = '{value}'")
         if not read_only:
             ensure_tables(backend)
         return backend

@@ -30,16 +30,19 @@ def open_duckdb(url: str) -> Any:
     import duckdb
 
     from keepwise.exceptions import KeepwiseInputError
-    from keepwise.store.connection import _open_duckdb, duckdb_path
+    from keepwise.store.connection import _open_duckdb, duckdb_path, duckdb_settings
     from keepwise.store.schema import TABLES
 
     path = duckdb_path(url)
+    settings = duckdb_settings(url)
     parent = Path(path).parent
     if not parent.exists():
         raise KeepwiseInputError(f"store URL '{url}': folder '{parent}' does not exist")
     con = _open_duckdb(url, path, read_only=False, wait=None, opener=duckdb.connect)
     try:
         con.execute("SET TimeZone = 'UTC'")
+        for key, value in settings.items():  # forms checked by duckdb_settings: no quote reaches SQL
+            con.execute(f"SET {key} = '{value}'")
         here = "schema_name = 'main' AND database_name = current_database()"
         have = {t for (t,) in con.execute(f"SELECT table_name FROM duckdb_tables() WHERE {here}").fetchall()}
         missing = [t.create_sql() for t in TABLES if t.name not in have]

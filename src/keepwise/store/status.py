@@ -42,7 +42,7 @@ def store_status(backend: Any) -> dict[str, Any]:
 def _status_at(url: str) -> dict[str, Any]:
     from pathlib import Path
 
-    from keepwise.store.connection import StoreBusy, _open_duckdb, duckdb_path
+    from keepwise.store.connection import StoreBusy, _open_duckdb, duckdb_path, duckdb_settings
     from keepwise.store.raw import is_duckdb_file, open_duckdb
 
     if not is_duckdb_file(url):
@@ -54,6 +54,7 @@ def _status_at(url: str) -> dict[str, Any]:
         finally:
             store.disconnect()
     path = duckdb_path(url)
+    duckdb_settings(url)  # a wrong setting is refused here as by every other command
     con = None
     if Path(path).is_file():  # read-only: beside the dashboard's readers, on a file that cannot be written
         import duckdb
