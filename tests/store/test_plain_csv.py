@@ -5,6 +5,7 @@ id by its length and its first and last character (``load_fast._plain_ok``) inst
 text by its length. These tests check the byte test on files made to fool it, the cheap id test against the
 regular expression on an adversarial corpus of printable values, and whole loads of plain files with ids
 and texts at the edges, loaded the fast way and the careful way alone: the same store, or the same message.
+The last test checks the glob that spares most timestamps their regular expression (in any file).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from keepwise.store.ingest import load_file
 from keepwise.store.readers import plain_csv
 from keepwise.store.schema import table as table_named
 from keepwise.store.schema.columns import MAX_ID_LENGTH, MAX_TEXT_LENGTH
-from keepwise.store.validate import FAST_ID_RE, _checks, lit
+from keepwise.store.validate import FAST_ID_RE, _checks, lit, typed_expr
 
 
 @pytest.mark.parametrize(
@@ -160,3 +161,40 @@ def test_a_plain_file_loads_as_the_careful_way_loads_it(fresh_store, tmp_path, m
             con.close()
         outcomes.append(outcome)
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_timestamp_the_glob_lets_through_passes_every_check():
+    """``UTC_SECONDS_GLOB`` with the year bounds, on every field at and past its limits: what it lets through
+    and converts fires none of the careful way's checks (a value that does not convert stops the fast way)."""
+    orders = table_named("orders")
+    test = load_fast.row_test(orders, {"ordered_at"})
+    assert "GLOB" in test
+    typed = typed_expr(orders.column("ordered_at"), True)
+    checks = [c.condition for c in _checks(orders, {"ordered_at"}) if c.column == "ordered_at"]
+    fired = " OR ".join(f"COALESCE({c}, TRUE)" for c in checks)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    fields = {
+        "y": ["0999", "1899", "1900", "1999", "2024", "2199", "2200", "2999"],
+        "mo": [f"{i:02d}" for i in range(20)],
+        "d": [f"{i:02d}" for i in range(40)],
+        "h": [f"{i:02d}" for i in range(30)],
+        "mi": ["00", "59"],
+        "s": ["00", "59"],
+    }
+    for name, values in fields.items():
+        con.execute(f"CREATE TABLE {name} (v VARCHAR)")
+        con.executemany(f"INSERT INTO {name} VALUES (?)", [[v] for v in values])
+    con.execute(
+        "CREATE TABLE v AS SELECT y.v || '-' || mo.v || '-' || d.v || 'T' || h.v || ':' || mi.v || ':' "
+        "|| s.v || 'Z' AS ordered_at FROM y, mo, d, h, mi, s"
+    )
+    wrong = con.execute(
+        f"SELECT ordered_at FROM v WHERE ({test}) AND {typed} IS NOT NULL AND ({fired}) LIMIT 5"
+    ).fetchall()
+    assert wrong == []
+    passed, converted = con.execute(
+        f"SELECT COUNT_IF(({test}) AND {typed} IS NOT NULL), COUNT_IF({typed} IS NOT NULL) FROM v"
+    ).fetchone()
+    assert 0 < passed < converted  # years before 1900 or after 2199 convert but are left to the careful way
+    assert con.execute(f"SELECT ({test}) FROM (SELECT '2024-03-31T14:05:00Z' AS ordered_at)").fetchone()[0]

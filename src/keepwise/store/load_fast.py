@@ -33,6 +33,10 @@ from keepwise.store.validate import (
 
 __all__ = ["DOUBT", "Doubt", "row_test", "typed_select", "who_checks"]
 
+#: The commonest form of a timestamp (``2024-03-31T14:05:00Z``), tested before ``FAST_TIMESTAMP_RE`` (a glob
+#: costs half a regular expression). With a year from 1900 to 2199, a value that matches it and converts
+#: (:func:`typed_select` stops at one that does not) passes every check of the careful way.
+UTC_SECONDS_GLOB = "[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]Z"
 #: The message of the ``error()`` that stops a fast read at a row that fails its cheap test.
 DOUBT = "keepwise: a row needs the full checks"
 
@@ -75,7 +79,9 @@ def row_test(table: Table, present: set[str], *, plain: bool = False) -> str:
         elif col.type == "timestamp":  # that the date exists (no 30 February) is tested as it converts
             raw = f"CAST({q(col.name)} AS VARCHAR)"
             blank_ok = "FALSE" if col.required else f"{raw} IS NULL"
-            tests.append(f"COALESCE({blank_ok} OR REGEXP_FULL_MATCH({raw}, {lit(FAST_TIMESTAMP_RE)}), FALSE)")
+            common = f"{raw} GLOB {lit(UTC_SECONDS_GLOB)} AND {raw} >= '1900' AND {raw} < '2200'"
+            regex = f"REGEXP_FULL_MATCH({raw}, {lit(FAST_TIMESTAMP_RE)})"
+            tests.append(f"COALESCE({blank_ok} OR CASE WHEN {common} THEN TRUE ELSE {regex} END, FALSE)")
         else:
             tests.append(_fast_ok(table, col, column_checks))
     tests += [_fast_across(table, c) for c in checks if c.across]
@@ -125,15 +131,17 @@ def _stored(col: Column, present: set[str], clean: set[str]) -> str:
 def who_checks(con: Any, rows: str, table: Table, present: set[str]) -> dict[str, int]:
     """Check the typed ``rows`` (a table or view of stored values): keys, currencies, references.
 
-    Raises :class:`Doubt` when a key repeats, a ``who`` has several currencies or a code outside ISO 4217,
-    or a reference names nothing stored. Returns the figures the careful way's checks count
+    Raises :class:`Doubt` when a key repeats (or two keys share a 64-bit hash: about one load in 400,000
+    of 10 million rows then goes the careful way), a ``who`` has several currencies or a code outside ISO
+    4217, or a reference names nothing stored. Returns the figures the careful way's checks count
     (``{"distinct customer_id": n}`` when the rows were grouped by it). One statement: each check is a
     subquery of it.
     """
     from keepwise.store.validate import _CODES
 
-    keys = ", ".join(q(k) for k in table.key)
-    parts = [f"(SELECT COUNT(*) FROM (SELECT 1 FROM {rows} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1))"]
+    keys = ", ".join(q(k) for k in table.key)  # grouped by their hash: a collision is only a needless doubt
+    repeated = f"SELECT 1 FROM {rows} GROUP BY hash({keys}) HAVING COUNT(*) > 1 LIMIT 1"
+    parts = [f"(SELECT COUNT(*) FROM ({repeated}))"]
     grouped = _deferred_currency(table, present) is not None and table.one_currency_per is not None
     who_ref: str | None = None
     if grouped and table.one_currency_per is not None:
