@@ -54,6 +54,26 @@ def csv_header(path: Path) -> list[str]:
     return names
 
 
+#: The bytes of a plain CSV file (:func:`plain_csv`) other than newlines: printable ASCII without ``"``.
+_PLAIN_BYTES = bytes(b for b in range(0x20, 0x7F) if b != ord('"'))
+
+
+def plain_csv(path: Path) -> bool:
+    """Whether every byte of the CSV file is printable ASCII (space to ``~``) other than ``"``, or a newline.
+
+    Then every value read from it is printable ASCII: no control character, no byte outside ASCII, and no
+    quoted value, so no value holds a newline or a comma. One pass over the file's bytes (about 0.07 s of
+    CPU per 100 MiB); the fast way of a load (:mod:`keepwise.store.load_fast`) then tests ids and texts for
+    their length and edges only, without a regular expression.
+    """
+    with path.open("rb") as f:
+        while chunk := f.read(CSV_BLOCK_BYTES):
+            rest = chunk.translate(None, _PLAIN_BYTES)  # what is left: newlines, and any other byte
+            if rest.count(b"\n") != len(rest):
+                return False
+    return True
+
+
 def csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
     """Yield the rows of a CSV file as record batches of text columns, locating any unreadable row.
 
