@@ -88,6 +88,28 @@ def load_fixture(store, extra: dict[str, pd.DataFrame] | None = None) -> None:
 
 #: Assumptions of the fixture: a review is worth 20.00; platinum and gold are 20% each so that, with five
 #: customers, each tier has someone in it.
+def eur_customer() -> dict[str, pd.DataFrame]:
+    """Customer F, who buys in EUR: one line of 1 x 100.00, cost 50.00, on 2024-03-07 (extra rows for
+    :func:`load_fixture`)."""
+    return {
+        "customers": pd.DataFrame([{"customer_id": "F", "currency": "EUR"}]),
+        "orders": pd.DataFrame(
+            [
+                {
+                    "order_id": "O10",
+                    "line_no": "1",
+                    "customer_id": "F",
+                    "ordered_at": "2024-03-07T12:00:00Z",
+                    "quantity": "1",
+                    "unit_price": "100.00",
+                    "unit_cost": "50.00",
+                    "currency": "EUR",
+                }
+            ]
+        ),
+    }
+
+
 CONFIG = Config(
     value=ValueAssumptions(
         review_value=Decimal("20.00"), platinum_share=0.2, gold_share=0.2, fx={"EUR": Decimal("1.10")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.value.conftest import CONFIG, load_fixture
+from tests.value.conftest import CONFIG, eur_customer, load_fixture
 
 from keepwise.exceptions import KeepwiseInputError
 from keepwise.store.memo import one_run
@@ -20,26 +20,6 @@ from keepwise.value.profitability.notes import cost_coverage
 from keepwise.value.profitability.streams import plan_periods, planned
 
 MONTHS = ["2024-02", "2024-03", "2025-03"]
-
-
-def _eur_customer() -> dict[str, pd.DataFrame]:
-    return {
-        "customers": pd.DataFrame([{"customer_id": "F", "currency": "EUR"}]),
-        "orders": pd.DataFrame(
-            [
-                {
-                    "order_id": "O10",
-                    "line_no": "1",
-                    "customer_id": "F",
-                    "ordered_at": "2024-03-07T12:00:00Z",
-                    "quantity": "1",
-                    "unit_price": "100.00",
-                    "unit_cost": "50.00",
-                    "currency": "EUR",
-                }
-            ]
-        ),
-    }
 
 
 def _plan(store, views=("month", "ttm", "lifetime")) -> None:
@@ -59,7 +39,7 @@ def _both(store, month: str, **how) -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.mark.parametrize("view", ["month", "ttm", "lifetime"])
 @pytest.mark.parametrize("currency", ["reporting", "customer"])
 def test_every_period_is_the_same_summed_from_months(store, view, currency):
-    load_fixture(store, _eur_customer())
+    load_fixture(store, eur_customer())
     rows = 0
     for month in MONTHS:
         direct, summed = _both(store, month, view=view, currency=currency)

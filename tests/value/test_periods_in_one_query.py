@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.value.conftest import CONFIG, load_fixture
-from tests.value.test_ledger_in_a_run import _eur_customer
+from tests.value.conftest import CONFIG, eur_customer, load_fixture
 
 from keepwise.store.memo import one_run
 from keepwise.value.profitability import (
@@ -45,7 +44,7 @@ def _text(df: pd.DataFrame) -> list[tuple[str, ...]]:
 
 @pytest.mark.parametrize("planned", [True, False])
 def test_each_period_of_the_one_query_is_the_period_computed_alone(store, planned):
-    load_fixture(store, _eur_customer())
+    load_fixture(store, eur_customer())
     periods = [period(m, v) for m in MONTHS for v in VIEWS]
     alone = {p: profitability(store, p.month, view=p.view, config=CONFIG) for p in periods}
     with one_run(store):

@@ -44,7 +44,7 @@ from keepwise.exceptions import KeepwiseInputError
 from keepwise.value import profitability
 from keepwise.value.profitability import customer_ledger, latest_month, period, totals, unused_capacity
 
-from .conftest import CONFIG, load_fixture
+from .conftest import CONFIG, eur_customer, load_fixture
 
 D = Decimal
 
@@ -144,24 +144,7 @@ def test_referral_and_reviews_can_use_configured_values(shop):
 
 def test_customer_currency_and_reporting_currency(store):
     # F buys in EUR: 1 x 100.00, cost 50.00; 1 EUR = 1.10 USD.
-    extra = {
-        "customers": pd.DataFrame([{"customer_id": "F", "currency": "EUR"}]),
-        "orders": pd.DataFrame(
-            [
-                {
-                    "order_id": "O10",
-                    "line_no": "1",
-                    "customer_id": "F",
-                    "ordered_at": "2024-03-07T12:00:00Z",
-                    "quantity": "1",
-                    "unit_price": "100.00",
-                    "unit_cost": "50.00",
-                    "currency": "EUR",
-                }
-            ]
-        ),
-    }
-    load_fixture(store, extra)
+    load_fixture(store, eur_customer())
     rep = profitability(store, "2024-03", config=CONFIG).set_index("customer_id")
     assert rep.loc["F", ["currency", "revenue", "cogs", "profit"]].tolist() == [
         "USD",
