@@ -49,6 +49,15 @@ def _write(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
+def _loaded_base(store: Any, tmp_path: Path, copied: Counter[str]) -> Any:
+    """Load the base customers and orders into ``store``; return its digests, the copy counts cleared."""
+    base = _write(tmp_path / "base", {"customers": CUSTOMERS, "orders": ORDERS})
+    load_path(store, base, show_progress=False)
+    digests = store_digests(store)
+    copied.clear()
+    return digests
+
+
 @pytest.fixture
 def copied(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Rows copied from PostgreSQL into the load's DuckDB connection, per table."""
@@ -96,11 +105,7 @@ def test_a_file_the_load_cannot_read_is_refused_having_copied_nothing_of_the_sto
 ):
     store = connect(pg_url)
     try:
-        load_path(
-            store, _write(tmp_path / "base", {"customers": CUSTOMERS, "orders": ORDERS}), show_progress=False
-        )
-        before = store_digests(store)
-        copied.clear()
+        before = _loaded_base(store, tmp_path, copied)
         bad = tmp_path / "bad"
         _write(bad, {"orders": ORDERS + 'O3,1,C3,2024-02-05,P1,"coffee,1,18.50,9.40,USD\n'})
         with pytest.raises(KeepwiseInputError) as refused:
@@ -126,11 +131,7 @@ def test_a_folder_whose_second_file_cannot_be_read_copies_what_the_first_needs_a
 ):
     store = connect(pg_url)
     try:
-        load_path(
-            store, _write(tmp_path / "base", {"customers": CUSTOMERS, "orders": ORDERS}), show_progress=False
-        )
-        before = store_digests(store)
-        copied.clear()
+        before = _loaded_base(store, tmp_path, copied)
         more = "customer_id,name,currency\nC2,Bolesław,USD\nC9,Ina,USD\n"
         folder = _write(tmp_path / "bad", {"customers": more, "orders": ORDERS + "O3,1,C3\n"})
         with pytest.raises(KeepwiseInputError) as refused:
